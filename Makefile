@@ -1,0 +1,74 @@
+# Every command a person runs. `make` alone lists them.
+#
+# The cgo flags come from the interpreter the virtual environment was made
+# from, computed once into .build/cgo.env, so `make test` and `make run` need no
+# hand-set environment and the binary finds its libpython through an rpath.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := .build
+BIN := $(BUILD)/stockagent-server
+PIP_CACHE_DIR ?= $(HOME)/.cache/pip
+export PIP_CACHE_DIR
+
+# A CPython >= 3.11 with a shared libpython: PYTHON=... picks one, else the
+# newest 3.11 under pyenv, else python3.11 on PATH.
+PYTHON ?= $(shell ls -d $(HOME)/.pyenv/versions/3.11.*/bin/python3.11 2>/dev/null | sort -V | tail -n1)
+ifeq ($(PYTHON),)
+PYTHON := $(shell command -v python3.11)
+endif
+
+GO_SOURCES := $(shell find native pybridge server web -name '*.go' -o -name '*.c' -o -name '*.h' 2>/dev/null) go.mod go.sum
+
+.PHONY: help setup run test test-go test-py bench clean
+
+help: ## list the commands
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(BIN) ## create .venv, install the Python package, build the server
+
+run: setup ## run the server on :$(PORT) with its embedded defaults
+	PORT=$(PORT) ./$(BIN)
+
+test: setup test-go test-py ## run every Go and Python test
+
+test-go: $(BUILD)/cgo.env
+	@echo "==> go tests"
+	source $(BUILD)/cgo.env && go test -count=1 ./...
+
+test-py: $(VENV)/.installed
+	@echo "==> python tests"
+	$(PY) -m pytest pymodules/tests
+
+bench: setup ## run the benchmarks
+	@echo "==> bridge benchmarks"
+	source $(BUILD)/cgo.env && go test -run '^$$' -bench . -benchtime 2s ./pybridge/
+
+clean: ## remove build outputs (keeps .venv and the data folder)
+	rm -rf $(BUILD)
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "no CPython 3.11 found: set PYTHON=/path/to/python3.11 (>= 3.11, shared libpython)"; exit 1; }
+	@$(PYTHON) -c 'import sys, sysconfig; assert sys.version_info >= (3, 11), "need Python >= 3.11"; assert sysconfig.get_config_var("Py_ENABLE_SHARED"), "need a shared libpython (--enable-shared)"'
+	@echo "==> creating $(VENV) from $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+
+# Installs against the pinned set; reruns only when the manifests change.
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/constraints.txt
+	@echo "==> installing stockagent and its pinned dependencies (pip cache: $(PIP_CACHE_DIR))"
+	$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test]'
+	touch $@
+
+$(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py
+	@mkdir -p $(BUILD)
+	@echo "==> computing cgo flags from $$($(PY) -c 'import sys; print(sys.base_prefix)')"
+	$(PY) native/cgoflags.py > $@.tmp && mv $@.tmp $@
+
+$(BIN): $(BUILD)/cgo.env $(VENV)/.installed $(GO_SOURCES)
+	@echo "==> building $(BIN)"
+	source $(BUILD)/cgo.env && go build -ldflags "-X main.defaultPython=$(abspath $(PY))" -o $(BIN) ./server

@@ -1,0 +1,3 @@
+module stockagent
+
+go 1.26

@@ -1,0 +1,385 @@
+package pybridge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"stockagent/pybridge/pybridgetest"
+)
+
+// One interpreter per process: every test of this package shares it.
+var (
+	interp *Interpreter
+	logBuf syncBuffer
+)
+
+const diag = "stockagent.diagnostics:"
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestMain(m *testing.M) {
+	python, err := pybridgetest.Python()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pybridge tests need the project's .venv (make setup):", err)
+		os.Exit(1)
+	}
+	interp, err = Start(Config{
+		Executable:       python,
+		Modules:          []string{"stockagent.runtime", "stockagent.diagnostics"},
+		Setup:            "stockagent.runtime:attach",
+		ThreadSetup:      "stockagent.runtime:configure_thread",
+		InferenceWorkers: 2,
+		LongWorkers:      1,
+		Logger:           slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := interp.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "shutdown:", err)
+		code = 1
+	}
+	if _, err := interp.CallRaw(context.Background(), Inference, diag+"echo", nil); !errors.Is(err, ErrPoolClosed) {
+		fmt.Fprintln(os.Stderr, "call after shutdown: want ErrPoolClosed, got", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func TestStartTwiceFails(t *testing.T) {
+	_, err := Start(Config{Executable: os.Args[0]})
+	if !errors.Is(err, ErrStarted) {
+		t.Fatalf("second Start: want ErrStarted, got %v", err)
+	}
+}
+
+func TestInterpreterIsTheVenvAndTheLibraryBuiltAgainst(t *testing.T) {
+	info := interp.Info()
+	python, _ := pybridgetest.Python()
+	if !strings.HasPrefix(info.Executable, strings.TrimSuffix(python, "/bin/python")) {
+		t.Errorf("sys.executable = %q, want the venv's %q", info.Executable, python)
+	}
+	if !strings.HasSuffix(info.Prefix, ".venv") {
+		t.Errorf("sys.prefix = %q, want the venv (site must have read pyvenv.cfg)", info.Prefix)
+	}
+	var got struct {
+		LibDir  string `json:"libdir"`
+		Version string `json:"version"`
+		File    string `json:"file"`
+	}
+	if err := interp.Call(context.Background(), Inference, diag+"interpreter", nil, &got); err != nil {
+		t.Fatal(err)
+	}
+	// stockagent is installed in editable mode: importable only through the venv's .pth file.
+	if !strings.Contains(got.File, "pymodules/stockagent") {
+		t.Errorf("stockagent imported from %q, want the checkout (editable install)", got.File)
+	}
+	lib := loadedLibpython(t)
+	if !strings.HasPrefix(lib, got.LibDir+"/") {
+		t.Errorf("process loaded %s, want the libpython in %s (the interpreter the build used)", lib, got.LibDir)
+	}
+}
+
+func loadedLibpython(t *testing.T) string {
+	t.Helper()
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		t.Skip("no /proc/self/maps:", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if p := fields[len(fields)-1]; strings.Contains(p, "libpython3") {
+			return p
+		}
+	}
+	t.Fatal("no libpython mapped")
+	return ""
+}
+
+func TestConcurrentCallsOnBothLanes(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lane := Lane(g % 2)
+			for i := range 20 {
+				req := map[string]any{"g": g, "i": i, "s": strings.Repeat("x", g)}
+				var resp map[string]any
+				if err := interp.Call(context.Background(), lane, diag+"echo_json", req, &resp); err != nil {
+					errs <- err
+					return
+				}
+				if resp["g"] != float64(g) || resp["i"] != float64(i) || resp["s"] != req["s"] {
+					errs <- fmt.Errorf("goroutine %d call %d: got %v", g, i, resp)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// A long call holds its lane's only worker; inference calls must not queue behind it.
+func TestLongWorkDoesNotBlockInference(t *testing.T) {
+	var longDone atomic.Bool
+	longErr := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		err := interp.Call(ctx, Long, diag+"spin", map[string]any{"seconds": 20}, nil)
+		longDone.Store(true)
+		longErr <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // let the long call take the GIL
+
+	for i := range 20 {
+		var resp map[string]any
+		if err := interp.Call(context.Background(), Inference, diag+"echo_json", map[string]int{"i": i}, &resp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if longDone.Load() {
+		t.Fatal("the long call ended before the inference calls: the test proved nothing")
+	}
+	cancel()
+	if err := <-longErr; err != nil {
+		t.Fatalf("spin stops quietly when cancelled, got %v", err)
+	}
+}
+
+func TestPythonExceptionArrivesTyped(t *testing.T) {
+	cases := map[string]struct {
+		kind, wantType string
+	}{
+		"library error": {"NotFound", "stockagent.errors.NotFound"},
+		"builtin":       {"ValueError", "ValueError"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := interp.Call(context.Background(), Inference, diag+"fail", map[string]string{"kind": tc.kind, "message": "no such thing"}, nil)
+			var pe *PyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("want *PyError, got %T %v", err, err)
+			}
+			if pe.Type != tc.wantType || pe.Message != "no such thing" {
+				t.Errorf("got %s: %q", pe.Type, pe.Message)
+			}
+			if !strings.Contains(pe.Traceback, "diagnostics.py") || !strings.Contains(pe.Traceback, "Traceback") {
+				t.Errorf("traceback lacks the raising frame:\n%s", pe.Traceback)
+			}
+		})
+	}
+	// The interpreter is still usable.
+	if _, err := interp.CallRaw(context.Background(), Inference, diag+"echo", []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCancelStopsCooperativeLoop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	err := interp.Call(ctx, Long, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 60}, nil)
+	var pe *PyError
+	if !errors.As(err, &pe) || pe.Type != "stockagent.errors.Cancelled" {
+		t.Fatalf("want stockagent.errors.Cancelled, got %v", err)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Fatalf("the loop ran to its limit (%s) instead of stopping at the cancel", el)
+	}
+	// A later call on the same worker is not cancelled by the earlier cancel.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	err = interp.Call(ctx2, Long, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 0.1}, nil)
+	if err != nil {
+		t.Fatalf("a fresh call inherited the previous cancel: %v", err)
+	}
+}
+
+func TestDeadlineCancels(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := interp.Call(ctx, Inference, diag+"wait_cancelled", map[string]float64{"interval": 0.01, "limit": 60}, nil)
+	var pe *PyError
+	if !errors.As(err, &pe) || pe.Type != "stockagent.errors.Cancelled" {
+		t.Fatalf("want Cancelled after the deadline, got %v", err)
+	}
+}
+
+func TestProgressEventsArriveInOrderWhileRunning(t *testing.T) {
+	var returned atomic.Bool
+	var got []int
+	var lateEvents int
+	onEvent := func(data []byte) {
+		var ev struct{ I, Of int }
+		if err := json.Unmarshal(data, &ev); err != nil {
+			t.Errorf("event %q: %v", data, err)
+		}
+		if returned.Load() {
+			lateEvents++
+		}
+		got = append(got, ev.I)
+	}
+	err := interp.Call(context.Background(), Long, diag+"count", map[string]any{"n": 50, "delay": 0.002}, nil, WithEvents(onEvent))
+	returned.Store(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 50 || lateEvents > 0 {
+		t.Fatalf("got %d events (%d after the call returned), want 50 during it", len(got), lateEvents)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("event %d is %d: out of order", i, v)
+		}
+	}
+}
+
+func TestPythonLoggingAndPrintsReachSlog(t *testing.T) {
+	if err := interp.Call(context.Background(), Inference, diag+"count", map[string]any{"n": 2, "log": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := interp.Call(context.Background(), Inference, diag+"printing", map[string]string{"stdout": "hello-out", "stderr": "hello-err"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	logs := logBuf.String()
+	for _, want := range []string{`"msg":"count 1 of 2"`, `"logger":"stockagent.diagnostics"`, `"msg":"hello-out"`, `"msg":"hello-err"`, `"logger":"stderr"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+}
+
+func TestThreadBudgetPerWorker(t *testing.T) {
+	var resp struct{ Threads int }
+	if err := interp.Call(context.Background(), Inference, diag+"torch_forward", nil, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Threads != DefaultThreads {
+		t.Errorf("torch uses %d threads on an inference worker, want %d", resp.Threads, DefaultThreads)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := map[string]struct {
+		fn       string
+		body     []byte
+		wantType string // a Python exception type, or "" for a Go error
+		wantErr  error
+	}{
+		"no such module":      {fn: "stockagent.nowhere:f", wantType: "ModuleNotFoundError"},
+		"no such function":    {fn: diag + "nowhere", wantType: "AttributeError"},
+		"not a callable":      {fn: diag + "log", wantType: "TypeError"},
+		"malformed name":      {fn: "stockagent.diagnostics.echo", wantErr: ErrBadFunc},
+		"undecodable request": {fn: diag + "echo_json", body: []byte("{oops"), wantType: "stockagent.errors.BadRequest"},
+		"request not object":  {fn: diag + "echo_json", body: []byte("[1]"), wantType: "stockagent.errors.BadRequest"},
+		"response not bytes":  {fn: diag + "not_bytes", wantType: "TypeError"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := interp.CallRaw(context.Background(), Inference, tc.fn, tc.body)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("want %v, got %v", tc.wantErr, err)
+				}
+				return
+			}
+			var pe *PyError
+			if !errors.As(err, &pe) || pe.Type != tc.wantType {
+				t.Fatalf("want %s, got %v", tc.wantType, err)
+			}
+		})
+	}
+	t.Run("response not JSON", func(t *testing.T) {
+		var resp map[string]any
+		err := interp.Call(context.Background(), Inference, diag+"not_json", nil, &resp)
+		if err == nil || !strings.Contains(err.Error(), "decode response of "+diag+"not_json") {
+			t.Fatalf("want a decode error naming the function, got %v", err)
+		}
+	})
+}
+
+// Memory stays flat: RSS after 200k calls within a few MiB of after 10k.
+func TestNoLeakOver200kCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	call := func(n int) {
+		events := WithEvents(func([]byte) {})
+		for i := range n {
+			req := map[string]any{"i": i, "pad": "0123456789abcdef"}
+			var resp map[string]any
+			opts := []CallOption{}
+			if i%10 == 0 {
+				opts = append(opts, events) // exercise the handle table too
+			}
+			if err := interp.Call(context.Background(), Inference, diag+"echo_json", req, &resp, opts...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	call(10_000)
+	before := rssKiB(t)
+	call(190_000)
+	after := rssKiB(t)
+	t.Logf("RSS after 10k calls: %d KiB, after 200k: %d KiB", before, after)
+	if grow := after - before; grow > 8*1024 {
+		t.Fatalf("RSS grew by %d KiB over 190k calls", grow)
+	}
+}
+
+func rssKiB(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}

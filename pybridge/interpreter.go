@@ -1,0 +1,281 @@
+// Package pybridge is the Go face of the embedded CPython interpreter: start-up,
+// a worker pool in two lanes, and calls that send a request to a Python
+// function and decode its answer, with Python exceptions as Go errors.
+//
+// A process has one interpreter. A lane has a fixed number of workers; a call
+// holds one for its length and runs on the caller's OS thread with that
+// thread's persistent Python thread state, taking the GIL and giving it back
+// in one cgo crossing (see pool).
+package pybridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"stockagent/native"
+)
+
+// Default sizes, chosen for a small machine (2 cores): one inference worker
+// per core keeps forecasts parallel (torch releases the GIL in its kernels),
+// and one long-work worker lets training run beside them without taking both
+// cores.
+const (
+	DefaultInferenceWorkers = 2
+	DefaultLongWorkers      = 1
+	DefaultThreads          = 1
+)
+
+// Config describes an interpreter to start. Start reads it once.
+type Config struct {
+	// Executable is the virtual environment's python; sys.executable is set to
+	// it, so site finds the venv and runs its .pth files. Required.
+	Executable string
+	// Modules are imported once at start-up, in order; their import times are
+	// reported in Info.
+	Modules []string
+	// Setup, as "module:function", is called once after the imports with a
+	// JSON object {"log_level": n}; it routes Python's logging to the host.
+	// Empty: none.
+	Setup string
+	// ThreadSetup, as "module:function", sets an OS thread's native thread
+	// budget: it is called with {"threads": n} before a call of a lane whose
+	// budget n differs from the one the thread last had. Empty: none.
+	ThreadSetup string
+	// InferenceWorkers and LongWorkers size the lanes. Zero: the defaults above.
+	InferenceWorkers, LongWorkers int
+	// InferenceThreads and LongThreads are the native (torch/BLAS) threads each
+	// worker of the lane may use. Zero: DefaultThreads.
+	InferenceThreads, LongThreads int
+	// Logger receives Python's log records and stdout/stderr. Nil: slog.Default().
+	Logger *slog.Logger
+	// Metrics receives call counts and timings. Nil: none.
+	Metrics Metrics
+}
+
+// Info describes a started interpreter, for /health.
+type Info struct {
+	Version     string             `json:"version"`
+	Executable  string             `json:"executable"`
+	Prefix      string             `json:"prefix"`
+	StartupTime float64            `json:"startup_seconds"`
+	ImportTimes map[string]float64 `json:"import_seconds"`
+	Workers     map[string]int     `json:"workers"`
+	Threads     map[string]int     `json:"threads_per_worker"`
+}
+
+// Interpreter is the process's embedded Python. Its methods are safe for
+// concurrent use.
+type Interpreter struct {
+	info  Info
+	lanes [2]*pool
+}
+
+var started atomic.Bool
+
+// Start starts the interpreter, imports cfg.Modules, releases the GIL and
+// starts the workers. It fails with ErrStarted when called twice in a process.
+func Start(cfg Config) (*Interpreter, error) {
+	if cfg.Executable == "" {
+		return nil, errors.New("pybridge: Config.Executable is required")
+	}
+	if _, err := os.Stat(cfg.Executable); err != nil {
+		return nil, fmt.Errorf("pybridge: python executable: %w", err)
+	}
+	if !started.CompareAndSwap(false, true) {
+		return nil, ErrStarted
+	}
+	cfg = withDefaults(cfg)
+	capThreads(max(cfg.InferenceThreads, cfg.LongThreads))
+	native.SetLogSink(logSink(cfg.Logger))
+
+	t0 := time.Now()
+	imports, err := startMain(cfg.Executable, cfg.Modules)
+	if err != nil {
+		return nil, err
+	}
+	in := &Interpreter{info: Info{
+		StartupTime: time.Since(t0).Seconds(),
+		ImportTimes: imports,
+		Workers:     map[string]int{"inference": cfg.InferenceWorkers, "long": cfg.LongWorkers},
+		Threads:     map[string]int{"inference": cfg.InferenceThreads, "long": cfg.LongThreads},
+	}}
+	funcs := &funcTable{m: map[string]*native.Func{}}
+	var setup *native.Func
+	if cfg.ThreadSetup != "" {
+		if setup, err = funcs.get(cfg.ThreadSetup); err != nil {
+			return nil, err
+		}
+	}
+	sizes := [2]struct{ workers, threads int }{
+		Inference: {cfg.InferenceWorkers, cfg.InferenceThreads},
+		Long:      {cfg.LongWorkers, cfg.LongThreads},
+	}
+	for lane, s := range sizes {
+		budget := native.Budget{Setup: setup, Threads: s.threads}
+		if in.lanes[lane], err = newPool(Lane(lane), s.workers, budget, funcs, cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("pybridge: starting the %s lane: %w", Lane(lane), err)
+		}
+	}
+	if cfg.Setup != "" {
+		var sys struct {
+			Python     string `json:"python"`
+			Executable string `json:"executable"`
+			Prefix     string `json:"prefix"`
+		}
+		req := map[string]int{"log_level": levelToPython(cfg.Logger)}
+		if err := in.Call(context.Background(), Inference, cfg.Setup, req, &sys); err != nil {
+			return nil, err
+		}
+		in.info.Version, in.info.Executable, in.info.Prefix = sys.Python, sys.Executable, sys.Prefix
+	}
+	return in, nil
+}
+
+func withDefaults(cfg Config) Config {
+	orDefault := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	orDefault(&cfg.InferenceWorkers, DefaultInferenceWorkers)
+	orDefault(&cfg.LongWorkers, DefaultLongWorkers)
+	orDefault(&cfg.InferenceThreads, DefaultThreads)
+	orDefault(&cfg.LongThreads, DefaultThreads)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	return cfg
+}
+
+// capThreads bounds the native thread pools that libraries size from the
+// environment when they load (OpenMP, MKL, OpenBLAS); each worker then sets
+// its own budget through ThreadSetup. Values a user set are kept.
+func capThreads(n int) {
+	for _, k := range []string{"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, strconv.Itoa(n))
+		}
+	}
+}
+
+// startMain initialises the interpreter and imports modules on one locked
+// thread, then releases the GIL. That thread keeps Python's main thread state,
+// so its goroutine stays locked and parked for the life of the process: no
+// other goroutine may run on a thread Python knows.
+func startMain(executable string, modules []string) (map[string]float64, error) {
+	type answer struct {
+		times map[string]float64
+		err   error
+	}
+	done := make(chan answer)
+	go func() {
+		runtime.LockOSThread()
+		times := map[string]float64{}
+		if err := native.Init(executable); err != nil {
+			done <- answer{err: fmt.Errorf("pybridge: start interpreter: %w", fromNative("init", err))}
+			select {} // the thread may be half-initialised: never reuse it
+		}
+		for _, m := range modules {
+			t := time.Now()
+			if err := native.Import(m); err != nil {
+				native.ReleaseMain()
+				done <- answer{err: fmt.Errorf("pybridge: import %s: %w", m, fromNative(m, err))}
+				select {}
+			}
+			times[m] = time.Since(t).Seconds()
+		}
+		native.ReleaseMain()
+		done <- answer{times: times}
+		select {}
+	}()
+	a := <-done
+	return a.times, a.err
+}
+
+// Info returns what the interpreter reported at start-up.
+func (in *Interpreter) Info() Info { return in.info }
+
+// Call sends req, encoded as JSON, to the Python function fn ("module:function")
+// on lane, and decodes its JSON answer into resp (nil: ignore it).
+//
+// ctx bounds the whole call: while queued it abandons the wait; while running
+// it sets a cancel flag that Python checks at its safe points. It cannot stop
+// Python code that never checks; such a call runs to its end.
+func (in *Interpreter) Call(ctx context.Context, lane Lane, fn string, req, resp any, opts ...CallOption) error {
+	var body []byte // a nil request is sent as no bytes, which Python reads as {}
+	if req != nil {
+		var err error
+		if body, err = json.Marshal(req); err != nil {
+			return fmt.Errorf("pybridge: encode request for %s: %w", fn, err)
+		}
+	}
+	out, err := in.CallRaw(ctx, lane, fn, body, opts...)
+	if err != nil {
+		return err
+	}
+	if resp == nil {
+		return nil
+	}
+	if err := json.Unmarshal(out, resp); err != nil {
+		return fmt.Errorf("pybridge: decode response of %s: %w", fn, err)
+	}
+	return nil
+}
+
+// CallOption changes one call.
+type CallOption func(*job)
+
+// WithEvents delivers the events the call sends (stockagent.runtime.progress)
+// to f, in order, while the call runs. f runs on the worker's thread with the
+// GIL released; it must be quick and must not keep data past its return.
+func WithEvents(f func(data []byte)) CallOption {
+	return func(j *job) { j.sink = eventFunc(f) }
+}
+
+type eventFunc func([]byte)
+
+func (f eventFunc) Event(data []byte) { f(data) }
+
+// CallRaw is Call without JSON: the Python function receives in as bytes and
+// must return bytes.
+func (in *Interpreter) CallRaw(ctx context.Context, lane Lane, fn string, body []byte, opts ...CallOption) ([]byte, error) {
+	if lane != Inference && lane != Long {
+		return nil, fmt.Errorf("pybridge: unknown %s", lane)
+	}
+	j := &job{ctx: ctx, fn: fn, in: body, enqueued: time.Now()}
+	for _, o := range opts {
+		o(j)
+	}
+	// A running call ends when Python returns, even after ctx ended, so the
+	// caller gets Python's own answer (usually stockagent.errors.Cancelled).
+	return in.lanes[lane].call(j)
+}
+
+// Shutdown stops the interpreter's lanes. In order: it stops intake (new
+// calls, and calls still waiting for a worker, fail with ErrPoolClosed), sets
+// nothing on running calls (a caller's context is the way to cancel them),
+// and waits for them to end until ctx ends, returning ctx's error if some call
+// was still running. It does not finalize Python: finalizing while a call runs
+// can block, and the process is about to exit anyway.
+func (in *Interpreter) Shutdown(ctx context.Context) error {
+	errs := make(chan error, len(in.lanes))
+	for _, p := range in.lanes {
+		go func() { errs <- p.close(ctx) }()
+	}
+	var err error
+	for range in.lanes {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
