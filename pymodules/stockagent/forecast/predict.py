@@ -1,0 +1,150 @@
+"""Inference: the API's ``<prediction>`` for the parent or a child, from models kept in memory.
+
+A model is loaded once per id and kept; each forecast stats ``serving.json`` (a few microseconds)
+and reloads only when the pointer changed, so a newly saved version serves from the next call on.
+Prices and their features are cached in memory by file (market/prices.py) and the trading calendar
+by day (market/calendar.py), so a forecast costs one LSTM pass over one window plus building the
+answer: no file reads and no pandas.
+
+The answer (API.md) plus our fields: ``model_version``, ``data_as_of`` (the last market day the
+forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% interval), an
+``evaluation`` block (held-out accuracy of this model against the naive baseline, and the
+interval's measured coverage) and a ``disclaimer``. Prices are the exponentiated predicted log
+returns (a median-type forecast); each row's high and low are widened to contain its open and close.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+
+from .. import errors, tickers
+from ..market import calendar, features
+from ..market import prices as market_prices
+from ..settings import Settings
+from .dataset import CONTEXT, HORIZON, Scalers, latest_window
+from .model import LSTMConfig, LSTMForecaster, LSTMModel
+from .registry import Registry
+
+HISTORY_DAYS = 90
+DISCLAIMER = "Forecasts are statistical estimates, not investment advice."
+
+
+@dataclasses.dataclass
+class _Loaded:
+    stamp: tuple | None  # Registry.serving_stamp when loaded
+    version: str
+    forecaster: LSTMForecaster
+    q: np.ndarray  # (63,) interval half-widths in log-return units
+    evaluation: dict  # the prediction's "evaluation" block, built once
+
+
+class Predictor:
+    """Forecasts from in-memory models; safe to call from several threads."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.registry = Registry.from_settings(settings)
+        self.device = settings.torch_device()
+        self._loaded: dict[str, _Loaded] = {}
+        self._lock = threading.Lock()
+
+    def model(self, model_id: str) -> _Loaded:
+        """The serving model of ``model_id``, reloaded if ``serving.json`` changed. Raises ModelMissing."""
+        stamp = self.registry.serving_stamp(model_id)
+        cur = self._loaded.get(model_id)
+        if cur is not None and stamp is not None and cur.stamp == stamp:
+            return cur
+        with self._lock:
+            version = self.registry.serving_version(model_id)
+            if version is None:
+                self._loaded.pop(model_id, None)
+                raise errors.ModelMissing("parent model missing" if model_id == tickers.PARENT else f"no trained model for '{model_id}'")
+            cur = self._loaded.get(model_id)
+            if cur is None or cur.version != version:
+                cur = self._load(model_id, version, stamp)
+            cur.stamp = stamp
+            self._loaded[model_id] = cur
+            return cur
+
+    def _load(self, model_id: str, version: str, stamp) -> _Loaded:
+        art = self.registry.load(model_id, version, map_location=self.device)
+        net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
+        net.load_state_dict(art.state_dict)
+        meta = art.meta
+        test = meta["data"]["test"]
+        evaluation = {
+            "test_period": {"from": test["first_cutoff"], "to": test["last_target"], "windows": test["windows"]},
+            "horizons": [1, 5, 21, 63],
+            "metric": "mae of the close",
+            "mae": {k: v for k, v in meta["metrics"]["mae"].items() if k in ("lstm", "naive")},
+            "skill_vs_naive": meta["metrics"]["skill_vs_naive"],
+            "interval_coverage": meta["interval"]["test_coverage"],
+            "interval_coverage_target": meta["interval"]["coverage_target"],
+        }
+        return _Loaded(stamp, version, LSTMForecaster(net, Scalers.from_json(art.scalers), self.device),
+                       np.asarray(meta["interval"]["quantiles"], dtype=np.float64), evaluation)
+
+    def forecast(self, ref: str) -> dict:
+        """The prediction for ``ref`` (``"parent"`` or a validated symbol).
+
+        Raises NotFound (no price data; checked first), ModelMissing (no model), ValueError (too
+        little history for one window).
+        """
+        symbol = self.settings.parent_ticker if ref == tickers.PARENT else ref
+        prices = market_prices.load(symbol, self.settings)
+        if len(prices) < features.WARMUP + CONTEXT:
+            raise errors.InvalidParameter(f"{symbol} has {len(prices)} days of prices; a forecast needs {features.WARMUP + CONTEXT}")
+        loaded = self.model(tickers.model_id(ref))
+        window = latest_window(prices)
+        pred = loaded.forecaster.predict(window)[0]  # (63, 5) log-ratios to the last close; log volume
+        return _answer(ref, symbol, prices, window, pred, loaded)
+
+
+def _answer(ref, symbol, prices, window, pred, loaded: _Loaded) -> dict:
+    close_t = float(window.close[0])
+    ohlc = close_t * np.exp(pred[:, :4])  # (63, 4)
+    high = np.maximum(ohlc[:, 1], ohlc[:, [0, 3]].max(axis=1))
+    low = np.minimum(ohlc[:, 2], ohlc[:, [0, 3]].min(axis=1))
+    volume = np.exp(pred[:, 4] + window.volume_ref[0])
+    close_lo = close_t * np.exp(pred[:, 3] - loaded.q)
+    close_hi = close_t * np.exp(pred[:, 3] + loaded.q)
+    cols = np.column_stack([ohlc[:, 0], high, low, ohlc[:, 3], close_lo, close_hi]).round(4)
+    if not (np.isfinite(cols).all() and np.isfinite(volume).all()):
+        raise ValueError(f"the model for {symbol} produced non-finite values")
+    days = calendar.sessions_after(prices.last_date, HORIZON)
+    rows = [
+        {"date": d, "open": o, "high": h, "low": lo, "close": c, "volume": int(v), "close_low": cl, "close_high": ch}
+        for d, (o, h, lo, c, cl, ch), v in zip(days, cols.tolist(), volume.tolist())
+    ]
+    history = _history(prices)
+    return {
+        "ticker": symbol,
+        "model": tickers.model_id(ref),
+        "last_date": prices.last_date,
+        "future_window_days": HORIZON,
+        "next_business_days": list(days[:5]),
+        "predictions": {
+            "next_day": rows[0],
+            "week": rows[:5],
+            "month": rows[:21],
+            "quarter": rows,
+            "full_forecast": rows,
+        },
+        "history": history,
+        "model_version": loaded.version,
+        "data_as_of": prices.last_date,
+        "data_source": prices.source,
+        "interval": {"coverage_target": loaded.evaluation["interval_coverage_target"], "fields": ["close_low", "close_high"]},
+        "evaluation": loaded.evaluation,
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def _history(prices: market_prices.Prices) -> list[dict]:
+    """The last 90 closes as ``{date, close}``."""
+    n = min(HISTORY_DAYS, len(prices))
+    closes = prices.ohlcv[-n:, 3].round(4).tolist()
+    return [{"date": d, "close": c} for d, c in zip(prices.day_strings[-n:], closes)]

@@ -1,0 +1,348 @@
+"""Training: the parent on the S&P 500 index, children on one ticker from the parent's weights.
+
+One run = one :class:`TrainConfig` (logged, and saved in meta.json). The steps:
+
+1. cut the ticker's history into chronological train/validation/test windows (dataset.py) and fit
+   the scalers on the training windows;
+2. build the model: fresh for the parent; for a child, the parent's weights, then either
+   ``freeze`` (the LSTM is frozen and kept in eval mode, so its dropout is off; only the head
+   learns) or ``fine_tune`` (everything learns, at FINE_TUNE_LEARNING_RATE);
+3. Adam on the MSE of standardised targets, one progress event per epoch, early stopping after
+   ``patience`` epochs without a better validation loss, and the best epoch's weights restored;
+4. evaluate on the test windows against the naive and drift baselines, calibrate the 80% interval
+   on the validation windows and measure its coverage on the test windows;
+5. save a new version (registry.py); it serves unless ``promote="auto"`` finds it worse.
+
+The cancel flag is checked before every batch (runtime.check_cancelled).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import logging
+import math
+import random
+import time
+
+import numpy as np
+import torch
+
+from .. import errors, runtime, tickers
+from ..market import prices as market_prices
+from ..settings import STRATEGIES, Settings
+from . import evaluation, intervals
+from .baselines import Drift, Naive
+from .dataset import HORIZON, TARGETS, Scalers, Split, split
+from .model import LSTMConfig, LSTMForecaster, LSTMModel
+from .registry import Artifact, Registry
+
+log = logging.getLogger(__name__)
+
+PROMOTE = ("always", "auto")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    # what
+    ticker: str  # symbol whose prices the model learns from
+    model_id: str  # "parent" or the symbol's file stem
+    role: str  # "parent" | "child"
+    # data
+    start_date: str | None  # first day used (YYYY-MM-DD); None: the whole history
+    end_date: str | None  # last day used; None: up to the latest price
+    # optimisation
+    epochs: int
+    learning_rate: float
+    strategy: str | None = None  # child only: "freeze" | "fine_tune"
+    batch_size: int = 64
+    patience: int = 5  # epochs without a better validation loss before stopping early
+    grad_clip: float = 1.0  # max gradient norm: LSTMs occasionally explode without it
+    seed: int = 1337  # the one seed of a run: python, numpy, torch and the batch order
+    device: str = "cpu"
+    model: LSTMConfig = dataclasses.field(default_factory=LSTMConfig)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# --- hyper-parameters from requests ----------------------------------------------------------
+
+
+def _epochs(value) -> int:
+    whole = (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+    if not whole or not 1 <= value <= 1000:
+        raise errors.InvalidParameter(f"epochs must be an integer in 1..1000, got {value!r}")
+    return int(value)
+
+
+def _learning_rate(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value <= 1:
+        raise errors.InvalidParameter(f"learning_rate must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _date(field: str, value) -> str:
+    try:
+        day = dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise errors.InvalidParameter(f"{field} must be a date written YYYY-MM-DD, got {value!r}")
+    if day > dt.date.today():
+        raise errors.InvalidParameter(f"{field} {value} is in the future")
+    return day.isoformat()
+
+
+def _strategy(value) -> str:
+    if value not in STRATEGIES:
+        raise errors.InvalidParameter(f"strategy must be one of {', '.join(STRATEGIES)}, got {value!r}")
+    return value
+
+
+def make_config(settings: Settings, ref: str, *, epochs=None, learning_rate=None, start_date=None,
+                end_date=None, strategy=None) -> TrainConfig:
+    """The config of a run for ``ref`` (``"parent"`` or a symbol), request values over settings.
+
+    Raises :class:`errors.InvalidParameter` naming the field of any bad value.
+    """
+    parent = ref == tickers.PARENT
+    if parent and strategy is not None:
+        raise errors.InvalidParameter("strategy applies to child models only")
+    strategy = None if parent else _strategy(settings.child_strategy if strategy is None else strategy)
+    default_lr = settings.fine_tune_learning_rate if strategy == "fine_tune" else settings.learning_rate
+    default_start = settings.parent_start_date if parent else settings.train_start_date
+    if epochs is None:
+        epochs = settings.parent_epochs if parent else settings.child_epochs
+    cfg = TrainConfig(
+        ticker=settings.parent_ticker if parent else ref,
+        model_id=tickers.model_id(ref),
+        role="parent" if parent else "child",
+        start_date=_date("start_date", start_date) if start_date is not None else (default_start.isoformat() if default_start else None),
+        end_date=_date("end_date", end_date) if end_date is not None else None,
+        epochs=_epochs(epochs),
+        learning_rate=_learning_rate(default_lr if learning_rate is None else learning_rate),
+        strategy=strategy,
+        device=settings.torch_device(),
+    )
+    if cfg.start_date and cfg.end_date and cfg.start_date >= cfg.end_date:
+        raise errors.InvalidParameter(f"start_date {cfg.start_date} must be before end_date {cfg.end_date}")
+    return cfg
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Trained:
+    model: LSTMModel
+    scalers: Scalers
+    meta: dict
+
+
+def _batches(x: torch.Tensor, y: torch.Tensor, size: int, rng: np.random.Generator | None):
+    order = rng.permutation(len(x)) if rng is not None else np.arange(len(x))
+    for i in range(0, len(x), size):
+        idx = torch.from_numpy(order[i : i + size])
+        yield x[idx], y[idx]
+
+
+@torch.no_grad()
+def estimate_loss(model: LSTMModel, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, step=None) -> float:
+    """Mean loss of ``step`` (default: the model) with dropout off; train/eval modes are restored after."""
+    step = step or model
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    total = 0.0
+    for xb, yb in _batches(x, y, batch_size, None):
+        _, loss = step(xb, yb)
+        total += loss.item() * len(xb)
+    for m, mode in modes.items():
+        m.train(mode)
+    return total / max(len(x), 1)
+
+
+def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None = None) -> tuple[LSTMModel, dict]:
+    """Train a model on ``data``; returns it with its best weights and a training report."""
+    seed_everything(cfg.seed)
+    model = LSTMModel(cfg.model)
+    if parent is not None:
+        model.load_state_dict(parent.state_dict)
+    frozen = cfg.strategy == "freeze"
+    if frozen:
+        model.lstm.requires_grad_(False)
+    model.to(cfg.device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.learning_rate)
+
+    def tensors(w):
+        return (torch.from_numpy(scalers.x(w.inputs)).to(cfg.device), torch.from_numpy(scalers.y(w.targets)).to(cfg.device))
+
+    xtr, ytr = tensors(data.train)
+    xva, yva = tensors(data.val)
+    step = model  # x -> (pred, loss)
+    if frozen:
+        # A frozen LSTM in eval mode is a fixed function of its input: encode every window once and
+        # train the head on the codes (model.decode). Same result as running the whole model each
+        # batch, several times faster.
+        model.lstm.eval()
+        with torch.no_grad():
+            xtr, xva = (torch.cat([model.encode(b) for b in x.split(1024)]) for x in (xtr, xva))
+        step = model.decode
+    rng = np.random.default_rng(cfg.seed)
+    best_loss, best_state, best_epoch, history = float("inf"), None, 0, []
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        if frozen:
+            model.lstm.eval()  # frozen weights, and no dropout inside the LSTM
+        total, seen = 0.0, 0
+        for xb, yb in _batches(xtr, ytr, cfg.batch_size, rng):
+            runtime.check_cancelled()
+            _, loss = step(xb, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            total += loss.item() * len(xb)
+            seen += len(xb)
+        train_loss = total / seen
+        val_loss = estimate_loss(model, xva, yva, step=step)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise errors.InvalidParameter(f"training diverged at epoch {epoch} (loss is not finite); "
+                                          f"try a smaller learning_rate than {cfg.learning_rate}")
+        if val_loss < best_loss:
+            best_loss, best_epoch = val_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "val_loss": round(val_loss, 6)})
+        log.info("%s epoch %d/%d: train loss %.4f, val loss %.4f (best %.4f at epoch %d)",
+                 cfg.model_id, epoch, cfg.epochs, train_loss, val_loss, best_loss, best_epoch)
+        runtime.progress({"stage": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": train_loss,
+                          "val_loss": val_loss, "best_val_loss": best_loss})
+        if epoch - best_epoch >= cfg.patience:
+            log.info("%s: no better validation loss for %d epochs, stopping", cfg.model_id, cfg.patience)
+            break
+    assert best_state is not None, "no epoch ran"
+    model.load_state_dict(best_state)
+    model.eval()
+    report = {"best_epoch": best_epoch, "epochs_run": len(history), "best_val_loss": round(best_loss, 6),
+              "stopped_early": len(history) < cfg.epochs, "history": history}
+    return model, report
+
+
+def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | None = None) -> Trained:
+    """One run: data, fit, evaluation, interval (see the module doc). Nothing is saved here."""
+    started = time.monotonic()
+    log.info("training %s on %s (%s): %s", cfg.model_id, cfg.ticker, prices.source, dataclasses.asdict(cfg))
+    assert (parent is None) == (cfg.role == "parent"), "a child needs the parent's weights, the parent none"
+    runtime.check_cancelled()
+    try:
+        data = split(prices, cfg.start_date, cfg.end_date)
+    except ValueError as exc:
+        raise errors.InvalidParameter(f"start_date/end_date: {exc} ({cfg.ticker} has data from {prices.first_date} to {prices.last_date})") from None
+    scalers = Scalers.fit(data.train)
+    runtime.progress({"stage": "data", "train_windows": len(data.train), "val_windows": len(data.val),
+                      "test_windows": len(data.test)})
+    model, report = fit(cfg, data, scalers, parent)
+
+    runtime.check_cancelled()
+    lstm = LSTMForecaster(model, scalers, cfg.device)
+    test_pred = {f.alias: f.predict(data.test) for f in (lstm, Naive(), Drift())}
+    table = evaluation.evaluate(cfg.ticker, data.test, test_pred)
+    q = intervals.calibrate(data.val, lstm.predict(data.val))
+    cover = intervals.coverage(data.test, test_pred["lstm"], q)
+    report["seconds"] = round(time.monotonic() - started, 3)
+    meta = {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "ticker": cfg.ticker,
+        "role": cfg.role,
+        "strategy": cfg.strategy,
+        "parent_version": parent.version if parent is not None else None,
+        "data_as_of": data.info["last_date"],
+        "data": {"source": prices.source, **data.info},
+        "config": dataclasses.asdict(cfg),
+        "targets": list(TARGETS),
+        "horizon": HORIZON,
+        "training": report,
+        "metrics": {
+            "table": table,
+            "mae": evaluation.summary(table, "mae"),
+            "mape": evaluation.summary(table, "mape"),
+            "directional_accuracy": evaluation.summary(table, "directional_accuracy"),
+            "skill_vs_naive": evaluation.skill(table),  # mean LSTM/naive MAE ratio; < 1 beats naive
+        },
+        "interval": {
+            "coverage_target": intervals.COVERAGE,
+            "method": "split conformal: per-horizon quantile of validation absolute errors of the close log return",
+            "quantiles": [round(float(v), 6) for v in q],
+            "test_coverage": round(cover["overall"], 6),
+            "test_coverage_by_horizon": {h: round(v, 6) for h, v in cover["by_horizon"].items()},
+            "test_windows": cover["windows"],
+        },
+    }
+    log.info("%s: best epoch %d, test MAE lstm %s naive %s, interval coverage %.3f",
+             cfg.model_id, report["best_epoch"], meta["metrics"]["mae"].get("lstm"),
+             meta["metrics"]["mae"].get("naive"), cover["overall"])
+    return Trained(model.cpu(), scalers, meta)
+
+
+def should_promote(new_meta: dict, registry: Registry, model_id: str, promote: str) -> tuple[bool, str]:
+    """``always``: yes. ``auto``: unless the serving version's skill against naive was better."""
+    if promote == "always":
+        return True, "promote=always"
+    serving = registry.serving_version(model_id)
+    if serving is None:
+        return True, "no serving version"
+    old = registry.meta(model_id, serving).get("metrics", {}).get("skill_vs_naive")
+    new = new_meta["metrics"]["skill_vs_naive"]
+    if old is None or (new is not None and new <= old):
+        return True, f"skill vs naive {new} <= serving version's {old}"
+    return False, f"skill vs naive {new} is worse than serving version {serving}'s {old}"
+
+
+def train_and_save(settings: Settings, ref: str, *, promote: str = "always", **hparams) -> dict:
+    """Train ``ref`` (``"parent"`` or a symbol) with request hyper-parameters and save a version.
+
+    Raises NotFound (no price data), ModelMissing (a child without a parent model),
+    InvalidParameter (bad hyper-parameters), Cancelled.
+    """
+    if promote not in PROMOTE:
+        raise errors.InvalidParameter(f"promote must be one of {', '.join(PROMOTE)}, got {promote!r}")
+    cfg = make_config(settings, ref, **hparams)
+    registry = Registry.from_settings(settings)
+    prices = market_prices.load(cfg.ticker, settings)
+    parent = None
+    if cfg.role == "child":
+        try:
+            parent = registry.load(tickers.PARENT)
+        except errors.ModelMissing:
+            raise errors.ModelMissing("parent model missing") from None
+    trained = train(cfg, prices, parent)
+    runtime.check_cancelled()
+    ok, why = should_promote(trained.meta, registry, cfg.model_id, promote)
+    trained.meta["promotion"] = {"rule": promote, "promoted": ok, "reason": why}
+    version = registry.save(cfg.model_id, trained.model.state_dict(), trained.scalers.to_json(), trained.meta, promote=ok)
+    runtime.progress({"stage": "saved", "version": version, "serving": ok})
+    meta = trained.meta
+    return {
+        "ticker": tickers.PARENT if cfg.role == "parent" else cfg.ticker,
+        "symbol": cfg.ticker,
+        "model": cfg.model_id,
+        "role": cfg.role,
+        "version": version,
+        "serving": ok,
+        "promotion": meta["promotion"],
+        "parent_version": meta["parent_version"],
+        "strategy": cfg.strategy,
+        "data_source": prices.source,
+        "data_as_of": meta["data_as_of"],
+        "metrics": {k: meta["metrics"][k] for k in ("mae", "mape", "directional_accuracy", "skill_vs_naive")},
+        "interval": {k: meta["interval"][k] for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon")},
+        "best_epoch": meta["training"]["best_epoch"],
+        "epochs_run": meta["training"]["epochs_run"],
+        "best_val_loss": meta["training"]["best_val_loss"],
+        "seconds": meta["training"]["seconds"],
+    }

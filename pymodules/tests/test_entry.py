@@ -1,0 +1,72 @@
+"""The functions Go calls, through their bytes-in/bytes-out wrappers, and the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from stockagent import entry, errors
+
+
+def call(fn, req=None):
+    return json.loads(fn(json.dumps(req or {}).encode()))
+
+
+def test_predict_and_models(entry_env):
+    out = call(entry.predict, {"ticker": "parent"})
+    assert out["ticker"] == "^GSPC" and len(out["predictions"]["full_forecast"]) == 63
+    with pytest.raises(errors.ModelMissing):
+        call(entry.predict, {"ticker": "aapl"})
+    with pytest.raises(errors.NotFound):
+        call(entry.predict, {"ticker": "NOPE"})
+    for bad in ("../x", "", "..", "PARENT/..", "A" * 13):
+        with pytest.raises(errors.BadRequest):
+            call(entry.predict, {"ticker": bad})
+    with pytest.raises(errors.BadRequest, match="missing field 'ticker'"):
+        call(entry.predict, {})
+    with pytest.raises(errors.BadRequest, match="unknown field"):
+        call(entry.predict, {"ticker": "AAPL", "tikcer": 1})
+
+    models = call(entry.models)["models"]
+    assert [m["model"] for m in models] == ["parent"] and models[0]["ticker"] == "parent"
+    assert models[0]["serving_version"] == models[0]["versions"][0]["version"] == out["model_version"]
+    one = call(entry.model, {"ticker": "parent"})
+    assert one["meta"]["interval"]["test_coverage"] == one["versions"][0]["metrics"]["interval_coverage"]
+    with pytest.raises(errors.NotFound):
+        call(entry.model, {"ticker": "AAPL"})
+    state = call(entry.model_state, {"ticker": "parent"})
+    assert state == {"ticker": "parent", "exists": True, "serving_version": out["model_version"],
+                     "data_as_of": "2024-12-31", "data_source": "bundled"}
+    assert call(entry.model_state, {"ticker": "NOPE"})["exists"] is False
+    tickers = call(entry.tickers)
+    assert tickers["data_source"] == "bundled" and {"AAPL", "^GSPC"} <= {t["symbol"] for t in tickers["tickers"]}
+
+
+def test_train_child_then_predict(entry_env):
+    with pytest.raises(errors.InvalidParameter, match="epochs"):
+        call(entry.train, {"ticker": "AAPL", "epochs": 0})
+    res = call(entry.train, {"ticker": "aapl", "epochs": 1, "start_date": "2016-01-01", "strategy": "freeze", "force": True})
+    assert res["ticker"] == "AAPL" and res["serving"] is True and res["epochs_run"] == 1
+    assert set(res["metrics"]["mae"]) == {"lstm", "naive", "drift"} and "test_coverage" in res["interval"]
+    out = call(entry.predict, {"ticker": "AAPL"})
+    assert out["model_version"] == res["version"]
+    kept = call(entry.train, {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "promote": "auto"})
+    assert kept["promotion"]["rule"] == "auto"  # same data and seed: as good, so promoted
+    assert kept["serving"] is True
+
+
+def _cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "stockagent.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+def test_cli(tmp_path):
+    env = {"DATA_DIR": str(tmp_path), "DATA_SOURCE": "bundled"}
+    ok = _cli("tickers", env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert {"AAPL", "^GSPC"} <= {t["symbol"] for t in json.loads(ok.stdout)["tickers"]}
+    bad = _cli("predict-child", "--ticker", "../x", env=env)
+    assert bad.returncode == 1
+    assert "ticker" in json.loads(bad.stdout)["detail"]

@@ -1,0 +1,57 @@
+"""The prediction: API.md's shape, NYSE dates, intervals, reload on a new version."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from stockagent import errors
+from stockagent.forecast import predict, train
+from stockagent.forecast.registry import Registry
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def test_forecast_shape(parent_settings):
+    out = predict.Predictor(parent_settings).forecast("parent")
+    assert out["ticker"] == "^GSPC" and out["last_date"] == "2024-12-31" == out["data_as_of"]
+    assert out["future_window_days"] == 63 and out["data_source"] == "bundled"
+    assert out["next_business_days"] == ["2025-01-02", "2025-01-03", "2025-01-06", "2025-01-07", "2025-01-08"]
+    p = out["predictions"]
+    assert [len(p[k]) for k in ("week", "month", "quarter", "full_forecast")] == [5, 21, 63, 63]
+    assert p["next_day"] == p["full_forecast"][0] and p["week"] == p["full_forecast"][:5]
+    days = [r["date"] for r in p["full_forecast"]]
+    assert all(DATE.fullmatch(d) for d in days) and days == sorted(set(days))
+    assert "2025-01-09" not in days and "2025-01-20" not in days and days[5] == "2025-01-10"
+    assert days[-1] == "2025-04-03"
+    for r in p["full_forecast"]:
+        assert set(r) == {"date", "open", "high", "low", "close", "volume", "close_low", "close_high"}
+        assert r["low"] <= min(r["open"], r["close"]) <= max(r["open"], r["close"]) <= r["high"]
+        assert r["close_low"] < r["close"] < r["close_high"] and r["volume"] > 0
+    h = out["history"]
+    assert len(h) == 90 and h[-1] == {"date": "2024-12-31", "close": 5881.63} and all(DATE.fullmatch(r["date"]) for r in h)
+    ev = out["evaluation"]
+    assert set(ev["mae"]) == {"lstm", "naive"} and set(ev["mae"]["lstm"]) == {"1", "5", "21", "63"}
+    assert 0 <= ev["interval_coverage"] <= 1 and out["model_version"].startswith("v")
+    json.dumps(out, allow_nan=False)  # every number finite
+    assert np.isfinite([r["close"] for r in p["full_forecast"]]).all()
+
+
+def test_errors_and_reload(with_parent):
+    pred = predict.Predictor(with_parent)
+    with pytest.raises(errors.NotFound):
+        pred.forecast("NOPE")  # unknown data first: a 404, not a 202
+    with pytest.raises(errors.ModelMissing):
+        pred.forecast("AAPL")
+    first = pred.forecast("parent")
+    assert pred.forecast("parent")["model_version"] == first["model_version"]
+    assert pred.model("parent") is pred.model("parent")  # kept in memory
+    out = train.train_and_save(with_parent, "AAPL", epochs=1, start_date="2016-01-01")
+    child = pred.forecast("AAPL")
+    assert child["ticker"] == "AAPL" and child["model_version"] == out["version"] and child["model"] == "AAPL"
+    reg = Registry.from_settings(with_parent)
+    again = train.train_and_save(with_parent, "AAPL", epochs=1, start_date="2017-01-01")
+    assert pred.forecast("AAPL")["model_version"] == again["version"]  # a new serving version is picked up
+    reg.set_serving("AAPL", out["version"])
+    assert pred.forecast("AAPL")["model_version"] == out["version"]  # and a rollback too
