@@ -37,9 +37,9 @@ run: setup ## run the server on :$(PORT) with its embedded defaults
 
 test: setup test-go test-py ## run every Go and Python test
 
-test-go: $(BUILD)/cgo.env
+test-go: $(BIN)
 	@echo "==> go tests"
-	source $(BUILD)/cgo.env && go test -count=1 ./...
+	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -count=1 -timeout 20m ./...
 
 test-py: $(VENV)/.installed
 	@echo "==> python tests"

@@ -16,6 +16,7 @@ returns (a median-type forecast); each row's high and low are widened to contain
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 
 import numpy as np
@@ -27,6 +28,8 @@ from ..settings import Settings
 from .dataset import CONTEXT, HORIZON, Scalers, latest_window
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
 from .registry import Registry
+
+log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 90
 DISCLAIMER = "Forecasts are statistical estimates, not investment advice."
@@ -71,6 +74,7 @@ class Predictor:
 
     def _load(self, model_id: str, version: str, stamp) -> _Loaded:
         art = self.registry.load(model_id, version, map_location=self.device)
+        log.info("loaded model %s version %s", model_id, version)
         net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
         net.load_state_dict(art.state_dict)
         meta = art.meta

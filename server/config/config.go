@@ -1,0 +1,129 @@
+// Package config loads the server's configuration from environment variables
+// once, validates it, and is read-only afterwards. The README's configuration
+// table lists every variable; the Python side reads its own (DATA_SOURCE,
+// PARENT_EPOCHS, …) from the same environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Host string // HOST: listen address. Default "0.0.0.0".
+	Port int    // PORT. Default 8000.
+	// DataDir is the absolute data folder (DATA_DIR, default ".data"): models,
+	// caches and logs. Python receives the same absolute path.
+	DataDir string
+	// Python is the virtual environment's python (PYTHON_EXECUTABLE); the
+	// default is the one the binary was built against.
+	Python string
+	// Lane sizes and per-worker native thread budgets.
+	InferenceWorkers, LongWorkers int           // INFERENCE_WORKERS (2), LONG_WORKERS (1)
+	InferenceThreads, LongThreads int           // INFERENCE_THREADS (1), TRAINING_THREADS (1)
+	MaxTasks                      int           // MAX_TASKS: trainings running at once (4)
+	TrainingTimeout               time.Duration // TRAINING_TIMEOUT (2h)
+	CallTimeout                   time.Duration // CALL_TIMEOUT: one synchronous call (60s)
+	ShutdownTimeout               time.Duration // SHUTDOWN_TIMEOUT (20s)
+	LogLevel                      slog.Level    // LOG_LEVEL: debug, info, warn, error (info)
+	LogFormat                     string        // LOG_FORMAT: text or json (text)
+}
+
+// Load reads the environment; getenv is os.Getenv outside tests.
+func Load(getenv func(string) string, defaultPython string) (Config, error) {
+	c := Config{
+		Host:             "0.0.0.0",
+		Port:             8000,
+		DataDir:          ".data",
+		Python:           defaultPython,
+		InferenceWorkers: 2,
+		LongWorkers:      1,
+		InferenceThreads: 1,
+		LongThreads:      1,
+		MaxTasks:         4,
+		TrainingTimeout:  2 * time.Hour,
+		CallTimeout:      60 * time.Second,
+		ShutdownTimeout:  20 * time.Second,
+		LogLevel:         slog.LevelInfo,
+		LogFormat:        "text",
+	}
+	var errs []error
+	str := func(key string, dst *string) {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			*dst = v
+		}
+	}
+	num := func(key string, dst *int, lo, hi int) {
+		v := strings.TrimSpace(getenv(key))
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: want an integer in [%d, %d]", key, v, lo, hi))
+			return
+		}
+		*dst = n
+	}
+	dur := func(key string, dst *time.Duration) {
+		v := strings.TrimSpace(getenv(key))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 90s or 2h", key, v))
+			return
+		}
+		*dst = d
+	}
+	str("HOST", &c.Host)
+	num("PORT", &c.Port, 1, 65535)
+	str("DATA_DIR", &c.DataDir)
+	str("PYTHON_EXECUTABLE", &c.Python)
+	num("INFERENCE_WORKERS", &c.InferenceWorkers, 1, 64)
+	num("LONG_WORKERS", &c.LongWorkers, 1, 64)
+	num("INFERENCE_THREADS", &c.InferenceThreads, 1, 256)
+	num("TRAINING_THREADS", &c.LongThreads, 1, 256)
+	num("MAX_TASKS", &c.MaxTasks, 1, 256)
+	dur("TRAINING_TIMEOUT", &c.TrainingTimeout)
+	dur("CALL_TIMEOUT", &c.CallTimeout)
+	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	str("LOG_FORMAT", &c.LogFormat)
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	if c.Python == "" {
+		errs = append(errs, errors.New("PYTHON_EXECUTABLE is not set and the binary has no default: build it with make"))
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("DATA_DIR=%q: %w", c.DataDir, err))
+	}
+	c.DataDir = abs
+	return c, errors.Join(errs...)
+}
+
+// Addr is the listen address.
+func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
+
+// Logger builds the process's logger.
+func (c Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

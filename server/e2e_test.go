@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The real server binary with the real interpreter and bundled data: train a
+// tiny parent and child through /predict-child, poll, forecast, stop.
+func TestServerEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains real models")
+	}
+	srv := startServer(t, map[string]string{
+		"DATA_SOURCE":       "bundled",
+		"PARENT_EPOCHS":     "1",
+		"CHILD_EPOCHS":      "1",
+		"PARENT_START_DATE": "2016-01-01",
+	})
+
+	t.Run("smoke checks of the old service", func(t *testing.T) {
+		for path, want := range map[string]string{"/health": "healthy", "/": "project", "/openapi.json": "openapi"} {
+			if status, body := srv.get(t, path); status != 200 || !strings.Contains(body, want) {
+				t.Errorf("GET %s: %d %.200s", path, status, body)
+			}
+		}
+		_, health := srv.get(t, "/health")
+		if !strings.Contains(health, `"prefix":"`) || !strings.Contains(health, "3.11") {
+			t.Errorf("/health lacks the interpreter's details: %s", health)
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		cases := map[string]struct {
+			body   string
+			status int
+		}{
+			"traversal":      {`{"ticker":"../x"}`, 400},
+			"malformed":      {`{"ticker"`, 400},
+			"unknown ticker": {`{"ticker":"ZZZZ"}`, 404},
+		}
+		for name, tc := range cases {
+			status, body := srv.post(t, "/predict-child", tc.body)
+			if status != tc.status || (status != 413 && !strings.Contains(body, `"detail"`)) {
+				t.Errorf("%s: %d %.200s, want %d with a detail", name, status, body, tc.status)
+			}
+		}
+	})
+
+	t.Run("oversized body", func(t *testing.T) {
+		// Expect: 100-continue lets the server refuse before the body is sent;
+		// otherwise it may reset the connection while the client still writes.
+		body := `{"ticker":"` + strings.Repeat("A", 80<<10) + `"}`
+		req, _ := http.NewRequest("POST", srv.base+"/predict-child", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Expect", "100-continue")
+		client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 413 {
+			t.Fatalf("got %d, want 413", res.StatusCode)
+		}
+	})
+
+	// No models yet: the first forecast starts the parent's training and the child's behind it.
+	status, body := srv.post(t, "/predict-child", `{"ticker":"AAPL"}`)
+	if status != 202 || !strings.Contains(body, `"task_id":"aapl"`) {
+		t.Fatalf("first /predict-child: %d %s", status, body)
+	}
+	if status, body := srv.post(t, "/train-child", `{"ticker":"AAPL"}`); status != 200 || !strings.Contains(body, "already running") {
+		t.Fatalf("duplicate training: %d %s", status, body)
+	}
+	var rec struct {
+		Status   string
+		Error    string
+		Progress struct{ Epoch, Epochs int }
+		Result   struct{ Version string }
+	}
+	sawProgress := false
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("training did not finish: last status %+v", rec)
+		}
+		_, body := srv.get(t, "/status/aapl")
+		if err := json.Unmarshal([]byte(body), &rec); err != nil {
+			t.Fatal(err)
+		}
+		_, parent := srv.get(t, "/status/parent")
+		sawProgress = sawProgress || strings.Contains(parent, `"epochs":1`) || rec.Progress.Epochs == 1
+		if rec.Status == "completed" || rec.Status == "failed" {
+			break
+		}
+	}
+	if rec.Status != "completed" || rec.Result.Version == "" {
+		t.Fatalf("child training: %+v", rec)
+	}
+	if !sawProgress {
+		t.Error("no progress event (epoch of epochs) was seen in a task status")
+	}
+
+	var first, second struct {
+		Result struct {
+			Ticker       string
+			DataAsOf     string `json:"data_as_of"`
+			ModelVersion string `json:"model_version"`
+			Predictions  struct {
+				FullForecast []struct{ Date string } `json:"full_forecast"`
+				Week         []json.RawMessage
+			}
+			History []struct{ Date string }
+		}
+	}
+	for _, dst := range []any{&first, &second} {
+		status, body := srv.post(t, "/predict-child", `{"ticker":"aapl"}`)
+		if status != 200 {
+			t.Fatalf("/predict-child after training: %d %s", status, body)
+		}
+		if err := json.Unmarshal([]byte(body), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := first.Result
+	if p.Ticker != "AAPL" || p.DataAsOf != "2024-12-31" || p.ModelVersion != rec.Result.Version ||
+		len(p.Predictions.FullForecast) != 63 || len(p.Predictions.Week) != 5 || len(p.History) != 90 {
+		t.Fatalf("forecast shape: %+v", p)
+	}
+	dates := map[string]bool{}
+	for _, r := range p.Predictions.FullForecast {
+		dates[r.Date] = true
+	}
+	if dates["2025-01-01"] || dates["2025-01-09"] || !dates["2025-01-02"] {
+		t.Errorf("forecast dates do not follow the NYSE calendar: %v", p.Predictions.FullForecast[:6])
+	}
+	if n := strings.Count(srv.logs(), "loaded model AAPL"); n != 1 {
+		t.Errorf("the AAPL model was loaded %d times over two forecasts, want once (kept in memory)", n)
+	}
+
+	// SIGTERM stops the server cleanly.
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-srv.exited:
+		if err != nil {
+			t.Fatalf("server exit after SIGTERM: %v\n%s", err, srv.logs())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop within 30s of SIGTERM")
+	}
+	if !strings.Contains(srv.logs(), "stopped") {
+		t.Error("no orderly shutdown in the log")
+	}
+}
+
+type server struct {
+	base   string
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *server) logs() string {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	return s.out.b.String()
+}
+
+// serverBinary is $STOCKAGENT_SERVER_BIN (make test sets it), else a fresh build.
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("STOCKAGENT_SERVER_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	bin := filepath.Join(t.TempDir(), "stockagent-server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startServer(t *testing.T, env map[string]string) *server {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(serverBinary(t))
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+t.TempDir())
+	if os.Getenv("PYTHON_EXECUTABLE") == "" {
+		if py, err := filepath.Abs("../.venv/bin/python"); err == nil {
+			cmd.Env = append(cmd.Env, "PYTHON_EXECUTABLE="+py)
+		}
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.logs())
+		}
+	})
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-s.exited:
+			t.Fatalf("server exited during start-up: %v\n%s", err, s.logs())
+		default:
+		}
+		if res, err := http.Get(s.base + "/health"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not healthy within 90s:\n%s", s.logs())
+		}
+	}
+}
+
+func (s *server) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	res, err := http.Get(s.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func (s *server) post(t *testing.T, path, body string) (int, string) {
+	t.Helper()
+	res, err := http.Post(s.base+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}

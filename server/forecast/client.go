@@ -1,0 +1,98 @@
+// Package forecast is the server's side of the forecasting core: calls into
+// stockagent.entry through the bridge, and the flows that combine them with
+// training tasks (predict, or start the training that makes prediction
+// possible).
+package forecast
+
+import (
+	"context"
+	"encoding/json"
+
+	"stockagent/pybridge"
+)
+
+// Python is the part of the bridge this package uses.
+type Python interface {
+	Call(ctx context.Context, lane pybridge.Lane, fn string, req, resp any, opts ...pybridge.CallOption) error
+}
+
+const entry = "stockagent.entry:"
+
+// Client calls the forecasting core's entry points.
+type Client struct{ py Python }
+
+// NewClient returns a Client calling through py.
+func NewClient(py Python) *Client { return &Client{py: py} }
+
+type tickerReq struct {
+	Ticker string `json:"ticker"`
+}
+
+// Predict returns the forecast of model ("parent" or a validated ticker):
+// API.md's <prediction> object.
+func (c *Client) Predict(ctx context.Context, model string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, entry+"predict", tickerReq{model}, &out)
+	return out, err
+}
+
+// TrainParams are the optional hyper-parameters of a training request
+// (API.md, "Training"); zero values leave the server-wide defaults.
+type TrainParams struct {
+	Epochs       int     `json:"epochs,omitempty"`
+	StartDate    string  `json:"start_date,omitempty"`
+	Strategy     string  `json:"strategy,omitempty"`
+	LearningRate float64 `json:"learning_rate,omitempty"`
+	Promote      string  `json:"promote,omitempty"`
+	Force        bool    `json:"force,omitempty"`
+}
+
+type trainReq struct {
+	Ticker string `json:"ticker"`
+	TrainParams
+}
+
+// Train trains and saves a new version of model on the long-work lane,
+// reporting each progress event (epoch, losses) to progress as it comes.
+func (c *Client) Train(ctx context.Context, model string, p TrainParams, progress func(json.RawMessage)) (json.RawMessage, error) {
+	var out json.RawMessage
+	p.Force = false // Go decides whether to train; Python always trains when asked
+	opts := []pybridge.CallOption{pybridge.WithEvents(func(b []byte) { progress(b) })}
+	err := c.py.Call(ctx, pybridge.Long, entry+"train", trainReq{model, p}, &out, opts...)
+	return out, err
+}
+
+// State is what the server needs to know of a model cheaply.
+type State struct {
+	Exists         bool   `json:"exists"`
+	ServingVersion string `json:"serving_version"`
+	DataAsOf       string `json:"data_as_of"`
+}
+
+// State reports whether model exists and which version serves.
+func (c *Client) State(ctx context.Context, model string) (State, error) {
+	var s State
+	err := c.py.Call(ctx, pybridge.Inference, entry+"model_state", tickerReq{model}, &s)
+	return s, err
+}
+
+// Models lists every model with its versions and held-out metrics.
+func (c *Client) Models(ctx context.Context) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, entry+"models", nil, &out)
+	return out, err
+}
+
+// Model describes one model (NotFound when it has none).
+func (c *Client) Model(ctx context.Context, model string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, entry+"model", tickerReq{model}, &out)
+	return out, err
+}
+
+// Tickers lists the symbols that can be forecast without a download.
+func (c *Client) Tickers(ctx context.Context) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, entry+"tickers", nil, &out)
+	return out, err
+}

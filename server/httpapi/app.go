@@ -1,0 +1,152 @@
+// Package httpapi is the HTTP face of the service: routes, handlers,
+// middleware and the mapping of errors to {"detail": …} responses (API.md).
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"stockagent/pybridge"
+	"stockagent/server/forecast"
+	"stockagent/server/tasks"
+)
+
+// Version is the service's version, reported by / and /health.
+const Version = "0.1.0"
+
+// Interpreter is what /health reports of the embedded interpreter.
+type Interpreter interface{ Info() pybridge.Info }
+
+// Deps are what the handlers need.
+type Deps struct {
+	Logger   *slog.Logger
+	Python   Interpreter
+	Forecast *forecast.Service
+	Tasks    *tasks.Manager
+	// BodyLimit bounds request bodies in bytes. Zero: DefaultBodyLimit.
+	BodyLimit int
+	// CallTimeout bounds one synchronous call into Python. Zero: DefaultCallTimeout.
+	CallTimeout time.Duration
+}
+
+const (
+	DefaultBodyLimit   = 64 << 10 // requests are small JSON objects
+	DefaultCallTimeout = 60 * time.Second
+)
+
+// New builds the app with every route; main and the tests both call it.
+func New(d Deps) *fiber.App {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.BodyLimit <= 0 {
+		d.BodyLimit = DefaultBodyLimit
+	}
+	if d.CallTimeout <= 0 {
+		d.CallTimeout = DefaultCallTimeout
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "stockagent",
+		ErrorHandler:          errorHandler(d.Logger),
+		BodyLimit:             d.BodyLimit,
+		DisableStartupMessage: true,
+		// Longer than the longest synchronous call, so a slow forecast is
+		// answered rather than cut.
+		ReadTimeout:  d.CallTimeout + 10*time.Second,
+		WriteTimeout: d.CallTimeout + 10*time.Second,
+		IdleTimeout:  2 * time.Minute,
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		d.Logger.Error("panic", "error", e, "path", c.Path(), "request_id", requestID(c))
+	}}))
+	app.Use(requestid.New())
+	app.Use(accessLog(d.Logger))
+
+	h := &handlers{d: d}
+	app.Get("/", h.root)
+	app.Get("/health", h.health)
+	app.Get("/openapi.json", openAPI)
+
+	app.Post("/train-parent", h.trainParent)
+	app.Post("/train-child", h.trainChild)
+	app.Get("/status/:task_id", h.status)
+
+	app.Post("/predict-parent", h.predictParent)
+	app.Post("/predict-child", h.predictChild)
+
+	app.Get("/models", h.models)
+	app.Get("/models/:ticker", h.model)
+	app.Get("/tickers", h.tickers)
+
+	app.Use(func(c *fiber.Ctx) error {
+		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route %s %s", c.Method(), c.Path()))
+	})
+	return app
+}
+
+type handlers struct{ d Deps }
+
+// callCtx derives the context of one call into Python from the request's.
+func (h *handlers) callCtx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), h.d.CallTimeout)
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals("requestid").(string)
+	return id
+}
+
+// accessLog writes one structured line per request. It runs the error
+// handler itself, so the line carries the status the client receives.
+func accessLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		if err := c.Next(); err != nil {
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
+			}
+		}
+		log.Info("request", "method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP(), "request_id", requestID(c))
+		return nil
+	}
+}
+
+// decodeBody reads a JSON object body into v, refusing unknown fields. An
+// empty body leaves v as it is when allowEmpty.
+func decodeBody(c *fiber.Ctx, v any, allowEmpty bool) error {
+	body := bytes.TrimSpace(c.Body())
+	if len(body) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return badRequest("request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			return unprocessable(fmt.Sprintf("field %q must be %s", typeErr.Field, typeErr.Type))
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return unprocessable(strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return badRequest("malformed JSON: " + err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("malformed JSON: trailing data after the object")
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/pybridge"
+	"stockagent/server/forecast"
+	"stockagent/server/tasks"
+)
+
+// fakePython stands in for the interpreter: it answers the entry points the
+// handlers call from a small in-memory model registry. Trainings block until
+// release is closed.
+type fakePython struct {
+	mu      sync.Mutex
+	trained map[string]bool
+	release chan struct{}
+}
+
+func (f *fakePython) Info() pybridge.Info { return pybridge.Info{Version: "3.11-fake"} }
+
+func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, req, resp any, opts ...pybridge.CallOption) error {
+	var r struct{ Ticker string }
+	b, _ := json.Marshal(req)
+	json.Unmarshal(b, &r)
+	f.mu.Lock()
+	exists := f.trained[r.Ticker]
+	f.mu.Unlock()
+	answer := func(v any) error { b, _ := json.Marshal(v); return json.Unmarshal(b, resp) }
+	switch strings.TrimPrefix(fn, "stockagent.entry:") {
+	case "predict":
+		if r.Ticker == "ZZZZ" {
+			return &pybridge.PyError{Type: "stockagent.errors.NotFound", Message: "No price data for ticker 'ZZZZ'"}
+		}
+		if !exists {
+			return &pybridge.PyError{Type: "stockagent.errors.ModelMissing", Message: "no model"}
+		}
+		return answer(map[string]any{"ticker": r.Ticker, "future_window_days": 63})
+	case "model_state":
+		return answer(map[string]any{"exists": exists, "serving_version": "v1"})
+	case "train":
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return &pybridge.PyError{Type: "stockagent.errors.Cancelled", Message: "cancelled"}
+		}
+		f.mu.Lock()
+		f.trained[r.Ticker] = true
+		f.mu.Unlock()
+		return answer(map[string]any{"version": "v1"})
+	case "models", "tickers":
+		return answer(map[string]any{"models": []any{}, "tickers": []any{}})
+	case "model":
+		if !exists {
+			return &pybridge.PyError{Type: "stockagent.errors.NotFound", Message: "No model for '" + r.Ticker + "'"}
+		}
+		return answer(map[string]any{"ticker": r.Ticker})
+	}
+	return fmt.Errorf("fake: unexpected %s", fn)
+}
+
+func newTestApp(t *testing.T) (*fiber.App, *fakePython, *tasks.Manager) {
+	t.Helper()
+	py := &fakePython{trained: map[string]bool{}, release: make(chan struct{})}
+	m := tasks.New(tasks.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m.Shutdown(ctx)
+	})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app := New(Deps{Logger: quiet, Python: py, Forecast: forecast.NewService(forecast.NewClient(py), m), Tasks: m})
+	return app, py, m
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not reached within 5s")
+}
+
+func do(t *testing.T, app *fiber.App, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
+	}
+	return res.StatusCode, out
+}
+
+func TestBadInputIsAClearError(t *testing.T) {
+	app, _, _ := newTestApp(t)
+	cases := map[string]struct {
+		method, path, body string
+		status             int
+		detail             string
+	}{
+		"path traversal ticker": {"POST", "/predict-child", `{"ticker":"../../x"}`, 400, "invalid ticker"},
+		"empty ticker":          {"POST", "/predict-child", `{"ticker":"  "}`, 400, "empty"},
+		"reserved ticker":       {"POST", "/train-child", `{"ticker":"PARENT"}`, 400, "reserved"},
+		"missing ticker":        {"POST", "/predict-child", `{}`, 400, "ticker"},
+		"no body":               {"POST", "/predict-child", ``, 400, "JSON object"},
+		"malformed JSON":        {"POST", "/predict-child", `{"ticker":`, 400, "malformed JSON"},
+		"not an object":         {"POST", "/predict-child", `["AAPL"]`, 422, "must be"},
+		"unknown field":         {"POST", "/predict-child", `{"ticker":"AAPL","x":1}`, 422, "unknown field"},
+		"epochs zero":           {"POST", "/train-child", `{"ticker":"AAPL","epochs":0}`, 422, "epochs"},
+		"epochs huge":           {"POST", "/train-parent", `{"epochs":100000}`, 422, "epochs"},
+		"start date future":     {"POST", "/train-child", `{"ticker":"AAPL","start_date":"2999-01-01"}`, 422, "after today"},
+		"start date garbage":    {"POST", "/train-child", `{"ticker":"AAPL","start_date":"yesterday"}`, 422, "YYYY-MM-DD"},
+		"strategy unknown":      {"POST", "/train-child", `{"ticker":"AAPL","strategy":"magic"}`, 422, "strategy"},
+		"parent strategy":       {"POST", "/train-parent", `{"strategy":"freeze"}`, 422, "child"},
+		"learning rate":         {"POST", "/train-child", `{"ticker":"AAPL","learning_rate":0}`, 422, "learning_rate"},
+		"epochs wrong type":     {"POST", "/train-parent", `{"epochs":"ten"}`, 422, "epochs"},
+		"unknown ticker":        {"POST", "/predict-child", `{"ticker":"ZZZZ"}`, 404, "No price data"},
+		"unknown task":          {"GET", "/status/nope", ``, 404, "Task 'nope' not found."},
+		"task id traversal":     {"GET", "/status/..%2Fx", ``, 404, "not found"},
+		"unknown model":         {"GET", "/models/MSFT", ``, 404, "No model"},
+		"unknown route":         {"GET", "/nowhere", ``, 404, "no route"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			status, body := do(t, app, tc.method, tc.path, tc.body)
+			detail, _ := body["detail"].(string)
+			if status != tc.status || !strings.Contains(detail, tc.detail) || detail == "" {
+				t.Fatalf("got %d %q, want %d containing %q", status, detail, tc.status, tc.detail)
+			}
+		})
+	}
+}
+
+func TestPredictMissingModelStartsTrainingOnce(t *testing.T) {
+	app, py, m := newTestApp(t)
+	status, body := do(t, app, "POST", "/predict-child", `{"ticker":"aapl"}`)
+	if status != 202 || body["status"] != "training" || body["task_id"] != "aapl" {
+		t.Fatalf("first predict: %d %v", status, body)
+	}
+	// The parent was missing too: it trains first, the child waits.
+	if _, rec := do(t, app, "GET", "/status/aapl", ""); rec["status"] != "queued" {
+		t.Fatalf("child status %v", rec)
+	}
+	eventually(t, func() bool {
+		_, rec := do(t, app, "GET", "/status/parent", "")
+		return rec["status"] == "running" && rec["task_id"] == "parent_training"
+	})
+	// A second request starts nothing new.
+	status, body = do(t, app, "POST", "/train-child", `{"ticker":"AAPL"}`)
+	if status != 200 || body["status"] != "already running" {
+		t.Fatalf("second train: %d %v", status, body)
+	}
+	if n := len(m.List()); n != 2 {
+		t.Fatalf("%d tasks, want 2", n)
+	}
+	close(py.release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rec, err := m.Wait(ctx, "aapl"); err != nil || rec.Status != tasks.Completed {
+		t.Fatalf("child task: %+v %v", rec, err)
+	}
+	status, body = do(t, app, "POST", "/predict-child", `{"ticker":"AAPL"}`)
+	if status != 200 || body["result"] == nil {
+		t.Fatalf("predict after training: %d %v", status, body)
+	}
+	status, body = do(t, app, "POST", "/train-child", `{"ticker":"AAPL"}`)
+	if status != 200 || body["status"] != "completed" {
+		t.Fatalf("train existing: %d %v", status, body)
+	}
+}
+
+func TestTrainChildWithoutParentAnswersStartedParent(t *testing.T) {
+	app, _, _ := newTestApp(t)
+	status, body := do(t, app, "POST", "/train-child", `{"ticker":"MSFT","epochs":2,"strategy":"fine_tune"}`)
+	if status != 200 || body["status"] != "started_parent" || body["task_id"] != "parent_training" {
+		t.Fatalf("got %d %v", status, body)
+	}
+	_, rec := do(t, app, "GET", "/status/msft", "")
+	if rec["status"] != "queued" || !strings.Contains(rec["detail"].(string), "parent_training") {
+		t.Fatalf("child record %v", rec)
+	}
+}
+
+func TestRootAndHealth(t *testing.T) {
+	app, _, _ := newTestApp(t)
+	if status, body := do(t, app, "GET", "/", ""); status != 200 || body["project"] == nil || body["endpoints"] == nil {
+		t.Fatalf("/: %d %v", status, body)
+	}
+	if status, body := do(t, app, "GET", "/health", ""); status != 200 || body["status"] != "healthy" {
+		t.Fatalf("/health: %d %v", status, body)
+	}
+}
+
+// Every route of the app is in the OpenAPI document, and every documented path is served.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	app, _, _ := newTestApp(t)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(spec, &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("spec: %v %q", err, doc.OpenAPI)
+	}
+	param := regexp.MustCompile(`:([a-z_]+)`)
+	served := map[string]bool{}
+	for _, r := range app.GetRoutes(true) {
+		if r.Path == "/" && r.Method != http.MethodGet || r.Method == http.MethodHead {
+			continue
+		}
+		path := param.ReplaceAllString(r.Path, "{$1}")
+		key := strings.ToLower(r.Method) + " " + path
+		served[key] = true
+		if _, ok := doc.Paths[path][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("%s is served but not in openapi.json", key)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if !served[method+" "+path] {
+				t.Errorf("%s %s is documented but not served", method, path)
+			}
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/pybridge"
+	"stockagent/server/tasks"
+	"stockagent/server/tickers"
+)
+
+// pyStatus maps the exception classes of stockagent/errors.py to statuses.
+var pyStatus = map[string]int{
+	"stockagent.errors.BadRequest":       fiber.StatusBadRequest,
+	"stockagent.errors.InvalidParameter": fiber.StatusUnprocessableEntity,
+	"stockagent.errors.NotFound":         fiber.StatusNotFound,
+	"stockagent.errors.ModelMissing":     fiber.StatusNotFound,
+	"stockagent.errors.Conflict":         fiber.StatusConflict,
+	"stockagent.errors.Unavailable":      fiber.StatusServiceUnavailable,
+	"stockagent.errors.Cancelled":        fiber.StatusGatewayTimeout,
+}
+
+// errorHandler is the one place where errors become responses: a status and
+// {"detail": …}. Tracebacks and internal messages go to the log only.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, detail := fiber.StatusInternalServerError, "internal error"
+		var fe *fiber.Error
+		var pe *pybridge.PyError
+		switch {
+		case errors.As(err, &fe):
+			status, detail = fe.Code, fe.Message
+		case errors.Is(err, tickers.ErrInvalid):
+			status, detail = fiber.StatusBadRequest, err.Error()
+		case errors.Is(err, tasks.ErrNotFound):
+			status, detail = fiber.StatusNotFound, err.Error()
+		case errors.Is(err, pybridge.ErrPoolClosed), errors.Is(err, tasks.ErrClosed):
+			status, detail = fiber.StatusServiceUnavailable, "the server is shutting down"
+		case errors.As(err, &pe):
+			if s, ok := pyStatus[pe.Type]; ok {
+				status, detail = s, pe.Message
+			} else {
+				log.Error("python error", "func", pe.Func, "type", pe.Type, "message", pe.Message,
+					"traceback", pe.Traceback, "request_id", requestID(c))
+			}
+		}
+		if status == fiber.StatusInternalServerError && pe == nil {
+			log.Error("request failed", "error", err, "path", c.Path(), "request_id", requestID(c))
+		}
+		if status == fiber.StatusInternalServerError {
+			detail = "internal error (request id " + requestID(c) + "); see the server log"
+		}
+		return c.Status(status).JSON(fiber.Map{"detail": detail})
+	}
+}
+
+// badRequest, unprocessable and notFound are the errors handlers return for
+// input they refuse themselves.
+func badRequest(msg string) error    { return fiber.NewError(fiber.StatusBadRequest, msg) }
+func unprocessable(msg string) error { return fiber.NewError(fiber.StatusUnprocessableEntity, msg) }

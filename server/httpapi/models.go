@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/tickers"
+)
+
+// GET /models
+func (h *handlers) models(c *fiber.Ctx) error {
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Forecast.Client().Models(ctx)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// GET /models/{ticker}; "parent" names the parent model.
+func (h *handlers) model(c *fiber.Ctx) error {
+	raw := strings.Clone(c.Params("ticker"))
+	model := tickers.Parent
+	if !strings.EqualFold(raw, tickers.Parent) {
+		var err error
+		if model, err = tickers.Normalize(raw); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Forecast.Client().Model(ctx, model)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// GET /tickers
+func (h *handlers) tickers(c *fiber.Ctx) error {
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Forecast.Client().Tickers(ctx)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}

@@ -1,0 +1,52 @@
+package httpapi
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/tickers"
+)
+
+type tickerBody struct {
+	Ticker *string `json:"ticker"`
+}
+
+// tickerFrom reads and validates the body's ticker.
+func tickerFrom(c *fiber.Ctx) (string, error) {
+	var b tickerBody
+	if err := decodeBody(c, &b, false); err != nil {
+		return "", err
+	}
+	if b.Ticker == nil {
+		return "", badRequest(`missing field "ticker"`)
+	}
+	return tickers.Normalize(*b.Ticker)
+}
+
+// POST /predict-parent
+func (h *handlers) predictParent(c *fiber.Ctx) error {
+	return h.predict(c, tickers.Parent)
+}
+
+// POST /predict-child
+func (h *handlers) predictChild(c *fiber.Ctx) error {
+	ticker, err := tickerFrom(c)
+	if err != nil {
+		return err
+	}
+	return h.predict(c, ticker)
+}
+
+// predict answers 200 with the forecast, or 202 with the training task when
+// the model must be trained first.
+func (h *handlers) predict(c *fiber.Ctx, model string) error {
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	pred, tr, err := h.d.Forecast.Predict(ctx, model)
+	if err != nil {
+		return err
+	}
+	if tr != nil {
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "training", "detail": tr.Detail, "task_id": tr.TaskID})
+	}
+	return c.JSON(fiber.Map{"result": pred})
+}

@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// GET / describes the service (API.md, "Root, health, docs").
+func (h *handlers) root(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{
+		"project":     "stockagent",
+		"version":     Version,
+		"description": "LSTM stock forecasts that transfer market dynamics learned on the S&P 500 index to single tickers, served by a Go server that embeds CPython. Forecasts are not investment advice.",
+		"features": []string{
+			"embedded CPython interpreter with inference and long-work lanes",
+			"parent LSTM on ^GSPC, child models by transfer learning",
+			"direct 63-trading-day forecasts with 80% conformal intervals",
+			"held-out evaluation against naive and drift baselines",
+			"background training tasks with live progress",
+		},
+		"endpoints": fiber.Map{
+			"health":         "GET /health",
+			"openapi":        "GET /openapi.json",
+			"train_parent":   "POST /train-parent",
+			"train_child":    "POST /train-child",
+			"status":         "GET /status/{task_id}",
+			"predict_parent": "POST /predict-parent",
+			"predict_child":  "POST /predict-child",
+			"models":         "GET /models",
+			"model":          "GET /models/{ticker}",
+			"tickers":        "GET /tickers",
+		},
+	})
+}
+
+// GET /health reports the service and each component it depends on.
+func (h *handlers) health(c *fiber.Ctx) error {
+	python := fiber.Map{"status": "down"}
+	if h.d.Python != nil {
+		python = fiber.Map{"status": "up", "interpreter": h.d.Python.Info()}
+	}
+	status := "healthy"
+	if h.d.Python == nil {
+		status = "degraded"
+	}
+	return c.JSON(fiber.Map{
+		"status":     status,
+		"version":    Version,
+		"components": fiber.Map{"python": python},
+	})
+}

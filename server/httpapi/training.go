@@ -1,0 +1,131 @@
+package httpapi
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/forecast"
+	"stockagent/server/tickers"
+)
+
+// trainBody is a training request (API.md, "Training"); pointers tell an
+// absent value from a zero one, which is refused.
+type trainBody struct {
+	Ticker       *string  `json:"ticker"`
+	Epochs       *int     `json:"epochs"`
+	StartDate    *string  `json:"start_date"`
+	Strategy     *string  `json:"strategy"`
+	LearningRate *float64 `json:"learning_rate"`
+	Promote      *string  `json:"promote"`
+	Force        bool     `json:"force"`
+}
+
+// MaxEpochs bounds a request's epochs: more would run for days on a CPU.
+const MaxEpochs = 1000
+
+// params validates the hyper-parameters; out-of-range values are a 422.
+func (b trainBody) params(child bool) (forecast.TrainParams, error) {
+	var p forecast.TrainParams
+	if b.Epochs != nil {
+		if *b.Epochs < 1 || *b.Epochs > MaxEpochs {
+			return p, unprocessable(fmt.Sprintf("epochs must be between 1 and %d, got %d", MaxEpochs, *b.Epochs))
+		}
+		p.Epochs = *b.Epochs
+	}
+	if b.LearningRate != nil {
+		if lr := *b.LearningRate; !(lr > 0 && lr <= 1) {
+			return p, unprocessable(fmt.Sprintf("learning_rate must be in (0, 1], got %g", lr))
+		}
+		p.LearningRate = *b.LearningRate
+	}
+	if b.StartDate != nil {
+		d, err := time.Parse(time.DateOnly, *b.StartDate)
+		if err != nil {
+			return p, unprocessable(fmt.Sprintf("start_date must be YYYY-MM-DD, got %q", *b.StartDate))
+		}
+		if d.After(time.Now()) {
+			return p, unprocessable(fmt.Sprintf("start_date %s is after today", *b.StartDate))
+		}
+		p.StartDate = *b.StartDate
+	}
+	if b.Strategy != nil {
+		if !child {
+			return p, unprocessable("strategy applies to child models only")
+		}
+		if *b.Strategy != "freeze" && *b.Strategy != "fine_tune" {
+			return p, unprocessable(fmt.Sprintf(`strategy must be "freeze" or "fine_tune", got %q`, *b.Strategy))
+		}
+		p.Strategy = *b.Strategy
+	}
+	if b.Promote != nil {
+		if *b.Promote != "always" && *b.Promote != "auto" {
+			return p, unprocessable(fmt.Sprintf(`promote must be "always" or "auto", got %q`, *b.Promote))
+		}
+		p.Promote = *b.Promote
+	}
+	p.Force = b.Force
+	return p, nil
+}
+
+// POST /train-parent
+func (h *handlers) trainParent(c *fiber.Ctx) error {
+	var b trainBody
+	if err := decodeBody(c, &b, true); err != nil {
+		return err
+	}
+	if b.Ticker != nil {
+		return unprocessable("/train-parent takes no ticker; use /train-child")
+	}
+	p, err := b.params(false)
+	if err != nil {
+		return err
+	}
+	return h.train(c, tickers.Parent, p)
+}
+
+// POST /train-child
+func (h *handlers) trainChild(c *fiber.Ctx) error {
+	var b trainBody
+	if err := decodeBody(c, &b, false); err != nil {
+		return err
+	}
+	if b.Ticker == nil {
+		return badRequest(`missing field "ticker"`)
+	}
+	ticker, err := tickers.Normalize(*b.Ticker)
+	if err != nil {
+		return err
+	}
+	p, err := b.params(true)
+	if err != nil {
+		return err
+	}
+	return h.train(c, ticker, p)
+}
+
+func (h *handlers) train(c *fiber.Ctx, model string, p forecast.TrainParams) error {
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	tr, err := h.d.Forecast.Train(ctx, model, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(tr)
+}
+
+// GET /status/{task_id}
+func (h *handlers) status(c *fiber.Ctx) error {
+	raw := strings.Clone(c.Params("task_id"))
+	id, err := tickers.FromTaskID(raw)
+	if err != nil {
+		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))
+	}
+	rec, err := h.d.Tasks.Get(id)
+	if err != nil {
+		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", id))
+	}
+	return c.JSON(rec)
+}

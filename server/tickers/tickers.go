@@ -1,0 +1,83 @@
+// Package tickers validates ticker symbols before anything else touches them.
+//
+// The rules are API.md's: trimmed and upper-cased; 1–12 characters of letters,
+// digits, '.', '-', '^', '='; at least one letter or digit; not starting with
+// '.'; no ".."; and PARENT reserved, because "parent" names the parent model.
+package tickers
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Parent is the model id of the parent model in requests to Python, and the
+// reserved word no ticker may be.
+const Parent = "parent"
+
+// ParentTaskID is the task id of the parent model's training.
+const ParentTaskID = "parent_training"
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid ticker")
+
+// Normalize returns the canonical form of a user-supplied ticker, or an error
+// wrapping ErrInvalid that says what is wrong.
+func Normalize(raw string) (string, error) {
+	t := strings.ToUpper(strings.TrimSpace(raw))
+	switch {
+	case t == "":
+		return "", fmt.Errorf("%w: empty", ErrInvalid)
+	case len(t) > 12:
+		return "", fmt.Errorf("%w %q: longer than 12 characters", ErrInvalid, truncate(t))
+	case t == strings.ToUpper(Parent):
+		return "", fmt.Errorf("%w: %q is reserved for the parent model", ErrInvalid, t)
+	case t[0] == '.':
+		return "", fmt.Errorf("%w %q: starts with '.'", ErrInvalid, t)
+	case strings.Contains(t, ".."):
+		return "", fmt.Errorf("%w %q: contains '..'", ErrInvalid, t)
+	}
+	alnum := false
+	for _, r := range t {
+		switch {
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			alnum = true
+		case r == '.', r == '-', r == '^', r == '=':
+		default:
+			return "", fmt.Errorf("%w %q: character %q not allowed (letters, digits, . - ^ =)", ErrInvalid, t, r)
+		}
+	}
+	if !alnum {
+		return "", fmt.Errorf("%w %q: needs a letter or digit", ErrInvalid, t)
+	}
+	return t, nil
+}
+
+// TaskID is the training task id of a ticker (lower case) or of the parent.
+func TaskID(ticker string) string {
+	if ticker == Parent {
+		return ParentTaskID
+	}
+	return strings.ToLower(ticker)
+}
+
+// FromTaskID turns a task id from a URL back into the task id it names:
+// "parent" is an alias of "parent_training"; other ids are validated tickers.
+func FromTaskID(raw string) (string, error) {
+	id := strings.ToLower(strings.TrimSpace(raw))
+	if id == Parent || id == ParentTaskID {
+		return ParentTaskID, nil
+	}
+	t, err := Normalize(id)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToLower(t), nil
+}
+
+func truncate(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "…"
+	}
+	return s
+}
