@@ -1,0 +1,134 @@
+// Package store holds the shared state of the service: the prediction cache, task records,
+// rate-limit counters and locks. It is one small key/value interface, Store, with two
+// implementations:
+//
+//   - Memory, in-process: state lives as long as the process and is private to it.
+//   - Redis, through github.com/redis/go-redis/v9: state is shared by every server
+//     process pointed at the same Redis and outlives restarts.
+//
+// Open picks one from a URL ("" for memory, "redis://host:port/db" for Redis).
+//
+// Both implementations pass the same test suites, so callers may rely on the contract
+// written on Store and nothing more. Errors name the operation and quote the key
+// (`store: redis get "x": …`) and wrap the sentinels below, to be tested with errors.Is:
+// ErrNotFound for an absent or expired key, ErrUnavailable when Redis cannot be reached
+// (the HTTP layer answers 503), ErrClosed after Close.
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Store is a key/value store with expiry, atomic counters, set-if-absent locks, prefix scans
+// and an atomic rate-limit step.
+//
+// Implementations are safe for concurrent use. Keys are arbitrary strings; values are
+// arbitrary bytes, copied on the way in and out, so callers may reuse their slices.
+// A ttl of 0 means no expiry; a negative ttl is an error. Expiry has millisecond
+// resolution (Redis rounds up to the next millisecond).
+type Store interface {
+	// Get returns the value of key, or an error wrapping ErrNotFound when it is absent or expired.
+	Get(ctx context.Context, key string) ([]byte, error)
+
+	// Set stores val under key, replacing any value and expiry it had.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+
+	// SetNX stores val under key only if key is absent, and reports whether it did.
+	// It is the acquire step of locks and leases: store a token only the owner knows.
+	SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error)
+
+	// CompareAndDelete deletes key only if it currently holds val, and reports whether it
+	// did: the release step of a lock, which must never delete a lock someone else now holds.
+	CompareAndDelete(ctx context.Context, key string, val []byte) (bool, error)
+
+	// CompareAndExpire sets the expiry of key to ttl only if it currently holds val, and
+	// reports whether it did: the renew step of a lease. ttl 0 removes the expiry.
+	CompareAndExpire(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error)
+
+	// Delete removes keys; absent keys are not an error, and no keys is a no-op.
+	Delete(ctx context.Context, keys ...string) error
+
+	// Incr adds by to the integer stored under key and returns the new value. An absent key
+	// counts as 0 and is created with expiry ttl; an existing key keeps its expiry.
+	// The value is stored as decimal text, so Get returns e.g. "42". A value that is not
+	// an integer, or a sum that overflows int64, is an error.
+	Incr(ctx context.Context, key string, by int64, ttl time.Duration) (int64, error)
+
+	// Scan calls fn for every key that starts with prefix (matched literally), in batches and
+	// in no particular order, without blocking the store for the whole walk (Redis: SCAN with
+	// MATCH, never KEYS). Keys written or deleted during the scan may or may not be seen,
+	// and Redis may report a key more than once if its table is resized meanwhile, so fn
+	// should be idempotent. fn may call the store. Scan stops at the first error from fn
+	// and returns it unchanged, and stops with ctx's error when ctx ends.
+	Scan(ctx context.Context, prefix string, fn func(key string) error) error
+
+	// RateLimit runs one atomic step of the generic cell rate algorithm (GCRA) on key:
+	// up to limit calls at once, refilled evenly over window. Package ratelimit documents
+	// the algorithm and builds policies on it; most callers want that package instead.
+	RateLimit(ctx context.Context, key string, limit int, window time.Duration) (RateLimitResult, error)
+
+	// Ping checks that the store answers; for Memory it fails only after Close.
+	Ping(ctx context.Context) error
+
+	// Close releases the store's resources. It is idempotent; every other call afterwards
+	// returns an error wrapping ErrClosed.
+	Close() error
+
+	// Name is "memory" or "redis", for logs, health reports and metric labels.
+	Name() string
+}
+
+// RateLimitResult is the outcome of one RateLimit step.
+type RateLimitResult struct {
+	// Allowed reports whether this call fits in the limit; a refused call is not counted.
+	Allowed bool
+	// Remaining is how many more calls would be allowed right now, after this one.
+	Remaining int
+	// RetryAfter is how long to wait before the next call can be allowed;
+	// zero when Allowed.
+	RetryAfter time.Duration
+	// ResetAfter is how long until the full limit is available again.
+	ResetAfter time.Duration
+}
+
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*Redis)(nil)
+)
+
+// Open returns the store a URL names: "" is an in-process Memory store; redis://,
+// rediss:// and unix:// URLs (as redis.ParseURL reads them, e.g. redis://host:6379/0) are
+// a Redis store, pinged once so that a wrong address fails at start-up with an error
+// wrapping ErrUnavailable. Options that do not apply to the chosen backend are ignored.
+func Open(rawURL string, opts ...Option) (Store, error) {
+	if rawURL == "" {
+		return NewMemory(opts...), nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse quotes its input, which may hold a password: keep only the reason.
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("store: open: bad URL: %w", err)
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "unix":
+	default:
+		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, or redis://host:port/db)", u.Redacted(), u.Scheme)
+	}
+	r, err := NewRedis(rawURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.dialTimeout+2*r.ioTimeout)
+	defer cancel()
+	if err := r.Ping(ctx); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("store: open %q: %w", u.Redacted(), err)
+	}
+	return r, nil
+}

@@ -1,0 +1,76 @@
+// Package storetest runs tests against both store backends: the in-process one and a real
+// Redis server (Debian's redis-server), started on a free loopback port for the test and
+// killed when it ends.
+//
+// The environment decides where Redis comes from:
+//   - REDIS_URL_TEST set: tests use that server, each under its own random key prefix
+//     (KeyPrefix), and start none.
+//   - otherwise: redis-server from PATH, without persistence and with KEYS disabled, so
+//     any code path that calls KEYS fails loudly.
+//   - no redis-server on PATH: Redis tests are skipped, unless CI is set, where they fail
+//     (CI installs the package).
+//
+// Nothing here imports package store, so store's own tests can use it.
+package storetest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"testing"
+)
+
+// EnvURL names the environment variable that points the tests at an existing Redis.
+const EnvURL = "REDIS_URL_TEST"
+
+// Backend is one store backend to test: URL is what store.Open takes ("" for the
+// in-process store). Open it with store.WithPrefix(KeyPrefix(t)) so that tests sharing
+// a server (REDIS_URL_TEST, or subtests of one Run) never see each other's keys.
+type Backend struct {
+	Name string // "memory" or "redis"
+	URL  string
+}
+
+// Runner is *testing.T or *testing.B.
+type Runner[T any] interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}
+
+// Run runs f once per backend, as subtests named "memory" and "redis". The Redis subtest
+// starts a server (or uses REDIS_URL_TEST) and is skipped when neither is available
+// outside CI; the server lives until the subtest and all its own subtests end.
+func Run[T Runner[T]](t T, f func(t T, b Backend)) {
+	t.Helper()
+	t.Run("memory", func(t T) {
+		f(t, Backend{Name: "memory"})
+	})
+	t.Run("redis", func(t T) {
+		f(t, Backend{Name: "redis", URL: StartRedis(t)})
+	})
+}
+
+// StartRedis returns the URL of a Redis server for t: REDIS_URL_TEST when set, else a new
+// server (see NewServer) that t's cleanup kills.
+func StartRedis(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	return NewServer(t).URL()
+}
+
+var unsafeKeyChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// KeyPrefix returns a key prefix unique to this call, "test:<test name>:<random>:", so
+// tests sharing one Redis never see each other's keys.
+func KeyPrefix(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatalf("storetest: random key prefix: %v", err)
+	}
+	name := unsafeKeyChars.ReplaceAllString(t.Name(), "_")
+	return "test:" + name + ":" + hex.EncodeToString(b[:]) + ":"
+}
