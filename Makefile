@@ -45,9 +45,11 @@ test-py: $(VENV)/.installed
 	@echo "==> python tests"
 	$(PY) -m pytest pymodules/tests
 
-bench: setup ## run the benchmarks
+bench: setup ## run the benchmarks (figures in BENCHMARKS.md)
 	@echo "==> bridge benchmarks"
 	source $(BUILD)/cgo.env && go test -run '^$$' -bench . -benchtime 2s ./pybridge/
+	@echo "==> server benchmarks (real binary, real interpreter)"
+	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/
 
 clean: ## remove build outputs (keeps .venv and the data folder)
 	rm -rf $(BUILD)

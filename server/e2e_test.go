@@ -23,7 +23,7 @@ func TestServerEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains real models")
 	}
-	srv := startServer(t, map[string]string{
+	srv := startServer(t, "", map[string]string{
 		"DATA_SOURCE":       "bundled",
 		"PARENT_EPOCHS":     "1",
 		"CHILD_EPOCHS":      "1",
@@ -192,7 +192,7 @@ func (s *server) logs() string {
 }
 
 // serverBinary is $STOCKAGENT_SERVER_BIN (make test sets it), else a fresh build.
-func serverBinary(t *testing.T) string {
+func serverBinary(t testing.TB) string {
 	t.Helper()
 	if bin := os.Getenv("STOCKAGENT_SERVER_BIN"); bin != "" {
 		abs, err := filepath.Abs(bin)
@@ -208,7 +208,7 @@ func serverBinary(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -218,11 +218,16 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startServer(t *testing.T, env map[string]string) *server {
+// startServer starts the server binary on a free port with dataDir ("" for a
+// fresh one) and env, and returns once /health answers.
+func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 	t.Helper()
 	port := freePort(t)
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
 	cmd := exec.Command(serverBinary(t))
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir)
 	if os.Getenv("PYTHON_EXECUTABLE") == "" {
 		if py, err := filepath.Abs("../.venv/bin/python"); err == nil {
 			cmd.Env = append(cmd.Env, "PYTHON_EXECUTABLE="+py)
@@ -261,7 +266,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	}
 }
 
-func (s *server) get(t *testing.T, path string) (int, string) {
+func (s *server) get(t testing.TB, path string) (int, string) {
 	t.Helper()
 	res, err := http.Get(s.base + path)
 	if err != nil {
@@ -272,7 +277,7 @@ func (s *server) get(t *testing.T, path string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-func (s *server) post(t *testing.T, path, body string) (int, string) {
+func (s *server) post(t testing.TB, path, body string) (int, string) {
 	t.Helper()
 	res, err := http.Post(s.base+path, "application/json", strings.NewReader(body))
 	if err != nil {

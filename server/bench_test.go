@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchServer starts the real server with a trained parent and AAPL child
+// (tiny trainings; BENCH_DATA_DIR reuses models trained before).
+func benchServer(b *testing.B) (*server, string) {
+	b.Helper()
+	dataDir := os.Getenv("BENCH_DATA_DIR")
+	if dataDir == "" {
+		dataDir = b.TempDir()
+	}
+	srv := startServer(b, dataDir, map[string]string{
+		"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn",
+		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
+	})
+	for {
+		status, body := srv.post(b, "/predict-child", `{"ticker":"AAPL"}`)
+		if status == 200 {
+			return srv, dataDir
+		}
+		if status != 202 {
+			b.Fatalf("predict: %d %s", status, body)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	at := func(p float64) float64 { return float64(s[int(p*float64(len(s)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(at(0.5), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+// /predict-child over HTTP with the model in memory (no prediction cache;
+// 2000 requests), next to the old design measured in the same run: a Python
+// process per forecast that imports torch and loads the model (10 runs).
+// Each sub-benchmark reports percentiles over its own requests; run with
+// -benchtime 1x.
+func BenchmarkPredictChild(b *testing.B) {
+	srv, dataDir := benchServer(b)
+	b.Run("embedded-http", func(b *testing.B) {
+		var lat []time.Duration
+		for b.Loop() {
+			for range 2000 {
+				t0 := time.Now()
+				if status, body := srv.post(b, "/predict-child", `{"ticker":"AAPL"}`); status != 200 {
+					b.Fatalf("%d %s", status, body)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+		}
+		reportPercentiles(b, lat)
+	})
+	b.Run("subprocess-cli", func(b *testing.B) {
+		python, _ := filepath.Abs("../.venv/bin/python")
+		var lat []time.Duration
+		for b.Loop() {
+			for range 10 {
+				cmd := exec.Command(python, "-m", "stockagent.cli", "predict-child", "--ticker", "AAPL")
+				cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, "DATA_SOURCE=bundled")
+				t0 := time.Now()
+				out, err := cmd.Output()
+				lat = append(lat, time.Since(t0))
+				if err != nil || !strings.Contains(string(out), `"full_forecast"`) {
+					b.Fatalf("cli: %v %.300s", err, out)
+				}
+			}
+		}
+		reportPercentiles(b, lat)
+	})
+}
+
+// A child's default training (10 epochs, full bundled history) through the API.
+func BenchmarkTrainChildDefault(b *testing.B) {
+	srv, _ := benchServer(b)
+	for b.Loop() {
+		if status, body := srv.post(b, "/train-child", `{"ticker":"MSFT","epochs":10,"force":true}`); status != 200 {
+			b.Fatalf("%d %s", status, body)
+		}
+		var rec struct {
+			Status, Error string
+			Result        struct{ Seconds float64 }
+		}
+		for rec.Status != "completed" {
+			time.Sleep(200 * time.Millisecond)
+			_, body := srv.get(b, "/status/msft")
+			json.Unmarshal([]byte(body), &rec)
+			if rec.Status == "failed" {
+				b.Fatalf("training failed: %s", rec.Error)
+			}
+		}
+		b.ReportMetric(rec.Result.Seconds, "train-s")
+	}
+}
