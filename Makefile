@@ -23,7 +23,8 @@ ifeq ($(PYTHON),)
 PYTHON := $(shell command -v python3.11)
 endif
 
-GO_SOURCES := $(shell find native pybridge server web -name '*.go' -o -name '*.c' -o -name '*.h' 2>/dev/null) go.mod go.sum
+GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -prune -o \( -name '*.go' -o -name '*.c' -o -name '*.h' \) -print 2>/dev/null) \
+	go.mod go.sum web/docs.html web/docs.js server/httpapi/openapi.json
 
 .PHONY: help setup run test test-go test-py bench clean
 
@@ -52,7 +53,7 @@ bench: setup ## run the benchmarks (figures in BENCHMARKS.md)
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/
 
 clean: ## remove build outputs (keeps .venv and the data folder)
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) web/swaggerui
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "no CPython 3.11 found: set PYTHON=/path/to/python3.11 (>= 3.11, shared libpython)"; exit 1; }
@@ -71,6 +72,17 @@ $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py
 	@echo "==> computing cgo flags from $$($(PY) -c 'import sys; print(sys.base_prefix)')"
 	$(PY) native/cgoflags.py > $@.tmp && mv $@.tmp $@
 
-$(BIN): $(BUILD)/cgo.env $(VENV)/.installed $(GO_SOURCES)
+# Swagger UI for GET /docs: web/docs.go embeds these files, copied out of swagger-ui-dist
+# because go:embed cannot reach node_modules; npm ci installs the lock file exactly.
+SWAGGER_UI_FILES := swagger-ui.css swagger-ui-bundle.js favicon-16x16.png favicon-32x32.png LICENSE NOTICE
+
+web/swaggerui/.stamp: web/package.json web/package-lock.json web/.npmrc
+	@echo "==> installing swagger-ui-dist (npm ci) and copying its assets into web/swaggerui"
+	cd web && npm ci --no-audit --no-fund
+	rm -rf web/swaggerui && mkdir -p web/swaggerui
+	cp $(addprefix web/node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) web/swaggerui/
+	touch $@
+
+$(BIN): $(BUILD)/cgo.env $(VENV)/.installed web/swaggerui/.stamp $(GO_SOURCES)
 	@echo "==> building $(BIN)"
 	source $(BUILD)/cgo.env && go build -ldflags "-X main.defaultPython=$(abspath $(PY))" -o $(BIN) ./server

@@ -20,7 +20,7 @@ func benchServer(b *testing.B) (*server, string) {
 		dataDir = b.TempDir()
 	}
 	srv := startServer(b, dataDir, map[string]string{
-		"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn",
+		"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn", "RATE_LIMITS": "off",
 		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
 	})
 	for {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"stockagent/server/httpapi/apitest"
 )
 
 // The real server binary with the real interpreter and bundled data: train a
@@ -28,10 +30,20 @@ func TestServerEndToEnd(t *testing.T) {
 		"PARENT_EPOCHS":     "1",
 		"CHILD_EPOCHS":      "1",
 		"PARENT_START_DATE": "2016-01-01",
+		"ADMIN_TOKEN":       "e2e-admin",
 	})
+	spec, err := os.ReadFile("httpapi/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.api, err = apitest.New(spec); err != nil {
+		t.Fatal(err)
+	}
+	srv.ops = map[string]bool{}
 
 	t.Run("smoke checks of the old service", func(t *testing.T) {
-		for path, want := range map[string]string{"/health": "healthy", "/": "project", "/openapi.json": "openapi"} {
+		for path, want := range map[string]string{"/health": "healthy", "/": "project", "/openapi.json": "openapi",
+			"/metrics": "prediction_total", "/system/cache": "cached_tickers", "/outputs": "path", "/docs": "swagger-ui"} {
 			if status, body := srv.get(t, path); status != 200 || !strings.Contains(body, want) {
 				t.Errorf("GET %s: %d %.200s", path, status, body)
 			}
@@ -150,6 +162,47 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Errorf("the AAPL model was loaded %d times over two forecasts, want once (kept in memory)", n)
 	}
 
+	t.Run("every other endpoint", func(t *testing.T) {
+		cases := []struct {
+			method, path, body string
+			header             map[string]string
+			status             int
+			want               string
+		}{
+			{"GET", "/models", "", nil, 200, `"serving_version"`},
+			{"GET", "/models/AAPL", "", nil, 200, `"meta"`},
+			{"GET", "/models/parent", "", nil, 200, `"role":"parent"`},
+			{"GET", "/tickers", "", nil, 200, `"^GSPC"`},
+			{"GET", "/tasks", "", nil, 200, `"aapl"`},
+			{"DELETE", "/tasks/aapl", "", nil, 409, "already completed"},
+			{"GET", "/system/logs?lines=5", "", nil, 200, `"filename":"server.log"`},
+			{"GET", "/system/cache", "", nil, 200, `"AAPL"`},
+			{"GET", "/system/cache?ticker=AAPL", "", nil, 200, `"prediction"`},
+			{"GET", "/outputs/AAPL", "", nil, 200, `"weights"`},
+			{"POST", "/predict-parent", "", nil, 200, `"^GSPC"`},
+			{"POST", "/train-parent", "", nil, 200, `"completed"`},
+			{"GET", "/status/parent", "", nil, 200, `"parent_training"`},
+			{"DELETE", "/system/reset", "", map[string]string{"Authorization": "Bearer wrong"}, 403, "invalid"},
+			{"DELETE", "/system/reset", "", map[string]string{"Authorization": "Bearer e2e-admin"}, 200, "System Reset Complete"},
+		}
+		for _, tc := range cases {
+			status, body := srv.do(t, tc.method, tc.path, tc.body, tc.header)
+			if status != tc.status || !strings.Contains(body, tc.want) {
+				t.Errorf("%s %s: %d %.300s, want %d with %s", tc.method, tc.path, status, body, tc.status, tc.want)
+			}
+		}
+		if _, body := srv.get(t, "/metrics"); !strings.Contains(body, `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`) {
+			t.Error("/metrics lacks the bridge's call counts")
+		}
+	})
+	t.Run("every operation of the OpenAPI document was exercised", func(t *testing.T) {
+		for _, op := range srv.api.Operations() {
+			if !srv.ops[op] {
+				t.Errorf("%s: no response checked", op)
+			}
+		}
+	})
+
 	// SIGTERM stops the server cleanly.
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -172,6 +225,27 @@ type server struct {
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	exited chan error
+	// api, when set, checks every response against the OpenAPI document and
+	// records the operations exercised.
+	api *apitest.Validator
+	mu  sync.Mutex
+	ops map[string]bool
+}
+
+// conform checks one response against the OpenAPI document.
+func (s *server) conform(t testing.TB, method, path string, res *http.Response, body []byte) {
+	t.Helper()
+	if s.api == nil {
+		return
+	}
+	if err := s.api.Check(method, path, res.StatusCode, res.Header, body); err != nil {
+		t.Errorf("OpenAPI conformance: %v", err)
+	}
+	if op, err := s.api.Match(method, path); err == nil {
+		s.mu.Lock()
+		s.ops[op] = true
+		s.mu.Unlock()
+	}
 }
 
 type syncBuffer struct {
@@ -268,22 +342,30 @@ func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 
 func (s *server) get(t testing.TB, path string) (int, string) {
 	t.Helper()
-	res, err := http.Get(s.base + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return s.do(t, "GET", path, "", nil)
 }
 
 func (s *server) post(t testing.TB, path, body string) (int, string) {
 	t.Helper()
-	res, err := http.Post(s.base+path, "application/json", strings.NewReader(body))
+	return s.do(t, "POST", path, body, nil)
+}
+
+func (s *server) do(t testing.TB, method, path, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	s.conform(t, method, strings.SplitN(path, "?", 2)[0], res, b)
 	return res.StatusCode, string(b)
 }

@@ -1,24 +1,38 @@
 // Command stockagent-server is the forecasting service: a Fiber app over an
 // embedded CPython interpreter that runs the stockagent package.
 //
-// main reads as a table of contents: configuration, interpreter, services,
-// HTTP app, then serve until SIGINT/SIGTERM and shut down in order.
+// main reads as a table of contents: configuration and logging, the shared
+// store, the interpreter, the services, the HTTP app, then serve until
+// SIGINT/SIGTERM and shut down in order.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"stockagent/pybridge"
+	"stockagent/server/cache"
 	"stockagent/server/config"
 	"stockagent/server/forecast"
 	"stockagent/server/httpapi"
+	"stockagent/server/logfile"
+	"stockagent/server/metrics"
+	"stockagent/server/ratelimit"
+	"stockagent/server/store"
 	"stockagent/server/tasks"
+	"stockagent/web"
 )
 
 // defaultPython is the venv's python the binary was built against (set by the Makefile).
@@ -36,14 +50,31 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := cfg.Logger()
-	slog.SetDefault(log)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	logFile, err := logfile.Open(cfg.LogFile(), int64(cfg.LogFileMB)<<20, 0)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := cfg.Logger(io.MultiWriter(os.Stderr, logFile))
+	slog.SetDefault(log)
+
+	st, err := store.Open(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	limiter, err := newLimiter(cfg, st)
+	if err != nil {
+		return err
+	}
+
 	// Python reads the same data folder, as an absolute path.
 	os.Setenv("DATA_DIR", cfg.DataDir)
-
 	log.Info("starting the interpreter", "python", cfg.Python)
 	py, err := pybridge.Start(pybridge.Config{
 		Executable:       cfg.Python,
@@ -55,6 +86,7 @@ func run() error {
 		InferenceThreads: cfg.InferenceThreads,
 		LongThreads:      cfg.LongThreads,
 		Logger:           log,
+		Metrics:          m,
 	})
 	if err != nil {
 		return err
@@ -63,19 +95,35 @@ func run() error {
 	log.Info("interpreter ready", "version", info.Version, "prefix", info.Prefix,
 		"startup_seconds", info.StartupTime, "imports", info.ImportTimes)
 
-	taskMgr := tasks.New(tasks.Config{MaxRunning: cfg.MaxTasks, Timeout: cfg.TrainingTimeout, Logger: log})
-	svc := forecast.NewService(forecast.NewClient(py), taskMgr)
-	app := httpapi.New(httpapi.Deps{
-		Logger:      log,
-		Python:      py,
-		Forecast:    svc,
-		Tasks:       taskMgr,
-		CallTimeout: cfg.CallTimeout,
+	taskMgr := tasks.New(st, tasks.Config{
+		MaxRunning: cfg.MaxTasks, Timeout: cfg.TrainingTimeout, Lease: cfg.TaskLease, Logger: log,
+		Hooks: trainingHooks(m),
 	})
+	svc := forecast.NewService(forecast.NewClient(py),
+		taskMgr, cache.NewPredictions(st, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+	app := httpapi.New(httpapi.Deps{
+		Logger:         log,
+		Python:         py,
+		Forecast:       svc,
+		Store:          st,
+		Metrics:        m,
+		Limiter:        limiter,
+		Docs:           func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
+		APIKeys:        cfg.APIKeys,
+		AdminToken:     cfg.AdminToken,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+		DataDir:        cfg.DataDir,
+		LogFile:        logFile.Path(),
+		CallTimeout:    cfg.CallTimeout,
+	})
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go watch(watchCtx, st, taskMgr, m)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listen(cfg.Addr()) }()
-	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir)
+	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "rate_limits", limiter != nil)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
@@ -87,7 +135,7 @@ func run() error {
 	}
 
 	// In order: stop taking requests and finish those in flight, cancel the
-	// background tasks, then stop the interpreter's lanes.
+	// background tasks (their records say so), then stop the interpreter's lanes.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = errors.Join(
@@ -100,4 +148,59 @@ func run() error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newLimiter builds the per-client rate limiter; nil when RATE_LIMITS=off.
+func newLimiter(cfg config.Config, st store.Store) (*ratelimit.Limiter, error) {
+	if !cfg.RateLimits {
+		return nil, nil
+	}
+	training, err := ratelimit.ParsePolicy("training", cfg.RateLimitTraining)
+	if err != nil {
+		return nil, fmt.Errorf("RATE_LIMIT_TRAINING: %w", err)
+	}
+	prediction, err := ratelimit.ParsePolicy("prediction", cfg.RateLimitPrediction)
+	if err != nil {
+		return nil, fmt.Errorf("RATE_LIMIT_PREDICTION: %w", err)
+	}
+	return ratelimit.New(st, ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{training, prediction}})
+}
+
+// trainingHooks turn task life cycles into the training metrics.
+func trainingHooks(m *metrics.Metrics) tasks.Hooks {
+	kind := func(r tasks.Record) string { return strings.TrimPrefix(r.Kind, "train_") }
+	return tasks.Hooks{
+		Started: func(r tasks.Record) { m.TrainingStarted(kind(r)) },
+		Finished: func(r tasks.Record) {
+			var elapsed time.Duration
+			if r.ElapsedSeconds != nil {
+				elapsed = time.Duration(*r.ElapsedSeconds * float64(time.Second))
+			}
+			var res struct {
+				BestValLoss float64 `json:"best_val_loss"`
+			}
+			json.Unmarshal(r.Result, &res)
+			m.TrainingFinished(kind(r), elapsed, string(r.Status), res.BestValLoss)
+		},
+	}
+}
+
+// watch keeps the gauges that no request updates current: Redis's health
+// (redis_up stays 0 with the in-process store) and the task queue.
+func watch(ctx context.Context, st store.Store, tm *tasks.Manager, m *metrics.Metrics) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		if st.Name() == "redis" {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			m.RedisUp(st.Ping(pctx) == nil)
+			cancel()
+		}
+		m.TaskQueue(tm.Counts())
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -7,8 +7,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,6 +34,20 @@ type Config struct {
 	ShutdownTimeout               time.Duration // SHUTDOWN_TIMEOUT (20s)
 	LogLevel                      slog.Level    // LOG_LEVEL: debug, info, warn, error (info)
 	LogFormat                     string        // LOG_FORMAT: text or json (text)
+	LogFileMB                     int           // LOG_FILE_MAX_MB: rotate DATA_DIR/logs/server.log at this size (10)
+
+	RedisURL           string        // REDIS_URL: empty = in-process store
+	PredictionCacheTTL time.Duration // PREDICTION_CACHE_TTL (24h)
+	TaskLease          time.Duration // TASK_LEASE: how soon a dead process's task is seen as interrupted (30s)
+
+	APIKeys        []string // API_KEYS: comma-separated; empty = no key needed
+	AdminToken     string   // ADMIN_TOKEN: enables DELETE /system/reset
+	CORSOrigins    []string // CORS_ORIGINS: comma-separated browser origins allowed
+	TrustedProxies []string // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
+
+	RateLimits          bool   // RATE_LIMITS: on/off (on)
+	RateLimitTraining   string // RATE_LIMIT_TRAINING (5/hour)
+	RateLimitPrediction string // RATE_LIMIT_PREDICTION (40/hour)
 }
 
 // Load reads the environment; getenv is os.Getenv outside tests.
@@ -53,6 +67,14 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		ShutdownTimeout:  20 * time.Second,
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        "text",
+		LogFileMB:        10,
+
+		PredictionCacheTTL: 24 * time.Hour,
+		TaskLease:          30 * time.Second,
+
+		RateLimits:          true,
+		RateLimitTraining:   "5/hour",
+		RateLimitPrediction: "40/hour",
 	}
 	var errs []error
 	str := func(key string, dst *string) {
@@ -102,6 +124,35 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		}
 	}
 	str("LOG_FORMAT", &c.LogFormat)
+	num("LOG_FILE_MAX_MB", &c.LogFileMB, 1, 10240)
+	str("REDIS_URL", &c.RedisURL)
+	dur("PREDICTION_CACHE_TTL", &c.PredictionCacheTTL)
+	dur("TASK_LEASE", &c.TaskLease)
+	list := func(key string, dst *[]string) {
+		for _, v := range strings.Split(getenv(key), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				*dst = append(*dst, v)
+			}
+		}
+	}
+	list("API_KEYS", &c.APIKeys)
+	str("ADMIN_TOKEN", &c.AdminToken)
+	list("CORS_ORIGINS", &c.CORSOrigins)
+	list("TRUSTED_PROXIES", &c.TrustedProxies)
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			errs = append(errs, errors.New("CORS_ORIGINS: list the origins; \"*\" is refused"))
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v {
+	case "", "on", "true", "1":
+	case "off", "false", "0":
+		c.RateLimits = false
+	default:
+		errs = append(errs, fmt.Errorf("RATE_LIMITS=%q: want on or off", v))
+	}
+	str("RATE_LIMIT_TRAINING", &c.RateLimitTraining)
+	str("RATE_LIMIT_PREDICTION", &c.RateLimitPrediction)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
 	}
@@ -119,11 +170,14 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 // Addr is the listen address.
 func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
 
-// Logger builds the process's logger.
-func (c Config) Logger() *slog.Logger {
+// Logger builds the process's logger, writing to w.
+func (c Config) Logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// LogFile is the server's log file, inside the data folder.
+func (c Config) LogFile() string { return filepath.Join(c.DataDir, "logs", "server.log") }

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"stockagent/pybridge"
+	"stockagent/server/cache"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
@@ -22,14 +25,46 @@ func IsPy(err error, typ string) bool {
 	return errors.As(err, &pe) && pe.Type == typ
 }
 
-// Service combines forecasts with the training tasks that make them possible.
+// Observer receives the measurements of the flows below (metrics). Its
+// methods must be safe for concurrent use and must not block.
+type Observer interface {
+	Prediction(kind string, d time.Duration, err error)
+	CacheHit(cache string)
+	CacheMiss(cache string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Prediction(string, time.Duration, error) {}
+func (noObserver) CacheHit(string)                         {}
+func (noObserver) CacheMiss(string)                        {}
+
+// Service combines forecasts with the prediction cache and the training
+// tasks that make forecasts possible.
 type Service struct {
 	client *Client
 	tasks  *tasks.Manager
+	cache  *cache.Predictions
+	obs    Observer
+	log    *slog.Logger
 }
 
-// NewService returns a Service.
-func NewService(c *Client, m *tasks.Manager) *Service { return &Service{client: c, tasks: m} }
+// NewService returns a Service. obs and log may be nil.
+func NewService(c *Client, m *tasks.Manager, pc *cache.Predictions, obs Observer, log *slog.Logger) *Service {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{client: c, tasks: m, cache: pc, obs: obs, log: log}
+}
+
+// Cache returns the prediction cache.
+func (s *Service) Cache() *cache.Predictions { return s.cache }
+
+// Tasks returns the task manager.
+func (s *Service) Tasks() *tasks.Manager { return s.tasks }
 
 // Client returns the underlying entry-point client.
 func (s *Service) Client() *Client { return s.client }
@@ -46,7 +81,23 @@ type Training struct {
 // yet, starts its training (the parent's first when that is missing too) and
 // returns the training that will make it.
 func (s *Service) Predict(ctx context.Context, model string) (json.RawMessage, *Training, error) {
-	pred, err := s.client.Predict(ctx, model)
+	kind := "child"
+	if model == tickers.Parent {
+		kind = "parent"
+	}
+	start := time.Now()
+	if pred, ok, err := s.cache.Get(ctx, model); err != nil {
+		s.log.Warn("prediction cache unavailable; computing", "model", model, "error", err)
+	} else if ok {
+		s.obs.CacheHit("prediction")
+		s.obs.Prediction(kind, time.Since(start), nil)
+		return pred, nil, nil
+	}
+	s.obs.CacheMiss("prediction")
+	pred, err := s.forecast(ctx, model)
+	if err == nil || !IsPy(err, errModelMissing) {
+		s.obs.Prediction(kind, time.Since(start), err)
+	}
 	if err == nil {
 		return pred, nil, nil
 	}
@@ -68,7 +119,7 @@ func (s *Service) Predict(ctx context.Context, model string) (json.RawMessage, *
 // parent's training, which starts too.
 func (s *Service) Train(ctx context.Context, model string, p TrainParams) (*Training, error) {
 	id := tickers.TaskID(model)
-	if rec, err := s.tasks.Get(id); err == nil && rec.Active() {
+	if rec, err := s.tasks.Get(ctx, id); err == nil && rec.Active() {
 		return &Training{Status: "already running", TaskID: id, Detail: "a training of this model is " + string(rec.Status)}, nil
 	}
 	if !p.Force {
@@ -88,13 +139,13 @@ func (s *Service) Train(ctx context.Context, model string, p TrainParams) (*Trai
 			return nil, err
 		}
 		if !parent.Exists {
-			if _, err := s.submit(tickers.Parent, TrainParams{}, ""); err != nil {
+			if _, err := s.submit(ctx, tickers.Parent, TrainParams{}, ""); err != nil {
 				return nil, err
 			}
 			after, status = tickers.ParentTaskID, "started_parent"
 		}
 	}
-	started, err := s.submit(model, p, after)
+	started, err := s.submit(ctx, model, p, after)
 	if err != nil {
 		return nil, err
 	}
@@ -108,13 +159,35 @@ func (s *Service) Train(ctx context.Context, model string, p TrainParams) (*Trai
 	return &Training{Status: status, TaskID: id}, nil
 }
 
-func (s *Service) submit(model string, p TrainParams, after string) (bool, error) {
+// forecast computes a forecast through the bridge and caches it; a failed
+// call is never cached.
+func (s *Service) forecast(ctx context.Context, model string) (json.RawMessage, error) {
+	pred, err := s.client.Predict(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cache.Put(ctx, model, pred); err != nil {
+		s.log.Warn("forecast not cached", "model", model, "error", err)
+	}
+	return pred, nil
+}
+
+func (s *Service) submit(ctx context.Context, model string, p TrainParams, after string) (bool, error) {
 	kind := "train_child"
 	if model == tickers.Parent {
 		kind = "train_parent"
 	}
-	_, started, err := s.tasks.Submit(tickers.TaskID(model), kind, after, func(ctx context.Context, progress func(json.RawMessage)) (json.RawMessage, error) {
-		return s.client.Train(ctx, model, p, progress)
+	_, started, err := s.tasks.Submit(ctx, tickers.TaskID(model), kind, after, func(ctx context.Context, progress func(json.RawMessage)) (json.RawMessage, error) {
+		res, err := s.client.Train(ctx, model, p, progress)
+		if err != nil {
+			return nil, err
+		}
+		// The new version serves from now on: cache its forecast, so the
+		// client that waited for this training is answered from the cache.
+		if _, err := s.forecast(ctx, model); err != nil {
+			s.log.Warn("forecast after training failed", "model", model, "error", err)
+		}
+		return res, nil
 	})
 	return started, err
 }

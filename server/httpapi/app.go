@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"stockagent/pybridge"
 	"stockagent/server/forecast"
-	"stockagent/server/tasks"
+	"stockagent/server/ratelimit"
+	"stockagent/server/store"
 )
 
 // Version is the service's version, reported by / and /health.
@@ -28,12 +30,35 @@ const Version = "0.1.0"
 // Interpreter is what /health reports of the embedded interpreter.
 type Interpreter interface{ Info() pybridge.Info }
 
-// Deps are what the handlers need.
+// Metrics is the part of the metrics registry the HTTP layer uses.
+type Metrics interface {
+	Handler() fiber.Handler    // GET /metrics
+	Middleware() fiber.Handler // requests and latency by route
+	RateLimited(policy string)
+}
+
+// Deps are what the handlers need. Optional fields say what nil means.
 type Deps struct {
 	Logger   *slog.Logger
 	Python   Interpreter
 	Forecast *forecast.Service
-	Tasks    *tasks.Manager
+	Store    store.Store
+	Metrics  Metrics            // nil: no /metrics
+	Limiter  *ratelimit.Limiter // nil: no rate limits
+	Docs     func(fiber.Router) // mounts GET /docs; nil: none
+	// APIKeys, when not empty, are required as X-API-Key on every endpoint
+	// but /health and /metrics.
+	APIKeys []string
+	// AdminToken guards DELETE /system/reset (Authorization: Bearer …);
+	// empty: reset is refused.
+	AdminToken string
+	// CORSOrigins are the origins allowed to call from a browser; empty: none
+	// (the web app is served from the same origin).
+	CORSOrigins []string
+	// TrustedProxies may set X-Forwarded-For; others' headers are ignored.
+	TrustedProxies []string
+	// DataDir is the data folder /outputs lists; LogFile the file /system/logs reads.
+	DataDir, LogFile string
 	// BodyLimit bounds request bodies in bytes. Zero: DefaultBodyLimit.
 	BodyLimit int
 	// CallTimeout bounds one synchronous call into Python. Zero: DefaultCallTimeout.
@@ -63,31 +88,62 @@ func New(d Deps) *fiber.App {
 		DisableStartupMessage: true,
 		// Longer than the longest synchronous call, so a slow forecast is
 		// answered rather than cut.
-		ReadTimeout:  d.CallTimeout + 10*time.Second,
-		WriteTimeout: d.CallTimeout + 10*time.Second,
-		IdleTimeout:  2 * time.Minute,
+		ReadTimeout:             d.CallTimeout + 10*time.Second,
+		WriteTimeout:            d.CallTimeout + 10*time.Second,
+		IdleTimeout:             2 * time.Minute,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.TrustedProxies,
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableIPValidation:      true,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		d.Logger.Error("panic", "error", e, "path", c.Path(), "request_id", requestID(c))
 	}}))
 	app.Use(requestid.New())
+	if len(d.CORSOrigins) > 0 {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins: strings.Join(d.CORSOrigins, ","),
+			AllowHeaders: "Content-Type, X-API-Key, Authorization",
+			AllowMethods: "GET, POST, DELETE, OPTIONS",
+		}))
+	}
+	if d.Metrics != nil {
+		app.Use(d.Metrics.Middleware())
+	}
 	app.Use(accessLog(d.Logger))
+	app.Use(apiKeys(d.APIKeys))
 
 	h := &handlers{d: d}
 	app.Get("/", h.root)
 	app.Get("/health", h.health)
 	app.Get("/openapi.json", openAPI)
+	if d.Docs != nil {
+		d.Docs(app)
+	}
+	if d.Metrics != nil {
+		app.Get("/metrics", d.Metrics.Handler())
+	}
 
-	app.Post("/train-parent", h.trainParent)
-	app.Post("/train-child", h.trainChild)
+	training := rateLimit(d.Limiter, d.Metrics, d.Logger, "training")
+	prediction := rateLimit(d.Limiter, d.Metrics, d.Logger, "prediction")
+	app.Post("/train-parent", training, h.trainParent)
+	app.Post("/train-child", training, h.trainChild)
 	app.Get("/status/:task_id", h.status)
+	app.Get("/tasks", h.listTasks)
+	app.Delete("/tasks/:task_id", h.cancelTask)
 
-	app.Post("/predict-parent", h.predictParent)
-	app.Post("/predict-child", h.predictChild)
+	app.Post("/predict-parent", prediction, h.predictParent)
+	app.Post("/predict-child", prediction, h.predictChild)
 
 	app.Get("/models", h.models)
 	app.Get("/models/:ticker", h.model)
 	app.Get("/tickers", h.tickers)
+
+	app.Get("/system/logs", h.logs)
+	app.Get("/system/cache", h.cache)
+	app.Delete("/system/reset", h.reset)
+	app.Get("/outputs", h.outputs)
+	app.Get("/outputs/:ticker", h.outputsOf)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route %s %s", c.Method(), c.Path()))

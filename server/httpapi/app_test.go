@@ -16,9 +16,15 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"stockagent/pybridge"
+	"stockagent/server/cache"
 	"stockagent/server/forecast"
+	"stockagent/server/metrics"
+	"stockagent/server/store"
 	"stockagent/server/tasks"
+	"stockagent/web"
 )
 
 // fakePython stands in for the interpreter: it answers the entry points the
@@ -48,7 +54,7 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 		if !exists {
 			return &pybridge.PyError{Type: "stockagent.errors.ModelMissing", Message: "no model"}
 		}
-		return answer(map[string]any{"ticker": r.Ticker, "future_window_days": 63})
+		return answer(map[string]any{"ticker": r.Ticker, "future_window_days": 63, "model_version": "v1"})
 	case "model_state":
 		return answer(map[string]any{"exists": exists, "serving_version": "v1"})
 	case "train":
@@ -72,18 +78,27 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 	return fmt.Errorf("fake: unexpected %s", fn)
 }
 
-func newTestApp(t *testing.T) (*fiber.App, *fakePython, *tasks.Manager) {
+func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *tasks.Manager) {
 	t.Helper()
 	py := &fakePython{trained: map[string]bool{}, release: make(chan struct{})}
-	m := tasks.New(tasks.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st := store.NewMemory()
+	m := tasks.New(st, tasks.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		m.Shutdown(ctx)
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app := New(Deps{Logger: quiet, Python: py, Forecast: forecast.NewService(forecast.NewClient(py), m), Tasks: m})
-	return app, py, m
+	dataDir := t.TempDir()
+	pc := cache.NewPredictions(st, dataDir, 0)
+	d := Deps{Logger: quiet, Python: py, Store: st, DataDir: dataDir,
+		Metrics:  metrics.New(prometheus.NewRegistry()),
+		Docs:     func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
+		Forecast: forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
+	for _, o := range opts {
+		o(&d)
+	}
+	return New(d), py, m
 }
 
 func eventually(t *testing.T, cond func() bool) {
@@ -172,8 +187,8 @@ func TestPredictMissingModelStartsTrainingOnce(t *testing.T) {
 	if status != 200 || body["status"] != "already running" {
 		t.Fatalf("second train: %d %v", status, body)
 	}
-	if n := len(m.List()); n != 2 {
-		t.Fatalf("%d tasks, want 2", n)
+	if recs, _ := m.List(context.Background()); len(recs) != 2 {
+		t.Fatalf("%d tasks, want 2", len(recs))
 	}
 	close(py.release)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -226,8 +241,8 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	served := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {
-		if r.Path == "/" && r.Method != http.MethodGet || r.Method == http.MethodHead {
-			continue
+		if r.Path == "/" && r.Method != http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.Path, "/docs/assets") {
+			continue // static files of the docs page are not API operations
 		}
 		path := param.ReplaceAllString(r.Path, "{$1}")
 		key := strings.ToLower(r.Method) + " " + path

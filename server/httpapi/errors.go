@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/pybridge"
+	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
@@ -38,6 +39,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status, detail = fiber.StatusNotFound, err.Error()
 		case errors.Is(err, pybridge.ErrPoolClosed), errors.Is(err, tasks.ErrClosed):
 			status, detail = fiber.StatusServiceUnavailable, "the server is shutting down"
+		case errors.Is(err, store.ErrUnavailable):
+			status, detail = fiber.StatusServiceUnavailable, "the shared store (Redis) is unavailable; retry shortly"
+			log.Warn("store unavailable", "error", err, "path", c.Path(), "request_id", requestID(c))
 		case errors.As(err, &pe):
 			if s, ok := pyStatus[pe.Type]; ok {
 				status, detail = s, pe.Message

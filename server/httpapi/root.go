@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"context"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -32,19 +35,26 @@ func (h *handlers) root(c *fiber.Ctx) error {
 	})
 }
 
-// GET /health reports the service and each component it depends on.
+// GET /health reports the service and each component it depends on:
+// "healthy" when all are up, "degraded" otherwise (the components say which).
 func (h *handlers) health(c *fiber.Ctx) error {
+	status := "healthy"
 	python := fiber.Map{"status": "down"}
 	if h.d.Python != nil {
 		python = fiber.Map{"status": "up", "interpreter": h.d.Python.Info()}
-	}
-	status := "healthy"
-	if h.d.Python == nil {
+	} else {
 		status = "degraded"
 	}
-	return c.JSON(fiber.Map{
-		"status":     status,
-		"version":    Version,
-		"components": fiber.Map{"python": python},
-	})
+	components := fiber.Map{"python": python}
+	if h.d.Store != nil {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		st := fiber.Map{"status": "up", "backend": h.d.Store.Name()}
+		if err := h.d.Store.Ping(ctx); err != nil {
+			st["status"], st["error"] = "down", err.Error()
+			status = "degraded"
+		}
+		components["store"] = st
+	}
+	return c.JSON(fiber.Map{"status": status, "version": Version, "components": components})
 }

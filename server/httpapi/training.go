@@ -123,7 +123,7 @@ func (h *handlers) status(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))
 	}
-	rec, err := h.d.Tasks.Get(id)
+	rec, err := h.d.Forecast.Tasks().Get(c.UserContext(), id)
 	if err != nil {
 		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", id))
 	}

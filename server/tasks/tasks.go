@@ -1,21 +1,33 @@
 // Package tasks runs background work (model training) with bounded
-// concurrency, at most one task per id, optional ordering (a child's training
-// waits for its parent's), a timeout, cancellation, and status records that
-// clients poll.
+// concurrency, at most one task per id across every server process sharing
+// the store, optional ordering (a child's training waits for its parent's), a
+// timeout, cancellation, and status records that clients poll.
 //
-// Records live in this process. Cancellation is cooperative: a task's
-// context is cancelled and the work stops at its next safe point.
+// Records and locks live in the shared store (store.Store): any process can
+// answer a status query. The process running a task holds its lock as a
+// lease and renews it; a task whose record says "running" but whose lease
+// has lapsed belonged to a process that died, and is marked failed
+// ("interrupted") by whoever reads it next. Cancellation is cooperative: the
+// task's context is cancelled and the work stops at its next safe point; a
+// cancel sent to another process reaches it through the store within a
+// second.
 package tasks
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"stockagent/server/store"
 )
 
 // Status is where a task is in its life.
@@ -37,6 +49,7 @@ type Record struct {
 	Progress       json.RawMessage `json:"progress,omitempty"`
 	Result         json.RawMessage `json:"result,omitempty"`
 	Error          string          `json:"error,omitempty"`
+	Owner          string          `json:"owner,omitempty"` // the process that runs it
 	CreatedAt      time.Time       `json:"created_at"`
 	StartedAt      *time.Time      `json:"started_at,omitempty"`
 	CompletedAt    *time.Time      `json:"completed_at,omitempty"`
@@ -47,120 +60,163 @@ type Record struct {
 // Active reports whether the task is queued or running.
 func (r Record) Active() bool { return r.Status == Queued || r.Status == Running }
 
+// withElapsed fills ElapsedSeconds: start to end, or to now while it runs.
+func (r Record) withElapsed(now time.Time) Record {
+	if r.StartedAt == nil {
+		return r
+	}
+	end := now
+	if r.CompletedAt != nil {
+		end = *r.CompletedAt
+	} else if r.FailedAt != nil {
+		end = *r.FailedAt
+	}
+	s := end.Sub(*r.StartedAt).Seconds()
+	r.ElapsedSeconds = &s
+	return r
+}
+
 // Func is the work of a task. It reports progress through progress (each
 // report replaces the previous one in the record) and stops when ctx ends.
 type Func func(ctx context.Context, progress func(json.RawMessage)) (json.RawMessage, error)
 
+// Hooks observe task life cycles (metrics). Nil fields are skipped; they must not block.
+type Hooks struct {
+	Started  func(r Record)
+	Finished func(r Record)
+}
+
 // Config sizes a Manager. Zero values take the defaults.
 type Config struct {
-	// MaxRunning bounds the tasks running at once. Zero: DefaultMaxRunning.
+	// MaxRunning bounds the tasks this process runs at once. Zero: DefaultMaxRunning.
 	MaxRunning int
 	// Timeout bounds one task's run. Zero: DefaultTimeout.
 	Timeout time.Duration
-	// Keep is how many finished records are kept. Zero: DefaultKeep.
-	Keep int
-	// Logger receives task starts and ends. Nil: slog.Default().
-	Logger *slog.Logger
+	// Lease is how long a task's lock outlives its last renewal: the time a
+	// dead process's task takes to be seen as interrupted. Zero: DefaultLease.
+	Lease time.Duration
+	// Retention is how long finished records are kept. Zero: DefaultRetention.
+	Retention time.Duration
+	Logger    *slog.Logger // nil: slog.Default()
+	Hooks     Hooks
 }
 
 const (
 	DefaultMaxRunning = 4
 	DefaultTimeout    = 2 * time.Hour // a full parent training on a small CPU fits well inside
-	DefaultKeep       = 200
+	DefaultLease      = 30 * time.Second
+	DefaultRetention  = 7 * 24 * time.Hour
 )
 
-// ErrNotFound is returned for an unknown task id.
-var ErrNotFound = errors.New("tasks: no such task")
+// Store key prefixes.
+const (
+	recordPrefix = "task:"
+	lockPrefix   = "task_lock:"
+	cancelPrefix = "task_cancel:"
+)
 
-// ErrClosed is returned by Submit after Shutdown.
-var ErrClosed = errors.New("tasks: manager shut down")
+var (
+	// ErrNotFound is returned for an unknown task id.
+	ErrNotFound = errors.New("tasks: no such task")
+	// ErrClosed is returned by Submit after Shutdown.
+	ErrClosed = errors.New("tasks: manager shut down")
+)
 
 // Manager runs tasks. Its methods are safe for concurrent use.
 type Manager struct {
-	cfg  Config
-	slot chan struct{} // one token per running task
+	cfg   Config
+	st    store.Store
+	owner string        // this process: host, pid and a random suffix
+	slot  chan struct{} // one token per running task
 
-	mu     sync.Mutex // guards tasks and closed
-	tasks  map[string]*task
+	mu     sync.Mutex // guards local and closed
+	local  map[string]*task
 	closed bool
 	wg     sync.WaitGroup
 }
 
+// task is a task this process runs.
 type task struct {
-	rec    Record // guarded by Manager.mu
+	mu     sync.Mutex // guards rec
+	rec    Record
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the task has finished
 }
 
-// New returns a Manager.
-func New(cfg Config) *Manager {
+// New returns a Manager keeping its records in st.
+func New(st store.Store, cfg Config) *Manager {
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = DefaultMaxRunning
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.Keep <= 0 {
-		cfg.Keep = DefaultKeep
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{cfg: cfg, slot: make(chan struct{}, cfg.MaxRunning), tasks: map[string]*task{}}
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return &Manager{cfg: cfg, st: st, owner: owner, slot: make(chan struct{}, cfg.MaxRunning), local: map[string]*task{}}
 }
 
 // Submit starts fn as task id, after the task named by after (if that one is
-// queued or running; its failure fails this one too). When a task with this id
-// is already queued or running, nothing starts: Submit returns that task's
-// record and false.
-func (m *Manager) Submit(id, kind, after string, fn Func) (Record, bool, error) {
+// active; its failure fails this one too). When a task with this id is
+// active in any process, nothing starts: Submit returns its record and false.
+func (m *Manager) Submit(ctx context.Context, id, kind, after string, fn Func) (Record, bool, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
 		return Record{}, false, ErrClosed
 	}
-	if t, ok := m.tasks[id]; ok && t.rec.Active() {
-		return t.view(time.Now()), false, nil
+	got, err := m.st.SetNX(ctx, lockPrefix+id, []byte(m.owner), m.cfg.Lease)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("tasks: lock %s: %w", id, err)
 	}
-	var wait <-chan struct{}
-	var dep *task
-	if after != "" {
-		if d, ok := m.tasks[after]; ok && d.rec.Active() {
-			dep, wait = d, d.done
+	if !got {
+		rec, err := m.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) { // locked a moment before its record was written
+			rec = Record{TaskID: id, Kind: kind, Status: Queued}
+			err = nil
 		}
+		return rec, false, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t := &task{
-		rec:    Record{TaskID: id, Kind: kind, Status: Queued, CreatedAt: time.Now().UTC()},
-		cancel: cancel,
-		done:   make(chan struct{}),
+	rec := Record{TaskID: id, Kind: kind, Status: Queued, Owner: m.owner, CreatedAt: time.Now().UTC()}
+	if after != "" {
+		rec.Detail = fmt.Sprintf("waiting for %s to complete", after)
 	}
-	if dep != nil {
-		t.rec.Detail = fmt.Sprintf("waiting for %s to complete", after)
+	if err := m.write(ctx, rec); err != nil {
+		m.st.CompareAndDelete(ctx, lockPrefix+id, []byte(m.owner))
+		return Record{}, false, err
 	}
-	m.tasks[id] = t
-	m.prune()
+	tctx, cancel := context.WithCancel(context.Background())
+	t := &task{rec: rec, cancel: cancel, done: make(chan struct{})}
+	m.mu.Lock()
+	m.local[id] = t
+	m.mu.Unlock()
 	m.wg.Add(1)
-	go m.run(ctx, t, after, wait, fn)
-	return t.view(time.Now()), true, nil
+	go m.run(tctx, t, after, fn)
+	return rec, true, nil
 }
 
-func (m *Manager) run(ctx context.Context, t *task, after string, wait <-chan struct{}, fn Func) {
+func (m *Manager) run(ctx context.Context, t *task, after string, fn Func) {
 	defer m.wg.Done()
 	defer close(t.done)
 	defer t.cancel()
-	if wait != nil {
-		select {
-		case <-wait:
-			m.mu.Lock()
-			dep := m.tasks[after].rec
-			m.mu.Unlock()
-			if dep.Status != Completed {
-				m.finish(t, nil, fmt.Errorf("%s did not complete: %s", after, dep.Error))
-				return
-			}
-		case <-ctx.Done():
-			m.finish(t, nil, errors.New("cancelled while waiting"))
+	stopLease := m.holdLease(ctx, t)
+	defer stopLease()
+
+	if after != "" {
+		if err := m.waitFor(ctx, after); err != nil {
+			m.finish(t, nil, err)
 			return
 		}
 	}
@@ -173,18 +229,18 @@ func (m *Manager) run(ctx context.Context, t *task, after string, wait <-chan st
 	}
 
 	now := time.Now().UTC()
-	m.mu.Lock()
-	t.rec.Status, t.rec.StartedAt, t.rec.Detail = Running, &now, ""
-	m.mu.Unlock()
-	m.cfg.Logger.Info("task started", "task_id", t.rec.TaskID, "kind", t.rec.Kind)
+	rec := t.update(func(r *Record) { r.Status, r.StartedAt, r.Detail = Running, &now, "" })
+	m.writeLogged(rec)
+	m.cfg.Logger.Info("task started", "task_id", rec.TaskID, "kind", rec.Kind)
+	if h := m.cfg.Hooks.Started; h != nil {
+		h(rec)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	progress := func(p json.RawMessage) {
 		p = append(json.RawMessage(nil), p...) // the caller's buffer is reused
-		m.mu.Lock()
-		t.rec.Progress = p
-		m.mu.Unlock()
+		m.writeLogged(t.update(func(r *Record) { r.Progress = p }))
 	}
 	res, err := fn(ctx, progress)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -193,111 +249,279 @@ func (m *Manager) run(ctx context.Context, t *task, after string, wait <-chan st
 	m.finish(t, res, err)
 }
 
+// waitFor waits until task id is no longer active; an error if it did not complete.
+func (m *Manager) waitFor(ctx context.Context, id string) error {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rec, err := m.Get(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil // finished and gone long ago, or never ran: nothing to wait for
+		case err == nil && rec.Status == Completed:
+			return nil
+		case err == nil && rec.Status == Failed:
+			return fmt.Errorf("%s did not complete: %s", id, rec.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("cancelled while waiting for " + id)
+		case <-tick.C:
+		}
+	}
+}
+
+// holdLease renews the task's lock until the returned stop is called, and
+// cancels the task when a cancel request for it appears in the store.
+func (m *Manager) holdLease(ctx context.Context, t *task) (stop func()) {
+	id := t.rec.TaskID
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(min(time.Second, m.cfg.Lease/3))
+		defer tick.Stop()
+		renewed := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			bg := context.Background()
+			if _, err := m.st.Get(bg, cancelPrefix+id); err == nil {
+				m.st.Delete(bg, cancelPrefix+id)
+				t.cancel()
+			}
+			if time.Since(renewed) >= m.cfg.Lease/3 {
+				if ok, err := m.st.CompareAndExpire(bg, lockPrefix+id, []byte(m.owner), m.cfg.Lease); err != nil {
+					m.cfg.Logger.Warn("task lease not renewed", "task_id", id, "error", err)
+				} else if ok {
+					renewed = time.Now()
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	now := time.Now().UTC()
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	rec := t.update(func(r *Record) {
+		r.Detail = ""
+		if err != nil {
+			r.Status, r.Error, r.FailedAt = Failed, err.Error(), &now
+		} else {
+			r.Status, r.Result, r.CompletedAt = Completed, res, &now
+		}
+	})
 	if err != nil {
-		t.rec.Status, t.rec.Error, t.rec.FailedAt = Failed, err.Error(), &now
-		m.cfg.Logger.Warn("task failed", "task_id", t.rec.TaskID, "error", err)
+		m.cfg.Logger.Warn("task failed", "task_id", rec.TaskID, "error", err)
 	} else {
-		t.rec.Status, t.rec.Result, t.rec.CompletedAt = Completed, res, &now
-		m.cfg.Logger.Info("task completed", "task_id", t.rec.TaskID)
+		m.cfg.Logger.Info("task completed", "task_id", rec.TaskID)
 	}
-	t.rec.Detail = ""
-}
-
-// view is the record with its elapsed time filled in; m.mu must be held.
-func (t *task) view(now time.Time) Record {
-	r := t.rec
-	if r.StartedAt != nil {
-		end := now
-		if r.CompletedAt != nil {
-			end = *r.CompletedAt
-		} else if r.FailedAt != nil {
-			end = *r.FailedAt
+	// The final record must reach the store before the lock goes, so a reader
+	// that finds no lock never mistakes a finished task for an interrupted
+	// one. If the store is down, keep trying while the process lives.
+	for attempt := 0; ; attempt++ {
+		if err := m.write(context.Background(), rec); err == nil {
+			break
+		} else if attempt%30 == 0 {
+			m.cfg.Logger.Warn("task record not saved; retrying", "task_id", rec.TaskID, "error", err)
 		}
-		s := end.Sub(*r.StartedAt).Seconds()
-		r.ElapsedSeconds = &s
+		time.Sleep(time.Second)
 	}
-	return r
-}
-
-// prune drops the oldest finished records beyond cfg.Keep; m.mu must be held.
-func (m *Manager) prune() {
-	var done []*task
-	for _, t := range m.tasks {
-		if !t.rec.Active() {
-			done = append(done, t)
-		}
-	}
-	if len(done) <= m.cfg.Keep {
-		return
-	}
-	sort.Slice(done, func(i, j int) bool { return done[i].rec.CreatedAt.Before(done[j].rec.CreatedAt) })
-	for _, t := range done[:len(done)-m.cfg.Keep] {
-		delete(m.tasks, t.rec.TaskID)
-	}
-}
-
-// Get returns the record of task id.
-func (m *Manager) Get(id string) (Record, error) {
+	m.st.CompareAndDelete(context.Background(), lockPrefix+rec.TaskID, []byte(m.owner))
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.tasks[id]
-	if !ok {
+	delete(m.local, rec.TaskID)
+	m.mu.Unlock()
+	if h := m.cfg.Hooks.Finished; h != nil {
+		h(rec.withElapsed(now))
+	}
+}
+
+// update changes the task's record under its lock and returns a copy.
+func (t *task) update(f func(*Record)) Record {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f(&t.rec)
+	return t.rec
+}
+
+func (m *Manager) write(ctx context.Context, rec Record) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := m.st.Set(ctx, recordPrefix+rec.TaskID, b, m.cfg.Retention); err != nil {
+		return fmt.Errorf("tasks: save %s: %w", rec.TaskID, err)
+	}
+	return nil
+}
+
+func (m *Manager) writeLogged(rec Record) {
+	if err := m.write(context.Background(), rec); err != nil {
+		m.cfg.Logger.Warn("task record not saved", "task_id", rec.TaskID, "error", err)
+	}
+}
+
+// Get returns the record of task id. A record left active by a process whose
+// lease lapsed is marked failed ("interrupted") on the way.
+func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
+	m.mu.Lock()
+	t, ok := m.local[id]
+	m.mu.Unlock()
+	if ok { // ours: the freshest copy is in memory
+		t.mu.Lock()
+		rec := t.rec
+		t.mu.Unlock()
+		return rec.withElapsed(time.Now()), nil
+	}
+	rec, err := m.read(ctx, id)
+	if err != nil || !rec.Active() {
+		return rec.withElapsed(time.Now()), err
+	}
+	if _, err := m.st.Get(ctx, lockPrefix+id); err == nil {
+		return rec.withElapsed(time.Now()), nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Record{}, fmt.Errorf("tasks: lock of %s: %w", id, err)
+	}
+	// No lease. Read again: an owner that finished wrote its final record
+	// before it let the lock go.
+	if rec, err = m.read(ctx, id); err != nil || !rec.Active() {
+		return rec.withElapsed(time.Now()), err
+	}
+	now := time.Now().UTC()
+	rec.Status, rec.FailedAt, rec.Detail = Failed, &now, ""
+	rec.Error = fmt.Sprintf("interrupted: the process running it (%s) stopped before it finished", rec.Owner)
+	if err := m.write(ctx, rec); err != nil {
+		return Record{}, err
+	}
+	m.cfg.Logger.Warn("task interrupted", "task_id", id, "owner", rec.Owner)
+	return rec.withElapsed(now), nil
+}
+
+func (m *Manager) read(ctx context.Context, id string) (Record, error) {
+	b, err := m.st.Get(ctx, recordPrefix+id)
+	if errors.Is(err, store.ErrNotFound) {
 		return Record{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
-	return t.view(time.Now()), nil
+	if err != nil {
+		return Record{}, fmt.Errorf("tasks: read %s: %w", id, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Record{}, fmt.Errorf("tasks: record of %s: %w", id, err)
+	}
+	return rec, nil
 }
 
-// List returns every record, newest first.
-func (m *Manager) List() []Record {
-	m.mu.Lock()
-	now := time.Now()
-	out := make([]Record, 0, len(m.tasks))
-	for _, t := range m.tasks {
-		out = append(out, t.view(now))
+// List returns every record, newest first (SCAN of the store, never KEYS).
+func (m *Manager) List(ctx context.Context) ([]Record, error) {
+	var ids []string
+	err := m.st.Scan(ctx, recordPrefix, func(key string) error {
+		ids = append(ids, strings.TrimPrefix(key, recordPrefix))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	m.mu.Unlock()
+	seen := map[string]bool{}
+	out := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		if seen[id] { // SCAN may report a key twice
+			continue
+		}
+		seen[id] = true
+		rec, err := m.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // expired between the scan and the read
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
-	return out
+	return out, nil
 }
 
-// Cancel cancels task id if it is queued or running and returns its record.
-// A running task stops at its next safe point; its record says so then.
-func (m *Manager) Cancel(id string) (Record, error) {
+// Cancel cancels task id if it is active and returns its record. A task of
+// this process stops at its next safe point; one of another process hears of
+// it through the store within a second.
+func (m *Manager) Cancel(ctx context.Context, id string) (Record, error) {
 	m.mu.Lock()
-	t, ok := m.tasks[id]
+	t, ok := m.local[id]
 	m.mu.Unlock()
-	if !ok {
-		return Record{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	if ok {
+		t.cancel()
+		return m.Get(ctx, id)
 	}
-	t.cancel()
-	return m.Get(id)
+	rec, err := m.Get(ctx, id)
+	if err != nil || !rec.Active() {
+		return rec, err
+	}
+	if err := m.st.Set(ctx, cancelPrefix+id, []byte("1"), time.Hour); err != nil {
+		return Record{}, err
+	}
+	return rec, nil
 }
 
 // Wait blocks until task id has finished or ctx ends.
 func (m *Manager) Wait(ctx context.Context, id string) (Record, error) {
-	m.mu.Lock()
-	t, ok := m.tasks[id]
-	m.mu.Unlock()
-	if !ok {
-		return Record{}, fmt.Errorf("%w: %q", ErrNotFound, id)
-	}
-	select {
-	case <-t.done:
-		return m.Get(id)
-	case <-ctx.Done():
-		return Record{}, ctx.Err()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rec, err := m.Get(ctx, id)
+		if err != nil || !rec.Active() {
+			return rec, err
+		}
+		select {
+		case <-ctx.Done():
+			return Record{}, ctx.Err()
+		case <-tick.C:
+		}
 	}
 }
 
-// Shutdown stops intake, cancels every task and waits for them until ctx ends.
+// Counts returns how many of this process's tasks are queued and running.
+func (m *Manager) Counts() (queued, running int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.local {
+		t.mu.Lock()
+		if t.rec.Status == Running {
+			running++
+		} else {
+			queued++
+		}
+		t.mu.Unlock()
+	}
+	return queued, running
+}
+
+// Clear deletes the records of finished tasks and returns how many it deleted.
+func (m *Manager) Clear(ctx context.Context) (int, error) {
+	recs, err := m.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		if !r.Active() {
+			if err := m.st.Delete(ctx, recordPrefix+r.TaskID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Shutdown stops intake, cancels this process's tasks and waits for them
+// until ctx ends.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
-	for _, t := range m.tasks {
+	for _, t := range m.local {
 		t.cancel()
 	}
 	m.mu.Unlock()

@@ -50,7 +50,20 @@ func Normalize(raw string) (string, error) {
 	if !alnum {
 		return "", fmt.Errorf("%w %q: needs a letter or digit", ErrInvalid, t)
 	}
+	if s := Stem(t); s == "" || s[0] == '.' || s == strings.ToUpper(Parent) {
+		return "", fmt.Errorf("%w %q: has no safe file name", ErrInvalid, t)
+	}
 	return t, nil
+}
+
+// Stem is the file-name stem of a valid ticker, and so its model's folder
+// name: leading '^' dropped (^GSPC is GSPC.csv), as the Python registry
+// names it (stockagent/tickers.py). The parent's folder is "parent".
+func Stem(ticker string) string {
+	if ticker == Parent {
+		return Parent
+	}
+	return strings.TrimLeft(ticker, "^")
 }
 
 // TaskID is the training task id of a ticker (lower case) or of the parent.

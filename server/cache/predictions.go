@@ -1,0 +1,179 @@
+// Package cache holds the prediction cache: forecasts kept in the shared
+// store under API.md's key (predict_child_{ticker}) for a day, and never
+// answered once stale.
+//
+// An entry is stale the moment the model's serving version changes (any
+// process that saves a model rewrites its serving.json, which every process
+// reads) or a new market session may have brought new prices (entries are
+// stamped with the NYSE session they were made in, which rolls over after
+// the close). A failed call is never cached: only Put writes, and only
+// forecasts are put.
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	_ "time/tzdata"
+
+	"stockagent/server/store"
+	"stockagent/server/tickers"
+)
+
+// DefaultTTL is how long an entry may live (API.md: 24 h).
+const DefaultTTL = 24 * time.Hour
+
+// KeyPrefix starts every prediction key; /system/cache scans it.
+const KeyPrefix = "predict_"
+
+// Key is the store key of a model's cached forecast: predict_child_{ticker
+// lower} (API.md) and predict_parent for the parent.
+func Key(model string) string {
+	if model == tickers.Parent {
+		return KeyPrefix + "parent"
+	}
+	return KeyPrefix + "child_" + strings.ToLower(model)
+}
+
+// Predictions is the prediction cache. It is safe for concurrent use.
+type Predictions struct {
+	st        store.Store
+	modelsDir string // DATA_DIR/models, where the registry keeps serving.json
+	ttl       time.Duration
+	now       func() time.Time
+}
+
+// NewPredictions returns a cache in st for the models under dataDir/models.
+// A zero ttl means DefaultTTL.
+func NewPredictions(st store.Store, dataDir string, ttl time.Duration) *Predictions {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Predictions{st: st, modelsDir: filepath.Join(dataDir, "models"), ttl: ttl, now: time.Now}
+}
+
+type entry struct {
+	Version    string          `json:"version"` // the serving version that made it
+	Session    string          `json:"session"` // the NYSE session it was made in
+	CachedAt   time.Time       `json:"cached_at"`
+	Prediction json.RawMessage `json:"prediction"`
+}
+
+// Get returns the cached forecast of model, or ok false when there is none
+// or it is stale (a stale entry is deleted).
+func (p *Predictions) Get(ctx context.Context, model string) (pred json.RawMessage, ok bool, err error) {
+	raw, err := p.st.Get(ctx, Key(model))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var e entry
+	if err := json.Unmarshal(raw, &e); err != nil || len(e.Prediction) == 0 {
+		return nil, false, p.st.Delete(ctx, Key(model)) // unreadable: never answer with it
+	}
+	version, err := p.ServingVersion(model)
+	if err != nil {
+		return nil, false, err
+	}
+	if e.Version != version || e.Session != Session(p.now()) {
+		return nil, false, p.st.Delete(ctx, Key(model))
+	}
+	return e.Prediction, true, nil
+}
+
+// Put caches a forecast made by version of model.
+func (p *Predictions) Put(ctx context.Context, model string, pred json.RawMessage) error {
+	var head struct {
+		Version string `json:"model_version"`
+	}
+	if err := json.Unmarshal(pred, &head); err != nil || head.Version == "" {
+		return fmt.Errorf("cache: forecast of %s has no model_version", model)
+	}
+	now := p.now()
+	b, err := json.Marshal(entry{Version: head.Version, Session: Session(now), CachedAt: now.UTC(), Prediction: pred})
+	if err != nil {
+		return err
+	}
+	return p.st.Set(ctx, Key(model), b, p.ttl)
+}
+
+// Invalidate drops the cached forecast of model.
+func (p *Predictions) Invalidate(ctx context.Context, model string) error {
+	return p.st.Delete(ctx, Key(model))
+}
+
+// Tickers lists the models with a cached entry (SCAN, never KEYS); the
+// parent is listed as "parent".
+func (p *Predictions) Tickers(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	out := []string{}
+	err := p.st.Scan(ctx, KeyPrefix, func(key string) error {
+		name := strings.TrimPrefix(key, KeyPrefix)
+		name = strings.ToUpper(strings.TrimPrefix(name, "child_"))
+		if name == "PARENT" {
+			name = tickers.Parent
+		}
+		if !seen[name] { // SCAN may report a key twice
+			seen[name] = true
+			out = append(out, name)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Clear deletes every cached forecast and returns how many there were.
+func (p *Predictions) Clear(ctx context.Context) (int, error) {
+	var keys []string
+	if err := p.st.Scan(ctx, KeyPrefix, func(key string) error { keys = append(keys, key); return nil }); err != nil {
+		return 0, err
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	return len(keys), p.st.Delete(ctx, keys...)
+}
+
+// ServingVersion reads the version the registry serves for model ("" when it
+// has none): the same serving.json every process of the deployment reads.
+func (p *Predictions) ServingVersion(model string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(p.modelsDir, tickers.Stem(model), "serving.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cache: serving pointer of %s: %w", model, err)
+	}
+	var s struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return "", fmt.Errorf("cache: serving pointer of %s: %w", model, err)
+	}
+	return s.Version, nil
+}
+
+// newYork comes from the time zone database built into the binary (time/tzdata),
+// so a minimal container without /usr/share/zoneinfo agrees with a desktop.
+var newYork = func() *time.Location {
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		panic(err) // unreachable: time/tzdata is linked in
+	}
+	return loc
+}()
+
+// Session names the NYSE session whose prices are the newest that can exist
+// at t: the New York date, rolled over at 16:30 (the close plus time for the
+// day's prices to be published). Weekends and holidays only make an entry
+// refresh once more than needed.
+func Session(t time.Time) string {
+	return t.In(newYork).Add(-16*time.Hour - 30*time.Minute).Format(time.DateOnly)
+}

@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/ratelimit"
+)
+
+// apiKeys requires one of keys as X-API-Key on every route but /health and
+// /metrics (probes and scrapers carry no key). No keys: open.
+func apiKeys(keys []string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(keys) == 0 || c.Path() == "/health" || c.Path() == "/metrics" {
+			return c.Next()
+		}
+		got := c.Get("X-API-Key")
+		if got == "" {
+			return fiber.NewError(fiber.StatusUnauthorized, "missing X-API-Key header")
+		}
+		if !oneOf(got, keys) {
+			return fiber.NewError(fiber.StatusForbidden, "invalid API key")
+		}
+		return c.Next()
+	}
+}
+
+// oneOf compares in constant time, so response timing tells nothing of the keys.
+func oneOf(got string, keys []string) bool {
+	match := 0
+	for _, k := range keys {
+		match |= subtle.ConstantTimeCompare([]byte(got), []byte(k))
+	}
+	return match == 1
+}
+
+// clientKey names the caller for rate limits: its API key (hashed, so keys
+// never reach the store) or else its IP, which honours X-Forwarded-For only
+// from trusted proxies (fiber.Config.TrustedProxies).
+func clientKey(c *fiber.Ctx) string {
+	if k := c.Get("X-API-Key"); k != "" {
+		sum := sha256.Sum256([]byte(k))
+		return "key:" + hex.EncodeToString(sum[:8])
+	}
+	return "ip:" + c.IP()
+}
+
+// rateLimit applies policy per client. When the store behind the limiter
+// fails, the request is let through and the failure logged: the limits
+// protect the service, and refusing every client would be the larger harm.
+func rateLimit(l *ratelimit.Limiter, m Metrics, log *slog.Logger, policy string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if l == nil {
+			return c.Next()
+		}
+		d, err := l.Allow(c.UserContext(), policy, clientKey(c))
+		if err != nil {
+			log.Warn("rate limit not checked", "policy", policy, "error", err)
+			return c.Next()
+		}
+		if d.Limit > 0 {
+			c.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+			c.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+			c.Set("X-RateLimit-Reset", strconv.Itoa(d.ResetSeconds()))
+		}
+		if !d.Allowed {
+			if m != nil {
+				m.RateLimited(policy)
+			}
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(d.RetryAfterSeconds()))
+			return fiber.NewError(fiber.StatusTooManyRequests,
+				fmt.Sprintf("rate limit exceeded for %s requests (%d per window for each client); retry in %d s", policy, d.Limit, d.RetryAfterSeconds()))
+		}
+		return c.Next()
+	}
+}

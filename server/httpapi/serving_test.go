@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/ratelimit"
+	"stockagent/server/store"
+)
+
+func request(t *testing.T, app *fiber.App, method, path, body string, header map[string]string) (int, map[string]any, map[string]string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	json.Unmarshal(raw, &out)
+	h := map[string]string{}
+	for k := range res.Header {
+		h[k] = res.Header.Get(k)
+	}
+	return res.StatusCode, out, h
+}
+
+func withLimiter(t *testing.T, trusted []string) func(*Deps) {
+	return func(d *Deps) {
+		pred, _ := ratelimit.ParsePolicy("prediction", "40/hour")
+		train, _ := ratelimit.ParsePolicy("training", "5/hour")
+		l, err := ratelimit.New(store.NewMemory(), ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{pred, train}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Limiter, d.TrustedProxies = l, trusted
+	}
+}
+
+// The 41st prediction in an hour from one client is a 429 with Retry-After,
+// while another client is still served.
+func TestRateLimitsArePerClient(t *testing.T) {
+	app, py, _ := newTestApp(t, withLimiter(t, nil))
+	py.trained["AAPL"] = true
+	alice := map[string]string{"X-API-Key": "alice"}
+	for i := range 40 {
+		status, _, h := request(t, app, "POST", "/predict-child", `{"ticker":"AAPL"}`, alice)
+		if status != 200 || h["X-Ratelimit-Limit"] != "40" || h["X-Ratelimit-Remaining"] != strconv.Itoa(39-i) {
+			t.Fatalf("call %d: %d, headers %v", i+1, status, h)
+		}
+	}
+	status, body, h := request(t, app, "POST", "/predict-child", `{"ticker":"AAPL"}`, alice)
+	retry, _ := strconv.Atoi(h["Retry-After"])
+	if status != 429 || retry <= 0 || !strings.Contains(body["detail"].(string), "rate limit") {
+		t.Fatalf("41st call: %d %v Retry-After=%q", status, body, h["Retry-After"])
+	}
+	if status, _, _ := request(t, app, "POST", "/predict-child", `{"ticker":"AAPL"}`, map[string]string{"X-API-Key": "bob"}); status != 200 {
+		t.Fatalf("another client was refused: %d", status)
+	}
+	// Status polling is never limited.
+	for range 50 {
+		if status, _, _ := request(t, app, "GET", "/tasks", "", alice); status != 200 {
+			t.Fatalf("GET /tasks limited: %d", status)
+		}
+	}
+}
+
+// X-Forwarded-For names the client only when a trusted proxy sent it.
+func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	spoof := func(app *fiber.App, ip string) int {
+		status, _, _ := request(t, app, "POST", "/train-parent", `{}`, map[string]string{"X-Forwarded-For": ip})
+		return status
+	}
+	untrusted, _, _ := newTestApp(t, withLimiter(t, nil))
+	for i := range 5 {
+		spoof(untrusted, "10.0.0."+strconv.Itoa(i+1))
+	}
+	if got := spoof(untrusted, "10.0.0.99"); got != 429 {
+		t.Fatalf("a client escaped its limit by spoofing X-Forwarded-For: %d", got)
+	}
+	trusted, _, _ := newTestApp(t, withLimiter(t, []string{"0.0.0.0"})) // app.Test's remote address
+	for range 5 {
+		spoof(trusted, "10.0.0.1")
+	}
+	if got := spoof(trusted, "10.0.0.1"); got != 429 {
+		t.Fatalf("6th training from one forwarded client: %d", got)
+	}
+	if got := spoof(trusted, "10.0.0.2"); got == 429 {
+		t.Fatal("a different forwarded client shared the limit")
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	app, _, _ := newTestApp(t, func(d *Deps) { d.APIKeys = []string{"k1", "k2"} })
+	cases := map[string]struct {
+		method, path, key string
+		status            int
+	}{
+		"health needs none":  {"GET", "/health", "", 200},
+		"metrics needs none": {"GET", "/metrics", "", 200},
+		"missing key":        {"GET", "/tasks", "", 401},
+		"wrong key":          {"GET", "/tasks", "nope", 403},
+		"right key":          {"GET", "/tasks", "k2", 200},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			if tc.key != "" {
+				req.Header.Set("X-API-Key", tc.key)
+			}
+			res, err := app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tc.status {
+				t.Fatalf("got %d, want %d", res.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+func TestResetNeedsTheAdminToken(t *testing.T) {
+	off, _, _ := newTestApp(t)
+	if status, _, _ := request(t, off, "DELETE", "/system/reset", "", nil); status != 403 {
+		t.Fatalf("reset without ADMIN_TOKEN configured: %d", status)
+	}
+	app, py, _ := newTestApp(t, func(d *Deps) { d.AdminToken = "s3cret" })
+	py.trained["AAPL"] = true
+	request(t, app, "POST", "/predict-child", `{"ticker":"AAPL"}`, nil)
+	if _, body, _ := request(t, app, "GET", "/system/cache", "", nil); body["count"] != float64(1) {
+		t.Fatalf("cache before reset: %v", body)
+	}
+	for name, tc := range map[string]struct {
+		auth   string
+		status int
+	}{"missing": {"", 401}, "not bearer": {"Basic x", 401}, "wrong": {"Bearer nope", 403}} {
+		if status, _, _ := request(t, app, "DELETE", "/system/reset", "", map[string]string{"Authorization": tc.auth}); status != tc.status {
+			t.Errorf("%s token: %d, want %d", name, status, tc.status)
+		}
+	}
+	status, body, _ := request(t, app, "DELETE", "/system/reset", "", map[string]string{"Authorization": "Bearer s3cret"})
+	if status != 200 || body["status"] != "System Reset Complete" {
+		t.Fatalf("reset: %d %v", status, body)
+	}
+	if _, body, _ := request(t, app, "GET", "/system/cache", "", nil); body["count"] != float64(0) {
+		t.Fatalf("cache after reset: %v", body)
+	}
+}
+
+func TestCancelTask(t *testing.T) {
+	app, py, m := newTestApp(t)
+	py.trained["parent"] = true
+	request(t, app, "POST", "/train-child", `{"ticker":"AAPL"}`, nil)
+	status, body, _ := request(t, app, "DELETE", "/tasks/aapl", "", nil)
+	if status != 200 || body["status"] != "cancelling" {
+		t.Fatalf("cancel: %d %v", status, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rec, _ := m.Wait(ctx, "aapl"); rec.Status != "failed" {
+		t.Fatalf("cancelled task: %+v", rec)
+	}
+	if status, _, _ := request(t, app, "DELETE", "/tasks/aapl", "", nil); status != 409 {
+		t.Fatalf("cancel a finished task: %d, want 409", status)
+	}
+	if status, _, _ := request(t, app, "DELETE", "/tasks/nope", "", nil); status != 404 {
+		t.Fatalf("cancel unknown: %d", status)
+	}
+}
+
+func TestSystemLogsBounded(t *testing.T) {
+	app, _, _ := newTestApp(t, func(d *Deps) { d.LogFile = d.DataDir + "/logs/server.log" })
+	if status, _, _ := request(t, app, "GET", "/system/logs?lines=abc", "", nil); status != 400 {
+		t.Fatalf("lines=abc: %d", status)
+	}
+	status, body, _ := request(t, app, "GET", "/system/logs?lines=100000", "", nil)
+	if status != 200 || body["lines"] != float64(MaxLogLines) {
+		t.Fatalf("lines=100000: %d %v", status, body)
+	}
+}

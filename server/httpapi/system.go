@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/logfile"
+	"stockagent/server/tickers"
+)
+
+// MaxLogLines bounds GET /system/logs?lines=N.
+const MaxLogLines = 5000
+
+// GET /system/logs?lines=N: the last N lines of the server's log file.
+func (h *handlers) logs(c *fiber.Ctx) error {
+	n := 100
+	if v := c.Query("lines"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			return badRequest(fmt.Sprintf("lines must be a positive integer, got %q", v))
+		}
+		n = min(n, MaxLogLines)
+	}
+	if h.d.LogFile == "" {
+		return fiber.NewError(fiber.StatusNotFound, "this server writes no log file")
+	}
+	text, err := logfile.Tail(h.d.LogFile, n)
+	if errors.Is(err, fs.ErrNotExist) {
+		text, err = "", nil
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"logs": text, "filename": filepath.Base(h.d.LogFile), "lines": n})
+}
+
+// GET /system/cache[?ticker=T]: the tickers with a cached forecast, or one cached forecast.
+func (h *handlers) cache(c *fiber.Ctx) error {
+	pc := h.d.Forecast.Cache()
+	if raw := c.Query("ticker"); raw != "" {
+		model := tickers.Parent
+		if !strings.EqualFold(raw, tickers.Parent) {
+			var err error
+			if model, err = tickers.Normalize(raw); err != nil {
+				return err
+			}
+		}
+		pred, ok, err := pc.Get(c.UserContext(), model)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no cached prediction for %s", model))
+		}
+		return c.JSON(fiber.Map{"ticker": model, "cached": true, "prediction": pred})
+	}
+	names, err := pc.Tickers(c.UserContext())
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return c.JSON(fiber.Map{"cached_tickers": names, "count": len(names)})
+}
+
+// DELETE /system/reset: clears the prediction cache and finished task
+// records. Needs ADMIN_TOKEN as a bearer token; models are never deleted.
+func (h *handlers) reset(c *fiber.Ctx) error {
+	if h.d.AdminToken == "" {
+		return fiber.NewError(fiber.StatusForbidden, "reset is disabled: the server has no ADMIN_TOKEN")
+	}
+	auth := c.Get(fiber.HeaderAuthorization)
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || token == "" {
+		return fiber.NewError(fiber.StatusUnauthorized, "reset needs Authorization: Bearer <ADMIN_TOKEN>")
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
+		return fiber.NewError(fiber.StatusForbidden, "invalid admin token")
+	}
+	ctx := c.UserContext()
+	cached, err := h.d.Forecast.Cache().Clear(ctx)
+	if err != nil {
+		return err
+	}
+	tasks, err := h.d.Forecast.Tasks().Clear(ctx)
+	if err != nil {
+		return err
+	}
+	h.d.Logger.Warn("system reset", "prediction_cache", cached, "task_records", tasks, "ip", c.IP())
+	return c.JSON(fiber.Map{
+		"status":    "System Reset Complete",
+		"timestamp": time.Now().UTC().Format(time.RFC3339),
+		"details": fiber.Map{
+			"prediction_cache_entries": cached,
+			"task_records":             tasks,
+			"store":                    h.d.Store.Name(),
+			"models":                   "kept (delete DATA_DIR/models to remove them)",
+		},
+	})
+}
+
+type entry struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"` // "directory" or "file"
+	Path      string   `json:"path"` // relative to the data folder
+	FileCount *int     `json:"file_count,omitempty"`
+	SizeKB    *float64 `json:"size_kb,omitempty"`
+	Modified  string   `json:"modified"`
+}
+
+// GET /outputs: what the data folder holds.
+func (h *handlers) outputs(c *fiber.Ctx) error {
+	items, err := os.ReadDir(h.d.DataDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	contents := []entry{}
+	dirs, files, total := 0, 0, 0.0
+	for _, it := range items {
+		info, err := it.Info()
+		if err != nil {
+			continue
+		}
+		e := entry{Name: it.Name(), Path: it.Name(), Modified: info.ModTime().UTC().Format(time.RFC3339)}
+		if it.IsDir() {
+			n, size := walk(filepath.Join(h.d.DataDir, it.Name()))
+			e.Type, e.FileCount = "directory", &n
+			total += size
+			dirs++
+		} else {
+			kb := float64(info.Size()) / 1024
+			e.Type, e.SizeKB = "file", &kb
+			total += kb
+			files++
+		}
+		contents = append(contents, e)
+	}
+	return c.JSON(fiber.Map{"path": h.d.DataDir, "total_items": len(contents), "directories": dirs,
+		"files": files, "total_size_kb": round1(total), "contents": contents})
+}
+
+// GET /outputs/{ticker}: one model's files by category. The folder comes
+// from the validated ticker and stays inside the data folder.
+func (h *handlers) outputsOf(c *fiber.Ctx) error {
+	raw := strings.Clone(c.Params("ticker"))
+	model := tickers.Parent
+	if !strings.EqualFold(raw, tickers.Parent) {
+		var err error
+		if model, err = tickers.Normalize(raw); err != nil {
+			return err
+		}
+	}
+	root := filepath.Join(h.d.DataDir, "models")
+	dir := filepath.Join(root, tickers.Stem(model))
+	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
+		return badRequest("ticker does not name a folder inside the data folder")
+	}
+	byCat := map[string][]string{}
+	all := []string{}
+	total := 0.0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
+			return err
+		}
+		rel, _ := filepath.Rel(h.d.DataDir, path)
+		if info, err := d.Info(); err == nil {
+			total += float64(info.Size()) / 1024
+		}
+		cat := category(d.Name())
+		byCat[cat] = append(byCat[cat], rel)
+		all = append(all, rel)
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no outputs for %s", model))
+	}
+	if err != nil {
+		return err
+	}
+	cats := make([]string, 0, len(byCat))
+	for k := range byCat {
+		cats = append(cats, k)
+	}
+	sort.Strings(cats)
+	return c.JSON(fiber.Map{"ticker": model, "path": dir, "total_files": len(all), "total_size_kb": round1(total),
+		"categories": cats, "files_by_category": byCat, "all_files": all})
+}
+
+func category(name string) string {
+	switch {
+	case strings.HasSuffix(name, ".pt"):
+		return "weights"
+	case name == "scalers.json":
+		return "scalers"
+	case name == "meta.json" || name == "serving.json":
+		return "metadata"
+	}
+	return "other"
+}
+
+// walk counts the files under dir and their size in KiB.
+func walk(dir string) (int, float64) {
+	n, kb := 0, 0.0
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+			if info, err := d.Info(); err == nil {
+				kb += float64(info.Size()) / 1024
+			}
+		}
+		return nil
+	})
+	return n, kb
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

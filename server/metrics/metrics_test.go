@@ -1,0 +1,365 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"stockagent/pybridge"
+	"stockagent/server/metrics"
+)
+
+// newMetrics makes a Metrics on a fresh pedantic registry, which checks the
+// consistency of what it gathers.
+func newMetrics(t *testing.T) (*metrics.Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	return metrics.New(reg), reg
+}
+
+// scrape serves m's handler on GET /metrics of a fresh app, requests it and
+// returns the body's lines as a set.
+func scrape(t *testing.T, m *metrics.Metrics) map[string]bool {
+	t.Helper()
+	app := fiber.New()
+	app.Get("/metrics", m.Handler())
+	resp, err := app.Test(httptest.NewRequest(fiber.MethodGet, "/metrics", nil), -1)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read /metrics: %v", err)
+	}
+	if resp.StatusCode != fiber.StatusOK {
+		t.Fatalf("GET /metrics: status %d: %s", resp.StatusCode, body)
+	}
+	if ct := resp.Header.Get(fiber.HeaderContentType); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("GET /metrics: Content-Type %q, want text/plain", ct)
+	}
+	lines := make(map[string]bool)
+	for _, l := range strings.Split(string(body), "\n") {
+		lines[l] = true
+	}
+	return lines
+}
+
+// wantLines fails for every line of want missing from got.
+func wantLines(t *testing.T, got map[string]bool, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !got[w] {
+			t.Errorf("/metrics lacks the line %q", w)
+		}
+	}
+}
+
+func TestMethodsExportSeries(t *testing.T) {
+	pyCancelled := &pybridge.PyError{Func: "m:f", Type: "stockagent.errors.Cancelled", Message: "cancelled"}
+	cases := map[string]struct {
+		record func(m *metrics.Metrics)
+		want   []string
+	}{
+		"prediction ok": {
+			func(m *metrics.Metrics) { m.Prediction("child", 3*time.Millisecond, nil) },
+			[]string{
+				`prediction_total{type="child"} 1`,
+				`prediction_latency_seconds_count{type="child"} 1`,
+				`prediction_latency_seconds_bucket{type="child",le="0.005"} 1`,
+				`prediction_latency_seconds_bucket{type="child",le="0.0025"} 0`,
+				`stockagent_prediction_errors_total{type="child"} 0`,
+			},
+		},
+		"prediction error": {
+			func(m *metrics.Metrics) { m.Prediction("batch", time.Second, errors.New("boom")) },
+			[]string{`prediction_total{type="batch"} 1`, `stockagent_prediction_errors_total{type="batch"} 1`},
+		},
+		"prediction of an unknown type": {
+			func(m *metrics.Metrics) { m.Prediction("AAPL", time.Millisecond, nil) },
+			[]string{`prediction_total{type="other"} 1`},
+		},
+		"cache hit": {
+			func(m *metrics.Metrics) { m.CacheHit("semantic") },
+			[]string{`stockagent_cache_requests_total{cache="semantic",result="hit"} 1`},
+		},
+		"cache miss": {
+			func(m *metrics.Metrics) { m.CacheMiss("prediction"); m.CacheMiss("news") },
+			[]string{
+				`stockagent_cache_requests_total{cache="prediction",result="miss"} 1`,
+				`stockagent_cache_requests_total{cache="news",result="miss"} 1`,
+			},
+		},
+		"unknown cache": {
+			func(m *metrics.Metrics) { m.CacheHit("predict_child_AAPL") },
+			[]string{`stockagent_cache_requests_total{cache="other",result="hit"} 1`},
+		},
+		"training started": {
+			func(m *metrics.Metrics) { m.TrainingStarted("parent") },
+			[]string{`training_status{kind="parent"} 1`, `training_status{kind="child"} 0`},
+		},
+		"training completed": {
+			func(m *metrics.Metrics) {
+				m.TrainingStarted("child")
+				m.TrainingFinished("child", 90*time.Second, "completed", 0.25)
+			},
+			[]string{
+				`training_status{kind="child"} 2`,
+				`training_duration_seconds_count{kind="child"} 1`,
+				`training_duration_seconds_sum{kind="child"} 90`,
+				`stockagent_training_last_val_loss{kind="child"} 0.25`,
+				`stockagent_trainings_total{kind="child",status="completed"} 1`,
+			},
+		},
+		"training failed": {
+			func(m *metrics.Metrics) {
+				m.TrainingStarted("parent")
+				m.TrainingFinished("parent", time.Hour, "failed", math.NaN())
+			},
+			[]string{`training_status{kind="parent"} 3`, `stockagent_trainings_total{kind="parent",status="failed"} 1`},
+		},
+		"training cancelled": {
+			func(m *metrics.Metrics) {
+				m.TrainingStarted("parent")
+				m.TrainingFinished("parent", time.Minute, "cancelled", 0.5)
+			},
+			[]string{`training_status{kind="parent"} 4`, `stockagent_trainings_total{kind="parent",status="cancelled"} 1`},
+		},
+		"training still running beside a finished one": {
+			func(m *metrics.Metrics) {
+				m.TrainingStarted("child")
+				m.TrainingStarted("child")
+				m.TrainingFinished("child", time.Minute, "completed", 0.1)
+			},
+			[]string{`training_status{kind="child"} 1`},
+		},
+		"task queue": {
+			func(m *metrics.Metrics) { m.TaskQueue(3, 4) },
+			[]string{`stockagent_tasks{state="queued"} 3`, `stockagent_tasks{state="running"} 4`},
+		},
+		"redis up": {
+			func(m *metrics.Metrics) { m.RedisUp(true) },
+			[]string{`redis_up 1`},
+		},
+		"redis down": {
+			func(m *metrics.Metrics) { m.RedisUp(true); m.RedisUp(false) },
+			[]string{`redis_up 0`},
+		},
+		"rate limited": {
+			func(m *metrics.Metrics) { m.RateLimited("training"); m.RateLimited("training") },
+			[]string{`stockagent_rate_limited_total{policy="training"} 2`},
+		},
+		"queue wait": {
+			func(m *metrics.Metrics) { m.QueueWait(pybridge.Long, 2*time.Second) },
+			[]string{
+				`stockagent_bridge_queue_wait_seconds_count{lane="long"} 1`,
+				`stockagent_bridge_queue_wait_seconds_sum{lane="long"} 2`,
+				`stockagent_bridge_queue_wait_seconds_count{lane="inference"} 0`,
+			},
+		},
+		"bridge call outcomes": {
+			func(m *metrics.Metrics) {
+				fn := "stockagent.entry:predict"
+				m.CallDone(pybridge.Inference, fn, 10*time.Millisecond, nil)
+				m.CallDone(pybridge.Inference, fn, time.Millisecond, &pybridge.PyError{Type: "stockagent.errors.NotFound"})
+				m.CallDone(pybridge.Inference, fn, time.Millisecond, fmt.Errorf("wrapped: %w", pyCancelled))
+				m.CallDone(pybridge.Inference, fn, time.Millisecond, fmt.Errorf("pybridge: not started: %w", context.DeadlineExceeded))
+			},
+			[]string{
+				`stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"} 1`,
+				`stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="error"} 1`,
+				`stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="cancelled"} 2`,
+				`stockagent_bridge_call_duration_seconds_count{function="stockagent.entry:predict",lane="inference"} 4`,
+			},
+		},
+		"busy workers": {
+			func(m *metrics.Metrics) {
+				m.Busy(pybridge.Long, 1)
+				m.Busy(pybridge.Long, 1)
+				m.Busy(pybridge.Long, -1)
+			},
+			[]string{`stockagent_bridge_busy_workers{lane="long"} 1`, `stockagent_bridge_busy_workers{lane="inference"} 0`},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			m, _ := newMetrics(t)
+			tc.record(m)
+			wantLines(t, scrape(t, m), tc.want...)
+		})
+	}
+}
+
+// TestOldNames checks the names existing dashboards query (API.md) before
+// anything happened, with the Go and process collectors beside them.
+func TestOldNames(t *testing.T) {
+	m, _ := newMetrics(t)
+	wantLines(t, scrape(t, m),
+		"# TYPE prediction_total counter",
+		`prediction_total{type="parent"} 0`,
+		`prediction_total{type="child"} 0`,
+		`prediction_total{type="batch"} 0`,
+		"# TYPE prediction_latency_seconds histogram",
+		`prediction_latency_seconds_count{type="child"} 0`,
+		"# TYPE training_status gauge",
+		`training_status{kind="parent"} 0`,
+		`training_status{kind="child"} 0`,
+		"# TYPE training_duration_seconds histogram",
+		`training_duration_seconds_count{kind="parent"} 0`,
+		"# TYPE redis_up gauge",
+		"redis_up 0",
+		"# TYPE go_goroutines gauge",
+		"# TYPE process_cpu_seconds_total counter",
+	)
+}
+
+// TestLint runs promlint over everything registered: the naming conventions
+// (units, _total on counters, no reserved names) hold for old and new names.
+func TestLint(t *testing.T) {
+	m, reg := newMetrics(t)
+	m.TrainingFinished("child", time.Minute, "completed", 0.1)
+	m.RateLimited("training")
+	m.CallDone(pybridge.Inference, "a:b", time.Millisecond, nil)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestFunctionLabelIsBounded(t *testing.T) {
+	m, reg := newMetrics(t)
+	for i := range 1000 {
+		m.CallDone(pybridge.Inference, fmt.Sprintf("mod%d:fn", i), time.Millisecond, nil)
+	}
+	for _, name := range []string{"stockagent_bridge_calls_total", "stockagent_bridge_call_duration_seconds"} {
+		n, err := testutil.GatherAndCount(reg, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != metrics.MaxFunctionLabels+1 {
+			t.Errorf("%s: %d series after 1000 function names, want %d (the cap and other)", name, n, metrics.MaxFunctionLabels+1)
+		}
+	}
+	lines := scrape(t, m)
+	wantLines(t, lines,
+		`stockagent_bridge_calls_total{function="mod0:fn",lane="inference",outcome="ok"} 1`,
+		fmt.Sprintf(`stockagent_bridge_calls_total{function="mod%d:fn",lane="inference",outcome="ok"} 1`, metrics.MaxFunctionLabels-1),
+		fmt.Sprintf(`stockagent_bridge_calls_total{function="other",lane="inference",outcome="ok"} %d`, 1000-metrics.MaxFunctionLabels),
+	)
+	// An admitted name still counts as itself once the cap is reached.
+	m.CallDone(pybridge.Inference, "mod0:fn", time.Millisecond, nil)
+	wantLines(t, scrape(t, m), `stockagent_bridge_calls_total{function="mod0:fn",lane="inference",outcome="ok"} 2`)
+}
+
+func TestPolicyLabelIsBounded(t *testing.T) {
+	m, reg := newMetrics(t)
+	for i := range 1000 {
+		m.RateLimited(fmt.Sprintf("policy%d", i))
+	}
+	m.RateLimited(string([]byte{0xff, 0xfe})) // invalid UTF-8 would make Prometheus panic
+	n, err := testutil.GatherAndCount(reg, "stockagent_rate_limited_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != metrics.MaxPolicyLabels+1 {
+		t.Errorf("%d series after 1000 policies, want %d", n, metrics.MaxPolicyLabels+1)
+	}
+}
+
+// TestFixedLabelsAreBounded feeds arbitrary strings to every method with a
+// fixed label set: only the known values and "other" may appear.
+func TestFixedLabelsAreBounded(t *testing.T) {
+	m, reg := newMetrics(t)
+	for i := range 100 {
+		s := fmt.Sprintf("ticker%d", i)
+		m.Prediction(s, time.Millisecond, nil)
+		m.CacheHit(s)
+		m.CacheMiss(s)
+		m.TrainingStarted(s)
+		m.TrainingFinished(s, time.Second, s, 1)
+	}
+	for name, want := range map[string]int{
+		"prediction_total":                  4, // parent, child, batch, other
+		"prediction_latency_seconds":        4,
+		"stockagent_cache_requests_total":   8, // 4 caches × hit, miss
+		"training_status":                   3, // parent, child, other
+		"training_duration_seconds":         3,
+		"stockagent_trainings_total":        7, // 2 kinds × 3 statuses, and other/other
+		"stockagent_training_last_val_loss": 0, // set by completed trainings only
+	} {
+		n, err := testutil.GatherAndCount(reg, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("%s: %d series, want %d", name, n, want)
+		}
+	}
+}
+
+// TestConcurrentUse records from many goroutines at once; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	m, _ := newMetrics(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				m.CallDone(pybridge.Lane(i%2), fmt.Sprintf("m:f%d", (g*200+i)%100), time.Millisecond, nil)
+				m.Busy(pybridge.Inference, 1)
+				m.Busy(pybridge.Inference, -1)
+				m.TrainingStarted("parent")
+				m.TrainingFinished("parent", time.Second, "completed", 0.1)
+				m.RateLimited(fmt.Sprintf("p%d", i%20))
+				m.Prediction("child", time.Millisecond, nil)
+			}
+		})
+	}
+	wg.Wait()
+	got := scrape(t, m)
+	wantLines(t, got,
+		`training_status{kind="parent"} 2`,
+		`stockagent_bridge_busy_workers{lane="inference"} 0`,
+		`prediction_total{type="child"} 1600`,
+	)
+}
+
+func TestNilMetricsRecordsNothing(t *testing.T) {
+	var m *metrics.Metrics
+	m.Prediction("child", time.Millisecond, nil)
+	m.CacheHit("prediction")
+	m.CacheMiss("prediction")
+	m.TrainingStarted("child")
+	m.TrainingFinished("child", time.Second, "completed", 0.1)
+	m.TaskQueue(1, 1)
+	m.RedisUp(true)
+	m.RateLimited("training")
+	m.QueueWait(pybridge.Inference, time.Millisecond)
+	m.CallDone(pybridge.Inference, "a:b", time.Millisecond, nil)
+	m.Busy(pybridge.Inference, 1)
+	var _ pybridge.Metrics = m
+}
+
+func TestNewPanicsOnSecondRegistration(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	metrics.New(reg)
+	defer func() {
+		if recover() == nil {
+			t.Error("a second New on one registry did not panic")
+		}
+	}()
+	metrics.New(reg)
+}
