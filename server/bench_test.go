@@ -2,27 +2,37 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"stockagent/server/store/storetest"
 )
 
 // benchServer starts the real server with a trained parent and AAPL child
 // (tiny trainings; BENCH_DATA_DIR reuses models trained before).
-func benchServer(b *testing.B) (*server, string) {
+func benchServer(b *testing.B, extra map[string]string) (*server, string) {
 	b.Helper()
 	dataDir := os.Getenv("BENCH_DATA_DIR")
 	if dataDir == "" {
 		dataDir = b.TempDir()
 	}
-	srv := startServer(b, dataDir, map[string]string{
+	env := map[string]string{
 		"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn", "RATE_LIMITS": "off",
 		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
-	})
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	srv := startServer(b, dataDir, env)
 	for {
 		status, body := srv.post(b, "/predict-child", `{"ticker":"AAPL"}`)
 		if status == 200 {
@@ -49,7 +59,7 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 // Each sub-benchmark reports percentiles over its own requests; run with
 // -benchtime 1x.
 func BenchmarkPredictChild(b *testing.B) {
-	srv, dataDir := benchServer(b)
+	srv, dataDir := benchServer(b, map[string]string{"PREDICTION_CACHE_TTL": "1ns"})
 	b.Run("embedded-http", func(b *testing.B) {
 		var lat []time.Duration
 		for b.Loop() {
@@ -84,7 +94,7 @@ func BenchmarkPredictChild(b *testing.B) {
 
 // A child's default training (10 epochs, full bundled history) through the API.
 func BenchmarkTrainChildDefault(b *testing.B) {
-	srv, _ := benchServer(b)
+	srv, _ := benchServer(b, nil)
 	for b.Loop() {
 		if status, body := srv.post(b, "/train-child", `{"ticker":"MSFT","epochs":10,"force":true}`); status != 200 {
 			b.Fatalf("%d %s", status, body)
@@ -102,5 +112,76 @@ func BenchmarkTrainChildDefault(b *testing.B) {
 			}
 		}
 		b.ReportMetric(rec.Result.Seconds, "train-s")
+	}
+}
+
+// Cached /predict-child, rate limits off: latency at concurrency 1 and
+// throughput at concurrency 64, with the in-process store and with Redis.
+// The load comes from a fasthttp client in this process, on the same 2 cores.
+func BenchmarkPredictChildCached(b *testing.B) {
+	for _, backend := range []string{"memory", "redis"} {
+		b.Run(backend, func(b *testing.B) {
+			env := map[string]string{}
+			if backend == "redis" {
+				env["REDIS_URL"] = storetest.StartRedis(b)
+			}
+			srv, _ := benchServer(b, env)
+			client := &fasthttp.Client{MaxConnsPerHost: 128}
+			call := func() error {
+				req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(res)
+				req.SetRequestURI(srv.base + "/predict-child")
+				req.Header.SetMethod("POST")
+				req.Header.SetContentType("application/json")
+				req.SetBodyString(`{"ticker":"AAPL"}`)
+				if err := client.Do(req, res); err != nil {
+					return err
+				}
+				if res.StatusCode() != 200 {
+					return fmt.Errorf("status %d: %.200s", res.StatusCode(), res.Body())
+				}
+				return nil
+			}
+			b.Run("c1", func(b *testing.B) {
+				var lat []time.Duration
+				for b.Loop() {
+					for range 5000 {
+						t0 := time.Now()
+						if err := call(); err != nil {
+							b.Fatal(err)
+						}
+						lat = append(lat, time.Since(t0))
+					}
+				}
+				reportPercentiles(b, lat)
+			})
+			b.Run("c64", func(b *testing.B) {
+				const workers, each = 64, 300
+				for b.Loop() {
+					var wg sync.WaitGroup
+					errs := make(chan error, workers)
+					t0 := time.Now()
+					for range workers {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for range each {
+								if err := call(); err != nil {
+									errs <- err
+									return
+								}
+							}
+						}()
+					}
+					wg.Wait()
+					close(errs)
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(workers*each)/time.Since(t0).Seconds(), "req/s")
+				}
+			})
+		})
 	}
 }

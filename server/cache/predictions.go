@@ -11,6 +11,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,11 +58,28 @@ func NewPredictions(st store.Store, dataDir string, ttl time.Duration) *Predicti
 	return &Predictions{st: st, modelsDir: filepath.Join(dataDir, "models"), ttl: ttl, now: time.Now}
 }
 
-type entry struct {
-	Version    string          `json:"version"` // the serving version that made it
-	Session    string          `json:"session"` // the NYSE session it was made in
-	CachedAt   time.Time       `json:"cached_at"`
-	Prediction json.RawMessage `json:"prediction"`
+// An entry is four header lines and the forecast as Python wrote it:
+//
+//	v1
+//	<serving version that made it>
+//	<NYSE session it was made in>
+//	<cached at, RFC 3339>
+//	<forecast JSON>
+//
+// so a hit costs a split, not a parse of the 27 kB forecast.
+const entryFormat = "v1"
+
+func encodeEntry(version, session string, at time.Time, pred []byte) []byte {
+	head := entryFormat + "\n" + version + "\n" + session + "\n" + at.UTC().Format(time.RFC3339) + "\n"
+	return append([]byte(head), pred...)
+}
+
+func decodeEntry(raw []byte) (version, session string, pred []byte, ok bool) {
+	parts := bytes.SplitN(raw, []byte("\n"), 5)
+	if len(parts) != 5 || string(parts[0]) != entryFormat || len(parts[4]) == 0 {
+		return "", "", nil, false
+	}
+	return string(parts[1]), string(parts[2]), parts[4], true
 }
 
 // Get returns the cached forecast of model, or ok false when there is none
@@ -74,18 +92,18 @@ func (p *Predictions) Get(ctx context.Context, model string) (pred json.RawMessa
 	if err != nil {
 		return nil, false, err
 	}
-	var e entry
-	if err := json.Unmarshal(raw, &e); err != nil || len(e.Prediction) == 0 {
+	version, session, pred, ok := decodeEntry(raw)
+	if !ok {
 		return nil, false, p.st.Delete(ctx, Key(model)) // unreadable: never answer with it
 	}
-	version, err := p.ServingVersion(model)
+	serving, err := p.ServingVersion(model)
 	if err != nil {
 		return nil, false, err
 	}
-	if e.Version != version || e.Session != Session(p.now()) {
+	if version != serving || session != Session(p.now()) {
 		return nil, false, p.st.Delete(ctx, Key(model))
 	}
-	return e.Prediction, true, nil
+	return pred, true, nil
 }
 
 // Put caches a forecast made by version of model.
@@ -97,11 +115,7 @@ func (p *Predictions) Put(ctx context.Context, model string, pred json.RawMessag
 		return fmt.Errorf("cache: forecast of %s has no model_version", model)
 	}
 	now := p.now()
-	b, err := json.Marshal(entry{Version: head.Version, Session: Session(now), CachedAt: now.UTC(), Prediction: pred})
-	if err != nil {
-		return err
-	}
-	return p.st.Set(ctx, Key(model), b, p.ttl)
+	return p.st.Set(ctx, Key(model), encodeEntry(head.Version, Session(now), now, pred), p.ttl)
 }
 
 // Invalidate drops the cached forecast of model.

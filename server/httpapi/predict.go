@@ -48,5 +48,10 @@ func (h *handlers) predict(c *fiber.Ctx, model string) error {
 	if tr != nil {
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "training", "detail": tr.Detail, "task_id": tr.TaskID})
 	}
-	return c.JSON(fiber.Map{"result": pred})
+	// The forecast is JSON already (from Python, or from the cache as Python
+	// wrote it): wrap it without decoding and encoding 27 kB again.
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	body := make([]byte, 0, len(pred)+len(`{"result":}`))
+	body = append(append(append(body, `{"result":`...), pred...), '}')
+	return c.Send(body)
 }

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"stockagent/server/store/storetest"
+)
+
+// Two server processes on one Redis and one data folder: one training per
+// model, status visible from both, a model trained by one served by the
+// other, and a task left running by a killed process marked interrupted.
+func TestTwoServersShareRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains real models")
+	}
+	redisURL := storetest.StartRedis(t)
+	dataDir := t.TempDir()
+	env := map[string]string{
+		"REDIS_URL": redisURL, "DATA_SOURCE": "bundled", "TASK_LEASE": "2s",
+		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
+	}
+	a := startServer(t, dataDir, env)
+	b := startServer(t, dataDir, env)
+	if _, health := b.get(t, "/health"); !strings.Contains(health, `"backend":"redis"`) {
+		t.Fatalf("server b does not use Redis: %s", health)
+	}
+
+	if status, body := a.post(t, "/train-parent", `{}`); status != 200 || !strings.Contains(body, `"started"`) {
+		t.Fatalf("a /train-parent: %d %s", status, body)
+	}
+	if status, body := b.post(t, "/train-parent", `{}`); status != 200 || !strings.Contains(body, "already running") {
+		t.Fatalf("b started a second parent training: %d %s", status, body)
+	}
+	rec := waitStatus(t, b, "parent", 3*time.Minute)
+	if rec.Status != "completed" {
+		t.Fatalf("parent training seen from b: %+v", rec)
+	}
+	if status, body := b.post(t, "/predict-parent", ``); status != 200 || !strings.Contains(body, `"model_version"`) {
+		t.Fatalf("b does not serve the model a trained: %d %.300s", status, body)
+	}
+
+	// A long child training on a, killed mid-run: b sees it interrupted once the lease lapses.
+	if status, body := a.post(t, "/train-child", `{"ticker":"MSFT","epochs":500,"strategy":"fine_tune"}`); status != 200 {
+		t.Fatalf("a /train-child: %d %s", status, body)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if _, body := b.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child training never ran")
+		}
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	rec = waitStatus(t, b, "msft", time.Minute)
+	if rec.Status != "failed" || !strings.HasPrefix(rec.Error, "interrupted") {
+		t.Fatalf("after the owner was killed: %+v", rec)
+	}
+}
+
+type statusRecord struct {
+	Status, Error string
+}
+
+// waitStatus polls /status/{id} on s until the task is no longer active.
+func waitStatus(t *testing.T, s *server, id string, limit time.Duration) statusRecord {
+	t.Helper()
+	var rec statusRecord
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		_, body := s.get(t, "/status/"+id)
+		json.Unmarshal([]byte(body), &rec)
+		if rec.Status == "completed" || rec.Status == "failed" {
+			return rec
+		}
+	}
+	t.Fatalf("task %s still %q after %s", id, rec.Status, limit)
+	return rec
+}
+
+// Redis going away mid-run: forecasts fall back to computing, what needs the
+// store answers 503 with a clear detail, and once Redis is back the service
+// recovers and a training that finished during the outage has its record.
+func TestRedisOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains real models")
+	}
+	redis := storetest.NewServer(t)
+	srv := startServer(t, "", map[string]string{
+		"REDIS_URL": redis.URL(), "DATA_SOURCE": "bundled",
+		"PARENT_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
+	})
+	srv.post(t, "/train-parent", `{}`)
+	if rec := waitStatus(t, srv, "parent", 3*time.Minute); rec.Status != "completed" {
+		t.Fatalf("parent: %+v", rec)
+	}
+	if status, body := srv.post(t, "/train-child", `{"ticker":"MSFT","epochs":3,"strategy":"fine_tune"}`); status != 200 {
+		t.Fatalf("train-child: %d %s", status, body)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, body := srv.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child training never ran")
+		}
+	}
+
+	redis.Stop()
+	if status, body := srv.post(t, "/predict-parent", ``); status != 200 {
+		t.Errorf("forecast without Redis: %d %.200s, want 200 (computed, not cached)", status, body)
+	}
+	if status, body := srv.post(t, "/train-child", `{"ticker":"AAPL"}`); status != 503 || !strings.Contains(body, "unavailable") {
+		t.Errorf("training without Redis: %d %s, want 503 with a detail", status, body)
+	}
+	if _, body := srv.get(t, "/health"); !strings.Contains(body, `"degraded"`) {
+		t.Errorf("/health without Redis: %s", body)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(srv.logs(), `msg="task completed" task_id=msft`); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the child training did not finish during the outage")
+		}
+	}
+
+	redis.Start()
+	if rec := waitStatus(t, srv, "msft", 30*time.Second); rec.Status != "completed" {
+		t.Fatalf("the record of a training that finished during the outage: %+v", rec)
+	}
+	if _, body := srv.get(t, "/health"); !strings.Contains(body, `"healthy"`) {
+		t.Errorf("/health after Redis returned: %s", body)
+	}
+}
