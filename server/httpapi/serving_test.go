@@ -191,3 +191,23 @@ func TestSystemLogsBounded(t *testing.T) {
 		t.Fatalf("lines=100000: %d %v", status, body)
 	}
 }
+
+func TestCORSAllowList(t *testing.T) {
+	app, _, _ := newTestApp(t, func(d *Deps) { d.CORSOrigins = []string{"https://app.example"} })
+	preflight := func(origin string) string {
+		req := httptest.NewRequest("OPTIONS", "/predict-child", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		res, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Header.Get("Access-Control-Allow-Origin")
+	}
+	if got := preflight("https://app.example"); got != "https://app.example" {
+		t.Errorf("allowed origin got %q", got)
+	}
+	if got := preflight("https://evil.example"); got != "" {
+		t.Errorf("other origin got Access-Control-Allow-Origin %q", got)
+	}
+}
