@@ -61,10 +61,20 @@ $(VENV)/bin/python:
 	@echo "==> creating $(VENV) from $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 
+# llama-cpp-python comes from PyPI as source: build it lean (no tests, examples, tools or
+# server binaries; no -march=native, so the wheel runs on any x86-64 with AVX2; no OpenMP,
+# which torch already brings into the process). The first build takes minutes on 2 cores;
+# pip's cache keeps the built wheel, so later installs take seconds.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=OFF -DLLAVA_BUILD=OFF \
+	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF
+
 # Installs against the pinned set; reruns only when the manifests change.
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/constraints.txt
 	@echo "==> installing stockagent and its pinned dependencies (pip cache: $(PIP_CACHE_DIR))"
-	$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test]'
+	@echo "    (a first install builds llama-cpp-python from source: several minutes)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test]'
 	touch $@
 
 $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py

@@ -185,3 +185,52 @@ func BenchmarkPredictChildCached(b *testing.B) {
 		})
 	}
 }
+
+// /analyze: one cache-miss analysis end to end with the in-process SmolLM2
+// (and its generation speed from the answer's node metrics), then repeated
+// identical requests answered from the semantic cache.
+func BenchmarkAnalyze(b *testing.B) {
+	srv, _ := benchServer(b, map[string]string{"NEWS_SOURCE": "none"})
+	var missSeconds, tokens, llmSeconds float64
+	b.Run("miss", func(b *testing.B) {
+		for b.Loop() {
+			t0 := time.Now()
+			status, body := srv.post(b, "/analyze", `{"ticker":"AAPL","thread_id":"bench-miss"}`)
+			missSeconds = time.Since(t0).Seconds()
+			if status != 200 {
+				b.Fatalf("%d %.300s", status, body)
+			}
+			var a struct {
+				Nodes []struct {
+					Seconds          float64 `json:"seconds"`
+					CompletionTokens int     `json:"completion_tokens"`
+				} `json:"nodes"`
+			}
+			json.Unmarshal([]byte(body), &a)
+			for _, n := range a.Nodes {
+				if n.CompletionTokens > 0 {
+					tokens += float64(n.CompletionTokens)
+					llmSeconds += n.Seconds
+				}
+			}
+		}
+		b.ReportMetric(missSeconds, "analysis-s")
+		if llmSeconds > 0 {
+			b.ReportMetric(tokens/llmSeconds, "tok/s")
+		}
+	})
+	b.Run("hit", func(b *testing.B) {
+		var lat []time.Duration
+		for b.Loop() {
+			for range 200 {
+				t0 := time.Now()
+				status, body := srv.post(b, "/analyze", `{"ticker":"AAPL"}`)
+				lat = append(lat, time.Since(t0))
+				if status != 200 || !strings.Contains(body, `"cached":true`) {
+					b.Fatalf("not a cache hit: %d %.200s", status, body)
+				}
+			}
+		}
+		reportPercentiles(b, lat)
+	})
+}

@@ -31,6 +31,8 @@ func TestServerEndToEnd(t *testing.T) {
 		"CHILD_EPOCHS":      "1",
 		"PARENT_START_DATE": "2016-01-01",
 		"ADMIN_TOKEN":       "e2e-admin",
+		"LLM_PROVIDER":      "none", // the analyst's answers without an LLM; analyze_test.go runs real ones
+		"NEWS_SOURCE":       "none",
 	})
 	spec, err := os.ReadFile("httpapi/openapi.json")
 	if err != nil {
@@ -179,6 +181,13 @@ func TestServerEndToEnd(t *testing.T) {
 			{"GET", "/system/cache", "", nil, 200, `"AAPL"`},
 			{"GET", "/system/cache?ticker=AAPL", "", nil, 200, `"prediction"`},
 			{"GET", "/outputs/AAPL", "", nil, 200, `"weights"`},
+			{"GET", "/monitor/AAPL/drift", "", nil, 200, `"feature_metrics"`}, // measured after its training
+			{"POST", "/monitor/AAPL", "", nil, 200, `"agent_eval":{"detail":"no LLM`},
+			{"POST", "/monitor/parent", "", nil, 200, `"type":"parent"`},
+			{"GET", "/monitor/parent/eval", "", nil, 404, "No agent evaluation"},
+			{"GET", "/monitor/ZZZZ/drift", "", nil, 404, "ZZZZ"},
+			{"POST", "/analyze", `{"ticker":"AAPL"}`, nil, 503, "no LLM"},
+			{"POST", "/analyze", `{"ticker":"../etc"}`, nil, 400, "invalid ticker"},
 			{"POST", "/predict-parent", "", nil, 200, `"^GSPC"`},
 			{"POST", "/train-parent", "", nil, 200, `"completed"`},
 			{"GET", "/status/parent", "", nil, 200, `"parent_training"`},

@@ -23,15 +23,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"stockagent/pybridge"
+	"stockagent/server/analysis"
 	"stockagent/server/cache"
 	"stockagent/server/config"
 	"stockagent/server/forecast"
 	"stockagent/server/httpapi"
 	"stockagent/server/logfile"
 	"stockagent/server/metrics"
+	"stockagent/server/monitoring"
+	"stockagent/server/policy"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
+	"stockagent/server/tickers"
 	"stockagent/web"
 )
 
@@ -60,6 +64,12 @@ func run() error {
 	defer logFile.Close()
 	log := cfg.Logger(io.MultiWriter(os.Stderr, logFile))
 	slog.SetDefault(log)
+
+	// A broken or refused policy stops start-up here, naming the line and the reason.
+	healthPolicy, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return err
+	}
 
 	st, err := store.Open(cfg.RedisURL)
 	if err != nil {
@@ -95,16 +105,26 @@ func run() error {
 	log.Info("interpreter ready", "version", info.Version, "prefix", info.Prefix,
 		"startup_seconds", info.StartupTime, "imports", info.ImportTimes)
 
+	var monitor *monitoring.Service // set below; the training hooks need it
 	taskMgr := tasks.New(st, tasks.Config{
 		MaxRunning: cfg.MaxTasks, Timeout: cfg.TrainingTimeout, Lease: cfg.TaskLease, Logger: log,
-		Hooks: trainingHooks(m),
+		Hooks: trainingHooks(m, func(model string) { monitor.AfterTraining(model) }),
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
 		taskMgr, cache.NewPredictions(st, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+	analyst := analysis.New(analysis.Config{
+		Threshold: cfg.SemanticThreshold, MaxAge: cfg.SemanticMaxAge, Timeout: cfg.AnalyzeTimeout,
+		DataDir: cfg.DataDir, VectorsURL: cfg.QdrantURL, VectorsKey: cfg.QdrantAPIKey,
+	}, py, svc, st, m, log)
+	defer analyst.Close()
+	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, py, healthPolicy, svc, analyst, m, log)
 	app := httpapi.New(httpapi.Deps{
 		Logger:         log,
 		Python:         py,
 		Forecast:       svc,
+		Analysis:       analyst,
+		Monitor:        monitor,
+		AnalyzeTimeout: cfg.AnalyzeTimeout,
 		Store:          st,
 		Metrics:        m,
 		Limiter:        limiter,
@@ -120,6 +140,9 @@ func run() error {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	go watch(watchCtx, st, taskMgr, m)
+	if cfg.MonitorInterval > 0 {
+		go monitor.Schedule(watchCtx, cfg.MonitorInterval)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listen(cfg.Addr()) }()
@@ -166,8 +189,9 @@ func newLimiter(cfg config.Config, st store.Store) (*ratelimit.Limiter, error) {
 	return ratelimit.New(st, ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{training, prediction}})
 }
 
-// trainingHooks turn task life cycles into the training metrics.
-func trainingHooks(m *metrics.Metrics) tasks.Hooks {
+// trainingHooks turn task life cycles into the training metrics, and call
+// trained with the model of every training that completed.
+func trainingHooks(m *metrics.Metrics, trained func(model string)) tasks.Hooks {
 	kind := func(r tasks.Record) string { return strings.TrimPrefix(r.Kind, "train_") }
 	return tasks.Hooks{
 		Started: func(r tasks.Record) { m.TrainingStarted(kind(r)) },
@@ -181,6 +205,9 @@ func trainingHooks(m *metrics.Metrics) tasks.Hooks {
 			}
 			json.Unmarshal(r.Result, &res)
 			m.TrainingFinished(kind(r), elapsed, string(r.Status), res.BestValLoss)
+			if r.Status == tasks.Completed {
+				trained(tickers.ModelOfTask(r.TaskID))
+			}
 		},
 	}
 }

@@ -116,3 +116,17 @@ def interpreter(req: dict[str, Any]) -> dict[str, Any]:
     from . import __file__ as package_file
 
     return {"version": sys.version, "libdir": sysconfig.get_config_var("LIBDIR"), "file": package_file}
+
+
+_compiled: dict[str, Any] = {}
+
+
+@runtime.endpoint
+def eval_expr(req: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate a policy expression with CPython, without builtins: the CPython
+    side of the policy benchmark (the server evaluates policies with gpython)."""
+    expr = req["expr"]
+    code = _compiled.get(expr)
+    if code is None:
+        code = _compiled[expr] = compile(expr, "<policy>", "eval")
+    return {"value": eval(code, {"__builtins__": {}}, dict(req.get("inputs", {})))}

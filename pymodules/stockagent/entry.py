@@ -16,6 +16,14 @@ parent model. Unknown request fields are refused (BadRequest), so a typo never p
 | ``model`` | ``ticker`` | one summary plus the serving version's full ``meta`` |
 | ``tickers`` | none | ``{tickers: [{symbol, first_date, last_date, rows, source}], data_source}`` |
 | ``model_state`` | ``ticker`` | ``{ticker, exists, serving_version, data_as_of, data_source}`` (cheap) |
+| ``analyze`` | ``ticker``, ``prediction``; optional ``headlines``, ``news_source``, ``thread_id``, ``question`` | the analyst's report (agent/runner.py) |
+| ``news`` | ``ticker``; optional ``use_fmi`` | ``{ticker, source, headlines: [{title, publisher, url, published}], detail}`` |
+| ``embed`` | ``text`` or ``texts`` | ``{vectors, dim, model}`` (L2-normalized) |
+| ``llm_status`` | none | ``{available, provider, model, detail}`` (cheap: loads nothing) |
+| ``embed_status`` | none | ``{available, model, dim, loaded, detail}`` (cheap) |
+
+The agent, the LLM and the embedding model are imported by the first call that needs them, so a
+missing or broken optional part never fails the forecasting functions.
 """
 
 from __future__ import annotations
@@ -147,3 +155,150 @@ def model_state(req: dict[str, Any]) -> dict[str, Any]:
         as_of = source = None
     return {"ticker": ref, "exists": serving is not None, "serving_version": serving, "data_as_of": as_of, "data_source": source}
 
+
+
+# --- the analyst, news and embeddings ----------------------------------------------------------
+
+_ANALYZE_FIELDS = {"ticker", "prediction", "headlines", "news_source", "thread_id", "question"}
+_NEWS_SOURCES = ("finnhub", "yahoo", "none")
+_MAX_HEADLINES = 50
+_MAX_QUESTION_CHARS = 2000
+_MAX_THREAD_ID_CHARS = 200
+
+
+def _agent_context():
+    from .agent.context import Context
+
+    return Context.from_env()
+
+
+def _headlines(raw: Any) -> list[dict[str, str]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise errors.BadRequest(f"headlines must be a list, got {type(raw).__name__}")
+    if len(raw) > _MAX_HEADLINES:
+        raise errors.BadRequest(f"at most {_MAX_HEADLINES} headlines, got {len(raw)}")
+    out = []
+    for i, h in enumerate(raw):
+        if not isinstance(h, dict) or not isinstance(h.get("title"), str) or not h["title"].strip():
+            raise errors.BadRequest(f"headlines[{i}] must be an object with a non-empty 'title'")
+        out.append({k: str(h.get(k) or "") for k in ("title", "publisher", "url", "published")})
+    return out
+
+
+def _optional_str(req: dict[str, Any], name: str, limit: int) -> str | None:
+    value = req.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.BadRequest(f"{name} must be a string, got {type(value).__name__}")
+    value = value.strip()
+    if len(value) > limit:
+        raise errors.BadRequest(f"{name} is longer than {limit} characters")
+    return value or None
+
+
+@runtime.endpoint
+def analyze(req: dict[str, Any]) -> dict[str, Any]:
+    """The analyst's report on a forecast Go passes in (long-work lane; sends progress events).
+
+    It never fetches the forecast or the news itself. With no LLM configured it raises
+    Unavailable; an LLM call that times out raises Unavailable too (nothing to cache).
+    """
+    _fields(req, _ANALYZE_FIELDS, ("ticker", "prediction"))
+    ticker = symbols.normalize(req["ticker"])
+    prediction = req["prediction"]
+    if not isinstance(prediction, dict):
+        raise errors.BadRequest(f"prediction must be an object, got {type(prediction).__name__}")
+    from .agent import tools as agent_tools
+
+    try:
+        agent_tools.forecast_facts(prediction)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise errors.BadRequest(f"prediction is not a forecast: {exc}") from None
+    headlines = _headlines(req.get("headlines"))
+    news_source = req.get("news_source") or ("none" if not headlines else None)
+    if news_source not in _NEWS_SOURCES:
+        raise errors.BadRequest(f"news_source must be one of {', '.join(_NEWS_SOURCES)}, got {news_source!r}")
+    thread_id = _optional_str(req, "thread_id", _MAX_THREAD_ID_CHARS)
+    question = _optional_str(req, "question", _MAX_QUESTION_CHARS)
+
+    from . import llm
+    from .agent import runner
+
+    ctx = _agent_context()
+    chat = llm.select(ctx, threads=_thread_budget())
+    return runner.analyze(ticker=ticker, prediction=prediction, headlines=headlines, news_source=news_source,
+                          chat=chat, settings=ctx, data_dir=settings.load().data_dir,
+                          thread_id=thread_id, question=question)
+
+
+def _thread_budget() -> int:
+    """The CPU threads this worker may use (configure_thread sets it per worker thread)."""
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
+@runtime.endpoint
+def news(req: dict[str, Any]) -> dict[str, Any]:
+    """Headlines for a ticker: Finnhub (FMI_API_KEY), then Yahoo Finance, else none (never raises
+    for a network failure: the answer's source is "none" and ``detail`` says why)."""
+    _fields(req, {"ticker", "use_fmi"}, ("ticker",))
+    ticker = symbols.normalize(req["ticker"])
+    use_fmi = req.get("use_fmi", True)
+    if not isinstance(use_fmi, bool):
+        raise errors.BadRequest(f"use_fmi must be true or false, got {use_fmi!r}")
+    from .agent import tools as agent_tools
+
+    return agent_tools.fetch_news(ticker, _agent_context(), use_fmi=use_fmi)
+
+
+@runtime.endpoint
+def embed(req: dict[str, Any]) -> dict[str, Any]:
+    """Normalized sentence embeddings (inference lane): ``{"text": s}`` or ``{"texts": [s, ...]}``."""
+    _fields(req, {"text", "texts"})
+    if ("text" in req) == ("texts" in req):
+        raise errors.BadRequest("give exactly one of 'text' or 'texts'")
+    from .llm import embeddings
+
+    texts = [req["text"]] if "text" in req else req["texts"]
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise errors.BadRequest("'text' must be a string and 'texts' a list of strings")
+    if not texts:
+        raise errors.BadRequest("'texts' is empty")
+    if len(texts) > embeddings.MAX_TEXTS:
+        raise errors.BadRequest(f"at most {embeddings.MAX_TEXTS} texts per call, got {len(texts)}")
+    vectors = embeddings.embed(texts, device=settings.load().torch_device())
+    return {"vectors": vectors, "dim": embeddings.dim(), "model": embeddings.MODEL_NAME}
+
+
+@runtime.endpoint
+def llm_status(req: dict[str, Any]) -> dict[str, Any]:
+    """Which LLM the analyst would use and whether it looks usable (loads nothing, calls nothing)."""
+    _fields(req, set())
+    from . import llm
+
+    return llm.status(_agent_context())
+
+
+@runtime.endpoint
+def embed_status(req: dict[str, Any]) -> dict[str, Any]:
+    """Whether the embedding model is installed, its dimension and whether it is loaded (cheap)."""
+    _fields(req, set())
+    from .llm import embeddings
+
+    return embeddings.status()
+
+
+# Monitoring (drift, agent evaluation): defined in monitoring/api.py, called by Go from here.
+from .monitoring.api import (  # noqa: E402,F401
+    drift,
+    drift_history,
+    drift_latest,
+    eval_history,
+    eval_latest,
+    evaluate,
+    monitor_status,
+)

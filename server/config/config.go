@@ -45,6 +45,16 @@ type Config struct {
 	CORSOrigins    []string // CORS_ORIGINS: comma-separated browser origins allowed
 	TrustedProxies []string // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
 
+	QdrantURL         string        // QDRANT_URL: empty = the in-process vector index
+	QdrantAPIKey      string        // QDRANT_API_KEY
+	SemanticThreshold float64       // SEMANTIC_CACHE_THRESHOLD (0.95)
+	SemanticMaxAge    time.Duration // SEMANTIC_CACHE_MAX_AGE (24h)
+	AnalyzeTimeout    time.Duration // ANALYZE_TIMEOUT: one /analyze run (5m)
+
+	PolicyFile         string        // POLICY_FILE: the health policy; empty = the built-in default
+	MonitorInterval    time.Duration // MONITOR_INTERVAL: scheduled drift for every model; 0 = off
+	MonitorAutoRetrain bool          // MONITOR_AUTO_RETRAIN: on lets the policy's "retrain" action start a training
+
 	RateLimits          bool   // RATE_LIMITS: on/off (on)
 	RateLimitTraining   string // RATE_LIMIT_TRAINING (5/hour)
 	RateLimitPrediction string // RATE_LIMIT_PREDICTION (40/hour)
@@ -71,6 +81,10 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 
 		PredictionCacheTTL: 24 * time.Hour,
 		TaskLease:          30 * time.Second,
+
+		SemanticThreshold: 0.95,
+		SemanticMaxAge:    24 * time.Hour,
+		AnalyzeTimeout:    5 * time.Minute,
 
 		RateLimits:          true,
 		RateLimitTraining:   "5/hour",
@@ -128,6 +142,31 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	str("REDIS_URL", &c.RedisURL)
 	dur("PREDICTION_CACHE_TTL", &c.PredictionCacheTTL)
 	dur("TASK_LEASE", &c.TaskLease)
+	str("QDRANT_URL", &c.QdrantURL)
+	str("QDRANT_API_KEY", &c.QdrantAPIKey)
+	dur("SEMANTIC_CACHE_MAX_AGE", &c.SemanticMaxAge)
+	dur("ANALYZE_TIMEOUT", &c.AnalyzeTimeout)
+	if v := strings.TrimSpace(getenv("SEMANTIC_CACHE_THRESHOLD")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			errs = append(errs, fmt.Errorf("SEMANTIC_CACHE_THRESHOLD=%q: want a cosine similarity in (0, 1]", v))
+		} else {
+			c.SemanticThreshold = f
+		}
+	}
+	onOff := func(key string, def bool) bool {
+		switch v := strings.ToLower(strings.TrimSpace(getenv(key))); v {
+		case "":
+			return def
+		case "on", "true", "1":
+			return true
+		case "off", "false", "0":
+			return false
+		default:
+			errs = append(errs, fmt.Errorf("%s=%q: want on or off", key, v))
+			return def
+		}
+	}
 	list := func(key string, dst *[]string) {
 		for _, v := range strings.Split(getenv(key), ",") {
 			if v = strings.TrimSpace(v); v != "" {
@@ -144,13 +183,12 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 			errs = append(errs, errors.New("CORS_ORIGINS: list the origins; \"*\" is refused"))
 		}
 	}
-	switch v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v {
-	case "", "on", "true", "1":
-	case "off", "false", "0":
-		c.RateLimits = false
-	default:
-		errs = append(errs, fmt.Errorf("RATE_LIMITS=%q: want on or off", v))
+	c.RateLimits = onOff("RATE_LIMITS", true)
+	str("POLICY_FILE", &c.PolicyFile)
+	if v := strings.TrimSpace(getenv("MONITOR_INTERVAL")); v != "" && v != "0" {
+		dur("MONITOR_INTERVAL", &c.MonitorInterval)
 	}
+	c.MonitorAutoRetrain = onOff("MONITOR_AUTO_RETRAIN", false)
 	str("RATE_LIMIT_TRAINING", &c.RateLimitTraining)
 	str("RATE_LIMIT_PREDICTION", &c.RateLimitPrediction)
 	if c.LogFormat != "text" && c.LogFormat != "json" {

@@ -19,9 +19,12 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"stockagent/pybridge"
+	"stockagent/server/analysis"
 	"stockagent/server/forecast"
+	"stockagent/server/monitoring"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
+	"stockagent/server/tickers"
 )
 
 // Version is the service's version, reported by / and /health.
@@ -42,6 +45,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	Python   Interpreter
 	Forecast *forecast.Service
+	Analysis *analysis.Service   // nil: /analyze answers 503
+	Monitor  *monitoring.Service // nil: /monitor answers 503
 	Store    store.Store
 	Metrics  Metrics            // nil: no /metrics
 	Limiter  *ratelimit.Limiter // nil: no rate limits
@@ -63,11 +68,20 @@ type Deps struct {
 	BodyLimit int
 	// CallTimeout bounds one synchronous call into Python. Zero: DefaultCallTimeout.
 	CallTimeout time.Duration
+	// AnalyzeTimeout bounds one /analyze run (agent included). Zero: DefaultAnalyzeTimeout.
+	AnalyzeTimeout time.Duration
+}
+
+// WriteTimeout is longer than the longest synchronous call, so a slow
+// answer is sent rather than cut.
+func (d Deps) WriteTimeout() time.Duration {
+	return max(d.CallTimeout, d.AnalyzeTimeout) + 10*time.Second
 }
 
 const (
-	DefaultBodyLimit   = 64 << 10 // requests are small JSON objects
-	DefaultCallTimeout = 60 * time.Second
+	DefaultBodyLimit      = 64 << 10 // requests are small JSON objects
+	DefaultCallTimeout    = 60 * time.Second
+	DefaultAnalyzeTimeout = 5 * time.Minute
 )
 
 // New builds the app with every route; main and the tests both call it.
@@ -81,6 +95,9 @@ func New(d Deps) *fiber.App {
 	if d.CallTimeout <= 0 {
 		d.CallTimeout = DefaultCallTimeout
 	}
+	if d.AnalyzeTimeout <= 0 {
+		d.AnalyzeTimeout = DefaultAnalyzeTimeout
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "stockagent",
 		ErrorHandler:          errorHandler(d.Logger),
@@ -89,7 +106,7 @@ func New(d Deps) *fiber.App {
 		// Longer than the longest synchronous call, so a slow forecast is
 		// answered rather than cut.
 		ReadTimeout:             d.CallTimeout + 10*time.Second,
-		WriteTimeout:            d.CallTimeout + 10*time.Second,
+		WriteTimeout:            d.WriteTimeout(),
 		IdleTimeout:             2 * time.Minute,
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.TrustedProxies,
@@ -135,6 +152,12 @@ func New(d Deps) *fiber.App {
 	app.Post("/predict-parent", prediction, h.predictParent)
 	app.Post("/predict-child", prediction, h.predictChild)
 
+	app.Post("/analyze", prediction, h.analyze)
+
+	app.Post("/monitor/:ticker", h.monitor)
+	app.Get("/monitor/:ticker/drift", h.latestDrift)
+	app.Get("/monitor/:ticker/eval", h.latestEval)
+
 	app.Get("/models", h.models)
 	app.Get("/models/:ticker", h.model)
 	app.Get("/tickers", h.tickers)
@@ -177,6 +200,14 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP(), "request_id", requestID(c))
 		return nil
 	}
+}
+
+// bodyTicker validates a body's required "ticker" field.
+func bodyTicker(raw *string) (string, error) {
+	if raw == nil {
+		return "", badRequest(`missing field "ticker"`)
+	}
+	return tickers.Normalize(*raw)
 }
 
 // decodeBody reads a JSON object body into v, refusing unknown fields. An

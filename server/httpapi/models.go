@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/server/tickers"
@@ -21,13 +19,9 @@ func (h *handlers) models(c *fiber.Ctx) error {
 
 // GET /models/{ticker}; "parent" names the parent model.
 func (h *handlers) model(c *fiber.Ctx) error {
-	raw := strings.Clone(c.Params("ticker"))
-	model := tickers.Parent
-	if !strings.EqualFold(raw, tickers.Parent) {
-		var err error
-		if model, err = tickers.Normalize(raw); err != nil {
-			return err
-		}
+	model, err := tickers.Model(c.Params("ticker"))
+	if err != nil {
+		return err
 	}
 	ctx, cancel := h.callCtx(c)
 	defer cancel()

@@ -16,10 +16,7 @@ func tickerFrom(c *fiber.Ctx) (string, error) {
 	if err := decodeBody(c, &b, false); err != nil {
 		return "", err
 	}
-	if b.Ticker == nil {
-		return "", badRequest(`missing field "ticker"`)
-	}
-	return tickers.Normalize(*b.Ticker)
+	return bodyTicker(b.Ticker)
 }
 
 // POST /predict-parent

@@ -56,5 +56,23 @@ func (h *handlers) health(c *fiber.Ctx) error {
 		}
 		components["store"] = st
 	}
+	if a := h.d.Analysis; a != nil {
+		// Optional parts: their absence is reported, not counted against health.
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if llm, err := a.LLMStatus(ctx); err == nil {
+			components["llm"] = llm
+		} else {
+			components["llm"] = fiber.Map{"status": "unknown", "error": err.Error()}
+		}
+		vs := fiber.Map{"status": "not opened yet (opens on the first /analyze)"}
+		if v := a.Vectors(); v != nil {
+			vs = fiber.Map{"status": "up", "backend": v.Name()}
+			if err := v.Ping(ctx); err != nil {
+				vs["status"], vs["error"] = "down", err.Error()
+			}
+		}
+		components["vector_store"] = vs
+	}
 	return c.JSON(fiber.Map{"status": status, "version": Version, "components": components})
 }

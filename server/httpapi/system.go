@@ -48,12 +48,9 @@ func (h *handlers) logs(c *fiber.Ctx) error {
 func (h *handlers) cache(c *fiber.Ctx) error {
 	pc := h.d.Forecast.Cache()
 	if raw := c.Query("ticker"); raw != "" {
-		model := tickers.Parent
-		if !strings.EqualFold(raw, tickers.Parent) {
-			var err error
-			if model, err = tickers.Normalize(raw); err != nil {
-				return err
-			}
+		model, err := tickers.Model(raw)
+		if err != nil {
+			return err
 		}
 		pred, ok, err := pc.Get(c.UserContext(), model)
 		if err != nil {
@@ -72,8 +69,8 @@ func (h *handlers) cache(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"cached_tickers": names, "count": len(names)})
 }
 
-// DELETE /system/reset: clears the prediction cache and finished task
-// records. Needs ADMIN_TOKEN as a bearer token; models are never deleted.
+// DELETE /system/reset: clears the prediction cache, finished task records
+// and the semantic cache of reports. Needs ADMIN_TOKEN as a bearer token; models are never deleted.
 func (h *handlers) reset(c *fiber.Ctx) error {
 	if h.d.AdminToken == "" {
 		return fiber.NewError(fiber.StatusForbidden, "reset is disabled: the server has no ADMIN_TOKEN")
@@ -95,6 +92,14 @@ func (h *handlers) reset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	semantic := 0
+	if h.d.Analysis != nil {
+		if v := h.d.Analysis.Vectors(); v != nil {
+			if semantic, err = v.Clear(ctx); err != nil {
+				return err
+			}
+		}
+	}
 	h.d.Logger.Warn("system reset", "prediction_cache", cached, "task_records", tasks, "ip", c.IP())
 	return c.JSON(fiber.Map{
 		"status":    "System Reset Complete",
@@ -102,6 +107,7 @@ func (h *handlers) reset(c *fiber.Ctx) error {
 		"details": fiber.Map{
 			"prediction_cache_entries": cached,
 			"task_records":             tasks,
+			"semantic_cache_reports":   semantic,
 			"store":                    h.d.Store.Name(),
 			"models":                   "kept (delete DATA_DIR/models to remove them)",
 		},
@@ -151,13 +157,9 @@ func (h *handlers) outputs(c *fiber.Ctx) error {
 // GET /outputs/{ticker}: one model's files by category. The folder comes
 // from the validated ticker and stays inside the data folder.
 func (h *handlers) outputsOf(c *fiber.Ctx) error {
-	raw := strings.Clone(c.Params("ticker"))
-	model := tickers.Parent
-	if !strings.EqualFold(raw, tickers.Parent) {
-		var err error
-		if model, err = tickers.Normalize(raw); err != nil {
-			return err
-		}
+	model, err := tickers.Model(c.Params("ticker"))
+	if err != nil {
+		return err
 	}
 	root := filepath.Join(h.d.DataDir, "models")
 	dir := filepath.Join(root, tickers.Stem(model))
@@ -167,7 +169,7 @@ func (h *handlers) outputsOf(c *fiber.Ctx) error {
 	byCat := map[string][]string{}
 	all := []string{}
 	total := 0.0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
 			return err
 		}

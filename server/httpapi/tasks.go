@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
 
@@ -22,14 +24,9 @@ func (h *handlers) listTasks(c *fiber.Ctx) error {
 // cooperative: the training stops at its next batch and its status turns
 // failed.
 func (h *handlers) cancelTask(c *fiber.Ctx) error {
-	raw := strings.Clone(c.Params("task_id"))
-	id, err := tickers.FromTaskID(raw)
+	rec, id, err := h.task(c)
 	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))
-	}
-	rec, err := h.d.Forecast.Tasks().Get(c.UserContext(), id)
-	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", id))
+		return err
 	}
 	if !rec.Active() {
 		return fiber.NewError(fiber.StatusConflict, fmt.Sprintf("Task '%s' already %s.", id, rec.Status))
@@ -40,4 +37,19 @@ func (h *handlers) cancelTask(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"status": "cancelling", "task_id": id,
 		"detail": "the task stops at its next safe point (batch or epoch); poll /status/" + id, "task": rec})
+}
+
+// task reads the task the URL's task_id names ("parent" means
+// "parent_training"): 404 with API.md's detail for an unknown or malformed id.
+func (h *handlers) task(c *fiber.Ctx) (tasks.Record, string, error) {
+	raw := strings.Clone(c.Params("task_id"))
+	id, err := tickers.FromTaskID(raw)
+	if err != nil {
+		return tasks.Record{}, raw, fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))
+	}
+	rec, err := h.d.Forecast.Tasks().Get(c.UserContext(), id)
+	if errors.Is(err, tasks.ErrNotFound) {
+		return rec, id, fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", id))
+	}
+	return rec, id, err
 }

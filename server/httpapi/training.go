@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -92,10 +91,7 @@ func (h *handlers) trainChild(c *fiber.Ctx) error {
 	if err := decodeBody(c, &b, false); err != nil {
 		return err
 	}
-	if b.Ticker == nil {
-		return badRequest(`missing field "ticker"`)
-	}
-	ticker, err := tickers.Normalize(*b.Ticker)
+	ticker, err := bodyTicker(b.Ticker)
 	if err != nil {
 		return err
 	}
@@ -118,14 +114,9 @@ func (h *handlers) train(c *fiber.Ctx, model string, p forecast.TrainParams) err
 
 // GET /status/{task_id}
 func (h *handlers) status(c *fiber.Ctx) error {
-	raw := strings.Clone(c.Params("task_id"))
-	id, err := tickers.FromTaskID(raw)
+	rec, _, err := h.task(c)
 	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))
-	}
-	rec, err := h.d.Forecast.Tasks().Get(c.UserContext(), id)
-	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", id))
+		return err
 	}
 	return c.JSON(rec)
 }

@@ -34,6 +34,10 @@ var (
 		0.00001, 0.0001, 0.001, 0.01, 0.1, 0.5, 1, 5, 10, 60, 300, 1800, 3600, 7200,
 	}
 
+	// llmBuckets are for one analysis's LLM time: a small local model on a
+	// CPU writes a report in seconds to a minute, a 7B model on a GPU in seconds.
+	llmBuckets = []float64{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300}
+
 	// trainingBuckets are for whole trainings. A child model fine-tunes in
 	// tens of seconds to minutes, a parent trains for minutes to an hour, and
 	// the default TRAINING_TIMEOUT ends any at 2 h; the 3 h bucket catches a

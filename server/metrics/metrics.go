@@ -68,6 +68,16 @@ type Metrics struct {
 	predictionLatency *prometheus.HistogramVec // type
 	cacheRequests     *prometheus.CounterVec   // cache, result
 
+	// drift (drift.go)
+	driftScore  *prometheus.GaugeVec // kind
+	driftLevel  *prometheus.GaugeVec // kind
+	driftModels *prometheus.GaugeVec // kind, health
+	drift       driftState
+
+	// the analyst's LLM (llm.go)
+	llmDuration prometheus.Histogram
+	llmTokens   *prometheus.CounterVec // kind: prompt, completion
+
 	// training, tasks, stores and limits (training.go)
 	trainingStatus   *prometheus.GaugeVec     // kind
 	trainingDuration *prometheus.HistogramVec // kind
@@ -188,7 +198,41 @@ func New(reg *prometheus.Registry) *Metrics {
 	m.tasksQueued = tasks.WithLabelValues("queued")
 	m.tasksRunning = tasks.WithLabelValues("running")
 
+	m.llmDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_duration_seconds",
+		Help:    "Time the analyst spent in LLM calls per analysis.",
+		Buckets: llmBuckets,
+	})
+	m.llmTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stockagent_llm_tokens_total",
+		Help: "Tokens the analyst's LLM read (prompt) and wrote (completion).",
+	}, []string{"kind"})
+	m.llmTokens.WithLabelValues("prompt")
+	m.llmTokens.WithLabelValues("completion")
+
+	m.driftScore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stockagent_drift_score",
+		Help: "Largest latest drift score (mean feature shift in reference standard deviations) among models of a kind.",
+	}, []string{"kind"})
+	m.driftLevel = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stockagent_drift_health_level",
+		Help: "Worst latest drift health among models of a kind: 0 Healthy, 1 Degraded (Warning), 2 Critical (Drift Detected).",
+	}, []string{"kind"})
+	m.driftModels = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stockagent_models_by_drift_health",
+		Help: "Models of a kind at each drift health level, by their latest drift report.",
+	}, []string{"kind", "health"})
+	for _, k := range trainingKinds {
+		m.driftScore.WithLabelValues(k)
+		m.driftLevel.WithLabelValues(k)
+		for _, h := range healthNames {
+			m.driftModels.WithLabelValues(k, h)
+		}
+	}
+
 	reg.MustRegister(
+		m.driftScore, m.driftLevel, m.driftModels,
+		m.llmDuration, m.llmTokens,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,

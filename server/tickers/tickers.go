@@ -53,7 +53,9 @@ func Normalize(raw string) (string, error) {
 	if s := Stem(t); s == "" || s[0] == '.' || s == strings.ToUpper(Parent) {
 		return "", fmt.Errorf("%w %q: has no safe file name", ErrInvalid, t)
 	}
-	return t, nil
+	// A copy: raw may live in a request buffer that is reused once the
+	// handler returns, and tickers travel on to tasks and caches.
+	return strings.Clone(t), nil
 }
 
 // Stem is the file-name stem of a valid ticker, and so its model's folder
@@ -66,12 +68,29 @@ func Stem(ticker string) string {
 	return strings.TrimLeft(ticker, "^")
 }
 
+// Model names a model from user input: "parent" (any case) for the parent,
+// else the validated ticker.
+func Model(raw string) (string, error) {
+	if strings.EqualFold(strings.TrimSpace(raw), Parent) {
+		return Parent, nil
+	}
+	return Normalize(raw)
+}
+
 // TaskID is the training task id of a ticker (lower case) or of the parent.
 func TaskID(ticker string) string {
 	if ticker == Parent {
 		return ParentTaskID
 	}
 	return strings.ToLower(ticker)
+}
+
+// ModelOfTask is the model a task id trains: "parent" or the upper-case ticker.
+func ModelOfTask(id string) string {
+	if id == ParentTaskID {
+		return Parent
+	}
+	return strings.ToUpper(id)
 }
 
 // FromTaskID turns a task id from a URL back into the task id it names:

@@ -1,0 +1,340 @@
+"""The analyst graph.
+
+::
+
+    START → prepare ─┬─→ performance_analyst ─┐
+                     ├─→ news_analyst ────────┴→ writer → critic ─┬─→ finalize ─┬─→ END
+                     │                            ↑  (at most     │             │
+                     │                            └── max_revisions times)      └─→ answer → END
+                     └─→ answer (a question on a thread that already has a report) → END
+
+- ``performance_analyst`` computes the forecast's facts in Python (tools.forecast_facts) and
+  asks the LLM for a short reading of them; ``news_analyst`` rates the headlines. Both run in
+  the same step, in parallel.
+- ``writer`` writes the markdown report, ending with ``Market Stance:`` and ``Confidence:`` lines.
+- ``critic`` checks it deterministically (report.check: stance against a clear forecast
+  direction without a stated rationale, prices that the facts do not contain, missing stance
+  lines), optionally asks the LLM too, and sends it back at most ``max_revisions`` times.
+- ``finalize`` parses the stance lines strictly, labels any fallback, overrides a stance that
+  still contradicts the forecast to NEUTRAL (flagged), and appends the news source and the
+  "not investment advice" reminder.
+- ``answer`` answers a follow-up ``question`` from the thread's earlier turns (checkpointed).
+
+Nodes are plain functions of ``(state, runtime)`` returning only the keys they change. They are
+synchronous, not async: the bridge calls Python synchronously and the checkpointer is the
+synchronous ``SqliteSaver``; LangGraph runs the nodes of one step on its thread pool, so the
+two analysts still run in parallel. The graph is bounded (at most 8 steps with one revision and
+an answer), so it needs no last-step guard.
+
+Each node starts by checking the call's cancel flag and sending a progress event, and records
+its latency and token counts in ``node_metrics``. Nodes reach the host through :class:`Control`,
+not through ``stockagent.runtime`` directly: LangGraph runs parallel nodes on its own threads,
+where the host call's thread-local cancel flag and progress channel are not visible
+(runner.py bridges them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import re
+import threading
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from .. import errors
+from .. import runtime as host
+from ..llm.chat import ChatModel
+from . import prompts, report, tools
+from .context import Context
+from .state import InputState, State
+
+log = logging.getLogger(__name__)
+
+NAME = "stock_analyst"
+NODE_MAX_TOKENS = {"performance_analyst": 160, "news_analyst": 96, "critic": 96}  # others: Context.max_tokens
+HISTORY_CHARS = {"report": 2500, "other": 400}  # what the answer node shows of earlier messages
+HISTORY_TURNS = 4  # earlier questions and answers shown besides the latest report
+
+
+class Control:
+    """One call of the host as every graph thread sees it: a cancel flag and a progress queue.
+
+    The runner (on the host's thread) sets ``cancel`` when the host cancels the call and
+    forwards ``events`` to the host; nodes on any thread call :meth:`check` and :meth:`progress`.
+    """
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+
+    def cancelled(self) -> bool:
+        return self.cancel.is_set() or host.cancelled()
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise errors.Cancelled("cancelled by the caller")
+
+    def progress(self, event: dict[str, Any]) -> None:
+        self.events.put(event)
+
+
+@dataclasses.dataclass
+class AgentRun:
+    """The graph's runtime context: settings, the chat model and the call's control."""
+
+    settings: Context
+    chat: ChatModel
+    control: Control = dataclasses.field(default_factory=Control)
+
+
+class _Step:
+    """One node run: the cancel check and progress event at its start, its LLM calls, its metrics."""
+
+    def __init__(self, name: str, state: State, runtime: Runtime[AgentRun]):
+        self.name, self.run, self.turn = name, runtime.context, state.turn
+        self.run.control.check()
+        self.run.control.progress({"stage": "agent", "node": name})
+        self.started, self.t0 = time.time(), time.perf_counter()
+        self.prompt_tokens = self.completion_tokens = 0
+
+    def llm(self, system: str, user: str) -> str:
+        s = self.run.settings
+        max_tokens = min(NODE_MAX_TOKENS.get(self.name, s.max_tokens), s.max_tokens)
+        text, usage = self.run.chat.invoke(
+            [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            max_tokens=max_tokens, temperature=s.temperature, node=self.name, cancelled=self.run.control.cancelled)
+        self.prompt_tokens += usage["prompt_tokens"]
+        self.completion_tokens += usage["completion_tokens"]
+        self.run.control.check()
+        return text
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return [{"node": self.name, "turn": self.turn, "started": self.started,
+                 "seconds": round(time.perf_counter() - self.t0, 4),
+                 "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}]
+
+
+def _answer_only(state: State) -> bool:
+    """A question on a thread that already holds a report on this ticker: only the answer runs."""
+    return bool(state.question) and bool(state.final_report) and state.report_ticker == state.ticker
+
+
+# --- nodes ---------------------------------------------------------------------------------------
+
+
+def prepare(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """Reset what belongs to one turn (the checkpoint keeps the thread's earlier values)."""
+    step = _Step("prepare", state, runtime)
+    if not state.ticker:
+        raise ValueError("the analyst needs a ticker")
+    updates: dict[str, Any] = {"answer": None, "critique": "", "problems": [], "verdict": ""}
+    if not _answer_only(state):
+        updates.update(revisions=0, flags=[], draft="")
+    return {**updates, "node_metrics": step.metrics()}
+
+
+def performance_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """The forecast in numbers (Python) and a short reading of them (LLM)."""
+    step = _Step("performance_analyst", state, runtime)
+    facts = tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct)
+    text = step.llm(prompts.PERFORMANCE_SYSTEM,
+                    prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)))
+    return {"facts": facts, "performance_analysis": text, "node_metrics": step.metrics()}
+
+
+def news_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """The headlines' sentiment; no LLM call when there are none."""
+    step = _Step("news_analyst", state, runtime)
+    if not state.headlines:
+        return {"news_sentiment": "none", "news_analysis": prompts.NO_NEWS_NOTE, "node_metrics": step.metrics()}
+    text = step.llm(prompts.NEWS_SYSTEM, prompts.NEWS_USER.format(
+        ticker=state.ticker, source=tools.source_label(state.news_source), block=tools.headline_block(state.headlines)))
+    return {"news_sentiment": report.parse_sentiment(text), "news_analysis": text, "node_metrics": step.metrics()}
+
+
+def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """The report; a rewrite when the critic sent the last draft back."""
+    step = _Step("writer", state, runtime)
+    revising = state.verdict == "revise"
+    revision = ""
+    if revising:
+        revision = prompts.WRITER_REVISION.format(
+            problems="\n".join(f"- {p}" for p in state.problems), draft=tools.quote_block("DRAFT", state.draft, 1500))
+    facts = state.facts
+    text = step.llm(prompts.WRITER_SYSTEM, prompts.WRITER_USER.format(
+        ticker=state.ticker,
+        facts=tools.format_facts(facts),
+        performance=tools.quote_block("FORECAST_NOTE", state.performance_analysis),
+        source=tools.source_label(state.news_source),
+        sentiment=state.news_sentiment,
+        news=tools.quote_block("NEWS_NOTE", state.news_analysis),
+        revision=revision,
+        direction=f"{facts['direction'].upper()} over {facts['direction_days']} trading days",
+    ))
+    return {"draft": text, "revisions": state.revisions + (1 if revising else 0), "node_metrics": step.metrics()}
+
+
+def critic(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """Deterministic checks first, then (optionally) the LLM; decides whether to send it back."""
+    step = _Step("critic", state, runtime)
+    settings = runtime.context.settings
+    problems = [p["detail"] for p in report.check(state.draft, state.facts)]
+    if not problems and settings.llm_critique:
+        verdict = step.llm(prompts.CRITIC_SYSTEM, prompts.CRITIC_USER.format(
+            facts=tools.format_facts(state.facts), draft=tools.quote_block("NOTE", state.draft, 2500)))
+        m = re.match(r"\s*\**revise\b\**[\s:]*(.*)", verdict, re.I | re.S)
+        if m:
+            problems = ["a reviewer model says: " + (" ".join(m.group(1).split())[:300] or "the stance does not fit the facts")]
+    send_back = bool(problems) and state.revisions < settings.max_revisions
+    return {"problems": problems, "critique": "\n".join(problems) if send_back else "",
+            "verdict": "revise" if send_back else "accept", "node_metrics": step.metrics()}
+
+
+def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """Strict parse, labelled fallbacks, flags, and the finished report."""
+    step = _Step("finalize", state, runtime)
+    facts, draft = state.facts, state.draft
+    direction, move, days = facts["direction"], facts["direction_move_pct"], facts["direction_days"]
+    parsed = report.parse(draft)
+    notes: list[str] = []
+    flags: list[str] = []
+
+    recommendation = parsed.stance
+    stance_line = f"Market Stance: {recommendation}"
+    if recommendation is None:
+        recommendation = report.stance_from_forecast(direction)
+        notes.append(f"fallback: model output had no Market Stance line; recommendation is the forecast's {days}-day direction")
+        stance_line = f"Market Stance: {recommendation} (fallback: the model gave no stance; this is the forecast's direction)"
+    elif report.opposes(parsed.stance, direction):
+        if report.has_reason(parsed):
+            flags.append(f"stance {parsed.stance} goes against the {days}-day forecast ({direction}, {move:+.1f}%); "
+                         "the report states a rationale")
+        else:
+            flags.append(f"stance contradicts forecast; overridden to NEUTRAL (the report said {parsed.stance}, "
+                         f"the {days}-day forecast is {direction} {move:+.1f}%, no rationale given)")
+            recommendation = "NEUTRAL"
+            stance_line = f"Market Stance: NEUTRAL (overridden: the report's {parsed.stance} contradicted the forecast without a reason)"
+    confidence = parsed.confidence
+    confidence_line = f"Confidence: {confidence}"
+    if confidence is None:
+        confidence = "Low"
+        notes.append("fallback: model output had no Confidence line; confidence set to Low")
+        confidence_line = "Confidence: Low (fallback: the model gave no confidence)"
+
+    body = report.strip_labels(draft)
+    if not body:
+        flags.append("the model wrote no report text")
+        body = "_The model wrote no report text._"
+    bad = report.unsupported_prices(body, list(facts.get("known_prices") or []))
+    if bad:
+        flags.append("report quotes prices not in the forecast: " + ", ".join(bad[:6]))
+
+    label = tools.source_label(state.news_source if state.headlines else "none")
+    if state.headlines:
+        news_summary = f"{state.news_sentiment} ({_count(state.headlines)}, {label})"
+        news_line = f"**News:** {label}: {_count(state.headlines)}, sentiment {state.news_sentiment}."
+    else:
+        news_summary = "none: no news available offline"
+        news_line = "**News:** no news available offline (no headlines were fetched)."
+    parts = [body, news_line, f"{stance_line}\n{confidence_line}"]
+    if flags:
+        parts.append("\n".join(f"> Flag: {f}" for f in flags))
+    parts.append(prompts.REMINDER)
+    final = "\n\n".join(parts)
+    return {
+        "final_report": final,
+        "recommendation": recommendation,
+        "confidence": confidence,
+        "parse_status": "; ".join(notes) if notes else "ok",
+        "flags": flags,
+        "news_summary": news_summary,
+        "report_ticker": state.ticker,
+        "messages": [HumanMessage(content=f"Write a report on {state.ticker}.", name="request"),
+                     AIMessage(content=final, name="report")],
+        "node_metrics": step.metrics(),
+    }
+
+
+def _count(headlines: list) -> str:
+    return f"{len(headlines)} headline{'s' if len(headlines) != 1 else ''}"
+
+
+def _history(messages: list[AnyMessage]) -> str:
+    """The thread for the answer prompt: the latest report and the last few questions and answers."""
+    last_report = max((i for i, m in enumerate(messages) if m.name == "report"), default=None)
+    shown = [i for i, m in enumerate(messages) if m.name in ("question", "answer")][-HISTORY_TURNS:]
+    keep = sorted(set(shown) | ({last_report} if last_report is not None else set()))
+    lines = []
+    for i in keep:
+        m = messages[i]
+        limit = HISTORY_CHARS["report" if i == last_report else "other"]
+        text = str(m.content)
+        text = text if len(text) <= limit else text[:limit] + " …"
+        who = "Analyst" if isinstance(m, AIMessage) else "User"
+        lines.append(f"{who}: {text}")
+    return "\n\n".join(lines) or "(none)"
+
+
+def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
+    """A follow-up question answered from the thread's earlier turns and the forecast facts."""
+    step = _Step("answer", state, runtime)
+    question = " ".join((state.question or "").split())
+    text = step.llm(prompts.ANSWER_SYSTEM, prompts.ANSWER_USER.format(
+        history=_history(state.messages),
+        facts=tools.format_facts(state.facts) if state.facts else "(none)",
+        question=question,
+    ))
+    text = text or "(the model gave no answer)"
+    return {"answer": text,
+            "messages": [HumanMessage(content=question, name="question"), AIMessage(content=text, name="answer")],
+            "node_metrics": step.metrics()}
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+Analysts = Literal["performance_analyst", "news_analyst"]
+
+
+def route_after_prepare(state: State) -> list[Analysts] | list[Literal["answer"]]:
+    return ["answer"] if _answer_only(state) else ["performance_analyst", "news_analyst"]
+
+
+def route_after_critic(state: State) -> Literal["writer", "finalize"]:
+    if state.verdict == "revise":
+        return "writer"
+    if state.verdict == "accept":
+        return "finalize"
+    raise ValueError(f"the critic left an unexpected verdict {state.verdict!r}; expected 'revise' or 'accept'")
+
+
+def route_after_finalize(state: State) -> Literal["answer", "__end__"]:
+    return "answer" if state.question else END
+
+
+# --- the graph -----------------------------------------------------------------------------------
+
+builder = StateGraph(State, context_schema=AgentRun, input_schema=InputState)
+builder.add_node("prepare", prepare)
+builder.add_node("performance_analyst", performance_analyst)
+builder.add_node("news_analyst", news_analyst)
+builder.add_node("writer", writer)
+builder.add_node("critic", critic)
+builder.add_node("finalize", finalize)
+builder.add_node("answer", answer)
+builder.add_edge(START, "prepare")
+builder.add_conditional_edges("prepare", route_after_prepare, ["performance_analyst", "news_analyst", "answer"])
+builder.add_edge(["performance_analyst", "news_analyst"], "writer")  # waits for both
+builder.add_edge("writer", "critic")
+builder.add_conditional_edges("critic", route_after_critic, ["writer", "finalize"])
+builder.add_conditional_edges("finalize", route_after_finalize, ["answer", END])
+builder.add_edge("answer", END)
+
+graph = builder.compile(name=NAME)
+"""The graph without a checkpointer (one-off runs, tests); runner.py compiles it once more with
+the SQLite checkpointer of the data folder."""

@@ -1,0 +1,158 @@
+"""Running the analyst for one call of the host: checkpoints, threads, cancellation, the answer.
+
+The graph runs on a helper thread (``agent-graph``) while the calling thread, the one the host
+called and whose thread-local cancel flag and progress channel :mod:`stockagent.runtime` reads,
+watches it: every ``POLL_S`` it forwards the nodes' progress events to the host and, once the
+host cancels, sets the graph's cancel flag. Nodes check that flag at their start and the
+in-process LLM between tokens. A server LLM call cannot be interrupted; if the graph has not
+stopped ``CANCEL_GRACE_S`` after a cancel the call returns Cancelled anyway and the helper
+thread ends on its own at its next check.
+
+Checkpoints: one ``SqliteSaver`` per data folder, on ``DATA_DIR/agent/checkpoints.sqlite`` (one
+connection shared by threads; the saver serializes its use with its own lock). A thread is
+keyed by ``thread_id`` (a fresh one per call when none is given) and written once, when the run
+ends (``durability="exit"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from .. import errors
+from .. import runtime as host
+from ..llm.chat import ChatModel
+from . import tools
+from .context import Context
+from .graph import NAME, AgentRun, Control, builder
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+CANCEL_GRACE_S = 5.0
+RECURSION_LIMIT = 25  # supersteps; a full run with one revision and an answer takes 8
+
+_compiled: dict[Path, Any] = {}
+_compiled_lock = threading.Lock()
+
+
+def checkpoint_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "agent" / "checkpoints.sqlite"
+
+
+def checkpointed_graph(data_dir: Path) -> Any:
+    """The graph compiled with the data folder's SQLite checkpointer (once per folder)."""
+    path = checkpoint_path(data_dir)
+    g = _compiled.get(path)
+    if g is None:
+        with _compiled_lock:
+            g = _compiled.get(path)
+            if g is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # check_same_thread=False: LangGraph calls the saver from its worker threads;
+                # SqliteSaver holds a lock around every use of the connection.
+                conn = sqlite3.connect(str(path), check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                saver = SqliteSaver(conn)
+                saver.setup()
+                g = _compiled[path] = builder.compile(checkpointer=saver, name=NAME)
+    return g
+
+
+def _forward(control: Control) -> None:
+    while True:
+        try:
+            event = control.events.get_nowait()
+        except Exception:  # queue.Empty
+            return
+        host.progress(event)
+
+
+def run_watched(fn: Callable[[], Any], control: Control) -> Any:
+    """``fn()`` on a helper thread while this thread relays progress and cancellation."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised on the calling thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="agent-graph", daemon=True).start()
+    cancelled_at: float | None = None
+    while not done.wait(POLL_S):
+        _forward(control)
+        if cancelled_at is None and host.cancelled():
+            control.cancel.set()
+            cancelled_at = time.monotonic()
+        if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+            raise errors.Cancelled("cancelled by the caller; the agent stops at its next check")
+    _forward(control)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def analyze(
+    *,
+    ticker: str,
+    prediction: dict[str, Any],
+    headlines: list[dict[str, Any]],
+    news_source: str,
+    chat: ChatModel,
+    settings: Context,
+    data_dir: Path,
+    thread_id: str | None = None,
+    question: str | None = None,
+) -> dict[str, Any]:
+    """One turn of the analyst on a thread; the entry module's ``analyze`` answer."""
+    host.check_cancelled()
+    thread_id = thread_id or uuid.uuid4().hex
+    turn = uuid.uuid4().hex
+    inputs = {  # every input field, every turn: a missing one would keep the thread's old value
+        "ticker": ticker,
+        "prediction": tools.slim_prediction(prediction),
+        "headlines": list(headlines),
+        "news_source": news_source if headlines else "none",
+        "question": question or None,
+        "turn": turn,
+    }
+    control = Control()
+    run = AgentRun(settings=settings, chat=chat, control=control)
+    graph = checkpointed_graph(data_dir)
+    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+    started = time.perf_counter()
+    values = run_watched(lambda: graph.invoke(inputs, config, context=run, durability="exit"), control)
+    seconds = time.perf_counter() - started
+
+    metrics = sorted((m for m in values.get("node_metrics", []) if m.get("turn") == turn), key=lambda m: m["started"])
+    ran = {m["node"] for m in metrics}
+    out = {
+        "ticker": ticker,
+        "final_report": values["final_report"],
+        "recommendation": values["recommendation"],
+        "confidence": values["confidence"],
+        "news_sentiment": values.get("news_summary") or values.get("news_sentiment") or "none",
+        "parse_status": values["parse_status"],
+        "flags": list(values.get("flags") or []),
+        "thread_id": thread_id,
+        "revisions": int(values.get("revisions") or 0) if "writer" in ran else 0,
+        "nodes": [{k: m[k] for k in ("node", "seconds", "prompt_tokens", "completion_tokens")} for m in metrics],
+        "llm": {"provider": chat.provider, "model": chat.model},
+        "seconds": round(seconds, 3),
+    }
+    if question:
+        out["answer"] = values.get("answer") or ""
+    log.info("analyst %s thread %s: %s/%s in %.1fs (%s)", ticker, thread_id, out["recommendation"],
+             out["confidence"], seconds, ", ".join(f"{m['node']} {m['seconds']:.2f}s" for m in metrics))
+    return out

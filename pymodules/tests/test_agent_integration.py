@@ -1,0 +1,140 @@
+"""The analyst with a real model (integration): SmolLM2-135M-Instruct in-process through
+llama.cpp, and the same GGUF behind llama-cpp-python's OpenAI-compatible server.
+
+They assert the answer's structure, never its prose. Small budgets keep each run well under a
+minute on two cores: answers of at most 200 tokens, one thread for the model.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from agent_fakes import HEADLINES, INJECTION, make_prediction
+
+from stockagent import errors, llm
+from stockagent.agent import runner
+from stockagent.agent.context import Context
+
+pytestmark = pytest.mark.integration
+
+MAX_TOKENS = 200
+ANALYSIS_NODES = {"prepare", "performance_analyst", "news_analyst", "writer", "critic", "finalize"}
+
+
+def assert_structure(out, provider):
+    assert out["recommendation"] in ("BULLISH", "BEARISH", "NEUTRAL")
+    assert out["confidence"] in ("High", "Medium", "Low")
+    assert out["final_report"].strip() and "Market Stance:" in out["final_report"]
+    assert out["final_report"].splitlines()[-1].startswith("_Not investment advice")
+    assert out["parse_status"] == "ok" or out["parse_status"].startswith("fallback:")
+    assert isinstance(out["flags"], list) and 0 <= out["revisions"] <= 1
+    assert ANALYSIS_NODES <= {n["node"] for n in out["nodes"]}
+    writer = [n for n in out["nodes"] if n["node"] == "writer"]
+    assert writer and all(n["completion_tokens"] > 0 and n["prompt_tokens"] > 0 for n in writer)
+    assert all(n["completion_tokens"] <= MAX_TOKENS for n in out["nodes"])
+    assert out["llm"]["provider"] == provider
+
+
+def run(chat, tmp_path, settings, **kw):
+    headlines = HEADLINES + [{"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
+    return runner.analyze(ticker="TEST", prediction=make_prediction(), headlines=headlines, news_source="yahoo",
+                          chat=chat, settings=settings, data_dir=tmp_path, **kw)
+
+
+def test_in_process_llama_cpp_through_the_entry_function(tmp_path, monkeypatch):
+    from stockagent import entry, settings
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AGENT_MAX_TOKENS", str(MAX_TOKENS))
+    monkeypatch.setenv("LLM_TIMEOUT", "120")
+    for name in ("LLM_BASE_URL", "LLM_PROVIDER", "LLM_GGUF"):
+        monkeypatch.delenv(name, raising=False)
+    settings.load.cache_clear()
+    headlines = HEADLINES + [{"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
+    req = {"ticker": "TEST", "prediction": make_prediction(), "headlines": headlines, "news_source": "yahoo",
+           "question": "What is the forecast for one month?"}
+    try:
+        out = json.loads(entry.analyze(json.dumps(req).encode()))
+    finally:
+        settings.load.cache_clear()
+    assert_structure(out, "llama-cpp")
+    assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
+    assert (tmp_path / "agent" / "checkpoints.sqlite").is_file()
+
+
+def test_in_process_generation_stops_between_tokens():
+    chat = llm.select(Context(llm_timeout=120), threads=1)
+    messages = [{"role": "user", "content": "Write a long story about a lighthouse."}]
+    checks = []
+
+    def cancelled():
+        checks.append(1)
+        return len(checks) >= 3
+
+    with pytest.raises(errors.Cancelled):
+        chat.invoke(messages, max_tokens=200, temperature=0.2, cancelled=cancelled)
+    assert len(checks) == 3  # stopped at the third token
+    timeout, chat.timeout = chat.timeout, 1e-6
+    try:
+        with pytest.raises(errors.Unavailable, match="did not finish within LLM_TIMEOUT"):
+            chat.invoke(messages, max_tokens=200, temperature=0.2)
+    finally:
+        chat.timeout = timeout
+    text, usage = chat.invoke(messages, max_tokens=8, temperature=0.2)
+    assert text and usage["completion_tokens"] == 8 and usage["prompt_tokens"] > 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def llama_server(tmp_path):
+    """``python -m llama_cpp.server`` on a free local port with the packaged GGUF."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(llm.packaged_gguf()), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2", "--verbose", "False"]
+    log_path = tmp_path / "llama_server.log"
+    with open(log_path, "w") as log:  # a file, not a pipe: llama.cpp logs a lot while loading
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/models", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not start within 60 s: {log_path.read_text()[-2000:]}")
+            time.sleep(0.25)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_openai_compatible_server(tmp_path, llama_server):
+    settings = Context(llm_base_url=llama_server, llm_model="smollm2", max_tokens=MAX_TOKENS, llm_timeout=120,
+                       llm_max_retries=0)
+    assert llm.status(settings)["provider"] == "openai-compatible"
+    chat = llm.select(settings)
+    assert isinstance(chat, llm.OpenAIChat)
+    out = run(chat, tmp_path, settings)
+    assert_structure(out, "openai-compatible")
+    assert out["llm"]["model"] == "smollm2"

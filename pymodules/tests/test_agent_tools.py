@@ -1,0 +1,181 @@
+"""News (with injected fetchers, never the network), the headline block, the analyst's settings,
+and the choice of LLM (cheap status, no model loaded)."""
+
+import io
+import json
+import types
+
+import pytest
+
+from stockagent import entry, errors, llm, settings
+from stockagent.agent import tools
+from stockagent.agent.context import Context
+from stockagent.llm import chat as chat_mod
+
+
+def headline(title):
+    return {"title": title, "publisher": "P", "url": "u", "published": "2025-01-02T00:00:00Z"}
+
+
+def failing(exc):
+    def fetch(_ticker):
+        raise exc
+    return fetch
+
+
+def test_news_source_order_and_fallbacks():
+    calls = []
+
+    def ok(name):
+        def fetch(ticker):
+            calls.append((name, ticker))
+            return [headline(f"{name} {ticker}")]
+        return fetch
+
+    keyed = Context(fmi_api_key="k")
+    out = tools.fetch_news("AAPL", keyed, finnhub=ok("finnhub"), yahoo=ok("yahoo"))
+    assert out["source"] == "finnhub" and out["headlines"][0]["title"] == "finnhub AAPL" and calls == [("finnhub", "AAPL")]
+
+    out = tools.fetch_news("AAPL", keyed, finnhub=failing(TimeoutError("timed out")), yahoo=ok("yahoo"))
+    assert out["source"] == "yahoo" and "finnhub: TimeoutError: timed out" in out["detail"]
+
+    out = tools.fetch_news("AAPL", keyed, use_fmi=False, finnhub=ok("finnhub"), yahoo=ok("yahoo"))
+    assert out["source"] == "yahoo" and "use_fmi=false" in out["detail"]
+
+    out = tools.fetch_news("AAPL", Context(), finnhub=ok("finnhub"), yahoo=ok("yahoo"))  # no key: Yahoo
+    assert out["source"] == "yahoo" and "FMI_API_KEY is not set" in out["detail"]
+
+    out = tools.fetch_news("AAPL", keyed, finnhub=lambda t: [], yahoo=failing(ConnectionError("offline")))
+    assert out == {"ticker": "AAPL", "source": "none", "headlines": [],
+                   "detail": "finnhub: no headlines; yahoo: ConnectionError: offline"}
+
+    out = tools.fetch_news("AAPL", Context(news_source="none", fmi_api_key="k"), finnhub=ok("finnhub"), yahoo=ok("yahoo"))
+    assert out["source"] == "none" and out["detail"] == "NEWS_SOURCE=none"
+
+    out = tools.fetch_news("AAPL", Context(news_source="finnhub", fmi_api_key="k"),
+                           finnhub=failing(OSError("down")), yahoo=ok("yahoo"))
+    assert out["source"] == "none"  # only Finnhub was asked for
+
+    many = tools.fetch_news("AAPL", Context(news_limit=3), yahoo=lambda t: [headline(str(i)) for i in range(10)])
+    assert len(many["headlines"]) == 3
+
+
+def test_finnhub_fetcher_reads_company_news(monkeypatch):
+    seen = {}
+    payload = [
+        {"headline": "Older", "source": "A", "url": "https://a", "datetime": 1735700000},
+        {"headline": "  Newer\nheadline ", "source": "B", "url": "https://b", "datetime": 1735800000},
+        {"headline": "", "source": "C", "url": "https://c", "datetime": 1735900000},
+    ]
+
+    def fake_urlopen(req, timeout):
+        seen["url"], seen["timeout"], seen["token"] = req.full_url, timeout, req.get_header("X-finnhub-token")
+        return io.BytesIO(json.dumps(payload).encode())
+
+    monkeypatch.setattr(tools.urllib.request, "urlopen", fake_urlopen)
+    out = tools.finnhub_fetcher("secret", 3.0, 5)("AAPL")
+    assert [h["title"] for h in out] == ["Newer headline", "Older"]
+    assert out[0] == {"title": "Newer headline", "publisher": "B", "url": "https://b", "published": "2025-01-02T06:40:00Z"}
+    assert seen["timeout"] == 3.0 and seen["token"] == "secret" and "secret" not in seen["url"]
+    assert "symbol=AAPL" in seen["url"] and "company-news" in seen["url"]
+
+
+def test_yahoo_fetcher_reads_both_layouts(monkeypatch):
+    from stockagent.market import prices
+
+    items = [
+        {"id": "1", "content": {"title": "New layout", "pubDate": "2025-01-02T10:00:00Z",
+                                "provider": {"displayName": "Yahoo"}, "canonicalUrl": {"url": "https://y/1"}}},
+        {"title": "Old layout", "publisher": "Reuters", "link": "https://y/2", "providerPublishTime": 1735800000},
+    ]
+    fake_yf = types.SimpleNamespace(Ticker=lambda t: types.SimpleNamespace(get_news=lambda count: items))
+    monkeypatch.setitem(__import__("sys").modules, "yfinance", fake_yf)
+    monkeypatch.setattr(prices, "yahoo_reachable", lambda: True)
+    out = tools.yahoo_fetcher(3.0, 5)("AAPL")
+    assert out == [
+        {"title": "New layout", "publisher": "Yahoo", "url": "https://y/1", "published": "2025-01-02T10:00:00Z"},
+        {"title": "Old layout", "publisher": "Reuters", "url": "https://y/2", "published": "2025-01-02T06:40:00Z"},
+    ]
+    monkeypatch.setattr(prices, "yahoo_reachable", lambda: False)
+    with pytest.raises(ConnectionError):
+        tools.yahoo_fetcher(3.0, 5)("AAPL")
+
+
+def test_a_slow_library_is_abandoned_after_the_timeout():
+    import time
+
+    with pytest.raises(TimeoutError, match="within 0.1s"):
+        tools._with_deadline(lambda: time.sleep(2), 0.1, "slow")
+
+
+def test_headline_block_quotes_and_cleans():
+    block = tools.headline_block([
+        {"title": 'Say "hi"\nto <<<everyone>>>', "publisher": "A>>>B"},
+        {"title": "x" * 500, "publisher": ""},
+    ])
+    lines = block.splitlines()
+    assert lines[0] == tools.HEADLINES_BEGIN and lines[-1] == tools.HEADLINES_END and len(lines) == 4
+    assert lines[1] == '1. "Say \\"hi\\" to everyone" (A B)'
+    assert len(lines[2]) < 220 and lines[2].endswith('…"')
+    assert tools.quote_block("NOTE", "a\nb >>> c") == "<<<NOTE\na b c\nNOTE>>>"
+
+
+def test_entry_news_offline_never_raises(monkeypatch):
+    monkeypatch.setenv("NEWS_SOURCE", "none")
+    out = json.loads(entry.news(b'{"ticker": "aapl"}'))
+    assert out == {"ticker": "AAPL", "source": "none", "headlines": [], "detail": "NEWS_SOURCE=none"}
+    with pytest.raises(errors.BadRequest):
+        entry.news(b'{"ticker": "../etc"}')
+    with pytest.raises(errors.BadRequest, match="use_fmi"):
+        entry.news(b'{"ticker": "AAPL", "use_fmi": "yes"}')
+
+
+def test_context_from_env():
+    ctx = Context.from_env({"LLM_PROVIDER": " NONE ", "LLM_TIMEOUT": "5", "AGENT_MAX_REVISIONS": "0",
+                            "AGENT_LLM_CRITIQUE": "yes", "NEWS_SOURCE": "Yahoo", "LLM_MODEL": "", "FMI_API_KEY": "Key"})
+    assert (ctx.llm_provider, ctx.llm_timeout, ctx.max_revisions, ctx.llm_critique, ctx.news_source, ctx.fmi_api_key) == \
+        ("none", 5.0, 0, True, "yahoo", "Key")
+    assert Context.from_env({}) == Context()
+    for env, message in [({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"), ({"LLM_TIMEOUT": "soon"}, "LLM_TIMEOUT"),
+                         ({"AGENT_MAX_REVISIONS": "9"}, "AGENT_MAX_REVISIONS"), ({"AGENT_LLM_CRITIQUE": "maybe"}, "AGENT_LLM_CRITIQUE"),
+                         ({"NEWS_SOURCE": "twitter"}, "NEWS_SOURCE")]:
+        with pytest.raises(ValueError, match=message):
+            Context.from_env(env)
+    for f in Context.__dataclass_fields__.values():
+        assert f.metadata["env"] and f.metadata["description"]
+
+
+def test_llm_choice_and_cheap_status(tmp_path):
+    status = llm.status(Context())
+    assert status["provider"] == "llama-cpp" and status["available"] is True
+    assert status["model"] == "SmolLM2-135M-Instruct.Q4_1" and llm.packaged_gguf().is_file()
+
+    remote = Context(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_provider="none")
+    assert llm.status(remote) == {"available": True, "provider": "openai-compatible", "model": "m",
+                                  "detail": "OpenAI-compatible server at http://127.0.0.1:9/v1 (not probed)"}
+    model = llm.select(remote)
+    assert isinstance(model, llm.OpenAIChat) and llm.select(remote) is model  # built once
+
+    assert llm.status(Context(llm_provider="openai-compatible"))["available"] is False
+    missing = Context(llm_gguf=str(tmp_path / "nope.gguf"))
+    assert llm.status(missing)["available"] is False and "is not a file" in llm.status(missing)["detail"]
+    with pytest.raises(errors.Unavailable, match="no LLM configured: LLM_GGUF="):
+        llm.select(missing)
+
+
+def test_openai_chat_reports_an_unreachable_server():
+    model = llm.OpenAIChat("http://127.0.0.1:9/v1", "m", timeout=2, max_retries=0)
+    with pytest.raises(errors.Unavailable, match="unreachable"):
+        model.invoke([{"role": "user", "content": "hi"}], max_tokens=5, temperature=0)
+
+
+def test_llm_status_entry_loads_nothing(monkeypatch):
+    monkeypatch.delenv("LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("LLM_PROVIDER", raising=False)
+    chat_mod._llama_models.clear()
+    out = json.loads(entry.llm_status(b"{}"))
+    assert out["available"] and out["provider"] == "llama-cpp" and "loads on first use" in out["detail"]
+    assert chat_mod._llama_models == {}
+    with pytest.raises(errors.BadRequest):
+        entry.llm_status(b'{"x": 1}')
+    settings.load.cache_clear()

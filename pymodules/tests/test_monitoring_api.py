@@ -1,0 +1,85 @@
+"""The monitoring functions Go calls, through their bytes-in/bytes-out wrappers, and their config."""
+
+import json
+
+import pytest
+
+from stockagent import errors
+from stockagent.monitoring import api, config
+
+from test_monitoring_evaluation import GOOD, report
+
+
+def call(fn, req=None):
+    return json.loads(fn(json.dumps(req or {}).encode()))
+
+
+@pytest.fixture
+def mon_env(entry_env, monkeypatch):
+    monkeypatch.setenv("DRIFT_WINDOW_DAYS", "40")
+    config.load.cache_clear()
+    yield entry_env
+    config.load.cache_clear()
+
+
+def test_drift_endpoints(mon_env):
+    with pytest.raises(errors.NotFound, match="No drift report for 'parent' yet"):
+        call(api.drift_latest, {"ticker": "parent"})
+    out = call(api.drift, {"ticker": "PARENT"})
+    assert out["ticker"] == "parent" and out["current"]["rows"] == 40  # DRIFT_WINDOW_DAYS
+    assert set(out) >= {"ticker", "health", "drift_score", "volatility_index", "feature_metrics", "timestamp",
+                        "status", "model_version", "reference", "current"}
+    assert call(api.drift_latest, {"ticker": "parent"}) == out
+    hist = call(api.drift_history, {"ticker": "parent", "limit": 5})
+    assert hist == {"ticker": "parent", "history": [out]}
+    with pytest.raises(errors.NotFound, match="No trained model for 'AAPL'"):
+        call(api.drift, {"ticker": "aapl"})
+    with pytest.raises(errors.NotFound, match="No trained model for 'AAPL'"):
+        call(api.drift_latest, {"ticker": "AAPL"})
+    with pytest.raises(errors.BadRequest, match="missing field 'ticker'"):
+        call(api.drift, {})
+    with pytest.raises(errors.BadRequest, match="unknown field"):
+        call(api.drift, {"ticker": "parent", "window": 3})
+    with pytest.raises(errors.BadRequest):
+        call(api.drift, {"ticker": "../x"})
+    with pytest.raises(errors.InvalidParameter):
+        call(api.drift_history, {"ticker": "parent", "limit": 0})
+
+
+def test_evaluation_endpoints(mon_env):
+    with pytest.raises(errors.NotFound, match="No stored report for 'AAPL'"):
+        call(api.evaluate, {"ticker": "AAPL"})
+    with pytest.raises(errors.NotFound):
+        call(api.eval_latest, {"ticker": "AAPL"})
+    folder = mon_env.data_dir / "reports"
+    folder.mkdir()
+    (folder / "AAPL.json").write_text(json.dumps(report(GOOD)))
+    out = call(api.evaluate, {"ticker": "aapl"})
+    assert out["ticker"] == "AAPL" and out["metrics"]["status"] == "Trustworthy"
+    assert set(out["metrics"]) >= {"checks", "overall_score", "status", "duration_seconds", "timestamp"}
+    assert call(api.eval_latest, {"ticker": "AAPL"}) == out
+    assert call(api.eval_history, {"ticker": "AAPL"})["history"] == [out]
+
+
+def test_monitor_status(mon_env):
+    from stockagent.forecast.registry import Registry
+
+    serving = Registry.from_settings(mon_env).serving_version("parent")
+    assert call(api.monitor_status) == {"models": [{
+        "ticker": "parent", "symbol": "^GSPC", "model": "parent", "role": "parent",
+        "serving_version": serving, "drift": None, "eval": None}]}
+    d = call(api.drift, {"ticker": "parent"})
+    row = call(api.monitor_status)["models"][0]
+    assert row["drift"] == {"health": d["health"], "drift_score": d["drift_score"], "volatility_index": d["volatility_index"],
+                            "timestamp": d["timestamp"], "model_version": d["model_version"], "current_version": True}
+    with pytest.raises(errors.BadRequest, match="unknown field"):
+        call(api.monitor_status, {"ticker": "parent"})
+
+
+def test_config_from_env():
+    assert config.MonitorConfig.from_env({}) == config.MonitorConfig(60, 500)
+    assert config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "90", "MONITOR_HISTORY_KEEP": " "}).drift_window_days == 90
+    with pytest.raises(ValueError, match="DRIFT_WINDOW_DAYS='x' is not a valid integer"):
+        config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "x"})
+    with pytest.raises(ValueError, match="DRIFT_WINDOW_DAYS=5 is invalid"):
+        config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "5"})

@@ -1,0 +1,389 @@
+// Package analysis is the /analyze flow: the forecast (prediction cache or
+// inference lane), the headlines (cached per hour), a semantic cache look-up
+// made by Go itself (the cache text's embedding against the vector store),
+// and on a miss the LangGraph analyst on the long-work lane, whose report
+// and vector are stored for the next similar request.
+package analysis
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"stockagent/pybridge"
+	"stockagent/server/forecast"
+	"stockagent/server/store"
+	"stockagent/server/tickers"
+	"stockagent/server/vectorstore"
+)
+
+const entry = "stockagent.entry:"
+
+// Config tunes the flow. Zero values take the defaults.
+type Config struct {
+	Threshold  float64       // SEMANTIC_CACHE_THRESHOLD: cosine similarity for a hit (0.95)
+	MaxAge     time.Duration // SEMANTIC_CACHE_MAX_AGE: reports older than this never answer (24h)
+	NewsTTL    time.Duration // headlines are fetched at most this often per ticker (1h)
+	Timeout    time.Duration // ANALYZE_TIMEOUT: one agent run (5m)
+	DataDir    string        // reports are kept under DATA_DIR/reports
+	VectorsURL string        // QDRANT_URL; empty: the in-process index
+	VectorsKey string        // QDRANT_API_KEY
+}
+
+func (c *Config) defaults() {
+	if c.Threshold <= 0 {
+		c.Threshold = 0.95
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 24 * time.Hour
+	}
+	if c.NewsTTL <= 0 {
+		c.NewsTTL = time.Hour
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Minute
+	}
+}
+
+// Observer receives the flow's measurements (metrics); it must not block.
+type Observer interface {
+	CacheHit(cache string)
+	CacheMiss(cache string)
+	LLM(d time.Duration, promptTokens, completionTokens int)
+}
+
+// Service runs /analyze. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	py       forecast.Python
+	forecast *forecast.Service
+	st       store.Store
+	obs      Observer
+	log      *slog.Logger
+
+	mu         sync.Mutex // guards vectors and stopExpire
+	vectors    vectorstore.Store
+	stopExpire context.CancelFunc
+}
+
+// New returns a Service.
+func New(cfg Config, py forecast.Python, fs *forecast.Service, st store.Store, obs Observer, log *slog.Logger) *Service {
+	cfg.defaults()
+	return &Service{cfg: cfg, py: py, forecast: fs, st: st, obs: obs, log: log}
+}
+
+// Request is one /analyze call.
+type Request struct {
+	Ticker   string
+	ThreadID string
+	UseFMI   bool
+	Question string
+}
+
+// Headline is one news item as the news entry point returns it.
+type Headline struct {
+	Title     string `json:"title"`
+	Publisher string `json:"publisher,omitempty"`
+	URL       string `json:"url,omitempty"`
+	Published string `json:"published,omitempty"`
+}
+
+type news struct {
+	Ticker    string     `json:"ticker"`
+	Source    string     `json:"source"`
+	Headlines []Headline `json:"headlines"`
+	Detail    string     `json:"detail,omitempty"`
+}
+
+// Analyze answers one request: the report (from the semantic cache or the
+// agent), or the training that must finish first.
+func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *forecast.Training, error) {
+	raw, tr, err := s.forecast.Predict(ctx, req.Ticker)
+	if err != nil || tr != nil {
+		return nil, tr, err
+	}
+	pred, err := parsePrediction(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	nw, err := s.news(ctx, req.Ticker, req.UseFMI)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	var vec []float32
+	if req.Question == "" { // a question is always answered by the agent
+		text := CacheText(req.Ticker, pred, nw.Headlines)
+		if vec, err = s.embed(ctx, text); err != nil {
+			s.log.Warn("semantic cache skipped: embedding failed", "ticker", req.Ticker, "error", err)
+		} else if hit, ok := s.lookup(ctx, req.Ticker, vec); ok {
+			s.obs.CacheHit("semantic")
+			return hit, nil, nil
+		}
+		s.obs.CacheMiss("semantic")
+	}
+
+	answer, err := s.run(ctx, req, raw, pred, nw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if vec != nil {
+		s.remember(ctx, req.Ticker, vec, answer)
+	}
+	return answer, nil, nil
+}
+
+// news returns the headlines of ticker, fetched at most once per NewsTTL.
+func (s *Service) news(ctx context.Context, ticker string, useFMI bool) (news, error) {
+	key := fmt.Sprintf("news_%s_%t", strings.ToLower(ticker), useFMI)
+	var n news
+	if b, err := s.st.Get(ctx, key); err == nil && json.Unmarshal(b, &n) == nil {
+		s.obs.CacheHit("news")
+		return n, nil
+	}
+	s.obs.CacheMiss("news")
+	if err := s.py.Call(ctx, pybridge.Inference, entry+"news", map[string]any{"ticker": ticker, "use_fmi": useFMI}, &n); err != nil {
+		return n, err
+	}
+	if b, err := json.Marshal(n); err == nil {
+		if err := s.st.Set(ctx, key, b, s.cfg.NewsTTL); err != nil {
+			s.log.Warn("headlines not cached", "ticker", ticker, "error", err)
+		}
+	}
+	return n, nil
+}
+
+// embed returns the vector of a cache text. Vectors are kept in the store by
+// the text's hash for MaxAge: embedding takes tens of milliseconds on a CPU,
+// and a repeated request (the common case for a cache hit) repeats its text.
+func (s *Service) embed(ctx context.Context, text string) ([]float32, error) {
+	sum := sha256.Sum256([]byte(text))
+	key := "embed_" + hex.EncodeToString(sum[:16])
+	if b, err := s.st.Get(ctx, key); err == nil {
+		var v []float32
+		if json.Unmarshal(b, &v) == nil && len(v) > 0 {
+			return v, nil
+		}
+	}
+	var out struct {
+		Vectors [][]float32 `json:"vectors"`
+	}
+	if err := s.py.Call(ctx, pybridge.Inference, entry+"embed", map[string]any{"text": text}, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Vectors) != 1 || len(out.Vectors[0]) == 0 {
+		return nil, errors.New("analysis: embed returned no vector")
+	}
+	if b, err := json.Marshal(out.Vectors[0]); err == nil {
+		if err := s.st.Set(ctx, key, b, s.cfg.MaxAge); err != nil {
+			s.log.Warn("embedding not cached", "error", err)
+		}
+	}
+	return out.Vectors[0], nil
+}
+
+// store opens the vector store on first use, when the embedding's dimension
+// is known; an unavailable store leaves the flow without a cache this time.
+func (s *Service) store(ctx context.Context, dim int) (vectorstore.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.vectors != nil {
+		return s.vectors, nil
+	}
+	opts := []vectorstore.Option{vectorstore.WithLogger(s.log)}
+	if s.cfg.VectorsKey != "" {
+		opts = append(opts, vectorstore.WithAPIKey(s.cfg.VectorsKey))
+	}
+	v, err := vectorstore.Open(s.cfg.VectorsURL, s.cfg.DataDir, dim, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.vectors = v
+	// Reports past MaxAge never answer; the janitor removes them from the store.
+	var expireCtx context.Context
+	expireCtx, s.stopExpire = context.WithCancel(context.Background())
+	go vectorstore.Expire(expireCtx, v, vectorstore.DefaultExpireEvery, s.cfg.MaxAge, s.log)
+	return v, nil
+}
+
+// Vectors returns the vector store once it is open (nil before), for /health and reset.
+func (s *Service) Vectors() vectorstore.Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.vectors
+}
+
+func (s *Service) lookup(ctx context.Context, ticker string, vec []float32) (json.RawMessage, bool) {
+	v, err := s.store(ctx, len(vec))
+	if err != nil {
+		s.log.Warn("semantic cache unavailable", "error", err)
+		return nil, false
+	}
+	hit, ok, err := v.Search(ctx, ticker, vec, time.Now().Add(-s.cfg.MaxAge), s.cfg.Threshold)
+	if err != nil {
+		s.log.Warn("semantic cache search failed; running the analyst", "ticker", ticker, "error", err)
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	// Mark the answer as served from the cache, with how similar and how old.
+	var m map[string]any
+	if err := json.Unmarshal(hit.Payload, &m); err != nil {
+		return nil, false
+	}
+	m["cached"] = true
+	m["cache"] = map[string]any{"score": hit.Score, "created_at": hit.CreatedAt.UTC().Format(time.RFC3339)}
+	b, err := json.Marshal(m)
+	return b, err == nil
+}
+
+func (s *Service) remember(ctx context.Context, ticker string, vec []float32, answer json.RawMessage) {
+	v, err := s.store(ctx, len(vec))
+	if err == nil {
+		err = v.Upsert(ctx, vectorstore.Point{ID: uuid.NewString(), Ticker: ticker, Vector: vec, CreatedAt: time.Now(), Payload: answer})
+	}
+	if err != nil {
+		s.log.Warn("report not added to the semantic cache", "ticker", ticker, "error", err)
+	}
+}
+
+type agentResult struct {
+	FinalReport   string          `json:"final_report"`
+	Recommend     string          `json:"recommendation"`
+	Confidence    string          `json:"confidence"`
+	NewsSentiment string          `json:"news_sentiment"`
+	ParseStatus   string          `json:"parse_status"`
+	Flags         []string        `json:"flags"`
+	ThreadID      string          `json:"thread_id"`
+	Revisions     int             `json:"revisions"`
+	Answer        string          `json:"answer,omitempty"`
+	LLM           json.RawMessage `json:"llm"`
+	Nodes         []struct {
+		Node             string  `json:"node"`
+		Seconds          float64 `json:"seconds"`
+		PromptTokens     int     `json:"prompt_tokens"`
+		CompletionTokens int     `json:"completion_tokens"`
+	} `json:"nodes"`
+}
+
+// run calls the agent on the long-work lane and builds the API answer.
+func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	in := map[string]any{"ticker": req.Ticker, "prediction": raw, "headlines": nw.Headlines, "news_source": nw.Source}
+	if req.ThreadID != "" {
+		in["thread_id"] = req.ThreadID
+	}
+	if req.Question != "" {
+		in["question"] = req.Question
+	}
+	var res agentResult
+	if err := s.py.Call(ctx, pybridge.Long, entry+"analyze", in, &res); err != nil {
+		return nil, err
+	}
+	var secs float64
+	var pt, ct int
+	for _, n := range res.Nodes {
+		secs, pt, ct = secs+n.Seconds, pt+n.PromptTokens, ct+n.CompletionTokens
+	}
+	s.obs.LLM(time.Duration(secs*float64(time.Second)), pt, ct)
+
+	out := map[string]any{
+		"ticker":         req.Ticker,
+		"final_report":   res.FinalReport,
+		"recommendation": res.Recommend,
+		"confidence":     res.Confidence,
+		"predictions":    raw,
+		"news_sentiment": res.NewsSentiment,
+		"last_price":     pred.lastPrice(),
+		"news":           nw,
+		"thread_id":      res.ThreadID,
+		"parse_status":   res.ParseStatus,
+		"flags":          res.Flags,
+		"revisions":      res.Revisions,
+		"nodes":          res.Nodes,
+		"llm":            res.LLM,
+		"cached":         false,
+		"created_at":     time.Now().UTC().Format(time.RFC3339),
+	}
+	if res.Answer != "" {
+		out["answer"] = res.Answer
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.saveReport(req.Ticker, b); err != nil {
+		s.log.Warn("report not saved", "ticker", req.Ticker, "error", err)
+	}
+	return b, nil
+}
+
+// saveReport keeps the latest report of ticker in the data folder
+// (reports/<stem>.json, written atomically), for monitoring to evaluate
+// without running the LLM again.
+func (s *Service) saveReport(ticker string, b []byte) error {
+	dir := filepath.Join(s.cfg.DataDir, "reports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-report-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, tickers.Stem(ticker)+".json"))
+}
+
+// LatestReport returns the latest stored report of ticker.
+func (s *Service) LatestReport(ticker string) (json.RawMessage, error) {
+	return os.ReadFile(filepath.Join(s.cfg.DataDir, "reports", tickers.Stem(ticker)+".json"))
+}
+
+// Close closes the vector store if it was opened.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.vectors == nil {
+		return nil
+	}
+	s.stopExpire()
+	return s.vectors.Close()
+}
+
+// LLMStatus reports whether an LLM is configured and which, with "status"
+// "up" or "unavailable" (cheap: the model is not loaded).
+func (s *Service) LLMStatus(ctx context.Context) (map[string]any, error) {
+	var out map[string]any
+	if err := s.py.Call(ctx, pybridge.Inference, entry+"llm_status", nil, &out); err != nil {
+		return nil, err
+	}
+	out["status"] = "unavailable"
+	if ok, _ := out["available"].(bool); ok {
+		out["status"] = "up"
+	}
+	return out, nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"stockagent/server/vectorstore/qdranttest"
+)
+
+// /analyze end to end with a real model, twice: the in-process llama.cpp
+// default with the in-process vector index, and the OpenAI-compatible path
+// against llama.cpp's own server with Qdrant's API. The second identical
+// request is a semantic cache hit that makes no LLM call.
+func TestAnalyzeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real LLM")
+	}
+	dataDir := t.TempDir()
+	base := map[string]string{
+		"DATA_SOURCE": "bundled", "NEWS_SOURCE": "none",
+		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
+	}
+	with := func(extra map[string]string) map[string]string {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+
+	t.Run("in-process llama.cpp", func(t *testing.T) {
+		srv := startServer(t, dataDir, with(nil))
+		defer srv.cmd.Process.Kill()
+		// No model yet: the answer names the training task, which starts.
+		status, body := srv.post(t, "/analyze", `{"ticker":"AAPL"}`)
+		if status != 202 || !strings.Contains(body, `"task_id":"aapl"`) || !strings.Contains(body, `"status":"training"`) {
+			t.Fatalf("first /analyze: %d %s", status, body)
+		}
+		if rec := waitStatus(t, srv, "aapl", 5*time.Minute); rec.Status != "completed" {
+			t.Fatalf("training: %+v", rec)
+		}
+		checkAnalysis(t, srv, "llama-cpp")
+	})
+
+	t.Run("OpenAI-compatible server and Qdrant", func(t *testing.T) {
+		srv := startServer(t, dataDir, with(map[string]string{
+			"LLM_BASE_URL": startLlamaServer(t), "LLM_MODEL": "smollm2",
+			"QDRANT_URL": qdranttest.Start(t),
+		}))
+		defer srv.cmd.Process.Kill()
+		if _, health := srv.get(t, "/health"); !strings.Contains(health, "openai-compatible") {
+			t.Fatalf("/health does not show the OpenAI-compatible LLM: %s", health)
+		}
+		checkAnalysis(t, srv, "openai-compatible")
+		if _, health := srv.get(t, "/health"); !strings.Contains(health, `"backend":"qdrant"`) {
+			t.Errorf("/health does not show Qdrant: %s", health)
+		}
+	})
+}
+
+type analysisAnswer struct {
+	Ticker         string `json:"ticker"`
+	FinalReport    string `json:"final_report"`
+	Recommendation string `json:"recommendation"`
+	Confidence     string `json:"confidence"`
+	NewsSentiment  string `json:"news_sentiment"`
+	ThreadID       string `json:"thread_id"`
+	Answer         string `json:"answer"`
+	Cached         bool   `json:"cached"`
+	Predictions    struct {
+		Predictions struct {
+			FullForecast []json.RawMessage `json:"full_forecast"`
+		} `json:"predictions"`
+	} `json:"predictions"`
+	LLM struct {
+		Provider string `json:"provider"`
+	} `json:"llm"`
+}
+
+// checkAnalysis runs /analyze three times: an analysis, the same request
+// (a cache hit, no LLM call), and a follow-up question on the same thread
+// (answered by the agent).
+func checkAnalysis(t *testing.T, srv *server, provider string) {
+	t.Helper()
+	analyze := func(body string) analysisAnswer {
+		t.Helper()
+		status, raw := srv.post(t, "/analyze", body)
+		if status != 200 {
+			t.Fatalf("/analyze %s: %d %.500s", body, status, raw)
+		}
+		var a analysisAnswer
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			t.Fatalf("answer: %v\n%.500s", err, raw)
+		}
+		return a
+	}
+	first := analyze(`{"ticker":"AAPL"}`)
+	if first.Cached || first.Ticker != "AAPL" || first.LLM.Provider != provider ||
+		!oneOf(first.Recommendation, "BULLISH", "BEARISH", "NEUTRAL") || !oneOf(first.Confidence, "High", "Medium", "Low") ||
+		!strings.Contains(strings.ToLower(first.FinalReport), "not investment advice") ||
+		len(first.Predictions.Predictions.FullForecast) != 63 || first.NewsSentiment == "" {
+		t.Fatalf("first analysis: %+v", first)
+	}
+	calls := llmCalls(t, srv)
+	second := analyze(`{"ticker":"AAPL"}`)
+	if !second.Cached || second.FinalReport != first.FinalReport {
+		t.Fatalf("the identical request was not a semantic cache hit: cached=%v", second.Cached)
+	}
+	if got := llmCalls(t, srv); got != calls {
+		t.Fatalf("the cache hit made %v agent calls", got-calls)
+	}
+	follow := analyze(fmt.Sprintf(`{"ticker":"AAPL","thread_id":%q,"question":"What is the main risk to this forecast?"}`, first.ThreadID))
+	if follow.Cached || follow.Answer == "" || llmCalls(t, srv) != calls+1 {
+		t.Fatalf("a question must be answered by the agent: cached=%v answer=%q", follow.Cached, follow.Answer)
+	}
+}
+
+func oneOf(v string, set ...string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+var analyzeCalls = regexp.MustCompile(`(?m)^stockagent_bridge_calls_total\{function="stockagent\.entry:analyze",lane="long",outcome="ok"\} (\d+)`)
+
+// llmCalls counts the agent runs the server made, from its metrics.
+func llmCalls(t *testing.T, srv *server) int {
+	t.Helper()
+	_, body := srv.get(t, "/metrics")
+	m := analyzeCalls.FindStringSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// startLlamaServer starts llama-cpp-python's OpenAI-compatible server on the
+// packaged GGUF and returns its base URL.
+func startLlamaServer(t *testing.T) string {
+	t.Helper()
+	python, err := filepath.Abs("../.venv/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "-c", "from stockagent.llm.chat import packaged_gguf; print(packaged_gguf())").Output()
+	gguf := strings.TrimSpace(string(out))
+	if err != nil || gguf == "" || gguf == "None" {
+		t.Fatalf("no packaged GGUF: %v %q", err, out)
+	}
+	port := freePort(t)
+	cmd := exec.Command(python, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", "smollm2",
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--n_ctx", "2048", "--n_threads", "1")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := fmt.Sprintf("http://127.0.0.1:%d/v1", port)
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if res, err := http.Get(base + "/models"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return base
+			}
+		}
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	t.Fatalf("llama.cpp server did not start:\n%s", logs.b.String())
+	return ""
+}

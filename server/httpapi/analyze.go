@@ -1,0 +1,52 @@
+package httpapi
+
+import (
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/analysis"
+)
+
+type analyzeBody struct {
+	Ticker   *string `json:"ticker"`
+	ThreadID string  `json:"thread_id"`
+	UseFMI   bool    `json:"use_fmi"`
+	Question string  `json:"question"`
+}
+
+// MaxQuestion bounds a follow-up question's length.
+const MaxQuestion = 2000
+
+// POST /analyze: the analyst's report on a ticker's forecast and news.
+func (h *handlers) analyze(c *fiber.Ctx) error {
+	var b analyzeBody
+	if err := decodeBody(c, &b, false); err != nil {
+		return err
+	}
+	ticker, err := bodyTicker(b.Ticker)
+	if err != nil {
+		return err
+	}
+	if len(b.ThreadID) > 128 {
+		return unprocessable("thread_id is longer than 128 characters")
+	}
+	if len(b.Question) > MaxQuestion {
+		return unprocessable(fmt.Sprintf("question is longer than %d characters", MaxQuestion))
+	}
+	if h.d.Analysis == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "the analyst is not configured on this server")
+	}
+	// The analysis has its own, longer deadline (ANALYZE_TIMEOUT) inside the service.
+	answer, tr, err := h.d.Analysis.Analyze(c.UserContext(), analysis.Request{
+		Ticker: ticker, ThreadID: b.ThreadID, UseFMI: b.UseFMI, Question: b.Question,
+	})
+	if err != nil {
+		return err
+	}
+	if tr != nil {
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "training", "detail": tr.Detail, "ticker": ticker, "task_id": tr.TaskID})
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(answer)
+}

@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"stockagent/pybridge"
+	"stockagent/server/tickers"
+)
+
+// POST /monitor/{ticker} ("parent" for the parent): drift now, judged by the
+// health policy, and the evaluation of the analyst's latest report (one
+// analysis runs first only when none is stored). An untrained model is a 404.
+func (h *handlers) monitor(c *fiber.Ctx) error {
+	model, err := tickers.Model(c.Params("ticker"))
+	if err != nil {
+		return err
+	}
+	if h.d.Monitor == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "monitoring is not configured on this server")
+	}
+	ctx := c.UserContext()
+	drift, err := h.d.Monitor.Drift(ctx, model)
+	if err != nil {
+		return err
+	}
+	var agentEval any
+	ev, tr, err := h.d.Monitor.Evaluate(ctx, model)
+	switch {
+	case tr != nil:
+		agentEval = fiber.Map{"status": "training", "task_id": tr.TaskID, "detail": tr.Detail}
+	case err != nil:
+		// The drift report stands on its own: say why there is no evaluation.
+		agentEval = fiber.Map{"status": "unavailable", "detail": publicDetail(err)}
+	default:
+		agentEval = ev
+	}
+	if model == tickers.Parent {
+		return c.JSON(fiber.Map{"ticker": model, "type": "parent", "drift": drift, "agent_eval": agentEval,
+			"links": fiber.Map{"get_drift_json": "/monitor/parent/drift", "get_eval_json": "/monitor/parent/eval"}})
+	}
+	return c.JSON(fiber.Map{"ticker": model, "is_parent": false, "drift": drift, "agent_eval": agentEval})
+}
+
+// publicDetail is what a client may read of an error: a Python exception of
+// ours keeps its message; anything else is summarized.
+func publicDetail(err error) string {
+	var pe *pybridge.PyError
+	if errors.As(err, &pe) {
+		if _, ok := pyStatus[pe.Type]; ok {
+			return pe.Message
+		}
+	}
+	return "internal error; see the server log"
+}
+
+// GET /monitor/{ticker}/drift: the latest stored drift report.
+func (h *handlers) latestDrift(c *fiber.Ctx) error { return h.latest(c, "drift") }
+
+// GET /monitor/{ticker}/eval: the latest stored agent evaluation.
+func (h *handlers) latestEval(c *fiber.Ctx) error { return h.latest(c, "eval") }
+
+func (h *handlers) latest(c *fiber.Ctx, what string) error {
+	model, err := tickers.Model(c.Params("ticker"))
+	if err != nil {
+		return err
+	}
+	if h.d.Monitor == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "monitoring is not configured on this server")
+	}
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Monitor.Latest(ctx, what, model)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(out)
+}

@@ -1,0 +1,207 @@
+package vectorstore_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+
+	"stockagent/server/vectorstore"
+	"stockagent/server/vectorstore/qdranttest"
+)
+
+// closedPortURL returns a Qdrant URL on a loopback port nobody listens on.
+func closedPortURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+func TestQdrantUnavailable(t *testing.T) {
+	url := closedPortURL(t)
+	start := time.Now()
+	s, err := vectorstore.Open(url, t.TempDir(), dim)
+	if !errors.Is(err, vectorstore.ErrUnavailable) {
+		t.Fatalf("Open(closed port) = %v, %v; want ErrUnavailable", s, err)
+	}
+	if !strings.HasPrefix(err.Error(), "vectorstore: qdrant ping: ") || !strings.Contains(err.Error(), url) {
+		t.Errorf("error %q should say it was a ping, and of %s", err, url)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Open took %v to see a closed port", d)
+	}
+}
+
+// TestQdrantOutage takes the server away under an open store: every call wraps
+// ErrUnavailable, and the store recovers when the server comes back.
+func TestQdrantOutage(t *testing.T) {
+	srv := qdranttest.NewServer(t)
+	s := openQdrant(t, srv.URL(), "outage", dim)
+	ctx := context.Background()
+	mustUpsert(t, s, point("AAPL", axis0(), time.Now(), "before"))
+
+	srv.Stop()
+	calls := map[string]func() error{
+		"Search": func() error { _, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5); return err },
+		"Upsert": func() error { return s.Upsert(ctx, point("AAPL", axis0(), time.Now(), "during")) },
+		"DeleteBefore": func() error {
+			_, err := s.DeleteBefore(ctx, time.Now())
+			return err
+		},
+		"Clear": func() error { _, err := s.Clear(ctx); return err },
+		"Count": func() error { _, err := s.Count(ctx); return err },
+		"Ping":  func() error { return s.Ping(ctx) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, vectorstore.ErrUnavailable) {
+			t.Errorf("%s with the server down = %v; want ErrUnavailable", name, err)
+		}
+	}
+
+	srv.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Ping(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("store did not reconnect within 10s: %v", s.Ping(ctx))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h, ok := mustSearch(t, s, "AAPL", axis0(), time.Time{}, 0.95)
+	wantHit(t, h, ok, "before", 1)
+}
+
+func TestQdrantCallerCancelled(t *testing.T) {
+	s := openQdrant(t, qdranttest.NewServer(t).URL(), "cancel", dim)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, vectorstore.ErrUnavailable) {
+		t.Fatalf("Search(cancelled) = %v; want context.Canceled, not ErrUnavailable", err)
+	}
+}
+
+// TestQdrantCollection checks what Open sets up, through Qdrant's own client: the size,
+// cosine distance and both payload indexes; then that reopening adopts the collection and
+// that another dimension is refused clearly.
+func TestQdrantCollection(t *testing.T) {
+	url := qdranttest.Start(t)
+	name := qdranttest.Collection(t)
+	openQdrant(t, url, name, dim)
+
+	info := collectionInfo(t, url, name)
+	params := info.GetConfig().GetParams().GetVectorsConfig().GetParams()
+	if params.GetSize() != dim || params.GetDistance() != qdrant.Distance_Cosine {
+		t.Fatalf("collection has size %d, distance %v; want %d, Cosine", params.GetSize(), params.GetDistance(), dim)
+	}
+	want := map[string]qdrant.PayloadSchemaType{
+		"ticker":        qdrant.PayloadSchemaType_Keyword,
+		"created_at_ms": qdrant.PayloadSchemaType_Integer,
+	}
+	for field, typ := range want {
+		if got := info.GetPayloadSchema()[field].GetDataType(); got != typ {
+			t.Errorf("payload index on %s is %v; want %v", field, got, typ)
+		}
+	}
+
+	t.Run("reopen adopts it", func(t *testing.T) {
+		s, err := vectorstore.NewQdrant(context.Background(), url, 0, vectorstore.WithCollection(name), vectorstore.WithAPIKey(qdranttest.APIKey()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		mustUpsert(t, s, point("AAPL", axis0(), time.Now(), "p"))
+		var de *vectorstore.DimensionError
+		if err := s.Upsert(context.Background(), point("AAPL", make4(), time.Now(), "4d")); !errors.As(err, &de) || de.Want != dim {
+			t.Fatalf("Upsert(4-d) = %v; want a DimensionError", err)
+		}
+	})
+	t.Run("another dimension is refused", func(t *testing.T) {
+		s, err := vectorstore.NewQdrant(context.Background(), url, 384, vectorstore.WithCollection(name), vectorstore.WithAPIKey(qdranttest.APIKey()))
+		var de *vectorstore.DimensionError
+		if !errors.As(err, &de) || de.Want != dim || de.Got != 384 {
+			t.Fatalf("NewQdrant(384) on a %d-d collection = %v, %v; want a DimensionError", dim, s, err)
+		}
+		if errors.Is(err, vectorstore.ErrUnavailable) {
+			t.Errorf("a dimension mismatch wraps ErrUnavailable: %v", err)
+		}
+		for _, part := range []string{name, "384", strconv.Itoa(dim)} {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("error %q does not name %q", err, part)
+			}
+		}
+	})
+}
+
+// TestQdrantCreatedOnFirstUpsert opens a missing collection with dimension 0: nothing is
+// created until the first point, which fixes the size.
+func TestQdrantCreatedOnFirstUpsert(t *testing.T) {
+	srv := qdranttest.NewServer(t)
+	s := openQdrant(t, srv.URL(), "lazy", 0)
+	if n := srv.Calls("Collections/Create"); n != 0 {
+		t.Fatalf("Open(dim 0) created the collection (%d calls)", n)
+	}
+	mustUpsert(t, s, point("AAPL", make4(), time.Now(), "first"))
+	if got := collectionInfo(t, srv.URL(), "lazy").GetConfig().GetParams().GetVectorsConfig().GetParams().GetSize(); got != 4 {
+		t.Fatalf("collection created with size %d; want 4", got)
+	}
+	mustUpsert(t, s, point("AAPL", make4(), time.Now(), "second"))
+	if n := srv.Calls("Collections/Create"); n != 1 {
+		t.Fatalf("collection created %d times; want once", n)
+	}
+}
+
+func TestQdrantAPIKey(t *testing.T) {
+	srv := qdranttest.NewServer(t, qdranttest.WithAPIKey("s3cret"))
+	t.Run("without the key", func(t *testing.T) {
+		s, err := vectorstore.NewQdrant(context.Background(), srv.URL(), dim, vectorstore.WithCollection("k"))
+		if err == nil {
+			s.Close()
+			t.Fatal("NewQdrant without the API key succeeded")
+		}
+		if errors.Is(err, vectorstore.ErrUnavailable) || !strings.Contains(err.Error(), "Unauthenticated") {
+			t.Fatalf("NewQdrant without the API key = %v; want Unauthenticated, not ErrUnavailable", err)
+		}
+	})
+	t.Run("with the key", func(t *testing.T) {
+		s := openQdrant(t, srv.URL(), "k", dim, vectorstore.WithAPIKey("s3cret"))
+		mustUpsert(t, s, point("AAPL", axis0(), time.Now(), "p"))
+		mustCount(t, s, 1)
+	})
+}
+
+// collectionInfo asks the server at url about collection with Qdrant's own client.
+func collectionInfo(t *testing.T, url, collection string) *qdrant.CollectionInfo {
+	t.Helper()
+	host, portStr, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://"))
+	if err != nil {
+		t.Fatalf("split %q: %v", url, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	c, err := qdrant.NewClient(&qdrant.Config{
+		Host: host, Port: port, APIKey: qdranttest.APIKey(), UseTLS: strings.HasPrefix(url, "https://"),
+		SkipCompatibilityCheck: true, PoolSize: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := c.GetCollectionInfo(ctx, collection)
+	if err != nil {
+		t.Fatalf("GetCollectionInfo(%s): %v", collection, err)
+	}
+	return info
+}
