@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"stockagent/deploy/deploytest"
 	"stockagent/server/httpapi/apitest"
 )
 
@@ -26,13 +27,14 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Skip("trains real models")
 	}
 	srv := startServer(t, "", map[string]string{
-		"DATA_SOURCE":       "bundled",
-		"PARENT_EPOCHS":     "1",
-		"CHILD_EPOCHS":      "1",
-		"PARENT_START_DATE": "2016-01-01",
-		"ADMIN_TOKEN":       "e2e-admin",
-		"LLM_PROVIDER":      "none", // the analyst's answers without an LLM; analyze_test.go runs real ones
-		"NEWS_SOURCE":       "none",
+		"DATA_SOURCE":         "bundled",
+		"PARENT_EPOCHS":       "1",
+		"CHILD_EPOCHS":        "1",
+		"PARENT_START_DATE":   "2016-01-01",
+		"ADMIN_TOKEN":         "e2e-admin",
+		"LLM_PROVIDER":        "none", // the analyst's answers without an LLM; analyze_test.go runs real ones
+		"NEWS_SOURCE":         "none",
+		"RATE_LIMIT_TRAINING": "4/hour",
 	})
 	spec, err := os.ReadFile("httpapi/openapi.json")
 	if err != nil {
@@ -202,6 +204,33 @@ func TestServerEndToEnd(t *testing.T) {
 		}
 		if _, body := srv.get(t, "/metrics"); !strings.Contains(body, `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`) {
 			t.Error("/metrics lacks the bridge's call counts")
+		}
+	})
+	t.Run("training requests are rate limited per client", func(t *testing.T) {
+		for i := range 5 {
+			status, body := srv.post(t, "/train-parent", `{}`)
+			if status == 429 {
+				if !strings.Contains(body, "rate limit") {
+					t.Fatalf("429 without a clear detail: %s", body)
+				}
+				return
+			}
+			if status != 200 {
+				t.Fatalf("training request %d: %d %s", i, status, body)
+			}
+		}
+		t.Fatal("no 429 after more training requests than RATE_LIMIT_TRAINING allows")
+	})
+	t.Run("every metric a dashboard queries exists", func(t *testing.T) {
+		used, err := deploytest.DashboardMetrics("../deploy/grafana/dashboards")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := srv.get(t, "/metrics")
+		if missing := deploytest.Missing(used, deploytest.ScrapeNames(body)); len(missing) > 0 {
+			for _, m := range missing {
+				t.Errorf("%s (used by %v) is not in /metrics", m, used[m])
+			}
 		}
 	})
 	t.Run("every operation of the OpenAPI document was exercised", func(t *testing.T) {

@@ -1,0 +1,212 @@
+// Package deploytest checks the monitoring configuration in deploy/ against
+// the metrics the service exports: which metric names the Grafana dashboards
+// query (DashboardMetrics, ExprMetrics), which names a /metrics page holds
+// (ScrapeNames), and which of the first the second lacks (Missing).
+//
+// A check against a live service takes three calls:
+//
+//	used, err := deploytest.DashboardMetrics("deploy/grafana/dashboards")
+//	// … GET /metrics into body …
+//	if missing := deploytest.Missing(used, deploytest.ScrapeNames(body)); len(missing) > 0 { … }
+//
+// used[name] says which dashboards and panels query each missing name.
+package deploytest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// dashboard is the part of a Grafana dashboard's JSON that holds queries.
+type dashboard struct {
+	Title      string  `json:"title"`
+	Panels     []panel `json:"panels"`
+	Templating struct {
+		List []variable `json:"list"`
+	} `json:"templating"`
+}
+
+type panel struct {
+	Title   string `json:"title"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+	Panels []panel `json:"panels"` // a collapsed row holds its panels
+}
+
+type variable struct {
+	Name  string          `json:"name"`
+	Type  string          `json:"type"`
+	Query json.RawMessage `json:"query"` // a string, or {"query": "…"} in recent Grafana
+}
+
+// query is the PromQL of a query variable, or "".
+func (v variable) query() string {
+	if v.Type != "query" || len(v.Query) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v.Query, &s) == nil {
+		return s
+	}
+	var o struct {
+		Query string `json:"query"`
+	}
+	if json.Unmarshal(v.Query, &o) == nil {
+		return o.Query
+	}
+	return ""
+}
+
+// DashboardMetrics reads every Grafana dashboard (*.json) under dir, at any
+// depth, and returns each metric name their queries select (panel targets'
+// expr and query variables; see ExprMetrics) with the places that use it,
+// each written "file: panel title" ("file: variable name" for a variable),
+// file relative to dir, sorted. Names are as written: a histogram appears as
+// name_bucket, name_sum or name_count.
+//
+// A file that cannot be read or is not JSON is an error naming the file; no
+// dashboard under dir is an error too.
+func DashboardMetrics(dir string) (map[string][]string, error) {
+	used := map[string][]string{}
+	add := func(expr, place string) {
+		for _, name := range ExprMetrics(expr) {
+			if !slices.Contains(used[name], place) {
+				used[name] = append(used[name], place)
+			}
+		}
+	}
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var db dashboard
+		if err := json.Unmarshal(data, &db); err != nil {
+			return fmt.Errorf("deploytest: dashboard %s: %w", path, err)
+		}
+		files++
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			rel = path
+		}
+		var walk func([]panel)
+		walk = func(ps []panel) {
+			for _, p := range ps {
+				for _, t := range p.Targets {
+					add(t.Expr, rel+": "+p.Title)
+				}
+				walk(p.Panels)
+			}
+		}
+		walk(db.Panels)
+		for _, v := range db.Templating.List {
+			add(v.query(), rel+": variable "+v.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if files == 0 {
+		return nil, fmt.Errorf("deploytest: no dashboard (*.json) under %s", dir)
+	}
+	for _, places := range used {
+		sort.Strings(places)
+	}
+	return used, nil
+}
+
+// ScrapeNames returns the names of the series in body, a page in the
+// Prometheus text format (or OpenMetrics): the name of every sample line
+// (name{…} value, or {"name", …} value for a quoted name) and of every
+// "# TYPE name kind" line, with, for a histogram, name_bucket, name_sum and
+// name_count, and for a summary name_sum and name_count, so that a family
+// declared before its first sample is known as a whole.
+func ScrapeNames(body string) map[string]bool {
+	names := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "#"):
+			f := strings.Fields(line)
+			if len(f) < 4 || f[1] != "TYPE" {
+				continue
+			}
+			name := f[2]
+			if u, err := strconv.Unquote(name); err == nil {
+				name = u
+			}
+			names[name] = true
+			switch f[len(f)-1] {
+			case "histogram":
+				names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
+			case "gaugehistogram":
+				names[name+"_bucket"], names[name+"_gsum"], names[name+"_gcount"] = true, true, true
+			case "summary":
+				names[name+"_sum"], names[name+"_count"] = true, true
+			}
+		case line[0] == '{': // {"name", label="value"} value
+			if name, ok := quotedName(line[1:]); ok {
+				names[name] = true
+			}
+		default:
+			end := strings.IndexAny(line, "{ \t")
+			if end < 0 {
+				end = len(line)
+			}
+			names[line[:end]] = true
+		}
+	}
+	return names
+}
+
+// quotedName reads the metric name at the start of s, the inside of a
+// sample's braces: a quoted string followed by "," or "}".
+func quotedName(s string) (string, bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", false
+	}
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			name, err := strconv.Unquote(s[:i+1])
+			rest := strings.TrimSpace(s[i+1:])
+			if err != nil || rest == "" || (rest[0] != ',' && rest[0] != '}') {
+				return "", false // a label name, as in {"label"="v"}
+			}
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// Missing returns, sorted, the names dashboards use (DashboardMetrics) that
+// scraped (ScrapeNames) lacks.
+func Missing(dashboards map[string][]string, scraped map[string]bool) []string {
+	var missing []string
+	for name := range dashboards {
+		if !scraped[name] {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}

@@ -1,0 +1,476 @@
+package deploytest_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"stockagent/deploy/deploytest"
+)
+
+// The repository's folders, from this package's.
+const (
+	dashboardsDir = "../grafana/dashboards"
+	prometheusDir = "../prometheus"
+	metricsSrcDir = "../../server/metrics"
+)
+
+func TestExprMetrics(t *testing.T) {
+	cases := map[string]struct {
+		expr string
+		want []string
+	}{
+		"histogram quantile by le and route": {
+			`histogram_quantile(0.99, sum by (le, route) (rate(stockagent_http_request_duration_seconds_bucket[5m])))`,
+			[]string{"stockagent_http_request_duration_seconds_bucket"},
+		},
+		"ignoring and an elided operand": {
+			`sum(rate(x_total{a="b"}[1m])) / ignoring(c) sum(...)`,
+			[]string{"x_total"},
+		},
+		"without, bool and a number": {
+			`sum without (instance) (rate(a_total[5m])) > bool 0.5`,
+			[]string{"a_total"},
+		},
+		"on and group_left with label lists": {
+			`a / on(job, instance) group_left(version) b`,
+			[]string{"a", "b"},
+		},
+		"group_left without a label list": {
+			`sum by (kind) (x) / on() group_left sum(y)`,
+			[]string{"x", "y"},
+		},
+		"aggregation with postfix by": {
+			`sum(rate(h_sum[5m])) by (lane, function) / sum(rate(h_count[5m])) by (lane, function)`,
+			[]string{"h_sum", "h_count"},
+		},
+		"keywords in any case": {
+			`SUM BY (a) (b) AND ON (c) d OR e UNLESS f`,
+			[]string{"b", "d", "e", "f"},
+		},
+		"subquery, offset and @": {
+			`max_over_time(redis_up[1h:1m] offset 5m) + x @ start() - y @ 1609746000`,
+			[]string{"redis_up", "x", "y"},
+		},
+		"numbers, Inf and NaN": {
+			`1e-3 * foo + Inf - NaN + 0x1F + .5 * bar`,
+			[]string{"foo", "bar"},
+		},
+		"strings that look like queries": {
+			`x{a="sum(by) y", b=~'z|w', c!="\"q\""} and label_replace(u, "dst", "$1", "src", "(.*)")`,
+			[]string{"x", "u"},
+		},
+		"__name__ and quoted names": {
+			`{__name__="foo", job="a"} + {"my.metric", job="b"} + {"le"="1"}`,
+			[]string{"foo", "my.metric"},
+		},
+		"Grafana variables": {
+			`sum by (route) (rate(req_total{route=~"$route", job="${job}"}[$__rate_interval])) * $scale`,
+			[]string{"req_total"},
+		},
+		"label_values with a selector": {
+			`label_values(stockagent_http_requests_total{job="stockagent"}, route)`,
+			[]string{"stockagent_http_requests_total"},
+		},
+		"label_values of a label alone": {
+			`label_values(route)`,
+			nil,
+		},
+		"absent, vector and time": {
+			`absent(up{job="stockagent"}) or vector(0) + time() - process_start_time_seconds`,
+			[]string{"up", "process_start_time_seconds"},
+		},
+		"topk and count_values": {
+			`topk(5, count_values("v", build_info)) > quantile(0.9, z)`,
+			[]string{"build_info", "z"},
+		},
+		"comment and repeats": {
+			"rate(a[5m]) / rate(a[5m]) # b c\n+ d",
+			[]string{"a", "d"},
+		},
+		"colons in names and ranges": {
+			`job:requests:rate5m[10m:30s]`,
+			[]string{"job:requests:rate5m"},
+		},
+		"empty": {``, nil},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := deploytest.ExprMetrics(c.expr); !slices.Equal(got, c.want) {
+				t.Errorf("ExprMetrics(%q) = %q, want %q", c.expr, got, c.want)
+			}
+		})
+	}
+}
+
+func TestScrapeNames(t *testing.T) {
+	body := `# HELP req_total Requests.
+# TYPE req_total counter
+req_total{code="200",route="/a"} 3
+req_total{code="500",route="/a"} 1
+# HELP lat_seconds Latency.
+# TYPE lat_seconds histogram
+lat_seconds_bucket{le="0.1"} 1
+lat_seconds_bucket{le="+Inf"} 2
+lat_seconds_sum 0.3
+lat_seconds_count 2
+# TYPE empty_seconds histogram
+# TYPE gc_seconds summary
+gc_seconds{quantile="0.5"} 0.001
+# TYPE up_gauge gauge
+up_gauge 1
+{"dotted.name", job="x"} 4
+{"quoted_label"="v"} 5
+plain_no_labels 7 1700000000000
+# EOF
+`
+	got := deploytest.ScrapeNames(body)
+	want := []string{
+		"req_total", "lat_seconds", "lat_seconds_bucket", "lat_seconds_sum", "lat_seconds_count",
+		"empty_seconds", "empty_seconds_bucket", "empty_seconds_sum", "empty_seconds_count",
+		"gc_seconds", "gc_seconds_sum", "gc_seconds_count", "up_gauge", "dotted.name", "plain_no_labels",
+	}
+	for _, n := range want {
+		if !got[n] {
+			t.Errorf("ScrapeNames lacks %q", n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("ScrapeNames = %v, want exactly %q", got, want)
+	}
+}
+
+func TestMissing(t *testing.T) {
+	used := map[string][]string{
+		"b_total":    {"x.json: B"},
+		"a_bucket":   {"x.json: A"},
+		"c":          {"y.json: C"},
+		"go_threads": {"x.json: T"},
+	}
+	scraped := map[string]bool{"a_bucket": true, "go_threads": true, "unused": true}
+	if got, want := deploytest.Missing(used, scraped), []string{"b_total", "c"}; !slices.Equal(got, want) {
+		t.Errorf("Missing = %q, want %q", got, want)
+	}
+	if got := deploytest.Missing(used, deploytest.ScrapeNames("a_bucket 1\nb_total 2\nc 3\ngo_threads 4\n")); got != nil {
+		t.Errorf("Missing = %q, want none", got)
+	}
+}
+
+func TestDashboardMetricsPlaces(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.json", `{"title": "A", "panels": [
+		{"title": "P1", "targets": [{"expr": "rate(x_total[5m])"}, {"expr": "x_total + y"}]},
+		{"title": "Row", "type": "row", "panels": [{"title": "Inner", "targets": [{"expr": "z"}]}]}],
+		"templating": {"list": [
+			{"name": "v", "type": "query", "query": {"query": "label_values(w, route)"}},
+			{"name": "old", "type": "query", "query": "label_values(q, route)"},
+			{"name": "c", "type": "custom", "query": "not_a_metric"}]}}`)
+	write("sub/b.json", `{"panels": [{"title": "P2", "targets": [{"expr": "x_total"}]}]}`)
+	write("notes.txt", `not json`)
+
+	got, err := deploytest.DashboardMetrics(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"x_total": {"a.json: P1", filepath.Join("sub", "b.json") + ": P2"},
+		"y":       {"a.json: P1"},
+		"z":       {"a.json: Inner"},
+		"w":       {"a.json: variable v"},
+		"q":       {"a.json: variable old"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("DashboardMetrics = %q, want %q", got, want)
+	}
+	for name, places := range want {
+		if !slices.Equal(got[name], places) {
+			t.Errorf("DashboardMetrics[%q] = %q, want %q", name, got[name], places)
+		}
+	}
+
+	write("bad.json", `{"panels": [`)
+	if _, err := deploytest.DashboardMetrics(dir); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("DashboardMetrics with a broken file: error %v, want one naming bad.json", err)
+	}
+	if _, err := deploytest.DashboardMetrics(t.TempDir()); err == nil {
+		t.Error("DashboardMetrics of an empty folder: no error")
+	}
+}
+
+// The dashboards the deployment provisions, each for one part of the service.
+var wantDashboards = []string{"service.json", "predictions.json", "bridge.json", "training.json", "drift.json"}
+
+type gridPos struct{ H, W, X, Y int }
+
+type panelJSON struct {
+	ID         int    `json:"id"`
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	GridPos    *gridPos
+	Datasource *struct{ Type, UID string } `json:"datasource"`
+	Targets    []struct {
+		RefID      string                      `json:"refId"`
+		Expr       string                      `json:"expr"`
+		Datasource *struct{ Type, UID string } `json:"datasource"`
+	} `json:"targets"`
+}
+
+type dashboardJSON struct {
+	UID           string      `json:"uid"`
+	Title         string      `json:"title"`
+	SchemaVersion int         `json:"schemaVersion"`
+	Panels        []panelJSON `json:"panels"`
+}
+
+// TestDashboardsValid checks that every dashboard is Grafana dashboard JSON
+// as provisioned: a unique uid and title, panels of known types on the
+// Prometheus data source, each with queries.
+func TestDashboardsValid(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(dashboardsDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	for _, w := range wantDashboards {
+		if !slices.Contains(names, w) {
+			t.Errorf("no dashboard %s in %s", w, dashboardsDir)
+		}
+	}
+	uids, titles := map[string]string{}, map[string]string{}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var db dashboardJSON
+			if err := json.Unmarshal(data, &db); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			if db.UID == "" || len(db.UID) > 40 || db.Title == "" {
+				t.Errorf("uid %q, title %q: want both, the uid at most 40 characters", db.UID, db.Title)
+			}
+			if other, ok := uids[db.UID]; ok {
+				t.Errorf("uid %q used by %s too", db.UID, other)
+			}
+			if other, ok := titles[db.Title]; ok {
+				t.Errorf("title %q used by %s too", db.Title, other)
+			}
+			uids[db.UID], titles[db.Title] = f, f
+			if db.SchemaVersion < 36 {
+				t.Errorf("schemaVersion %d, want 36 or later", db.SchemaVersion)
+			}
+			if len(db.Panels) == 0 {
+				t.Error("no panels")
+			}
+			ids := map[int]bool{}
+			for _, p := range db.Panels {
+				if ids[p.ID] || p.ID == 0 {
+					t.Errorf("panel %q: id %d missing or repeated", p.Title, p.ID)
+				}
+				ids[p.ID] = true
+				switch p.Type {
+				case "timeseries", "stat", "gauge":
+				default:
+					t.Errorf("panel %q: type %q, want timeseries, stat or gauge", p.Title, p.Type)
+				}
+				if p.Title == "" || p.GridPos == nil || p.GridPos.W <= 0 || p.GridPos.H <= 0 || p.GridPos.X+p.GridPos.W > 24 {
+					t.Errorf("panel %d: title %q, gridPos %+v: want a title and a position within 24 columns", p.ID, p.Title, p.GridPos)
+				}
+				if p.Datasource == nil || p.Datasource.Type != "prometheus" || p.Datasource.UID != "prometheus" {
+					t.Errorf("panel %q: datasource %+v, want prometheus/prometheus", p.Title, p.Datasource)
+				}
+				if len(p.Targets) == 0 {
+					t.Errorf("panel %q: no targets", p.Title)
+				}
+				refs := map[string]bool{}
+				for _, tg := range p.Targets {
+					if strings.TrimSpace(tg.Expr) == "" || tg.RefID == "" || refs[tg.RefID] {
+						t.Errorf("panel %q: target %q with expr %q: want an expr and a unique refId", p.Title, tg.RefID, tg.Expr)
+					}
+					refs[tg.RefID] = true
+					if len(deploytest.ExprMetrics(tg.Expr)) == 0 {
+						t.Errorf("panel %q: expr %q queries no metric", p.Title, tg.Expr)
+					}
+					if strings.Count(tg.Expr, "(") != strings.Count(tg.Expr, ")") ||
+						strings.Count(tg.Expr, "{") != strings.Count(tg.Expr, "}") ||
+						strings.Count(tg.Expr, "[") != strings.Count(tg.Expr, "]") {
+						t.Errorf("panel %q: expr %q: unbalanced brackets", p.Title, tg.Expr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// definedMetrics returns every series name the service can export: the
+// metrics declared in the Go source of server/metrics (Name: "…" in
+// prometheus.*Opts, with _bucket, _sum and _count for histograms and
+// summaries) and those of the Go runtime and process collectors it
+// registers, as a fresh registry of those collectors exports them.
+func definedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(metricsSrcDir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go source in %s: %v", metricsSrcDir, err)
+	}
+	opts := regexp.MustCompile(`prometheus\.(Counter|Gauge|Histogram|Summary)Opts\{[^}]*?\bName:\s*"([^"]+)"`)
+	defined := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range opts.FindAllStringSubmatch(string(src), -1) {
+			kind, name := m[1], m[2]
+			defined[name] = true
+			switch kind {
+			case "Histogram":
+				defined[name+"_bucket"], defined[name+"_sum"], defined[name+"_count"] = true, true, true
+			case "Summary":
+				defined[name+"_sum"], defined[name+"_count"] = true, true
+			}
+		}
+	}
+	// The names the old dashboards know (API.md) and a few of each family
+	// prove the regexp read the source.
+	for _, n := range []string{
+		"prediction_total", "prediction_latency_seconds_bucket", "training_status",
+		"training_duration_seconds_count", "redis_up", "stockagent_http_requests_total",
+		"stockagent_bridge_busy_workers", "stockagent_drift_health_level", "stockagent_llm_tokens_total",
+	} {
+		if !defined[n] {
+			t.Fatalf("%s not found in %s: the regexp no longer reads the metrics' definitions", n, metricsSrcDir)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, err := io.ReadAll(rec.Result().Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range deploytest.ScrapeNames(string(body)) {
+		defined[n] = true
+	}
+	for _, n := range []string{"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total"} {
+		if !defined[n] {
+			t.Fatalf("the standard collectors export no %s", n)
+		}
+	}
+	return defined
+}
+
+// TestDashboardMetricsDefined fails when a dashboard queries a metric the
+// service does not define. The end-to-end test checks the same against a
+// live /metrics.
+func TestDashboardMetricsDefined(t *testing.T) {
+	used, err := deploytest.DashboardMetrics(dashboardsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := definedMetrics(t)
+	for _, name := range deploytest.Missing(used, defined) {
+		t.Errorf("%s is not a metric of the service; used by %s", name, strings.Join(used[name], "; "))
+	}
+	// Every dashboard contributes, and the names API.md keeps are shown.
+	files := map[string]bool{}
+	for _, places := range used {
+		for _, p := range places {
+			files[strings.SplitN(p, ":", 2)[0]] = true
+		}
+	}
+	for _, d := range wantDashboards {
+		if !files[d] {
+			t.Errorf("%s queries no metric", d)
+		}
+	}
+	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_bucket", "redis_up"} {
+		if len(used[n]) == 0 {
+			t.Errorf("no dashboard shows %s", n)
+		}
+	}
+}
+
+// TestAlertRulesUseDefinedMetrics reads the one-line exprs of alerts.yml and
+// fails for a metric the service does not define (up, which Prometheus
+// makes for every target, aside).
+func TestAlertRulesUseDefinedMetrics(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(prometheusDir, "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := definedMetrics(t)
+	defined["up"] = true
+	exprs := regexp.MustCompile(`(?m)^\s*expr:\s*(.*)$`).FindAllStringSubmatch(string(data), -1)
+	if len(exprs) < 5 {
+		t.Fatalf("%d alert exprs in alerts.yml, want at least 5", len(exprs))
+	}
+	for _, m := range exprs {
+		expr := strings.TrimSpace(m[1])
+		if expr == "" || expr == "|" || expr == ">" || strings.HasPrefix(expr, "|") || strings.HasPrefix(expr, ">") {
+			t.Errorf("expr %q: keep each alert expr on one line", expr)
+			continue
+		}
+		names := deploytest.ExprMetrics(expr)
+		if len(names) == 0 {
+			t.Errorf("expr %q queries no metric", expr)
+		}
+		for _, n := range names {
+			if !defined[n] {
+				t.Errorf("expr %q: %s is not a metric of the service", expr, n)
+			}
+		}
+	}
+	for _, n := range []string{"up", "stockagent_drift_health_level", "stockagent_trainings_total", "stockagent_http_request_duration_seconds_bucket", "redis_up"} {
+		if !strings.Contains(string(data), n) {
+			t.Errorf("no alert on %s", n)
+		}
+	}
+}
+
+// TestPrometheusConfig checks, without a YAML parser, the points the compose
+// file relies on: the service's target and path, the interval and the rules.
+func TestPrometheusConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(prometheusDir, "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"job_name: stockagent", "metrics_path: /metrics", `targets: ["app:8000"]`,
+		"scrape_interval: 15s", "job_name: prometheus", `targets: ["localhost:9090"]`,
+		"rule_files:\n  - alerts.yml",
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("prometheus.yml lacks %q", want)
+		}
+	}
+}
