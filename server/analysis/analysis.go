@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"stockagent/pybridge"
+	"stockagent/server/atomicfile"
 	"stockagent/server/forecast"
 	"stockagent/server/store"
 	"stockagent/server/tickers"
@@ -339,23 +340,7 @@ func (s *Service) saveReport(ticker string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-report-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, tickers.Stem(ticker)+".json"))
+	return atomicfile.Write(filepath.Join(dir, tickers.Stem(ticker)+".json"), b)
 }
 
 // LatestReport returns the latest stored report of ticker.
