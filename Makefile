@@ -74,7 +74,7 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/constraints.txt
 	@echo "==> installing stockagent and its pinned dependencies (pip cache: $(PIP_CACHE_DIR))"
 	@echo "    (a first install builds llama-cpp-python from source: several minutes)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test]'
+		$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test,mlflow]'
 	touch $@
 
 $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py

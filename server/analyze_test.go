@@ -26,7 +26,7 @@ func TestAnalyzeEndToEnd(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	base := map[string]string{
-		"DATA_SOURCE": "bundled", "NEWS_SOURCE": "none",
+		"DATA_SOURCE": "bundled", "NEWS_SOURCE": "none", "MLFLOW_DISABLE": "1",
 		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
 	}
 	with := func(extra map[string]string) map[string]string {

@@ -26,7 +26,7 @@ func benchServer(b *testing.B, extra map[string]string) (*server, string) {
 		dataDir = b.TempDir()
 	}
 	env := map[string]string{
-		"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn", "RATE_LIMITS": "off",
+		"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn", "RATE_LIMITS": "off", "MLFLOW_DISABLE": "1",
 		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
 	}
 	for k, v := range extra {

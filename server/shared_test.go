@@ -20,7 +20,7 @@ func TestTwoServersShareRedis(t *testing.T) {
 	redisURL := storetest.StartRedis(t)
 	dataDir := t.TempDir()
 	env := map[string]string{
-		"REDIS_URL": redisURL, "DATA_SOURCE": "bundled", "TASK_LEASE": "2s",
+		"REDIS_URL": redisURL, "DATA_SOURCE": "bundled", "TASK_LEASE": "2s", "MLFLOW_DISABLE": "1",
 		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
 	}
 	a := startServer(t, dataDir, env)
@@ -90,7 +90,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	redis := storetest.NewServer(t)
 	srv := startServer(t, "", map[string]string{
-		"REDIS_URL": redis.URL(), "DATA_SOURCE": "bundled",
+		"REDIS_URL": redis.URL(), "DATA_SOURCE": "bundled", "MLFLOW_DISABLE": "1",
 		"PARENT_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
 	})
 	srv.post(t, "/train-parent", `{}`)

@@ -10,12 +10,13 @@ parent model. Unknown request fields are refused (BadRequest), so a typo never p
 
 | function | request | answer |
 |---|---|---|
-| ``train`` | ``ticker``; optional ``epochs``, ``learning_rate``, ``start_date``, ``end_date``, ``strategy`` (children), ``promote`` (``always`` default, or ``auto``), ``force`` (ignored: Go decides whether to train) | train.train_and_save's result |
+| ``train`` | ``ticker``; optional ``epochs``, ``learning_rate``, ``start_date``, ``end_date``, ``strategy`` (children), ``promote`` (``auto`` default: the new version serves only if its held-out MAE is no worse than the serving one's; or ``always``), ``force`` (ignored: Go decides whether to train) | train.train_and_save's result, with ``promotion`` and ``tracking`` |
 | ``predict`` | ``ticker`` | the ``<prediction>`` of API.md plus our fields (forecast/predict.py) |
 | ``models`` | none | ``{models: [summary, ...]}`` |
 | ``model`` | ``ticker`` | one summary plus the serving version's full ``meta`` |
 | ``tickers`` | none | ``{tickers: [{symbol, first_date, last_date, rows, source}], data_source}`` |
 | ``model_state`` | ``ticker`` | ``{ticker, exists, serving_version, data_as_of, data_source}`` (cheap) |
+| ``runs`` | ``ticker``; optional ``limit`` (1..500, default 50) | ``{ticker, runs: [run-log entry, ...]}``, newest first (forecast/tracking.py); NotFound when the model has no runs |
 | ``analyze`` | ``ticker``, ``prediction``; optional ``headlines``, ``news_source``, ``thread_id``, ``question`` | the analyst's report (agent/runner.py) |
 | ``news`` | ``ticker``; optional ``use_fmi`` | ``{ticker, source, headlines: [{title, publisher, url, published}], detail}`` |
 | ``embed`` | ``text`` or ``texts`` | ``{vectors, dim, model}`` (L2-normalized) |
@@ -63,11 +64,18 @@ def _predictor(s: settings.Settings) -> forecast_predict.Predictor:
 
 @runtime.endpoint
 def train(req: dict[str, Any]) -> dict[str, Any]:
-    """Train and save a model version (runs on the long-work lane; sends progress events)."""
+    """Train and save a model version (runs on the long-work lane; sends progress events).
+
+    ``promote``: ``"auto"`` (default) lets the new version take the serving pointer only if its
+    held-out MAE (mean LSTM close MAE over the horizons, both versions scored on the new run's test
+    windows) is no worse than the serving version's; a first model always serves. ``"always"``
+    promotes regardless. The decision is in the answer's ``promotion``, the version's meta.json and
+    the run log (see ``runs``).
+    """
     _fields(req, _TRAIN_FIELDS, ("ticker",))
     ref = symbols.parse_model_ref(req["ticker"])
     hparams = {k: req[k] for k in ("epochs", "learning_rate", "start_date", "end_date", "strategy") if req.get(k) is not None}
-    return forecast_train.train_and_save(settings.load(), ref, promote=req.get("promote") or "always", **hparams)
+    return forecast_train.train_and_save(settings.load(), ref, promote=req.get("promote") or "auto", **hparams)
 
 
 @runtime.endpoint
@@ -154,6 +162,22 @@ def model_state(req: dict[str, Any]) -> dict[str, Any]:
     except errors.NotFound:
         as_of = source = None
     return {"ticker": ref, "exists": serving is not None, "serving_version": serving, "data_as_of": as_of, "data_source": source}
+
+
+@runtime.endpoint
+def runs(req: dict[str, Any]) -> dict[str, Any]:
+    """The training runs of one model from its run log, newest first (NotFound when it has none)."""
+    _fields(req, {"ticker", "limit"}, ("ticker",))
+    ref = symbols.parse_model_ref(req["ticker"])
+    limit = req.get("limit", 50)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+        raise errors.InvalidParameter(f"limit must be an integer in 1..500, got {limit!r}")
+    from .forecast import tracking
+
+    found = tracking.read_runs(settings.load(), symbols.model_id(ref), limit)
+    if not found:
+        raise errors.NotFound(f"No training runs for '{ref}'")
+    return {"ticker": ref, "runs": found}
 
 
 

@@ -3,6 +3,11 @@ settings that point at temporary data folders and the bundled prices (never the 
 
 from __future__ import annotations
 
+import os
+
+# MLflow creates a database per data folder (seconds each); the tests that need it clear this.
+os.environ.setdefault("MLFLOW_DISABLE", "1")
+
 import shutil
 
 import pytest

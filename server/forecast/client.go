@@ -96,3 +96,11 @@ func (c *Client) Tickers(ctx context.Context) (json.RawMessage, error) {
 	err := c.py.Call(ctx, pybridge.Inference, entry+"tickers", nil, &out)
 	return out, err
 }
+
+// Runs lists the training runs of model from the run log, newest first.
+func (c *Client) Runs(ctx context.Context, model string, limit int) (json.RawMessage, error) {
+	var out json.RawMessage
+	req := map[string]any{"ticker": model, "limit": limit}
+	err := c.py.Call(ctx, pybridge.Inference, entry+"runs", req, &out)
+	return out, err
+}

@@ -160,6 +160,7 @@ func New(d Deps) *fiber.App {
 
 	app.Get("/models", h.models)
 	app.Get("/models/:ticker", h.model)
+	app.Get("/models/:ticker/runs", h.runs)
 	app.Get("/tickers", h.tickers)
 
 	app.Get("/system/logs", h.logs)

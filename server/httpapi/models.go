@@ -42,3 +42,21 @@ func (h *handlers) tickers(c *fiber.Ctx) error {
 	}
 	return c.JSON(out)
 }
+
+// GET /models/{ticker}/runs: the model's training runs from the run log,
+// newest first (parameters, per-epoch losses, held-out metrics, artifacts,
+// the promotion decision).
+func (h *handlers) runs(c *fiber.Ctx) error {
+	model, err := tickers.Model(c.Params("ticker"))
+	if err != nil {
+		return err
+	}
+	limit := c.QueryInt("limit", 50)
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Forecast.Client().Runs(ctx, model, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}

@@ -11,9 +11,14 @@ One run = one :class:`TrainConfig` (logged, and saved in meta.json). The steps:
    ``patience`` epochs without a better validation loss, and the best epoch's weights restored;
 4. evaluate on the test windows against the naive and drift baselines, calibrate the 80% interval
    on the validation windows and measure its coverage on the test windows;
-5. save a new version (registry.py); it serves unless ``promote="auto"`` finds it worse.
+5. decide promotion (:func:`decide_promotion`) and save a new version (registry.py): under
+   ``promote="auto"`` (the default) it takes the serving pointer only if its held-out MAE is no
+   worse than the serving version's on the same test windows; ``promote="always"`` always moves the
+   pointer; a first model always serves. The decision goes into the result, meta.json and the run log;
+6. record the run (tracking.py): the local run log always, MLflow when configured or installed.
+   Tracking never fails a training.
 
-The cancel flag is checked before every batch (runtime.check_cancelled).
+The cancel flag is checked before every batch (runtime.check_cancelled), not after the save.
 """
 
 from __future__ import annotations
@@ -32,15 +37,17 @@ import torch
 from .. import errors, runtime, tickers
 from ..market import prices as market_prices
 from ..settings import STRATEGIES, Settings
-from . import evaluation, intervals
+from . import evaluation, intervals, tracking
 from .baselines import Drift, Naive
-from .dataset import HORIZON, TARGETS, Scalers, Split, split
+from .dataset import HORIZON, TARGETS, Scalers, Split, Windows, split
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
 from .registry import Artifact, Registry
 
 log = logging.getLogger(__name__)
 
 PROMOTE = ("always", "auto")
+PROMOTION_MEASURE = ("mean over horizons 1, 5, 21, 63 of the LSTM's close-price MAE, both versions "
+                     "scored on this run's test windows")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +149,7 @@ class Trained:
     model: LSTMModel
     scalers: Scalers
     meta: dict
+    test: Windows | None = None  # the held-out windows, so the serving version can be scored on them too
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int, rng: np.random.Generator | None):
@@ -286,25 +294,68 @@ def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | Non
     log.info("%s: best epoch %d, test MAE lstm %s naive %s, interval coverage %.3f",
              cfg.model_id, report["best_epoch"], meta["metrics"]["mae"].get("lstm"),
              meta["metrics"]["mae"].get("naive"), cover["overall"])
-    return Trained(model.cpu(), scalers, meta)
+    return Trained(model.cpu(), scalers, meta, data.test)
 
 
-def should_promote(new_meta: dict, registry: Registry, model_id: str, promote: str) -> tuple[bool, str]:
-    """``always``: yes. ``auto``: unless the serving version's skill against naive was better."""
-    if promote == "always":
-        return True, "promote=always"
-    serving = registry.serving_version(model_id)
-    if serving is None:
-        return True, "no serving version"
-    old = registry.meta(model_id, serving).get("metrics", {}).get("skill_vs_naive")
-    new = new_meta["metrics"]["skill_vs_naive"]
-    if old is None or (new is not None and new <= old):
-        return True, f"skill vs naive {new} <= serving version's {old}"
-    return False, f"skill vs naive {new} is worse than serving version {serving}'s {old}"
+# --- promotion ---------------------------------------------------------------------------------
 
 
-def train_and_save(settings: Settings, ref: str, *, promote: str = "always", **hparams) -> dict:
+def _serving_mae(registry: Registry, model_id: str, version: str, ticker: str, test: Windows, device: str) -> float | None:
+    """The serving version's mean LSTM MAE on ``test``: the same windows and scoring as the new model's."""
+    art = registry.load(model_id, version, map_location=device)
+    net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
+    net.load_state_dict(art.state_dict)
+    predicted = LSTMForecaster(net, Scalers.from_json(art.scalers), device).predict(test)
+    table = evaluation.evaluate(ticker, test, {"lstm": predicted})
+    return tracking.mean_mae(evaluation.summary(table, "mae").get("lstm"))
+
+
+def decide_promotion(trained: Trained, registry: Registry, cfg: TrainConfig, promote: str) -> dict:
+    """Whether the new version takes the serving pointer, and why (recorded as ``promotion``).
+
+    The measure is :data:`PROMOTION_MEASURE`: the serving version is loaded and scored on the new
+    run's own test windows, so both numbers cover the same days at the same price level (MAEs from
+    different runs' test periods are not comparable). The new version wins ties: at equal error the
+    fresher model serves. A first model always serves; ``always`` promotes whatever the numbers say.
+    If the serving version cannot be scored (unreadable files), its stored held-out MAE stands in.
+    """
+    previous = registry.serving_version(cfg.model_id)
+    new_mae = tracking.mean_mae(trained.meta["metrics"]["mae"].get("lstm"))
+    record = {"rule": promote, "measure": PROMOTION_MEASURE, "new_mae": new_mae, "serving_mae": None,
+              "previous_version": previous}
+    if previous is not None:
+        try:
+            record["serving_mae"] = _serving_mae(registry, cfg.model_id, previous, cfg.ticker, trained.test, cfg.device)
+        except Exception as exc:  # a broken serving version must not block a new one
+            log.warning("%s: could not score serving version %s on the new test windows (%s); "
+                        "using its stored MAE", cfg.model_id, previous, exc)
+            try:
+                stored = registry.meta(cfg.model_id, previous).get("metrics", {}).get("mae", {}).get("lstm")
+            except Exception:
+                stored = None
+            record["serving_mae"] = tracking.mean_mae(stored)
+            record["measure"] += f"; the serving version could not be scored ({type(exc).__name__}), so its own stored test MAE was used"
+    old = record["serving_mae"]
+    if previous is None:
+        promoted, reason = True, "first model: no serving version"
+    elif promote == "always":
+        promoted, reason = True, f"promote=always (new MAE {new_mae}, serving version {previous}'s {old})"
+    elif old is None:
+        promoted, reason = True, f"serving version {previous} has no comparable MAE"
+    elif new_mae is None:
+        promoted, reason = False, f"the new model has no finite MAE; serving version {previous} ({old}) stays"
+    elif new_mae <= old:
+        promoted, reason = True, f"new MAE {new_mae} <= serving version {previous}'s {old}"
+    else:
+        promoted, reason = False, f"new MAE {new_mae} is worse than serving version {previous}'s {old}"
+    return {"decision": "promoted" if promoted else "kept", "promoted": promoted, "reason": reason, **record}
+
+
+def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", **hparams) -> dict:
     """Train ``ref`` (``"parent"`` or a symbol) with request hyper-parameters and save a version.
+
+    ``promote``: ``"auto"`` (the new version serves only if it is no worse than the serving one, see
+    :func:`decide_promotion`) or ``"always"``. The run is recorded by tracking.py (never raises).
 
     Raises NotFound (no price data), ModelMissing (a child without a parent model),
     InvalidParameter (bad hyper-parameters), Cancelled.
@@ -322,11 +373,15 @@ def train_and_save(settings: Settings, ref: str, *, promote: str = "always", **h
             raise errors.ModelMissing("parent model missing") from None
     trained = train(cfg, prices, parent)
     runtime.check_cancelled()
-    ok, why = should_promote(trained.meta, registry, cfg.model_id, promote)
-    trained.meta["promotion"] = {"rule": promote, "promoted": ok, "reason": why}
+    promotion = decide_promotion(trained, registry, cfg, promote)
+    ok = promotion["promoted"]
+    trained.meta["promotion"] = promotion
     version = registry.save(cfg.model_id, trained.model.state_dict(), trained.scalers.to_json(), trained.meta, promote=ok)
-    runtime.progress({"stage": "saved", "version": version, "serving": ok})
+    log.info("%s version %s: %s (%s)", cfg.model_id, version, promotion["decision"], promotion["reason"])
+    runtime.progress({"stage": "saved", "version": version, "serving": ok, "promotion": promotion["decision"]})
     meta = trained.meta
+    tracked = tracking.record_run(settings, model_id=cfg.model_id, version=version, meta=meta,
+                                  serving_version=registry.serving_version(cfg.model_id))
     return {
         "ticker": tickers.PARENT if cfg.role == "parent" else cfg.ticker,
         "symbol": cfg.ticker,
@@ -345,4 +400,5 @@ def train_and_save(settings: Settings, ref: str, *, promote: str = "always", **h
         "epochs_run": meta["training"]["epochs_run"],
         "best_val_loss": meta["training"]["best_val_loss"],
         "seconds": meta["training"]["seconds"],
+        "tracking": tracked,
     }
