@@ -25,7 +25,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -169,6 +168,3 @@ var logSink LogSink
 // SetLogSink installs the receiver of Python's log records. It must be called
 // before Init: the interpreter is process-wide, and so is its log.
 func SetLogSink(s LogSink) { logSink = s }
-
-// String describes a Func for error messages.
-func (f *Func) String() string { return fmt.Sprintf("native.Func(%p)", f.p) }

@@ -343,11 +343,6 @@ func (s *Service) saveReport(ticker string, b []byte) error {
 	return atomicfile.Write(filepath.Join(dir, tickers.Stem(ticker)+".json"), b)
 }
 
-// LatestReport returns the latest stored report of ticker.
-func (s *Service) LatestReport(ticker string) (json.RawMessage, error) {
-	return os.ReadFile(filepath.Join(s.cfg.DataDir, "reports", tickers.Stem(ticker)+".json"))
-}
-
 // Close closes the vector store if it was opened.
 func (s *Service) Close() error {
 	s.mu.Lock()

@@ -118,11 +118,6 @@ func (p *Predictions) Put(ctx context.Context, model string, pred json.RawMessag
 	return p.st.Set(ctx, Key(model), encodeEntry(head.Version, Session(now), now, pred), p.ttl)
 }
 
-// Invalidate drops the cached forecast of model.
-func (p *Predictions) Invalidate(ctx context.Context, model string) error {
-	return p.st.Delete(ctx, Key(model))
-}
-
 // Tickers lists the models with a cached entry (SCAN, never KEYS); the
 // parent is listed as "parent".
 func (p *Predictions) Tickers(ctx context.Context) ([]string, error) {
