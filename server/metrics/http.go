@@ -54,31 +54,13 @@ func (m *Metrics) observeRequest(c *fiber.Ctx, code int, d time.Duration) {
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
 }
 
+// methods are the standard method names.
+var methods = []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace}
+
 // methodLabel returns the standard method names as constants (c.Method() may
 // be a view of the request buffer) and "other" for anything else.
-func methodLabel(method string) string {
-	switch method {
-	case fiber.MethodGet:
-		return fiber.MethodGet
-	case fiber.MethodHead:
-		return fiber.MethodHead
-	case fiber.MethodPost:
-		return fiber.MethodPost
-	case fiber.MethodPut:
-		return fiber.MethodPut
-	case fiber.MethodPatch:
-		return fiber.MethodPatch
-	case fiber.MethodDelete:
-		return fiber.MethodDelete
-	case fiber.MethodOptions:
-		return fiber.MethodOptions
-	case fiber.MethodConnect:
-		return fiber.MethodConnect
-	case fiber.MethodTrace:
-		return fiber.MethodTrace
-	}
-	return other
-}
+func methodLabel(method string) string { return pick(method, methods) }
 
 // codeLabels holds the label of every status code from 100 to 599, made once
 // so that a request allocates none.
