@@ -25,8 +25,10 @@ endif
 
 GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -prune -o \( -name '*.go' -o -name '*.c' -o -name '*.h' \) -print 2>/dev/null) \
 	go.mod go.sum web/docs.html web/docs.js server/httpapi/openapi.json
+# The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run test test-go test-py bench clean
+.PHONY: help setup run test test-go test-py test-web web bench clean gpu-check
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,7 +38,7 @@ setup: $(BIN) ## create .venv, install the Python package, build the server
 run: setup ## run the server on :$(PORT) with its embedded defaults
 	PORT=$(PORT) ./$(BIN)
 
-test: setup test-go test-py ## run every Go and Python test
+test: setup test-go test-py test-web ## run every Go, Python and web test
 
 test-go: $(BIN)
 	@echo "==> go tests"
@@ -46,14 +48,35 @@ test-py: $(VENV)/.installed
 	@echo "==> python tests"
 	$(PY) -m pytest pymodules/tests
 
-bench: setup ## run the benchmarks (figures in BENCHMARKS.md)
+web: web/dist/index.html ## build the web app into web/dist (the server binary embeds it)
+
+test-web: $(BIN) ## the web app's tests: components (Vitest), then end to end in headless Chromium
+	@echo "==> web tests (vitest)"
+	cd web && npm run --silent test
+	@echo "==> web end to end: the real server and Chromium (screenshots in $(BUILD)/screenshots)"
+	cd web && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) npm run --silent e2e
+
+# The back-ends side by side (embedded, persistent worker, process per call, gpython; HTTP; an
+# open-loop load): a few minutes. BENCH_DATA_DIR=… reuses trained models; flags: go run ./server/cmd/bench -h.
+bench: setup ## compare the back-ends; results in .build/bench (figures in BENCHMARKS.md)
+	@echo "==> back-ends side by side (results in $(BUILD)/bench)"
+	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go run ./server/cmd/bench -out $(BUILD)/bench
+
+.PHONY: bench-go
+bench-go: setup ## the go test benchmarks of the bridge and the server
 	@echo "==> bridge benchmarks"
 	source $(BUILD)/cgo.env && go test -run '^$$' -bench . -benchtime 2s ./pybridge/
 	@echo "==> server benchmarks (real binary, real interpreter)"
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/
 
+# Needs none of the above: the GPU machine's own python3 with torch, numpy and pandas.
+GPUCHECK_PYTHON ?= python3
+
+gpu-check: ## train on the GPU and the CPU, print the speed-up (GPUCHECK_OUT=file.json keeps the figures)
+	PYTHONPATH=pymodules $(GPUCHECK_PYTHON) -m stockagent.gpucheck $(if $(GPUCHECK_OUT),--out $(GPUCHECK_OUT))
+
 clean: ## remove build outputs (keeps .venv and the data folder)
-	rm -rf $(BUILD) web/swaggerui
+	rm -rf $(BUILD) web/swaggerui web/dist
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "no CPython 3.11 found: set PYTHON=/path/to/python3.11 (>= 3.11, shared libpython)"; exit 1; }
@@ -74,7 +97,7 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/constraints.txt
 	@echo "==> installing stockagent and its pinned dependencies (pip cache: $(PIP_CACHE_DIR))"
 	@echo "    (a first install builds llama-cpp-python from source: several minutes)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test,mlflow]'
+		$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test,mlflow,feast]'
 	touch $@
 
 $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py
@@ -82,17 +105,27 @@ $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py
 	@echo "==> computing cgo flags from $$($(PY) -c 'import sys; print(sys.base_prefix)')"
 	$(PY) native/cgoflags.py > $@.tmp && mv $@.tmp $@
 
+# npm ci installs the lock file exactly: Swagger UI, and the web app's packages and tools.
+web/node_modules/.installed: web/package.json web/package-lock.json web/.npmrc
+	@echo "==> installing the web packages (npm ci)"
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
 # Swagger UI for GET /docs: web/docs.go embeds these files, copied out of swagger-ui-dist
-# because go:embed cannot reach node_modules; npm ci installs the lock file exactly.
+# because go:embed cannot reach node_modules.
 SWAGGER_UI_FILES := swagger-ui.css swagger-ui-bundle.js favicon-16x16.png favicon-32x32.png LICENSE NOTICE
 
-web/swaggerui/.stamp: web/package.json web/package-lock.json web/.npmrc
-	@echo "==> installing swagger-ui-dist (npm ci) and copying its assets into web/swaggerui"
-	cd web && npm ci --no-audit --no-fund
+web/swaggerui/.stamp: web/node_modules/.installed
+	@echo "==> copying Swagger UI's assets into web/swaggerui"
 	rm -rf web/swaggerui && mkdir -p web/swaggerui
 	cp $(addprefix web/node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) web/swaggerui/
 	touch $@
 
-$(BIN): $(BUILD)/cgo.env $(VENV)/.installed web/swaggerui/.stamp $(GO_SOURCES)
+# The web app: type-checked, then built by Vite into web/dist, which web/app.go embeds.
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	@echo "==> building the web app into web/dist (tsc, vite build)"
+	cd web && npm run --silent build
+
+$(BIN): $(BUILD)/cgo.env $(VENV)/.installed web/swaggerui/.stamp web/dist/index.html $(GO_SOURCES)
 	@echo "==> building $(BIN)"
 	source $(BUILD)/cgo.env && go build -ldflags "-X main.defaultPython=$(abspath $(PY))" -o $(BIN) ./server

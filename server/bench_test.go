@@ -234,3 +234,101 @@ func BenchmarkAnalyze(b *testing.B) {
 		reportPercentiles(b, lat)
 	})
 }
+
+// batchTickers writes n synthetic tickers (B000, B001, …) into a prices
+// folder: each is a bundled stock's history with its prices scaled, so every
+// ticker has its own data, scalers and head while the work per ticker is that
+// of a real one.
+func batchTickers(b *testing.B, dir string, n int) []string {
+	b.Helper()
+	srcs, err := filepath.Glob("../pymodules/stockagent/market/bundled/*.csv")
+	if err != nil || len(srcs) == 0 {
+		b.Fatalf("bundled prices: %v", err)
+	}
+	srcs = slices.DeleteFunc(srcs, func(p string) bool { return strings.HasSuffix(p, "GSPC.csv") })
+	var names []string
+	for i := range n {
+		raw, err := os.ReadFile(srcs[i%len(srcs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+		scale := 1 + float64(i)/50
+		var out strings.Builder
+		out.WriteString(lines[0] + "\n")
+		for _, line := range lines[1:] {
+			f := strings.Split(line, ",")
+			for j := 1; j <= 5; j++ { // Open, High, Low, Close, Adj Close
+				var v float64
+				fmt.Sscan(f[j], &v)
+				f[j] = fmt.Sprintf("%.6f", v*scale)
+			}
+			out.WriteString(strings.Join(f, ",") + "\n")
+		}
+		name := fmt.Sprintf("B%03d", i)
+		if err := os.WriteFile(filepath.Join(dir, name+".csv"), []byte(out.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// POST /predict-batch with 100 tickers, each a child trained with the freeze
+// strategy (one LSTM forward for all), against the same 100 forecasts asked
+// one /predict-child at a time with no prediction cache. Run with
+// -benchtime 1x; the 100 trainings (1 epoch each) come first.
+func BenchmarkPredictBatch(b *testing.B) {
+	const n = 100
+	prices := b.TempDir()
+	names := batchTickers(b, prices, n)
+	srv, _ := benchServer(b, map[string]string{"PRICES_DIR": prices, "PREDICTION_CACHE_TTL": "1ns", "MAX_TASKS": "256"})
+	for _, name := range names {
+		if status, body := srv.post(b, "/train-child", fmt.Sprintf(`{"ticker":%q,"start_date":"2021-01-01"}`, name)); status != 200 {
+			b.Fatalf("train %s: %d %s", name, status, body)
+		}
+	}
+	for _, name := range names {
+		for {
+			_, body := srv.get(b, "/status/"+strings.ToLower(name))
+			if strings.Contains(body, `"status":"completed"`) {
+				break
+			}
+			if strings.Contains(body, `"status":"failed"`) {
+				b.Fatalf("training %s failed: %s", name, body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	quoted, _ := json.Marshal(names)
+	body := `{"tickers":` + string(quoted) + `}`
+	b.Run("batch-100", func(b *testing.B) {
+		var lat []time.Duration
+		for b.Loop() {
+			for range 50 {
+				t0 := time.Now()
+				status, out := srv.post(b, "/predict-batch", body)
+				lat = append(lat, time.Since(t0))
+				if status != 200 || !strings.Contains(out, fmt.Sprintf(`"answered":%d,"failed":0,"lstm_forwards":1`, n)) {
+					b.Fatalf("%d %.300s", status, out)
+				}
+			}
+		}
+		reportPercentiles(b, lat)
+	})
+	b.Run("single-x100", func(b *testing.B) {
+		var lat []time.Duration
+		for b.Loop() {
+			for range 10 {
+				t0 := time.Now()
+				for _, name := range names {
+					if status, out := srv.post(b, "/predict-child", fmt.Sprintf(`{"ticker":%q}`, name)); status != 200 {
+						b.Fatalf("%d %.300s", status, out)
+					}
+				}
+				lat = append(lat, time.Since(t0))
+			}
+		}
+		reportPercentiles(b, lat)
+	})
+}

@@ -36,6 +36,7 @@ func TestServerEndToEnd(t *testing.T) {
 		"LLM_PROVIDER":        "none", // the analyst's answers without an LLM; analyze_test.go runs real ones
 		"NEWS_SOURCE":         "none",
 		"RATE_LIMIT_TRAINING": "4/hour",
+		"BATCH_MAX_TICKERS":   "3",
 	})
 	spec, err := os.ReadFile("httpapi/openapi.json")
 	if err != nil {
@@ -197,6 +198,9 @@ func TestServerEndToEnd(t *testing.T) {
 			{"POST", "/analyze", `{"ticker":"AAPL"}`, nil, 503, "no LLM"},
 			{"POST", "/analyze", `{"ticker":"../etc"}`, nil, 400, "invalid ticker"},
 			{"POST", "/predict-parent", "", nil, 200, `"^GSPC"`},
+			{"POST", "/predict-batch", `{"tickers":["AAPL","ZZZZ","MSFT"]}`, nil, 200, `"answered":1,"failed":2,"lstm_forwards":1`},
+			{"POST", "/predict-batch", `{"tickers":[]}`, nil, 422, "empty"},
+			{"POST", "/predict-batch", `{"tickers":["A","B","C","D"]}`, nil, 422, "at most 3"},
 			{"POST", "/train-parent", "", nil, 200, `"completed"`},
 			{"GET", "/status/parent", "", nil, 200, `"parent_training"`},
 			{"DELETE", "/system/reset", "", map[string]string{"Authorization": "Bearer wrong"}, 403, "invalid"},

@@ -118,24 +118,31 @@ func run() error {
 	}, py, svc, st, m, log)
 	defer analyst.Close()
 	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, py, healthPolicy, svc, analyst, m, log)
+	webApp, err := web.Built()
+	if err != nil {
+		return err
+	}
 	app := httpapi.New(httpapi.Deps{
-		Logger:         log,
-		Python:         py,
-		Forecast:       svc,
-		Analysis:       analyst,
-		Monitor:        monitor,
-		AnalyzeTimeout: cfg.AnalyzeTimeout,
-		Store:          st,
-		Metrics:        m,
-		Limiter:        limiter,
-		Docs:           func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
-		APIKeys:        cfg.APIKeys,
-		AdminToken:     cfg.AdminToken,
-		CORSOrigins:    cfg.CORSOrigins,
-		TrustedProxies: cfg.TrustedProxies,
-		DataDir:        cfg.DataDir,
-		LogFile:        logFile.Path(),
-		CallTimeout:    cfg.CallTimeout,
+		Logger:          log,
+		Python:          py,
+		Forecast:        svc,
+		Analysis:        analyst,
+		Monitor:         monitor,
+		AnalyzeTimeout:  cfg.AnalyzeTimeout,
+		Store:           st,
+		Metrics:         m,
+		Limiter:         limiter,
+		Docs:            func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
+		App:             webApp,
+		APIKeys:         cfg.APIKeys,
+		AdminToken:      cfg.AdminToken,
+		CORSOrigins:     cfg.CORSOrigins,
+		TrustedProxies:  cfg.TrustedProxies,
+		DataDir:         cfg.DataDir,
+		LogFile:         logFile.Path(),
+		CallTimeout:     cfg.CallTimeout,
+		BatchMaxTickers: cfg.BatchMaxTickers,
+		BatchThreads:    cfg.BatchThreads,
 	})
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()

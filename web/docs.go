@@ -1,13 +1,14 @@
-// Package web holds the browser-facing files built into the server binary: for now Swagger UI,
-// served at GET /docs from the npm package swagger-ui-dist, so the docs need no CDN and work offline.
+// Package web holds the browser-facing files built into the server binary: the web app (app.go),
+// built by Vite from src/ into dist/, and Swagger UI, served at GET /docs from the npm package
+// swagger-ui-dist, so the docs need no CDN and work offline.
 //
 // It lives in web/, beside package.json, rather than under server/ because go:embed reads only
 // files in its package's folder and below: a package elsewhere cannot reach up and over to
-// web/node_modules. The build copies the few files served out of node_modules into swaggerui/
-// (git-ignored), and until it has this package does not compile ("pattern swaggerui/...: no
-// matching files found"):
+// web/node_modules or web/dist. The build copies the few Swagger UI files served out of
+// node_modules into swaggerui/ and builds the app into dist/ (both git-ignored); until it has,
+// this package does not compile ("pattern …: no matching files found"):
 //
-//	make web/swaggerui/.stamp
+//	make web web/swaggerui/.stamp
 package web
 
 import (

@@ -5,6 +5,8 @@
     python -m stockagent.cli train-parent [--epochs N] [--start-date D] [--end-date D] [--learning-rate X]
     python -m stockagent.cli train-child --ticker AAPL [--epochs N] [--strategy freeze|fine_tune] [...]
     python -m stockagent.cli models | model --ticker AAPL | model-state --ticker AAPL | tickers
+    python -m stockagent.cli feature-store-sync --ticker AAPL [--ticker MSFT ...] | feature-store-check --ticker AAPL
+    python -m stockagent.cli noop | features --ticker AAPL | embed --text "..."   (benchmark workloads)
 
 An error prints ``{"detail": ..., "error": <class name>}`` on stdout and exits with status 1
 (2 for a malformed command line). Logs and training progress go to stderr.
@@ -52,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("model", help="one model in detail").add_argument("--ticker", required=True)
     sub.add_parser("model-state", help="serving version and data date").add_argument("--ticker", required=True)
     sub.add_parser("tickers", help="symbols with price data")
+    sub.add_parser("feature-store-sync", help="write tickers' features into Feast (offline and online)").add_argument(
+        "--ticker", dest="tickers", action="append", required=True)
+    sub.add_parser("feature-store-check", help="online features of the latest day against in-process ones").add_argument(
+        "--ticker", required=True)
+    sub.add_parser("noop", help="do nothing: the cost of a process per call")
+    sub.add_parser("features", help="compute one ticker's feature frame").add_argument("--ticker", required=True)
+    sub.add_parser("embed", help="embed one text").add_argument("--text", required=True)
     return parser
 
 
@@ -69,7 +78,8 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if cmd == "train-child":
         return entry.train, req
     return {"models": entry.models, "model": entry.model, "model-state": entry.model_state,
-            "tickers": entry.tickers}[cmd], req
+            "tickers": entry.tickers, "feature-store-sync": entry.feature_store_sync,
+            "feature-store-check": entry.feature_store_check, "noop": entry.noop, "features": entry.features, "embed": entry.embed}[cmd], req
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ parent model. Unknown request fields are refused (BadRequest), so a typo never p
 |---|---|---|
 | ``train`` | ``ticker``; optional ``epochs``, ``learning_rate``, ``start_date``, ``end_date``, ``strategy`` (children), ``promote`` (``auto`` default: the new version serves only if its held-out MAE is no worse than the serving one's; or ``always``), ``force`` (ignored: Go decides whether to train) | train.train_and_save's result, with ``promotion`` and ``tracking`` |
 | ``predict`` | ``ticker`` | the ``<prediction>`` of API.md plus our fields (forecast/predict.py) |
+| ``predict_batch`` | ``tickers`` (list); optional ``threads`` | ``{results: [{ticker, result} or {ticker, error, detail}, ...], answered, failed, lstm_forwards}``, compact predictions (forecast/batch.py) |
 | ``models`` | none | ``{models: [summary, ...]}`` |
 | ``model`` | ``ticker`` | one summary plus the serving version's full ``meta`` |
 | ``tickers`` | none | ``{tickers: [{symbol, first_date, last_date, rows, source}], data_source}`` |
@@ -21,7 +22,11 @@ parent model. Unknown request fields are refused (BadRequest), so a typo never p
 | ``news`` | ``ticker``; optional ``use_fmi`` | ``{ticker, source, headlines: [{title, publisher, url, published}], detail}`` |
 | ``embed`` | ``text`` or ``texts`` | ``{vectors, dim, model}`` (L2-normalized) |
 | ``llm_status`` | none | ``{available, provider, model, detail}`` (cheap: loads nothing) |
+| ``feature_store_sync`` | ``tickers`` (list) | the features of each into Feast, offline and online (featurestore.py); Unavailable without Feast |
+| ``feature_store_check`` | ``ticker`` | ``{ticker, date, online_as_of, consistent, max_relative_difference, features}`` |
 | ``embed_status`` | none | ``{available, model, dim, loaded, detail}`` (cheap) |
+| ``noop`` | none | ``{}`` (benchmarks: a back-end's cost per call) |
+| ``features`` | ``ticker`` | ``{ticker, rows, last_date, last}``: the feature frame computed afresh, summarised (benchmarks) |
 
 The agent, the LLM and the embedding model are imported by the first call that needs them, so a
 missing or broken optional part never fails the forecasting functions.
@@ -29,15 +34,21 @@ missing or broken optional part never fails the forecasting functions.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
+import orjson
+
 from . import errors, runtime, settings
 from . import tickers as symbols  # the name `tickers` is the endpoint below
+from .forecast import batch as forecast_batch
 from .forecast import predict as forecast_predict
 from .forecast import train as forecast_train
 from .forecast.registry import Registry
 from .market import prices
+
+log = logging.getLogger(__name__)
 
 _TRAIN_FIELDS = {"ticker", "epochs", "learning_rate", "start_date", "end_date", "strategy", "promote", "force"}
 _predictors: dict[settings.Settings, forecast_predict.Predictor] = {}
@@ -75,7 +86,12 @@ def train(req: dict[str, Any]) -> dict[str, Any]:
     _fields(req, _TRAIN_FIELDS, ("ticker",))
     ref = symbols.parse_model_ref(req["ticker"])
     hparams = {k: req[k] for k in ("epochs", "learning_rate", "start_date", "end_date", "strategy") if req.get(k) is not None}
-    return forecast_train.train_and_save(settings.load(), ref, promote=req.get("promote") or "auto", **hparams)
+    s = settings.load()
+    result = forecast_train.train_and_save(s, ref, promote=req.get("promote") or "auto", **hparams)
+    synced = _sync_features(s, ref)
+    if synced is not None:
+        result["feature_store"] = synced
+    return result
 
 
 @runtime.endpoint
@@ -85,6 +101,82 @@ def predict(req: dict[str, Any]) -> dict[str, Any]:
     ref = symbols.parse_model_ref(req["ticker"])
     s = settings.load()
     return _predictor(s).forecast(ref)
+
+
+BATCH_MAX_THREADS = 64
+
+
+@runtime.endpoint
+def predict_batch(req: dict[str, Any]) -> bytes:
+    """Forecasts for many tickers, one LSTM forward per shared LSTM (forecast/batch.py).
+
+    ``tickers``: a non-empty list (the HTTP layer bounds its length); an invalid, unknown or
+    untrained ticker gets an entry ``{ticker, error, detail}`` and the others are answered.
+    Duplicates are answered once, in first-seen order. ``threads``: torch threads for the shared
+    forward (default 1).
+    """
+    _fields(req, {"tickers", "threads"}, ("tickers",))
+    raw, threads = req["tickers"], req.get("threads", 1)
+    if not isinstance(raw, list) or not raw:
+        raise errors.InvalidParameter("tickers must be a non-empty list")
+    if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= BATCH_MAX_THREADS:
+        raise errors.InvalidParameter(f"threads must be an integer from 1 to {BATCH_MAX_THREADS}")
+    order: list[dict | str] = []  # per distinct item: its failure entry, or its ref
+    refs: list[str] = []
+    for item in raw:
+        try:
+            ref = symbols.parse_model_ref(item)
+        except errors.StockAgentError as exc:
+            order.append(forecast_batch.failure(item if isinstance(item, str) else repr(item), exc))
+            continue
+        if ref not in refs:
+            refs.append(ref)
+            order.append(ref)
+    entries, forwards = forecast_batch.forecast_many(_predictor(settings.load()), refs, threads)
+    answered = dict(zip(refs, entries))
+    results = [answered[o] if isinstance(o, str) else o for o in order]
+    failed = sum("error" in r for r in results)
+    return orjson.dumps({"results": results, "answered": len(results) - failed, "failed": failed, "lstm_forwards": forwards})
+
+
+def _feature_store(s: settings.Settings):
+    from . import featurestore  # imports Feast only when the store is used
+
+    return featurestore.FeatureStore(s)
+
+
+@runtime.endpoint
+def feature_store_sync(req: dict[str, Any]) -> dict[str, Any]:
+    """Write the features of ``tickers`` (symbols or ``parent``) into the feature store (featurestore.py)."""
+    _fields(req, {"tickers"}, ("tickers",))
+    if not isinstance(req["tickers"], list) or not req["tickers"]:
+        raise errors.InvalidParameter("tickers must be a non-empty list")
+    s = settings.load()
+    refs = [symbols.parse_model_ref(t) for t in req["tickers"]]
+    return _feature_store(s).sync([s.parent_ticker if r == symbols.PARENT else r for r in refs])
+
+
+@runtime.endpoint
+def feature_store_check(req: dict[str, Any]) -> dict[str, Any]:
+    """The feature store's online features of ``ticker``'s latest day against the in-process ones."""
+    _fields(req, {"ticker"}, ("ticker",))
+    s = settings.load()
+    ref = symbols.parse_model_ref(req["ticker"])
+    return _feature_store(s).check(s.parent_ticker if ref == symbols.PARENT else ref)
+
+
+def _sync_features(s: settings.Settings, ref: str) -> dict[str, Any] | None:
+    """After a training, with FEATURE_STORE=feast: the ticker's features into the store. A failure
+    is logged and reported in the result, never fails the training."""
+    from . import featurestore
+
+    if featurestore.mode() != "feast":
+        return None
+    try:
+        return _feature_store(s).sync([s.parent_ticker if ref == symbols.PARENT else ref])
+    except Exception as exc:  # the model is saved already; the store can be synced again by hand
+        log.warning("feature store sync of %s failed: %s", ref, exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _summary(registry: Registry, model_id: str) -> dict[str, Any]:
@@ -326,3 +418,33 @@ from .monitoring.api import (  # noqa: E402,F401
     evaluate,
     monitor_status,
 )
+
+
+# --- benchmark workloads (make bench): the same functions through every back-end ----------------
+
+
+@runtime.endpoint
+def noop(req: dict[str, Any]) -> dict[str, Any]:
+    """Nothing but the request and answer round trip: a back-end's own cost per call."""
+    return {}
+
+
+@runtime.endpoint
+def features(req: dict[str, Any]) -> dict[str, Any]:
+    """The model's feature function (market/features.compute) over one symbol's whole price history.
+
+    Computed afresh on every call (the cached ``Prices.features`` would make it free); the answer is
+    a summary: the row count and the last row.
+    """
+    _fields(req, {"ticker"}, ("ticker",))
+    from .market import features as feature_frame
+
+    symbol = symbols.normalize(req["ticker"])
+    data = prices.load(symbol, settings.load())
+    frame = feature_frame.compute(data.ohlcv)
+    return {
+        "ticker": symbol,
+        "rows": len(frame),
+        "last_date": data.last_date,
+        "last": {name: round(float(v), 6) for name, v in zip(feature_frame.COLUMNS, frame[-1])},
+    }

@@ -18,7 +18,8 @@ through it) uses the cached :func:`load`, so tests build their own settings and 
 | ``FINE_TUNE_LEARNING_RATE`` | ``1e-4`` | Adam learning rate for a child under ``fine_tune`` |
 | ``TRAIN_START_DATE`` | unset (full history) | first date of a child's training data |
 | ``MODEL_KEEP_VERSIONS`` | ``5`` | model versions kept per ticker (the serving one is never deleted) |
-| ``DEVICE`` | ``auto`` | ``cpu``, ``cuda`` or ``auto`` (CUDA when available) |
+| ``DEVICE`` | ``auto`` | ``cpu``, ``cuda`` or ``auto`` (CUDA when available); ``cuda`` without a GPU is an error |
+| ``TRAIN_AMP`` | ``off`` | mixed precision for training on CUDA: ``off``, ``bf16`` or ``fp16`` (ignored on the CPU) |
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from . import errors
+
 DATA_SOURCES = ("auto", "bundled", "yahoo")
 STRATEGIES = ("freeze", "fine_tune")
 DEVICES = ("auto", "cpu", "cuda")
+AMP_MODES = ("off", "bf16", "fp16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Settings:
     train_start_date: dt.date | None = None  # None: a child trains on its full history
     model_keep_versions: int = 5
     device: str = "auto"
+    train_amp: str = "off"  # autocast on CUDA; weights and the optimizer stay float32 either way
 
     def __post_init__(self) -> None:
         from . import tickers  # late import: tickers does not need settings
@@ -68,6 +73,7 @@ class Settings:
         _require(self.data_source in DATA_SOURCES, "DATA_SOURCE", self.data_source, f"one of {DATA_SOURCES}")
         _require(self.child_strategy in STRATEGIES, "CHILD_STRATEGY", self.child_strategy, f"one of {STRATEGIES}")
         _require(self.device in DEVICES, "DEVICE", self.device, f"one of {DEVICES}")
+        _require(self.train_amp in AMP_MODES, "TRAIN_AMP", self.train_amp, f"one of {AMP_MODES}")
         for name in ("parent_epochs", "child_epochs"):
             value = getattr(self, name)
             _require(1 <= value <= 1000, name.upper(), value, "an integer in 1..1000")
@@ -111,6 +117,7 @@ class Settings:
             train_start_date=get("TRAIN_START_DATE", dt.date.fromisoformat, d.train_start_date),
             model_keep_versions=get("MODEL_KEEP_VERSIONS", int, d.model_keep_versions),
             device=get("DEVICE", str.lower, d.device),
+            train_amp=get("TRAIN_AMP", str.lower, d.train_amp),
         )
 
     @property
@@ -122,12 +129,23 @@ class Settings:
         return self.data_dir / "prices"
 
     def torch_device(self) -> str:
-        """The device to train and predict on: ``auto`` means CUDA when torch sees a GPU."""
-        if self.device != "auto":
-            return self.device
+        """The device to train and predict on: ``auto`` means CUDA when torch sees a GPU.
+
+        Raises :class:`errors.Unavailable` for ``DEVICE=cuda`` when torch sees none, rather than
+        quietly training on the CPU of a host that was meant to use its GPU.
+        """
+        if self.device == "cpu":
+            return "cpu"
         import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if torch.cuda.is_available():
+            return "cuda"
+        if self.device == "auto":
+            return "cpu"
+        why = ("this torch build has no CUDA support" if torch.version.cuda is None else
+               f"torch (CUDA {torch.version.cuda}) sees no GPU: check the NVIDIA driver and that the GPU "
+               "is passed to the container")
+        raise errors.Unavailable(f"DEVICE=cuda but {why}; DEVICE=auto or cpu runs on the CPU")
 
 
 def _require(ok: bool, name: str, value: object, expected: str) -> None:

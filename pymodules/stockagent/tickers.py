@@ -86,9 +86,18 @@ def _root(base: str) -> Path:
 
 
 def confined(base: Path, name: str) -> Path:
-    """``base / name`` resolved, refusing any result outside ``base`` (raises BadRequest)."""
+    """``base / name`` resolved, refusing any result outside ``base`` (raises BadRequest).
+
+    ``name`` is one path component. The root is resolved once, so only the last component can be
+    a symlink still: one ``lstat`` per call instead of a full ``realpath`` (forecasts call this on
+    every request, a batch once per ticker).
+    """
     root = _root(str(base))  # data folders do not move while the process runs
-    path = (root / name).resolve()
-    if path == root or not path.is_relative_to(root):
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
         raise errors.BadRequest(f"{name!r} does not name a file inside the data folder")
+    path = root / name
+    if path.is_symlink():
+        path = path.resolve()
+        if path == root or not path.is_relative_to(root):
+            raise errors.BadRequest(f"{name!r} does not name a file inside the data folder")
     return path

@@ -164,3 +164,21 @@ def test_bad_combinations(tmp_settings):
         train.train_and_save(tmp_settings, "parent", epochs=1, start_date="2024-01-01")
     with pytest.raises(errors.InvalidParameter, match="promote"):
         train.train_and_save(tmp_settings, "parent", epochs=1, promote="never")
+
+
+def test_fast_transfer_training_learns_the_same_head(with_parent):
+    """Training the head on precomputed frozen-LSTM outputs equals the straightforward loop."""
+    parent = Registry.from_settings(with_parent).load("parent")
+    cfg = train.make_config(with_parent, "MSFT", epochs=3, strategy="freeze", start_date="2015-01-01")
+    data = dataset.split(prices.load(cfg.ticker, with_parent), cfg.start_date, cfg.end_date)
+    scalers = Scalers.fit(data.train)
+    fast, fast_report = train.fit(cfg, data, scalers, parent)
+    slow, slow_report = train.fit(cfg, data, scalers, parent, precompute=False)
+    assert fast_report["epochs_run"] == slow_report["epochs_run"] == 3
+    for name in ("head.weight", "head.bias"):
+        a, b = fast.state_dict()[name], slow.state_dict()[name]
+        assert not torch.equal(a, parent.state_dict[name]), "the head did not learn"
+        rel = ((a - b).norm() / b.norm()).item()
+        assert rel <= 1e-5, f"{name}: relative difference {rel:.2e}"
+    for f, s in zip(fast_report["history"], slow_report["history"]):
+        assert f["train_loss"] == pytest.approx(s["train_loss"], rel=1e-5)

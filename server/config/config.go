@@ -29,6 +29,8 @@ type Config struct {
 	InferenceWorkers, LongWorkers int           // INFERENCE_WORKERS (2), LONG_WORKERS (1)
 	InferenceThreads, LongThreads int           // INFERENCE_THREADS (1), TRAINING_THREADS (1)
 	MaxTasks                      int           // MAX_TASKS: trainings running at once (4)
+	BatchMaxTickers               int           // BATCH_MAX_TICKERS: tickers one /predict-batch may ask for (500)
+	BatchThreads                  int           // BATCH_THREADS: torch threads of a batch's shared forward (the inference lane's total)
 	TrainingTimeout               time.Duration // TRAINING_TIMEOUT (2h)
 	CallTimeout                   time.Duration // CALL_TIMEOUT: one synchronous call (60s)
 	ShutdownTimeout               time.Duration // SHUTDOWN_TIMEOUT (20s)
@@ -72,6 +74,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		InferenceThreads: 1,
 		LongThreads:      1,
 		MaxTasks:         4,
+		BatchMaxTickers:  500,
 		TrainingTimeout:  2 * time.Hour,
 		CallTimeout:      60 * time.Second,
 		ShutdownTimeout:  20 * time.Second,
@@ -129,6 +132,11 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	num("INFERENCE_THREADS", &c.InferenceThreads, 1, 256)
 	num("TRAINING_THREADS", &c.LongThreads, 1, 256)
 	num("MAX_TASKS", &c.MaxTasks, 1, 256)
+	num("BATCH_MAX_TICKERS", &c.BatchMaxTickers, 1, 10000)
+	num("BATCH_THREADS", &c.BatchThreads, 1, 64)
+	if c.BatchThreads == 0 {
+		c.BatchThreads = min(c.InferenceWorkers*c.InferenceThreads, 64)
+	}
 	dur("TRAINING_TIMEOUT", &c.TrainingTimeout)
 	dur("CALL_TIMEOUT", &c.CallTimeout)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)

@@ -36,6 +36,21 @@ func (c *Client) Predict(ctx context.Context, model string) (json.RawMessage, er
 	return out, err
 }
 
+type batchReq struct {
+	Tickers []string `json:"tickers"`
+	Threads int      `json:"threads"`
+}
+
+// PredictBatch returns the forecasts of many tickers from one call: one LSTM
+// forward per shared LSTM, threads torch threads for it. The answer is
+// {"results": [{ticker, result} | {ticker, error, detail}], answered, failed,
+// lstm_forwards}; a ticker that fails does not fail the others.
+func (c *Client) PredictBatch(ctx context.Context, tickers []string, threads int) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, entry+"predict_batch", batchReq{tickers, threads}, &out)
+	return out, err
+}
+
 // TrainParams are the optional hyper-parameters of a training request
 // (API.md, "Training"); zero values leave the server-wide defaults.
 type TrainParams struct {

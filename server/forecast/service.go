@@ -77,6 +77,16 @@ type Training struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// PredictBatch forecasts many tickers at once (Client.PredictBatch). It
+// neither reads nor fills the prediction cache, whose entries are full
+// single answers, and it starts no training: an untrained ticker is reported.
+func (s *Service) PredictBatch(ctx context.Context, tickers []string, threads int) (json.RawMessage, error) {
+	start := time.Now()
+	out, err := s.client.PredictBatch(ctx, tickers, threads)
+	s.obs.Prediction("batch", time.Since(start), err)
+	return out, err
+}
+
 // Predict returns the forecast of model, or, when the model does not exist
 // yet, starts its training (the parent's first when that is missing too) and
 // returns the training that will make it.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,6 +52,7 @@ type Deps struct {
 	Metrics  Metrics            // nil: no /metrics
 	Limiter  *ratelimit.Limiter // nil: no rate limits
 	Docs     func(fiber.Router) // mounts GET /docs; nil: none
+	App      WebApp             // the browser app, for requests that accept HTML; nil: none
 	// APIKeys, when not empty, are required as X-API-Key on every endpoint
 	// but /health and /metrics.
 	APIKeys []string
@@ -70,6 +72,9 @@ type Deps struct {
 	CallTimeout time.Duration
 	// AnalyzeTimeout bounds one /analyze run (agent included). Zero: DefaultAnalyzeTimeout.
 	AnalyzeTimeout time.Duration
+	// BatchMaxTickers bounds one /predict-batch. Zero: DefaultBatchMaxTickers.
+	// BatchThreads are the torch threads of its shared forward. Zero: 1.
+	BatchMaxTickers, BatchThreads int
 }
 
 // WriteTimeout is longer than the longest synchronous call, so a slow
@@ -79,9 +84,10 @@ func (d Deps) WriteTimeout() time.Duration {
 }
 
 const (
-	DefaultBodyLimit      = 64 << 10 // requests are small JSON objects
-	DefaultCallTimeout    = 60 * time.Second
-	DefaultAnalyzeTimeout = 5 * time.Minute
+	DefaultBodyLimit       = 64 << 10 // requests are small JSON objects
+	DefaultCallTimeout     = 60 * time.Second
+	DefaultAnalyzeTimeout  = 5 * time.Minute
+	DefaultBatchMaxTickers = 500
 )
 
 // New builds the app with every route; main and the tests both call it.
@@ -98,6 +104,10 @@ func New(d Deps) *fiber.App {
 	if d.AnalyzeTimeout <= 0 {
 		d.AnalyzeTimeout = DefaultAnalyzeTimeout
 	}
+	if d.BatchMaxTickers <= 0 {
+		d.BatchMaxTickers = DefaultBatchMaxTickers
+	}
+	d.BatchThreads = max(d.BatchThreads, 1)
 	app := fiber.New(fiber.Config{
 		AppName:               "stockagent",
 		ErrorHandler:          errorHandler(d.Logger),
@@ -128,9 +138,15 @@ func New(d Deps) *fiber.App {
 		app.Use(d.Metrics.Middleware())
 	}
 	app.Use(accessLog(d.Logger))
+	h := &handlers{d: d}
+	if d.App != nil {
+		// Before the API key check: the page and its files hold no data, and a browser cannot
+		// send a header when it opens a page. The app's own API calls carry the key.
+		d.App.Mount(app)
+		app.Use(h.page(sync.OnceValue(func() routeSet { return getRoutes(app) })))
+	}
 	app.Use(apiKeys(d.APIKeys))
 
-	h := &handlers{d: d}
 	app.Get("/", h.root)
 	app.Get("/health", h.health)
 	app.Get("/openapi.json", openAPI)
@@ -151,6 +167,7 @@ func New(d Deps) *fiber.App {
 
 	app.Post("/predict-parent", prediction, h.predictParent)
 	app.Post("/predict-child", prediction, h.predictChild)
+	app.Post("/predict-batch", prediction, h.predictBatch)
 
 	app.Post("/analyze", prediction, h.analyze)
 

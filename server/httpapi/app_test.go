@@ -94,6 +94,7 @@ func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *ta
 	d := Deps{Logger: quiet, Python: py, Store: st, DataDir: dataDir,
 		Metrics:  metrics.New(prometheus.NewRegistry()),
 		Docs:     func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
+		App:      testWebApp(t),
 		Forecast: forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
 	for _, o := range opts {
 		o(&d)
@@ -241,8 +242,8 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	served := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {
-		if r.Path == "/" && r.Method != http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.Path, "/docs/assets") {
-			continue // static files of the docs page are not API operations
+		if r.Path == "/" && r.Method != http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.Path, "/docs/assets") || strings.HasPrefix(r.Path, "/assets/") {
+			continue // static files of the docs page and the web app are not API operations
 		}
 		path := param.ReplaceAllString(r.Path, "{$1}")
 		key := strings.ToLower(r.Method) + " " + path

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"fmt"
+
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/server/tickers"
@@ -51,4 +53,32 @@ func (h *handlers) predict(c *fiber.Ctx, model string) error {
 	body := make([]byte, 0, len(pred)+len(`{"result":}`))
 	body = append(append(append(body, `{"result":`...), pred...), '}')
 	return c.Send(body)
+}
+
+// POST /predict-batch {"tickers": [...]}: forecasts of many tickers from one
+// call. The count is bounded here; each ticker is validated, and fails on its
+// own, in Python.
+func (h *handlers) predictBatch(c *fiber.Ctx) error {
+	var b struct {
+		Tickers *[]string `json:"tickers"`
+	}
+	if err := decodeBody(c, &b, false); err != nil {
+		return err
+	}
+	switch {
+	case b.Tickers == nil:
+		return unprocessable(`missing field "tickers"`)
+	case len(*b.Tickers) == 0:
+		return unprocessable("tickers is empty: name at least one ticker")
+	case len(*b.Tickers) > h.d.BatchMaxTickers:
+		return unprocessable(fmt.Sprintf("%d tickers: a batch holds at most %d (BATCH_MAX_TICKERS)", len(*b.Tickers), h.d.BatchMaxTickers))
+	}
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Forecast.PredictBatch(ctx, *b.Tickers, h.d.BatchThreads)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(out)
 }

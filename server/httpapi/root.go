@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,6 +29,7 @@ func (h *handlers) root(c *fiber.Ctx) error {
 			"status":         "GET /status/{task_id}",
 			"predict_parent": "POST /predict-parent",
 			"predict_child":  "POST /predict-child",
+			"predict_batch":  "POST /predict-batch",
 			"models":         "GET /models",
 			"model":          "GET /models/{ticker}",
 			"tickers":        "GET /tickers",
@@ -75,4 +77,70 @@ func (h *handlers) health(c *fiber.Ctx) error {
 		components["vector_store"] = vs
 	}
 	return c.JSON(fiber.Map{"status": status, "version": Version, "components": components})
+}
+
+// WebApp is the browser app (package web): its files, and the page that shows every one of
+// its paths.
+type WebApp interface {
+	Mount(r fiber.Router)    // GET /assets/*: the files the page loads
+	Page(c *fiber.Ctx) error // the page
+}
+
+// page answers a browser with the web app. A GET or HEAD that accepts text/html gets the page at
+// / (API clients keep the JSON above) and at any path that is no GET route of the API, so the
+// app's own paths (/monitor, /analyze/AAPL) survive a reload. Everything else goes on: API
+// paths answer as ever, and unknown ones keep their JSON 404.
+func (h *handlers) page(api func() routeSet) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		m := c.Method()
+		if (m == fiber.MethodGet || m == fiber.MethodHead) && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") &&
+			(c.Path() == "/" || !api().match(c.Path())) {
+			return h.d.App.Page(c)
+		}
+		return c.Next()
+	}
+}
+
+// routeSet holds the GET routes' paths, split into segments.
+type routeSet [][]string
+
+// getRoutes reads the app's GET routes; called once every route is registered.
+func getRoutes(app *fiber.App) routeSet {
+	var rs routeSet
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == fiber.MethodGet {
+			rs = append(rs, strings.Split(strings.Trim(r.Path, "/"), "/"))
+		}
+	}
+	return rs
+}
+
+// match reports whether path is one of the routes: ":name" stands for one segment, "*" for
+// the rest of the path.
+func (rs routeSet) match(path string) bool {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for _, r := range rs {
+		if matchRoute(r, segs) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchRoute(route, segs []string) bool {
+	for i, part := range route {
+		switch {
+		case part == "*":
+			return true
+		case i >= len(segs):
+			return false
+		case strings.HasPrefix(part, ":"):
+			if segs[i] == "" {
+				return false
+			}
+		case part != segs[i]:
+			return false
+		}
+	}
+	return len(route) == len(segs)
 }

@@ -16,16 +16,18 @@ returns (a median-type forecast); each row's high and low are widened to contain
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import threading
 
 import numpy as np
+import torch
 
 from .. import errors, tickers
 from ..market import calendar, features
 from ..market import prices as market_prices
 from ..settings import Settings
-from .dataset import CONTEXT, HORIZON, Scalers, latest_window
+from .dataset import CONTEXT, HORIZON, Scalers, Windows, latest_window
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
 from .registry import Registry
 
@@ -42,6 +44,7 @@ class _Loaded:
     forecaster: LSTMForecaster
     q: np.ndarray  # (63,) interval half-widths in log-return units
     evaluation: dict  # the prediction's "evaluation" block, built once
+    encoder: str  # digest of the LSTM's weights: equal digests, one shared forward (batch.py)
 
 
 class Predictor:
@@ -52,6 +55,7 @@ class Predictor:
         self.registry = Registry.from_settings(settings)
         self.device = settings.torch_device()
         self._loaded: dict[str, _Loaded] = {}
+        self._windows: dict[str, tuple[market_prices.Prices, Windows]] = {}  # symbol -> (prices, latest window)
         self._lock = threading.Lock()
 
     def model(self, model_id: str) -> _Loaded:
@@ -89,25 +93,49 @@ class Predictor:
             "interval_coverage_target": meta["interval"]["coverage_target"],
         }
         return _Loaded(stamp, version, LSTMForecaster(net, Scalers.from_json(art.scalers), self.device),
-                       np.asarray(meta["interval"]["quantiles"], dtype=np.float64), evaluation)
+                       np.asarray(meta["interval"]["quantiles"], dtype=np.float64), evaluation, _digest(net.lstm))
 
-    def forecast(self, ref: str) -> dict:
-        """The prediction for ``ref`` (``"parent"`` or a validated symbol).
+    def inputs(self, ref: str) -> Inputs:
+        """What a forecast for ``ref`` (``"parent"`` or a validated symbol) reads.
 
-        Raises NotFound (no price data; checked first), ModelMissing (no model), ValueError (too
-        little history for one window).
+        Raises NotFound (no price data; checked first), ModelMissing (no model), InvalidParameter
+        (too little history for one window).
         """
         symbol = self.settings.parent_ticker if ref == tickers.PARENT else ref
         prices = market_prices.load(symbol, self.settings)
         if len(prices) < features.WARMUP + CONTEXT:
             raise errors.InvalidParameter(f"{symbol} has {len(prices)} days of prices; a forecast needs {features.WARMUP + CONTEXT}")
         loaded = self.model(tickers.model_id(ref))
-        window = latest_window(prices)
-        pred = loaded.forecaster.predict(window)[0]  # (63, 5) log-ratios to the last close; log volume
-        return _answer(ref, symbol, prices, window, pred, loaded)
+        cached = self._windows.get(symbol)
+        if cached is None or cached[0] is not prices:  # prices.load returns a new object when the file changed
+            cached = self._windows[symbol] = (prices, latest_window(prices))
+        return Inputs(ref, symbol, prices, cached[1], loaded)
+
+    def forecast(self, ref: str) -> dict:
+        """The prediction for ``ref``; raises as :meth:`inputs`."""
+        i = self.inputs(ref)
+        pred = i.loaded.forecaster.predict(i.window)[0]  # (63, 5) log-ratios to the last close; log volume
+        return answer(i, pred)
 
 
-def _answer(ref, symbol, prices, window, pred, loaded: _Loaded) -> dict:
+@dataclasses.dataclass
+class Inputs:
+    """One forecast's inputs: the ticker, its prices and latest window, and the serving model."""
+
+    ref: str
+    symbol: str
+    prices: market_prices.Prices
+    window: Windows
+    loaded: _Loaded
+
+
+def answer(i: Inputs, pred: np.ndarray, compact: bool = False) -> dict:
+    """The API's prediction from the model's output ``pred`` (63, 5) in target space.
+
+    ``compact`` leaves out what a client can derive or does not need per ticker in a batch: the
+    90-day history and the week/month/quarter views, which are prefixes of ``full_forecast``.
+    """
+    symbol, prices, window, loaded = i.symbol, i.prices, i.window, i.loaded
     close_t = float(window.close[0])
     ohlc = close_t * np.exp(pred[:, :4])  # (63, 4)
     high = np.maximum(ohlc[:, 1], ohlc[:, [0, 3]].max(axis=1))
@@ -123,21 +151,16 @@ def _answer(ref, symbol, prices, window, pred, loaded: _Loaded) -> dict:
         {"date": d, "open": o, "high": h, "low": lo, "close": c, "volume": int(v), "close_low": cl, "close_high": ch}
         for d, (o, h, lo, c, cl, ch), v in zip(days, cols.tolist(), volume.tolist())
     ]
-    history = _history(prices)
-    return {
+    views = {"full_forecast": rows} if compact else {
+        "next_day": rows[0], "week": rows[:5], "month": rows[:21], "quarter": rows, "full_forecast": rows,
+    }
+    out = {
         "ticker": symbol,
-        "model": tickers.model_id(ref),
+        "model": tickers.model_id(i.ref),
         "last_date": prices.last_date,
         "future_window_days": HORIZON,
         "next_business_days": list(days[:5]),
-        "predictions": {
-            "next_day": rows[0],
-            "week": rows[:5],
-            "month": rows[:21],
-            "quarter": rows,
-            "full_forecast": rows,
-        },
-        "history": history,
+        "predictions": views,
         "model_version": loaded.version,
         "data_as_of": prices.last_date,
         "data_source": prices.source,
@@ -145,6 +168,17 @@ def _answer(ref, symbol, prices, window, pred, loaded: _Loaded) -> dict:
         "evaluation": loaded.evaluation,
         "disclaimer": DISCLAIMER,
     }
+    if not compact:
+        out["history"] = _history(prices)
+    return out
+
+
+def _digest(module: torch.nn.Module) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def _history(prices: market_prices.Prices) -> list[dict]:

@@ -5,7 +5,8 @@ Layout under ``DATA_DIR/models/``::
     <id>/                      id: "parent", or a symbol's file stem (tickers.stem)
       serving.json             {"version": ..., "updated": ...}: the version predictions use
       v20250102153000123-1a2b/ one folder per version; names sort by creation time (UTC, ms)
-        weights.pt             torch.save of the state dict (loaded with weights_only=True)
+        weights.pt             torch.save of the state dict as CPU tensors (loaded with weights_only=True
+                               and map_location, so weights trained on a GPU serve on a CPU and back)
         scalers.json           dataset.Scalers as plain JSON (never pickle)
         meta.json              version, created, ticker, data range, data_as_of, config,
                                metrics with baselines, interval and its coverage, parent version
@@ -147,6 +148,7 @@ class Registry:
         meta = {**meta, "version": version, "model_id": model_id}
         tmp = folder / f"{_TMP_PREFIX}{version}"
         tmp.mkdir()
+        state_dict = {k: v.detach().cpu() for k, v in state_dict.items()}  # no device recorded in the file
         try:
             with open(tmp / WEIGHTS, "wb") as fh:
                 torch.save(state_dict, fh)

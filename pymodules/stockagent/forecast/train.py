@@ -7,8 +7,9 @@ One run = one :class:`TrainConfig` (logged, and saved in meta.json). The steps:
 2. build the model: fresh for the parent; for a child, the parent's weights, then either
    ``freeze`` (the LSTM is frozen and kept in eval mode, so its dropout is off; only the head
    learns) or ``fine_tune`` (everything learns, at FINE_TUNE_LEARNING_RATE);
-3. Adam on the MSE of standardised targets, one progress event per epoch, early stopping after
-   ``patience`` epochs without a better validation loss, and the best epoch's weights restored;
+3. Adam on the MSE of standardised targets (on CUDA optionally under mixed precision, TRAIN_AMP),
+   one progress event per epoch, early stopping after ``patience`` epochs without a better
+   validation loss, and the best epoch's weights restored;
 4. evaluate on the test windows against the naive and drift baselines, calibrate the 80% interval
    on the validation windows and measure its coverage on the test windows;
 5. decide promotion (:func:`decide_promotion`) and save a new version (registry.py): under
@@ -23,6 +24,7 @@ The cancel flag is checked before every batch (runtime.check_cancelled), not aft
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime as dt
@@ -46,6 +48,7 @@ from .registry import Artifact, Registry
 log = logging.getLogger(__name__)
 
 PROMOTE = ("always", "auto")
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 PROMOTION_MEASURE = ("mean over horizons 1, 5, 21, 63 of the LSTM's close-price MAE, both versions "
                      "scored on this run's test windows")
 
@@ -68,6 +71,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max gradient norm: LSTMs occasionally explode without it
     seed: int = 1337  # the one seed of a run: python, numpy, torch and the batch order
     device: str = "cpu"
+    amp: str = "off"  # mixed precision (TRAIN_AMP): "off", "bf16" or "fp16"; CUDA only, so "off" on the CPU
     model: LSTMConfig = dataclasses.field(default_factory=LSTMConfig)
 
 
@@ -125,6 +129,7 @@ def make_config(settings: Settings, ref: str, *, epochs=None, learning_rate=None
     default_start = settings.parent_start_date if parent else settings.train_start_date
     if epochs is None:
         epochs = settings.parent_epochs if parent else settings.child_epochs
+    device = settings.torch_device()
     cfg = TrainConfig(
         ticker=settings.parent_ticker if parent else ref,
         model_id=tickers.model_id(ref),
@@ -134,7 +139,8 @@ def make_config(settings: Settings, ref: str, *, epochs=None, learning_rate=None
         epochs=_epochs(epochs),
         learning_rate=_learning_rate(default_lr if learning_rate is None else learning_rate),
         strategy=strategy,
-        device=settings.torch_device(),
+        device=device,
+        amp=settings.train_amp if device == "cuda" else "off",
     )
     if cfg.start_date and cfg.end_date and cfg.start_date >= cfg.end_date:
         raise errors.InvalidParameter(f"start_date {cfg.start_date} must be before end_date {cfg.end_date}")
@@ -174,8 +180,13 @@ def estimate_loss(model: LSTMModel, x: torch.Tensor, y: torch.Tensor, batch_size
     return total / max(len(x), 1)
 
 
-def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None = None) -> tuple[LSTMModel, dict]:
-    """Train a model on ``data``; returns it with its best weights and a training report."""
+def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None = None, *,
+        precompute: bool = True) -> tuple[LSTMModel, dict]:
+    """Train a model on ``data``; returns it with its best weights and a training report.
+
+    ``precompute=False`` runs the whole model on every batch even when the LSTM is frozen: the
+    straightforward loop, kept so a test can show the fast one learns the same head.
+    """
     seed_everything(cfg.seed)
     model = LSTMModel(cfg.model)
     if parent is not None:
@@ -193,7 +204,7 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
     xtr, ytr = tensors(data.train)
     xva, yva = tensors(data.val)
     step = model  # x -> (pred, loss)
-    if frozen:
+    if frozen and precompute:
         # A frozen LSTM in eval mode is a fixed function of its input: encode every window once and
         # train the head on the codes (model.decode). Same result as running the whole model each
         # batch, several times faster.
@@ -202,6 +213,12 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
             xtr, xva = (torch.cat([model.encode(b) for b in x.split(1024)]) for x in (xtr, xva))
         step = model.decode
     rng = np.random.default_rng(cfg.seed)
+    # Mixed precision: the forward pass under autocast, the weights and Adam's state in float32.
+    # fp16 gradients underflow without loss scaling; with amp "off" both are no-ops.
+    amp_dtype = AMP_DTYPES.get(cfg.amp)
+    assert amp_dtype is None or cfg.device == "cuda", f"amp {cfg.amp} is for CUDA, not {cfg.device}"
+    autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp == "fp16")
     best_loss, best_state, best_epoch, history = float("inf"), None, 0, []
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -210,11 +227,14 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
         total, seen = 0.0, 0
         for xb, yb in _batches(xtr, ytr, cfg.batch_size, rng):
             runtime.check_cancelled()
-            _, loss = step(xb, yb)
+            with autocast():
+                _, loss = step(xb, yb)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             total += loss.item() * len(xb)
             seen += len(xb)
         train_loss = total / seen

@@ -1,0 +1,63 @@
+package pybridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"stockagent/pybridge/pybridgetest"
+)
+
+func TestSubprocessAnswersLikeAWorker(t *testing.T) {
+	python, err := pybridgetest.Python()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DATA_DIR=" + t.TempDir(), "DATA_SOURCE=bundled"}
+	sub := &Subprocess{Python: python, Env: env}
+	ctx := context.Background()
+
+	out, use, err := sub.Run(ctx, "features", "--ticker", "AAPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if use.CPU <= 0 || use.MaxRSS < 10<<20 {
+		t.Errorf("usage of a python process: %+v", use)
+	}
+	w, err := StartWorkers(WorkerConfig{Python: python, Modules: []string{"stockagent.entry"}, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown(ctx)
+	want, err := w.CallRaw(ctx, "stockagent.entry:features", []byte(`{"ticker":"AAPL"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(out), want) {
+		t.Errorf("subprocess answered\n%s\nthe worker\n%s", out, want)
+	}
+
+	_, _, err = sub.Run(ctx, "features", "--ticker", "../x")
+	var pe *PyError
+	if !errors.As(err, &pe) || pe.Type != "BadRequest" || !strings.Contains(pe.Message, "ticker") {
+		t.Errorf("want the CLI's BadRequest as a *PyError, got %v", err)
+	}
+}
+
+func TestSubprocessFailures(t *testing.T) {
+	python, err := pybridgetest.Python()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = (&Subprocess{Python: python, Module: "stockagent.nowhere"}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "No module named stockagent.nowhere") {
+		t.Errorf("want the exit status and stderr, got %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := (&Subprocess{Python: python}).Run(ctx, "noop"); !errors.Is(err, context.Canceled) {
+		t.Errorf("want context.Canceled, got %v", err)
+	}
+}

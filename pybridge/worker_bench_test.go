@@ -1,0 +1,28 @@
+package pybridge
+
+import (
+	"context"
+	"testing"
+
+	"stockagent/pybridge/pybridgetest"
+)
+
+// The persistent worker's own overhead, beside BenchmarkEchoRaw: the same
+// bytes handed straight back, across two pipes and two processes.
+func BenchmarkWorkerEchoRaw(b *testing.B) {
+	python, err := pybridgetest.Python()
+	if err != nil {
+		b.Skip(err)
+	}
+	w, err := StartWorkers(WorkerConfig{Python: python, Modules: []string{"stockagent.diagnostics"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Shutdown(context.Background())
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := w.CallRaw(ctx, diag+"echo", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+"""Batch forecasts: one LSTM forward for the parent and its frozen children, the same answers as
+single forecasts, and per-ticker failures that leave the other tickers answered."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from stockagent import entry, errors
+from stockagent.forecast import batch, predict, train
+
+FROZEN = ("MSFT", "AAPL")
+
+
+@pytest.fixture(scope="module")
+def children(parent_settings, tmp_path_factory):
+    """A data folder with the session's parent, two frozen children and a fine-tuned one."""
+    import shutil
+
+    from conftest import make_settings
+
+    s = make_settings(tmp_path_factory.mktemp("batch") / "data")
+    shutil.copytree(parent_settings.models_dir, s.models_dir)
+    for t in FROZEN:
+        train.train_and_save(s, t, epochs=1, strategy="freeze", start_date="2019-01-01")
+    train.train_and_save(s, "JPM", epochs=1, strategy="fine_tune", start_date="2019-01-01")
+    return s
+
+
+def _single_scaled(i: predict.Inputs) -> np.ndarray:
+    f = i.loaded.forecaster
+    with torch.inference_mode():
+        out, _ = f.model(torch.from_numpy(f.scalers.x(i.window.inputs)))
+    return out[0].numpy()
+
+
+def test_shared_forward_equals_single_forecasts(children):
+    p = predict.Predictor(children)
+    group = [p.inputs(r) for r in ("parent", *FROZEN)]
+    assert len({i.loaded.encoder for i in group}) == 1, "frozen children share the parent's LSTM"
+    assert p.inputs("JPM").loaded.encoder != group[0].loaded.encoder, "a fine-tuned LSTM is its own"
+    shared = batch.scaled_outputs(group, threads=2)
+    for i, got in zip(group, shared):
+        want = _single_scaled(i)
+        rel = np.abs(got - want).max() / np.abs(want).max()
+        assert rel <= 1e-5, f"{i.ref}: relative difference {rel:.2e} in the scaled space"
+
+    entries, forwards = batch.forecast_many(p, ["parent", "MSFT", "JPM", "AAPL"])
+    assert forwards == 2  # parent + frozen children; JPM's own
+    for e in entries:
+        single = p.forecast(e["ticker"])
+        got, want = e["result"], single
+        assert {k: v for k, v in got.items() if k != "predictions"} == {k: v for k, v in want.items() if k not in ("predictions", "history")}
+        assert set(got["predictions"]) == {"full_forecast"}
+        for a, b in zip(got["predictions"]["full_forecast"], want["predictions"]["full_forecast"]):
+            assert a["date"] == b["date"]
+            for k in ("open", "high", "low", "close", "close_low", "close_high"):
+                assert a[k] == pytest.approx(b[k], rel=1e-5)
+
+
+def test_failures_are_per_ticker(children, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(children.data_dir))
+    monkeypatch.setenv("DATA_SOURCE", "bundled")
+    from stockagent import settings
+
+    settings.load.cache_clear()
+    try:
+        req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", 7, "parent"], "threads": 1}
+        out = json.loads(entry.predict_batch(json.dumps(req).encode()))
+    finally:
+        settings.load.cache_clear()
+    got = [(r["ticker"], r.get("error")) for r in out["results"]]
+    assert got == [("MSFT", None), ("ZZZZ", "not_found"), ("AMZN", "untrained"), ("not a ticker!", "invalid_ticker"),
+                   ("7", "invalid_ticker"), ("parent", None)]
+    assert (out["answered"], out["failed"], out["lstm_forwards"]) == (2, 4, 1)
+    assert "train" in out["results"][2]["detail"]
+    assert out["results"][0]["result"]["ticker"] == "MSFT" and out["results"][5]["result"]["ticker"] == "^GSPC"
+
+
+@pytest.mark.parametrize("req", [{"tickers": []}, {"tickers": "AAPL"}, {"tickers": ["AAPL"], "threads": 0},
+                                 {"tickers": ["AAPL"], "threads": True}])
+def test_bad_batches(req):
+    with pytest.raises(errors.InvalidParameter):
+        entry.predict_batch.__wrapped__(req)

@@ -1,0 +1,62 @@
+// Command bench drives the same workloads through the back-ends the product
+// could use to reach Python: the embedded interpreter (the product), a
+// persistent Python worker over pipes, a Python process per call (the old
+// system) and, for policy rules, gpython; then HTTP /predict-child against
+// the real server binary, cached and uncached, at several concurrency
+// levels; then an open-loop load. It writes results.json, results.md and
+// latency.svg to its results folder (make bench: .build/bench).
+//
+// It exits 1 when a back-end answered differently from the embedded
+// interpreter, or an HTTP request failed in the closed-loop runs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainCode(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	paths, err := rep.write(cfg.OutDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench: writing results:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "==> done in %.0f s\n", rep.Seconds)
+	rep.summary(stdout)
+	fmt.Fprintln(stdout, "results:")
+	for _, p := range paths {
+		fmt.Fprintln(stdout, "  "+p)
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		for _, c := range failed {
+			fmt.Fprintf(stderr, "bench: %s through %s: %s\n", c.Workload, c.Backend, c.Detail)
+		}
+		return 1
+	}
+	return 0
+}

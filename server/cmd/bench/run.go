@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"stockagent/pybridge"
+	"stockagent/server/policy"
+)
+
+// run drives the selected workloads through every back-end, then the HTTP
+// workloads and the load phase against the server binary (whose logs go to
+// cfg.OutDir), and returns the report; Report.write saves it. Progress goes
+// to progress. A run whose answers differ between back-ends still returns
+// its report; Report.Failed lists why.
+func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
+	rep := &Report{Started: time.Now(), Settings: Settings{
+		Workloads: cfg.Workloads, Concurrency: cfg.Concurrency,
+		LoadSeconds: cfg.LoadDuration.Seconds(), LoadRate: cfg.LoadRate, LoadCachedShare: cfg.LoadCachedShare,
+	}}
+	rep.Machine = Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), PeakRSSPerWorkload: resetPeak(os.Getpid())}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		tmp, err := os.MkdirTemp("", "stockagent-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dataDir, rep.Settings.TrainedModels = tmp, true
+	}
+	// The embedded interpreter reads these at start; the worker and
+	// per-call processes inherit them.
+	for k, v := range map[string]string{"DATA_DIR": dataDir, "DATA_SOURCE": "bundled", "MLFLOW_DISABLE": "1"} {
+		os.Setenv(k, v)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cli := &pybridge.Subprocess{Python: cfg.Python}
+	if err := ensureModels(ctx, cli, progress); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintf(progress, "==> starting the embedded interpreter (%s)\n", cfg.Python)
+	in, err := pybridge.Start(pybridge.Config{
+		Executable:  cfg.Python,
+		Modules:     []string{"stockagent.runtime", "stockagent.entry", "stockagent.diagnostics"},
+		Setup:       "stockagent.runtime:attach",
+		ThreadSetup: "stockagent.runtime:configure_thread",
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		in.Shutdown(stopCtx)
+	}()
+	rep.Machine.Python = in.Info().Version
+
+	answers := map[string]map[string][]byte{}
+	if err := runDirect(ctx, cfg, in, cli, logger, rep, answers, progress); err != nil {
+		return nil, err
+	}
+	rep.Checks = compareAnswers(answers)
+	if cfg.wants("http") || cfg.wants("load") {
+		if err := runServers(ctx, cfg, in, dataDir, rep, progress); err != nil {
+			return nil, err
+		}
+	}
+	rep.sortResults()
+	rep.addRatios()
+	rep.Seconds = time.Since(rep.Started).Seconds()
+	return rep, nil
+}
+
+// runDirect measures the selected direct workloads back-end by back-end, so
+// each back-end's processes live only for their own stretch.
+func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *pybridge.Subprocess, logger *slog.Logger, rep *Report, answers map[string]map[string][]byte, progress io.Writer) error {
+	var selected []workload
+	for _, wl := range workloads() {
+		if cfg.wants(wl.name) {
+			selected = append(selected, wl)
+		}
+	}
+	if len(selected) == 0 {
+		return nil
+	}
+	drive := func(b backend) error {
+		for _, wl := range selected {
+			if !b.runs(wl) {
+				continue
+			}
+			res, answer, err := measure(ctx, b, wl, iterations(cfg, b, wl), progress)
+			if err != nil {
+				return err
+			}
+			rep.Results = append(rep.Results, res)
+			if answers[wl.name] == nil {
+				answers[wl.name] = map[string][]byte{}
+			}
+			answers[wl.name][b.name()] = answer
+		}
+		return nil
+	}
+
+	fmt.Fprintln(progress, "==> embedded interpreter (this process)")
+	if err := drive(embeddedBackend{in}); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(progress, "==> persistent worker process (python -m stockagent.worker, frames over pipes)")
+	t0 := time.Now()
+	w, err := pybridge.StartWorkers(pybridge.WorkerConfig{
+		Python: cfg.Python, Modules: []string{"stockagent.runtime", "stockagent.entry", "stockagent.diagnostics"}, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	rep.Machine.WorkerStartSeconds = time.Since(t0).Seconds()
+	err = drive(workerBackend{w})
+	stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := errors.Join(err, w.Shutdown(stopCtx)); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(progress, "==> a Python process per call (python -m stockagent.cli)")
+	if err := drive(&subprocessBackend{sub: cli}); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(progress, "==> gpython (policy rules, in this process)")
+	return drive(gpythonBackend{policy.Default()})
+}
+
+// runServers starts a caching server and one with the prediction cache
+// effectively off, measures /predict-child on both, then runs the load
+// phase against the pair.
+func runServers(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDir string, rep *Report, progress io.Writer) error {
+	forecast, err := in.CallRaw(ctx, pybridge.Inference, "stockagent.entry:predict", predictBody)
+	if err != nil {
+		return fmt.Errorf("the reference forecast: %w", err)
+	}
+	fmt.Fprintln(progress, "==> starting two servers (cached; uncached: PREDICTION_CACHE_TTL=1ns)")
+	var servers []*serverProc
+	defer func() {
+		for _, s := range servers {
+			if err := s.stop(); err != nil {
+				fmt.Fprintln(progress, "warning:", err)
+			}
+		}
+	}()
+	for _, s := range []struct{ name, ttl string }{{"cached", "24h"}, {"uncached", "1ns"}} {
+		srv, err := startServer(cfg, s.name, dataDir, "PREDICTION_CACHE_TTL="+s.ttl)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, srv)
+	}
+	client := newClient()
+	for _, srv := range servers {
+		// Warm up: the first forecast loads the model and fills the cache, so
+		// the answer compared is the cached server's cache hit.
+		for range 20 {
+			if err := checkPost(client, srv.base+"/predict-child", predictBody); err != nil {
+				return fmt.Errorf("warming the %s server: %w", srv.name, err)
+			}
+		}
+		status, body, err := post(client, srv.base+"/predict-child", predictBody, true)
+		if err != nil || status != 200 {
+			return fmt.Errorf("the %s server's forecast: %d %v %.300s", srv.name, status, err, body)
+		}
+		rep.Checks = append(rep.Checks, compareHTTP(srv.name, body, forecast))
+	}
+
+	if cfg.wants("http") {
+		fmt.Fprintln(progress, "==> HTTP /predict-child (closed loop: each client sends when its last answer arrives)")
+		for _, srv := range servers {
+			for _, r := range httpRuns(cfg, client, srv, progress) {
+				rep.Results = append(rep.Results, r)
+				c := Check{Workload: r.Workload, Backend: fmt.Sprintf("server c=%d", r.Concurrency), OK: r.Errors == 0}
+				if !c.OK {
+					c.Detail = fmt.Sprintf("%d of %d requests failed", r.Errors, r.Iterations)
+				}
+				rep.Checks = append(rep.Checks, c)
+			}
+		}
+	}
+	if cfg.wants("load") {
+		fmt.Fprintf(progress, "==> open-loop load: %s at %.0f requests/s, %.0f%% cached ... ", cfg.LoadDuration, cfg.LoadRate, 100*cfg.LoadCachedShare)
+		rep.Load = openLoop(ctx, client, servers[0], servers[1], cfg.LoadRate, cfg.LoadCachedShare, cfg.LoadDuration)
+		fmt.Fprintf(progress, "%d sent, %d errors, p99 %s\n", rep.Load.Sent, rep.Load.Errors, fmtMS(rep.Load.All.P99))
+	}
+	return nil
+}

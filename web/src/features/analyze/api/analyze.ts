@@ -1,0 +1,29 @@
+import { queryOptions, useQuery } from '@tanstack/react-query'
+import { api } from '../../../lib/api-client'
+import type { Analysis, TrainingStarted } from '../../../types/api'
+
+// POST /analyze answers the report, or (202) that the model must train first.
+export type AnalyzeAnswer = Analysis | TrainingStarted
+
+export function isTraining(a: AnalyzeAnswer): a is TrainingStarted {
+  return 'status' in a && a.status === 'training'
+}
+
+export function analyze(ticker: string, signal?: AbortSignal): Promise<AnalyzeAnswer> {
+  return api<AnalyzeAnswer>('/analyze', { method: 'POST', body: { ticker }, signal })
+}
+
+// A read, though a POST: the server caches reports, so the answer is kept for a while too. A
+// failed run is not retried by itself: it may have taken a minute, and the user decides.
+export function analysisQueryOptions(ticker: string) {
+  return queryOptions({
+    queryKey: ['analysis', ticker],
+    queryFn: ({ signal }) => analyze(ticker, signal),
+    staleTime: 10 * 60_000,
+    retry: false,
+  })
+}
+
+export function useAnalysis(ticker: string) {
+  return useQuery(analysisQueryOptions(ticker))
+}

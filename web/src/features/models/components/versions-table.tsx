@@ -1,0 +1,37 @@
+import { Badge } from '../../../components/badge'
+import { formatMarketDate, formatMoment, formatPercent } from '../../../lib/format'
+import type { ModelSummary } from '../../../types/api'
+import { skillWords } from './skill'
+
+export function VersionsTable({ model }: { model: ModelSummary }) {
+  if (model.versions.length === 0) return <p className="text-muted">No versions.</p>
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full text-left text-sm">
+        <caption className="sr-only">Versions of the {model.ticker} model, newest first</caption>
+        <thead className="text-muted">
+          <tr>
+            <th scope="col" className="py-1 pr-3 font-medium">Version</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Trained</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Data to</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Held-out accuracy</th>
+            <th scope="col" className="py-1 font-medium">80% range held</th>
+          </tr>
+        </thead>
+        <tbody>
+          {model.versions.map((v) => (
+            <tr key={v.version} className="border-t border-line">
+              <th scope="row" className="py-1 pr-3 font-mono text-xs font-normal">
+                {v.version} {v.serving && <Badge tone="up" icon="●">serving</Badge>}
+              </th>
+              <td className="py-1 pr-3 whitespace-nowrap">{v.created ? formatMoment(v.created) : '–'}</td>
+              <td className="py-1 pr-3 whitespace-nowrap">{v.data_as_of ? formatMarketDate(v.data_as_of, false) : '–'}</td>
+              <td className="py-1 pr-3">{skillWords(v.metrics?.skill_vs_naive)}</td>
+              <td className="py-1">{v.metrics?.interval_coverage !== undefined ? formatPercent(v.metrics.interval_coverage) : '–'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}

@@ -1,0 +1,21 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { api } from '../../../lib/api-client'
+import type { MonitorAnswer } from '../../../types/api'
+import { driftQueryOptions } from './get-drift'
+import { evalQueryOptions } from './get-eval'
+
+// POST /monitor/{ticker}: drift now, and the evaluation of the analyst's latest report.
+export function runMonitor(ticker: string): Promise<MonitorAnswer> {
+  return api<MonitorAnswer>(`/monitor/${encodeURIComponent(ticker)}`, { method: 'POST' })
+}
+
+export function useRunMonitor() {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: runMonitor,
+    onSuccess: (answer, ticker) => {
+      client.setQueryData(driftQueryOptions(ticker).queryKey, answer.drift)
+      void client.invalidateQueries({ queryKey: evalQueryOptions(ticker).queryKey })
+    },
+  })
+}

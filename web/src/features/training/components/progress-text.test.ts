@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest'
+import { completedTask, task } from '../../../testing/fixtures'
+import { describeTask } from './progress-text'
+
+describe('describeTask', () => {
+  it('says which epoch runs, with its losses', () => {
+    const v = describeTask(task({ progress: { stage: 'epoch', epoch: 3, epochs: 10, train_loss: 0.5, val_loss: 0.25 }, elapsed_seconds: 12 }), undefined)
+    expect(v).toEqual({ headline: 'Epoch 3 of 10', fraction: 0.3, details: ['training loss 0.5000', 'validation loss 0.2500', '12 s so far'] })
+  })
+
+  it('says a child waits for the market model', () => {
+    const v = describeTask(task({ status: 'queued', detail: 'waiting for parent_training to complete' }), undefined)
+    expect(v.headline).toBe('Waiting to start')
+    expect(v.details[0]).toMatch(/market model/)
+  })
+
+  it('keeps the last epoch seen once the task is done', () => {
+    expect(describeTask(completedTask, { epoch: 2, epochs: 2 }).headline).toBe('Trained: 2 of 2 epochs in 4 s')
+    const v = describeTask(completedTask, undefined)
+    expect(v.headline).toBe('Trained: 2 epochs in 4 s')
+    expect(v.details).toContain('promoted: first model: no serving version')
+  })
+
+  it('gives the reason of a failure', () => {
+    expect(describeTask(task({ status: 'failed', error: 'cancelled' }), undefined)).toMatchObject({ headline: 'Training failed', details: ['cancelled'] })
+  })
+})
