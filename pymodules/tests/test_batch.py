@@ -51,12 +51,13 @@ def test_shared_forward_equals_single_forecasts(children):
     for e in entries:
         single = p.forecast(e["ticker"])
         got, want = e["result"], single
-        assert {k: v for k, v in got.items() if k != "predictions"} == {k: v for k, v in want.items() if k not in ("predictions", "history")}
-        assert set(got["predictions"]) == {"full_forecast"}
-        for a, b in zip(got["predictions"]["full_forecast"], want["predictions"]["full_forecast"]):
-            assert a["date"] == b["date"]
-            for k in ("open", "high", "low", "close", "close_low", "close_high"):
-                assert a[k] == pytest.approx(b[k], rel=1e-5)
+        assert {k: v for k, v in got.items() if k != "forecast"} == {k: v for k, v in want.items() if k not in ("predictions", "history")}
+        rows = want["predictions"]["full_forecast"]
+        columns = got["forecast"]
+        assert set(columns) == set(rows[0]) and all(len(v) == 63 for v in columns.values())
+        assert columns["date"] == [r["date"] for r in rows]
+        for k in predict.COLUMNS + ("volume",):
+            assert columns[k] == pytest.approx([r[k] for r in rows], rel=1e-5), k
 
 
 def test_failures_are_per_ticker(children, monkeypatch):

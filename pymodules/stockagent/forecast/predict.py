@@ -9,8 +9,8 @@ answer: no file reads and no pandas.
 The answer (API.md) plus our fields: ``model_version``, ``data_as_of`` (the last market day the
 forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% interval), an
 ``evaluation`` block (held-out accuracy of this model against the naive baseline, and the
-interval's measured coverage) and a ``disclaimer``. Prices are the exponentiated predicted log
-returns (a median-type forecast); each row's high and low are widened to contain its open and close.
+interval's measured coverage) and a ``disclaimer``. Prices come from :func:`price_columns`, which
+batch.py calls on many forecasts at once.
 """
 
 from __future__ import annotations
@@ -114,8 +114,11 @@ class Predictor:
     def forecast(self, ref: str) -> dict:
         """The prediction for ``ref``; raises as :meth:`inputs`."""
         i = self.inputs(ref)
-        pred = i.loaded.forecaster.predict(i.window)[0]  # (63, 5) log-ratios to the last close; log volume
-        return answer(i, pred)
+        pred = i.loaded.forecaster.predict(i.window)  # (1, 63, 5) log-ratios to the last close; log volume
+        cols, volumes, finite = price_columns([i], pred)
+        if not finite[0]:
+            raise ValueError(f"the model for {i.symbol} produced non-finite values")
+        return answer(i, cols[0], volumes[0])
 
 
 @dataclasses.dataclass
@@ -129,47 +132,67 @@ class Inputs:
     loaded: _Loaded
 
 
-def answer(i: Inputs, pred: np.ndarray, compact: bool = False) -> dict:
-    """The API's prediction from the model's output ``pred`` (63, 5) in target space.
+COLUMNS = ("open", "high", "low", "close", "close_low", "close_high")  # a row's prices, volume apart
 
-    ``compact`` leaves out what a client can derive or does not need per ticker in a batch: the
-    90-day history and the week/month/quarter views, which are prefixes of ``full_forecast``.
+
+def price_columns(inputs: list[Inputs], pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prices from the model outputs ``pred`` (n, 63, 5) in target space of n forecasts at once.
+
+    Returns the columns (n, 6, 63) in :data:`COLUMNS` order, rounded to 4 decimals; the volumes
+    (n, 63) as integers; and which forecasts are finite (n,). Prices are the exponentiated log
+    returns (a median-type forecast); a row's high and low are widened to hold its open and close.
     """
-    symbol, prices, window, loaded = i.symbol, i.prices, i.window, i.loaded
-    close_t = float(window.close[0])
-    ohlc = close_t * np.exp(pred[:, :4])  # (63, 4)
-    high = np.maximum(ohlc[:, 1], ohlc[:, [0, 3]].max(axis=1))
-    low = np.minimum(ohlc[:, 2], ohlc[:, [0, 3]].min(axis=1))
-    volume = np.exp(pred[:, 4] + window.volume_ref[0])
-    close_lo = close_t * np.exp(pred[:, 3] - loaded.q)
-    close_hi = close_t * np.exp(pred[:, 3] + loaded.q)
-    cols = np.column_stack([ohlc[:, 0], high, low, ohlc[:, 3], close_lo, close_hi]).round(4)
-    if not (np.isfinite(cols).all() and np.isfinite(volume).all()):
-        raise ValueError(f"the model for {symbol} produced non-finite values")
+    close_t = np.array([i.window.close[0] for i in inputs], dtype=np.float64)[:, None]  # (n, 1)
+    volume_ref = np.array([i.window.volume_ref[0] for i in inputs], dtype=np.float64)[:, None]
+    q = np.stack([i.loaded.q for i in inputs])  # (n, 63) interval half-widths
+    ohlc = close_t[..., None] * np.exp(pred[..., :4])  # (n, 63, 4)
+    open_, close = ohlc[..., 0], ohlc[..., 3]
+    high = np.maximum(ohlc[..., 1], np.maximum(open_, close))
+    low = np.minimum(ohlc[..., 2], np.minimum(open_, close))
+    close_lo = close_t * np.exp(pred[..., 3] - q)
+    close_hi = close_t * np.exp(pred[..., 3] + q)
+    cols = np.stack([open_, high, low, close, close_lo, close_hi], axis=1).round(4)  # (n, 6, 63)
+    volume = np.exp(pred[..., 4] + volume_ref)
+    finite = np.isfinite(cols).all(axis=(1, 2)) & np.isfinite(volume).all(axis=1)
+    return cols, np.where(np.isfinite(volume), volume, 0).astype(np.int64), finite  # truncated, as int() would
+
+
+def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = False) -> dict:
+    """The API's prediction from one forecast's :func:`price_columns`: ``cols`` (6, 63), ``volumes`` (63,).
+
+    ``compact`` is a batch's form: the 63 rows as columns (``forecast``: ``date``, ``open``, …, one
+    list each) in place of ``predictions`` and its views, and no 90-day history. The numbers are the
+    same; a batch of 100 is built and encoded in a fifth of the time.
+    """
+    prices, loaded = i.prices, i.loaded
     days = calendar.sessions_after(prices.last_date, HORIZON)
-    rows = [
-        {"date": d, "open": o, "high": h, "low": lo, "close": c, "volume": int(v), "close_low": cl, "close_high": ch}
-        for d, (o, h, lo, c, cl, ch), v in zip(days, cols.tolist(), volume.tolist())
-    ]
-    views = {"full_forecast": rows} if compact else {
-        "next_day": rows[0], "week": rows[:5], "month": rows[:21], "quarter": rows, "full_forecast": rows,
-    }
+    volumes = volumes.tolist()
     out = {
-        "ticker": symbol,
+        "ticker": i.symbol,
         "model": tickers.model_id(i.ref),
         "last_date": prices.last_date,
         "future_window_days": HORIZON,
         "next_business_days": list(days[:5]),
-        "predictions": views,
+    }
+    if compact:
+        out["forecast"] = {"date": list(days), **dict(zip(COLUMNS, cols.tolist())), "volume": volumes}
+    else:
+        rows = [
+            {"date": d, "open": o, "high": h, "low": lo, "close": c, "volume": v, "close_low": cl, "close_high": ch}
+            for d, (o, h, lo, c, cl, ch), v in zip(days, cols.T.tolist(), volumes)
+        ]
+        out["predictions"] = {
+            "next_day": rows[0], "week": rows[:5], "month": rows[:21], "quarter": rows, "full_forecast": rows,
+        }
+        out["history"] = _history(prices)
+    out.update({
         "model_version": loaded.version,
         "data_as_of": prices.last_date,
         "data_source": prices.source,
         "interval": {"coverage_target": loaded.evaluation["interval_coverage_target"], "fields": ["close_low", "close_high"]},
         "evaluation": loaded.evaluation,
         "disclaimer": DISCLAIMER,
-    }
-    if not compact:
-        out["history"] = _history(prices)
+    })
     return out
 
 
