@@ -1,7 +1,7 @@
 // End to end: the real server binary (embedded interpreter, bundled data, this app built into
 // it) driven by headless Chromium. A ticker with no model is analyzed, so the market model and
 // the ticker's model train first (tiny settings through the server-wide training defaults); the
-// progress, then the chart and the report must appear; Monitor must show that model's drift.
+// progress, then the chart, then the report must appear; Monitor must show that model's drift.
 // Screenshots go to .build/screenshots/ for a person to look at; the time to first render and
 // the bytes the browser loads are printed as benchmarks (measured, never asserted).
 //
@@ -27,6 +27,9 @@ const ticker = 'MSFT'
 // only stop a hung run.
 const trainAndReport = 8 * 60_000
 const pageReady = 60_000
+
+// The analyst's report, rendered: there once the answer and the markdown renderer both are.
+const reportOf = (page) => page.locator('.report')
 
 function freePort() {
   return new Promise((done, fail) => {
@@ -61,8 +64,9 @@ async function startServer(dataDir) {
   throw new Error(`${serverBin} was not healthy within 120 s`)
 }
 
-// Collected inside each page: every text the training progress showed, and any violation of
-// the page's Content-Security-Policy.
+// Collected inside each page: every text the training progress showed, whether the chart was
+// drawn while the analyst was still writing, and any violation of the page's
+// Content-Security-Policy.
 function watchPage() {
   window.__progress = []
   window.__violations = []
@@ -71,6 +75,14 @@ function watchPage() {
     for (const el of document.querySelectorAll('section[aria-label^="Training"] [role="status"]')) {
       const t = el.textContent.trim()
       if (t && window.__progress.at(-1) !== t) window.__progress.push(t)
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true })
+  window.__chartWhileWriting = false
+  new MutationObserver((_, obs) => {
+    const writing = [...document.querySelectorAll('[role="status"]')].some((el) => el.textContent.includes('The analyst is writing'))
+    if (writing && document.querySelector('[data-testid="forecast-chart"] canvas')) {
+      window.__chartWhileWriting = true
+      obs.disconnect()
     }
   }).observe(document, { subtree: true, childList: true, characterData: true })
   window.__firstRender = undefined
@@ -173,7 +185,7 @@ try {
     await page.context().close()
   })
 
-  await step(`analyze ${ticker}: the models train with visible progress, then the chart and the report appear`, async () => {
+  await step(`analyze ${ticker}: the models train with visible progress, then the chart, then the report appear`, async () => {
     const errors = []
     const page = await newPage(browser, { ...desktop, colorScheme: 'light' }, errors)
     await page.goto(`${base}/`)
@@ -182,21 +194,27 @@ try {
     await page.waitForURL(`${base}/analyze/${ticker}`)
     await page.getByText(`There is no model for ${ticker} yet`).waitFor()
     await page.getByRole('region', { name: `Training ${ticker}` }).waitFor()
-    // For the screenshot, an epoch in progress if one shows before the report does.
+    // For the screenshot, an epoch in progress if one shows before the chart does.
+    const chart = page.getByTestId('forecast-chart')
     await Promise.race([
       page.getByText(/^Epoch \d+ of \d+$/).first().waitFor({ timeout: trainAndReport }),
-      page.getByRole('heading', { name: "The analyst's report" }).waitFor({ timeout: trainAndReport }),
+      chart.waitFor({ timeout: trainAndReport }),
     ])
     await page.screenshot({ path: join(shots, 'analyze-training.png') })
 
-    await page.getByRole('heading', { name: "The analyst's report" }).waitFor({ timeout: trainAndReport })
+    // The forecast comes in milliseconds, the report after the analyst's run: the chart is drawn
+    // while the report's card still says the analyst is writing.
+    await chart.locator('canvas').first().waitFor({ timeout: trainAndReport })
+    if (await page.getByRole('status').filter({ hasText: 'The analyst is writing' }).isVisible()) {
+      await page.screenshot({ path: join(shots, 'analyze-writing.png'), fullPage: true })
+    }
+    await reportOf(page).waitFor({ timeout: trainAndReport })
+    assert.ok(await page.evaluate(() => window.__chartWhileWriting), 'the chart was not drawn while the analyst was writing')
     const progress = await page.evaluate(() => window.__progress)
     console.log(`     progress shown: ${progress.join(' | ')}`)
     assert.ok(progress.includes('Epoch 1 of 2'), 'the market model\'s "Epoch 1 of 2" was not shown')
     assert.ok(progress.some((t) => t.startsWith('Trained')), 'the finished training was not shown')
 
-    const chart = page.getByTestId('forecast-chart')
-    await chart.locator('canvas').first().waitFor()
     const box = await chart.boundingBox()
     assert.ok(box && box.width > 300 && box.height > 200, `chart box ${JSON.stringify(box)}`)
     await page.getByText('Prices up to Tue, 31 Dec 2024').waitFor()
@@ -218,7 +236,7 @@ try {
     const errors = []
     const dark = await newPage(browser, { ...desktop, colorScheme: 'dark' }, errors)
     await dark.goto(`${base}/analyze/${ticker}`)
-    await dark.getByRole('heading', { name: "The analyst's report" }).waitFor({ timeout: trainAndReport })
+    await reportOf(dark).waitFor({ timeout: trainAndReport })
     await dark.getByTestId('forecast-chart').locator('canvas').first().waitFor()
     assert.equal(await dark.evaluate(() => document.documentElement.dataset.theme), 'dark')
     await dark.screenshot({ path: join(shots, 'analyze-desktop-dark.png'), fullPage: true })
@@ -227,7 +245,7 @@ try {
 
     const phone = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }, errors)
     await phone.goto(`${base}/analyze/${ticker}`)
-    await phone.getByRole('heading', { name: "The analyst's report" }).waitFor({ timeout: trainAndReport })
+    await reportOf(phone).waitFor({ timeout: trainAndReport })
     await phone.getByTestId('forecast-chart').locator('canvas').first().waitFor()
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`)

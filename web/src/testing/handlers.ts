@@ -9,6 +9,7 @@ export const handlers = [
       { symbol: 'MSFT', first_date: '2000-03-15', last_date: '2024-12-31', rows: 6239, source: 'bundled' }],
     data_source: 'bundled',
   })),
+  http.post('/predict-child', () => HttpResponse.json({ result: f.prediction() })),
   http.post('/analyze', () => HttpResponse.json(f.analysis())),
   http.get('/status/:taskId', ({ params }) => HttpResponse.json({ ...f.completedTask, task_id: String(params.taskId) })),
   http.get('/tasks', () => HttpResponse.json({ tasks: [f.task(), { ...f.completedTask, task_id: 'parent_training', kind: 'train_parent' }], count: 2 })),

@@ -57,7 +57,6 @@ export type Analysis = {
   confidence: 'High' | 'Medium' | 'Low'
   predictions: Prediction
   news_sentiment: string
-  last_price?: number
   news?: { source?: string, headlines?: Headline[], detail?: string }
   parse_status?: string
   flags?: string[] | null
@@ -66,8 +65,12 @@ export type Analysis = {
   created_at?: string
 }
 
-// What /analyze (and /predict-child) answer while the model trains first.
+// What /analyze and /predict-child answer (202) while the model trains first.
 export type TrainingStarted = { status: 'training', detail: string, task_id: string, ticker?: string }
+
+export function isTraining(a: object | undefined): a is TrainingStarted {
+  return a !== undefined && 'status' in a && a.status === 'training'
+}
 
 export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed'
 

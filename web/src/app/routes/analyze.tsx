@@ -2,16 +2,17 @@ import { useQueryClient } from '@tanstack/react-query'
 import { useEffect } from 'react'
 import { useLocation } from 'wouter'
 import { Card } from '../../components/card'
-import { Elapsed } from '../../components/elapsed'
 import { ErrorView } from '../../components/error-view'
 import { Loading } from '../../components/loading'
-import { analysisQueryOptions, isTraining, useAnalysis } from '../../features/analyze/api/analyze'
+import { analysisQueryOptions, useAnalysis } from '../../features/analyze/api/analyze'
+import { predictionQueryOptions, usePrediction } from '../../features/analyze/api/get-prediction'
 import { AnalysisView } from '../../features/analyze/components/analysis-view'
 import { TickerForm } from '../../features/analyze/components/ticker-form'
 import { rememberTicker } from '../../features/analyze/recent-tickers'
 import { taskQueryPrefix } from '../../features/training/api/get-task'
 import { TaskProgress } from '../../features/training/components/task-progress'
 import { checkTicker } from '../../lib/ticker'
+import { isTraining } from '../../types/api'
 import { PageHeading } from '../page-heading'
 
 function decode(raw: string): string {
@@ -43,59 +44,57 @@ export function AnalyzeRoute({ ticker: raw }: { ticker?: string }) {
   )
 }
 
-// The analysis of one ticker: the report, or the training that must come first, whose real
-// progress shows until the report appears by itself.
+// The analysis of one ticker. The forecast and the report are asked for together: the forecast
+// shows in milliseconds, the report fills in when the analyst is done. A ticker without a model
+// trains first (both answers name the same task), and its real progress shows until the forecast
+// appears by itself.
 function TickerAnalysis({ ticker }: { ticker: string }) {
   const client = useQueryClient()
+  const prediction = usePrediction(ticker)
   const analysis = useAnalysis(ticker)
-  const again = () => void client.invalidateQueries({ queryKey: analysisQueryOptions(ticker).queryKey })
+  // The report carries the forecast it was written on: a failed forecast call is made good by it.
+  const forecast = (isTraining(prediction.data) ? undefined : prediction.data)
+    ?? (isTraining(analysis.data) ? undefined : analysis.data?.predictions)
+  const training = isTraining(prediction.data) ? prediction.data : isTraining(analysis.data) ? analysis.data : undefined
+
+  // Only the answers that waited for the training are asked again, once each (never on a timer,
+  // so the analyst is not started twice), and from scratch: each part shows its own loading.
+  const trained = () => {
+    if (isTraining(prediction.data)) void client.resetQueries({ queryKey: predictionQueryOptions(ticker).queryKey })
+    if (isTraining(analysis.data)) void client.resetQueries({ queryKey: analysisQueryOptions(ticker).queryKey })
+  }
   // A failed training is asked for again: the answer starts a new task under the same id, whose
   // status is then read afresh (the failed one's stopped polling).
   const retrain = async () => {
-    await client.refetchQueries({ queryKey: analysisQueryOptions(ticker).queryKey })
+    await (isTraining(prediction.data) ? prediction.refetch() : analysis.refetch())
     await client.resetQueries({ queryKey: taskQueryPrefix })
   }
-  const answered = analysis.data !== undefined && !isTraining(analysis.data)
+  const shown = forecast !== undefined
 
   useEffect(() => {
-    if (answered) rememberTicker(ticker)
-  }, [answered, ticker])
+    if (shown) rememberTicker(ticker)
+  }, [shown, ticker])
 
-  if (analysis.error) {
-    return (
-      <ErrorView
-        error={analysis.error}
-        onRetry={again}
-        notFound={<>There is no price data for {ticker}. Check the symbol, or pick one the server has data for (the list under the box).</>}
-      />
-    )
-  }
-  if (analysis.isPending) {
-    return (
-      <Loading>
-        The analyst is reading {ticker}'s forecast and news: this takes up to a minute<Elapsed />.
-      </Loading>
-    )
-  }
-  const data = analysis.data
-  if (isTraining(data)) {
-    return (
-      <div className="space-y-3">
-        <p>
-          There is no model for {ticker} yet, so it is being trained now. The report appears here by itself
-          when the training is done.
-        </p>
-        <TaskProgress taskId={data.task_id} label={ticker} onCompleted={again} onRetry={() => void retrain()} />
-        {analysis.isFetching && (
-          <Loading>The model is ready. The analyst is writing the report<Elapsed />…</Loading>
-        )}
-      </div>
-    )
-  }
   return (
     <div className="space-y-3">
-      {analysis.isFetching && <Loading>Refreshing the analysis…</Loading>}
-      <AnalysisView analysis={data} />
+      {training && !forecast && (
+        <p>
+          There is no model for {ticker} yet, so it is being trained now. The forecast, then the analyst's
+          report, appear here by themselves when the training is done.
+        </p>
+      )}
+      {training && <TaskProgress taskId={training.task_id} label={ticker} onCompleted={trained} onRetry={() => void retrain()} />}
+      {forecast ? (
+        <AnalysisView ticker={ticker} prediction={forecast} />
+      ) : prediction.error ? (
+        <ErrorView
+          error={prediction.error}
+          onRetry={() => void prediction.refetch()}
+          notFound={<>There is no price data for {ticker}. Check the symbol, or pick one the server has data for (the list under the box).</>}
+        />
+      ) : !training && (
+        <Loading>Reading {ticker}'s forecast…</Loading>
+      )}
     </div>
   )
 }

@@ -5,16 +5,13 @@ import type { Analysis, TrainingStarted } from '../../../types/api'
 // POST /analyze answers the report, or (202) that the model must train first.
 export type AnalyzeAnswer = Analysis | TrainingStarted
 
-export function isTraining(a: AnalyzeAnswer): a is TrainingStarted {
-  return 'status' in a && a.status === 'training'
-}
-
 export function analyze(ticker: string, signal?: AbortSignal): Promise<AnalyzeAnswer> {
   return api<AnalyzeAnswer>('/analyze', { method: 'POST', body: { ticker }, signal })
 }
 
 // A read, though a POST: the server caches reports, so the answer is kept for a while too. A
-// failed run is not retried by itself: it may have taken a minute, and the user decides.
+// failed run is not retried by itself: it may have taken a minute, and the user decides. Nor is
+// a training answer asked again on a timer: the page asks once more when the training is done.
 export function analysisQueryOptions(ticker: string) {
   return queryOptions({
     queryKey: ['analysis', ticker],

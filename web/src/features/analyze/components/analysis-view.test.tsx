@@ -1,8 +1,12 @@
 import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
+import { http, HttpResponse } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
 import { analysis } from '../../../testing/fixtures'
+import { apiError } from '../../../testing/handlers'
 import { renderApp } from '../../../testing/render'
+import { server } from '../../../testing/server'
+import type { Analysis } from '../../../types/api'
 import { AnalysisView } from './analysis-view'
 
 // The chart draws on a canvas, which jsdom has not; its data is tested in chart-data.test.ts
@@ -15,11 +19,17 @@ function kpi(name: string): HTMLElement {
   return screen.getByText(name, { selector: 'dt' }).parentElement as HTMLElement
 }
 
+// The view of a's forecast, with a as the analyst's answer.
+function renderView(a: Analysis = analysis()) {
+  server.use(http.post('/analyze', () => HttpResponse.json(a)))
+  return renderApp(<AnalysisView ticker="MSFT" prediction={a.predictions} />)
+}
+
 describe('AnalysisView', () => {
   it('shows the KPIs, NEUTRAL styled neutral', async () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
+    renderView()
     expect(within(kpi('Last close')).getByText('416.56')).toBeInTheDocument()
-    const stance = within(kpi("Analyst's stance")).getByText('NEUTRAL').closest('[data-tone]')
+    const stance = (await within(kpi("Analyst's stance")).findByText('NEUTRAL')).closest('[data-tone]')
     expect(stance).toHaveAttribute('data-tone', 'flat')
     expect(within(kpi("Analyst's confidence")).getByText('Medium')).toBeInTheDocument()
     // 21 days of +0.1% a day from 416.56.
@@ -27,29 +37,70 @@ describe('AnalysisView', () => {
     expect(await screen.findByRole('img', { name: /forecast .* by/ })).toBeInTheDocument()
   })
 
+  it('shows the forecast while the analyst writes, each analyst part saying it waits', async () => {
+    server.use(http.post('/analyze', () => new Promise<never>(() => {})))
+    renderApp(<AnalysisView ticker="MSFT" prediction={analysis().predictions} />)
+    expect(kpi('Forecast in 21 trading days')).toHaveTextContent('+2.1%')
+    expect(await screen.findByRole('img', { name: /forecast .* by/ })).toBeInTheDocument()
+    expect(kpi("Analyst's stance")).toHaveTextContent('comes with the report')
+    expect(kpi("Analyst's confidence")).toHaveTextContent('comes with the report')
+    expect(screen.getByText("The headlines come with the analyst's report.")).toBeInTheDocument()
+    expect(screen.getByRole('status')).toHaveTextContent('The analyst is writing the report')
+  })
+
+  it('keeps the forecast when the analyst fails, and says so in each analyst part', async () => {
+    server.use(http.post('/analyze', () => apiError(503, 'no LLM configured (LLM_PROVIDER=none)')))
+    renderApp(<AnalysisView ticker="MSFT" prediction={analysis().predictions} />)
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('no LLM configured')
+    expect(within(alert).getByRole('button', { name: 'Try again' })).toBeEnabled()
+    expect(kpi("Analyst's stance")).toHaveTextContent('no report')
+    expect(screen.getByText(/No headlines: they come with the analyst's report, which failed/)).toBeInTheDocument()
+    expect(kpi('Last close')).toHaveTextContent('416.56')
+    expect(screen.getByText(/Tested on 873 forecasts/)).toBeInTheDocument()
+  })
+
+  it('writes again when asked after a failure, saying so while it does', async () => {
+    let calls = 0
+    let writeReport!: () => void
+    const reportWritten = new Promise<void>((done) => { writeReport = done })
+    server.use(http.post('/analyze', async () => {
+      if (++calls === 1) return apiError(503, 'the analyst is busy')
+      await reportWritten
+      return HttpResponse.json(analysis())
+    }))
+    renderApp(<AnalysisView ticker="MSFT" prediction={analysis().predictions} />)
+    await userEvent.click(within(await screen.findByRole('alert')).getByRole('button', { name: 'Try again' }))
+    expect(await screen.findByText(/The analyst is writing the report/)).toBeInTheDocument()
+    expect(screen.queryByRole('alert')).toBeNull()
+    expect(kpi("Analyst's stance")).toHaveTextContent('comes with the report')
+    writeReport()
+    expect(await screen.findByRole('heading', { name: 'Outlook' })).toBeInTheDocument()
+  })
+
   it.each([
     ['BULLISH', 'up'],
     ['BEARISH', 'down'],
-  ] as const)('styles %s as %s', (recommendation, tone) => {
-    renderApp(<AnalysisView analysis={analysis({ recommendation })} />)
-    expect(within(kpi("Analyst's stance")).getByText(recommendation).closest('[data-tone]')).toHaveAttribute('data-tone', tone)
+  ] as const)('styles %s as %s', async (recommendation, tone) => {
+    renderView(analysis({ recommendation }))
+    expect((await within(kpi("Analyst's stance")).findByText(recommendation)).closest('[data-tone]')).toHaveAttribute('data-tone', tone)
   })
 
   it('follows the chosen horizon', async () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
+    renderView()
     await userEvent.click(screen.getByRole('radio', { name: /63 days/ }))
     expect(kpi('Forecast in 63 trading days')).toHaveTextContent('+6.3%')
     expect(screen.getByText(/its 63-day forecasts missed/)).toBeInTheDocument()
   })
 
   it('says plainly how old the data is', () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
+    renderView()
     expect(screen.getByText(/Prices up to Tue, 31 Dec 2024/)).toBeInTheDocument()
     expect(screen.getByText(/days old: this is the forecast as of that date, not from today/)).toBeInTheDocument()
   })
 
   it('compares the model with the naive forecast in words', () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
+    renderView()
     expect(screen.getByText(/Tested on 873 forecasts/)).toHaveTextContent('missed the real closing price by 15.00 on average')
     expect(screen.getByText(/10% more accurate than “no change”/)).toBeInTheDocument()
     expect(screen.getByText(/held the real price 73% of the time/)).toBeInTheDocument()
@@ -58,40 +109,40 @@ describe('AnalysisView', () => {
   it('warns when the model has done worse than no change', () => {
     const a = analysis()
     a.predictions.evaluation!.mae!.lstm!['21'] = 20
-    renderApp(<AnalysisView analysis={a} />)
+    renderView(a)
     expect(screen.getByText(/less accurate than “no change”/)).toBeInTheDocument()
     expect(screen.getByText(/Give this forecast little weight/)).toBeInTheDocument()
   })
 
   it('renders the report as markdown, never its raw HTML', async () => {
     const report = '## Outlook\nSteady.\n<script>window.hacked = true</script><img src=x onerror="window.hacked = true">\n[bad](javascript:alert(1))'
-    const { container } = renderApp(<AnalysisView analysis={analysis({ final_report: report })} />)
+    const { container } = renderView(analysis({ final_report: report }))
     expect(await screen.findByRole('heading', { name: 'Outlook' })).toBeInTheDocument()
     expect(container.querySelector('script, img, [onerror]')).toBeNull()
     expect(screen.getByText('bad').closest('a')?.getAttribute('href') ?? '').not.toMatch(/javascript/i)
   })
 
   it('keeps the analyst\'s lines apart', async () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
+    renderView()
     const para = await screen.findByText(/Market Stance: NEUTRAL/)
     expect(para.innerHTML).toMatch(/Market Stance: NEUTRAL<br>\s*Confidence: Medium/)
   })
 
-  it('lists the news with their sources, linking only to web pages', () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
-    expect(screen.getByRole('link', { name: 'Microsoft beats estimates' })).toHaveAttribute('href', 'https://example.com/msft')
+  it('lists the news with their sources, linking only to web pages', async () => {
+    renderView()
+    expect(await screen.findByRole('link', { name: 'Microsoft beats estimates' })).toHaveAttribute('href', 'https://example.com/msft')
     expect(screen.getByText(/Reuters/)).toBeInTheDocument()
     expect(screen.queryByRole('link', { name: 'Cloud growth slows' })).toBeNull()
     expect(screen.getByText('Source: finnhub')).toBeInTheDocument()
   })
 
-  it('says when the stance came from a fallback', () => {
-    renderApp(<AnalysisView analysis={analysis({ parse_status: 'fallback: model output had no Market Stance line' })} />)
-    expect(screen.getByText(/read by a fallback: fallback: model output had no Market Stance line/)).toBeInTheDocument()
+  it('says when the stance came from a fallback', async () => {
+    renderView(analysis({ parse_status: 'fallback: model output had no Market Stance line' }))
+    expect(await screen.findByText(/read by a fallback: fallback: model output had no Market Stance line/)).toBeInTheDocument()
   })
 
   it('carries the not-investment-advice note', () => {
-    renderApp(<AnalysisView analysis={analysis()} />)
+    renderView()
     expect(screen.getByText('Not investment advice.', { selector: 'strong' })).toBeVisible()
   })
 })

@@ -1,12 +1,24 @@
+import { Skeleton } from '../../../components/skeleton'
 import { formatMoment } from '../../../lib/format'
-import type { Analysis } from '../../../types/api'
+import { isTraining } from '../../../types/api'
+import { useAnalysis } from '../api/analyze'
 
 function safeLink(url: string | undefined): string | undefined {
   return url && /^https?:\/\//i.test(url) ? url : undefined
 }
 
-// The headlines the analyst read, each with its source.
-export function News({ analysis }: { analysis: Analysis }) {
+// The headlines the analyst read, each with its source: they come with the report.
+export function News({ ticker }: { ticker: string }) {
+  const { data: analysis, error, isFetching } = useAnalysis(ticker)
+  if (error && !isFetching) return <p className="text-muted">No headlines: they come with the analyst's report, which failed (see below).</p>
+  if (analysis === undefined || isTraining(analysis)) {
+    return (
+      <div className="space-y-3">
+        <p className="text-muted">The headlines come with the analyst's report.</p>
+        {[0, 1, 2].map((i) => <Skeleton key={i} className="h-10" />)}
+      </div>
+    )
+  }
   const news = analysis.news
   const headlines = news?.headlines ?? []
   return (
