@@ -249,9 +249,13 @@ def log_to_mlflow(settings: Settings, entry: dict) -> dict:
 
 
 def _log_mlflow(uri: str, artifact_location: str | None, entry: dict, meta_file: Path) -> dict:
+    # MLFLOW_CONFIGURE_LOGGING=false: MLflow's own handler writes to stderr, which the server logs as
+    # warnings; without it MLflow's records reach Python's logging, and the server's log, at their level.
     for name, value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
-                        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")):
+                        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "15"), ("MLFLOW_CONFIGURE_LOGGING", "false")):
         os.environ.setdefault(name, value)
+    # MLflow runs alembic's migrations on a new database: dozens of INFO lines about its plugins
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
