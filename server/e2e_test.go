@@ -170,6 +170,25 @@ func TestServerEndToEnd(t *testing.T) {
 	if n := strings.Count(srv.logs(), "loaded model AAPL"); n != 1 {
 		t.Errorf("the AAPL model was loaded %d times over two forecasts, want once (kept in memory)", n)
 	}
+	t.Run("Cache-Control: no-cache computes the forecast again", func(t *testing.T) {
+		predictCalls := func() string {
+			_, body := srv.get(t, "/metrics")
+			for _, line := range strings.Split(body, "\n") {
+				if strings.HasPrefix(line, `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`) {
+					return line
+				}
+			}
+			return ""
+		}
+		before := predictCalls()
+		if status, body := srv.post(t, "/predict-child", `{"ticker":"AAPL"}`); status != 200 || predictCalls() != before {
+			t.Fatalf("a cached forecast called Python: %d %.200s, %q then %q", status, body, before, predictCalls())
+		}
+		status, body := srv.do(t, "POST", "/predict-child", `{"ticker":"AAPL"}`, map[string]string{"Cache-Control": "no-cache"})
+		if status != 200 || predictCalls() == before {
+			t.Fatalf("no-cache was answered from the cache: %d %.200s, calls %q", status, body, predictCalls())
+		}
+	})
 
 	t.Run("every other endpoint", func(t *testing.T) {
 		cases := []struct {

@@ -91,19 +91,32 @@ func (s *Service) PredictBatch(ctx context.Context, tickers []string, threads in
 // yet, starts its training (the parent's first when that is missing too) and
 // returns the training that will make it.
 func (s *Service) Predict(ctx context.Context, model string) (json.RawMessage, *Training, error) {
+	return s.predict(ctx, model, true)
+}
+
+// PredictFresh is Predict without reading the prediction cache: the forecast
+// is computed now and replaces the cached one (a request's
+// Cache-Control: no-cache).
+func (s *Service) PredictFresh(ctx context.Context, model string) (json.RawMessage, *Training, error) {
+	return s.predict(ctx, model, false)
+}
+
+func (s *Service) predict(ctx context.Context, model string, fromCache bool) (json.RawMessage, *Training, error) {
 	kind := "child"
 	if model == tickers.Parent {
 		kind = "parent"
 	}
 	start := time.Now()
-	if pred, ok, err := s.cache.Get(ctx, model); err != nil {
-		s.log.Warn("prediction cache unavailable; computing", "model", model, "error", err)
-	} else if ok {
-		s.obs.CacheHit("prediction")
-		s.obs.Prediction(kind, time.Since(start), nil)
-		return pred, nil, nil
+	if fromCache {
+		if pred, ok, err := s.cache.Get(ctx, model); err != nil {
+			s.log.Warn("prediction cache unavailable; computing", "model", model, "error", err)
+		} else if ok {
+			s.obs.CacheHit("prediction")
+			s.obs.Prediction(kind, time.Since(start), nil)
+			return pred, nil, nil
+		}
+		s.obs.CacheMiss("prediction")
 	}
-	s.obs.CacheMiss("prediction")
 	pred, err := s.forecast(ctx, model)
 	if err == nil || !IsPy(err, errModelMissing) {
 		s.obs.Prediction(kind, time.Since(start), err)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -36,11 +37,16 @@ func (h *handlers) predictChild(c *fiber.Ctx) error {
 }
 
 // predict answers 200 with the forecast, or 202 with the training task when
-// the model must be trained first.
+// the model must be trained first. Cache-Control: no-cache asks for a forecast
+// computed now, which then replaces the cached one.
 func (h *handlers) predict(c *fiber.Ctx, model string) error {
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
-	pred, tr, err := h.d.Forecast.Predict(ctx, model)
+	get := h.d.Forecast.Predict
+	if strings.Contains(strings.ToLower(c.Get(fiber.HeaderCacheControl)), "no-cache") {
+		get = h.d.Forecast.PredictFresh
+	}
+	pred, tr, err := get(ctx, model)
 	if err != nil {
 		return err
 	}
