@@ -122,7 +122,7 @@ def predict_batch(req: dict[str, Any]) -> bytes:
     if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= BATCH_MAX_THREADS:
         raise errors.InvalidParameter(f"threads must be an integer from 1 to {BATCH_MAX_THREADS}")
     order: list[dict | str] = []  # per distinct item: its failure entry, or its ref
-    refs: list[str] = []
+    refs: dict[str, None] = {}  # insertion-ordered set
     for item in raw:
         try:
             ref = symbols.parse_model_ref(item)
@@ -130,13 +130,18 @@ def predict_batch(req: dict[str, Any]) -> bytes:
             order.append(forecast_batch.failure(item if isinstance(item, str) else repr(item), exc))
             continue
         if ref not in refs:
-            refs.append(ref)
+            refs[ref] = None
             order.append(ref)
-    entries, forwards = forecast_batch.forecast_many(_predictor(settings.load()), refs, threads)
+    entries, forwards = forecast_batch.forecast_many(_predictor(settings.load()), list(refs), threads)
     answered = dict(zip(refs, entries))
     results = [answered[o] if isinstance(o, str) else o for o in order]
     failed = sum("error" in r for r in results)
     return orjson.dumps({"results": results, "answered": len(results) - failed, "failed": failed, "lstm_forwards": forwards})
+
+
+def _symbol(s: settings.Settings, ref: str) -> str:
+    """The price symbol of a model reference: ``parent`` is the parent ticker."""
+    return s.parent_ticker if ref == symbols.PARENT else ref
 
 
 def _feature_store(s: settings.Settings):
@@ -152,8 +157,7 @@ def feature_store_sync(req: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(req["tickers"], list) or not req["tickers"]:
         raise errors.InvalidParameter("tickers must be a non-empty list")
     s = settings.load()
-    refs = [symbols.parse_model_ref(t) for t in req["tickers"]]
-    return _feature_store(s).sync([s.parent_ticker if r == symbols.PARENT else r for r in refs])
+    return _feature_store(s).sync([_symbol(s, symbols.parse_model_ref(t)) for t in req["tickers"]])
 
 
 @runtime.endpoint
@@ -161,8 +165,7 @@ def feature_store_check(req: dict[str, Any]) -> dict[str, Any]:
     """The feature store's online features of ``ticker``'s latest day against the in-process ones."""
     _fields(req, {"ticker"}, ("ticker",))
     s = settings.load()
-    ref = symbols.parse_model_ref(req["ticker"])
-    return _feature_store(s).check(s.parent_ticker if ref == symbols.PARENT else ref)
+    return _feature_store(s).check(_symbol(s, symbols.parse_model_ref(req["ticker"])))
 
 
 def _sync_features(s: settings.Settings, ref: str) -> dict[str, Any] | None:
@@ -173,7 +176,7 @@ def _sync_features(s: settings.Settings, ref: str) -> dict[str, Any] | None:
     if featurestore.mode() != "feast":
         return None
     try:
-        return _feature_store(s).sync([s.parent_ticker if ref == symbols.PARENT else ref])
+        return _feature_store(s).sync([_symbol(s, ref)])
     except Exception as exc:  # the model is saved already; the store can be synced again by hand
         log.warning("feature store sync of %s failed: %s", ref, exc)
         return {"error": f"{type(exc).__name__}: {exc}"}
@@ -247,7 +250,7 @@ def model_state(req: dict[str, Any]) -> dict[str, Any]:
     ref = symbols.parse_model_ref(req["ticker"])
     s = settings.load()
     serving = Registry.from_settings(s).serving_version(symbols.model_id(ref))
-    symbol = s.parent_ticker if ref == symbols.PARENT else ref
+    symbol = _symbol(s, ref)
     try:
         data = prices.load(symbol, s)
         as_of, source = data.last_date, data.source
