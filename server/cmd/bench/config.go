@@ -30,7 +30,7 @@ type Config struct {
 
 	LoadDuration    time.Duration
 	LoadRate        float64 // requests per second, sent on schedule
-	LoadCachedShare float64 // of the load's requests, the share that is answered from the cache
+	LoadCachedShare float64 // of the load's requests, the share answered from the cache; the rest are computed
 }
 
 // allWorkloads are the workload names -workloads accepts, in run order.
@@ -59,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&concurrency, "concurrency", "1,8,64", "comma-separated concurrency levels for the HTTP workloads")
 	fs.DurationVar(&c.LoadDuration, "load-duration", 60*time.Second, "length of the open-loop load phase")
 	fs.Float64Var(&c.LoadRate, "load-rate", 200, "requests per second in the load phase")
-	fs.Float64Var(&c.LoadCachedShare, "load-cached-share", 0.5, "share of the load's requests answered from the prediction cache")
+	fs.Float64Var(&c.LoadCachedShare, "load-cached-share", 0.5, "share of the load's requests answered from the prediction cache; the rest send Cache-Control: no-cache")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

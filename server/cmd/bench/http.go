@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -28,15 +29,27 @@ func newClient() *fasthttp.Client {
 	return &fasthttp.Client{MaxConnsPerHost: 4096, MaxConnWaitTimeout: requestTimeout, ReadTimeout: requestTimeout, WriteTimeout: requestTimeout}
 }
 
+// cacheMode is how a forecast request treats the prediction cache; it names
+// the HTTP workload too.
+type cacheMode string
+
+const (
+	cached   cacheMode = "cached"   // no header: answered from the cache, filled by the warm-up
+	uncached cacheMode = "uncached" // Cache-Control: no-cache: the LSTM runs on every request
+)
+
 // post sends body to url and returns the status and, when keep is true, a
 // copy of the answer.
-func post(c *fasthttp.Client, url string, body []byte, keep bool) (int, []byte, error) {
+func post(c *fasthttp.Client, url string, body []byte, mode cacheMode, keep bool) (int, []byte, error) {
 	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(res)
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
+	if mode == uncached {
+		req.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
+	}
 	req.SetBody(body)
 	if err := c.DoTimeout(req, res, requestTimeout); err != nil {
 		return 0, nil, err
@@ -65,8 +78,8 @@ func (e *errorCount) add(err error) {
 }
 
 // checkPost is post that turns a non-200 answer into an error.
-func checkPost(c *fasthttp.Client, url string, body []byte) error {
-	status, out, err := post(c, url, body, false)
+func checkPost(c *fasthttp.Client, url string, body []byte, mode cacheMode) error {
+	status, out, err := post(c, url, body, mode, false)
 	if err == nil && status != fasthttp.StatusOK {
 		err = fmt.Errorf("status %d: %.200s", status, out)
 	}
@@ -75,7 +88,7 @@ func checkPost(c *fasthttp.Client, url string, body []byte) error {
 
 // closedLoop sends total requests from conc goroutines, each sending its
 // next request when the previous one returns.
-func closedLoop(c *fasthttp.Client, url string, conc, total int) ([]time.Duration, time.Duration, *errorCount) {
+func closedLoop(c *fasthttp.Client, url string, mode cacheMode, conc, total int) ([]time.Duration, time.Duration, *errorCount) {
 	var next atomic.Int64
 	lats := make([][]time.Duration, conc)
 	errs := &errorCount{}
@@ -85,7 +98,7 @@ func closedLoop(c *fasthttp.Client, url string, conc, total int) ([]time.Duratio
 		wg.Go(func() {
 			for next.Add(1) <= int64(total) {
 				t := time.Now()
-				if err := checkPost(c, url, predictBody); err != nil {
+				if err := checkPost(c, url, predictBody, mode); err != nil {
 					errs.add(err)
 					continue
 				}
@@ -102,19 +115,25 @@ func closedLoop(c *fasthttp.Client, url string, conc, total int) ([]time.Duratio
 	return all, wall, errs
 }
 
-// httpRuns measures /predict-child on srv at each concurrency level.
-func httpRuns(cfg Config, c *fasthttp.Client, srv *serverProc, progress io.Writer) []Result {
-	total := pick(cfg.HTTPRequests, map[string]int{"cached": defaultCachedRequests, "uncached": defaultUncachedRequests}[srv.name])
+// httpRuns measures /predict-child on srv at each concurrency level, and
+// checks with the server's own count that the LSTM ran for every uncached
+// request and for no cached one.
+func httpRuns(cfg Config, c *fasthttp.Client, srv *serverProc, mode cacheMode, progress io.Writer) ([]Result, Check) {
+	total := pick(cfg.HTTPRequests, map[cacheMode]int{cached: defaultCachedRequests, uncached: defaultUncachedRequests}[mode])
+	workload := "http " + string(mode)
+	calls0, err0 := srv.predictCalls(c)
 	var out []Result
+	answered := 0
 	for _, conc := range cfg.Concurrency {
-		fmt.Fprintf(progress, "    http %-8s c=%-3d %6d requests ... ", srv.name, conc, total)
+		fmt.Fprintf(progress, "    http %-8s c=%-3d %6d requests ... ", mode, conc, total)
 		server, client := newProcMeter(srv.pid), &selfMeter{}
 		server.start()
 		client.start()
-		lat, wall, errs := closedLoop(c, srv.base+"/predict-child", conc, total)
+		lat, wall, errs := closedLoop(c, srv.base+"/predict-child", mode, conc, total)
 		used, clientUsed := server.stop(), client.stop()
+		answered += len(lat)
 		r := Result{
-			Workload: "http " + srv.name, Backend: "server", Concurrency: conc, Iterations: total, Errors: errs.n,
+			Workload: workload, Backend: "server", Concurrency: conc, Iterations: total, Errors: errs.n,
 			Latency: summarize(lat), WallSeconds: wall.Seconds(), Throughput: float64(len(lat)) / wall.Seconds(),
 			CPUSeconds: used.cpu.Seconds(), CallerCPUSeconds: clientUsed.cpu.Seconds(), PeakRSSBytes: used.peakRSS,
 		}
@@ -125,5 +144,20 @@ func httpRuns(cfg Config, c *fasthttp.Client, srv *serverProc, progress io.Write
 		fmt.Fprintln(progress)
 		out = append(out, r)
 	}
-	return out
+
+	calls1, err1 := srv.predictCalls(c)
+	want := 0
+	if mode == uncached {
+		want = answered
+	}
+	check := Check{Workload: workload, Backend: "server", OK: true,
+		Detail: fmt.Sprintf("the LSTM ran %d times for %d answered requests", calls1-calls0, answered)}
+	switch err := errors.Join(err0, err1); {
+	case err != nil:
+		check.OK, check.Detail = false, "counting the forecasts computed: "+err.Error()
+	case calls1-calls0 != want:
+		check.OK = false
+		check.Detail += fmt.Sprintf(", want %d", want)
+	}
+	return out, check
 }

@@ -18,25 +18,28 @@ const maxInFlight = 4096
 // LoadResult is the open-loop phase: requests sent on a fixed schedule,
 // whatever the answers' pace, as independent clients would.
 type LoadResult struct {
-	DurationSeconds float64  `json:"duration_seconds"`
-	Rate            float64  `json:"rate_per_second"`
-	CachedShare     float64  `json:"cached_share"`
-	Sent            int      `json:"sent"`
-	Errors          int      `json:"errors"`
-	ErrorSamples    []string `json:"error_samples,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Rate            float64 `json:"rate_per_second"`
+	CachedShare     float64 `json:"cached_share"`
+	Sent            int     `json:"sent"`
+	UncachedSent    int     `json:"uncached_sent"`
+	// ForecastsComputed is the server's count of LSTM runs over the phase:
+	// one per uncached request, none for a cached one.
+	ForecastsComputed int      `json:"forecasts_computed"`
+	Errors            int      `json:"errors"`
+	ErrorSamples      []string `json:"error_samples,omitempty"`
 	// Latencies count from each request's scheduled time, so a late send
 	// shows as latency rather than hiding it.
 	All      Latency `json:"latency"`
 	Cached   Latency `json:"latency_cached"`
 	Uncached Latency `json:"latency_uncached"`
 	// MaxSendLagMS is how far behind its schedule the latest request left.
-	MaxSendLagMS float64        `json:"max_send_lag_ms"`
-	Servers      []ServerMemory `json:"servers"`
+	MaxSendLagMS float64      `json:"max_send_lag_ms"`
+	Server       ServerMemory `json:"server"`
 }
 
-// ServerMemory is one server's memory and CPU over the load phase.
+// ServerMemory is the server's memory and CPU over the load phase.
 type ServerMemory struct {
-	Name            string  `json:"name"`
 	RSSBeforeBytes  int64   `json:"rss_before_bytes"`
 	RSSAfterBytes   int64   `json:"rss_after_bytes"`
 	GrowthPercent   float64 `json:"rss_growth_percent"`
@@ -48,19 +51,19 @@ type ServerMemory struct {
 // rssGrowthTarget is the largest RSS growth over the load phase we accept.
 const rssGrowthTarget = 5.0
 
-// openLoop sends rate requests a second for dur, a share of them to the
-// cached server and the rest to the uncached one, interleaved evenly, and
-// reports both servers' RSS before and after. It stops sending when ctx ends.
-func openLoop(ctx context.Context, c *fasthttp.Client, cached, uncached *serverProc, rate, share float64, dur time.Duration) *LoadResult {
+// openLoop sends rate requests a second for dur to srv, a share of them
+// answered from the cache and the rest with Cache-Control: no-cache,
+// interleaved evenly, and reports the server's RSS before and after and how
+// many forecasts it computed. It stops sending when ctx ends.
+func openLoop(ctx context.Context, c *fasthttp.Client, srv *serverProc, rate, share float64, dur time.Duration) (*LoadResult, error) {
 	res := &LoadResult{DurationSeconds: dur.Seconds(), Rate: rate, CachedShare: share}
-	servers := []*serverProc{cached, uncached}
-	before := make([]int64, len(servers))
-	meters := make([]*procMeter, len(servers))
-	for i, s := range servers {
-		meters[i] = newProcMeter(s.pid)
-		meters[i].start()
-		before[i] = rss(s.pid)
+	calls0, err := srv.predictCalls(c)
+	if err != nil {
+		return nil, err
 	}
+	meter := newProcMeter(srv.pid)
+	meter.start()
+	before := rss(srv.pid)
 
 	interval := time.Duration(float64(time.Second) / rate)
 	n := int(dur.Seconds() * rate)
@@ -85,11 +88,13 @@ func openLoop(ctx context.Context, c *fasthttp.Client, cached, uncached *serverP
 		}
 		sent++
 		maxLag = max(maxLag, time.Since(due))
-		// Request i goes to the cache when the running count of cached requests steps up.
+		// Request i is answered from the cache when the running count of cached requests steps up.
 		hit := math.Floor(float64(i+1)*share) > math.Floor(float64(i)*share)
-		target := uncached
+		mode := uncached
 		if hit {
-			target = cached
+			mode = cached
+		} else {
+			res.UncachedSent++
 		}
 		select {
 		case inFlight <- struct{}{}:
@@ -99,8 +104,8 @@ func openLoop(ctx context.Context, c *fasthttp.Client, cached, uncached *serverP
 		}
 		wg.Go(func() {
 			defer func() { <-inFlight }()
-			if err := checkPost(c, target.base+"/predict-child", predictBody); err != nil {
-				errs.add(fmt.Errorf("%s server: %w", target.name, err))
+			if err := checkPost(c, srv.base+"/predict-child", predictBody, mode); err != nil {
+				errs.add(fmt.Errorf("%s: %w", mode, err))
 				return
 			}
 			d := time.Since(due)
@@ -119,14 +124,14 @@ func openLoop(ctx context.Context, c *fasthttp.Client, cached, uncached *serverP
 	res.MaxSendLagMS = ms(maxLag)
 	res.All = summarize(append(append([]time.Duration{}, hitLat...), missLat...))
 	res.Cached, res.Uncached = summarize(hitLat), summarize(missLat)
-	for i, s := range servers {
-		used := meters[i].stop()
-		m := ServerMemory{Name: s.name, RSSBeforeBytes: before[i], RSSAfterBytes: rss(s.pid), PeakRSSBytes: used.peakRSS, CPUSeconds: used.cpu.Seconds()}
-		if m.RSSBeforeBytes > 0 {
-			m.GrowthPercent = 100 * float64(m.RSSAfterBytes-m.RSSBeforeBytes) / float64(m.RSSBeforeBytes)
-		}
-		m.GrowthTargetMet = m.GrowthPercent < rssGrowthTarget
-		res.Servers = append(res.Servers, m)
+	used := meter.stop()
+	m := ServerMemory{RSSBeforeBytes: before, RSSAfterBytes: rss(srv.pid), PeakRSSBytes: used.peakRSS, CPUSeconds: used.cpu.Seconds()}
+	if m.RSSBeforeBytes > 0 {
+		m.GrowthPercent = 100 * float64(m.RSSAfterBytes-m.RSSBeforeBytes) / float64(m.RSSBeforeBytes)
 	}
-	return res
+	m.GrowthTargetMet = m.GrowthPercent < rssGrowthTarget
+	res.Server = m
+	calls1, err := srv.predictCalls(c)
+	res.ForecastsComputed = calls1 - calls0
+	return res, err
 }

@@ -2,12 +2,15 @@
 // could use to reach Python: the embedded interpreter (the product), a
 // persistent Python worker over pipes, a Python process per call (the old
 // system) and, for policy rules, gpython; then HTTP /predict-child against
-// the real server binary, cached and uncached, at several concurrency
-// levels; then an open-loop load. It writes results.json, results.md and
-// latency.svg to its results folder (make bench: .build/bench).
+// the real server binary, answered from the prediction cache and computed
+// afresh (Cache-Control: no-cache), at several concurrency levels; then an
+// open-loop load mixing both on the same server. It writes results.json,
+// results.md and latency.svg to its results folder (make bench: .build/bench).
 //
 // It exits 1 when a back-end answered differently from the embedded
-// interpreter, or an HTTP request failed in the closed-loop runs.
+// interpreter, an HTTP request failed in the closed-loop runs, or the
+// server's count of computed forecasts shows a cached request computed or
+// an uncached one did not.
 package main
 
 import (

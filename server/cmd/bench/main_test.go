@@ -20,7 +20,7 @@ import (
 // parse); the figures of such a short run mean nothing and are not checked.
 func TestBenchRunsEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains tiny models and starts the server binary twice")
+		t.Skip("trains tiny models and starts the server binary")
 	}
 	python, err := pybridgetest.Python()
 	if err != nil {
@@ -68,21 +68,34 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 		t.Errorf("%d results, want %d", len(rep.Results), len(want)+2)
 	}
 
-	// Every other back-end was compared with the embedded interpreter and agreed.
-	compared := map[string]bool{}
+	// Every other back-end was compared with the embedded interpreter and
+	// agreed; the server's count of computed forecasts was checked too.
+	compared, counted := map[string]bool{}, map[string]string{}
 	for _, c := range rep.Checks {
 		if !c.OK {
 			t.Errorf("check failed: %+v", c)
 		}
-		compared[c.Workload+" "+c.Backend] = true
+		switch {
+		case c.Against == "embedded":
+			compared[c.Workload+" "+c.Backend] = true
+		case c.Backend == "server":
+			counted[c.Workload] = c.Detail
+		}
 	}
 	for k := range want {
 		if !strings.HasSuffix(k, " embedded") && !compared[k] {
 			t.Errorf("%s was not compared with the embedded answer", k)
 		}
 	}
+	// Two concurrency levels of 10 requests each.
+	for wl, detail := range map[string]string{"http cached": "ran 0 times for 20 answered", "http uncached": "ran 20 times for 20 answered"} {
+		if !strings.Contains(counted[wl], detail) {
+			t.Errorf("%s: computed forecasts %q, want %q", wl, counted[wl], detail)
+		}
+	}
 
-	if l := rep.Load; l == nil || l.Sent != 20 || l.Errors != 0 || len(l.Servers) != 2 || l.Servers[0].RSSBeforeBytes <= 0 {
+	// Half of 20 load requests bypass the cache, and only those compute.
+	if l := rep.Load; l == nil || l.Sent != 20 || l.UncachedSent != 10 || l.ForecastsComputed != 10 || l.Errors != 0 || l.Server.RSSBeforeBytes <= 0 || l.Server.RSSAfterBytes <= 0 {
 		t.Errorf("load phase: %+v", rep.Load)
 	}
 
@@ -90,7 +103,7 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"## One call at a time", "| forecast | subprocess | 1 |", "## HTTP", "## Open-loop load", "## Same answers"} {
+	for _, s := range []string{"## One call at a time", "| forecast | subprocess | 1 |", "## HTTP", "`Cache-Control: no-cache`", "## Open-loop load", "## Same answers"} {
 		if !bytes.Contains(md, []byte(s)) {
 			t.Errorf("results.md lacks %q", s)
 		}

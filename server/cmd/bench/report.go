@@ -152,7 +152,8 @@ func (r *Report) markdown(w io.Writer) {
 	}
 
 	fmt.Fprint(w, "\n## HTTP `POST /predict-child` against the server binary\n\n"+
-		"Cached: answered from the prediction cache; uncached: a server with `PREDICTION_CACHE_TTL=1ns`, so every request runs the LSTM. "+
+		"One server. Cached: answered from the prediction cache (filled by a warm-up); uncached: sent with `Cache-Control: no-cache`, so the LSTM runs on every request "+
+		"(the server's `stockagent_bridge_calls_total` for `stockagent.entry:predict` is checked to rise by one per uncached request and not at all for cached ones). "+
 		"At concurrency 1 the ratios compare with the forecast workload's subprocess and worker p50 (direct calls, one at a time).\n\n"+
 		"| cache | concurrency | requests | errors | p50 | p95 | p99 | req/s | server CPU/req | client CPU/req | server peak RSS | subprocess ÷ this | worker ÷ this |\n"+
 		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -168,9 +169,9 @@ func (r *Report) markdown(w io.Writer) {
 	}
 
 	if l := r.Load; l != nil {
-		fmt.Fprintf(w, "\n## Open-loop load\n\n%.0f s at %.0f requests/s on schedule, %.0f%% to the cached server and the rest to the uncached one: "+
-			"%d sent, %d errors; latency from each request's scheduled time; the sender fell at most %s behind schedule.\n\n",
-			l.DurationSeconds, l.Rate, 100*l.CachedShare, l.Sent, l.Errors, fmtMS(l.MaxSendLagMS))
+		fmt.Fprintf(w, "\n## Open-loop load\n\n%.0f s at %.0f requests/s on schedule to the same server, %.0f%% answered from the cache and the rest sent with `Cache-Control: no-cache`, interleaved: "+
+			"%d sent (%d uncached), %d errors; the server computed %d forecasts; latency from each request's scheduled time; the sender fell at most %s behind schedule.\n\n",
+			l.DurationSeconds, l.Rate, 100*l.CachedShare, l.Sent, l.UncachedSent, l.Errors, l.ForecastsComputed, fmtMS(l.MaxSendLagMS))
 		fmt.Fprint(w, "| requests | p50 | p95 | p99 | max |\n|---|---:|---:|---:|---:|\n")
 		for _, row := range []struct {
 			name string
@@ -178,11 +179,10 @@ func (r *Report) markdown(w io.Writer) {
 		}{{"all", l.All}, {"cached", l.Cached}, {"uncached", l.Uncached}} {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", row.name, fmtMS(row.lat.P50), fmtMS(row.lat.P95), fmtMS(row.lat.P99), fmtMS(row.lat.Max))
 		}
-		fmt.Fprint(w, "\n| server | RSS before | RSS after | growth | under 5% | peak RSS | CPU |\n|---|---:|---:|---:|---|---:|---:|\n")
-		for _, s := range l.Servers {
-			fmt.Fprintf(w, "| %s | %s | %s | %+.1f%% | %s | %s | %.1f s |\n", s.Name, fmtMiB(s.RSSBeforeBytes), fmtMiB(s.RSSAfterBytes),
-				s.GrowthPercent, map[bool]string{true: "yes", false: "**no**"}[s.GrowthTargetMet], fmtMiB(s.PeakRSSBytes), s.CPUSeconds)
-		}
+		s := l.Server
+		fmt.Fprint(w, "\n| server RSS before | RSS after | growth | under 5% | peak RSS | server CPU |\n|---:|---:|---:|---|---:|---:|\n")
+		fmt.Fprintf(w, "| %s | %s | %+.1f%% | %s | %s | %.1f s |\n", fmtMiB(s.RSSBeforeBytes), fmtMiB(s.RSSAfterBytes),
+			s.GrowthPercent, map[bool]string{true: "yes", false: "**no**"}[s.GrowthTargetMet], fmtMiB(s.PeakRSSBytes), s.CPUSeconds)
 		for _, e := range l.ErrorSamples {
 			fmt.Fprintf(w, "\n- error: %s", e)
 		}
@@ -197,10 +197,12 @@ func (r *Report) markdown(w io.Writer) {
 	}
 	for _, c := range r.Checks {
 		switch {
-		case c.Against == "" && c.OK:
-			fmt.Fprintf(w, "- %s, %s: no failed requests\n", c.Workload, c.Backend)
-		case c.Against == "":
+		case c.Against == "" && !c.OK:
 			fmt.Fprintf(w, "- %s, %s: **%s**\n", c.Workload, c.Backend, c.Detail)
+		case c.Against == "" && c.Detail != "":
+			fmt.Fprintf(w, "- %s, %s: %s\n", c.Workload, c.Backend, c.Detail)
+		case c.Against == "":
+			fmt.Fprintf(w, "- %s, %s: no failed requests\n", c.Workload, c.Backend)
 		case c.OK:
 			fmt.Fprintf(w, "- %s: %s against %s: same\n", c.Workload, c.Backend, c.Against)
 		default:
@@ -240,10 +242,8 @@ func (r *Report) summary(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if l := r.Load; l != nil {
-		for _, s := range l.Servers {
-			fmt.Fprintf(w, "  load: %s server RSS %s -> %s (%+.1f%%)\n", s.Name, fmtMiB(s.RSSBeforeBytes), fmtMiB(s.RSSAfterBytes), s.GrowthPercent)
-		}
-		fmt.Fprintf(w, "  load: %d sent, %d errors, p99 %s\n", l.Sent, l.Errors, fmtMS(l.All.P99))
+		fmt.Fprintf(w, "  load: server RSS %s -> %s (%+.1f%%)\n", fmtMiB(l.Server.RSSBeforeBytes), fmtMiB(l.Server.RSSAfterBytes), l.Server.GrowthPercent)
+		fmt.Fprintf(w, "  load: %d sent (%d uncached), %d errors, %d forecasts computed, p99 %s\n", l.Sent, l.UncachedSent, l.Errors, l.ForecastsComputed, fmtMS(l.All.P99))
 	}
 }
 

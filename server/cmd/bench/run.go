@@ -72,7 +72,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 	rep.Checks = compareAnswers(answers)
 	if cfg.wants("http") || cfg.wants("load") {
-		if err := runServers(ctx, cfg, in, dataDir, rep, progress); err != nil {
+		if err := runServer(ctx, cfg, in, dataDir, rep, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -142,50 +142,46 @@ func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *p
 	return drive(gpythonBackend{policy.Default()})
 }
 
-// runServers starts a caching server and one with the prediction cache
-// effectively off, measures /predict-child on both, then runs the load
-// phase against the pair.
-func runServers(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDir string, rep *Report, progress io.Writer) error {
+// runServer starts the server binary, measures /predict-child on it cached
+// and uncached (Cache-Control: no-cache), then runs the load phase, a mix of
+// both, against it.
+func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDir string, rep *Report, progress io.Writer) error {
 	forecast, err := in.CallRaw(ctx, pybridge.Inference, "stockagent.entry:predict", predictBody)
 	if err != nil {
 		return fmt.Errorf("the reference forecast: %w", err)
 	}
-	fmt.Fprintln(progress, "==> starting two servers (cached; uncached: PREDICTION_CACHE_TTL=1ns)")
-	var servers []*serverProc
+	fmt.Fprintln(progress, "==> starting the server")
+	srv, err := startServer(cfg, dataDir)
+	if err != nil {
+		return err
+	}
 	defer func() {
-		for _, s := range servers {
-			if err := s.stop(); err != nil {
-				fmt.Fprintln(progress, "warning:", err)
-			}
+		if err := srv.stop(); err != nil {
+			fmt.Fprintln(progress, "warning:", err)
 		}
 	}()
-	for _, s := range []struct{ name, ttl string }{{"cached", "24h"}, {"uncached", "1ns"}} {
-		srv, err := startServer(cfg, s.name, dataDir, "PREDICTION_CACHE_TTL="+s.ttl)
-		if err != nil {
-			return err
-		}
-		servers = append(servers, srv)
-	}
 	client := newClient()
-	for _, srv := range servers {
-		// Warm up: the first forecast loads the model and fills the cache, so
-		// the answer compared is the cached server's cache hit.
-		for range 20 {
-			if err := checkPost(client, srv.base+"/predict-child", predictBody); err != nil {
-				return fmt.Errorf("warming the %s server: %w", srv.name, err)
-			}
+	url := srv.base + "/predict-child"
+	// Warm up: the first forecast loads the model and fills the cache, so the
+	// cached answer compared, and every cached request after, is a cache hit.
+	for range 20 {
+		if err := checkPost(client, url, predictBody, cached); err != nil {
+			return fmt.Errorf("warming the server up: %w", err)
 		}
-		status, body, err := post(client, srv.base+"/predict-child", predictBody, true)
+	}
+	for _, mode := range []cacheMode{cached, uncached} {
+		status, body, err := post(client, url, predictBody, mode, true)
 		if err != nil || status != 200 {
-			return fmt.Errorf("the %s server's forecast: %d %v %.300s", srv.name, status, err, body)
+			return fmt.Errorf("the server's %s forecast: %d %v %.300s", mode, status, err, body)
 		}
-		rep.Checks = append(rep.Checks, compareHTTP(srv.name, body, forecast))
+		rep.Checks = append(rep.Checks, compareHTTP(string(mode), body, forecast))
 	}
 
 	if cfg.wants("http") {
 		fmt.Fprintln(progress, "==> HTTP /predict-child (closed loop: each client sends when its last answer arrives)")
-		for _, srv := range servers {
-			for _, r := range httpRuns(cfg, client, srv, progress) {
+		for _, mode := range []cacheMode{cached, uncached} {
+			results, computed := httpRuns(cfg, client, srv, mode, progress)
+			for _, r := range results {
 				rep.Results = append(rep.Results, r)
 				c := Check{Workload: r.Workload, Backend: fmt.Sprintf("server c=%d", r.Concurrency), OK: r.Errors == 0}
 				if !c.OK {
@@ -193,12 +189,15 @@ func runServers(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataD
 				}
 				rep.Checks = append(rep.Checks, c)
 			}
+			rep.Checks = append(rep.Checks, computed)
 		}
 	}
 	if cfg.wants("load") {
 		fmt.Fprintf(progress, "==> open-loop load: %s at %.0f requests/s, %.0f%% cached ... ", cfg.LoadDuration, cfg.LoadRate, 100*cfg.LoadCachedShare)
-		rep.Load = openLoop(ctx, client, servers[0], servers[1], cfg.LoadRate, cfg.LoadCachedShare, cfg.LoadDuration)
-		fmt.Fprintf(progress, "%d sent, %d errors, p99 %s\n", rep.Load.Sent, rep.Load.Errors, fmtMS(rep.Load.All.P99))
+		if rep.Load, err = openLoop(ctx, client, srv, cfg.LoadRate, cfg.LoadCachedShare, cfg.LoadDuration); err != nil {
+			return fmt.Errorf("the load phase: %w", err)
+		}
+		fmt.Fprintf(progress, "%d sent, %d errors, %d forecasts computed, p99 %s\n", rep.Load.Sent, rep.Load.Errors, rep.Load.ForecastsComputed, fmtMS(rep.Load.All.P99))
 	}
 	return nil
 }

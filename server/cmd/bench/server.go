@@ -8,8 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // serverStartTimeout covers the interpreter's start and the imports (torch).
@@ -17,7 +21,6 @@ const serverStartTimeout = 90 * time.Second
 
 // serverProc is the real server binary, started on a free loopback port.
 type serverProc struct {
-	name   string // "cached" or "uncached"
 	base   string // http://127.0.0.1:port
 	pid    int
 	cmd    *exec.Cmd
@@ -25,34 +28,35 @@ type serverProc struct {
 	exited chan error
 }
 
-// startServer starts cfg.Server on the data folder with rate limits off and
-// env on top, and returns once /health answers 200.
-func startServer(cfg Config, name, dataDir string, env ...string) (*serverProc, error) {
+// startServer starts cfg.Server on the data folder with rate limits off, and
+// returns once /health answers 200.
+func startServer(cfg Config, dataDir string) (*serverProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(cfg.OutDir, "server-"+name+".log")
+	logPath := filepath.Join(cfg.OutDir, "server.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own descriptor
 	cmd := exec.Command(cfg.Server)
+	// The TTL outlasts the run whatever the caller's environment says, so a
+	// cached request is always a cache hit.
 	cmd.Env = append(os.Environ(),
 		"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir, "PYTHON_EXECUTABLE="+cfg.Python,
-		"RATE_LIMITS=off", "LOG_LEVEL=warn", "DATA_SOURCE=bundled", "MLFLOW_DISABLE=1")
-	cmd.Env = append(cmd.Env, env...)
+		"RATE_LIMITS=off", "LOG_LEVEL=warn", "DATA_SOURCE=bundled", "MLFLOW_DISABLE=1", "PREDICTION_CACHE_TTL=24h")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Server, err)
 	}
-	s := &serverProc{name: name, base: fmt.Sprintf("http://127.0.0.1:%d", port), pid: cmd.Process.Pid, cmd: cmd, log: logPath, exited: make(chan error, 1)}
+	s := &serverProc{base: fmt.Sprintf("http://127.0.0.1:%d", port), pid: cmd.Process.Pid, cmd: cmd, log: logPath, exited: make(chan error, 1)}
 	go func() { s.exited <- cmd.Wait() }()
 	for deadline := time.Now().Add(serverStartTimeout); ; time.Sleep(100 * time.Millisecond) {
 		select {
 		case err := <-s.exited:
-			return nil, fmt.Errorf("the %s server exited during start-up (%v); log: %s", name, err, logPath)
+			return nil, fmt.Errorf("the server exited during start-up (%v); log: %s", err, logPath)
 		default:
 		}
 		if res, err := http.Get(s.base + "/health"); err == nil {
@@ -63,7 +67,7 @@ func startServer(cfg Config, name, dataDir string, env ...string) (*serverProc, 
 		}
 		if time.Now().After(deadline) {
 			s.cmd.Process.Kill()
-			return nil, fmt.Errorf("the %s server was not healthy within %s; log: %s", name, serverStartTimeout, logPath)
+			return nil, fmt.Errorf("the server was not healthy within %s; log: %s", serverStartTimeout, logPath)
 		}
 	}
 }
@@ -76,14 +80,40 @@ func (s *serverProc) stop() error {
 	case err := <-s.exited:
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return fmt.Errorf("the %s server: %w; log: %s", s.name, err, s.log)
+			return fmt.Errorf("the server: %w; log: %s", err, s.log)
 		}
 		return nil
 	case <-time.After(30 * time.Second):
 		s.cmd.Process.Kill()
 		<-s.exited
-		return fmt.Errorf("the %s server did not stop within 30 s; killed", s.name)
+		return errors.New("the server did not stop within 30 s; killed")
 	}
+}
+
+// predictCallsSeries counts the forecasts the server computed (the LSTM ran):
+// a cache hit does not call Python.
+const predictCallsSeries = `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`
+
+// predictCalls reads predictCallsSeries from the server's /metrics; before
+// the first forecast the series is absent, which is 0.
+func (s *serverProc) predictCalls(c *fasthttp.Client) (int, error) {
+	status, body, err := c.GetTimeout(nil, s.base+"/metrics", requestTimeout)
+	if err == nil && status != fasthttp.StatusOK {
+		err = fmt.Errorf("status %d", status)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), predictCallsSeries+" "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("GET /metrics: %q: %w", line, err)
+			}
+			return int(n), nil
+		}
+	}
+	return 0, nil
 }
 
 func freePort() (int, error) {
