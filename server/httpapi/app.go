@@ -145,7 +145,7 @@ func New(d Deps) *fiber.App {
 		d.App.Mount(app)
 		app.Use(h.page(sync.OnceValue(func() routeSet { return getRoutes(app) })))
 	}
-	app.Use(apiKeys(d.APIKeys))
+	app.Use(apiKeys(d.APIKeys), identify(d.APIKeys))
 
 	app.Get("/", h.root)
 	app.Get("/health", h.health)

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -40,17 +38,6 @@ func oneOf(got string, keys []string) bool {
 	return match == 1
 }
 
-// clientKey names the caller for rate limits: its API key (hashed, so keys
-// never reach the store) or else its IP, which honours X-Forwarded-For only
-// from trusted proxies (fiber.Config.TrustedProxies).
-func clientKey(c *fiber.Ctx) string {
-	if k := c.Get("X-API-Key"); k != "" {
-		sum := sha256.Sum256([]byte(k))
-		return "key:" + hex.EncodeToString(sum[:8])
-	}
-	return "ip:" + c.IP()
-}
-
 // rateLimit applies policy per client. When the store behind the limiter
 // fails, the request is let through and the failure logged: the limits
 // protect the service, and refusing every client would be the larger harm.
@@ -59,7 +46,7 @@ func rateLimit(l *ratelimit.Limiter, m Metrics, log *slog.Logger, policy string)
 		if l == nil {
 			return c.Next()
 		}
-		d, err := l.Allow(c.UserContext(), policy, clientKey(c))
+		d, err := l.Allow(c.UserContext(), policy, callerOf(c).ID)
 		if err != nil {
 			log.Warn("rate limit not checked", "policy", policy, "error", err)
 			return c.Next()
