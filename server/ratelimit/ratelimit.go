@@ -167,6 +167,10 @@ func (l *Limiter) Allow(ctx context.Context, policy, client string) (Decision, e
 // key is the bucket of client under policy: a hash, so neither API keys nor arbitrary
 // client strings end up in the store's key space.
 func (l *Limiter) key(policy, client string) string {
+	return l.prefix + policy + ":" + digest(client)
+}
+
+func digest(client string) string {
 	sum := sha256.Sum256([]byte(client))
-	return l.prefix + policy + ":" + hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:16])
 }
