@@ -82,6 +82,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Not a usage quota: it holds whatever RATE_LIMITS says.
+	authFailures, err := ratelimit.ParsePolicy("auth_failures", cfg.AuthFailureLimit)
+	if err != nil {
+		return fmt.Errorf("AUTH_FAILURE_LIMIT: %w", err)
+	}
+	lockout, err := ratelimit.NewLockout(st, authFailures)
+	if err != nil {
+		return err
+	}
 
 	// Python reads the same data folder, as an absolute path.
 	os.Setenv("DATA_DIR", cfg.DataDir)
@@ -135,7 +144,10 @@ func run() error {
 		Docs:            func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
 		App:             webApp,
 		APIKeys:         cfg.APIKeys,
+		OpenAccess:      cfg.OpenAccess,
 		AdminToken:      cfg.AdminToken,
+		AuthFailures:    lockout,
+		MonitorRetrains: cfg.MonitorAutoRetrain,
 		CORSOrigins:     cfg.CORSOrigins,
 		TrustedProxies:  cfg.TrustedProxies,
 		DataDir:         cfg.DataDir,
@@ -153,7 +165,11 @@ func run() error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listen(cfg.Addr()) }()
-	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "rate_limits", limiter != nil)
+	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "rate_limits", limiter != nil,
+		"access", cfg.AccessMode())
+	if cfg.Exposed() && len(cfg.APIKeys) == 0 {
+		log.Warn("listening beyond loopback without API_KEYS", "addr", cfg.Addr(), "access", cfg.AccessMode())
+	}
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,10 +44,14 @@ type Config struct {
 	PredictionCacheTTL time.Duration // PREDICTION_CACHE_TTL (24h)
 	TaskLease          time.Duration // TASK_LEASE: how soon a dead process's task is seen as interrupted (30s)
 
-	APIKeys        []string // API_KEYS: comma-separated; empty = no key needed
-	AdminToken     string   // ADMIN_TOKEN: enables DELETE /system/reset
-	CORSOrigins    []string // CORS_ORIGINS: comma-separated browser origins allowed
-	TrustedProxies []string // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
+	// APIKeys are API_KEYS' entries, "key" or "key:role" (see ParseAPIKey); empty = no
+	// key needed from loopback callers (protected mode).
+	APIKeys []string
+	// OpenAccess (OPEN_ACCESS=1) lets callers without a key read and train, never administer.
+	OpenAccess     bool
+	AdminToken     string         // ADMIN_TOKEN: an admin bearer token
+	CORSOrigins    []string       // CORS_ORIGINS: comma-separated browser origins allowed
+	TrustedProxies []netip.Prefix // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
 
 	QdrantURL         string        // QDRANT_URL: empty = the in-process vector index
 	QdrantAPIKey      string        // QDRANT_API_KEY
@@ -60,6 +66,9 @@ type Config struct {
 	RateLimits          bool   // RATE_LIMITS: on/off (on)
 	RateLimitTraining   string // RATE_LIMIT_TRAINING (5/hour)
 	RateLimitPrediction string // RATE_LIMIT_PREDICTION (40/hour)
+	// AuthFailureLimit (AUTH_FAILURE_LIMIT, 10/minute) bounds wrong or missing credentials
+	// per client address; it holds whatever RATE_LIMITS says.
+	AuthFailureLimit string
 }
 
 // Load reads the environment; getenv is os.Getenv outside tests.
@@ -92,6 +101,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		RateLimits:          true,
 		RateLimitTraining:   "5/hour",
 		RateLimitPrediction: "40/hour",
+		AuthFailureLimit:    "10/minute",
 	}
 	var errs []error
 	str := func(key string, dst *string) {
@@ -183,9 +193,28 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		}
 	}
 	list("API_KEYS", &c.APIKeys)
+	seen := map[string]bool{}
+	for i, e := range c.APIKeys {
+		k, err := ParseAPIKey(e)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("API_KEYS entry %d: %w", i+1, err))
+		} else if seen[k.Key] {
+			errs = append(errs, fmt.Errorf("API_KEYS entry %d: the key is listed twice", i+1))
+		}
+		seen[k.Key] = true
+	}
+	c.OpenAccess = onOff("OPEN_ACCESS", false)
 	str("ADMIN_TOKEN", &c.AdminToken)
 	list("CORS_ORIGINS", &c.CORSOrigins)
-	list("TRUSTED_PROXIES", &c.TrustedProxies)
+	var proxies []string
+	list("TRUSTED_PROXIES", &proxies)
+	for _, p := range proxies {
+		prefix, err := ParseProxy(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
 	for _, o := range c.CORSOrigins {
 		if o == "*" {
 			errs = append(errs, errors.New("CORS_ORIGINS: list the origins; \"*\" is refused"))
@@ -199,6 +228,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	c.MonitorAutoRetrain = onOff("MONITOR_AUTO_RETRAIN", false)
 	str("RATE_LIMIT_TRAINING", &c.RateLimitTraining)
 	str("RATE_LIMIT_PREDICTION", &c.RateLimitPrediction)
+	str("AUTH_FAILURE_LIMIT", &c.AuthFailureLimit)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
 	}
@@ -211,6 +241,70 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	}
 	c.DataDir = abs
 	return c, errors.Join(errs...)
+}
+
+// Roles are the roles an API key may hold, weakest first; a key without one holds RoleDefault.
+var Roles = []string{"read", "train", "admin"}
+
+// RoleDefault is the role of an API_KEYS entry that names none.
+const RoleDefault = "train"
+
+// APIKey is one API_KEYS entry.
+type APIKey struct{ Key, Role string }
+
+// ParseAPIKey reads "key" or "key:role" (split at the last colon). Errors never
+// quote the key: they end up in logs.
+func ParseAPIKey(entry string) (APIKey, error) {
+	k := APIKey{Key: entry, Role: RoleDefault}
+	if i := strings.LastIndexByte(entry, ':'); i >= 0 {
+		k.Key, k.Role = entry[:i], entry[i+1:]
+		if !slices.Contains(Roles, k.Role) {
+			return k, fmt.Errorf("role %q: want %s", k.Role, strings.Join(Roles, ", "))
+		}
+	}
+	if k.Key == "" {
+		return k, errors.New("empty key")
+	}
+	return k, nil
+}
+
+// ParseProxy reads a TRUSTED_PROXIES entry: an IP (one address) or a CIDR.
+func ParseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, fmt.Errorf("%q: want an IP or a CIDR such as 10.0.0.0/8", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 { // ::ffff:10.0.0.0/104 is 10.0.0.0/8: peers are unmapped
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q: want an IP or a CIDR such as 10.0.0.0/8", s)
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Exposed reports whether the server listens beyond loopback.
+func (c Config) Exposed() bool {
+	a, err := netip.ParseAddr(strings.Trim(c.Host, "[]"))
+	return c.Host != "localhost" && (err != nil || !a.IsLoopback())
+}
+
+// AccessMode says who may call the server, for the start-up log.
+func (c Config) AccessMode() string {
+	switch {
+	case len(c.APIKeys) > 0 && c.OpenAccess:
+		return "api keys, and open access: callers without a key may read and train"
+	case len(c.APIKeys) > 0:
+		return "api keys: every caller needs one"
+	case c.OpenAccess:
+		return "open access: anyone who reaches the port may read and train; only loopback callers administer"
+	}
+	return "protected: no API_KEYS, so only loopback callers are served"
 }
 
 // Addr is the listen address.

@@ -29,3 +29,34 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"API_KEYS": "a:admin, b ,c:read", "OPEN_ACCESS": "1", "TRUSTED_PROXIES": "10.0.0.0/8,::ffff:192.0.2.1,fd00::/8",
+		"HOST": "127.0.0.1",
+	}), "/venv/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []APIKey{{"a", "admin"}, {"b", "train"}, {"c", "read"}}
+	for i, e := range c.APIKeys {
+		if k, err := ParseAPIKey(e); err != nil || k != want[i] {
+			t.Errorf("API_KEYS entry %d: %+v %v, want %+v", i+1, k, err, want[i])
+		}
+	}
+	if !c.OpenAccess || c.Exposed() || len(c.TrustedProxies) != 3 || c.TrustedProxies[1].String() != "192.0.2.1/32" {
+		t.Fatalf("access settings: %+v", c)
+	}
+	if c, _ := Load(env(nil), "/venv/bin/python"); !c.Exposed() || !strings.Contains(c.AccessMode(), "protected") {
+		t.Fatalf("defaults: exposed %v, mode %q", c.Exposed(), c.AccessMode())
+	}
+	_, err = Load(env(map[string]string{"API_KEYS": "s3cret:root,x,x,:admin", "TRUSTED_PROXIES": "proxy.local", "OPEN_ACCESS": "maybe"}), "/p")
+	for _, want := range []string{`entry 1: role "root"`, "entry 3: the key is listed twice", "entry 4: empty key", `"proxy.local"`, "OPEN_ACCESS"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("an error quotes a key: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -53,17 +54,24 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter // nil: no rate limits
 	Docs     func(fiber.Router) // mounts GET /docs; nil: none
 	App      WebApp             // the browser app, for requests that accept HTML; nil: none
-	// APIKeys, when not empty, are required as X-API-Key on every endpoint
-	// but /health and /metrics.
+	// APIKeys are API_KEYS' entries ("key" or "key:role"); when there are any,
+	// every endpoint but /health and /metrics needs one as X-API-Key (unless
+	// OpenAccess). None: protected mode, loopback callers only (README, "Access").
 	APIKeys []string
-	// AdminToken guards DELETE /system/reset (Authorization: Bearer …);
-	// empty: reset is refused.
+	// OpenAccess lets callers without a key read and train.
+	OpenAccess bool
+	// AdminToken is an admin bearer token (Authorization: Bearer …); empty: none.
 	AdminToken string
+	// AuthFailures counts wrong and missing credentials per client address; nil: no limit.
+	AuthFailures *ratelimit.Lockout
+	// MonitorRetrains says the health policy may start a forced retraining
+	// (MONITOR_AUTO_RETRAIN): POST /monitor then needs admin.
+	MonitorRetrains bool
 	// CORSOrigins are the origins allowed to call from a browser; empty: none
 	// (the web app is served from the same origin).
 	CORSOrigins []string
 	// TrustedProxies may set X-Forwarded-For; others' headers are ignored.
-	TrustedProxies []string
+	TrustedProxies []netip.Prefix
 	// DataDir is the data folder /outputs lists; LogFile the file /system/logs reads.
 	DataDir, LogFile string
 	// BodyLimit bounds request bodies in bytes. Zero: DefaultBodyLimit.
@@ -119,14 +127,14 @@ func New(d Deps) *fiber.App {
 		WriteTimeout:            d.WriteTimeout(),
 		IdleTimeout:             2 * time.Minute,
 		EnableTrustedProxyCheck: true,
-		TrustedProxies:          d.TrustedProxies,
-		ProxyHeader:             fiber.HeaderXForwardedFor,
-		EnableIPValidation:      true,
+		// X-Forwarded-Host and -Proto only from these. The client address is
+		// resolveClient's: c.IP() would read X-Forwarded-For from the left.
+		TrustedProxies: proxyStrings(d.TrustedProxies),
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		d.Logger.Error("panic", "error", e, "path", c.Path(), "request_id", requestID(c))
 	}}))
-	app.Use(requestid.New())
+	app.Use(requestid.New(), resolveClient(d.TrustedProxies))
 	if len(d.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins: strings.Join(d.CORSOrigins, ","),
@@ -145,22 +153,25 @@ func New(d Deps) *fiber.App {
 		d.App.Mount(app)
 		app.Use(h.page(sync.OnceValue(func() routeSet { return getRoutes(app) })))
 	}
-	app.Use(apiKeys(d.APIKeys), identify(d.APIKeys))
-
-	app.Get("/", h.root)
-	app.Get("/health", h.health)
+	// Before identify too: the API's description holds no data, and Swagger UI is
+	// where a browser enters the key (Authorize) that its calls then carry.
 	app.Get("/openapi.json", openAPI)
 	if d.Docs != nil {
 		d.Docs(app)
 	}
+	app.Use(newAccess(d).identify)
+
+	app.Get("/", h.root)
+	app.Get("/health", h.health)
 	if d.Metrics != nil {
 		app.Get("/metrics", d.Metrics.Handler())
 	}
 
 	training := rateLimit(d.Limiter, d.Metrics, d.Logger, "training")
 	prediction := rateLimit(d.Limiter, d.Metrics, d.Logger, "prediction")
-	app.Post("/train-parent", training, h.trainParent)
-	app.Post("/train-child", training, h.trainChild)
+	train := need(RoleTrain, "training")
+	app.Post("/train-parent", train, training, h.trainParent)
+	app.Post("/train-child", train, training, h.trainChild)
 	app.Get("/status/:task_id", h.status)
 	app.Get("/tasks", h.listTasks)
 	app.Delete("/tasks/:task_id", h.cancelTask)
@@ -171,7 +182,11 @@ func New(d Deps) *fiber.App {
 
 	app.Post("/analyze", prediction, h.analyze)
 
-	app.Post("/monitor/:ticker", h.monitor)
+	if d.MonitorRetrains {
+		app.Post("/monitor/:ticker", need(RoleAdmin, "monitoring that may retrain (MONITOR_AUTO_RETRAIN=on)"), h.monitor)
+	} else {
+		app.Post("/monitor/:ticker", h.monitor)
+	}
 	app.Get("/monitor/:ticker/drift", h.latestDrift)
 	app.Get("/monitor/:ticker/eval", h.latestEval)
 
@@ -180,9 +195,9 @@ func New(d Deps) *fiber.App {
 	app.Get("/models/:ticker/runs", h.runs)
 	app.Get("/tickers", h.tickers)
 
-	app.Get("/system/logs", h.logs)
+	app.Get("/system/logs", need(RoleAdmin, "reading the server log"), h.logs)
 	app.Get("/system/cache", h.cache)
-	app.Delete("/system/reset", h.reset)
+	app.Delete("/system/reset", need(RoleAdmin, "reset"), h.reset)
 	app.Get("/outputs", h.outputs)
 	app.Get("/outputs/:ticker", h.outputsOf)
 
@@ -193,6 +208,14 @@ func New(d Deps) *fiber.App {
 }
 
 type handlers struct{ d Deps }
+
+func proxyStrings(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
 
 // callCtx derives the context of one call into Python from the request's.
 func (h *handlers) callCtx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
@@ -215,7 +238,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			}
 		}
 		log.Info("request", "method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP(), "request_id", requestID(c))
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", clientIP(c), "request_id", requestID(c))
 		return nil
 	}
 }

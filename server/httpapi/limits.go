@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -10,33 +9,6 @@ import (
 
 	"stockagent/server/ratelimit"
 )
-
-// apiKeys requires one of keys as X-API-Key on every route but /health and
-// /metrics (probes and scrapers carry no key). No keys: open.
-func apiKeys(keys []string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if len(keys) == 0 || c.Path() == "/health" || c.Path() == "/metrics" {
-			return c.Next()
-		}
-		got := c.Get("X-API-Key")
-		if got == "" {
-			return fiber.NewError(fiber.StatusUnauthorized, "missing X-API-Key header")
-		}
-		if !oneOf(got, keys) {
-			return fiber.NewError(fiber.StatusForbidden, "invalid API key")
-		}
-		return c.Next()
-	}
-}
-
-// oneOf compares in constant time, so response timing tells nothing of the keys.
-func oneOf(got string, keys []string) bool {
-	match := 0
-	for _, k := range keys {
-		match |= subtle.ConstantTimeCompare([]byte(got), []byte(k))
-	}
-	return match == 1
-}
 
 // rateLimit applies policy per client. When the store behind the limiter
 // fails, the request is let through and the failure logged: the limits

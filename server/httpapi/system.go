@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,19 +69,8 @@ func (h *handlers) cache(c *fiber.Ctx) error {
 }
 
 // DELETE /system/reset: clears the prediction cache, finished task records
-// and the semantic cache of reports. Needs ADMIN_TOKEN as a bearer token; models are never deleted.
+// and the semantic cache of reports. Needs the admin role; models are never deleted.
 func (h *handlers) reset(c *fiber.Ctx) error {
-	if h.d.AdminToken == "" {
-		return fiber.NewError(fiber.StatusForbidden, "reset is disabled: the server has no ADMIN_TOKEN")
-	}
-	auth := c.Get(fiber.HeaderAuthorization)
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
-		return fiber.NewError(fiber.StatusUnauthorized, "reset needs Authorization: Bearer <ADMIN_TOKEN>")
-	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
-		return fiber.NewError(fiber.StatusForbidden, "invalid admin token")
-	}
 	ctx := c.UserContext()
 	cached, err := h.d.Forecast.Cache().Clear(ctx)
 	if err != nil {
@@ -100,7 +88,7 @@ func (h *handlers) reset(c *fiber.Ctx) error {
 			}
 		}
 	}
-	h.d.Logger.Warn("system reset", "prediction_cache", cached, "task_records", tasks, "ip", c.IP())
+	h.d.Logger.Warn("system reset", "prediction_cache", cached, "task_records", tasks, "caller", callerOf(c).ID)
 	return c.JSON(fiber.Map{
 		"status":    "System Reset Complete",
 		"timestamp": time.Now().UTC().Format(time.RFC3339),

@@ -103,6 +103,11 @@ func (h *handlers) trainChild(c *fiber.Ctx) error {
 }
 
 func (h *handlers) train(c *fiber.Ctx, model string, p forecast.TrainParams) error {
+	if p.Promote == "always" || p.Force {
+		if err := requireRole(c, RoleAdmin, `"promote":"always" or "force":true`); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
 	tr, err := h.d.Forecast.Train(ctx, model, p)
