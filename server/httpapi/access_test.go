@@ -175,6 +175,14 @@ func TestFinding04PromotionNeedsAdmin(t *testing.T) {
 			t.Fatalf("admin %v: %d %v", header, status, out)
 		}
 	}
+	// With MONITOR_AUTO_RETRAIN on, /monitor may start a forced retraining: admin only.
+	retrains, _, _ := newTestApp(t, func(d *Deps) { d.APIKeys, d.MonitorRetrains = []string{"trainer", "boss:admin"}, true })
+	if status, out, _ := request(t, retrains, "POST", "/monitor/AAPL", "", map[string]string{"X-API-Key": "trainer"}); status != 403 {
+		t.Fatalf("train key, /monitor that may retrain: %d %v", status, out)
+	}
+	if status, out, _ := request(t, retrains, "POST", "/monitor/AAPL", "", map[string]string{"X-API-Key": "boss"}); status == 403 {
+		t.Fatalf("admin key, /monitor that may retrain: %d %v", status, out)
+	}
 }
 
 // Finding 6: wrong keys and tokens are limited per client address, a right
