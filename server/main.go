@@ -35,7 +35,6 @@ import (
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
-	"stockagent/server/tickers"
 	"stockagent/web"
 )
 
@@ -117,7 +116,7 @@ func run() error {
 	var monitor *monitoring.Service // set below; the training hooks need it
 	taskMgr := tasks.New(st, tasks.Config{
 		MaxRunning: cfg.MaxTasks, Timeout: cfg.TrainingTimeout, Lease: cfg.TaskLease, Logger: log,
-		Hooks: trainingHooks(m, func(model string) { monitor.AfterTraining(model) }),
+		Hooks: trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
 		taskMgr, cache.NewPredictions(st, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
@@ -126,7 +125,10 @@ func run() error {
 		DataDir: cfg.DataDir, VectorsURL: cfg.QdrantURL, VectorsKey: cfg.QdrantAPIKey,
 	}, py, svc, st, m, log)
 	defer analyst.Close()
-	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, py, healthPolicy, svc, analyst, m, log)
+	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, monitoring.Deps{
+		Python: py, Policy: healthPolicy, Forecast: svc, Analyst: analyst,
+		Store: st, Limiter: limiter, Observer: m, Logger: log,
+	})
 	webApp, err := web.Built()
 	if err != nil {
 		return err
@@ -212,9 +214,9 @@ func newLimiter(cfg config.Config, st store.Store) (*ratelimit.Limiter, error) {
 	return ratelimit.New(st, ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{training, prediction}})
 }
 
-// trainingHooks turn task life cycles into the training metrics, and call
-// trained with the model of every training that completed.
-func trainingHooks(m *metrics.Metrics, trained func(model string)) tasks.Hooks {
+// trainingHooks turn task life cycles into the training metrics, and pass
+// every finished training to finished (monitoring).
+func trainingHooks(m *metrics.Metrics, finished func(tasks.Record)) tasks.Hooks {
 	kind := func(r tasks.Record) string { return strings.TrimPrefix(r.Kind, "train_") }
 	return tasks.Hooks{
 		Started: func(r tasks.Record) { m.TrainingStarted(kind(r)) },
@@ -228,9 +230,7 @@ func trainingHooks(m *metrics.Metrics, trained func(model string)) tasks.Hooks {
 			}
 			json.Unmarshal(r.Result, &res)
 			m.TrainingFinished(kind(r), elapsed, string(r.Status), res.BestValLoss)
-			if r.Status == tasks.Completed {
-				trained(tickers.ModelOfTask(r.TaskID))
-			}
+			finished(r)
 		},
 	}
 }

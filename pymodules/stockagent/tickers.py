@@ -1,15 +1,20 @@
-"""Ticker symbols: validation, the ``parent`` alias, and the only way to turn a symbol into a path.
+"""Ticker symbols: validation, the one canonical form, the ``parent`` alias, and the only way to turn a
+symbol into a path.
 
 Rules (API.md): trimmed, upper-cased, 1-12 characters of letters, digits, ``.``, ``-``, ``^``, ``=``,
-at least one letter or digit, not starting with ``.``, no ``..``; ``PARENT`` is reserved. In requests
-the word ``parent`` (any case) names the parent model instead of a symbol.
+at least one letter or digit, not starting with ``.``, no ``..``; ``PARENT`` is reserved.
+
+Canonical form: a ``^`` may only lead, and leads exactly when the symbol is an index
+(:data:`INDEX_STEMS`): ``AAPL``, ``^AAPL`` and ``^^aapl`` are ``AAPL``; ``GSPC`` is ``^GSPC``. In
+requests the word ``parent`` (any case) and the parent's own symbol (``PARENT_TICKER``) name the parent
+model. The Go server (server/tickers) applies the same rules; ``server/tickers/testdata/canonical.json``
+is the table both sides' tests read.
 
 File names. A symbol's *stem* is the symbol without its leading ``^`` (Yahoo marks indices with it):
-``^GSPC`` -> ``GSPC.csv`` for prices and ``models/GSPC/`` for a child model trained on the index.
-So ``^GSPC`` and ``GSPC`` share files; no listed stock is named like an index we ship, and the
-mapping is one line here if that ever changes. The parent model lives in ``models/parent/``, a name
-no symbol can take (``PARENT`` is reserved). Every path built from a symbol goes through
-:func:`confined`, which resolves it and refuses anything outside its base folder.
+``^GSPC`` -> ``GSPC.csv`` for prices and ``models/DJI/`` for a child model trained on ``^DJI``. The
+parent model lives in ``models/parent/``, a name no symbol can take (``PARENT`` is reserved). Every
+path built from a symbol goes through :func:`confined`, which resolves it and refuses anything outside
+its base folder.
 """
 
 from __future__ import annotations
@@ -23,17 +28,18 @@ from . import errors
 PARENT = "parent"  # the model id (and folder) of the parent model; also its alias in requests
 RESERVED = frozenset({"PARENT"})
 MAX_LEN = 12
-_ALLOWED = re.compile(r"[A-Z0-9.\-^=]+")
+_ALLOWED = re.compile(r"[A-Za-z0-9.\-^=]+")  # matched before upper-casing: "ſ".upper() is "S"
 _ALNUM = re.compile(r"[A-Z0-9]")
-# Stems of index symbols we ship or know, listed back with their caret (GSPC.csv -> ^GSPC).
-INDEX_STEMS = frozenset({"GSPC", "DJI", "IXIC", "NDX", "RUT", "VIX"})
+_SPACE = " \t\n\r\v\f"  # what trimming removes, as in Go (the two disagree on Unicode white space)
+# Index symbols without their caret (Go's tickers.IndexStems): the indices we ship data for or name.
+INDEX_STEMS = frozenset({"DJI", "GSPC", "IXIC", "NDX", "RUT", "VIX"})
 
 
 def normalize(raw: object) -> str:
     """Return the canonical symbol for ``raw`` or raise :class:`errors.BadRequest` saying why."""
     if not isinstance(raw, str):
         raise errors.BadRequest(f"ticker must be a string, got {type(raw).__name__}")
-    symbol = raw.strip().upper()
+    symbol = raw.strip(_SPACE)
     shown = raw if len(raw) <= 40 else raw[:40] + "..."
     if not symbol:
         raise errors.BadRequest("ticker is empty")
@@ -41,25 +47,34 @@ def normalize(raw: object) -> str:
         raise errors.BadRequest(f"ticker {shown!r} is longer than {MAX_LEN} characters")
     if not _ALLOWED.fullmatch(symbol):
         raise errors.BadRequest(f"ticker {shown!r} may only contain letters, digits, '.', '-', '^' and '='")
-    if not _ALNUM.search(symbol):
+    symbol = symbol.upper()
+    name = symbol.lstrip("^")
+    if "^" in name:
+        raise errors.BadRequest(f"ticker {shown!r}: '^' may only lead (it marks an index)")
+    if not _ALNUM.search(name):
         raise errors.BadRequest(f"ticker {shown!r} needs at least one letter or digit")
-    if symbol.startswith(".") or ".." in symbol:
+    if name.startswith(".") or ".." in name:
         raise errors.BadRequest(f"ticker {shown!r} may not start with '.' or contain '..'")
-    if symbol in RESERVED:
+    if name in RESERVED:
         raise errors.BadRequest(f"ticker {symbol!r} is reserved; use 'parent' to name the parent model")
-    stem(symbol)  # a symbol whose file name would be unsafe is refused here too
-    return symbol
+    return "^" + name if name in INDEX_STEMS else name
 
 
-def parse_model_ref(raw: object) -> str:
-    """A ticker field of a request: ``parent`` (any case) stays ``"parent"``, anything else is normalized.
+def parse_model_ref(raw: object, parent_symbol: str | None = None) -> str:
+    """A ticker field of a request: ``"parent"`` for the parent's aliases, else the canonical symbol.
 
-    ``PARENT`` written in capitals also names the parent model here (the alias is case-insensitive);
-    :func:`normalize` refuses it as a symbol.
+    The aliases are the word ``parent`` in any case (:func:`normalize` refuses ``PARENT`` as a symbol)
+    and every spelling of the symbol the parent learns from (``parent_symbol``, by default the
+    settings' ``PARENT_TICKER``).
     """
-    if isinstance(raw, str) and raw.strip().lower() == PARENT:
+    if isinstance(raw, str) and raw.strip(_SPACE).lower() == PARENT:
         return PARENT
-    return normalize(raw)
+    symbol = normalize(raw)
+    if parent_symbol is None:
+        from . import settings  # late import: settings imports this module
+
+        parent_symbol = settings.load().parent_ticker
+    return PARENT if symbol == parent_symbol else symbol
 
 
 def stem(symbol: str) -> str:

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/server/analysis"
+	"stockagent/server/tickers"
 )
 
 type analyzeBody struct {
@@ -27,6 +28,9 @@ func (h *handlers) analyze(c *fiber.Ctx) error {
 	ticker, err := bodyTicker(b.Ticker)
 	if err != nil {
 		return err
+	}
+	if ticker == tickers.Parent {
+		return unprocessable(fmt.Sprintf("the analyst reports on stocks; %q names the parent (market) model, which has none", *b.Ticker))
 	}
 	if len(b.ThreadID) > 128 {
 		return unprocessable("thread_id is longer than 128 characters")

@@ -243,12 +243,13 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	}
 }
 
-// bodyTicker validates a body's required "ticker" field.
+// bodyTicker reads a body's required "ticker" field as a model: the
+// canonical ticker, or tickers.Parent for the parent's aliases.
 func bodyTicker(raw *string) (string, error) {
 	if raw == nil {
 		return "", badRequest(`missing field "ticker"`)
 	}
-	return tickers.Normalize(*raw)
+	return tickers.Model(*raw)
 }
 
 // decodeBody reads a JSON object body into v, refusing unknown fields. An

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"github.com/gofiber/fiber/v2"
-
-	"stockagent/server/tickers"
 )
 
 // GET /models
@@ -19,7 +17,7 @@ func (h *handlers) models(c *fiber.Ctx) error {
 
 // GET /models/{ticker}; "parent" names the parent model.
 func (h *handlers) model(c *fiber.Ctx) error {
-	model, err := tickers.Model(c.Params("ticker"))
+	model, err := pathModel(c)
 	if err != nil {
 		return err
 	}
@@ -47,7 +45,7 @@ func (h *handlers) tickers(c *fiber.Ctx) error {
 // newest first (parameters, per-epoch losses, held-out metrics, artifacts,
 // the promotion decision).
 func (h *handlers) runs(c *fiber.Ctx) error {
-	model, err := tickers.Model(c.Params("ticker"))
+	model, err := pathModel(c)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // health policy, and the evaluation of the analyst's latest report (one
 // analysis runs first only when none is stored). An untrained model is a 404.
 func (h *handlers) monitor(c *fiber.Ctx) error {
-	model, err := tickers.Model(c.Params("ticker"))
+	model, err := pathModel(c)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (h *handlers) latestDrift(c *fiber.Ctx) error { return h.latest(c, "drift")
 func (h *handlers) latestEval(c *fiber.Ctx) error { return h.latest(c, "eval") }
 
 func (h *handlers) latest(c *fiber.Ctx, what string) error {
-	model, err := tickers.Model(c.Params("ticker"))
+	model, err := pathModel(c)
 	if err != nil {
 		return err
 	}

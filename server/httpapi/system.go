@@ -145,7 +145,7 @@ func (h *handlers) outputs(c *fiber.Ctx) error {
 // GET /outputs/{ticker}: one model's files by category. The folder comes
 // from the validated ticker and stays inside the data folder.
 func (h *handlers) outputsOf(c *fiber.Ctx) error {
-	model, err := tickers.Model(c.Params("ticker"))
+	model, err := pathModel(c)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -42,7 +41,7 @@ func (h *handlers) cancelTask(c *fiber.Ctx) error {
 // task reads the task the URL's task_id names ("parent" means
 // "parent_training"): 404 with API.md's detail for an unknown or malformed id.
 func (h *handlers) task(c *fiber.Ctx) (tasks.Record, string, error) {
-	raw := strings.Clone(c.Params("task_id"))
+	raw := pathParam(c, "task_id")
 	id, err := tickers.FromTaskID(raw)
 	if err != nil {
 		return tasks.Record{}, raw, fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))

@@ -95,7 +95,8 @@ func (h *handlers) trainChild(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := b.params(true)
+	// The parent's symbol names the parent here too: its training, under its task id.
+	p, err := b.params(ticker != tickers.Parent)
 	if err != nil {
 		return err
 	}

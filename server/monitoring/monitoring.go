@@ -3,11 +3,19 @@
 // (computed in Python), judged by the operators' health policy (evaluated in
 // Go by gpython, never touching the ML interpreter's GIL), exported as
 // metrics, and run on a schedule when MONITOR_INTERVAL is set.
+//
+// Automatic retraining (MONITOR_AUTO_RETRAIN) has a budget: at most one
+// automatic retrain per model and market day (the last market date of the
+// prices its drift was measured on), recorded in the store so that replicas
+// agree; each one counted against the training rate limit as Identity; and
+// never started by the drift check that follows an automatic retrain's own
+// completion, which would otherwise retrain on the same data for ever.
 package monitoring
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,6 +24,9 @@ import (
 	"stockagent/server/analysis"
 	"stockagent/server/forecast"
 	"stockagent/server/policy"
+	"stockagent/server/ratelimit"
+	"stockagent/server/store"
+	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
 
@@ -32,6 +43,18 @@ type Config struct {
 	AutoRetrain bool
 }
 
+// Identity is the client automatic retrains are counted under in the
+// training rate limit.
+const Identity = "system:monitor"
+
+// Store keys of the retrain budget.
+const (
+	budgetPrefix = "monitor_retrain:"   // + model + ":" + market day: the day's automatic retrain is spent
+	autoPrefix   = "monitor_auto_task:" // + task id: that task's current run is an automatic retrain
+	budgetTTL    = 8 * 24 * time.Hour   // past any market holiday stretch; the day has moved on by then
+	autoTTL      = 48 * time.Hour       // longer than any training
+)
+
 // Service runs monitoring. It is safe for concurrent use.
 type Service struct {
 	cfg      Config
@@ -39,13 +62,28 @@ type Service struct {
 	policy   *policy.Policy
 	forecast *forecast.Service
 	analyst  *analysis.Service
+	st       store.Store
+	limiter  *ratelimit.Limiter // nil: no rate limits
 	obs      Observer
 	log      *slog.Logger
 }
 
+// Deps are what the Service works with; Analyst and Limiter may be nil.
+type Deps struct {
+	Python   forecast.Python
+	Policy   *policy.Policy
+	Forecast *forecast.Service
+	Analyst  *analysis.Service
+	Store    store.Store        // where the retrain budget is kept
+	Limiter  *ratelimit.Limiter // counts automatic retrains under the "training" policy
+	Observer Observer
+	Logger   *slog.Logger
+}
+
 // New returns a Service.
-func New(cfg Config, py forecast.Python, p *policy.Policy, fs *forecast.Service, a *analysis.Service, obs Observer, log *slog.Logger) *Service {
-	return &Service{cfg: cfg, py: py, policy: p, forecast: fs, analyst: a, obs: obs, log: log}
+func New(cfg Config, d Deps) *Service {
+	return &Service{cfg: cfg, py: d.Python, policy: d.Policy, forecast: d.Forecast, analyst: d.Analyst,
+		st: d.Store, limiter: d.Limiter, obs: d.Observer, log: d.Logger}
 }
 
 func kindOf(model string) string {
@@ -57,8 +95,15 @@ func kindOf(model string) string {
 
 // Drift measures drift for model now and judges it by the policy: the
 // report's health is the policy's, its "policy" block says which rule and
-// action decided, and a "retrain" action starts a retraining when enabled.
+// action decided, and a "retrain" action starts a retraining when enabled
+// and the budget allows (the block's "retrain" says why it did or did not).
 func (s *Service) Drift(ctx context.Context, model string) (map[string]any, error) {
+	return s.drift(ctx, model, false)
+}
+
+// drift is Drift; afterAuto says the check follows an automatic retrain's
+// completion, which may not start another.
+func (s *Service) drift(ctx context.Context, model string, afterAuto bool) (map[string]any, error) {
 	var rep map[string]any
 	if err := s.py.Call(ctx, pybridge.Long, entry+"drift", map[string]string{"ticker": model}, &rep); err != nil {
 		return nil, err
@@ -76,7 +121,12 @@ func (s *Service) Drift(ctx context.Context, model string) (map[string]any, erro
 	rep["computed_health"], rep["health"] = rep["health"], health
 	pol := map[string]any{"file": s.policy.Name(), "rule": policy.RuleDriftHealth, "action": action}
 	if action == policy.ActionRetrain {
-		pol["retrain"] = s.retrain(ctx, model)
+		day, _ := rep["data_as_of"].(string)
+		if day == "" { // not reported: the calendar day stands in
+			day = time.Now().UTC().Format(time.DateOnly)
+		}
+		pol["market_day"] = day
+		pol["retrain_started"], pol["retrain"] = s.retrain(ctx, model, day, afterAuto)
 	}
 	rep["policy"] = pol
 	s.obs.Drift(kindOf(model), model, score, health)
@@ -108,26 +158,82 @@ func summarize(rep map[string]any) map[string]any {
 	return out
 }
 
-func (s *Service) retrain(ctx context.Context, model string) string {
-	if !s.cfg.AutoRetrain {
-		return "not started: set MONITOR_AUTO_RETRAIN=on to let the policy retrain"
+// retrain starts an automatic retrain of model for market day unless the
+// budget says no, and says what happened.
+func (s *Service) retrain(ctx context.Context, model, day string, afterAuto bool) (bool, string) {
+	switch {
+	case !s.cfg.AutoRetrain:
+		return false, "not started: set MONITOR_AUTO_RETRAIN=on to let the policy retrain"
+	case afterAuto:
+		return false, "not started: this check follows an automatic retrain's own completion"
+	}
+	// Cleanup must outlive a request that ended.
+	bg := context.WithoutCancel(ctx)
+	budget := budgetPrefix + model + ":" + day
+	fresh, err := s.st.SetNX(ctx, budget, []byte(time.Now().UTC().Format(time.RFC3339)), budgetTTL)
+	if err != nil {
+		s.log.Warn("policy retrain: budget not checked", "model", model, "error", err)
+		return false, "not started: the retrain budget could not be read: " + err.Error()
+	}
+	if !fresh {
+		return false, fmt.Sprintf("not started: %s was retrained automatically for market day %s already (one a day)", model, day)
+	}
+	if s.limiter != nil {
+		d, err := s.limiter.Allow(ctx, "training", Identity)
+		if err != nil { // as for clients: the limits protect the service, a store failure does not stop it
+			s.log.Warn("policy retrain: rate limit not checked", "model", model, "error", err)
+		} else if !d.Allowed {
+			s.st.Delete(bg, budget) // the day's retrain is still owed
+			return false, fmt.Sprintf("not started: the training rate limit of %s is spent; retry in %d s", Identity, d.RetryAfterSeconds())
+		}
+	}
+	// Marked before it starts, so that even a training that ends at once is
+	// known as automatic when it finishes.
+	id := tickers.TaskID(model)
+	marked, err := s.st.SetNX(ctx, autoPrefix+id, []byte(day), autoTTL)
+	if err != nil {
+		s.st.Delete(bg, budget)
+		return false, "not started: " + err.Error()
+	}
+	undo := func() {
+		s.st.Delete(bg, budget)
+		if marked {
+			s.st.Delete(bg, autoPrefix+id)
+		}
 	}
 	tr, err := s.forecast.Train(ctx, model, forecast.TrainParams{Force: true, Promote: "auto"})
 	if err != nil {
+		undo()
 		s.log.Warn("policy retrain failed to start", "model", model, "error", err)
-		return "failed to start: " + err.Error()
+		return false, "failed to start: " + err.Error()
 	}
-	s.log.Info("policy retrain", "model", model, "status", tr.Status, "task_id", tr.TaskID)
-	return tr.Status + " (task " + tr.TaskID + ")"
+	if tr.Status == "already running" {
+		undo() // that training's own check decides after it
+		return false, "not started: a training of " + model + " is running already (task " + tr.TaskID + ")"
+	}
+	s.log.Info("policy retrain", "model", model, "market_day", day, "status", tr.Status, "task_id", tr.TaskID)
+	return true, tr.Status + " (task " + tr.TaskID + ") for market day " + day
 }
 
-// AfterTraining measures the drift of a model that was just trained, in the
-// background, so every model has a drift report from its first version on.
-func (s *Service) AfterTraining(model string) {
+// AfterTraining is told of every finished training. A completed one has its
+// drift measured, in the background, so every model has a drift report from
+// its first version on; the check after an automatic retrain starts none.
+func (s *Service) AfterTraining(rec tasks.Record) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		if _, err := s.Drift(ctx, model); err != nil {
+		auto, err := s.st.Get(ctx, autoPrefix+rec.TaskID)
+		if err == nil {
+			s.st.Delete(ctx, autoPrefix+rec.TaskID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("drift after training: automatic-retrain mark not read", "task_id", rec.TaskID, "error", err)
+		}
+		if rec.Status != tasks.Completed {
+			return
+		}
+		model := tickers.ModelOfTask(rec.TaskID)
+		// An unreadable mark counts as automatic: a retrain too few beats a loop.
+		if _, err := s.drift(ctx, model, auto != nil || (err != nil && !errors.Is(err, store.ErrNotFound))); err != nil {
 			s.log.Warn("drift after training failed", "model", model, "error", err)
 		}
 	}()
