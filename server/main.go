@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -71,14 +72,15 @@ func run() error {
 		return err
 	}
 
-	st, err := store.Open(cfg.RedisURL)
+	st, hot, err := openStores(cfg)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
+	defer hot.Close()
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	limiter, err := newLimiter(cfg, st)
+	limiter, err := newLimiter(cfg, hot)
 	if err != nil {
 		return err
 	}
@@ -111,11 +113,11 @@ func run() error {
 		Hooks: trainingHooks(m, func(model string) { monitor.AfterTraining(model) }),
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
-		taskMgr, cache.NewPredictions(st, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+		taskMgr, cache.NewPredictions(hot, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
 	analyst := analysis.New(analysis.Config{
 		Threshold: cfg.SemanticThreshold, MaxAge: cfg.SemanticMaxAge, Timeout: cfg.AnalyzeTimeout,
 		DataDir: cfg.DataDir, VectorsURL: cfg.QdrantURL, VectorsKey: cfg.QdrantAPIKey,
-	}, py, svc, st, m, log)
+	}, py, svc, hot, m, log)
 	defer analyst.Close()
 	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, py, healthPolicy, svc, analyst, m, log)
 	webApp, err := web.Built()
@@ -130,6 +132,7 @@ func run() error {
 		Monitor:         monitor,
 		AnalyzeTimeout:  cfg.AnalyzeTimeout,
 		Store:           st,
+		CacheStore:      hot,
 		Metrics:         m,
 		Limiter:         limiter,
 		Docs:            func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
@@ -153,7 +156,7 @@ func run() error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listen(cfg.Addr()) }()
-	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "rate_limits", limiter != nil)
+	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "cache_store", hot.Name(), "rate_limits", limiter != nil)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
@@ -178,6 +181,22 @@ func run() error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStores returns the store of record (task records, locks, fencing counters) and the
+// store of hot, disposable state (prediction cache, rate limits, analysis caches): the
+// Redis at REDIS_URL for both, or without it a bbolt file in the data folder, which
+// survives a crash, and memory, which keeps the hot paths free of disk writes.
+func openStores(cfg config.Config) (state, hot store.Store, err error) {
+	if cfg.RedisURL != "" {
+		st, err := store.Open(cfg.RedisURL)
+		return st, st, err
+	}
+	b, err := store.OpenBolt(filepath.Join(cfg.DataDir, "state", "store.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, store.NewMemory(), nil
 }
 
 // newLimiter builds the per-client rate limiter; nil when RATE_LIMITS=off.

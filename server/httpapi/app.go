@@ -53,6 +53,10 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter // nil: no rate limits
 	Docs     func(fiber.Router) // mounts GET /docs; nil: none
 	App      WebApp             // the browser app, for requests that accept HTML; nil: none
+
+	// CacheStore holds the prediction cache and rate limits: memory beside Store's bbolt
+	// file, or Store itself with Redis. /health reports it as "cache_store"; nil: none.
+	CacheStore store.Store
 	// APIKeys, when not empty, are required as X-API-Key on every endpoint
 	// but /health and /metrics.
 	APIKeys []string
