@@ -35,6 +35,7 @@ import (
 	"stockagent/server/policy"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
+	"stockagent/server/supervisor"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 	"stockagent/web"
@@ -44,10 +45,29 @@ import (
 var defaultPython string
 
 func main() {
-	if err := run(); err != nil {
+	supervise, err := supervisor.Enabled(os.Getenv)
+	if err == nil && supervise {
+		os.Exit(superviseServer())
+	}
+	if err == nil {
+		err = run()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "stockagent-server:", err)
 		os.Exit(1)
 	}
+}
+
+// superviseServer runs the server as a child process and restarts it after a crash
+// (SUPERVISE=on). The configuration is checked here first, so that a mistake in it stops
+// at once instead of in a restart loop; nothing else starts in this process.
+func superviseServer() int {
+	cfg, err := config.Load(os.Getenv, defaultPython)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stockagent-server: configuration:", err)
+		return 1
+	}
+	return supervisor.Run(supervisor.Config{Logger: cfg.Logger(os.Stderr)})
 }
 
 func run() error {
