@@ -28,7 +28,7 @@ GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -pr
 # The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run test test-go test-py test-web web bench clean gpu-check
+.PHONY: help setup run run-supervised test test-go test-py test-web web bench clean gpu-check
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,9 @@ setup: $(BIN) ## create .venv, install the Python package, build the server
 
 run: setup ## run the server on :$(PORT) with its embedded defaults
 	PORT=$(PORT) ./$(BIN)
+
+run-supervised: setup ## run the server as above, started again after a crash (SUPERVISE=on)
+	PORT=$(PORT) SUPERVISE=on ./$(BIN)
 
 test: setup test-go test-py test-web ## run every Go, Python and web test
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"stockagent/server/policy"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
+	"stockagent/server/supervisor"
 	"stockagent/server/tasks"
 	"stockagent/web"
 )
@@ -42,10 +44,29 @@ import (
 var defaultPython string
 
 func main() {
-	if err := run(); err != nil {
+	supervise, err := supervisor.Enabled(os.Getenv)
+	if err == nil && supervise {
+		os.Exit(superviseServer())
+	}
+	if err == nil {
+		err = run()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "stockagent-server:", err)
 		os.Exit(1)
 	}
+}
+
+// superviseServer runs the server as a child process and restarts it after a crash
+// (SUPERVISE=on). The configuration is checked here first, so that a mistake in it stops
+// at once instead of in a restart loop; nothing else starts in this process.
+func superviseServer() int {
+	cfg, err := config.Load(os.Getenv, defaultPython)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stockagent-server: configuration:", err)
+		return 1
+	}
+	return supervisor.Run(supervisor.Config{Logger: cfg.Logger(os.Stderr)})
 }
 
 func run() error {
@@ -70,14 +91,15 @@ func run() error {
 		return err
 	}
 
-	st, err := store.Open(cfg.RedisURL)
+	st, hot, err := openStores(cfg)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
+	defer hot.Close()
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	limiter, err := newLimiter(cfg, st)
+	limiter, err := newLimiter(cfg, hot)
 	if err != nil {
 		return err
 	}
@@ -86,7 +108,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("AUTH_FAILURE_LIMIT: %w", err)
 	}
-	lockout, err := ratelimit.NewLockout(st, authFailures)
+	lockout, err := ratelimit.NewLockout(hot, authFailures)
 	if err != nil {
 		return err
 	}
@@ -119,11 +141,11 @@ func run() error {
 		Hooks: trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
-		taskMgr, cache.NewPredictions(st, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+		taskMgr, cache.NewPredictions(hot, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
 	analyst := analysis.New(analysis.Config{
 		Threshold: cfg.SemanticThreshold, MaxAge: cfg.SemanticMaxAge, Timeout: cfg.AnalyzeTimeout,
 		DataDir: cfg.DataDir, VectorsURL: cfg.QdrantURL, VectorsKey: cfg.QdrantAPIKey,
-	}, py, svc, st, m, log)
+	}, py, svc, hot, m, log)
 	defer analyst.Close()
 	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, monitoring.Deps{
 		Python: py, Policy: healthPolicy, Forecast: svc, Analyst: analyst,
@@ -141,6 +163,7 @@ func run() error {
 		Monitor:         monitor,
 		AnalyzeTimeout:  cfg.AnalyzeTimeout,
 		Store:           st,
+		CacheStore:      hot,
 		Metrics:         m,
 		Limiter:         limiter,
 		Docs:            func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
@@ -167,7 +190,7 @@ func run() error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listen(cfg.Addr()) }()
-	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "rate_limits", limiter != nil,
+	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "cache_store", hot.Name(), "rate_limits", limiter != nil,
 		"access", cfg.AccessMode())
 	if cfg.Exposed() && len(cfg.APIKeys) == 0 {
 		log.Warn("listening beyond loopback without API_KEYS", "addr", cfg.Addr(), "access", cfg.AccessMode())
@@ -196,6 +219,22 @@ func run() error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStores returns the store of record (task records, locks, fencing counters) and the
+// store of hot, disposable state (prediction cache, rate limits, analysis caches): the
+// Redis at REDIS_URL for both, or without it a bbolt file in the data folder, which
+// survives a crash, and memory, which keeps the hot paths free of disk writes.
+func openStores(cfg config.Config) (state, hot store.Store, err error) {
+	if cfg.RedisURL != "" {
+		st, err := store.Open(cfg.RedisURL)
+		return st, st, err
+	}
+	b, err := store.OpenBolt(filepath.Join(cfg.DataDir, "state", "store.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, store.NewMemory(), nil
 }
 
 // newLimiter builds the per-client rate limiter; nil when RATE_LIMITS=off.

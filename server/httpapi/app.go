@@ -54,6 +54,10 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter // nil: no rate limits
 	Docs     func(fiber.Router) // mounts GET /docs; nil: none
 	App      WebApp             // the browser app, for requests that accept HTML; nil: none
+
+	// CacheStore holds the prediction cache and rate limits: memory beside Store's bbolt
+	// file, or Store itself with Redis. /health reports it as "cache_store"; nil: none.
+	CacheStore store.Store
 	// APIKeys are API_KEYS' entries ("key" or "key:role"); when there are any,
 	// every endpoint but /health and /metrics needs one as X-API-Key (unless
 	// OpenAccess). None: protected mode, loopback callers only (README, "Access").

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/store"
 )
 
 // GET / describes the service (API.md, "Root, health, docs").
@@ -48,15 +50,18 @@ func (h *handlers) health(c *fiber.Ctx) error {
 		status = "degraded"
 	}
 	components := fiber.Map{"python": python}
-	if h.d.Store != nil {
+	for name, s := range map[string]store.Store{"store": h.d.Store, "cache_store": h.d.CacheStore} {
+		if s == nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-		defer cancel()
-		st := fiber.Map{"status": "up", "backend": h.d.Store.Name()}
-		if err := h.d.Store.Ping(ctx); err != nil {
+		st := fiber.Map{"status": "up", "backend": s.Name()}
+		if err := s.Ping(ctx); err != nil {
 			st["status"], st["error"] = "down", err.Error()
 			status = "degraded"
 		}
-		components["store"] = st
+		cancel()
+		components[name] = st
 	}
 	if a := h.d.Analysis; a != nil {
 		// Optional parts: their absence is reported, not counted against health.

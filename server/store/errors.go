@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -31,4 +32,12 @@ func checkTTL(backend, op, key string, ttl time.Duration) error {
 // (which Redis would reject, or read as "no expiry").
 func ttlMillis(ttl time.Duration) int64 {
 	return int64((ttl + time.Millisecond - 1) / time.Millisecond)
+}
+
+// addInt64 is n + by for Incr on key, or an error when the sum overflows int64.
+func addInt64(backend, key string, n, by int64) (int64, error) {
+	if (by > 0 && n > math.MaxInt64-by) || (by < 0 && n < math.MinInt64-by) {
+		return 0, fmt.Errorf("store: %s incr %q: %d + %d overflows int64", backend, key, n, by)
+	}
+	return n + by, nil
 }

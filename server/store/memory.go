@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,10 +243,10 @@ func (m *Memory) Incr(ctx context.Context, key string, by int64, ttl time.Durati
 	} else {
 		e.exp = expiry(now, ttl)
 	}
-	if (by > 0 && n > math.MaxInt64-by) || (by < 0 && n < math.MinInt64-by) {
-		return 0, fmt.Errorf("store: memory incr %q: %d + %d overflows int64", key, n, by)
+	n, err := addInt64("memory", key, n, by)
+	if err != nil {
+		return 0, err
 	}
-	n += by
 	e.val = strconv.AppendInt(nil, n, 10)
 	m.items[key] = e
 	return n, nil
@@ -310,4 +309,25 @@ func (m *Memory) RateLimit(ctx context.Context, key string, limit int, window ti
 // key that exists.
 func cloneNonNil(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
+}
+
+// CommitFenced sets key to val if the counter fenceKey holds token, under the lock.
+func (m *Memory) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, errClosed("commit-fenced", key)
+	}
+	var fence int64
+	if e, ok := m.getLocked(fenceKey, time.Now()); ok {
+		var err error
+		if fence, err = strconv.ParseInt(string(e.val), 10, 64); err != nil {
+			return false, fmt.Errorf("store: memory commit-fenced %q: fence %q is not an integer", key, fenceKey)
+		}
+	}
+	if fence != token {
+		return false, nil
+	}
+	m.items[key] = entry{val: cloneNonNil(val)}
+	return true, nil
 }

@@ -302,3 +302,20 @@ func escapeGlob(s string) string {
 	}
 	return b.String()
 }
+
+// commitFencedScript: KEYS[1] fence counter, KEYS[2] key, ARGV[1] token, ARGV[2] value.
+var commitFencedScript = redis.NewScript(`
+if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`)
+
+// CommitFenced sets key to val if the counter fenceKey holds token (one Lua script).
+func (r *Redis) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
+	n, err := commitFencedScript.Run(ctx, r.client, []string{r.k(fenceKey), r.k(key)}, token, val).Int64()
+	if err != nil {
+		return false, r.wrap(ctx, "commit-fenced", key, err)
+	}
+	return n == 1, nil
+}

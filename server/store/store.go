@@ -1,14 +1,15 @@
 // Package store holds the shared state of the service: the prediction cache, task records,
-// rate-limit counters and locks. It is one small key/value interface, Store, with two
+// rate-limit counters and locks. It is one small key/value interface, Store, with three
 // implementations:
 //
 //   - Memory, in-process: state lives as long as the process and is private to it.
+//   - Bolt, a bbolt file: state outlives crashes and restarts, for one process.
 //   - Redis, through github.com/redis/go-redis/v9: state is shared by every server
 //     process pointed at the same Redis and outlives restarts.
 //
-// Open picks one from a URL ("" for memory, "redis://host:port/db" for Redis).
+// Open picks one from a URL ("" for memory, "bolt:///path/store.db", "redis://host:port/db").
 //
-// Both implementations pass the same test suites, so callers may rely on the contract
+// All implementations pass the same test suites, so callers may rely on the contract
 // written on Store and nothing more. Errors name the operation and quote the key
 // (`store: redis get "x": …`) and wrap the sentinels below, to be tested with errors.Is:
 // ErrNotFound for an absent or expired key, ErrUnavailable when Redis cannot be reached
@@ -65,6 +66,10 @@ type Store interface {
 	// and returns it unchanged, and stops with ctx's error when ctx ends.
 	Scan(ctx context.Context, prefix string, fn func(key string) error) error
 
+	// CommitFenced sets key to val only if the counter fenceKey (as Incr keeps it) holds
+	// exactly token, in one atomic step, and reports whether it did. An absent counter is 0.
+	CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error)
+
 	// RateLimit runs one atomic step of the generic cell rate algorithm (GCRA) on key:
 	// up to limit calls at once, refilled evenly over window. Package ratelimit documents
 	// the algorithm and builds policies on it; most callers want that package instead.
@@ -77,7 +82,7 @@ type Store interface {
 	// returns an error wrapping ErrClosed.
 	Close() error
 
-	// Name is "memory" or "redis", for logs, health reports and metric labels.
+	// Name is "memory", "bolt" or "redis", for logs, health reports and metric labels.
 	Name() string
 }
 
@@ -97,9 +102,11 @@ type RateLimitResult struct {
 var (
 	_ Store = (*Memory)(nil)
 	_ Store = (*Redis)(nil)
+	_ Store = (*Bolt)(nil)
 )
 
-// Open returns the store a URL names: "" is an in-process Memory store; redis://,
+// Open returns the store a URL names: "" is an in-process Memory store; bolt:///path/file.db
+// the durable Bolt store in that file (OpenBolt); redis://,
 // rediss:// and unix:// URLs (as redis.ParseURL reads them, e.g. redis://host:6379/0) are
 // a Redis store, pinged once so that a wrong address fails at start-up with an error
 // wrapping ErrUnavailable. Options that do not apply to the chosen backend are ignored.
@@ -117,8 +124,10 @@ func Open(rawURL string, opts ...Option) (Store, error) {
 	}
 	switch u.Scheme {
 	case "redis", "rediss", "unix":
+	case "bolt":
+		return OpenBolt(u.Path, opts...)
 	default:
-		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, or redis://host:port/db)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, bolt:///path/store.db, or redis://host:port/db)", u.Redacted(), u.Scheme)
 	}
 	r, err := NewRedis(rawURL, opts...)
 	if err != nil {

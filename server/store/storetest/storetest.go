@@ -1,6 +1,6 @@
-// Package storetest runs tests against both store backends: the in-process one and a real
-// Redis server (Debian's redis-server), started on a free loopback port for the test and
-// killed when it ends.
+// Package storetest runs tests against every store backend: the in-process one, the bbolt
+// file (in the test's temporary folder) and a real Redis server (Debian's redis-server),
+// started on a free loopback port for the test and killed when it ends.
 //
 // The environment decides where Redis comes from:
 //   - REDIS_URL_TEST set: tests use that server, each under its own random key prefix
@@ -16,7 +16,9 @@ package storetest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 )
@@ -28,7 +30,7 @@ const EnvURL = "REDIS_URL_TEST"
 // in-process store). Open it with store.WithPrefix(KeyPrefix(t)) so that tests sharing
 // a server (REDIS_URL_TEST, or subtests of one Run) never see each other's keys.
 type Backend struct {
-	Name string // "memory" or "redis"
+	Name string // "memory", "bolt" or "redis"
 	URL  string
 }
 
@@ -38,13 +40,18 @@ type Runner[T any] interface {
 	Run(name string, f func(T)) bool
 }
 
-// Run runs f once per backend, as subtests named "memory" and "redis". The Redis subtest
-// starts a server (or uses REDIS_URL_TEST) and is skipped when neither is available
-// outside CI; the server lives until the subtest and all its own subtests end.
+// Run runs f once per backend, as subtests named "memory", "bolt" and "redis". The bolt
+// subtest's file lives in its temporary folder; stores opened on its URL share it, as
+// clients of one Redis do. The Redis subtest starts a server (or uses REDIS_URL_TEST) and
+// is skipped when neither is available outside CI; the server lives until the subtest and
+// all its own subtests end.
 func Run[T Runner[T]](t T, f func(t T, b Backend)) {
 	t.Helper()
 	t.Run("memory", func(t T) {
 		f(t, Backend{Name: "memory"})
+	})
+	t.Run("bolt", func(t T) {
+		f(t, Backend{Name: "bolt", URL: boltURL(filepath.Join(t.TempDir(), "store.db"))})
 	})
 	t.Run("redis", func(t T) {
 		f(t, Backend{Name: "redis", URL: StartRedis(t)})
@@ -59,6 +66,11 @@ func StartRedis(t testing.TB) string {
 		return u
 	}
 	return NewServer(t).URL()
+}
+
+// boltURL is the URL store.Open reads as the bbolt file at path.
+func boltURL(path string) string {
+	return (&url.URL{Scheme: "bolt", Path: path}).String()
 }
 
 var unsafeKeyChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
