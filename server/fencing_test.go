@@ -138,4 +138,14 @@ func TestFinding10LostLease(t *testing.T) {
 	if rec := waitStatus(t, a, "msft", time.Second); rec.Status != "completed" {
 		t.Fatalf("a overwrote the record: %+v", rec)
 	}
+
+	// The store's pointer is the truth: a server that starts rewrites a serving.json that lost it.
+	if err := os.Remove(filepath.Join(dataDir, "models", "MSFT", "serving.json")); err != nil {
+		t.Fatal(err)
+	}
+	c := startServer(t, dataDir, env)
+	serving, _ = os.ReadFile(filepath.Join(dataDir, "models", "MSFT", "serving.json"))
+	if !strings.Contains(string(serving), done.Result.Version) || !strings.Contains(c.logs(), "serving.json disagreed with the store; rewritten") {
+		t.Fatalf("serving.json after a start: %q", serving)
+	}
 }

@@ -43,7 +43,7 @@ func TestTwoServersShareRedis(t *testing.T) {
 		t.Fatalf("b does not serve the model a trained: %d %.300s", status, body)
 	}
 
-	// A long child training on a, killed mid-run: b sees it interrupted once the lease lapses.
+	// A long child training on a, killed mid-run: b re-queues it once the lease lapses.
 	if status, body := a.post(t, "/train-child", `{"ticker":"MSFT","epochs":500,"strategy":"fine_tune"}`); status != 200 {
 		t.Fatalf("a /train-child: %d %s", status, body)
 	}
