@@ -286,12 +286,28 @@ func (s *Service) commitServing(ctx context.Context, model, version, runID strin
 	if err != nil {
 		return err
 	}
-	if err := s.tasks.Commit(ctx, servingPrefix+model, b); err != nil {
+	// A store outage holds the commit back until the store returns (or the
+	// run ends): a version serves only through the fenced pointer.
+	for logged := false; ; logged = true {
+		err = s.tasks.Commit(ctx, servingPrefix+model, b)
+		if err == nil {
+			break
+		}
 		if errors.Is(err, tasks.ErrFenced) {
 			s.log.Warn("training fenced: its version stays unserved", "model", model, "version", version, "run_id", runID, "error", err)
 			return fmt.Errorf("%w; version %s stays unserved", err, version)
 		}
-		return err
+		if !errors.Is(err, store.ErrUnavailable) {
+			return err
+		}
+		if !logged {
+			s.log.Warn("serving pointer not committed: the store is unavailable; retrying", "model", model, "version", version)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("version %s of %s not committed: %w", version, model, err)
+		case <-time.After(time.Second):
+		}
 	}
 	if _, err := s.client.SetServing(ctx, model, version); err != nil {
 		return fmt.Errorf("serving pointer of %s committed (version %s) but serving.json not written: %w", model, version, err)

@@ -437,12 +437,9 @@ func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
 	if ok, err := m.st.CompareAndExpire(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease); err != nil || ok {
 		return ok, err
 	}
-	fence, err := m.st.Get(ctx, fencePrefix+id)
-	if err != nil {
+	current, err := m.current(ctx, t)
+	if err != nil || !current {
 		return false, err
-	}
-	if string(fence) != strconv.FormatInt(t.token, 10) {
-		return false, nil
 	}
 	ok, err := m.st.SetNX(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease)
 	if err != nil || !ok {
@@ -450,12 +447,61 @@ func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
 	}
 	// Taken again; a process that took the task over between the two reads
 	// would have moved the counter.
-	fence, err = m.st.Get(ctx, fencePrefix+id)
-	if err == nil && string(fence) != strconv.FormatInt(t.token, 10) {
+	if current, err = m.current(ctx, t); err != nil || !current {
 		m.release(t)
-		return false, nil
+		return false, err
 	}
-	return err == nil, err
+	return true, nil
+}
+
+// current reports whether t's token is still the task's. A counter the store
+// lost (a Redis restarted empty: nobody can have taken the task over, its
+// record is gone too) is set up again with a fresh token for t.
+func (m *Manager) current(ctx context.Context, t *task) (bool, error) {
+	id := t.rec.TaskID
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fence, err := m.st.Get(ctx, fencePrefix+id)
+	if errors.Is(err, store.ErrNotFound) {
+		if ok, err := m.st.SetNX(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease); err != nil {
+			return false, err
+		} else if !ok {
+			if v, err := m.st.Get(ctx, lockPrefix+id); err != nil || string(v) != t.holder {
+				return false, err
+			}
+		}
+		token, err := m.st.Incr(ctx, fencePrefix+id, 1, 0)
+		if err != nil {
+			return false, err
+		}
+		m.cfg.Logger.Warn("task fencing counter lost by the store; set up again", "task_id", id, "token", token)
+		t.token = token
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return string(fence) == strconv.FormatInt(t.token, 10), nil
+}
+
+// commit sets key to val while t's token is current: ErrFenced otherwise.
+func (m *Manager) commit(ctx context.Context, t *task, key string, val []byte) error {
+	for try := 0; ; try++ {
+		t.mu.Lock()
+		token := t.token
+		t.mu.Unlock()
+		ok, err := m.st.CommitFenced(ctx, fencePrefix+t.rec.TaskID, token, key, val)
+		if err != nil || ok {
+			return err
+		}
+		// Refused: superseded, or the store lost the counter (then current
+		// sets it up again, once).
+		if current, err := m.current(ctx, t); err != nil {
+			return err
+		} else if !current || try > 0 {
+			return fmt.Errorf("%w: another process took task %s over; token %d of run %s is stale", ErrFenced, t.rec.TaskID, token, t.rec.RunID)
+		}
+	}
 }
 
 func cancelKey(id, runID string) string { return cancelPrefix + id + ":" + runID }
@@ -532,14 +578,13 @@ func (m *Manager) write(ctx context.Context, t *task) error {
 	if err != nil {
 		return err
 	}
-	ok, err := m.st.CommitFenced(ctx, fencePrefix+rec.TaskID, t.token, recordPrefix+rec.TaskID, b)
-	if err == nil && !ok {
-		return fmt.Errorf("%w: token %d of %s is stale", ErrFenced, t.token, rec.TaskID)
+	if err := m.commit(ctx, t, recordPrefix+rec.TaskID, b); err != nil {
+		if errors.Is(err, ErrFenced) {
+			return err
+		}
+		return fmt.Errorf("tasks: save %s: %w", rec.TaskID, err)
 	}
-	if err == nil {
-		_, err = m.st.CompareAndExpire(ctx, recordPrefix+rec.TaskID, b, m.cfg.Retention)
-	}
-	if err != nil {
+	if _, err := m.st.CompareAndExpire(ctx, recordPrefix+rec.TaskID, b, m.cfg.Retention); err != nil {
 		return fmt.Errorf("tasks: save %s: %w", rec.TaskID, err)
 	}
 	return nil
@@ -555,15 +600,17 @@ func (m *Manager) writeLogged(t *task) {
 // token is current: ErrFenced when another process has taken the task over.
 func (m *Manager) Commit(ctx context.Context, key string, val []byte) error {
 	run := RunOf(ctx)
-	if run.TaskID == "" {
-		return errors.New("tasks: Commit outside a task run")
+	m.mu.Lock()
+	t := m.local[run.TaskID]
+	m.mu.Unlock()
+	if run.TaskID == "" || t == nil || t.rec.RunID != run.RunID || t.rec.Attempt != run.Attempt {
+		return fmt.Errorf("%w: run %s of task %q is not running here", ErrFenced, run.RunID, run.TaskID)
 	}
-	ok, err := m.st.CommitFenced(ctx, fencePrefix+run.TaskID, run.Token, key, val)
-	if err != nil {
+	if err := m.commit(ctx, t, key, val); err != nil {
+		if errors.Is(err, ErrFenced) {
+			return err
+		}
 		return fmt.Errorf("tasks: commit %s: %w", key, err)
-	}
-	if !ok {
-		return fmt.Errorf("%w: another process took task %s over; token %d of run %s is stale", ErrFenced, run.TaskID, run.Token, run.RunID)
 	}
 	return nil
 }
