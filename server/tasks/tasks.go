@@ -113,7 +113,7 @@ type Run struct {
 	TaskID  string
 	RunID   string // the same for every attempt of a run
 	Attempt int    // 1, or 2 once re-queued after an interruption
-	Token   int64  // the fencing token of this attempt's lease
+	Token   int64  // the fencing token this attempt's lease started with
 }
 
 type runKey struct{}
@@ -418,9 +418,10 @@ func (m *Manager) holdLease(t *task) (stop func()) {
 			default:
 				t.mu.Lock()
 				t.lost = true
+				token := t.token
 				t.mu.Unlock()
 				m.cfg.Logger.Warn("task run fenced: its lease passed to another process; stopping it",
-					"task_id", id, "run_id", runID, "token", t.token)
+					"task_id", id, "run_id", runID, "token", token)
 				t.cancel()
 				return
 			}
@@ -508,24 +509,25 @@ func cancelKey(id, runID string) string { return cancelPrefix + id + ":" + runID
 
 func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	now := time.Now().UTC()
+	// The final record goes to the store first and into t (which Get reads
+	// for a local task) last, so that whoever sees the task finished can
+	// start it again: its lock is gone by then.
 	t.mu.Lock()
-	lost := t.lost
+	rec, lost, token := t.rec, t.lost, t.token
 	t.mu.Unlock()
 	if lost && !errors.Is(err, ErrFenced) {
 		err = fmt.Errorf("%w: the lease passed to another process, which runs this task now", ErrFenced)
 	}
-	rec := t.update(func(r *Record) {
-		r.Detail = ""
-		if err != nil {
-			r.Status, r.Error, r.FailedAt = Failed, err.Error(), &now
-		} else {
-			r.Status, r.Result, r.CompletedAt = Completed, res, &now
-		}
-	})
+	rec.Detail = ""
+	if err != nil {
+		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
+	} else {
+		rec.Status, rec.Result, rec.CompletedAt = Completed, res, &now
+	}
 	switch {
 	case errors.Is(err, ErrFenced):
 		m.cfg.Logger.Warn("task run fenced", "task_id", rec.TaskID, "run_id", rec.RunID,
-			"attempt", rec.Attempt, "token", t.token, "error", err)
+			"attempt", rec.Attempt, "token", token, "error", err)
 	case err != nil:
 		m.cfg.Logger.Warn("task failed", "task_id", rec.TaskID, "error", err)
 	default:
@@ -536,7 +538,7 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	// one. If the store is down, keep trying while the process lives; a
 	// fenced write (another process runs the task now) is dropped.
 	for attempt := 0; ; attempt++ {
-		err := m.write(context.Background(), t)
+		err := m.save(context.Background(), t, rec)
 		if err == nil {
 			break
 		}
@@ -550,6 +552,7 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 		time.Sleep(time.Second)
 	}
 	m.release(t)
+	t.update(func(r *Record) { *r = rec })
 	m.mu.Lock()
 	if m.local[rec.TaskID] == t {
 		delete(m.local, rec.TaskID)
@@ -574,6 +577,11 @@ func (m *Manager) write(ctx context.Context, t *task) error {
 	t.mu.Lock()
 	rec := t.rec
 	t.mu.Unlock()
+	return m.save(ctx, t, rec)
+}
+
+// save saves rec as t's record while t's token is current.
+func (m *Manager) save(ctx context.Context, t *task, rec Record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err

@@ -338,7 +338,7 @@ func TestFinding10StaleCancel(t *testing.T) {
 			t.Fatalf("cancel through b: %+v %v", rec, err)
 		}
 		close(release) // run 1 ends before a's next look at the store
-		wait(t, b, "aapl")
+		wait(t, a, "aapl")
 		for _, m := range []*Manager{a, b} {
 			release := make(chan struct{})
 			next, started, err := submit(m, "aapl", "", blocker(release))
