@@ -34,6 +34,7 @@ import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import math
 import random
@@ -441,8 +442,7 @@ def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", run_i
         resume = _load_checkpoint(registry.checkpoint_path(cfg.model_id, resume_run_id), cfg) if resume_run_id else None
         checkpoint = None
         if run_id is not None:
-            path = registry.checkpoint_path(cfg.model_id, run_id)
-            checkpoint = lambda state: registry.save_checkpoint(path, state)  # noqa: E731
+            checkpoint = functools.partial(registry.save_checkpoint, registry.checkpoint_path(cfg.model_id, run_id))
         trained = train(cfg, prices, parent, checkpoint=checkpoint, resume=resume)
         runtime.check_cancelled()
         promotion = decide_promotion(trained, registry, cfg, promote)
