@@ -142,6 +142,14 @@ func run() error {
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
 		taskMgr, cache.NewPredictions(hot, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+	// The store's serving pointers are the truth: serving.json follows them.
+	// Then re-queue the runs that a stopped process left interrupted.
+	if err := svc.Reconcile(context.Background(), st); err != nil {
+		log.Warn("serving pointers not reconciled", "error", err)
+	}
+	if err := taskMgr.Recover(context.Background()); err != nil {
+		log.Warn("interrupted tasks not recovered", "error", err)
+	}
 	analyst := analysis.New(analysis.Config{
 		Threshold: cfg.SemanticThreshold, MaxAge: cfg.SemanticMaxAge, Timeout: cfg.AnalyzeTimeout,
 		DataDir: cfg.DataDir, VectorsURL: cfg.QdrantURL, VectorsKey: cfg.QdrantAPIKey,

@@ -10,7 +10,8 @@ parent model. Unknown request fields are refused (BadRequest), so a typo never p
 
 | function | request | answer |
 |---|---|---|
-| ``train`` | ``ticker``; optional ``epochs``, ``learning_rate``, ``start_date``, ``end_date``, ``strategy`` (children), ``promote`` (``auto`` default: the new version serves only if its held-out MAE is no worse than the serving one's; or ``always``), ``force`` (ignored: Go decides whether to train) | train.train_and_save's result, with ``promotion`` and ``tracking`` |
+| ``train`` | ``ticker``; optional ``epochs``, ``learning_rate``, ``start_date``, ``end_date``, ``strategy`` (children), ``promote`` (``auto`` default: the new version serves only if its held-out MAE is no worse than the serving one's; or ``always``), ``force`` (ignored: Go decides whether to train), ``run_id`` (checkpoint every epoch; the serving pointer is then left to the caller's fenced commit and ``set_serving``), ``resume_run_id`` (continue from that run's checkpoint) | train.train_and_save's result, with ``promotion`` and ``tracking`` |
+| ``set_serving`` | ``ticker``, ``version`` | ``{ticker, version, changed}``: serving.json points at ``version`` (a copy of the server's pointer) |
 | ``predict`` | ``ticker`` | the ``<prediction>`` of API.md plus our fields (forecast/predict.py) |
 | ``predict_batch`` | ``tickers`` (list); optional ``threads`` | ``{results: [{ticker, result} or {ticker, error, detail}, ...], answered, failed, lstm_forwards}``, compact predictions (forecast/batch.py) |
 | ``models`` | none | ``{models: [summary, ...]}`` |
@@ -50,7 +51,8 @@ from .market import prices
 
 log = logging.getLogger(__name__)
 
-_TRAIN_FIELDS = {"ticker", "epochs", "learning_rate", "start_date", "end_date", "strategy", "promote", "force"}
+_TRAIN_FIELDS = {"ticker", "epochs", "learning_rate", "start_date", "end_date", "strategy", "promote", "force",
+                 "run_id", "resume_run_id"}
 _predictors: dict[settings.Settings, forecast_predict.Predictor] = {}
 _predictors_lock = threading.Lock()
 
@@ -81,17 +83,37 @@ def train(req: dict[str, Any]) -> dict[str, Any]:
     held-out MAE (mean LSTM close MAE over the horizons, both versions scored on the new run's test
     windows) is no worse than the serving version's; a first model always serves. ``"always"``
     promotes regardless. The decision is in the answer's ``promotion``, the version's meta.json and
-    the run log (see ``runs``).
+    the run log (see ``runs``). A run with a ``run_id`` (the server's) saves the version without
+    moving the pointer: the server commits it and then calls ``set_serving``.
     """
     _fields(req, _TRAIN_FIELDS, ("ticker",))
     ref = symbols.parse_model_ref(req["ticker"])
     hparams = {k: req[k] for k in ("epochs", "learning_rate", "start_date", "end_date", "strategy") if req.get(k) is not None}
     s = settings.load()
-    result = forecast_train.train_and_save(s, ref, promote=req.get("promote") or "auto", **hparams)
+    run_id = req.get("run_id")
+    result = forecast_train.train_and_save(s, ref, promote=req.get("promote") or "auto", run_id=run_id,
+                                           resume_run_id=req.get("resume_run_id"), move_pointer=run_id is None, **hparams)
     synced = _sync_features(s, ref)
     if synced is not None:
         result["feature_store"] = synced
     return result
+
+
+@runtime.endpoint
+def set_serving(req: dict[str, Any]) -> dict[str, Any]:
+    """Point serving.json at ``version``: the server's copy of its serving pointer, after its
+    fenced commit or when the file disagrees with the store at start-up. A no-op when it agrees."""
+    _fields(req, {"ticker", "version"}, ("ticker", "version"))
+    ref = symbols.parse_model_ref(req["ticker"])
+    version = req["version"]
+    if not isinstance(version, str):
+        raise errors.BadRequest("version must be a string")
+    registry = Registry.from_settings(settings.load())
+    model_id = symbols.model_id(ref)
+    changed = registry.serving_version(model_id) != version
+    if changed:
+        registry.set_serving(model_id, version)
+    return {"ticker": ref, "version": version, "changed": changed}
 
 
 @runtime.endpoint

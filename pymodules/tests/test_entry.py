@@ -57,6 +57,25 @@ def test_train_child_then_predict(entry_env):
     assert kept["serving"] is True
 
 
+def test_run_leaves_the_pointer_to_set_serving(entry_env):
+    """A server's run (run_id given) saves its version unserved; set_serving moves the pointer."""
+    before = call(entry.model_state, {"ticker": "AAPL"})["serving_version"]
+    res = call(entry.train, {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "run_id": "0123abcd",
+                             "promote": "always"})
+    assert res["promotion"]["promoted"] is True
+    assert call(entry.model_state, {"ticker": "AAPL"})["serving_version"] == before != res["version"]
+    assert call(entry.set_serving, {"ticker": "aapl", "version": res["version"]})["changed"] is True
+    assert call(entry.set_serving, {"ticker": "AAPL", "version": res["version"]})["changed"] is False
+    assert call(entry.predict, {"ticker": "AAPL"})["model_version"] == res["version"]
+    for bad in ({"ticker": "AAPL", "version": "../x"}, {"ticker": "AAPL", "version": 3}, {"ticker": "AAPL"}):
+        with pytest.raises(errors.BadRequest):
+            call(entry.set_serving, bad)
+    with pytest.raises(errors.NotFound):
+        call(entry.set_serving, {"ticker": "AAPL", "version": "v20200101000000000-abcd"})
+    with pytest.raises(errors.BadRequest):
+        call(entry.train, {"ticker": "AAPL", "epochs": 1, "run_id": "../../x"})
+
+
 def _cli(*args, env):
     return subprocess.run([sys.executable, "-m", "stockagent.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=120)

@@ -182,3 +182,45 @@ def test_fast_transfer_training_learns_the_same_head(with_parent):
         assert rel <= 1e-5, f"{name}: relative difference {rel:.2e}"
     for f, s in zip(fast_report["history"], slow_report["history"]):
         assert f["train_loss"] == pytest.approx(s["train_loss"], rel=1e-5)
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(tmp_settings, monkeypatch):
+    """A run cancelled after epoch 2 and resumed under a new attempt ends exactly where an
+    uninterrupted run ends; its checkpoint exists while it is interrupted and is gone after."""
+    reg = Registry.from_settings(tmp_settings)
+    whole = train.train_and_save(tmp_settings, "parent", epochs=3, run_id="aaaa0000", move_pointer=False, **SLICE)
+    assert not (reg.root / "parent" / ".checkpoints" / "aaaa0000.pt").exists()
+    assert reg.serving_version("parent") is None  # saved, not served: the caller commits the pointer
+    assert whole["promotion"]["promoted"]
+
+    cancel = threading.Event()
+    epochs = []
+
+    def stop_after_second_epoch(event):
+        if event["stage"] == "epoch":
+            epochs.append(event["epoch"])
+            if event["epoch"] == 2:
+                cancel.set()
+
+    with pytest.raises(errors.Cancelled):
+        with runtime.local_call(on_progress=stop_after_second_epoch, cancel=cancel):
+            # The checkpoint of a process that dies stays: its clean-up never runs.
+            monkeypatch.setattr(Registry, "remove_checkpoint", lambda self, path: None)
+            train.train_and_save(tmp_settings, "parent", epochs=3, run_id="bbbb0000", move_pointer=False, **SLICE)
+    monkeypatch.undo()
+    ckpt = reg.checkpoint_path("parent", "bbbb0000")
+    assert ckpt.is_file() and epochs == [1, 2]
+
+    events = []
+    with runtime.local_call(on_progress=events.append):
+        resumed = train.train_and_save(tmp_settings, "parent", epochs=3, run_id="bbbb0000",
+                                       resume_run_id="bbbb0000", move_pointer=False, **SLICE)
+    assert [e["epoch"] for e in events if e["stage"] == "epoch"] == [3]  # epochs 1 and 2 were not run again
+    assert not ckpt.exists()
+    assert resumed["best_val_loss"] == whole["best_val_loss"]
+    assert resumed["epochs_run"] == whole["epochs_run"] == 3
+    a = reg.load("parent", whole["version"]).state_dict
+    b = reg.load("parent", resumed["version"]).state_dict
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(errors.BadRequest):
+        reg.checkpoint_path("parent", "../x")

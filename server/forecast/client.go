@@ -60,21 +60,38 @@ type TrainParams struct {
 	LearningRate float64 `json:"learning_rate,omitempty"`
 	Promote      string  `json:"promote,omitempty"`
 	Force        bool    `json:"force,omitempty"`
+	// Owner is the identity of the caller who asked (the task record's owner).
+	Owner string `json:"-"`
 }
 
 type trainReq struct {
 	Ticker string `json:"ticker"`
 	TrainParams
+	RunID       string `json:"run_id,omitempty"`
+	ResumeRunID string `json:"resume_run_id,omitempty"`
 }
 
 // Train trains and saves a new version of model on the long-work lane,
-// reporting each progress event (epoch, losses) to progress as it comes.
-func (c *Client) Train(ctx context.Context, model string, p TrainParams, progress func(json.RawMessage)) (json.RawMessage, error) {
+// reporting each progress event (epoch, losses) to progress as it comes. The
+// version is saved without serving: the answer's version and promotion say
+// whether it should (SetServing, after the fenced commit). The run writes an
+// epoch checkpoint under runID; resumeRunID names a checkpoint to resume from.
+func (c *Client) Train(ctx context.Context, model string, p TrainParams, runID, resumeRunID string, progress func(json.RawMessage)) (json.RawMessage, error) {
 	var out json.RawMessage
 	p.Force = false // Go decides whether to train; Python always trains when asked
 	opts := []pybridge.CallOption{pybridge.WithEvents(func(b []byte) { progress(b) })}
-	err := c.py.Call(ctx, pybridge.Long, entry+"train", trainReq{model, p}, &out, opts...)
+	err := c.py.Call(ctx, pybridge.Long, entry+"train", trainReq{model, p, runID, resumeRunID}, &out, opts...)
 	return out, err
+}
+
+// SetServing points model's serving.json at version (a derived copy of the
+// store's serving pointer); it reports whether the file changed.
+func (c *Client) SetServing(ctx context.Context, model, version string) (bool, error) {
+	var out struct {
+		Changed bool `json:"changed"`
+	}
+	err := c.py.Call(ctx, pybridge.Inference, entry+"set_serving", map[string]string{"ticker": model, "version": version}, &out)
+	return out.Changed, err
 }
 
 // State is what the server needs to know of a model cheaply.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"stockagent/pybridge"
 	"stockagent/server/cache"
+	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
@@ -49,7 +51,14 @@ type Service struct {
 	log    *slog.Logger
 }
 
-// NewService returns a Service. obs and log may be nil.
+// Task kinds of trainings.
+const (
+	kindParent = "train_parent"
+	kindChild  = "train_child"
+)
+
+// NewService returns a Service, and registers its trainings with m (so any
+// process can re-queue an interrupted one). obs and log may be nil.
 func NewService(c *Client, m *tasks.Manager, pc *cache.Predictions, obs Observer, log *slog.Logger) *Service {
 	if obs == nil {
 		obs = noObserver{}
@@ -57,7 +66,10 @@ func NewService(c *Client, m *tasks.Manager, pc *cache.Predictions, obs Observer
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{client: c, tasks: m, cache: pc, obs: obs, log: log}
+	s := &Service{client: c, tasks: m, cache: pc, obs: obs, log: log}
+	m.Handle(kindParent, s.training)
+	m.Handle(kindChild, s.training)
+	return s
 }
 
 // Cache returns the prediction cache.
@@ -162,7 +174,7 @@ func (s *Service) Train(ctx context.Context, model string, p TrainParams) (*Trai
 			return nil, err
 		}
 		if !parent.Exists {
-			if _, err := s.submit(ctx, tickers.Parent, TrainParams{}, ""); err != nil {
+			if _, err := s.submit(ctx, tickers.Parent, TrainParams{Owner: p.Owner}, ""); err != nil {
 				return nil, err
 			}
 			after, status = tickers.ParentTaskID, "started_parent"
@@ -195,22 +207,140 @@ func (s *Service) forecast(ctx context.Context, model string) (json.RawMessage, 
 	return pred, nil
 }
 
+// trainJob is a training task's params, kept in its record.
+type trainJob struct {
+	Model string `json:"model"`
+	TrainParams
+}
+
 func (s *Service) submit(ctx context.Context, model string, p TrainParams, after string) (bool, error) {
-	kind := "train_child"
+	kind := kindChild
 	if model == tickers.Parent {
-		kind = "train_parent"
+		kind = kindParent
 	}
-	_, started, err := s.tasks.Submit(ctx, tickers.TaskID(model), kind, after, func(ctx context.Context, progress func(json.RawMessage)) (json.RawMessage, error) {
-		res, err := s.client.Train(ctx, model, p, progress)
+	params, err := json.Marshal(trainJob{model, p})
+	if err != nil {
+		return false, err
+	}
+	_, started, err := s.tasks.Submit(ctx, tasks.Spec{ID: tickers.TaskID(model), Kind: kind, After: after, Owner: p.Owner, Params: params})
+	return started, err
+}
+
+// training is the work of a training task: a re-queued run resumes from its
+// last epoch checkpoint. The new version serves only once the run's fenced
+// commit of the serving pointer succeeds: a run whose lease passed to another
+// process leaves its version unserved.
+func (s *Service) training(params json.RawMessage) tasks.Func {
+	return func(ctx context.Context, progress func(json.RawMessage)) (json.RawMessage, error) {
+		var job trainJob
+		if err := json.Unmarshal(params, &job); err != nil {
+			return nil, fmt.Errorf("training params: %w", err)
+		}
+		run := tasks.RunOf(ctx)
+		resume := ""
+		if run.Attempt > 1 {
+			resume = run.RunID
+		}
+		res, err := s.client.Train(ctx, job.Model, job.TrainParams, run.RunID, resume, progress)
 		if err != nil {
 			return nil, err
 		}
+		var out struct {
+			Version   string `json:"version"`
+			Promotion struct {
+				Promoted bool `json:"promoted"`
+			} `json:"promotion"`
+		}
+		if err := json.Unmarshal(res, &out); err != nil || out.Version == "" {
+			return nil, fmt.Errorf("training of %s answered no version: %.200s", job.Model, res)
+		}
+		if out.Promotion.Promoted {
+			if err := s.commitServing(ctx, job.Model, out.Version, run.RunID); err != nil {
+				return nil, err
+			}
+		}
 		// The new version serves from now on: cache its forecast, so the
 		// client that waited for this training is answered from the cache.
-		if _, err := s.forecast(ctx, model); err != nil {
-			s.log.Warn("forecast after training failed", "model", model, "error", err)
+		if _, err := s.forecast(ctx, job.Model); err != nil {
+			s.log.Warn("forecast after training failed", "model", job.Model, "error", err)
 		}
 		return res, nil
+	}
+}
+
+// servingPrefix + model is the store's serving pointer of a model: the record
+// of which version serves. serving.json in the model's folder is a copy.
+const servingPrefix = "serving:"
+
+// ServingPointer is the store's record of the version a model serves.
+type ServingPointer struct {
+	Version string    `json:"version"`
+	Updated time.Time `json:"updated"`
+	RunID   string    `json:"run_id"`
+}
+
+// commitServing moves model's serving pointer to version, fenced by the run's
+// lease, then writes serving.json from it.
+func (s *Service) commitServing(ctx context.Context, model, version, runID string) error {
+	b, err := json.Marshal(ServingPointer{Version: version, Updated: time.Now().UTC(), RunID: runID})
+	if err != nil {
+		return err
+	}
+	// A store outage holds the commit back until the store returns (or the
+	// run ends): a version serves only through the fenced pointer.
+	for logged := false; ; logged = true {
+		err = s.tasks.Commit(ctx, servingPrefix+model, b)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, tasks.ErrFenced) {
+			s.log.Warn("training fenced: its version stays unserved", "model", model, "version", version, "run_id", runID, "error", err)
+			return fmt.Errorf("%w; version %s stays unserved", err, version)
+		}
+		if !errors.Is(err, store.ErrUnavailable) {
+			return err
+		}
+		if !logged {
+			s.log.Warn("serving pointer not committed: the store is unavailable; retrying", "model", model, "version", version)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("version %s of %s not committed: %w", version, model, err)
+		case <-time.After(time.Second):
+		}
+	}
+	if _, err := s.client.SetServing(ctx, model, version); err != nil {
+		return fmt.Errorf("serving pointer of %s committed (version %s) but serving.json not written: %w", model, version, err)
+	}
+	s.log.Info("model version committed as serving", "model", model, "version", version, "run_id", runID)
+	return nil
+}
+
+// Reconcile makes every model's serving.json agree with the serving pointer
+// in st (the store holds the truth; a file can lag after a crash between the
+// commit and the copy, or on a replica that did not run the training). A
+// starting server calls it once.
+func (s *Service) Reconcile(ctx context.Context, st store.Store) error {
+	return st.Scan(ctx, servingPrefix, func(key string) error {
+		b, err := st.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		model := strings.TrimPrefix(key, servingPrefix)
+		var ptr ServingPointer
+		if err := json.Unmarshal(b, &ptr); err != nil {
+			s.log.Warn("serving pointer unreadable", "model", model, "error", err)
+			return nil
+		}
+		changed, err := s.client.SetServing(ctx, model, ptr.Version)
+		if err != nil {
+			s.log.Warn("serving.json not reconciled with the store", "model", model, "version", ptr.Version, "error", err)
+		} else if changed {
+			s.log.Warn("serving.json disagreed with the store; rewritten", "model", model, "version", ptr.Version)
+		}
+		return nil
 	})
-	return started, err
 }

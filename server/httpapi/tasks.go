@@ -16,16 +16,31 @@ func (h *handlers) listTasks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	for i := range recs {
+		recs[i] = visible(c, recs[i])
+	}
 	return c.JSON(fiber.Map{"tasks": recs, "count": len(recs)})
 }
 
-// DELETE /tasks/{task_id}: cancel a queued or running task. Cancellation is
-// cooperative: the training stops at its next batch and its status turns
-// failed.
+// visible is rec as the caller may see it: the owner's identity only for admins.
+func visible(c *fiber.Ctx, rec tasks.Record) tasks.Record {
+	if !callerOf(c).Can(RoleAdmin) {
+		rec.Owner = ""
+	}
+	return rec
+}
+
+// DELETE /tasks/{task_id}: cancel a queued or running task; only its owner
+// (the caller who started it) or an admin may. Cancellation is cooperative:
+// the training stops at its next batch and its status turns failed. The
+// cancel names the task's current run: it never reaches a later one.
 func (h *handlers) cancelTask(c *fiber.Ctx) error {
 	rec, id, err := h.task(c)
 	if err != nil {
 		return err
+	}
+	if caller := callerOf(c); rec.Owner != caller.ID && !caller.Can(RoleAdmin) {
+		return fiber.NewError(fiber.StatusForbidden, fmt.Sprintf("Task '%s' was started by another caller: only its owner or an admin may cancel it.", id))
 	}
 	if !rec.Active() {
 		return fiber.NewError(fiber.StatusConflict, fmt.Sprintf("Task '%s' already %s.", id, rec.Status))
@@ -35,7 +50,7 @@ func (h *handlers) cancelTask(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"status": "cancelling", "task_id": id,
-		"detail": "the task stops at its next safe point (batch or epoch); poll /status/" + id, "task": rec})
+		"detail": "the task stops at its next safe point (batch or epoch); poll /status/" + id, "task": visible(c, rec)})
 }
 
 // task reads the task the URL's task_id names ("parent" means

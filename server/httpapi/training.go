@@ -111,6 +111,7 @@ func (h *handlers) train(c *fiber.Ctx, model string, p forecast.TrainParams) err
 	}
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
+	p.Owner = callerOf(c).ID
 	tr, err := h.d.Forecast.Train(ctx, model, p)
 	if err != nil {
 		return err
@@ -124,5 +125,5 @@ func (h *handlers) status(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(rec)
+	return c.JSON(visible(c, rec))
 }

@@ -46,7 +46,9 @@ func (m *market) Call(ctx context.Context, _ pybridge.Lane, fn string, req, resp
 	case "train":
 		m.trains++
 		hold = m.hold
-		out = map[string]any{"best_val_loss": 0.1}
+		out = map[string]any{"best_val_loss": 0.1, "version": fmt.Sprintf("v%d", m.trains), "promotion": map[string]any{"promoted": true}}
+	case "set_serving":
+		out = map[string]any{}
 	case "predict":
 		out = map[string]any{"ticker": "x"}
 	default:

@@ -252,6 +252,25 @@ func (m *Memory) Incr(ctx context.Context, key string, by int64, ttl time.Durati
 	return n, nil
 }
 
+// CommitFenced sets key to a copy of val, without expiry, if fenceKey holds token.
+func (m *Memory) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, errClosed("commit-fenced", key)
+	}
+	now := time.Now()
+	fence := []byte("0")
+	if e, ok := m.getLocked(fenceKey, now); ok {
+		fence = e.val
+	}
+	if string(fence) != strconv.FormatInt(token, 10) {
+		return false, nil
+	}
+	m.items[key] = entry{val: cloneNonNil(val)}
+	return true, nil
+}
+
 // Scan calls fn for each live key starting with prefix. It copies the matching keys under
 // the read lock and calls fn without holding it, so fn may use the store.
 func (m *Memory) Scan(ctx context.Context, prefix string, fn func(key string) error) error {
@@ -309,25 +328,4 @@ func (m *Memory) RateLimit(ctx context.Context, key string, limit int, window ti
 // key that exists.
 func cloneNonNil(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
-}
-
-// CommitFenced sets key to val if the counter fenceKey holds token, under the lock.
-func (m *Memory) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return false, errClosed("commit-fenced", key)
-	}
-	var fence int64
-	if e, ok := m.getLocked(fenceKey, time.Now()); ok {
-		var err error
-		if fence, err = strconv.ParseInt(string(e.val), 10, 64); err != nil {
-			return false, fmt.Errorf("store: memory commit-fenced %q: fence %q is not an integer", key, fenceKey)
-		}
-	}
-	if fence != token {
-		return false, nil
-	}
-	m.items[key] = entry{val: cloneNonNil(val)}
-	return true, nil
 }

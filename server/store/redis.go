@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,16 @@ if created and ARGV[2] ~= '0' then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return n`)
+
+	// commitFenced: KEYS[1] fence counter, KEYS[2] key, ARGV[1] token, ARGV[2] value.
+	// The counter is compared as decimal text, as INCRBY stores it; absent is 0.
+	commitFencedScript = redis.NewScript(`
+local fence = redis.call('GET', KEYS[1]) or '0'
+if fence ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`)
 
 	rateLimitScript = redis.NewScript(gcraScript)
 )
@@ -245,6 +256,15 @@ func (r *Redis) Incr(ctx context.Context, key string, by int64, ttl time.Duratio
 	return n, nil
 }
 
+// CommitFenced sets key to val if fenceKey holds token (one Lua script).
+func (r *Redis) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
+	n, err := commitFencedScript.Run(ctx, r.client, []string{r.k(fenceKey), r.k(key)}, strconv.FormatInt(token, 10), val).Int64()
+	if err != nil {
+		return false, r.wrap(ctx, "commit-fenced", key, err)
+	}
+	return n == 1, nil
+}
+
 // Scan walks the keys starting with prefix with SCAN … MATCH prefix* COUNT scanBatch.
 func (r *Redis) Scan(ctx context.Context, prefix string, fn func(key string) error) error {
 	match := escapeGlob(r.k(prefix)) + "*"
@@ -301,21 +321,4 @@ func escapeGlob(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-// commitFencedScript: KEYS[1] fence counter, KEYS[2] key, ARGV[1] token, ARGV[2] value.
-var commitFencedScript = redis.NewScript(`
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('SET', KEYS[2], ARGV[2])
-return 1`)
-
-// CommitFenced sets key to val if the counter fenceKey holds token (one Lua script).
-func (r *Redis) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
-	n, err := commitFencedScript.Run(ctx, r.client, []string{r.k(fenceKey), r.k(key)}, token, val).Int64()
-	if err != nil {
-		return false, r.wrap(ctx, "commit-fenced", key, err)
-	}
-	return n == 1, nil
 }

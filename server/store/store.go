@@ -58,6 +58,12 @@ type Store interface {
 	// an integer, or a sum that overflows int64, is an error.
 	Incr(ctx context.Context, key string, by int64, ttl time.Duration) (int64, error)
 
+	// CommitFenced sets key to val only if the counter fenceKey (as Incr keeps it) holds
+	// exactly token, in one atomic step, and reports whether it did. An absent counter is 0.
+	// It is the commit step of a fenced lease: a holder whose token was superseded (its lease
+	// lapsed and another took the work over) cannot write. key keeps no expiry.
+	CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error)
+
 	// Scan calls fn for every key that starts with prefix (matched literally), in batches and
 	// in no particular order, without blocking the store for the whole walk (Redis: SCAN with
 	// MATCH, never KEYS). Keys written or deleted during the scan may or may not be seen,
@@ -65,10 +71,6 @@ type Store interface {
 	// should be idempotent. fn may call the store. Scan stops at the first error from fn
 	// and returns it unchanged, and stops with ctx's error when ctx ends.
 	Scan(ctx context.Context, prefix string, fn func(key string) error) error
-
-	// CommitFenced sets key to val only if the counter fenceKey (as Incr keeps it) holds
-	// exactly token, in one atomic step, and reports whether it did. An absent counter is 0.
-	CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error)
 
 	// RateLimit runs one atomic step of the generic cell rate algorithm (GCRA) on key:
 	// up to limit calls at once, refilled evenly over window. Package ratelimit documents

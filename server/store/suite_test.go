@@ -52,6 +52,7 @@ func TestStore(t *testing.T) {
 		"CompareAndExpire": testCompareAndExpire,
 		"Incr":             testIncr,
 		"IncrConcurrent":   testIncrConcurrent,
+		"CommitFenced":     testCommitFenced,
 		"Scan":             testScan,
 		"ScanLiteral":      testScanLiteral,
 		"ScanStops":        testScanStops,
@@ -434,6 +435,61 @@ func testIncrConcurrent(t *testing.T, s store.Store) {
 	}
 	if got := mustGet(t, s, "hits"); string(got) != strconv.Itoa(workers*each) {
 		t.Fatalf("final count = %s, want %d", got, workers*each)
+	}
+}
+
+// testCommitFenced: only the holder of the current token commits; an absent counter
+// is 0; a superseded token never writes again; the committed key has no expiry.
+func testCommitFenced(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ok, err := s.CommitFenced(ctx, "fence:m", 1, "ptr", []byte("v1"))
+	wantBool(t, "CommitFenced(1) with no counter", ok, err, false)
+	wantNotFound(t, s, "ptr")
+	ok, err = s.CommitFenced(ctx, "fence:m", 0, "ptr", []byte("v0"))
+	wantBool(t, "CommitFenced(0) with no counter", ok, err, true)
+
+	old, err := s.Incr(ctx, "fence:m", 1, 0)
+	must(t, "Incr", err)
+	ok, err = s.CommitFenced(ctx, "fence:m", old, "ptr", []byte("old"))
+	wantBool(t, "CommitFenced(current)", ok, err, true)
+	if got := mustGet(t, s, "ptr"); string(got) != "old" {
+		t.Fatalf("after a commit = %q, want old", got)
+	}
+	cur, err := s.Incr(ctx, "fence:m", 1, 0) // another holder takes over
+	must(t, "Incr", err)
+	ok, err = s.CommitFenced(ctx, "fence:m", old, "ptr", []byte("stale"))
+	wantBool(t, "CommitFenced(superseded)", ok, err, false)
+	ok, err = s.CommitFenced(ctx, "fence:m", cur+1, "ptr", []byte("future"))
+	wantBool(t, "CommitFenced(future)", ok, err, false)
+	ok, err = s.CommitFenced(ctx, "fence:m", cur, "ptr", []byte("new"))
+	wantBool(t, "CommitFenced(new holder)", ok, err, true)
+	if got := mustGet(t, s, "ptr"); string(got) != "new" {
+		t.Fatalf("after the takeover = %q, want new", got)
+	}
+
+	// The committed key replaces one that had an expiry and keeps none.
+	must(t, "Set", s.Set(ctx, "rec", []byte("x"), ttlShort))
+	ok, err = s.CommitFenced(ctx, "fence:m", cur, "rec", []byte("y"))
+	wantBool(t, "CommitFenced(rec)", ok, err, true)
+	time.Sleep(ttlWait)
+	if got := mustGet(t, s, "rec"); string(got) != "y" {
+		t.Fatalf("committed key after the old expiry = %q", got)
+	}
+
+	// Concurrent commits with one token each: only the current one lands.
+	var wg sync.WaitGroup
+	wins := make([]bool, 20)
+	for i := range wins {
+		wg.Go(func() {
+			ok, err := s.CommitFenced(ctx, "fence:m", int64(i), "race", []byte(strconv.Itoa(i)))
+			wins[i] = ok && err == nil
+		})
+	}
+	wg.Wait()
+	for i, won := range wins {
+		if won != (int64(i) == cur) {
+			t.Fatalf("token %d committed = %v (current %d)", i, won, cur)
+		}
 	}
 }
 

@@ -3,14 +3,21 @@
 // the store, optional ordering (a child's training waits for its parent's), a
 // timeout, cancellation, and status records that clients poll.
 //
-// Records and locks live in the shared store (store.Store): any process can
-// answer a status query. The process running a task holds its lock as a
-// lease and renews it; a task whose record says "running" but whose lease
-// has lapsed belonged to a process that died, and is marked failed
-// ("interrupted") by whoever reads it next. Cancellation is cooperative: the
-// task's context is cancelled and the work stops at its next safe point; a
-// cancel sent to another process reaches it through the store within a
-// second.
+// Every submission is a run with its own run id. Records and locks live in
+// the shared store (store.Store): any process can answer a status query. The
+// process running a task holds its lock as a lease and renews it; each
+// acquisition of the lease takes a fencing token from a counter in the store,
+// and every write the run makes (its record, the serving pointer of the model
+// it trains: Commit) lands only while that token is current. A process paused
+// past its lease therefore cannot overwrite the work of the process that took
+// the task over, and it cancels its own run as soon as it sees the lease gone.
+//
+// A run whose lease lapsed (its process died or was paused) is re-queued once,
+// by whichever process notices first (a read of its record, or the periodic
+// sweep); the second interruption fails it ("interrupted: …"). Cancellation is
+// cooperative: the run's context is cancelled and the work stops at its next
+// safe point; a cancel sent to another process names the run and reaches it
+// through the store within a second, and expires with the run's lease.
 package tasks
 
 import (
@@ -23,6 +30,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,15 +49,21 @@ const (
 )
 
 // Record is a task's status as clients see it (API.md, GET /status/{task_id}).
+// It holds what is needed to run the task again (kind, after, params).
 type Record struct {
 	TaskID         string          `json:"task_id"`
 	Kind           string          `json:"kind"`
 	Status         Status          `json:"status"`
+	RunID          string          `json:"run_id"`
+	Attempt        int             `json:"attempt"`
 	Detail         string          `json:"detail,omitempty"`
 	Progress       json.RawMessage `json:"progress,omitempty"`
 	Result         json.RawMessage `json:"result,omitempty"`
 	Error          string          `json:"error,omitempty"`
-	Owner          string          `json:"owner,omitempty"` // the process that runs it
+	Owner          string          `json:"owner,omitempty"`  // the caller who started it
+	Runner         string          `json:"runner,omitempty"` // the process that runs it
+	After          string          `json:"after,omitempty"`  // the task it waits for
+	Params         json.RawMessage `json:"params,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
 	StartedAt      *time.Time      `json:"started_at,omitempty"`
 	CompletedAt    *time.Time      `json:"completed_at,omitempty"`
@@ -78,7 +92,37 @@ func (r Record) withElapsed(now time.Time) Record {
 
 // Func is the work of a task. It reports progress through progress (each
 // report replaces the previous one in the record) and stops when ctx ends.
+// RunOf(ctx) says which run it is.
 type Func func(ctx context.Context, progress func(json.RawMessage)) (json.RawMessage, error)
+
+// Handler builds the work of a task of one kind from the task's params, for
+// its first run and for a re-queued one alike.
+type Handler func(params json.RawMessage) Func
+
+// Spec is what Submit starts.
+type Spec struct {
+	ID     string          // the task id: one active run per id
+	Kind   string          // names the Handler (Manager.Handle)
+	After  string          // a task to wait for ("": none); its failure fails this one
+	Owner  string          // the caller who asked for it
+	Params json.RawMessage // the Handler's input, kept in the record
+}
+
+// Run identifies one run of a task, for the work it does (RunOf).
+type Run struct {
+	TaskID  string
+	RunID   string // the same for every attempt of a run
+	Attempt int    // 1, or 2 once re-queued after an interruption
+	Token   int64  // the fencing token this attempt's lease started with
+}
+
+type runKey struct{}
+
+// RunOf returns the run a task's context belongs to (zero outside a task).
+func RunOf(ctx context.Context) Run {
+	r, _ := ctx.Value(runKey{}).(Run)
+	return r
+}
 
 // Hooks observe task life cycles (metrics). Nil fields are skipped; they must not block.
 type Hooks struct {
@@ -94,6 +138,7 @@ type Config struct {
 	Timeout time.Duration
 	// Lease is how long a task's lock outlives its last renewal: the time a
 	// dead process's task takes to be seen as interrupted. Zero: DefaultLease.
+	// Every Lease/2 the manager sweeps the store for interrupted runs.
 	Lease time.Duration
 	// Retention is how long finished records are kept. Zero: DefaultRetention.
 	Retention time.Duration
@@ -106,13 +151,16 @@ const (
 	DefaultTimeout    = 2 * time.Hour // a full parent training on a small CPU fits well inside
 	DefaultLease      = 30 * time.Second
 	DefaultRetention  = 7 * 24 * time.Hour
+	// MaxAttempts is how many times a run starts: once, and once more after an interruption.
+	MaxAttempts = 2
 )
 
 // Store key prefixes.
 const (
 	recordPrefix = "task:"
 	lockPrefix   = "task_lock:"
-	cancelPrefix = "task_cancel:"
+	cancelPrefix = "task_cancel:" // + task id + ":" + run id
+	fencePrefix  = "fence:"       // + task id: the fencing counter
 )
 
 var (
@@ -120,30 +168,40 @@ var (
 	ErrNotFound = errors.New("tasks: no such task")
 	// ErrClosed is returned by Submit after Shutdown.
 	ErrClosed = errors.New("tasks: manager shut down")
+	// ErrFenced is the error of a run that lost its lease to another process:
+	// its writes are refused. Its message starts the record's error.
+	ErrFenced = errors.New("fenced")
 )
 
 // Manager runs tasks. Its methods are safe for concurrent use.
 type Manager struct {
 	cfg   Config
 	st    store.Store
-	owner string        // this process: host, pid and a random suffix
+	proc  string        // this process: host, pid and a random suffix
 	slot  chan struct{} // one token per running task
+	stop  chan struct{} // closed by Shutdown: ends the sweep
+	swept chan struct{} // closed when the sweep has ended
 
-	mu     sync.Mutex // guards local and closed
-	local  map[string]*task
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex // guards local, handlers and closed
+	local    map[string]*task
+	handlers map[string]Handler
+	closed   bool
+	wg       sync.WaitGroup
 }
 
-// task is a task this process runs.
+// task is a run this process holds.
 type task struct {
-	mu     sync.Mutex // guards rec
+	mu     sync.Mutex // guards rec and lost
 	rec    Record
+	lost   bool   // the lease went to another process
+	holder string // the lock's value: this process and this attempt
+	token  int64
 	cancel context.CancelFunc
-	done   chan struct{} // closed when the task has finished
+	done   chan struct{} // closed when the run has finished
 }
 
-// New returns a Manager keeping its records in st.
+// New returns a Manager keeping its records in st. It sweeps the store for
+// interrupted runs every Lease/2 until Shutdown.
 func New(st store.Store, cfg Config) *Manager {
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = DefaultMaxRunning
@@ -161,60 +219,116 @@ func New(st store.Store, cfg Config) *Manager {
 		cfg.Logger = slog.Default()
 	}
 	host, _ := os.Hostname()
-	var b [4]byte
-	rand.Read(b[:])
-	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-	return &Manager{cfg: cfg, st: st, owner: owner, slot: make(chan struct{}, cfg.MaxRunning), local: map[string]*task{}}
+	m := &Manager{cfg: cfg, st: st, proc: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)),
+		slot: make(chan struct{}, cfg.MaxRunning), stop: make(chan struct{}), swept: make(chan struct{}),
+		local: map[string]*task{}, handlers: map[string]Handler{}}
+	go m.sweep()
+	return m
 }
 
-// Submit starts fn as task id, after the task named by after (if that one is
-// active; its failure fails this one too). When a task with this id is
-// active in any process, nothing starts: Submit returns its record and false.
-func (m *Manager) Submit(ctx context.Context, id, kind, after string, fn Func) (Record, bool, error) {
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Handle registers how tasks of kind are run. Register every kind before the
+// first Submit or Recover: a re-queued run of an unknown kind fails.
+func (m *Manager) Handle(kind string, h Handler) {
 	m.mu.Lock()
-	closed := m.closed
+	defer m.mu.Unlock()
+	m.handlers[kind] = h
+}
+
+func (m *Manager) handler(kind string) Handler {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.handlers[kind]
+}
+
+// Submit starts a new run of spec.ID, after the task spec.After (if that one
+// is active). When a run of this id is active in any process, nothing starts:
+// Submit returns its record and false.
+func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
+	m.mu.Lock()
+	closed, h := m.closed, m.handlers[spec.Kind]
 	m.mu.Unlock()
 	if closed {
 		return Record{}, false, ErrClosed
 	}
-	got, err := m.st.SetNX(ctx, lockPrefix+id, []byte(m.owner), m.cfg.Lease)
+	if h == nil {
+		return Record{}, false, fmt.Errorf("tasks: no handler for kind %q", spec.Kind)
+	}
+	rec := Record{TaskID: spec.ID, Kind: spec.Kind, Status: Queued, RunID: randomHex(8), Attempt: 1,
+		Owner: spec.Owner, After: spec.After, Params: spec.Params, CreatedAt: time.Now().UTC()}
+	t, got, err := m.acquire(ctx, rec)
 	if err != nil {
-		return Record{}, false, fmt.Errorf("tasks: lock %s: %w", id, err)
+		return Record{}, false, err
 	}
 	if !got {
-		rec, err := m.Get(ctx, id)
+		rec, err := m.Get(ctx, spec.ID)
 		if errors.Is(err, ErrNotFound) { // locked a moment before its record was written
-			rec = Record{TaskID: id, Kind: kind, Status: Queued}
+			rec = Record{TaskID: spec.ID, Kind: spec.Kind, Status: Queued}
 			err = nil
 		}
 		return rec, false, err
 	}
-	rec := Record{TaskID: id, Kind: kind, Status: Queued, Owner: m.owner, CreatedAt: time.Now().UTC()}
-	if after != "" {
-		rec.Detail = fmt.Sprintf("waiting for %s to complete", after)
+	if spec.After != "" {
+		t.rec.Detail = fmt.Sprintf("waiting for %s to complete", spec.After)
 	}
-	if err := m.write(ctx, rec); err != nil {
-		m.st.CompareAndDelete(ctx, lockPrefix+id, []byte(m.owner))
+	if err := m.write(ctx, t); err != nil {
+		m.release(t)
 		return Record{}, false, err
 	}
-	tctx, cancel := context.WithCancel(context.Background())
-	t := &task{rec: rec, cancel: cancel, done: make(chan struct{})}
-	m.mu.Lock()
-	m.local[id] = t
-	m.mu.Unlock()
-	m.wg.Add(1)
-	go m.run(tctx, t, after, fn)
+	rec = t.rec
+	m.start(t, h(spec.Params))
 	return rec, true, nil
 }
 
-func (m *Manager) run(ctx context.Context, t *task, after string, fn Func) {
+// acquire takes the lock of rec's task and a fencing token for this attempt.
+func (m *Manager) acquire(ctx context.Context, rec Record) (*task, bool, error) {
+	id := rec.TaskID
+	holder := fmt.Sprintf("%s/%s/%d", m.proc, rec.RunID, rec.Attempt)
+	got, err := m.st.SetNX(ctx, lockPrefix+id, []byte(holder), m.cfg.Lease)
+	if err != nil || !got {
+		if err != nil {
+			err = fmt.Errorf("tasks: lock %s: %w", id, err)
+		}
+		return nil, false, err
+	}
+	token, err := m.st.Incr(ctx, fencePrefix+id, 1, 0)
+	if err != nil {
+		m.st.CompareAndDelete(context.Background(), lockPrefix+id, []byte(holder))
+		return nil, false, fmt.Errorf("tasks: fencing token of %s: %w", id, err)
+	}
+	rec.Runner = m.proc
+	return &task{rec: rec, holder: holder, token: token}, true, nil
+}
+
+func (m *Manager) release(t *task) {
+	m.st.CompareAndDelete(context.Background(), lockPrefix+t.rec.TaskID, []byte(t.holder))
+}
+
+// start runs t in the background as one of this process's tasks.
+func (m *Manager) start(t *task, fn Func) {
+	run := Run{TaskID: t.rec.TaskID, RunID: t.rec.RunID, Attempt: t.rec.Attempt, Token: t.token}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), runKey{}, run))
+	t.cancel, t.done = cancel, make(chan struct{})
+	m.mu.Lock()
+	m.local[run.TaskID] = t
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go m.run(ctx, t, fn)
+}
+
+func (m *Manager) run(ctx context.Context, t *task, fn Func) {
 	defer m.wg.Done()
 	defer close(t.done)
 	defer t.cancel()
-	stopLease := m.holdLease(ctx, t)
+	stopLease := m.holdLease(t)
 	defer stopLease()
 
-	if after != "" {
+	if after := t.rec.After; after != "" {
 		if err := m.waitFor(ctx, after); err != nil {
 			m.finish(t, nil, err)
 			return
@@ -230,8 +344,8 @@ func (m *Manager) run(ctx context.Context, t *task, after string, fn Func) {
 
 	now := time.Now().UTC()
 	rec := t.update(func(r *Record) { r.Status, r.StartedAt, r.Detail = Running, &now, "" })
-	m.writeLogged(rec)
-	m.cfg.Logger.Info("task started", "task_id", rec.TaskID, "kind", rec.Kind)
+	m.writeLogged(t)
+	m.cfg.Logger.Info("task started", "task_id", rec.TaskID, "kind", rec.Kind, "run_id", rec.RunID, "attempt", rec.Attempt)
 	if h := m.cfg.Hooks.Started; h != nil {
 		h(rec)
 	}
@@ -240,7 +354,8 @@ func (m *Manager) run(ctx context.Context, t *task, after string, fn Func) {
 	defer cancel()
 	progress := func(p json.RawMessage) {
 		p = append(json.RawMessage(nil), p...) // the caller's buffer is reused
-		m.writeLogged(t.update(func(r *Record) { r.Progress = p }))
+		t.update(func(r *Record) { r.Progress = p })
+		m.writeLogged(t)
 	}
 	res, err := fn(ctx, progress)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -271,10 +386,11 @@ func (m *Manager) waitFor(ctx context.Context, id string) error {
 	}
 }
 
-// holdLease renews the task's lock until the returned stop is called, and
-// cancels the task when a cancel request for it appears in the store.
-func (m *Manager) holdLease(ctx context.Context, t *task) (stop func()) {
-	id := t.rec.TaskID
+// holdLease renews the task's lock until the returned stop is called, cancels
+// the run when a cancel naming it appears in the store, and cancels it at once
+// when the lease is found lost (fenced: its writes would be refused anyway).
+func (m *Manager) holdLease(t *task) (stop func()) {
+	id, runID := t.rec.TaskID, t.rec.RunID
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(min(time.Second, m.cfg.Lease/3))
@@ -287,51 +403,160 @@ func (m *Manager) holdLease(ctx context.Context, t *task) (stop func()) {
 			case <-tick.C:
 			}
 			bg := context.Background()
-			if _, err := m.st.Get(bg, cancelPrefix+id); err == nil {
-				m.st.Delete(bg, cancelPrefix+id)
+			if _, err := m.st.Get(bg, cancelKey(id, runID)); err == nil {
+				m.cfg.Logger.Info("task cancel received", "task_id", id, "run_id", runID)
 				t.cancel()
 			}
-			if time.Since(renewed) >= m.cfg.Lease/3 {
-				if ok, err := m.st.CompareAndExpire(bg, lockPrefix+id, []byte(m.owner), m.cfg.Lease); err != nil {
-					m.cfg.Logger.Warn("task lease not renewed", "task_id", id, "error", err)
-				} else if ok {
-					renewed = time.Now()
-				}
+			if time.Since(renewed) < m.cfg.Lease/3 {
+				continue
+			}
+			switch ok, err := m.renew(bg, t); {
+			case err != nil:
+				m.cfg.Logger.Warn("task lease not renewed", "task_id", id, "error", err)
+			case ok:
+				renewed = time.Now()
+			default:
+				t.mu.Lock()
+				t.lost = true
+				token := t.token
+				t.mu.Unlock()
+				m.cfg.Logger.Warn("task run fenced: its lease passed to another process; stopping it",
+					"task_id", id, "run_id", runID, "token", token)
+				t.cancel()
+				return
 			}
 		}
 	}()
 	return func() { close(done) }
 }
 
+// renew extends t's lease. A lease that lapsed while nobody took the task
+// over (the fencing counter still holds t's token) is taken again; one that
+// another process holds, or held since, is lost: false.
+func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
+	id := t.rec.TaskID
+	if ok, err := m.st.CompareAndExpire(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease); err != nil || ok {
+		return ok, err
+	}
+	current, err := m.current(ctx, t)
+	if err != nil || !current {
+		return false, err
+	}
+	ok, err := m.st.SetNX(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease)
+	if err != nil || !ok {
+		return ok, err
+	}
+	// Taken again; a process that took the task over between the two reads
+	// would have moved the counter.
+	if current, err = m.current(ctx, t); err != nil || !current {
+		m.release(t)
+		return false, err
+	}
+	return true, nil
+}
+
+// current reports whether t's token is still the task's. A counter the store
+// lost (a Redis restarted empty: nobody can have taken the task over, its
+// record is gone too) is set up again with a fresh token for t.
+func (m *Manager) current(ctx context.Context, t *task) (bool, error) {
+	id := t.rec.TaskID
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fence, err := m.st.Get(ctx, fencePrefix+id)
+	if errors.Is(err, store.ErrNotFound) {
+		if ok, err := m.st.SetNX(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease); err != nil {
+			return false, err
+		} else if !ok {
+			if v, err := m.st.Get(ctx, lockPrefix+id); err != nil || string(v) != t.holder {
+				return false, err
+			}
+		}
+		token, err := m.st.Incr(ctx, fencePrefix+id, 1, 0)
+		if err != nil {
+			return false, err
+		}
+		m.cfg.Logger.Warn("task fencing counter lost by the store; set up again", "task_id", id, "token", token)
+		t.token = token
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return string(fence) == strconv.FormatInt(t.token, 10), nil
+}
+
+// commit sets key to val while t's token is current: ErrFenced otherwise.
+func (m *Manager) commit(ctx context.Context, t *task, key string, val []byte) error {
+	for try := 0; ; try++ {
+		t.mu.Lock()
+		token := t.token
+		t.mu.Unlock()
+		ok, err := m.st.CommitFenced(ctx, fencePrefix+t.rec.TaskID, token, key, val)
+		if err != nil || ok {
+			return err
+		}
+		// Refused: superseded, or the store lost the counter (then current
+		// sets it up again, once).
+		if current, err := m.current(ctx, t); err != nil {
+			return err
+		} else if !current || try > 0 {
+			return fmt.Errorf("%w: another process took task %s over; token %d of run %s is stale", ErrFenced, t.rec.TaskID, token, t.rec.RunID)
+		}
+	}
+}
+
+func cancelKey(id, runID string) string { return cancelPrefix + id + ":" + runID }
+
 func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	now := time.Now().UTC()
-	rec := t.update(func(r *Record) {
-		r.Detail = ""
-		if err != nil {
-			r.Status, r.Error, r.FailedAt = Failed, err.Error(), &now
-		} else {
-			r.Status, r.Result, r.CompletedAt = Completed, res, &now
-		}
-	})
+	// The final record goes to the store first and into t (which Get reads
+	// for a local task) last, so that whoever sees the task finished can
+	// start it again: its lock is gone by then.
+	t.mu.Lock()
+	rec, lost, token := t.rec, t.lost, t.token
+	t.mu.Unlock()
+	if lost && !errors.Is(err, ErrFenced) {
+		err = fmt.Errorf("%w: the lease passed to another process, which runs this task now", ErrFenced)
+	}
+	rec.Detail = ""
 	if err != nil {
-		m.cfg.Logger.Warn("task failed", "task_id", rec.TaskID, "error", err)
+		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
 	} else {
+		rec.Status, rec.Result, rec.CompletedAt = Completed, res, &now
+	}
+	switch {
+	case errors.Is(err, ErrFenced):
+		m.cfg.Logger.Warn("task run fenced", "task_id", rec.TaskID, "run_id", rec.RunID,
+			"attempt", rec.Attempt, "token", token, "error", err)
+	case err != nil:
+		m.cfg.Logger.Warn("task failed", "task_id", rec.TaskID, "error", err)
+	default:
 		m.cfg.Logger.Info("task completed", "task_id", rec.TaskID)
 	}
 	// The final record must reach the store before the lock goes, so a reader
 	// that finds no lock never mistakes a finished task for an interrupted
-	// one. If the store is down, keep trying while the process lives.
+	// one. If the store is down, keep trying while the process lives; a
+	// fenced write (another process runs the task now) is dropped.
 	for attempt := 0; ; attempt++ {
-		if err := m.write(context.Background(), rec); err == nil {
+		err := m.save(context.Background(), t, rec)
+		if err == nil {
 			break
-		} else if attempt%30 == 0 {
+		}
+		if errors.Is(err, ErrFenced) {
+			m.cfg.Logger.Warn("task record not saved: another process runs this task now", "task_id", rec.TaskID, "run_id", rec.RunID)
+			break
+		}
+		if attempt%30 == 0 {
 			m.cfg.Logger.Warn("task record not saved; retrying", "task_id", rec.TaskID, "error", err)
 		}
 		time.Sleep(time.Second)
 	}
-	m.st.CompareAndDelete(context.Background(), lockPrefix+rec.TaskID, []byte(m.owner))
+	m.release(t)
+	t.update(func(r *Record) { *r = rec })
 	m.mu.Lock()
-	delete(m.local, rec.TaskID)
+	if m.local[rec.TaskID] == t {
+		delete(m.local, rec.TaskID)
+	}
 	m.mu.Unlock()
 	if h := m.cfg.Hooks.Finished; h != nil {
 		h(rec.withElapsed(now))
@@ -346,25 +571,60 @@ func (t *task) update(f func(*Record)) Record {
 	return t.rec
 }
 
-func (m *Manager) write(ctx context.Context, rec Record) error {
+// write saves t's record while t's token is current (ErrFenced otherwise).
+// The record keeps Retention from its last write.
+func (m *Manager) write(ctx context.Context, t *task) error {
+	t.mu.Lock()
+	rec := t.rec
+	t.mu.Unlock()
+	return m.save(ctx, t, rec)
+}
+
+// save saves rec as t's record while t's token is current.
+func (m *Manager) save(ctx context.Context, t *task, rec Record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	if err := m.st.Set(ctx, recordPrefix+rec.TaskID, b, m.cfg.Retention); err != nil {
+	if err := m.commit(ctx, t, recordPrefix+rec.TaskID, b); err != nil {
+		if errors.Is(err, ErrFenced) {
+			return err
+		}
+		return fmt.Errorf("tasks: save %s: %w", rec.TaskID, err)
+	}
+	if _, err := m.st.CompareAndExpire(ctx, recordPrefix+rec.TaskID, b, m.cfg.Retention); err != nil {
 		return fmt.Errorf("tasks: save %s: %w", rec.TaskID, err)
 	}
 	return nil
 }
 
-func (m *Manager) writeLogged(rec Record) {
-	if err := m.write(context.Background(), rec); err != nil {
-		m.cfg.Logger.Warn("task record not saved", "task_id", rec.TaskID, "error", err)
+func (m *Manager) writeLogged(t *task) {
+	if err := m.write(context.Background(), t); err != nil && !errors.Is(err, ErrFenced) {
+		m.cfg.Logger.Warn("task record not saved", "task_id", t.rec.TaskID, "error", err)
 	}
 }
 
-// Get returns the record of task id. A record left active by a process whose
-// lease lapsed is marked failed ("interrupted") on the way.
+// Commit sets key to val for the run of ctx (RunOf), only while its fencing
+// token is current: ErrFenced when another process has taken the task over.
+func (m *Manager) Commit(ctx context.Context, key string, val []byte) error {
+	run := RunOf(ctx)
+	m.mu.Lock()
+	t := m.local[run.TaskID]
+	m.mu.Unlock()
+	if run.TaskID == "" || t == nil || t.rec.RunID != run.RunID || t.rec.Attempt != run.Attempt {
+		return fmt.Errorf("%w: run %s of task %q is not running here", ErrFenced, run.RunID, run.TaskID)
+	}
+	if err := m.commit(ctx, t, key, val); err != nil {
+		if errors.Is(err, ErrFenced) {
+			return err
+		}
+		return fmt.Errorf("tasks: commit %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get returns the record of task id. A run left active by a process whose
+// lease lapsed is re-queued on the way (or failed, after its second attempt).
 func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 	m.mu.Lock()
 	t, ok := m.local[id]
@@ -384,19 +644,68 @@ func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Record{}, fmt.Errorf("tasks: lock of %s: %w", id, err)
 	}
-	// No lease. Read again: an owner that finished wrote its final record
-	// before it let the lock go.
-	if rec, err = m.read(ctx, id); err != nil || !rec.Active() {
+	return m.takeOver(ctx, id)
+}
+
+// takeOver re-queues the interrupted run of task id in this process, or fails
+// it after its last attempt. It takes the task's lock first, so of several
+// processes that notice, one acts; the others read what it wrote.
+func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	// Read again: an owner that finished wrote its final record before it let the lock go.
+	rec, err := m.read(ctx, id)
+	if err != nil || !rec.Active() || closed {
 		return rec.withElapsed(time.Now()), err
 	}
-	now := time.Now().UTC()
-	rec.Status, rec.FailedAt, rec.Detail = Failed, &now, ""
-	rec.Error = fmt.Sprintf("interrupted: the process running it (%s) stopped before it finished", rec.Owner)
-	if err := m.write(ctx, rec); err != nil {
+	interrupted := rec
+	next := rec
+	next.Attempt++ // the lock names the attempt that takes it
+	t, got, err := m.acquire(ctx, next)
+	if err != nil {
 		return Record{}, err
 	}
-	m.cfg.Logger.Warn("task interrupted", "task_id", id, "owner", rec.Owner)
-	return rec.withElapsed(now), nil
+	if !got { // another process acted first
+		return m.read(ctx, id)
+	}
+	if rec, err = m.read(ctx, id); err != nil || !rec.Active() || rec.RunID != interrupted.RunID || rec.Attempt != interrupted.Attempt {
+		m.release(t)
+		return rec.withElapsed(time.Now()), err
+	}
+	h := m.handler(rec.Kind)
+	now := time.Now().UTC()
+	why := fmt.Sprintf("the process running it (%s) stopped before it finished", rec.Runner)
+	prev := rec.Runner
+	if rec.Attempt >= MaxAttempts || h == nil {
+		if h == nil {
+			why += fmt.Sprintf("; this process cannot run a %q task again", rec.Kind)
+		} else {
+			why += fmt.Sprintf(" (attempt %d of %d)", rec.Attempt, MaxAttempts)
+		}
+		rec.Status, rec.FailedAt, rec.Detail, rec.Error = Failed, &now, "", "interrupted: "+why
+		rec.Runner = m.proc
+		t.rec = rec
+		err := m.write(ctx, t)
+		m.release(t)
+		if err != nil {
+			return Record{}, err
+		}
+		m.cfg.Logger.Warn("task interrupted", "task_id", id, "run_id", rec.RunID, "runner", prev, "attempt", rec.Attempt)
+		return rec.withElapsed(now), nil
+	}
+	rec.Attempt++
+	rec.Status, rec.StartedAt, rec.Runner = Queued, nil, m.proc
+	rec.Detail = fmt.Sprintf("re-queued (attempt %d of %d): %s", rec.Attempt, MaxAttempts, why)
+	t.rec = rec
+	if err := m.write(ctx, t); err != nil {
+		m.release(t)
+		return Record{}, err
+	}
+	m.cfg.Logger.Warn("task re-queued after an interruption", "task_id", id, "run_id", rec.RunID,
+		"attempt", rec.Attempt, "runner", prev)
+	m.start(t, h(rec.Params))
+	return rec, nil
 }
 
 func (m *Manager) read(ctx context.Context, id string) (Record, error) {
@@ -415,6 +724,7 @@ func (m *Manager) read(ctx context.Context, id string) (Record, error) {
 }
 
 // List returns every record, newest first (SCAN of the store, never KEYS).
+// Interrupted runs are re-queued on the way, as Get does.
 func (m *Manager) List(ctx context.Context) ([]Record, error) {
 	var ids []string
 	err := m.st.Scan(ctx, recordPrefix, func(key string) error {
@@ -444,9 +754,39 @@ func (m *Manager) List(ctx context.Context) ([]Record, error) {
 	return out, nil
 }
 
-// Cancel cancels task id if it is active and returns its record. A task of
+// Recover re-queues (or fails, after their last attempt) the interrupted runs
+// in the store: the ones whose lease has lapsed. A starting server calls it
+// once; several processes may call it at once, and each run is taken over by
+// one of them. Runs whose lease is still live are left to the periodic sweep.
+func (m *Manager) Recover(ctx context.Context) error {
+	_, err := m.List(ctx)
+	return err
+}
+
+// sweep calls Recover every Lease/2 until Shutdown, so an interrupted run is
+// re-queued even when nobody asks for its status.
+func (m *Manager) sweep() {
+	defer close(m.swept)
+	tick := time.NewTicker(m.cfg.Lease / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Lease)
+		if err := m.Recover(ctx); err != nil {
+			m.cfg.Logger.Debug("task sweep incomplete", "error", err)
+		}
+		cancel()
+	}
+}
+
+// Cancel cancels the active run of task id and returns its record. A run of
 // this process stops at its next safe point; one of another process hears of
-// it through the store within a second.
+// it through the store within a second. The cancel names the run and expires
+// with its lease, so it never reaches a later run of the same task.
 func (m *Manager) Cancel(ctx context.Context, id string) (Record, error) {
 	m.mu.Lock()
 	t, ok := m.local[id]
@@ -459,7 +799,7 @@ func (m *Manager) Cancel(ctx context.Context, id string) (Record, error) {
 	if err != nil || !rec.Active() {
 		return rec, err
 	}
-	if err := m.st.Set(ctx, cancelPrefix+id, []byte("1"), time.Hour); err != nil {
+	if err := m.st.Set(ctx, cancelKey(id, rec.RunID), []byte("1"), m.cfg.Lease); err != nil {
 		return Record{}, err
 	}
 	return rec, nil
@@ -516,17 +856,20 @@ func (m *Manager) Clear(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Shutdown stops intake, cancels this process's tasks and waits for them
-// until ctx ends.
+// Shutdown stops intake and the sweep, cancels this process's tasks and waits
+// for them until ctx ends.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
+	if !m.closed {
+		close(m.stop)
+	}
 	m.closed = true
 	for _, t := range m.local {
 		t.cancel()
 	}
 	m.mu.Unlock()
 	done := make(chan struct{})
-	go func() { m.wg.Wait(); close(done) }()
+	go func() { m.wg.Wait(); <-m.swept; close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +31,9 @@ func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 
 func newManager(t *testing.T, st store.Store, cfg Config) *Manager {
 	t.Helper()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	m := New(st, cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -71,14 +75,23 @@ func blocker(release <-chan struct{}) Func {
 
 var bg = context.Background()
 
+var kinds atomic.Int64
+
+// submit starts fn as task id under a kind of its own.
+func submit(m *Manager, id, after string, fn Func) (Record, bool, error) {
+	kind := fmt.Sprintf("kind%d", kinds.Add(1))
+	m.Handle(kind, func(json.RawMessage) Func { return fn })
+	return m.Submit(bg, Spec{ID: id, Kind: kind, After: after})
+}
+
 func TestOneTaskPerID(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{})
 		release := make(chan struct{})
-		if _, started, err := m.Submit(bg, "aapl", "train_child", "", blocker(release)); !started || err != nil {
+		if _, started, err := submit(m, "aapl", "", blocker(release)); !started || err != nil {
 			t.Fatal("first submit did not start", err)
 		}
-		rec, started, _ := m.Submit(bg, "aapl", "train_child", "", returns(`{}`))
+		rec, started, _ := submit(m, "aapl", "", returns(`{}`))
 		if started || !rec.Active() {
 			t.Fatalf("second submit started=%v status=%s", started, rec.Status)
 		}
@@ -86,7 +99,7 @@ func TestOneTaskPerID(t *testing.T) {
 		if r := wait(t, m, "aapl"); r.Status != Completed || r.ElapsedSeconds == nil {
 			t.Fatalf("got %+v", r)
 		}
-		if _, started, _ := m.Submit(bg, "aapl", "train_child", "", returns(`{"v":2}`)); !started {
+		if _, started, _ := submit(m, "aapl", "", returns(`{"v":2}`)); !started {
 			t.Fatal("resubmit after completion did not start")
 		}
 		if r := wait(t, m, "aapl"); string(r.Result) != `{"v":2}` || string(r.Progress) != `{"epoch":1}` {
@@ -99,9 +112,9 @@ func TestChildWaitsForParent(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{})
 		release := make(chan struct{})
-		m.Submit(bg, "parent_training", "train_parent", "", blocker(release))
+		submit(m, "parent_training", "", blocker(release))
 		var childRan atomic.Bool
-		rec, _, _ := m.Submit(bg, "aapl", "train_child", "parent_training", func(context.Context, func(json.RawMessage)) (json.RawMessage, error) {
+		rec, _, _ := submit(m, "aapl", "parent_training", func(context.Context, func(json.RawMessage)) (json.RawMessage, error) {
 			childRan.Store(true)
 			return json.RawMessage(`{}`), nil
 		})
@@ -123,11 +136,11 @@ func TestParentFailureFailsChild(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{})
 		release := make(chan struct{})
-		m.Submit(bg, "parent_training", "train_parent", "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+		submit(m, "parent_training", "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
 			<-release
 			return nil, errors.New("boom")
 		})
-		m.Submit(bg, "aapl", "train_child", "parent_training", returns(`{}`))
+		submit(m, "aapl", "parent_training", returns(`{}`))
 		close(release)
 		if r := wait(t, m, "aapl"); r.Status != Failed || r.FailedAt == nil || !strings.Contains(r.Error, "boom") {
 			t.Fatalf("child %+v", r)
@@ -138,12 +151,12 @@ func TestParentFailureFailsChild(t *testing.T) {
 func TestCancelAndTimeout(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{Timeout: 100 * time.Millisecond})
-		m.Submit(bg, "slow", "train_child", "", blocker(make(chan struct{})))
+		submit(m, "slow", "", blocker(make(chan struct{})))
 		if r := wait(t, m, "slow"); r.Status != Failed || !strings.Contains(r.Error, "timed out") {
 			t.Fatalf("timeout: %+v", r)
 		}
 		m2 := newManager(t, st, Config{})
-		m2.Submit(bg, "c", "train_child", "", blocker(make(chan struct{})))
+		submit(m2, "c", "", blocker(make(chan struct{})))
 		if _, err := m2.Cancel(bg, "c"); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +176,7 @@ func TestBoundedConcurrency(t *testing.T) {
 		release := make(chan struct{})
 		ids := []string{"a", "b", "c", "d", "e"}
 		for _, id := range ids {
-			m.Submit(bg, id, "train_child", "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+			submit(m, id, "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
 				n := running.Add(1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
@@ -198,10 +211,10 @@ func TestTwoProcessesShareTasks(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		a, b := newManager(t, st, Config{}), newManager(t, st, Config{})
 		release := make(chan struct{})
-		if _, started, _ := a.Submit(bg, "aapl", "train_child", "", blocker(release)); !started {
+		if _, started, _ := submit(a, "aapl", "", blocker(release)); !started {
 			t.Fatal("a did not start")
 		}
-		rec, started, err := b.Submit(bg, "aapl", "train_child", "", returns(`{}`))
+		rec, started, err := submit(b, "aapl", "", returns(`{}`))
 		if err != nil || started || !rec.Active() {
 			t.Fatalf("b started a duplicate: %v %+v %v", started, rec, err)
 		}
@@ -209,7 +222,7 @@ func TestTwoProcessesShareTasks(t *testing.T) {
 		if r := wait(t, b, "aapl"); r.Status != Completed {
 			t.Fatalf("b sees %+v", r)
 		}
-		a.Submit(bg, "msft", "train_child", "", blocker(make(chan struct{})))
+		submit(a, "msft", "", blocker(make(chan struct{})))
 		if _, err := b.Cancel(bg, "msft"); err != nil {
 			t.Fatal(err)
 		}
@@ -219,33 +232,228 @@ func TestTwoProcessesShareTasks(t *testing.T) {
 	})
 }
 
-// A task left running by a process that died is marked failed once its lease lapses.
-func TestDeadOwnerIsInterrupted(t *testing.T) {
+// leaveBehind writes what a process that died (or was paused) while running
+// rec leaves in the store: its record, written under its fencing token, and a
+// lease that nobody renews.
+func leaveBehind(t *testing.T, st store.Store, rec Record, lease time.Duration) {
+	t.Helper()
+	if ok, err := st.SetNX(bg, lockPrefix+rec.TaskID, []byte("dead/1/x"), lease); !ok || err != nil {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	token, err := st.Incr(bg, fencePrefix+rec.TaskID, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(rec)
+	if ok, err := st.CommitFenced(bg, fencePrefix+rec.TaskID, token, recordPrefix+rec.TaskID, b); !ok || err != nil {
+		t.Fatalf("record: %v %v", ok, err)
+	}
+}
+
+// An interrupted run is re-queued once, by whoever reads it, resuming the same
+// run as attempt 2 under a newer token; interrupted again, it fails.
+func TestInterruptedRunRequeuedOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		lease := 500 * time.Millisecond
-		dead := newManager(t, st, Config{Lease: lease})
-		// What a killed process leaves behind: a running record and a lease nobody renews.
-		rec := Record{TaskID: "nvda", Kind: "train_child", Status: Running, Owner: "dead/1/x", CreatedAt: time.Now().UTC()}
-		if err := dead.write(bg, rec); err != nil {
-			t.Fatal(err)
-		}
-		st.SetNX(bg, lockPrefix+"nvda", []byte("dead/1/x"), lease)
-
 		m := newManager(t, st, Config{Lease: lease})
-		if r, _ := m.Get(bg, "nvda"); r.Status != Running {
+		runs := make(chan Run, 1)
+		m.Handle("train_child", func(p json.RawMessage) Func {
+			if string(p) != `{"epochs":3}` {
+				t.Errorf("params of the re-queued run: %s", p)
+			}
+			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				runs <- RunOf(ctx)
+				return json.RawMessage(`{}`), nil
+			}
+		})
+		rec := Record{TaskID: "nvda", Kind: "train_child", Status: Running, RunID: "r1", Attempt: 1,
+			Owner: "ip:1.2.3.4", Runner: "dead/1/x", Params: json.RawMessage(`{"epochs":3}`), CreatedAt: time.Now().UTC()}
+		leaveBehind(t, st, rec, lease)
+		if r, _ := m.Get(bg, "nvda"); r.Status != Running || r.Attempt != 1 {
 			t.Fatalf("within the lease: %+v", r)
 		}
 		time.Sleep(lease + 300*time.Millisecond)
 		r, err := m.Get(bg, "nvda")
-		if err != nil || r.Status != Failed || !strings.HasPrefix(r.Error, "interrupted") {
-			t.Fatalf("after the lease: %+v %v", r, err)
+		if err != nil || r.Status == Failed || r.Attempt != 2 || r.RunID != "r1" || r.Owner != "ip:1.2.3.4" {
+			t.Fatalf("after the lease: %+v %v (want attempt 2 of run r1)", r, err)
 		}
+		select {
+		case run := <-runs:
+			if run.Attempt != 2 || run.RunID != "r1" || run.Token != 2 {
+				t.Fatalf("the re-queued run: %+v", run)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the re-queued run never ran")
+		}
+		if r := wait(t, m, "nvda"); r.Status != Completed || r.Attempt != 2 {
+			t.Fatalf("re-queued run: %+v", r)
+		}
+
+		// The second interruption fails the run.
+		rec.TaskID, rec.Attempt = "msft", 2
+		leaveBehind(t, st, rec, lease)
+		time.Sleep(lease + 300*time.Millisecond)
+		r, err = m.Get(bg, "msft")
+		if err != nil || r.Status != Failed || !strings.HasPrefix(r.Error, "interrupted: ") || r.Attempt != 2 {
+			t.Fatalf("after a second interruption: %+v %v", r, err)
+		}
+
+		// The periodic sweep re-queues a run nobody reads.
+		rec.TaskID, rec.Attempt = "amzn", 1
+		leaveBehind(t, st, rec, lease)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			b, err := st.Get(bg, recordPrefix+"amzn")
+			var got Record
+			if err == nil && json.Unmarshal(b, &got) == nil && got.Attempt == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sweep never re-queued the run: %s %v", b, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		<-runs
+
 		// A live task keeps its lease well past one lease period.
-		m.Submit(bg, "live", "train_child", "", blocker(make(chan struct{})))
+		submit(m, "live", "", blocker(make(chan struct{})))
 		time.Sleep(3 * lease)
 		other := newManager(t, st, Config{Lease: lease})
-		if r, _ := other.Get(bg, "live"); r.Status != Running {
+		if r, _ := other.Get(bg, "live"); r.Status != Running || r.Attempt != 1 {
 			t.Fatalf("a renewed lease lapsed: %+v", r)
 		}
 	})
+}
+
+// Finding 10: a cancel names one run. Run 1 is cancelled through another
+// process and finishes before that process's cancel reaches it; the next runs
+// of the same task, on either process, are not cancelled by it.
+func TestFinding10StaleCancel(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		a, b := newManager(t, st, Config{}), newManager(t, st, Config{})
+		release := make(chan struct{})
+		first, _, _ := submit(a, "aapl", "", blocker(release))
+		rec, err := b.Cancel(bg, "aapl")
+		if err != nil || rec.RunID != first.RunID {
+			t.Fatalf("cancel through b: %+v %v", rec, err)
+		}
+		close(release) // run 1 ends before a's next look at the store
+		wait(t, a, "aapl")
+		for _, m := range []*Manager{a, b} {
+			release := make(chan struct{})
+			next, started, err := submit(m, "aapl", "", blocker(release))
+			if !started || err != nil || next.RunID == first.RunID {
+				t.Fatalf("next run: %+v %v %v", next, started, err)
+			}
+			time.Sleep(2500 * time.Millisecond) // a manager looks for cancels every second
+			if r, _ := a.Get(bg, "aapl"); r.Status != Running {
+				t.Fatalf("a later run was cancelled by run 1's cancel: %+v", r)
+			}
+			close(release)
+			if r := wait(t, a, "aapl"); r.Status != Completed {
+				t.Fatalf("later run: %+v", r)
+			}
+		}
+	})
+}
+
+// A process whose lease went to another (it was paused past it) cancels its
+// run at once, and nothing it writes lands: not its record, not a commit.
+func TestLostLeaseFencesTheRun(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		var logs syncBuffer
+		lease := 600 * time.Millisecond
+		a := newManager(t, st, Config{Lease: lease, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		b := newManager(t, st, Config{Lease: lease})
+		fenced := make(chan error, 1)
+		a.Handle("train_child", func(json.RawMessage) Func {
+			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				<-ctx.Done() // stopped because the lease was lost
+				err := a.Commit(context.WithoutCancel(ctx), "serving:aapl", []byte("a"))
+				fenced <- err
+				return nil, err
+			}
+		})
+		b.Handle("train_child", func(json.RawMessage) Func {
+			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				return json.RawMessage(`{"by":"b"}`), b.Commit(ctx, "serving:aapl", []byte("b"))
+			}
+		})
+		first, started, err := a.Submit(bg, Spec{ID: "aapl", Kind: "train_child"})
+		if !started || err != nil {
+			t.Fatal(started, err)
+		}
+		// a's lease lapses as if a were paused; b notices and takes the run over.
+		st.Delete(bg, lockPrefix+"aapl")
+		r, err := b.Get(bg, "aapl")
+		if err != nil || r.Attempt != 2 || r.RunID != first.RunID {
+			t.Fatalf("b's takeover: %+v %v", r, err)
+		}
+		if r := wait(t, b, "aapl"); r.Status != Completed || string(r.Result) != `{"by":"b"}` {
+			t.Fatalf("b's run: %+v", r)
+		}
+		select {
+		case err := <-fenced:
+			if !errors.Is(err, ErrFenced) || !strings.HasPrefix(err.Error(), "fenced: ") {
+				t.Fatalf("a's commit: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a's run did not stop")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for q, r := a.Counts(); !strings.Contains(logs.String(), `msg="task run fenced"`) || q+r > 0; q, r = a.Counts() {
+			if time.Now().After(deadline) {
+				t.Fatalf("a's log: %s", logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if v, _ := st.Get(bg, "serving:aapl"); string(v) != "b" {
+			t.Fatalf("serving pointer = %q, want b's", v)
+		}
+		if r, _ := b.Get(bg, "aapl"); r.Status != Completed || r.Runner != b.proc {
+			t.Fatalf("a's final record overwrote b's: %+v", r)
+		}
+	})
+}
+
+// Cancelling a run that waits for a slot, and one that waits for its parent.
+func TestCancelQueued(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		m := newManager(t, st, Config{MaxRunning: 1})
+		submit(m, "busy", "", blocker(make(chan struct{})))
+		for r, _ := m.Get(bg, "busy"); r.Status != Running; r, _ = m.Get(bg, "busy") {
+			time.Sleep(10 * time.Millisecond) // until it holds the one slot
+		}
+		submit(m, "queued", "", returns(`{}`))
+		submit(m, "child", "busy", returns(`{}`))
+		other := newManager(t, st, Config{})
+		for id, want := range map[string]string{"queued": "cancelled while queued", "child": "cancelled while waiting for busy"} {
+			if r, _ := m.Get(bg, id); r.Status != Queued {
+				t.Fatalf("%s before the cancel: %+v", id, r)
+			}
+			if _, err := other.Cancel(bg, id); err != nil {
+				t.Fatal(err)
+			}
+			if r := wait(t, other, id); r.Status != Failed || r.Error != want {
+				t.Fatalf("%s after the cancel: %+v, want error %q", id, r, want)
+			}
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -4,6 +4,8 @@ Layout under ``DATA_DIR/models/``::
 
     <id>/                      id: "parent", or a symbol's file stem (tickers.stem)
       serving.json             {"version": ..., "updated": ...}: the version predictions use
+      .checkpoints/<run id>.pt the last epoch of a training run in progress (train.py), so an
+                               interrupted run resumes; removed when the run ends
       v20250102153000123-1a2b/ one folder per version; names sort by creation time (UTC, ms)
         weights.pt             torch.save of the state dict as CPU tensors (loaded with weights_only=True
                                and map_location, so weights trained on a GPU serve on a CPU and back)
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 WEIGHTS, SCALERS, META, SERVING = "weights.pt", "scalers.json", "meta.json", "serving.json"
 _VERSION = re.compile(r"v\d{17}-[0-9a-f]{4}")
+_RUN_ID = re.compile(r"[0-9a-f]{8,32}")
+CHECKPOINTS = ".checkpoints"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0  # a temp folder older than this is a crashed save, removed by the next save
 
@@ -73,6 +77,12 @@ class Registry:
         if not _VERSION.fullmatch(version):
             raise errors.BadRequest(f"{version!r} is not a model version")
         return self._dir(model_id) / version
+
+    def checkpoint_path(self, model_id: str, run_id: str) -> Path:
+        """Where the epoch checkpoint of training run ``run_id`` lives."""
+        if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+            raise errors.BadRequest(f"{run_id!r} is not a run id")
+        return self._dir(model_id) / CHECKPOINTS / f"{run_id}.pt"
 
     # --- reading ---
 
@@ -167,6 +177,25 @@ class Registry:
             self.set_serving(model_id, version)
         self._prune(model_id)
         return version
+
+    def save_checkpoint(self, path: Path, state: dict) -> None:
+        """Write a run's checkpoint atomically (temp file, fsync, ``os.replace``)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
+        try:
+            with open(tmp, "wb") as fh:
+                torch.save(state, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+
+    def remove_checkpoint(self, path: Path) -> None:
+        """Remove a run's checkpoint once the run has ended."""
+        path.unlink(missing_ok=True)
 
     def set_serving(self, model_id: str, version: str) -> None:
         """Point ``serving.json`` at ``version`` (atomically)."""

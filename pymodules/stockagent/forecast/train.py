@@ -20,6 +20,12 @@ One run = one :class:`TrainConfig` (logged, and saved in meta.json). The steps:
    Tracking never fails a training.
 
 The cancel flag is checked before every batch (runtime.check_cancelled), not after the save.
+
+A run with a ``run_id`` writes a checkpoint after every epoch (weights, optimizer, epoch, best weights
+and loss, history, RNG states; registry.checkpoint_path); a run given ``resume_run_id`` continues from
+that run's checkpoint, as if it had never stopped. Checkpoints are removed when the run ends, however
+it ends. The server's runs leave the serving pointer alone (``move_pointer=False``): it commits the
+pointer itself, fenced by the run's lease, and then has serving.json rewritten.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import math
 import random
 import time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -181,11 +189,14 @@ def estimate_loss(model: LSTMModel, x: torch.Tensor, y: torch.Tensor, batch_size
 
 
 def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None = None, *,
-        precompute: bool = True) -> tuple[LSTMModel, dict]:
+        precompute: bool = True, checkpoint: Callable[[dict], None] | None = None,
+        resume: dict | None = None) -> tuple[LSTMModel, dict]:
     """Train a model on ``data``; returns it with its best weights and a training report.
 
     ``precompute=False`` runs the whole model on every batch even when the LSTM is frozen: the
     straightforward loop, kept so a test can show the fast one learns the same head.
+    ``checkpoint`` receives the training state after every epoch; ``resume`` is such a state to
+    continue from.
     """
     seed_everything(cfg.seed)
     model = LSTMModel(cfg.model)
@@ -197,6 +208,14 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
     model.to(cfg.device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.learning_rate)
+    best_loss, best_state, best_epoch, history, first = float("inf"), None, 0, [], 1
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        best_loss, best_state, best_epoch = resume["best_loss"], resume["best_state"], resume["best_epoch"]
+        history, first = list(resume["history"]), resume["epoch"] + 1
+        torch.set_rng_state(resume["torch_rng"])
+        log.info("%s: resuming at epoch %d of %d from a checkpoint", cfg.model_id, first, cfg.epochs)
 
     def tensors(w):
         return (torch.from_numpy(scalers.x(w.inputs)).to(cfg.device), torch.from_numpy(scalers.y(w.targets)).to(cfg.device))
@@ -213,14 +232,16 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
             xtr, xva = (torch.cat([model.encode(b) for b in x.split(1024)]) for x in (xtr, xva))
         step = model.decode
     rng = np.random.default_rng(cfg.seed)
+    if resume is not None:
+        rng.bit_generator.state = resume["rng"]
     # Mixed precision: the forward pass under autocast, the weights and Adam's state in float32.
     # fp16 gradients underflow without loss scaling; with amp "off" both are no-ops.
     amp_dtype = AMP_DTYPES.get(cfg.amp)
     assert amp_dtype is None or cfg.device == "cuda", f"amp {cfg.amp} is for CUDA, not {cfg.device}"
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp == "fp16")
-    best_loss, best_state, best_epoch, history = float("inf"), None, 0, []
-    for epoch in range(1, cfg.epochs + 1):
+    stop = resume is not None and first - 1 - best_epoch >= cfg.patience
+    for epoch in range(first, 0 if stop else cfg.epochs + 1):
         model.train()
         if frozen:
             model.lstm.eval()  # frozen weights, and no dropout inside the LSTM
@@ -246,6 +267,11 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
             best_loss, best_epoch = val_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
         history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "val_loss": round(val_loss, 6)})
+        if checkpoint is not None:
+            checkpoint({"config": dataclasses.asdict(cfg), "epoch": epoch, "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(), "best_loss": best_loss, "best_state": best_state,
+                        "best_epoch": best_epoch, "history": history, "rng": rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state()})
         log.info("%s epoch %d/%d: train loss %.4f, val loss %.4f (best %.4f at epoch %d)",
                  cfg.model_id, epoch, cfg.epochs, train_loss, val_loss, best_loss, best_epoch)
         runtime.progress({"stage": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": train_loss,
@@ -261,7 +287,8 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
     return model, report
 
 
-def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | None = None) -> Trained:
+def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | None = None, *,
+          checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> Trained:
     """One run: data, fit, evaluation, interval (see the module doc). Nothing is saved here."""
     started = time.monotonic()
     log.info("training %s on %s (%s): %s", cfg.model_id, cfg.ticker, prices.source, dataclasses.asdict(cfg))
@@ -274,7 +301,7 @@ def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | Non
     scalers = Scalers.fit(data.train)
     runtime.progress({"stage": "data", "train_windows": len(data.train), "val_windows": len(data.val),
                       "test_windows": len(data.test)})
-    model, report = fit(cfg, data, scalers, parent)
+    model, report = fit(cfg, data, scalers, parent, checkpoint=checkpoint, resume=resume)
 
     runtime.check_cancelled()
     lstm = LSTMForecaster(model, scalers, cfg.device)
@@ -371,11 +398,30 @@ def decide_promotion(trained: Trained, registry: Registry, cfg: TrainConfig, pro
     return {"decision": "promoted" if promoted else "kept", "promoted": promoted, "reason": reason, **record}
 
 
-def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", **hparams) -> dict:
+def _load_checkpoint(path, cfg: TrainConfig) -> dict | None:
+    """A checkpoint to resume from, or None when there is none or it is of another config."""
+    try:
+        state = torch.load(path, map_location=cfg.device, weights_only=True)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a damaged checkpoint costs the epochs it held, never the run
+        log.warning("%s: checkpoint %s unreadable (%s); starting afresh", cfg.model_id, path.name, exc)
+        return None
+    if state.get("config") != dataclasses.asdict(cfg):
+        log.warning("%s: checkpoint %s is of another config; starting afresh", cfg.model_id, path.name)
+        return None
+    return state
+
+
+def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", run_id: str | None = None,
+                   resume_run_id: str | None = None, move_pointer: bool = True, **hparams) -> dict:
     """Train ``ref`` (``"parent"`` or a symbol) with request hyper-parameters and save a version.
 
     ``promote``: ``"auto"`` (the new version serves only if it is no worse than the serving one, see
     :func:`decide_promotion`) or ``"always"``. The run is recorded by tracking.py (never raises).
+    ``run_id``: checkpoint every epoch under this id; ``resume_run_id``: continue from that run's
+    checkpoint when there is one. ``move_pointer=False`` saves the version without serving it even
+    when promoted (the caller commits the pointer; the answer's ``promotion`` says whether to).
 
     Raises NotFound (no price data), ModelMissing (a child without a parent model),
     InvalidParameter (bad hyper-parameters), Cancelled.
@@ -391,17 +437,27 @@ def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", **hpa
             parent = registry.load(tickers.PARENT)
         except errors.ModelMissing:
             raise errors.ModelMissing("parent model missing") from None
-    trained = train(cfg, prices, parent)
-    runtime.check_cancelled()
-    promotion = decide_promotion(trained, registry, cfg, promote)
-    ok = promotion["promoted"]
-    trained.meta["promotion"] = promotion
-    version = registry.save(cfg.model_id, trained.model.state_dict(), trained.scalers.to_json(), trained.meta, promote=ok)
+    paths = {registry.checkpoint_path(cfg.model_id, r) for r in (run_id, resume_run_id) if r is not None}
+    try:
+        resume = _load_checkpoint(registry.checkpoint_path(cfg.model_id, resume_run_id), cfg) if resume_run_id else None
+        checkpoint = None
+        if run_id is not None:
+            checkpoint = functools.partial(registry.save_checkpoint, registry.checkpoint_path(cfg.model_id, run_id))
+        trained = train(cfg, prices, parent, checkpoint=checkpoint, resume=resume)
+        runtime.check_cancelled()
+        promotion = decide_promotion(trained, registry, cfg, promote)
+        ok = promotion["promoted"]
+        trained.meta["promotion"] = promotion
+        version = registry.save(cfg.model_id, trained.model.state_dict(), trained.scalers.to_json(), trained.meta,
+                                promote=ok and move_pointer)
+    finally:
+        for p in paths:
+            registry.remove_checkpoint(p)
     log.info("%s version %s: %s (%s)", cfg.model_id, version, promotion["decision"], promotion["reason"])
     runtime.progress({"stage": "saved", "version": version, "serving": ok, "promotion": promotion["decision"]})
     meta = trained.meta
     tracked = tracking.record_run(settings, model_id=cfg.model_id, version=version, meta=meta,
-                                  serving_version=registry.serving_version(cfg.model_id))
+                                  serving_version=version if ok else registry.serving_version(cfg.model_id))
     return {
         "ticker": tickers.PARENT if cfg.role == "parent" else cfg.ticker,
         "symbol": cfg.ticker,
