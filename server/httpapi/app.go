@@ -159,6 +159,8 @@ func New(d Deps) *fiber.App {
 
 	training := rateLimit(d.Limiter, d.Metrics, d.Logger, "training")
 	prediction := rateLimit(d.Limiter, d.Metrics, d.Logger, "prediction")
+	// Analyses hold the agent lane for tens of seconds each: a policy of their own.
+	analyses := rateLimit(d.Limiter, d.Metrics, d.Logger, "analysis")
 	app.Post("/train-parent", training, h.trainParent)
 	app.Post("/train-child", training, h.trainChild)
 	app.Get("/status/:task_id", h.status)
@@ -169,9 +171,9 @@ func New(d Deps) *fiber.App {
 	app.Post("/predict-child", prediction, h.predictChild)
 	app.Post("/predict-batch", prediction, h.predictBatch)
 
-	app.Post("/analyze", prediction, h.analyze)
+	app.Post("/analyze", analyses, h.analyze)
 
-	app.Post("/monitor/:ticker", h.monitor)
+	app.Post("/monitor/:ticker", analyses, h.monitor)
 	app.Get("/monitor/:ticker/drift", h.latestDrift)
 	app.Get("/monitor/:ticker/eval", h.latestEval)
 
