@@ -57,6 +57,8 @@ func TestMain(m *testing.M) {
 		ThreadSetup:      "stockagent.runtime:configure_thread",
 		InferenceWorkers: 2,
 		LongWorkers:      1,
+		AgentWorkers:     1,
+		AgentQueue:       1,
 		Logger:           slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -184,6 +186,41 @@ func TestLongWorkDoesNotBlockInference(t *testing.T) {
 	cancel()
 	if err := <-longErr; err != nil {
 		t.Fatalf("spin stops quietly when cancelled, got %v", err)
+	}
+}
+
+// An agent run holds the agent lane's only worker: a long call (a training)
+// runs at once beside it, one more agent call waits, and the next is refused
+// with ErrLaneFull instead of queueing without bound.
+func TestFinding09AgentLaneBounded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	running := make(chan error, 2)
+	for range 2 { // the first runs, the second waits
+		go func() {
+			running <- interp.Call(ctx, Agent, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 60}, nil)
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for interp.lanes[Agent].waiting.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second agent call never waited")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	err := interp.Call(context.Background(), Agent, diag+"echo_json", map[string]int{"i": 1}, nil)
+	if !errors.Is(err, ErrLaneFull) || !strings.Contains(err.Error(), "agent lane") {
+		t.Fatalf("a call beyond the agent lane's bound: want ErrLaneFull, got %v", err)
+	}
+	var resp map[string]any
+	if err := interp.Call(context.Background(), Long, diag+"echo_json", map[string]int{"i": 2}, &resp); err != nil {
+		t.Fatalf("a long call while the agent lane is busy: %v", err)
+	}
+	cancel()
+	for range 2 {
+		if err := <-running; err == nil {
+			t.Error("a cancelled agent call answered without an error")
+		}
 	}
 }
 

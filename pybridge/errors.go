@@ -24,6 +24,9 @@ var (
 	ErrPoolClosed = errors.New("pybridge: pool closed")
 	// ErrStarted is returned by a second Start: a process has one interpreter.
 	ErrStarted = errors.New("pybridge: interpreter already started")
+	// ErrLaneFull is wrapped by calls refused because their lane's waiting
+	// calls are at the bound (Config.AgentQueue): the caller may retry later.
+	ErrLaneFull = errors.New("pybridge: lane full")
 	// ErrBadFunc is returned for a function name not of the form "module:function".
 	ErrBadFunc = errors.New(`pybridge: function must be named "module:function"`)
 )

@@ -1,5 +1,5 @@
 // Package pybridge is the Go face of the embedded CPython interpreter: start-up,
-// a worker pool in two lanes, and calls that send a request to a Python
+// a worker pool in three lanes, and calls that send a request to a Python
 // function and decode its answer, with Python exceptions as Go errors.
 //
 // A process has one interpreter. A lane has a fixed number of workers; a call
@@ -25,11 +25,16 @@ import (
 
 // Default sizes, chosen for a small machine (2 cores): one inference worker
 // per core keeps forecasts parallel (torch releases the GIL in its kernels),
-// and one long-work worker lets training run beside them without taking both
-// cores.
+// one long-work worker lets training run beside them without taking both
+// cores, and one agent worker runs one analysis at a time beside a training.
+// DefaultAgentQueue bounds the analyses waiting for it: at about half a
+// minute each on such a machine, a fifth one would wait over two minutes,
+// longer than a client should be kept without an answer.
 const (
 	DefaultInferenceWorkers = 2
 	DefaultLongWorkers      = 1
+	DefaultAgentWorkers     = 1
+	DefaultAgentQueue       = 4
 	DefaultThreads          = 1
 )
 
@@ -49,11 +54,18 @@ type Config struct {
 	// budget: it is called with {"threads": n} before a call of a lane whose
 	// budget n differs from the one the thread last had. Empty: none.
 	ThreadSetup string
-	// InferenceWorkers and LongWorkers size the lanes. Zero: the defaults above.
-	InferenceWorkers, LongWorkers int
-	// InferenceThreads and LongThreads are the native (torch/BLAS) threads each
-	// worker of the lane may use. Zero: DefaultThreads.
-	InferenceThreads, LongThreads int
+	// InferenceWorkers, LongWorkers and AgentWorkers size the lanes. Zero:
+	// the defaults above.
+	InferenceWorkers, LongWorkers, AgentWorkers int
+	// InferenceThreads, LongThreads and AgentThreads are the native
+	// (torch/BLAS, llama.cpp) threads each worker of the lane may use. Zero:
+	// DefaultThreads.
+	InferenceThreads, LongThreads, AgentThreads int
+	// AgentQueue bounds the calls waiting for an agent worker; a call beyond
+	// it fails at once with ErrLaneFull. Zero: DefaultAgentQueue. The other
+	// lanes do not bound their waiting calls: trainings are bounded by the
+	// task manager, inference calls by the HTTP server and their deadlines.
+	AgentQueue int
 	// Logger receives Python's log records and stdout/stderr. Nil: slog.Default().
 	Logger *slog.Logger
 	// Metrics receives call counts and timings. Nil: none.
@@ -75,7 +87,7 @@ type Info struct {
 // concurrent use.
 type Interpreter struct {
 	info  Info
-	lanes [2]*pool
+	lanes [len(lanes)]*pool
 }
 
 var started atomic.Bool
@@ -93,7 +105,7 @@ func Start(cfg Config) (*Interpreter, error) {
 		return nil, ErrStarted
 	}
 	cfg = withDefaults(cfg)
-	capThreads(max(cfg.InferenceThreads, cfg.LongThreads))
+	capThreads(max(cfg.InferenceThreads, cfg.LongThreads, cfg.AgentThreads))
 	native.SetLogSink(logSink(cfg.Logger))
 
 	t0 := time.Now()
@@ -104,8 +116,8 @@ func Start(cfg Config) (*Interpreter, error) {
 	in := &Interpreter{info: Info{
 		StartupTime: time.Since(t0).Seconds(),
 		ImportTimes: imports,
-		Workers:     map[string]int{"inference": cfg.InferenceWorkers, "long": cfg.LongWorkers},
-		Threads:     map[string]int{"inference": cfg.InferenceThreads, "long": cfg.LongThreads},
+		Workers:     map[string]int{"inference": cfg.InferenceWorkers, "long": cfg.LongWorkers, "agent": cfg.AgentWorkers},
+		Threads:     map[string]int{"inference": cfg.InferenceThreads, "long": cfg.LongThreads, "agent": cfg.AgentThreads},
 	}}
 	funcs := &funcTable{m: map[string]*native.Func{}}
 	var setup *native.Func
@@ -114,13 +126,14 @@ func Start(cfg Config) (*Interpreter, error) {
 			return nil, err
 		}
 	}
-	sizes := [2]struct{ workers, threads int }{
-		Inference: {cfg.InferenceWorkers, cfg.InferenceThreads},
-		Long:      {cfg.LongWorkers, cfg.LongThreads},
+	sizes := [len(lanes)]struct{ workers, threads, maxWaiting int }{
+		Inference: {cfg.InferenceWorkers, cfg.InferenceThreads, 0},
+		Long:      {cfg.LongWorkers, cfg.LongThreads, 0},
+		Agent:     {cfg.AgentWorkers, cfg.AgentThreads, cfg.AgentQueue},
 	}
 	for lane, s := range sizes {
 		budget := native.Budget{Setup: setup, Threads: s.threads}
-		if in.lanes[lane], err = newPool(Lane(lane), s.workers, budget, funcs, cfg.Metrics); err != nil {
+		if in.lanes[lane], err = newPool(Lane(lane), s.workers, s.maxWaiting, budget, funcs, cfg.Metrics); err != nil {
 			return nil, fmt.Errorf("pybridge: starting the %s lane: %w", Lane(lane), err)
 		}
 	}
@@ -147,6 +160,9 @@ func withDefaults(cfg Config) Config {
 	}
 	orDefault(&cfg.InferenceWorkers, DefaultInferenceWorkers)
 	orDefault(&cfg.LongWorkers, DefaultLongWorkers)
+	orDefault(&cfg.AgentWorkers, DefaultAgentWorkers)
+	orDefault(&cfg.AgentQueue, DefaultAgentQueue)
+	orDefault(&cfg.AgentThreads, DefaultThreads)
 	orDefault(&cfg.InferenceThreads, DefaultThreads)
 	orDefault(&cfg.LongThreads, DefaultThreads)
 	if cfg.Logger == nil {
@@ -257,7 +273,7 @@ func (f eventFunc) Event(data []byte) { f(data) }
 // CallRaw is Call without JSON: the Python function receives in as bytes and
 // must return bytes.
 func (in *Interpreter) CallRaw(ctx context.Context, lane Lane, fn string, body []byte, opts ...CallOption) ([]byte, error) {
-	if lane != Inference && lane != Long {
+	if lane < 0 || int(lane) >= len(in.lanes) {
 		return nil, fmt.Errorf("pybridge: unknown %s", lane)
 	}
 	j := &job{ctx: ctx, fn: fn, in: body, enqueued: time.Now()}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"stockagent/native"
@@ -17,9 +18,19 @@ type Lane int
 const (
 	// Inference is for short calls: forecasts, embeddings, look-ups.
 	Inference Lane = iota
-	// Long is for training, agent runs and monitoring.
+	// Long is for training and monitoring.
 	Long
+	// Agent is for LLM agent runs (analyses). They have a lane of their own so
+	// that a training never waits behind them: an analysis holds its worker
+	// for tens of seconds, and clients can ask for many.
+	Agent
 )
+
+// lanes lists every lane, for loops over pools and metrics.
+var lanes = [...]Lane{Inference, Long, Agent}
+
+// Lanes returns every lane, in order.
+func Lanes() []Lane { return lanes[:] }
 
 func (l Lane) String() string {
 	switch l {
@@ -27,6 +38,8 @@ func (l Lane) String() string {
 		return "inference"
 	case Long:
 		return "long"
+	case Agent:
+		return "agent"
 	}
 	return fmt.Sprintf("lane(%d)", int(l))
 }
@@ -42,21 +55,25 @@ type pool struct {
 	lane    Lane
 	workers chan *native.Slot // idle workers; a call takes one and gives it back
 	size    int
-	budget  native.Budget
-	quit    chan struct{} // closed when shutdown begins
-	funcs   *funcTable
-	metrics Metrics
+	// maxWaiting bounds the calls waiting for a worker; 0: unbounded.
+	maxWaiting int64
+	waiting    atomic.Int64 // calls waiting for a worker now
+	budget     native.Budget
+	quit       chan struct{} // closed when shutdown begins
+	funcs      *funcTable
+	metrics    Metrics
 }
 
-func newPool(lane Lane, workers int, budget native.Budget, funcs *funcTable, m Metrics) (*pool, error) {
+func newPool(lane Lane, workers, maxWaiting int, budget native.Budget, funcs *funcTable, m Metrics) (*pool, error) {
 	p := &pool{
-		lane:    lane,
-		workers: make(chan *native.Slot, workers),
-		size:    workers,
-		budget:  budget,
-		quit:    make(chan struct{}),
-		funcs:   funcs,
-		metrics: m,
+		lane:       lane,
+		workers:    make(chan *native.Slot, workers),
+		size:       workers,
+		maxWaiting: int64(maxWaiting),
+		budget:     budget,
+		quit:       make(chan struct{}),
+		funcs:      funcs,
+		metrics:    m,
 	}
 	for range workers {
 		s, err := native.NewSlot()
@@ -69,20 +86,17 @@ func newPool(lane Lane, workers int, budget native.Budget, funcs *funcTable, m M
 }
 
 // call runs one call on a worker of this lane, waiting for a free worker
-// first; the wait ends early when ctx ends or shutdown begins.
+// first; the wait ends early when ctx ends or shutdown begins. When
+// maxWaiting calls already wait, it fails at once with ErrLaneFull.
 func (p *pool) call(j *job) ([]byte, error) {
 	select {
 	case <-p.quit:
 		return nil, ErrPoolClosed
 	default:
 	}
-	var w *native.Slot
-	select {
-	case w = <-p.workers:
-	case <-p.quit:
-		return nil, ErrPoolClosed
-	case <-j.ctx.Done():
-		return nil, fmt.Errorf("pybridge: %s not started: %w", j.fn, j.ctx.Err())
+	w, err := p.take(j)
+	if err != nil {
+		return nil, err
 	}
 	defer func() { p.workers <- w }()
 	p.metrics.QueueWait(p.lane, time.Since(j.enqueued))
@@ -103,6 +117,28 @@ func (p *pool) call(j *job) ([]byte, error) {
 	p.metrics.CallDone(p.lane, j.fn, time.Since(start), err)
 	p.metrics.Busy(p.lane, -1)
 	return out, err
+}
+
+// take returns a free worker, waiting for one within the lane's bound.
+func (p *pool) take(j *job) (*native.Slot, error) {
+	select {
+	case w := <-p.workers:
+		return w, nil
+	default:
+	}
+	if n := p.waiting.Add(1); p.maxWaiting > 0 && n > p.maxWaiting {
+		p.waiting.Add(-1)
+		return nil, fmt.Errorf("%w: %s lane, %d calls already waiting for %d workers", ErrLaneFull, p.lane, p.maxWaiting, p.size)
+	}
+	defer p.waiting.Add(-1)
+	select {
+	case w := <-p.workers:
+		return w, nil
+	case <-p.quit:
+		return nil, ErrPoolClosed
+	case <-j.ctx.Done():
+		return nil, fmt.Errorf("pybridge: %s not started: %w", j.fn, j.ctx.Err())
+	}
 }
 
 // close stops intake and waits, until ctx ends, for the running calls to give

@@ -136,7 +136,7 @@ func oneOf(v string, set ...string) bool {
 	return false
 }
 
-var analyzeCalls = regexp.MustCompile(`(?m)^stockagent_bridge_calls_total\{function="stockagent\.entry:analyze",lane="long",outcome="ok"\} (\d+)`)
+var analyzeCalls = regexp.MustCompile(`(?m)^stockagent_bridge_calls_total\{function="stockagent\.entry:analyze",lane="agent",outcome="ok"\} (\d+)`)
 
 // llmCalls counts the agent runs the server made, from its metrics.
 func llmCalls(t *testing.T, srv *server) int {

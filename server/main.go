@@ -125,6 +125,9 @@ func run() error {
 		LongWorkers:      cfg.LongWorkers,
 		InferenceThreads: cfg.InferenceThreads,
 		LongThreads:      cfg.LongThreads,
+		AgentWorkers:     cfg.AgentWorkers,
+		AgentThreads:     cfg.LongThreads,
+		AgentQueue:       cfg.AgentQueue,
 		Logger:           log,
 		Metrics:          m,
 	})
@@ -258,7 +261,11 @@ func newLimiter(cfg config.Config, st store.Store) (*ratelimit.Limiter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("RATE_LIMIT_PREDICTION: %w", err)
 	}
-	return ratelimit.New(st, ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{training, prediction}})
+	analysis, err := ratelimit.ParsePolicy("analysis", cfg.RateLimitAnalysis)
+	if err != nil {
+		return nil, fmt.Errorf("RATE_LIMIT_ANALYSIS: %w", err)
+	}
+	return ratelimit.New(st, ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{training, prediction, analysis}})
 }
 
 // trainingHooks turn task life cycles into the training metrics, and pass

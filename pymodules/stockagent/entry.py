@@ -370,6 +370,12 @@ def analyze(req: dict[str, Any]) -> dict[str, Any]:
 
     ctx = _agent_context()
     chat = llm.select(ctx, threads=_thread_budget())
+    if question:
+        tokens, limit = chat.count_tokens(question), ctx.question_limit()
+        if tokens > limit:
+            raise errors.InvalidParameter(
+                f"question is {tokens} tokens long ({chat.counted_by}); the limit is {limit} tokens "
+                f"(AGENT_MAX_QUESTION_TOKENS, at most a third of LLM_CTX={ctx.llm_ctx} less the answer)")
     return runner.analyze(ticker=ticker, prediction=prediction, headlines=headlines, news_source=news_source,
                           chat=chat, settings=ctx, data_dir=settings.load().data_dir,
                           thread_id=thread_id, question=question)

@@ -1,8 +1,14 @@
 // Package analysis is the /analyze flow: the forecast (prediction cache or
 // inference lane), the headlines (cached per hour), a semantic cache look-up
 // made by Go itself (the cache text's embedding against the vector store),
-// and on a miss the LangGraph analyst on the long-work lane, whose report
-// and vector are stored for the next similar request.
+// and on a miss the LangGraph analyst on the agent lane, whose report and
+// vector are stored for the next similar request.
+//
+// Conversation threads belong to the caller that created them (threads.go);
+// the semantic cache answers only requests that name no thread and no
+// question, and what it stores carries no thread. Identical concurrent
+// analyses share one run, which stops when its last caller goes away
+// (flight.go). Logs name threads and questions by a short hash at most.
 package analysis
 
 import (
@@ -36,7 +42,7 @@ type Config struct {
 	Threshold  float64       // SEMANTIC_CACHE_THRESHOLD: cosine similarity for a hit (0.95)
 	MaxAge     time.Duration // SEMANTIC_CACHE_MAX_AGE: reports older than this never answer (24h)
 	NewsTTL    time.Duration // headlines are fetched at most this often per ticker (1h)
-	Timeout    time.Duration // ANALYZE_TIMEOUT: one agent run (5m)
+	Timeout    time.Duration // ANALYZE_TIMEOUT: one agent run, however many callers share it (5m)
 	DataDir    string        // reports are kept under DATA_DIR/reports
 	VectorsURL string        // QDRANT_URL; empty: the in-process index
 	VectorsKey string        // QDRANT_API_KEY
@@ -73,10 +79,15 @@ type Service struct {
 	obs      Observer
 	log      *slog.Logger
 
+	runs flights // identical analyses in progress
+
 	mu         sync.Mutex // guards vectors and stopExpire
 	vectors    vectorstore.Store
 	stopExpire context.CancelFunc
 }
+
+// ErrTimeout is wrapped by an analysis that did not finish within ANALYZE_TIMEOUT.
+var ErrTimeout = errors.New("analysis: timed out")
 
 // New returns a Service.
 func New(cfg Config, py forecast.Python, fs *forecast.Service, st store.Store, obs Observer, log *slog.Logger) *Service {
@@ -87,9 +98,13 @@ func New(cfg Config, py forecast.Python, fs *forecast.Service, st store.Store, o
 // Request is one /analyze call.
 type Request struct {
 	Ticker   string
-	ThreadID string
+	ThreadID string // a conversation of Owner's; empty: a new one (when Owner is set)
 	UseFMI   bool
 	Question string
+	// Owner is the caller's identity: a thread it names must be its own, and
+	// a new thread becomes its own. Empty for the server's own analyses
+	// (monitoring), which start no conversation.
+	Owner string
 }
 
 // Headline is one news item as the news entry point returns it.
@@ -108,8 +123,16 @@ type news struct {
 }
 
 // Analyze answers one request: the report (from the semantic cache or the
-// agent), or the training that must finish first.
+// agent), or the training that must finish first. A thread of another owner
+// is ErrThreadNotFound; a full agent lane is pybridge.ErrLaneFull; a run past
+// ANALYZE_TIMEOUT is ErrTimeout. When ctx ends, the call returns at once and
+// the run is cancelled unless another caller still waits for it.
 func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *forecast.Training, error) {
+	if req.ThreadID != "" {
+		if err := s.claim(ctx, req.ThreadID, req.Owner); err != nil {
+			return nil, nil, err
+		}
+	}
 	raw, tr, err := s.forecast.Predict(ctx, req.Ticker)
 	if err != nil || tr != nil {
 		return nil, tr, err
@@ -124,7 +147,9 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	}
 
 	var vec []float32
-	if req.Question == "" { // a question is always answered by the agent
+	// A question is always answered by the agent, and a thread's turn is
+	// written into that thread: neither is answered from the shared cache.
+	if req.Question == "" && req.ThreadID == "" {
 		text := CacheText(req.Ticker, pred, nw.Headlines)
 		if vec, err = s.embed(ctx, text); err != nil {
 			s.log.Warn("semantic cache skipped: embedding failed", "ticker", req.Ticker, "error", err)
@@ -135,14 +160,29 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 		s.obs.CacheMiss("semantic")
 	}
 
-	answer, err := s.run(ctx, req, raw, pred, nw)
+	answer, err := s.runs.do(ctx, flightKey(req, nw.Source), s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
+		answer, err := s.run(ctx, req, raw, pred, nw)
+		if err == nil && vec != nil {
+			s.remember(ctx, req.Ticker, vec, answer)
+		}
+		return answer, err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if vec != nil {
-		s.remember(ctx, req.Ticker, vec, answer)
-	}
 	return answer, nil, nil
+}
+
+// flightKey says which requests are the same analysis: the ticker, the
+// thread (or, for a new one, its owner-to-be), the question and the news
+// source.
+func flightKey(req Request, newsSource string) string {
+	thread := "thread:" + req.ThreadID
+	if req.ThreadID == "" {
+		thread = "new:" + req.Owner
+	}
+	b, _ := json.Marshal([]any{req.Ticker, thread, req.Question, req.UseFMI, newsSource})
+	return string(b)
 }
 
 // news returns the headlines of ticker, fetched at most once per NewsTTL.
@@ -244,17 +284,22 @@ func (s *Service) lookup(ctx context.Context, ticker string, vec []float32) (jso
 	if err := json.Unmarshal(hit.Payload, &m); err != nil {
 		return nil, false
 	}
+	delete(m, "thread_id") // reports stored before threads had owners carried one
 	m["cached"] = true
 	m["cache"] = map[string]any{"score": hit.Score, "created_at": hit.CreatedAt.UTC().Format(time.RFC3339)}
 	b, err := json.Marshal(m)
 	return b, err == nil
 }
 
+// remember adds a report to the semantic cache without its thread, which is
+// the caller's own.
 func (s *Service) remember(ctx context.Context, ticker string, vec []float32, answer json.RawMessage) {
-	v, err := s.store(ctx, len(vec))
-	if err == nil {
-		err = v.Upsert(ctx, vectorstore.Point{ID: uuid.NewString(), Ticker: ticker, Vector: vec, CreatedAt: time.Now(), Payload: answer})
+	payload, err := withoutThread(answer)
+	v, verr := s.store(ctx, len(vec))
+	if err == nil && verr == nil {
+		err = v.Upsert(ctx, vectorstore.Point{ID: uuid.NewString(), Ticker: ticker, Vector: vec, CreatedAt: time.Now(), Payload: payload})
 	}
+	err = errors.Join(err, verr)
 	if err != nil {
 		s.log.Warn("report not added to the semantic cache", "ticker", ticker, "error", err)
 	}
@@ -267,7 +312,6 @@ type agentResult struct {
 	NewsSentiment string          `json:"news_sentiment"`
 	ParseStatus   string          `json:"parse_status"`
 	Flags         []string        `json:"flags"`
-	ThreadID      string          `json:"thread_id"`
 	Revisions     int             `json:"revisions"`
 	Answer        string          `json:"answer,omitempty"`
 	LLM           json.RawMessage `json:"llm"`
@@ -279,21 +323,42 @@ type agentResult struct {
 	} `json:"nodes"`
 }
 
-// run calls the agent on the long-work lane and builds the API answer.
+func withoutThread(answer json.RawMessage) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(answer, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "thread_id")
+	return json.Marshal(m)
+}
+
+// run calls the agent on the agent lane and builds the API answer. ctx is
+// the run's own (flights.do): it ends at ANALYZE_TIMEOUT or when nobody waits.
 func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news) (json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
 	in := map[string]any{"ticker": req.Ticker, "prediction": raw, "headlines": nw.Headlines, "news_source": nw.Source}
-	if req.ThreadID != "" {
-		in["thread_id"] = req.ThreadID
+	thread := req.ThreadID
+	if thread == "" && req.Owner != "" {
+		thread = uuid.NewString() // a new conversation, the caller's own
+		if err := s.claim(ctx, thread, req.Owner); err != nil {
+			return nil, err
+		}
+	}
+	if thread != "" {
+		in["thread_id"] = scopedThread(req.Owner, thread)
 	}
 	if req.Question != "" {
 		in["question"] = req.Question
 	}
 	var res agentResult
-	if err := s.py.Call(ctx, pybridge.Long, entry+"analyze", in, &res); err != nil {
+	start := time.Now()
+	if err := s.py.Call(ctx, pybridge.Agent, entry+"analyze", in, &res); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: the analysis did not finish within ANALYZE_TIMEOUT (%s)", ErrTimeout, s.cfg.Timeout)
+		}
 		return nil, err
 	}
+	s.log.Info("analysis", "ticker", req.Ticker, "thread", shortOrEmpty(thread), "question", shortOrEmpty(req.Question),
+		"seconds", time.Since(start).Seconds())
 	var secs float64
 	var pt, ct int
 	for _, n := range res.Nodes {
@@ -310,7 +375,6 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 		"news_sentiment": res.NewsSentiment,
 		"last_price":     pred.lastPrice(),
 		"news":           nw,
-		"thread_id":      res.ThreadID,
 		"parse_status":   res.ParseStatus,
 		"flags":          res.Flags,
 		"revisions":      res.Revisions,
@@ -319,17 +383,28 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 		"cached":         false,
 		"created_at":     time.Now().UTC().Format(time.RFC3339),
 	}
+	if req.Question == "" {
+		// The latest report, for monitoring to evaluate: no thread, no answer.
+		if b, err := json.Marshal(out); err != nil {
+			return nil, err
+		} else if err := s.saveReport(req.Ticker, b); err != nil {
+			s.log.Warn("report not saved", "ticker", req.Ticker, "error", err)
+		}
+	}
 	if res.Answer != "" {
 		out["answer"] = res.Answer
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
+	if thread != "" {
+		out["thread_id"] = thread // the caller's name for it, not the checkpoints'
 	}
-	if err := s.saveReport(req.Ticker, b); err != nil {
-		s.log.Warn("report not saved", "ticker", req.Ticker, "error", err)
+	return json.Marshal(out)
+}
+
+func shortOrEmpty(s string) string {
+	if s == "" {
+		return ""
 	}
-	return b, nil
+	return ShortHash(s)
 }
 
 // saveReport keeps the latest report of ticker in the data folder

@@ -30,6 +30,7 @@ type Config struct {
 	// Lane sizes and per-worker native thread budgets.
 	InferenceWorkers, LongWorkers int           // INFERENCE_WORKERS (2), LONG_WORKERS (1)
 	InferenceThreads, LongThreads int           // INFERENCE_THREADS (1), TRAINING_THREADS (1)
+	AgentWorkers, AgentQueue      int           // AGENT_WORKERS (1): analyses at once; AGENT_QUEUE (4): analyses waiting, more get 503
 	MaxTasks                      int           // MAX_TASKS: trainings running at once (4)
 	BatchMaxTickers               int           // BATCH_MAX_TICKERS: tickers one /predict-batch may ask for (500)
 	BatchThreads                  int           // BATCH_THREADS: torch threads of a batch's shared forward (the inference lane's total)
@@ -66,6 +67,7 @@ type Config struct {
 	RateLimits          bool   // RATE_LIMITS: on/off (on)
 	RateLimitTraining   string // RATE_LIMIT_TRAINING (5/hour)
 	RateLimitPrediction string // RATE_LIMIT_PREDICTION (40/hour)
+	RateLimitAnalysis   string // RATE_LIMIT_ANALYSIS (20/hour): /analyze and /monitor/{ticker}
 	// AuthFailureLimit (AUTH_FAILURE_LIMIT, 10/minute) bounds wrong or missing credentials
 	// per client address; it holds whatever RATE_LIMITS says.
 	AuthFailureLimit string
@@ -82,6 +84,8 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		LongWorkers:      1,
 		InferenceThreads: 1,
 		LongThreads:      1,
+		AgentWorkers:     1,
+		AgentQueue:       4,
 		MaxTasks:         4,
 		BatchMaxTickers:  500,
 		TrainingTimeout:  2 * time.Hour,
@@ -101,6 +105,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		RateLimits:          true,
 		RateLimitTraining:   "5/hour",
 		RateLimitPrediction: "40/hour",
+		RateLimitAnalysis:   "20/hour",
 		AuthFailureLimit:    "10/minute",
 	}
 	var errs []error
@@ -141,6 +146,8 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	num("LONG_WORKERS", &c.LongWorkers, 1, 64)
 	num("INFERENCE_THREADS", &c.InferenceThreads, 1, 256)
 	num("TRAINING_THREADS", &c.LongThreads, 1, 256)
+	num("AGENT_WORKERS", &c.AgentWorkers, 1, 64)
+	num("AGENT_QUEUE", &c.AgentQueue, 1, 1024)
 	num("MAX_TASKS", &c.MaxTasks, 1, 256)
 	num("BATCH_MAX_TICKERS", &c.BatchMaxTickers, 1, 10000)
 	num("BATCH_THREADS", &c.BatchThreads, 1, 64)
@@ -228,6 +235,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	c.MonitorAutoRetrain = onOff("MONITOR_AUTO_RETRAIN", false)
 	str("RATE_LIMIT_TRAINING", &c.RateLimitTraining)
 	str("RATE_LIMIT_PREDICTION", &c.RateLimitPrediction)
+	str("RATE_LIMIT_ANALYSIS", &c.RateLimitAnalysis)
 	str("AUTH_FAILURE_LIMIT", &c.AuthFailureLimit)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,7 +17,9 @@ type analyzeBody struct {
 	Question string  `json:"question"`
 }
 
-// MaxQuestion bounds a follow-up question's length.
+// MaxQuestion bounds a follow-up question's length in characters. The
+// analyst also bounds it in the model's tokens (AGENT_MAX_QUESTION_TOKENS),
+// which is the limit that matters for a non-ASCII question.
 const MaxQuestion = 2000
 
 // POST /analyze: the analyst's report on a ticker's forecast and news.
@@ -35,15 +38,19 @@ func (h *handlers) analyze(c *fiber.Ctx) error {
 	if len(b.ThreadID) > 128 {
 		return unprocessable("thread_id is longer than 128 characters")
 	}
-	if len(b.Question) > MaxQuestion {
+	if utf8.RuneCountInString(b.Question) > MaxQuestion {
 		return unprocessable(fmt.Sprintf("question is longer than %d characters", MaxQuestion))
 	}
 	if h.d.Analysis == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "the analyst is not configured on this server")
 	}
-	// The analysis has its own, longer deadline (ANALYZE_TIMEOUT) inside the service.
-	answer, tr, err := h.d.Analysis.Analyze(c.UserContext(), analysis.Request{
-		Ticker: ticker, ThreadID: b.ThreadID, UseFMI: b.UseFMI, Question: b.Question,
+	// The analysis has its own, longer deadline (ANALYZE_TIMEOUT) inside the
+	// service; a client that leaves stops waiting, and its run stops when
+	// nobody else waits for it.
+	ctx, cancel := untilClientGone(c)
+	defer cancel()
+	answer, tr, err := h.d.Analysis.Analyze(ctx, analysis.Request{
+		Ticker: ticker, ThreadID: b.ThreadID, UseFMI: b.UseFMI, Question: b.Question, Owner: callerOf(c).ID,
 	})
 	if err != nil {
 		return err

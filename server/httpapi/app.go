@@ -173,6 +173,8 @@ func New(d Deps) *fiber.App {
 
 	training := rateLimit(d.Limiter, d.Metrics, d.Logger, "training")
 	prediction := rateLimit(d.Limiter, d.Metrics, d.Logger, "prediction")
+	// Analyses hold the agent lane for tens of seconds each: a policy of their own.
+	analyses := rateLimit(d.Limiter, d.Metrics, d.Logger, "analysis")
 	train := need(RoleTrain, "training")
 	app.Post("/train-parent", train, training, h.trainParent)
 	app.Post("/train-child", train, training, h.trainChild)
@@ -184,12 +186,12 @@ func New(d Deps) *fiber.App {
 	app.Post("/predict-child", prediction, h.predictChild)
 	app.Post("/predict-batch", prediction, h.predictBatch)
 
-	app.Post("/analyze", prediction, h.analyze)
+	app.Post("/analyze", analyses, h.analyze)
 
 	if d.MonitorRetrains {
-		app.Post("/monitor/:ticker", need(RoleAdmin, "monitoring that may retrain (MONITOR_AUTO_RETRAIN=on)"), h.monitor)
+		app.Post("/monitor/:ticker", need(RoleAdmin, "monitoring that may retrain (MONITOR_AUTO_RETRAIN=on)"), analyses, h.monitor)
 	} else {
-		app.Post("/monitor/:ticker", h.monitor)
+		app.Post("/monitor/:ticker", analyses, h.monitor)
 	}
 	app.Get("/monitor/:ticker/drift", h.latestDrift)
 	app.Get("/monitor/:ticker/eval", h.latestEval)

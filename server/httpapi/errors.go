@@ -3,10 +3,13 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/pybridge"
+	"stockagent/server/analysis"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
@@ -27,6 +30,12 @@ var pyStatus = map[string]int{
 // {"detail": …}. Tracebacks and internal messages go to the log only.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		if status, detail, ok := analysisError(err); ok {
+			if errors.Is(err, pybridge.ErrLaneFull) {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(LaneFullRetryAfter))
+			}
+			return c.Status(status).JSON(fiber.Map{"detail": detail})
+		}
 		status, detail := fiber.StatusInternalServerError, "internal error"
 		var fe *fiber.Error
 		var pe *pybridge.PyError
@@ -58,6 +67,25 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		}
 		return c.Status(status).JSON(fiber.Map{"detail": detail})
 	}
+}
+
+// LaneFullRetryAfter is the Retry-After, in seconds, of a 503 for a full
+// agent lane: about one analysis on a small machine, after which a place in
+// the queue is likely free.
+const LaneFullRetryAfter = 30
+
+// analysisError is the status and detail errorHandler gives the analyst's
+// own errors; ok is false for other errors.
+func analysisError(err error) (status int, detail string, ok bool) {
+	switch {
+	case errors.Is(err, pybridge.ErrLaneFull):
+		return fiber.StatusServiceUnavailable, "the analyst is busy: too many analyses are waiting; retry later", true
+	case errors.Is(err, analysis.ErrThreadNotFound):
+		return fiber.StatusNotFound, "no such thread", true
+	case errors.Is(err, analysis.ErrTimeout):
+		return fiber.StatusGatewayTimeout, strings.TrimPrefix(err.Error(), "analysis: "), true
+	}
+	return 0, "", false
 }
 
 // badRequest, unprocessable and notFound are the errors handlers return for

@@ -20,7 +20,9 @@ func (h *handlers) monitor(c *fiber.Ctx) error {
 	if h.d.Monitor == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "monitoring is not configured on this server")
 	}
-	ctx := c.UserContext()
+	// An evaluation may run an analysis: stop it when the client leaves.
+	ctx, cancel := untilClientGone(c)
+	defer cancel()
 	drift, err := h.d.Monitor.Drift(ctx, model)
 	if err != nil {
 		return err
@@ -46,6 +48,9 @@ func (h *handlers) monitor(c *fiber.Ctx) error {
 // publicDetail is what a client may read of an error: a Python exception of
 // ours keeps its message; anything else is summarized.
 func publicDetail(err error) string {
+	if _, detail, ok := analysisError(err); ok {
+		return detail
+	}
 	var pe *pybridge.PyError
 	if errors.As(err, &pe) {
 		if _, ok := pyStatus[pe.Type]; ok {

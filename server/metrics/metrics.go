@@ -270,7 +270,7 @@ func (m *Metrics) initSeries() {
 			m.trainings.WithLabelValues(k, s)
 		}
 	}
-	for _, l := range []pybridge.Lane{pybridge.Inference, pybridge.Long} {
+	for _, l := range pybridge.Lanes() {
 		m.bridgeQueueWait.WithLabelValues(l.String())
 		m.bridgeBusy.WithLabelValues(l.String())
 	}

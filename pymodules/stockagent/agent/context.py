@@ -18,6 +18,7 @@ them (an unset or empty variable keeps the default) and validates once. Library 
 | ``LLM_TEMPERATURE`` | ``0.2`` | sampling temperature |
 | ``AGENT_MAX_TOKENS`` | ``384`` | tokens one answer may have (bounds each in-process call) |
 | ``AGENT_MAX_REVISIONS`` | ``1`` | times the critic may send a report back |
+| ``AGENT_MAX_QUESTION_TOKENS`` | ``512`` | tokens a follow-up question may have (a 422 above; see :meth:`Context.question_limit`) |
 | ``AGENT_LLM_CRITIQUE`` | ``false`` | also ask the LLM to critique (the deterministic checks always run) |
 | ``AGENT_DIRECTION_BAND_PCT`` | ``1.0`` | a forecast move within ±this % counts as flat |
 | ``NEWS_SOURCE`` | ``auto`` | ``auto`` (Finnhub with a key, then Yahoo), ``finnhub``, ``yahoo``, ``none`` |
@@ -55,6 +56,7 @@ class Context:
     temperature: float = _env("LLM_TEMPERATURE", "sampling temperature", default=0.2)
     max_tokens: int = _env("AGENT_MAX_TOKENS", "tokens one answer may have", default=384)
     max_revisions: int = _env("AGENT_MAX_REVISIONS", "times the critic may send a report back", default=1)
+    max_question_tokens: int = _env("AGENT_MAX_QUESTION_TOKENS", "tokens a follow-up question may have", default=512)
     llm_critique: bool = _env("AGENT_LLM_CRITIQUE", "also ask the LLM to critique the report", default=False)
     direction_band_pct: float = _env("AGENT_DIRECTION_BAND_PCT", "moves within +-this % are flat", default=1.0)
     news_source: str = _env("NEWS_SOURCE", "auto, finnhub, yahoo or none", default="auto")
@@ -73,6 +75,7 @@ class Context:
             (0 <= self.temperature <= 2, "temperature", "0..2"),
             (16 <= self.max_tokens <= 8192, "max_tokens", "16..8192"),
             (0 <= self.max_revisions <= 5, "max_revisions", "0..5"),
+            (16 <= self.max_question_tokens <= 32768, "max_question_tokens", "16..32768"),
             (0 <= self.direction_band_pct < 50, "direction_band_pct", "0..50"),
             (0 < self.news_timeout <= 60, "news_timeout", "0..60"),
             (1 <= self.news_limit <= 50, "news_limit", "1..50"),
@@ -81,6 +84,11 @@ class Context:
             if not ok:
                 var = self.__dataclass_fields__[name].metadata["env"]
                 raise ValueError(f"setting {var}={getattr(self, name)!r} is invalid: expected {expected}")
+
+    def question_limit(self) -> int:
+        """The tokens a question may have: AGENT_MAX_QUESTION_TOKENS, and at most a third of what
+        the context leaves beside the answer, so the thread's history and the facts still fit."""
+        return max(16, min(self.max_question_tokens, (self.llm_ctx - self.max_tokens) // 3))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Context:

@@ -26,8 +26,9 @@ synchronous ``SqliteSaver``; LangGraph runs the nodes of one step on its thread 
 two analysts still run in parallel. The graph is bounded (at most 8 steps with one revision and
 an answer), so it needs no last-step guard.
 
-Each node starts by checking the call's cancel flag and sending a progress event, and records
-its latency and token counts in ``node_metrics``. Nodes reach the host through :class:`Control`,
+Each node starts by checking the call's cancel flag and sending a progress event, checks it again
+before each LLM call, fits each prompt into the model's context (budget.py: news and history are
+shortened first), and records its latency and token counts in ``node_metrics``. Nodes reach the host through :class:`Control`,
 not through ``stockagent.runtime`` directly: LangGraph runs parallel nodes on its own threads,
 where the host call's thread-local cancel flag and progress channel are not visible
 (runner.py bridges them).
@@ -41,7 +42,7 @@ import queue
 import re
 import threading
 import time
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Mapping
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
@@ -50,7 +51,7 @@ from langgraph.runtime import Runtime
 from .. import errors
 from .. import runtime as host
 from ..llm.chat import ChatModel
-from . import prompts, report, tools
+from . import budget, prompts, report, tools
 from .context import Context
 from .state import InputState, State
 
@@ -103,10 +104,14 @@ class _Step:
         self.started, self.t0 = time.time(), time.perf_counter()
         self.prompt_tokens = self.completion_tokens = 0
 
-    def llm(self, system: str, user: str) -> str:
-        s = self.run.settings
+    def llm(self, system: str, build: Callable[[Mapping[str, Any]], str], parts: Mapping[str, Any] | None = None) -> str:
+        """Ask the LLM: the user message is ``build(parts)``, shortened to fit (budget.fit;
+        ``parts`` in the order they may be shortened)."""
+        s, chat = self.run.settings, self.run.chat
         max_tokens = min(NODE_MAX_TOKENS.get(self.name, s.max_tokens), s.max_tokens)
-        text, usage = self.run.chat.invoke(
+        user, max_tokens = budget.fit(chat, system, build, parts or {}, max_tokens)
+        self.run.control.check()  # an abandoned run makes no further LLM call
+        text, usage = chat.invoke(
             [{"role": "system", "content": system}, {"role": "user", "content": user}],
             max_tokens=max_tokens, temperature=s.temperature, node=self.name, cancelled=self.run.control.cancelled)
         self.prompt_tokens += usage["prompt_tokens"]
@@ -144,7 +149,7 @@ def performance_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, A
     step = _Step("performance_analyst", state, runtime)
     facts = tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct)
     text = step.llm(prompts.PERFORMANCE_SYSTEM,
-                    prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)))
+                    lambda _: prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)))
     return {"facts": facts, "performance_analysis": text, "node_metrics": step.metrics()}
 
 
@@ -153,8 +158,9 @@ def news_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     step = _Step("news_analyst", state, runtime)
     if not state.headlines:
         return {"news_sentiment": "none", "news_analysis": prompts.NO_NEWS_NOTE, "node_metrics": step.metrics()}
-    text = step.llm(prompts.NEWS_SYSTEM, prompts.NEWS_USER.format(
-        ticker=state.ticker, source=tools.source_label(state.news_source), block=tools.headline_block(state.headlines)))
+    text = step.llm(prompts.NEWS_SYSTEM, lambda p: prompts.NEWS_USER.format(
+        ticker=state.ticker, source=tools.source_label(state.news_source), block=tools.headline_block(p["headlines"])),
+        {"headlines": list(state.headlines)})
     return {"news_sentiment": report.parse_sentiment(text), "news_analysis": text, "node_metrics": step.metrics()}
 
 
@@ -162,21 +168,26 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     """The report; a rewrite when the critic sent the last draft back."""
     step = _Step("writer", state, runtime)
     revising = state.verdict == "revise"
-    revision = ""
-    if revising:
-        revision = prompts.WRITER_REVISION.format(
-            problems="\n".join(f"- {p}" for p in state.problems), draft=tools.quote_block("DRAFT", state.draft, 1500))
     facts = state.facts
-    text = step.llm(prompts.WRITER_SYSTEM, prompts.WRITER_USER.format(
-        ticker=state.ticker,
-        facts=tools.format_facts(facts),
-        performance=tools.quote_block("FORECAST_NOTE", state.performance_analysis),
-        source=tools.source_label(state.news_source),
-        sentiment=state.news_sentiment,
-        news=tools.quote_block("NEWS_NOTE", state.news_analysis),
-        revision=revision,
-        direction=f"{facts['direction'].upper()} over {facts['direction_days']} trading days",
-    ))
+
+    def build(p: Mapping[str, Any]) -> str:
+        revision = ""
+        if revising:
+            revision = prompts.WRITER_REVISION.format(
+                problems="\n".join(f"- {x}" for x in state.problems), draft=tools.quote_block("DRAFT", p["draft"], 1500))
+        return prompts.WRITER_USER.format(
+            ticker=state.ticker,
+            facts=tools.format_facts(facts),
+            performance=tools.quote_block("FORECAST_NOTE", p["performance"]),
+            source=tools.source_label(state.news_source),
+            sentiment=state.news_sentiment,
+            news=tools.quote_block("NEWS_NOTE", p["news"]),
+            revision=revision,
+            direction=f"{facts['direction'].upper()} over {facts['direction_days']} trading days",
+        )
+
+    text = step.llm(prompts.WRITER_SYSTEM, build,
+                    {"news": state.news_analysis, "draft": state.draft, "performance": state.performance_analysis})
     return {"draft": text, "revisions": state.revisions + (1 if revising else 0), "node_metrics": step.metrics()}
 
 
@@ -186,8 +197,8 @@ def critic(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     settings = runtime.context.settings
     problems = [p["detail"] for p in report.check(state.draft, state.facts)]
     if not problems and settings.llm_critique:
-        verdict = step.llm(prompts.CRITIC_SYSTEM, prompts.CRITIC_USER.format(
-            facts=tools.format_facts(state.facts), draft=tools.quote_block("NOTE", state.draft, 2500)))
+        verdict = step.llm(prompts.CRITIC_SYSTEM, lambda p: prompts.CRITIC_USER.format(
+            facts=tools.format_facts(state.facts), draft=tools.quote_block("NOTE", p["draft"], 2500)), {"draft": state.draft})
         m = re.match(r"\s*\**revise\b\**[\s:]*(.*)", verdict, re.I | re.S)
         if m:
             problems = ["a reviewer model says: " + (" ".join(m.group(1).split())[:300] or "the stance does not fit the facts")]
@@ -285,11 +296,9 @@ def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     """A follow-up question answered from the thread's earlier turns and the forecast facts."""
     step = _Step("answer", state, runtime)
     question = " ".join((state.question or "").split())
-    text = step.llm(prompts.ANSWER_SYSTEM, prompts.ANSWER_USER.format(
-        history=_history(state.messages),
-        facts=tools.format_facts(state.facts) if state.facts else "(none)",
-        question=question,
-    ))
+    text = step.llm(prompts.ANSWER_SYSTEM, lambda p: prompts.ANSWER_USER.format(
+        history=p["history"], facts=p["facts"], question=question,
+    ), {"history": _history(state.messages), "facts": tools.format_facts(state.facts) if state.facts else "(none)"})
     text = text or "(the model gave no answer)"
     return {"answer": text,
             "messages": [HumanMessage(content=question, name="question"), AIMessage(content=text, name="answer")],

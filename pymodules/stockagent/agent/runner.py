@@ -85,6 +85,8 @@ def run_watched(fn: Callable[[], Any], control: Control) -> Any:
             box["value"] = fn()
         except BaseException as exc:  # re-raised on the calling thread
             box["error"] = exc
+            if isinstance(exc, errors.Cancelled):
+                log.info("analyst stopped at a cancel check")
         finally:
             done.set()
 
@@ -153,6 +155,7 @@ def analyze(
     }
     if question:
         out["answer"] = values.get("answer") or ""
-    log.info("analyst %s thread %s: %s/%s in %.1fs (%s)", ticker, thread_id, out["recommendation"],
+    # No thread id and no question in logs: a thread is its owner's alone.
+    log.info("analyst %s: %s/%s in %.1fs (%s)", ticker, out["recommendation"],
              out["confidence"], seconds, ", ".join(f"{m['node']} {m['seconds']:.2f}s" for m in metrics))
     return out

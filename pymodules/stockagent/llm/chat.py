@@ -5,6 +5,10 @@ messages (``[{"role": "system"|"user"|"assistant", "content": str}]``) and retur
 ``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Two
 optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it)
 and ``cancelled`` is a zero-argument callable checked while the answer is produced.
+``n_ctx`` is the context window (prompt and answer, in tokens) and ``count_tokens(text)`` counts a
+text's tokens: exactly with the model's own tokenizer in process, and for a server (whose tokenizer
+is out of reach) with the conservative estimate :func:`estimate_tokens`, UTF-8 bytes / 2. The agent
+fits every prompt into ``n_ctx`` with them (agent/graph.py).
 
 Implementations:
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 import logging
 import re
 import threading
@@ -60,6 +65,10 @@ class ChatModel(Protocol):
 
     provider: str  # "llama-cpp", "openai-compatible", "scripted"
     model: str  # a human-readable model name for answers and logs
+    n_ctx: int  # the context window in tokens: the prompt and the answer together
+    counted_by: str  # how count_tokens counts, for messages: "the model's tokenizer" or the estimate
+
+    def count_tokens(self, text: str) -> int: ...
 
     def invoke(
         self,
@@ -84,6 +93,17 @@ class LLMSettings(Protocol):
     llm_gguf: str
     llm_ctx: int
     llm_threads: int
+
+
+def estimate_tokens(text: str) -> int:
+    """A server model's tokens for ``text``, estimated without its tokenizer: UTF-8 bytes / 2,
+    rounded up. Conservative for what tokenizers do with text (English averages about 4 bytes a
+    token, accented and Cyrillic letters about 2 bytes, CJK about 3 bytes a token or more); a
+    tokenizer can exceed it only on unusual byte sequences, which LLM_CTX's margin absorbs."""
+    return -(-len(text.encode("utf-8")) // 2)
+
+
+ESTIMATE = "an estimate of UTF-8 bytes / 2"
 
 
 # --- <think> blocks ----------------------------------------------------------------------------
@@ -122,6 +142,7 @@ class LlamaCppChat:
     """A GGUF chat model run by llama.cpp in this process (see the module doc)."""
 
     provider = "llama-cpp"
+    counted_by = "the model's tokenizer"
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 1, timeout: float = 60.0,
                  seed: int = 42, repeat_penalty: float = 1.1):
@@ -160,6 +181,15 @@ class LlamaCppChat:
         with self._lock:
             self._get()
 
+    def count_tokens(self, text: str) -> int:
+        """``text``'s tokens by the model's own tokenizer (loads the model on first use).
+        Tokenizing reads only the vocabulary, so it needs no generation lock once loaded."""
+        llama = self._llama
+        if llama is None:
+            with self._lock:
+                llama = self._get()
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
         from llama_cpp import LogitsProcessorList
 
@@ -175,15 +205,21 @@ class LlamaCppChat:
         with self._lock:
             llama = self._get()
             deadline = time.monotonic() + self.timeout
-            stream = llama.create_chat_completion(
-                messages=[dict(m) for m in messages],
-                max_tokens=max_tokens,
-                temperature=temperature,
-                seed=self.seed,
-                repeat_penalty=self.repeat_penalty,
-                stream=True,
-                logits_processor=LogitsProcessorList([count]),
-            )
+            try:
+                gen = llama.create_chat_completion(
+                    messages=[dict(m) for m in messages],
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    seed=self.seed,
+                    repeat_penalty=self.repeat_penalty,
+                    stream=True,
+                    logits_processor=LogitsProcessorList([count]),
+                )
+                first = next(gen, None)  # the prompt is evaluated here: a prompt too long fails now
+            except ValueError as exc:  # llama-cpp-python: "Requested tokens (…) exceed context window of …"
+                raise errors.InvalidParameter(
+                    f"the prompt does not fit the in-process model's context (LLM_CTX={self.n_ctx}): {exc}") from None
+            stream = itertools.chain([first] if first is not None else [], gen)
             try:
                 for chunk in stream:  # one chunk per token: the checks run between tokens
                     choice = chunk["choices"][0]
@@ -196,7 +232,7 @@ class LlamaCppChat:
                     if stopped:
                         break
             finally:
-                stream.close()
+                gen.close()
             # The context holds the prompt and every generated token that was fed back: all
             # but the last one when max_tokens cut the answer, all but the end token otherwise.
             completion = sampled - (1 if finish == "stop" else 0)
@@ -221,11 +257,13 @@ class OpenAIChat:
     """
 
     provider = "openai-compatible"
+    counted_by = ESTIMATE
 
-    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout: float = 60.0, max_retries: int = 1):
+    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout: float = 60.0, max_retries: int = 1,
+                 n_ctx: int = 2048):
         from langchain_openai import ChatOpenAI
 
-        self.base_url, self.model, self.timeout = base_url, model, timeout
+        self.base_url, self.model, self.timeout, self.n_ctx = base_url, model, timeout, n_ctx
         self._client = ChatOpenAI(
             base_url=base_url,
             model=model,
@@ -233,6 +271,9 @@ class OpenAIChat:
             timeout=timeout,
             max_retries=max_retries,
         )
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
 
     def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
         import openai
@@ -287,9 +328,10 @@ class ScriptedChat:
 
     provider = "scripted"
     model = "scripted"
+    counted_by = ESTIMATE
 
-    def __init__(self, script: Mapping[str, Answer], default: str | None = None):
-        self.script, self.default = dict(script), default
+    def __init__(self, script: Mapping[str, Answer], default: str | None = None, n_ctx: int = 1 << 20):
+        self.script, self.default, self.n_ctx = dict(script), default, n_ctx
         self.calls: list[Call] = []
         self._turns: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -298,6 +340,9 @@ class ScriptedChat:
         """The calls made for ``node``, oldest first."""
         with self._lock:
             return [c for c in self.calls if c.node == node]
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
 
     def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
         msgs = [dict(m) for m in messages]
@@ -375,11 +420,12 @@ def select(s: LLMSettings, *, threads: int | None = None) -> ChatModel:
         raise errors.Unavailable(f"no LLM configured: {c.detail}")
     with _models_lock:
         if c.provider == "openai-compatible":
-            key = (s.llm_base_url, c.model, s.llm_api_key, s.llm_timeout, s.llm_max_retries)
+            key = (s.llm_base_url, c.model, s.llm_api_key, s.llm_timeout, s.llm_max_retries, s.llm_ctx)
             model = _openai_models.get(key)
             if model is None:
                 model = _openai_models[key] = OpenAIChat(s.llm_base_url, c.model, api_key=s.llm_api_key,
-                                                         timeout=s.llm_timeout, max_retries=s.llm_max_retries)
+                                                         timeout=s.llm_timeout, max_retries=s.llm_max_retries,
+                                                         n_ctx=s.llm_ctx)
             return model
         key = (str(c.path), s.llm_ctx)
         model = _llama_models.get(key)
