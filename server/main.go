@@ -137,6 +137,7 @@ func run() error {
 		APIKeys:         cfg.APIKeys,
 		AdminToken:      cfg.AdminToken,
 		CORSOrigins:     cfg.CORSOrigins,
+		AllowedHosts:    cfg.AllowedHosts,
 		TrustedProxies:  cfg.TrustedProxies,
 		DataDir:         cfg.DataDir,
 		LogFile:         logFile.Path(),

@@ -45,6 +45,7 @@ type Config struct {
 	APIKeys        []string // API_KEYS: comma-separated; empty = no key needed
 	AdminToken     string   // ADMIN_TOKEN: enables DELETE /system/reset
 	CORSOrigins    []string // CORS_ORIGINS: comma-separated browser origins allowed
+	AllowedHosts   []string // ALLOWED_HOSTS: host names served beyond loopback names and IP literals
 	TrustedProxies []string // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
 
 	QdrantURL         string        // QDRANT_URL: empty = the in-process vector index
@@ -185,6 +186,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	list("API_KEYS", &c.APIKeys)
 	str("ADMIN_TOKEN", &c.AdminToken)
 	list("CORS_ORIGINS", &c.CORSOrigins)
+	list("ALLOWED_HOSTS", &c.AllowedHosts)
 	list("TRUSTED_PROXIES", &c.TrustedProxies)
 	for _, o := range c.CORSOrigins {
 		if o == "*" {

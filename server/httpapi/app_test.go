@@ -92,10 +92,11 @@ func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *ta
 	dataDir := t.TempDir()
 	pc := cache.NewPredictions(st, dataDir, 0)
 	d := Deps{Logger: quiet, Python: py, Store: st, DataDir: dataDir,
-		Metrics:  metrics.New(prometheus.NewRegistry()),
-		Docs:     func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
-		App:      testWebApp(t),
-		Forecast: forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
+		AllowedHosts: []string{"example.com"}, // httptest's requests name this host
+		Metrics:      metrics.New(prometheus.NewRegistry()),
+		Docs:         func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
+		App:          testWebApp(t),
+		Forecast:     forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
 	for _, o := range opts {
 		o(&d)
 	}
