@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"stockagent/server/redact"
 )
 
 // Config is the server's configuration.
@@ -218,13 +220,14 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 // Addr is the listen address.
 func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
 
-// Logger builds the process's logger, writing to w.
+// Logger builds the process's logger, writing to w; credentials in URLs never reach it.
 func (c Config) Logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redact.Handler(h))
 }
 
 // LogFile is the server's log file, inside the data folder.

@@ -48,6 +48,9 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 	answer := func(v any) error { b, _ := json.Marshal(v); return json.Unmarshal(b, resp) }
 	switch strings.TrimPrefix(fn, "stockagent.entry:") {
 	case "predict":
+		if r.Ticker == "LEAK" {
+			return &pybridge.PyError{Type: "stockagent.errors.Unavailable", Message: "the LLM server at http://u:s3cret@llm:8080/v1 is unreachable"}
+		}
 		if r.Ticker == "ZZZZ" {
 			return &pybridge.PyError{Type: "stockagent.errors.NotFound", Message: "No price data for ticker 'ZZZZ'"}
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/pybridge"
+	"stockagent/server/redact"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
@@ -56,7 +57,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if status == fiber.StatusInternalServerError {
 			detail = "internal error (request id " + requestID(c) + "); see the server log"
 		}
-		return c.Status(status).JSON(fiber.Map{"detail": detail})
+		return c.Status(status).JSON(fiber.Map{"detail": redact.Text(detail)})
 	}
 }
 

@@ -57,14 +57,17 @@ func keyID(key string) string {
 
 // identify attaches the Caller to every request: a configured key's identity,
 // else the peer address (X-Forwarded-For only through TRUSTED_PROXIES). Every
-// caller holds every role for now; roles per key come with API_KEYS roles.
+// caller holds every role for now, but one without a key where keys are configured (it
+// reaches only /health and /metrics); roles per key come with API_KEYS roles.
 func identify(keys []string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := "ip:" + c.IP()
+		id, role := "ip:"+c.IP(), RoleAdmin
 		if k := c.Get("X-API-Key"); k != "" && oneOf(k, keys) {
 			id = keyID(k)
+		} else if len(keys) > 0 {
+			role = RoleNone
 		}
-		c.Locals(callerLocal, Caller{ID: id, Role: RoleAdmin})
+		c.Locals(callerLocal, Caller{ID: id, Role: role})
 		return c.Next()
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/redact"
 )
 
 // GET / describes the service (API.md, "Root, health, docs").
@@ -39,6 +41,8 @@ func (h *handlers) root(c *fiber.Ctx) error {
 
 // GET /health reports the service and each component it depends on:
 // "healthy" when all are up, "degraded" otherwise (the components say which).
+// Callers without the admin role see only those states: versions, paths,
+// addresses and errors tell an attacker what to aim at.
 func (h *handlers) health(c *fiber.Ctx) error {
 	status := "healthy"
 	python := fiber.Map{"status": "down"}
@@ -47,7 +51,7 @@ func (h *handlers) health(c *fiber.Ctx) error {
 	} else {
 		status = "degraded"
 	}
-	components := fiber.Map{"python": python}
+	components := map[string]fiber.Map{"python": python}
 	if h.d.Store != nil {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 		defer cancel()
@@ -75,6 +79,17 @@ func (h *handlers) health(c *fiber.Ctx) error {
 			}
 		}
 		components["vector_store"] = vs
+	}
+	if !callerOf(c).Can(RoleAdmin) {
+		for name, comp := range components {
+			components[name] = fiber.Map{"status": comp["status"]}
+		}
+		return c.JSON(fiber.Map{"status": status, "components": components})
+	}
+	for _, comp := range components {
+		if e, ok := comp["error"].(string); ok {
+			comp["error"] = redact.Text(e)
+		}
 	}
 	return c.JSON(fiber.Map{"status": status, "version": Version, "components": components})
 }

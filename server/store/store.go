@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"stockagent/server/redact"
 )
 
 // Store is a key/value store with expiry, atomic counters, set-if-absent locks, prefix scans
@@ -118,7 +120,7 @@ func Open(rawURL string, opts ...Option) (Store, error) {
 	switch u.Scheme {
 	case "redis", "rediss", "unix":
 	default:
-		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, or redis://host:port/db)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, or redis://host:port/db)", redact.URL(rawURL), u.Scheme)
 	}
 	r, err := NewRedis(rawURL, opts...)
 	if err != nil {
@@ -128,7 +130,7 @@ func Open(rawURL string, opts ...Option) (Store, error) {
 	defer cancel()
 	if err := r.Ping(ctx); err != nil {
 		_ = r.Close()
-		return nil, fmt.Errorf("store: open %q: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("store: open %q: %w", redact.URL(rawURL), err)
 	}
 	return r, nil
 }
