@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,6 +24,9 @@ var pyStatus = map[string]int{
 	"stockagent.errors.Unavailable":      fiber.StatusServiceUnavailable,
 	"stockagent.errors.Cancelled":        fiber.StatusGatewayTimeout,
 }
+
+// DefaultRetryAfter is the Retry-After, in seconds, of a 503 whose cause names none.
+const DefaultRetryAfter = 10
 
 // errorHandler is the one place where errors become responses: a status and
 // {"detail": …}. Tracebacks and internal messages go to the log only.
@@ -56,6 +60,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		}
 		if status == fiber.StatusInternalServerError {
 			detail = "internal error (request id " + requestID(c) + "); see the server log"
+		}
+		if status == fiber.StatusServiceUnavailable && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+			// Every 503 says when to try again (openapi.json); a part that knows better sets its own.
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(DefaultRetryAfter))
 		}
 		return c.Status(status).JSON(fiber.Map{"detail": redact.Text(detail)})
 	}

@@ -56,9 +56,12 @@ func TestFinding11HealthRedaction(t *testing.T) {
 // An error answer never carries a credential either.
 func TestFinding11ErrorDetailRedacted(t *testing.T) {
 	app, _, _ := newTestApp(t)
-	status, body, _ := request(t, app, "POST", "/predict-child", `{"ticker":"LEAK"}`, nil)
+	status, body, h := request(t, app, "POST", "/predict-child", `{"ticker":"LEAK"}`, nil)
 	detail, _ := body["detail"].(string)
 	if status != 503 || strings.Contains(detail, "s3cret") || !strings.Contains(detail, "llm:8080") {
 		t.Errorf("POST /predict-child: %d %q, want 503 naming the server without its password", status, detail)
+	}
+	if h["Retry-After"] == "" {
+		t.Error("a 503 without Retry-After")
 	}
 }
