@@ -17,22 +17,28 @@ import (
 // and errors load nothing and may not be framed.
 const apiPolicy = "default-src 'none'; frame-ancestors 'none'"
 
-// securityHeaders sets the headers every response carries. A handler that sets its own
-// Content-Security-Policy (the web app's page, /docs) keeps it, with frame-ancestors added
-// when it lacks one, so each response has one policy.
+// securityHeaders gives every response the headers of secure, after the handlers ran.
 func securityHeaders(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	err := c.Next()
+	secure(c)
+	return err
+}
+
+// secure sets the headers every response carries; the error handler calls it too, for the
+// errors the server answers before any middleware runs (a 431 for an oversized request line).
+// A handler that sets its own Content-Security-Policy (the web app's page, /docs) keeps it,
+// with frame-ancestors added when it lacks one, so each response has one policy.
+func secure(c *fiber.Ctx) {
 	h := &c.Response().Header
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderReferrerPolicy, "same-origin")
+	h.Set(fiber.HeaderXFrameOptions, "DENY")
 	switch csp := string(h.Peek(fiber.HeaderContentSecurityPolicy)); {
 	case csp == "":
 		h.Set(fiber.HeaderContentSecurityPolicy, apiPolicy)
 	case !strings.Contains(csp, "frame-ancestors"):
 		h.Set(fiber.HeaderContentSecurityPolicy, strings.TrimRight(csp, "; ")+"; frame-ancestors 'none'")
 	}
-	return err
 }
 
 // hostAllowList answers 421 to a request whose Host is not this server's: loopback names and

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -100,12 +103,36 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 		res.Body.Close()
 		if csp := res.Header.Values(fiber.HeaderContentSecurityPolicy); len(csp) != 1 || !strings.Contains(csp[0], "frame-ancestors 'none'") {
-			t.Errorf("GET %s: Content-Security-Policy %q, want one policy with frame-ancestors 'none'", tc.path, csp)
+			t.Errorf("GET %.40s: Content-Security-Policy %q, want one policy with frame-ancestors 'none'", tc.path, csp)
 		}
 		for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
 			if got := res.Header.Get(k); got != want {
-				t.Errorf("GET %s: %s %q, want %q", tc.path, k, got, want)
+				t.Errorf("GET %.40s (%d): %s %q, want %q", tc.path, res.StatusCode, k, got, want)
 			}
 		}
+	}
+}
+
+// A request line too large for the read buffer is answered by the server before any
+// middleware runs: still JSON with a detail, still with the security headers.
+func TestOversizedRequestLine(t *testing.T) {
+	app, _, _ := newTestApp(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(l)
+	t.Cleanup(func() { app.Shutdown() })
+	res, err := http.Get("http://" + l.Addr().String() + "/tasks?q=" + strings.Repeat("a", 8<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 431 || body["detail"] == nil {
+		t.Fatalf("oversized request line: %d %v %v", res.StatusCode, body, err)
+	}
+	if res.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("431 without the security headers: %v", res.Header)
 	}
 }

@@ -65,6 +65,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			// Every 503 says when to try again (openapi.json); a part that knows better sets its own.
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(DefaultRetryAfter))
 		}
+		secure(c)
 		return c.Status(status).JSON(fiber.Map{"detail": redact.Text(detail)})
 	}
 }
