@@ -76,12 +76,33 @@ func TestFinding05CrossSite(t *testing.T) {
 	}
 }
 
-// The old README's bodyless calls keep working: curl sends neither Content-Type nor Origin.
+// The old README's calls keep working as curl sends them: bodyless POSTs with neither
+// Content-Type nor Origin, JSON ones with -H "Content-Type: application/json".
 func TestBodylessCurlContract(t *testing.T) {
 	app, _, _ := newTestApp(t)
-	for _, path := range []string{"/train-parent", "/predict-parent"} {
-		if got := send(t, app, "POST", path, "", map[string]string{"Host": "localhost:8000", "User-Agent": "curl/8.5.0"}); got != 200 && got != 202 {
-			t.Errorf("curl -X POST localhost:8000%s answered %d", path, got)
+	curl := map[string]string{"Host": "localhost:8000", "User-Agent": "curl/8.5.0", "Accept": "*/*"}
+	withJSON := map[string]string{"Content-Type": "application/json"}
+	for k, v := range curl {
+		withJSON[k] = v
+	}
+	for _, tc := range []struct {
+		path, body string
+		header     map[string]string
+	}{
+		{"/train-parent", "", curl},
+		{"/predict-parent", "", curl},
+		{"/monitor/parent", "", curl},
+		{"/monitor/AAPL", "", curl},
+		{"/train-child", `{"ticker":"AAPL"}`, withJSON},
+		{"/predict-child", `{"ticker":"AAPL"}`, withJSON},
+		{"/analyze", `{"ticker":"AAPL"}`, withJSON},
+	} {
+		got := send(t, app, "POST", tc.path, tc.body, tc.header)
+		if got == 403 || got == 415 || got == 421 {
+			t.Errorf("curl -X POST localhost:8000%s answered %d", tc.path, got)
+		}
+		if (tc.path == "/train-parent" || tc.path == "/predict-parent") && got != 200 && got != 202 {
+			t.Errorf("curl -X POST localhost:8000%s answered %d, want 200 or 202", tc.path, got)
 		}
 	}
 }
