@@ -157,3 +157,19 @@ func TestOversizedRequestLine(t *testing.T) {
 		t.Errorf("431 without the security headers: %v", res.Header)
 	}
 }
+
+func TestHostAllowed(t *testing.T) {
+	allowed := []string{"stocks.example", ".corp.example"}
+	for host, want := range map[string]bool{
+		"stocks.example": true, "STOCKS.example.": true, "a.corp.example": true, "corp.example": true,
+		"localhost": true, "app.localhost": true, "127.0.0.1": true, "::1": true, "": true,
+		"evil.example": false, "stocks.example.evil": false, "evilcorp.example": false, "localhost.evil": false,
+	} {
+		if got := hostAllowed(strings.ToLower(host), allowed); got != want {
+			t.Errorf("hostAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if !hostAllowed("anything.example", []string{"*"}) {
+		t.Error(`"*" does not admit every name`)
+	}
+}
