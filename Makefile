@@ -72,6 +72,14 @@ bench-go: setup ## the go test benchmarks of the bridge and the server
 	@echo "==> server benchmarks (real binary, real interpreter)"
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/
 
+# schemathesis against a real server's OpenAPI document, every operation; the short pass of the
+# same test runs in make test. Prints the totals (requests, server errors, statuses).
+.PHONY: fuzz
+fuzz: setup ## fuzz the whole API: >= 10,000 generated requests, 0 server errors, 0 schema violations
+	@echo "==> API fuzzing (schemathesis, about 5 minutes)"
+	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) FUZZ_EXAMPLES=200 FUZZ_MAX_TIME=300 \
+		FUZZ_MIN_REQUESTS=10000 go test -count=1 -timeout 30m -run '^TestAPIFuzz$$' -v ./server/
+
 # Needs none of the above: the GPU machine's own python3 with torch, numpy and pandas.
 GPUCHECK_PYTHON ?= python3
 

@@ -185,6 +185,7 @@ func run() error {
 		AuthFailures:    lockout,
 		MonitorRetrains: cfg.MonitorAutoRetrain,
 		CORSOrigins:     cfg.CORSOrigins,
+		AllowedHosts:    cfg.AllowedHosts,
 		TrustedProxies:  cfg.TrustedProxies,
 		DataDir:         cfg.DataDir,
 		LogFile:         logFile.Path(),

@@ -60,7 +60,7 @@ const (
 	assetCacheControl = "public, max-age=31536000, immutable"
 	pageCacheControl  = "no-cache"
 	pagePolicy        = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
-		"object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 type asset struct {

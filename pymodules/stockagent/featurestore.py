@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from . import errors
+from . import errors, redact
 from .market import features
 from .market import prices as market_prices
 from .settings import Settings
@@ -65,12 +65,12 @@ def redis_connection(url: str) -> str:
     """A ``redis://[user:password@]host:port/db`` URL in Feast's form: ``host:port,db=N[,password=…]``."""
     u = urlsplit(url)
     if u.scheme not in ("redis", "rediss") or not u.hostname:
-        raise errors.InvalidParameter(f"REDIS_URL {url!r} is not a redis:// URL")
+        raise errors.InvalidParameter(f"REDIS_URL {redact.url(url)!r} is not a redis:// URL")
     parts = [f"{u.hostname}:{u.port or 6379}"]
     db = u.path.strip("/")
     if db:
         if not db.isdigit():
-            raise errors.InvalidParameter(f"REDIS_URL {url!r}: the database must be a number")
+            raise errors.InvalidParameter(f"REDIS_URL {redact.url(url)!r}: the database must be a number")
         parts.append(f"db={db}")
     if u.username:
         parts.append(f"username={unquote(u.username)}")

@@ -8,7 +8,7 @@ import types
 import pytest
 import torch
 
-from stockagent import entry, errors, runtime
+from stockagent import entry, errors, redact, runtime
 from stockagent.forecast import registry as registry_mod
 from stockagent.forecast import tracking, train
 from stockagent.forecast.registry import Registry
@@ -135,7 +135,7 @@ def test_mlflow_target(tmp_settings, monkeypatch):
     assert tracking.mlflow_target(tmp_settings)[0] is None  # not installed, nothing configured
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:secret@mlflow:5000")
     assert tracking.mlflow_target(tmp_settings) == ("http://user:secret@mlflow:5000", None, "")
-    assert tracking._safe_uri("http://user:secret@mlflow:5000") == "http://mlflow:5000"
+    assert redact.url("http://user:secret@mlflow:5000") == "http://REDACTED@mlflow:5000"
     monkeypatch.undo()
     pytest.importorskip("mlflow")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"stockagent/server/redact"
 )
 
 // Config is the server's configuration.
@@ -52,6 +54,7 @@ type Config struct {
 	OpenAccess     bool
 	AdminToken     string         // ADMIN_TOKEN: an admin bearer token
 	CORSOrigins    []string       // CORS_ORIGINS: comma-separated browser origins allowed
+	AllowedHosts   []string       // ALLOWED_HOSTS: host names served beyond loopback names and IP literals
 	TrustedProxies []netip.Prefix // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
 
 	QdrantURL         string        // QDRANT_URL: empty = the in-process vector index
@@ -213,6 +216,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	c.OpenAccess = onOff("OPEN_ACCESS", false)
 	str("ADMIN_TOKEN", &c.AdminToken)
 	list("CORS_ORIGINS", &c.CORSOrigins)
+	list("ALLOWED_HOSTS", &c.AllowedHosts)
 	var proxies []string
 	list("TRUSTED_PROXIES", &proxies)
 	for _, p := range proxies {
@@ -318,13 +322,14 @@ func (c Config) AccessMode() string {
 // Addr is the listen address.
 func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
 
-// Logger builds the process's logger, writing to w.
+// Logger builds the process's logger, writing to w; credentials in URLs never reach it.
 func (c Config) Logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redact.Handler(h))
 }
 
 // LogFile is the server's log file, inside the data folder.

@@ -32,7 +32,7 @@ func fromPeer(t *testing.T, app *fiber.App) func(peer, method, path, body string
 			Dial: func(string, string) (net.Conn, error) {
 				return ln.DialWithLocalAddr(&net.TCPAddr{IP: net.ParseIP(peer), Port: 40000})
 			}}}
-		req, err := http.NewRequest(method, "http://stockagent"+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, "http://localhost"+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,6 +74,9 @@ type Deps struct {
 	// CORSOrigins are the origins allowed to call from a browser; empty: none
 	// (the web app is served from the same origin).
 	CORSOrigins []string
+	// AllowedHosts are the host names, beyond loopback names and IP literals, that requests
+	// may address (Host header); others answer 421. See hostAllowList.
+	AllowedHosts []string
 	// TrustedProxies may set X-Forwarded-For; others' headers are ignored.
 	TrustedProxies []netip.Prefix
 	// DataDir is the data folder /outputs lists; LogFile the file /system/logs reads.
@@ -138,7 +141,7 @@ func New(d Deps) *fiber.App {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		d.Logger.Error("panic", "error", e, "path", c.Path(), "request_id", requestID(c))
 	}}))
-	app.Use(requestid.New(), resolveClient(d.TrustedProxies))
+	app.Use(requestid.New(), securityHeaders, resolveClient(d.TrustedProxies))
 	if len(d.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins: strings.Join(d.CORSOrigins, ","),
@@ -149,7 +152,7 @@ func New(d Deps) *fiber.App {
 	if d.Metrics != nil {
 		app.Use(d.Metrics.Middleware())
 	}
-	app.Use(accessLog(d.Logger))
+	app.Use(accessLog(d.Logger), hostAllowList(d.AllowedHosts), bodyGuard(d.CORSOrigins))
 	h := &handlers{d: d}
 	if d.App != nil {
 		// Before the API key check: the page and its files hold no data, and a browser cannot

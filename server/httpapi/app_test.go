@@ -48,6 +48,9 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 	answer := func(v any) error { b, _ := json.Marshal(v); return json.Unmarshal(b, resp) }
 	switch strings.TrimPrefix(fn, "stockagent.entry:") {
 	case "predict":
+		if r.Ticker == "LEAK" {
+			return &pybridge.PyError{Type: "stockagent.errors.Unavailable", Message: "the LLM server at http://u:s3cret@llm:8080/v1 is unreachable"}
+		}
 		if r.Ticker == "ZZZZ" {
 			return &pybridge.PyError{Type: "stockagent.errors.NotFound", Message: "No price data for ticker 'ZZZZ'"}
 		}
@@ -92,10 +95,11 @@ func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *ta
 	dataDir := t.TempDir()
 	pc := cache.NewPredictions(st, dataDir, 0)
 	d := Deps{Logger: quiet, Python: py, Store: st, DataDir: dataDir,
-		Metrics:  metrics.New(prometheus.NewRegistry()),
-		Docs:     func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
-		App:      testWebApp(t),
-		Forecast: forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
+		AllowedHosts: []string{"example.com"}, // httptest's requests name this host
+		Metrics:      metrics.New(prometheus.NewRegistry()),
+		Docs:         func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
+		App:          testWebApp(t),
+		Forecast:     forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
 	for _, o := range opts {
 		o(&d)
 	}

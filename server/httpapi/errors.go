@@ -10,6 +10,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/server/analysis"
+	"stockagent/server/redact"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
@@ -25,6 +26,9 @@ var pyStatus = map[string]int{
 	"stockagent.errors.Unavailable":      fiber.StatusServiceUnavailable,
 	"stockagent.errors.Cancelled":        fiber.StatusGatewayTimeout,
 }
+
+// DefaultRetryAfter is the Retry-After, in seconds, of a 503 whose cause names none.
+const DefaultRetryAfter = 10
 
 // errorHandler is the one place where errors become responses: a status and
 // {"detail": …}. Tracebacks and internal messages go to the log only.
@@ -65,7 +69,12 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if status == fiber.StatusInternalServerError {
 			detail = "internal error (request id " + requestID(c) + "); see the server log"
 		}
-		return c.Status(status).JSON(fiber.Map{"detail": detail})
+		if status == fiber.StatusServiceUnavailable && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+			// Every 503 says when to try again (openapi.json); a part that knows better sets its own.
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(DefaultRetryAfter))
+		}
+		secure(c)
+		return c.Status(status).JSON(fiber.Map{"detail": redact.Text(detail)})
 	}
 }
 

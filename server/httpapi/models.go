@@ -41,6 +41,9 @@ func (h *handlers) tickers(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// MaxRuns bounds GET /models/{ticker}/runs?limit=N.
+const MaxRuns = 500
+
 // GET /models/{ticker}/runs: the model's training runs from the run log,
 // newest first (parameters, per-epoch losses, held-out metrics, artifacts,
 // the promotion decision).
@@ -49,7 +52,10 @@ func (h *handlers) runs(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	limit := c.QueryInt("limit", 50)
+	limit, err := queryInt(c, "limit", 50, 1, MaxRuns)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
 	out, err := h.d.Forecast.Client().Runs(ctx, model, limit)

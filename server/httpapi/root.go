@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"stockagent/server/redact"
 	"stockagent/server/store"
 )
 
@@ -41,6 +42,8 @@ func (h *handlers) root(c *fiber.Ctx) error {
 
 // GET /health reports the service and each component it depends on:
 // "healthy" when all are up, "degraded" otherwise (the components say which).
+// Callers without the admin role see only those states: versions, paths,
+// addresses and errors tell an attacker what to aim at.
 func (h *handlers) health(c *fiber.Ctx) error {
 	status := "healthy"
 	python := fiber.Map{"status": "down"}
@@ -49,7 +52,7 @@ func (h *handlers) health(c *fiber.Ctx) error {
 	} else {
 		status = "degraded"
 	}
-	components := fiber.Map{"python": python}
+	components := map[string]fiber.Map{"python": python}
 	for name, s := range map[string]store.Store{"store": h.d.Store, "cache_store": h.d.CacheStore} {
 		if s == nil {
 			continue
@@ -80,6 +83,17 @@ func (h *handlers) health(c *fiber.Ctx) error {
 			}
 		}
 		components["vector_store"] = vs
+	}
+	if !callerOf(c).Can(RoleAdmin) {
+		for name, comp := range components {
+			components[name] = fiber.Map{"status": comp["status"]}
+		}
+		return c.JSON(fiber.Map{"status": status, "components": components})
+	}
+	for _, comp := range components {
+		if e, ok := comp["error"].(string); ok {
+			comp["error"] = redact.Text(e)
+		}
 	}
 	return c.JSON(fiber.Map{"status": status, "version": Version, "components": components})
 }

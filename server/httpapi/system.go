@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,13 +21,9 @@ const MaxLogLines = 5000
 
 // GET /system/logs?lines=N: the last N lines of the server's log file.
 func (h *handlers) logs(c *fiber.Ctx) error {
-	n := 100
-	if v := c.Query("lines"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 {
-			return badRequest(fmt.Sprintf("lines must be a positive integer, got %q", v))
-		}
-		n = min(n, MaxLogLines)
+	n, err := queryInt(c, "lines", 100, 1, MaxLogLines)
+	if err != nil {
+		return err
 	}
 	if h.d.LogFile == "" {
 		return fiber.NewError(fiber.StatusNotFound, "this server writes no log file")

@@ -41,12 +41,8 @@ func (b trainBody) params(child bool) (forecast.TrainParams, error) {
 		p.LearningRate = *b.LearningRate
 	}
 	if b.StartDate != nil {
-		d, err := time.Parse(time.DateOnly, *b.StartDate)
-		if err != nil {
-			return p, unprocessable(fmt.Sprintf("start_date must be YYYY-MM-DD, got %q", *b.StartDate))
-		}
-		if d.After(time.Now()) {
-			return p, unprocessable(fmt.Sprintf("start_date %s is after today", *b.StartDate))
+		if _, err := parseDate("start_date", *b.StartDate, time.Now()); err != nil {
+			return p, err
 		}
 		p.StartDate = *b.StartDate
 	}

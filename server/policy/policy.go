@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"sort"
@@ -71,11 +73,35 @@ func Load(path string) (*Policy, error) {
 	if path == "" {
 		return Default(), nil
 	}
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer f.Close()
+	// One byte past the limit is enough to refuse: a huge file is never read whole.
+	src, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	return Parse(path, src)
+}
+
+// A policy file is a few dozen rules (the default is 70 lines, 4 KiB). These limits bound the
+// time start-up spends checking one, which grows with its size.
+const (
+	MaxBytes = 64 << 10
+	MaxLines = 1000
+)
+
+// checkSize refuses a source past MaxBytes or MaxLines.
+func checkSize(src []byte) *LoadError {
+	if len(src) > MaxBytes {
+		return &LoadError{Reason: fmt.Sprintf("larger than %d bytes: a policy is a few dozen rules", MaxBytes)}
+	}
+	if n := bytes.Count(src, []byte("\n")) + 1; n > MaxLines {
+		return &LoadError{Reason: fmt.Sprintf("%d lines, more than %d: a policy is a few dozen rules", n, MaxLines)}
+	}
+	return nil
 }
 
 var ruleHead = regexp.MustCompile(`(?s)^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)$`)
@@ -97,7 +123,11 @@ func Parse(name string, src []byte) (_ *Policy, err error) {
 			err = &LoadError{File: name, Reason: fmt.Sprintf("gpython failed: %v", r)}
 		}
 	}()
-	p, lerr := parse(name, string(src))
+	lerr := checkSize(src)
+	var p *Policy
+	if lerr == nil {
+		p, lerr = parse(name, string(src))
+	}
 	if lerr != nil {
 		lerr.File = name
 		return nil, lerr

@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"stockagent/server/redact"
 )
 
 // Store is a key/value store with expiry, atomic counters, set-if-absent locks, prefix scans
@@ -129,7 +131,7 @@ func Open(rawURL string, opts ...Option) (Store, error) {
 	case "bolt":
 		return OpenBolt(u.Path, opts...)
 	default:
-		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, bolt:///path/store.db, or redis://host:port/db)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("store: open %q: unsupported scheme %q (want \"\" for the in-process store, bolt:///path/store.db, or redis://host:port/db)", redact.URL(rawURL), u.Scheme)
 	}
 	r, err := NewRedis(rawURL, opts...)
 	if err != nil {
@@ -139,7 +141,7 @@ func Open(rawURL string, opts ...Option) (Store, error) {
 	defer cancel()
 	if err := r.Ping(ctx); err != nil {
 		_ = r.Close()
-		return nil, fmt.Errorf("store: open %q: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("store: open %q: %w", redact.URL(rawURL), err)
 	}
 	return r, nil
 }

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"stockagent/server/redact"
 )
 
 // Payload fields of a Qdrant point. ticker and created_at_ms carry payload indexes
@@ -96,7 +98,7 @@ func NewQdrant(ctx context.Context, rawURL string, dim int, opts ...Option) (*Qd
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vectorstore: qdrant open %s: %w", rawURL, err)
+		return nil, fmt.Errorf("vectorstore: qdrant open %s: %w", redact.URL(rawURL), err)
 	}
 	q := &Qdrant{client: client, collection: c.collection, addr: net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port)), timeout: c.timeout}
 	if err := q.setUp(ctx, dim); err != nil {
@@ -219,27 +221,27 @@ func parseQdrantURL(raw string) (host string, port int, useTLS bool, err error) 
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err
 		}
-		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: %w", raw, err)
+		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: %w", redact.URL(raw), err)
 	}
 	switch u.Scheme {
 	case "http":
 	case "https":
 		useTLS = true
 	default:
-		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: scheme %q (want http, https, or none)", raw, u.Scheme)
+		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: scheme %q (want http, https, or none)", redact.URL(raw), u.Scheme)
 	}
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: want only a host and a port (the API key goes in QDRANT_API_KEY)", u.Redacted())
+		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: want only a host and a port (the API key goes in QDRANT_API_KEY)", redact.URL(raw))
 	}
 	host = u.Hostname()
 	if host == "" {
-		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: no host", raw)
+		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: no host", redact.URL(raw))
 	}
 	port = qdrantGRPCPort
 	if p := u.Port(); p != "" {
 		port, err = strconv.Atoi(p)
 		if err != nil || port <= 0 || port > 65535 {
-			return "", 0, false, fmt.Errorf("bad Qdrant URL %q: port %q", raw, p)
+			return "", 0, false, fmt.Errorf("bad Qdrant URL %q: port %q", redact.URL(raw), p)
 		}
 	}
 	if strings.Contains(host, ":") {

@@ -38,11 +38,10 @@ import math
 import os
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from .. import tickers
+from .. import redact, tickers
 from ..settings import Settings
 from .registry import META, SCALERS, WEIGHTS
 
@@ -216,17 +215,6 @@ def mlflow_target(settings: Settings) -> tuple[str | None, str | None, str]:
     return f"sqlite:///{data / 'mlflow.db'}", (data / "mlartifacts").as_uri(), ""
 
 
-def _safe_uri(uri: str) -> str:
-    """``uri`` without a user or password, for logs and the run log."""
-    try:
-        parts = urllib.parse.urlsplit(uri)
-    except ValueError:
-        return "<unparsable uri>"
-    if "@" not in parts.netloc:
-        return uri
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 def log_to_mlflow(settings: Settings, entry: dict) -> dict:
     """Log one run to MLflow; returns its status for the run log. Never raises."""
     try:
@@ -236,7 +224,7 @@ def log_to_mlflow(settings: Settings, entry: dict) -> dict:
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
     if uri is None:
         return {"status": "off", "reason": off}
-    safe = _safe_uri(uri)
+    safe = redact.url(uri)
     started = time.monotonic()
     try:
         meta_file = settings.data_dir / entry["artifacts"]["meta"]

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence, TypedDict
 
-from .. import errors
+from .. import errors, redact
 
 log = logging.getLogger(__name__)
 
@@ -286,12 +286,12 @@ class OpenAIChat:
                                       extra_body={"max_tokens": max_tokens})
         except openai.APITimeoutError:
             raise errors.Unavailable(
-                f"the LLM server at {self.base_url} did not answer within LLM_TIMEOUT={self.timeout:g}s") from None
+                f"the LLM server at {redact.url(self.base_url)} did not answer within LLM_TIMEOUT={self.timeout:g}s") from None
         except openai.APIConnectionError as exc:
-            raise errors.Unavailable(f"the LLM server at {self.base_url} is unreachable: {exc}") from None
+            raise errors.Unavailable(redact.text(f"the LLM server at {self.base_url} is unreachable: {exc}")) from None
         except openai.APIStatusError as exc:
             raise errors.Unavailable(
-                f"the LLM server at {self.base_url} answered HTTP {exc.status_code}: {str(exc)[:300]}") from None
+                redact.text(f"the LLM server at {self.base_url} answered HTTP {exc.status_code}: {str(exc)[:300]}")) from None
         content = msg.content
         if isinstance(content, list):  # content blocks: keep the text parts
             content = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
@@ -385,7 +385,7 @@ def _choose(s: LLMSettings) -> Choice:
         model = s.llm_model or DEFAULT_OPENAI_MODEL
         if importlib.util.find_spec("langchain_openai") is None:
             return Choice("openai-compatible", model, False, "LLM_BASE_URL is set but langchain-openai is not installed")
-        return Choice("openai-compatible", model, True, f"OpenAI-compatible server at {s.llm_base_url} (not probed)")
+        return Choice("openai-compatible", model, True, f"OpenAI-compatible server at {redact.url(s.llm_base_url)} (not probed)")
     if s.llm_provider == "none":
         return Choice("none", "", False, "LLM_PROVIDER=none and no LLM_BASE_URL")
     if s.llm_provider == "openai-compatible":
