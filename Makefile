@@ -16,7 +16,7 @@ BIN := $(BUILD)/stockagent-server
 PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 export PIP_CACHE_DIR
 
-# A CPython >= 3.11 with a shared libpython: PYTHON=... picks one, else the
+# A CPython 3.11 (the locks') with a shared libpython: PYTHON=... picks one, else the
 # newest 3.11 under pyenv, else python3.11 on PATH.
 PYTHON ?= $(shell ls -d $(HOME)/.pyenv/versions/3.11.*/bin/python3.11 2>/dev/null | sort -V | tail -n1)
 ifeq ($(PYTHON),)
@@ -28,7 +28,16 @@ GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -pr
 # The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run run-supervised test test-go test-py test-web web bench clean gpu-check
+.PHONY: help setup run run-supervised test test-go test-py test-web web bench clean gpu-check preflight lock
+
+# Before anything is built, .ci/preflight checks the tools the goal needs (installing Debian's
+# packages when root with apt-get) or stops with one line per missing tool. The test goals need
+# what the tests start as well; every rule that builds waits for it (order-only prerequisite).
+PREFLIGHT := setup
+test test-go test-py test-web: PREFLIGHT := test
+
+preflight:
+	@PYTHON="$(if $(wildcard $(PY)),$(PY),$(PYTHON))" .ci/preflight $(PREFLIGHT)
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +53,8 @@ run-supervised: setup ## run the server as above, started again after a crash (S
 test: setup test-go test-py test-web ## run every Go, Python and web test
 
 test-go: $(BIN)
+	@echo "==> go modules: the downloaded ones match go.sum"
+	go mod verify
 	@echo "==> go tests"
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -count=1 -timeout 20m ./...
 
@@ -89,9 +100,8 @@ gpu-check: ## train on the GPU and the CPU, print the speed-up (GPUCHECK_OUT=fil
 clean: ## remove build outputs (keeps .venv and the data folder)
 	rm -rf $(BUILD) web/swaggerui web/dist
 
-$(VENV)/bin/python:
-	@test -n "$(PYTHON)" || { echo "no CPython 3.11 found: set PYTHON=/path/to/python3.11 (>= 3.11, shared libpython)"; exit 1; }
-	@$(PYTHON) -c 'import sys, sysconfig; assert sys.version_info >= (3, 11), "need Python >= 3.11"; assert sysconfig.get_config_var("Py_ENABLE_SHARED"), "need a shared libpython (--enable-shared)"'
+# The preflight has checked $(PYTHON): CPython 3.11 with a shared libpython.
+$(VENV)/bin/python: | preflight
 	@echo "==> creating $(VENV) from $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 
@@ -103,21 +113,40 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=OFF -DLLAVA_
 	-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
 	-DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF
 
-# Installs against the pinned set; reruns only when the manifests change.
-$(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/constraints.txt
-	@echo "==> installing stockagent and its pinned dependencies (pip cache: $(PIP_CACHE_DIR))"
+# Third-party packages only from the locks, each file checked against its hashes: first the tools
+# that build sources, so that no build fetches anything unhashed (--no-build-isolation), then the
+# locked set (the package's dependencies with the test, mlflow and feast extras), then the package
+# itself, editable, adding nothing (--no-deps). Reruns only when the manifests change.
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/build-requirements.lock pymodules/requirements.lock
+	@echo "==> installing the locked, hashed Python packages, then stockagent (pip cache: $(PIP_CACHE_DIR))"
 	@echo "    (a first install builds llama-cpp-python from source: several minutes)"
+	$(PY) -m pip install --progress-bar off --require-hashes -r pymodules/build-requirements.lock
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(PY) -m pip install --progress-bar off -c pymodules/constraints.txt -e '.[test,mlflow,feast]'
+		$(PY) -m pip install --progress-bar off --require-hashes --no-build-isolation -r pymodules/requirements.lock
+	$(PY) -m pip install --progress-bar off --no-deps --no-build-isolation -e .
 	touch $@
 
-$(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py
+# Regenerates both locks after a change to pyproject.toml or build-requirements.in. pip-compile
+# keeps every pin the lock already holds (UPGRADE=1 moves them all to the newest allowed) and
+# records every file's hash, without index addresses. It runs from its own virtual environment.
+PIP_TOOLS := $(BUILD)/pip-tools
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-options $(if $(UPGRADE),--upgrade)
+
+lock: | preflight ## re-resolve the locked Python packages (pymodules/*.lock) with their hashes
+	@test -x $(PIP_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS) && $(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.7.0; }
+	@echo "==> resolving pyproject.toml's dependencies and extras into pymodules/requirements.lock"
+	$(PIP_COMPILE) --extra test --extra mlflow --extra feast -o pymodules/requirements.lock pyproject.toml
+	@echo "==> resolving the build tools into pymodules/build-requirements.lock (at the same versions)"
+	$(PIP_COMPILE) -c pymodules/requirements.lock -o pymodules/build-requirements.lock pymodules/build-requirements.in
+
+$(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py | preflight
 	@mkdir -p $(BUILD)
 	@echo "==> computing cgo flags from $$($(PY) -c 'import sys; print(sys.base_prefix)')"
 	$(PY) native/cgoflags.py > $@.tmp && mv $@.tmp $@
 
 # npm ci installs the lock file exactly: Swagger UI, and the web app's packages and tools.
-web/node_modules/.installed: web/package.json web/package-lock.json web/.npmrc
+web/node_modules/.installed: web/package.json web/package-lock.json web/.npmrc | preflight
 	@echo "==> installing the web packages (npm ci)"
 	cd web && npm ci --no-audit --no-fund
 	touch $@
@@ -137,6 +166,6 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 	@echo "==> building the web app into web/dist (tsc, vite build)"
 	cd web && npm run --silent build
 
-$(BIN): $(BUILD)/cgo.env $(VENV)/.installed web/swaggerui/.stamp web/dist/index.html $(GO_SOURCES)
+$(BIN): $(BUILD)/cgo.env $(VENV)/.installed web/swaggerui/.stamp web/dist/index.html $(GO_SOURCES) | preflight
 	@echo "==> building $(BIN)"
 	source $(BUILD)/cgo.env && go build -ldflags "-X main.defaultPython=$(abspath $(PY))" -o $(BIN) ./server

@@ -57,7 +57,7 @@ func BenchmarkEchoJSON(b *testing.B) {
 func BenchmarkEchoSubprocess(b *testing.B) {
 	python, err := pybridgetest.Python()
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	for b.Loop() {
 		cmd := exec.Command(python, "-c", "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())")

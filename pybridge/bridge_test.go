@@ -118,7 +118,7 @@ func loadedLibpython(t *testing.T) string {
 	t.Helper()
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		t.Skip("no /proc/self/maps:", err)
+		t.Fatal("no /proc/self/maps, where the loaded libpython shows:", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -409,7 +409,7 @@ func rssKiB(t *testing.T) int {
 	t.Helper()
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		t.Skip("no /proc/self/status")
+		t.Fatal("no /proc/self/status, where the RSS shows:", err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {

@@ -12,7 +12,7 @@ import (
 func BenchmarkWorkerEchoRaw(b *testing.B) {
 	python, err := pybridgetest.Python()
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	w, err := StartWorkers(WorkerConfig{Python: python, Modules: []string{"stockagent.diagnostics"}})
 	if err != nil {

@@ -26,7 +26,7 @@ def redis_url():
         yield os.environ["REDIS_URL_TEST"]
         return
     server = shutil.which("redis-server")
-    assert server, "redis-server is needed (Debian package redis-server; .ci/run installs it)"
+    assert server, "redis-server is not on PATH: install it with: apt-get install -y redis-server (make test does, as root)"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

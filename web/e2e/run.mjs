@@ -6,20 +6,20 @@
 // the bytes the browser loads are printed as benchmarks (measured, never asserted).
 //
 //   STOCKAGENT_SERVER_BIN  the server binary (default .build/stockagent-server)
-//   CHROMIUM               the browser (default /usr/bin/chromium)
+//   CHROMIUM               the browser (default: chromium on PATH)
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const serverBin = process.env.STOCKAGENT_SERVER_BIN || join(repo, '.build/stockagent-server')
-const browserBin = process.env.CHROMIUM || '/usr/bin/chromium'
+const browserBin = findBrowser(process.env.CHROMIUM || 'chromium')
 const shots = join(repo, '.build/screenshots')
 const ticker = 'MSFT'
 
@@ -30,6 +30,20 @@ const pageReady = 60_000
 
 // The analyst's report, rendered: there once the answer and the markdown renderer both are.
 const reportOf = (page) => page.locator('.report')
+
+// The browser's path: a name is looked up on PATH. Without one the run fails at once with one
+// line that says how to install it (never a skip).
+function findBrowser(name) {
+  const candidates = isAbsolute(name) ? [name] : (process.env.PATH || '').split(delimiter).filter(Boolean).map((dir) => join(dir, name))
+  for (const path of candidates) {
+    try {
+      accessSync(path, constants.X_OK)
+      return path
+    } catch {}
+  }
+  console.log(`FAIL no ${name} to drive: install it with: apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)`)
+  process.exit(1)
+}
 
 function freePort() {
   return new Promise((done, fail) => {

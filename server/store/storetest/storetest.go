@@ -7,8 +7,8 @@
 //     (KeyPrefix), and start none.
 //   - otherwise: redis-server from PATH, without persistence and with KEYS disabled, so
 //     any code path that calls KEYS fails loudly.
-//   - no redis-server on PATH: Redis tests are skipped, unless CI is set, where they fail
-//     (CI installs the package).
+//   - no redis-server on PATH: Redis tests fail, never skip (make test installs the package,
+//     or stops first and says how).
 //
 // Nothing here imports package store, so store's own tests can use it.
 package storetest
@@ -43,8 +43,8 @@ type Runner[T any] interface {
 // Run runs f once per backend, as subtests named "memory", "bolt" and "redis". The bolt
 // subtest's file lives in its temporary folder; stores opened on its URL share it, as
 // clients of one Redis do. The Redis subtest starts a server (or uses REDIS_URL_TEST) and
-// is skipped when neither is available outside CI; the server lives until the subtest and
-// all its own subtests end.
+// fails when neither is available; the server lives until the subtest and all its own
+// subtests end.
 func Run[T Runner[T]](t T, f func(t T, b Backend)) {
 	t.Helper()
 	t.Run("memory", func(t T) {
