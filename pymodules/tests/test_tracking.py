@@ -38,8 +38,8 @@ def _ruin_fit(monkeypatch):
     """Make every following training produce a much worse model (noise on the trained head)."""
     real = train.fit
 
-    def worse(cfg, data, scalers, parent=None):
-        model, report = real(cfg, data, scalers, parent)
+    def worse(cfg, data, scalers, parent=None, **kw):
+        model, report = real(cfg, data, scalers, parent, **kw)
         gen = torch.Generator().manual_seed(0)
         with torch.no_grad():
             for p in model.head.parameters():

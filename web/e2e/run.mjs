@@ -295,7 +295,7 @@ try {
     const errors = []
     const page = await newPage(browser, desktop, errors)
     await page.goto(`${base}/system`)
-    for (const name of ['Interpreter (embedded CPython)', 'Store (cache, tasks, limits)', 'Vector store (semantic cache)', 'Language model (analyst)']) {
+    for (const name of ['Interpreter (embedded CPython)', 'Store (task records, leases)', 'Cache store (forecasts, rate limits)', 'Vector store (semantic cache)', 'Language model (analyst)']) {
       await page.getByText(name).waitFor()
     }
     await page.getByRole('link', { name: 'API documentation' }).waitFor()

@@ -6,7 +6,8 @@ import { useHealth } from '../api/get-health'
 
 const names: Record<string, string> = {
   python: 'Interpreter (embedded CPython)',
-  store: 'Store (cache, tasks, limits)',
+  store: 'Store (task records, leases)',
+  cache_store: 'Cache store (forecasts, rate limits)',
   vector_store: 'Vector store (semantic cache)',
   llm: 'Language model (analyst)',
 }
