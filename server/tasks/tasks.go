@@ -442,8 +442,7 @@ func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
 	if err != nil || !current {
 		return false, err
 	}
-	ok, err := m.st.SetNX(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease)
-	if err != nil || !ok {
+	if ok, err := m.holds(ctx, t); err != nil || !ok {
 		return ok, err
 	}
 	// Taken again; a process that took the task over between the two reads
@@ -455,6 +454,20 @@ func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
 	return true, nil
 }
 
+// holds takes t's lock when it is free and reports whether t holds it now
+// (current may have taken it again a moment before).
+func (m *Manager) holds(ctx context.Context, t *task) (bool, error) {
+	key := lockPrefix + t.rec.TaskID
+	if ok, err := m.st.SetNX(ctx, key, []byte(t.holder), m.cfg.Lease); err != nil || ok {
+		return ok, err
+	}
+	v, err := m.st.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && string(v) == t.holder, err
+}
+
 // current reports whether t's token is still the task's. A counter the store
 // lost (a Redis restarted empty: nobody can have taken the task over, its
 // record is gone too) is set up again with a fresh token for t.
@@ -464,12 +477,8 @@ func (m *Manager) current(ctx context.Context, t *task) (bool, error) {
 	defer t.mu.Unlock()
 	fence, err := m.st.Get(ctx, fencePrefix+id)
 	if errors.Is(err, store.ErrNotFound) {
-		if ok, err := m.st.SetNX(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease); err != nil {
+		if ok, err := m.holds(ctx, t); err != nil || !ok {
 			return false, err
-		} else if !ok {
-			if v, err := m.st.Get(ctx, lockPrefix+id); err != nil || string(v) != t.holder {
-				return false, err
-			}
 		}
 		token, err := m.st.Incr(ctx, fencePrefix+id, 1, 0)
 		if err != nil {

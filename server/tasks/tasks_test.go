@@ -416,6 +416,44 @@ func TestLostLeaseFencesTheRun(t *testing.T) {
 	})
 }
 
+// A store that comes back empty (a Redis restarted without persistence) lost the lock and the
+// fencing counter, and nobody took the task over: the run that holds it sets both up again
+// and goes on, never mistaking its own fresh lock for another process's.
+func TestStoreLostLockAndFence(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		lease := 300 * time.Millisecond
+		m := newManager(t, st, Config{Lease: lease})
+		release, running := make(chan struct{}), make(chan struct{})
+		var runs atomic.Int64
+		m.Handle("train_child", func(json.RawMessage) Func {
+			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				if runs.Add(1) == 1 {
+					close(running)
+				}
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				return json.RawMessage(`{}`), m.Commit(ctx, "serving:msft", []byte("v"))
+			}
+		})
+		if _, started, err := m.Submit(bg, Spec{ID: "msft", Kind: "train_child"}); !started || err != nil {
+			t.Fatal(started, err)
+		}
+		<-running
+		st.Delete(bg, lockPrefix+"msft", fencePrefix+"msft")
+		time.Sleep(3 * lease) // several renewals meet the empty store
+		close(release)
+		if r := wait(t, m, "msft"); r.Status != Completed || r.Attempt != 1 || runs.Load() != 1 {
+			t.Fatalf("after the store lost the lock and the counter: %d runs, %+v", runs.Load(), r)
+		}
+		if v, _ := st.Get(bg, "serving:msft"); string(v) != "v" {
+			t.Fatalf("serving pointer = %q, want the run's commit", v)
+		}
+	})
+}
+
 // Cancelling a run that waits for a slot, and one that waits for its parent.
 func TestCancelQueued(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
