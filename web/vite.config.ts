@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config'
 // The Go server (make run) that `npm run dev` forwards API calls to.
 const apiServer = 'http://localhost:8000'
 
-// First path segments of the API (API.md). Page loads (Accept: text/html) stay with Vite,
+// First path segments of the API (docs/api.md). Page loads (Accept: text/html) stay with Vite,
 // as the Go server does the same split, since /monitor is also a page of the app.
 const apiPaths = ['/health', '/openapi.json', '/docs', '/metrics', '/train-parent', '/train-child',
   '/status', '/tasks', '/predict-parent', '/predict-child', '/predict-batch', '/analyze', '/monitor',

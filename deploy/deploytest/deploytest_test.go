@@ -358,7 +358,7 @@ func definedMetrics(t *testing.T) map[string]bool {
 			}
 		}
 	}
-	// The names the old dashboards know (API.md) and a few of each family
+	// The names the old dashboards know (docs/api.md) and a few of each family
 	// prove the regexp read the source.
 	for _, n := range []string{
 		"prediction_total", "prediction_latency_seconds_bucket", "training_status",
@@ -401,7 +401,7 @@ func TestDashboardMetricsDefined(t *testing.T) {
 	for _, name := range deploytest.Missing(used, defined) {
 		t.Errorf("%s is not a metric of the service; used by %s", name, strings.Join(used[name], "; "))
 	}
-	// Every dashboard contributes, and the names API.md keeps are shown.
+	// Every dashboard contributes, and the names docs/api.md keeps are shown.
 	files := map[string]bool{}
 	for _, places := range used {
 		for _, p := range places {

@@ -5,14 +5,14 @@ are exceptions from :mod:`stockagent.errors`; the HTTP layer maps their class na
 BadRequest 400, InvalidParameter 422, NotFound 404, ModelMissing 202 (+ training), Conflict 409,
 Unavailable 503, Cancelled (the caller went away); anything else is a 500.
 
-``ticker`` fields take a symbol (validated as API.md says) or ``"parent"`` (any case) for the
+``ticker`` fields take a symbol (validated as docs/api.md says) or ``"parent"`` (any case) for the
 parent model. Unknown request fields are refused (BadRequest), so a typo never passes silently.
 
 | function | request | answer |
 |---|---|---|
 | ``train`` | ``ticker``; optional ``epochs``, ``learning_rate``, ``start_date``, ``end_date``, ``strategy`` (children), ``promote`` (``auto`` default: the new version serves only if its held-out MAE is no worse than the serving one's; or ``always``), ``force`` (ignored: Go decides whether to train), ``run_id`` (checkpoint every epoch; the serving pointer is then left to the caller's fenced commit and ``set_serving``), ``resume_run_id`` (continue from that run's checkpoint) | train.train_and_save's result, with ``promotion`` and ``tracking`` |
 | ``set_serving`` | ``ticker``, ``version`` | ``{ticker, version, changed}``: serving.json points at ``version`` (a copy of the server's pointer) |
-| ``predict`` | ``ticker`` | the ``<prediction>`` of API.md plus our fields (forecast/predict.py) |
+| ``predict`` | ``ticker`` | the ``<prediction>`` of docs/api.md plus our fields (forecast/predict.py) |
 | ``predict_batch`` | ``tickers`` (list); optional ``threads`` | ``{results: [{ticker, result} or {ticker, error, detail}, ...], answered, failed, lstm_forwards}``, compact predictions (forecast/batch.py) |
 | ``models`` | none | ``{models: [summary, ...]}`` |
 | ``model`` | ``ticker`` | one summary plus the serving version's full ``meta`` |

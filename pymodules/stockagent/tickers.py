@@ -1,7 +1,7 @@
 """Ticker symbols: validation, the one canonical form, the ``parent`` alias, and the only way to turn a
 symbol into a path.
 
-Rules (API.md): trimmed, upper-cased, 1-12 characters of letters, digits, ``.``, ``-``, ``^``, ``=``,
+Rules (docs/api.md): trimmed, upper-cased, 1-12 characters of letters, digits, ``.``, ``-``, ``^``, ``=``,
 at least one letter or digit, not starting with ``.``, no ``..``; ``PARENT`` is reserved.
 
 Canonical form: a ``^`` may only lead, and leads exactly when the symbol is an index

@@ -1,4 +1,4 @@
-"""The prediction: API.md's shape, NYSE dates, intervals, reload on a new version."""
+"""The prediction: docs/api.md's shape, NYSE dates, intervals, reload on a new version."""
 
 import json
 import re

@@ -1,5 +1,5 @@
 // Package cache holds the prediction cache: forecasts kept in the shared
-// store under API.md's key (predict_child_{ticker}) for a day, and never
+// store under docs/api.md's key (predict_child_{ticker}) for a day, and never
 // answered once stale.
 //
 // An entry is stale the moment the model's serving version changes (any
@@ -26,14 +26,14 @@ import (
 	"stockagent/server/tickers"
 )
 
-// DefaultTTL is how long an entry may live (API.md: 24 h).
+// DefaultTTL is how long an entry may live (docs/api.md: 24 h).
 const DefaultTTL = 24 * time.Hour
 
 // KeyPrefix starts every prediction key; /system/cache scans it.
 const KeyPrefix = "predict_"
 
 // Key is the store key of a model's cached forecast: predict_child_{ticker
-// lower} (API.md) and predict_parent for the parent.
+// lower} (docs/api.md) and predict_parent for the parent.
 func Key(model string) string {
 	if model == tickers.Parent {
 		return KeyPrefix + "parent"

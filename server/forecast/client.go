@@ -29,7 +29,7 @@ type tickerReq struct {
 }
 
 // Predict returns the forecast of model ("parent" or a validated ticker):
-// API.md's <prediction> object.
+// docs/api.md's <prediction> object.
 func (c *Client) Predict(ctx context.Context, model string) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, entry+"predict", tickerReq{model}, &out)
@@ -52,7 +52,7 @@ func (c *Client) PredictBatch(ctx context.Context, tickers []string, threads int
 }
 
 // TrainParams are the optional hyper-parameters of a training request
-// (API.md, "Training"); zero values leave the server-wide defaults.
+// (docs/api.md, "Training"); zero values leave the server-wide defaults.
 type TrainParams struct {
 	Epochs       int     `json:"epochs,omitempty"`
 	StartDate    string  `json:"start_date,omitempty"`

@@ -83,7 +83,7 @@ func (s *Service) Client() *Client { return s.client }
 
 // Training says which training a request started or joined.
 type Training struct {
-	// Status is "started", "already running", "completed" or "started_parent" (API.md).
+	// Status is "started", "already running", "completed" or "started_parent" (docs/api.md).
 	Status string `json:"status"`
 	TaskID string `json:"task_id"`
 	Detail string `json:"detail,omitempty"`

@@ -1,5 +1,5 @@
 // Package httpapi is the HTTP face of the service: routes, handlers,
-// middleware and the mapping of errors to {"detail": …} responses (API.md).
+// middleware and the mapping of errors to {"detail": …} responses (docs/api.md).
 package httpapi
 
 import (

@@ -11,7 +11,7 @@ import (
 	"stockagent/server/store"
 )
 
-// GET / describes the service (API.md, "Root, health, docs").
+// GET / describes the service (docs/api.md, "Endpoints").
 func (h *handlers) root(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{
 		"project":     "stockagent",

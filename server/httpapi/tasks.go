@@ -54,7 +54,7 @@ func (h *handlers) cancelTask(c *fiber.Ctx) error {
 }
 
 // task reads the task the URL's task_id names ("parent" means
-// "parent_training"): 404 with API.md's detail for an unknown or malformed id.
+// "parent_training"): 404 with docs/api.md's detail for an unknown or malformed id.
 func (h *handlers) task(c *fiber.Ctx) (tasks.Record, string, error) {
 	raw := pathParam(c, "task_id")
 	id, err := tickers.FromTaskID(raw)

@@ -10,7 +10,7 @@ import (
 	"stockagent/server/tickers"
 )
 
-// trainBody is a training request (API.md, "Training"); pointers tell an
+// trainBody is a training request (docs/api.md, "Training"); pointers tell an
 // absent value from a zero one, which is refused.
 type trainBody struct {
 	Ticker       *string  `json:"ticker"`

@@ -4,7 +4,7 @@
 //
 // Everything is registered on an explicit registry given to New, never on
 // the global one. The names the old service's dashboards query are kept
-// exactly (API.md, "Metrics that dashboards already know"):
+// exactly (docs/api.md, "Metrics"):
 //
 //	prediction_total{type}                predictions made, type parent|child|batch|other
 //	prediction_latency_seconds{type}      their latency

@@ -201,7 +201,7 @@ func TestMethodsExportSeries(t *testing.T) {
 	}
 }
 
-// TestOldNames checks the names existing dashboards query (API.md) before
+// TestOldNames checks the names existing dashboards query (docs/api.md) before
 // anything happened, with the Go and process collectors beside them.
 func TestOldNames(t *testing.T) {
 	m, _ := newMetrics(t)

@@ -48,7 +48,7 @@
 #     ticker             str    the symbol
 #     is_parent          bool   True for the parent (market) model
 
-# The old service's drift thresholds (API.md, "Monitoring").
+# The old service's drift thresholds (docs/api.md, "Monitoring").
 drift_health = (
     "Critical (Drift Detected)" if drift_score > 2.0 or volatility_ratio > 2.5 or volatility_ratio < 0.4
     else "Degraded (Warning)" if drift_score > 1.0 or volatility_ratio > 1.5 or volatility_ratio < 0.6

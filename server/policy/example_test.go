@@ -7,7 +7,7 @@ import (
 )
 
 func ExamplePolicy_DriftHealth() {
-	p, err := policy.Load("") // the embedded default: API.md's old thresholds
+	p, err := policy.Load("") // the embedded default: docs/api.md's old thresholds
 	if err != nil {
 		panic(err)
 	}

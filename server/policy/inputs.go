@@ -98,7 +98,7 @@ func Inputs(g Group) []Input {
 }
 
 // Health levels, statuses and actions the well-known rules may return
-// (API.md, "Monitoring").
+// (docs/api.md, "Monitoring").
 const (
 	Healthy          = "Healthy"
 	Degraded         = "Degraded (Warning)"

@@ -16,7 +16,7 @@ import (
 	"github.com/go-python/gpython/py"
 )
 
-// oldDrift is API.md's drift rule transcribed in Go: the reference the
+// oldDrift is docs/api.md's drift rule transcribed in Go: the reference the
 // default policy must reproduce.
 func oldDrift(score, ratio float64) string {
 	switch {
@@ -59,7 +59,7 @@ func TestDefaultDriftThresholds(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			if ref := oldDrift(tc.score, tc.ratio); ref != tc.want {
-				t.Fatalf("case disagrees with API.md: reference says %q", ref)
+				t.Fatalf("case disagrees with docs/api.md: reference says %q", ref)
 			}
 			health, action, err := p.DriftHealth(tc.score, tc.ratio, nil)
 			if err != nil {
@@ -77,7 +77,7 @@ func TestDefaultDriftThresholds(t *testing.T) {
 }
 
 // TestDefaultDriftGrid sweeps a grid, every threshold and its neighbours
-// included, against the Go transcription of API.md.
+// included, against the Go transcription of docs/api.md.
 func TestDefaultDriftGrid(t *testing.T) {
 	var scores, ratios []float64
 	for i := 0; i <= 60; i++ {

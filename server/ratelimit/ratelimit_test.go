@@ -13,7 +13,7 @@ import (
 	"stockagent/server/store/storetest"
 )
 
-// The service's default policies (API.md: 5/hour on training, 40/hour on predictions).
+// The service's default policies (docs/api.md: 5/hour on training, 40/hour on predictions).
 var (
 	training   = ratelimit.Policy{Name: "training", Limit: 5, Window: time.Hour}
 	prediction = ratelimit.Policy{Name: "prediction", Limit: 40, Window: time.Hour}

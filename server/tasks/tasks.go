@@ -48,7 +48,7 @@ const (
 	Failed    Status = "failed"
 )
 
-// Record is a task's status as clients see it (API.md, GET /status/{task_id}).
+// Record is a task's status as clients see it (docs/api.md, "Training").
 // It holds what is needed to run the task again (kind, after, params).
 type Record struct {
 	TaskID         string          `json:"task_id"`

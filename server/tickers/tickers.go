@@ -2,7 +2,7 @@
 // form that task ids, model folders, cache keys, locks and limits are built
 // from, so that every spelling of a symbol names the same model.
 //
-// The rules are API.md's: trimmed and upper-cased; 1–12 characters of
+// The rules are docs/api.md's: trimmed and upper-cased; 1–12 characters of
 // letters, digits, '.', '-', '^', '='; at least one letter or digit; not
 // starting with '.'; no ".."; and PARENT reserved, because "parent" names the
 // parent model. Canonical form: a '^' may only lead, and leads exactly when

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-// Features do not import each other (STYLE.md, web/): pages in src/app compose them.
+// Features do not import each other (docs/architecture.md): pages in src/app compose them.
 const sources = import.meta.glob<string>('./features/**/*.{ts,tsx}', { query: '?raw', import: 'default', eager: true })
 
 // The folder a relative import from file lands in, as a path from src/.

@@ -6,7 +6,7 @@ Prices and their features are cached in memory by file (market/prices.py) and th
 by day (market/calendar.py), so a forecast costs one LSTM pass over one window plus building the
 answer: no file reads and no pandas.
 
-The answer (API.md) plus our fields: ``model_version``, ``data_as_of`` (the last market day the
+The answer (docs/api.md) plus our fields: ``model_version``, ``data_as_of`` (the last market day the
 forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% interval), an
 ``evaluation`` block (held-out accuracy of this model against the naive baseline, and the
 interval's measured coverage) and a ``disclaimer``. Prices come from :func:`price_columns`, which

@@ -26,7 +26,7 @@ below):
 ``shift_score = |curr_mean - ref_mean| / ref_std``, ``psi`` (10 reference quantile bins) and the
 two-sample KS ``ks_stat`` and ``ks_pvalue``. ``drift_score`` = mean shift_score over the seven
 features; ``volatility_index`` = sample std of the current daily log close returns / that of the
-reference ones (API.md's volatility ratio; it is the same in both spaces). :func:`health` applies
+reference ones (docs/api.md's volatility ratio; it is the same in both spaces). :func:`health` applies
 the old thresholds; the Go server may apply its own policy to the raw numbers instead.
 """
 
@@ -62,7 +62,7 @@ MODEL_VIEW = {
 }
 KIND = "drift"
 
-# Old thresholds (API.md "Monitoring"): Critical first, then Degraded, else Healthy.
+# Old thresholds (docs/api.md "Monitoring"): Critical first, then Degraded, else Healthy.
 HEALTHY, DEGRADED, CRITICAL = "Healthy", "Degraded (Warning)", "Critical (Drift Detected)"
 CRITICAL_SCORE, CRITICAL_RATIO_HIGH, CRITICAL_RATIO_LOW = 2.0, 2.5, 0.4
 DEGRADED_SCORE, DEGRADED_RATIO_HIGH, DEGRADED_RATIO_LOW = 1.0, 1.5, 0.6

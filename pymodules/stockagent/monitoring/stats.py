@@ -3,7 +3,7 @@
 Each takes a reference sample and a current sample (1-D, finite values) and returns plain floats.
 
 - **Mean shift** ``|mean(cur) - mean(ref)| / std(ref)``: how many reference standard deviations the
-  mean moved (the old service's per-feature drift score, API.md "Monitoring").
+  mean moved (the old service's per-feature drift score, docs/api.md "Monitoring").
 - **PSI**, the population stability index: the reference is cut into ``bins`` quantile bins, closed
   on the right (tied quantiles merge bins, and a point mass stays in its own bin), both samples are
   counted into them, each share gets ``eps`` added and the shares are renormalised, then

@@ -3,7 +3,7 @@ import { Link } from 'wouter'
 import { ApiError } from '../lib/api-client'
 import { Button } from './button'
 
-// What the user can do about each kind of failure the API reports (API.md, "Errors everywhere").
+// What the user can do about each kind of failure the API reports (docs/api.md, "Errors").
 function nextStep(err: ApiError, notFound: ReactNode | undefined, wait: number): ReactNode {
   const systemPage = <Link href="/system" className="underline">System page</Link>
   switch (true) {

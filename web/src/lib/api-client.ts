@@ -2,7 +2,7 @@ import { env } from '../config/env'
 import { getApiKey } from './api-key'
 
 // The one place that talks HTTP to the API: it adds the API key, reads the {"detail"} of every
-// error answer (API.md, "Errors everywhere") and the Retry-After of a 429 or 503.
+// error answer (docs/api.md, "Errors") and the Retry-After of a 429 or 503.
 
 export class ApiError extends Error {
   // status is 0 when no answer came (server down, network gone).

@@ -1,4 +1,4 @@
-// The API's ticker rule (API.md, "Tickers"), checked in forms so that no request carries a
+// The API's ticker rule (docs/api.md, "Tickers"), checked in forms so that no request carries a
 // ticker the server would refuse.
 
 export type TickerCheck = { ok: true, ticker: string } | { ok: false, reason: string }

@@ -26,7 +26,7 @@ export const handlers = [
   http.get('/system/logs', () => HttpResponse.json({ logs: 'time=1 level=INFO msg=ok\ntime=2 level=ERROR msg=boom\n', filename: 'server.log', lines: 2 })),
 ]
 
-// The {"detail"} error answer of API.md, with extra headers (Retry-After).
+// The {"detail"} error answer of docs/api.md, with extra headers (Retry-After).
 export function apiError(status: number, detail: string, headers: Record<string, string> = {}) {
   return HttpResponse.json({ detail }, { status, headers })
 }

@@ -5,7 +5,7 @@ import { formatMarketDate, formatMoment, formatNumber } from '../../../lib/forma
 import type { DriftHealth } from '../../../types/api'
 import { useDrift } from '../api/get-drift'
 
-// Each of the three health levels (API.md, "Monitoring") has its own colour, symbol and words.
+// Each of the three health levels (docs/api.md, "Monitoring") has its own colour, symbol and words.
 const levels: Record<DriftHealth, { tone: Tone, icon: string, meaning: string }> = {
   'Healthy': { tone: 'up', icon: '✓', meaning: 'Recent prices behave like the ones the model learned from.' },
   'Degraded (Warning)': { tone: 'warn', icon: '!', meaning: 'Recent prices have started to differ: watch the forecasts.' },

@@ -3,7 +3,7 @@ import { api } from '../../../lib/api-client'
 import type { TrainAnswer } from '../../../types/api'
 import { tasksQueryOptions } from './get-tasks'
 
-// Optional hyper-parameters (API.md, "Training"); left out, the server's defaults apply.
+// Optional hyper-parameters (docs/api.md, "Training"); left out, the server's defaults apply.
 export type TrainParams = { epochs?: number, force?: boolean }
 
 export function trainParent(params: TrainParams): Promise<TrainAnswer> {
