@@ -143,7 +143,7 @@ func Start(cfg Config) (*Interpreter, error) {
 			Executable string `json:"executable"`
 			Prefix     string `json:"prefix"`
 		}
-		req := map[string]int{"log_level": levelToPython(cfg.Logger)}
+		req := map[string]int{"log_level": PythonLevel(cfg.Logger)}
 		if err := in.Call(context.Background(), Inference, cfg.Setup, req, &sys); err != nil {
 			return nil, err
 		}

@@ -20,7 +20,9 @@ func slogLevel(py int) slog.Level {
 	return slog.LevelDebug
 }
 
-func levelToPython(l *slog.Logger) int {
+// PythonLevel is the least Python logging level that l records, so Python
+// drops below it what the host would drop anyway.
+func PythonLevel(l *slog.Logger) int {
 	ctx := context.Background()
 	switch {
 	case l.Enabled(ctx, slog.LevelDebug):
