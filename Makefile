@@ -79,7 +79,7 @@ bench: setup ## compare the back-ends; results in .build/bench (figures in BENCH
 .PHONY: bench-go
 bench-go: setup ## the go test benchmarks of the bridge and the server
 	@echo "==> bridge benchmarks"
-	source $(BUILD)/cgo.env && go test -run '^$$' -bench . -benchtime 2s ./pybridge/
+	source $(BUILD)/cgo.env && go test -run '^$$' -bench . -benchtime 2s ./pybridge/ ./server/cmd/bench/pyproc/ ./server/policy/
 	@echo "==> server benchmarks (real binary, real interpreter)"
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/
 

@@ -18,8 +18,7 @@ import (
 
 //export nbGoEvent
 func nbGoEvent(h C.uintptr_t, data *C.char, n C.size_t) {
-	sink := cgo.Handle(h).Value().(EventSink)
-	sink.Event(unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n)))
+	cgo.Handle(h).Value().(EventSink)(unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n)))
 }
 
 //export nbGoLog

@@ -3,11 +3,8 @@
 // Package native is the C side of the embedded CPython interpreter and the only
 // cgo in the project: start-up, one thread state per worker thread, the call
 // (bytes in, bytes out), exception capture and the _nbridge module through
-// which Python reaches the host.
-//
-// Compiler and linker flags come from the interpreter the virtual environment
-// was made from (the Makefile exports CGO_CFLAGS and CGO_LDFLAGS, with an rpath
-// to that interpreter's LIBDIR), so no path appears in the source.
+// which Python reaches the host. Its compiler and linker flags come from the
+// venv's interpreter (the Makefile exports CGO_CFLAGS and CGO_LDFLAGS).
 //
 // Thread rules, from CPython's "Thread State and the GIL": Init, Import and
 // ReleaseMain run on one OS thread, which must never run Python again (its
@@ -38,14 +35,13 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Type + ": " + e.Message }
 
-// takeError converts and clears a C error.
-func takeError(cerr *C.nb_error) *Error {
-	defer C.nb_error_clear(cerr)
-	return &Error{
-		Type:      C.GoString(cerr._type),
-		Message:   C.GoString(cerr.message),
-		Traceback: C.GoString(cerr.traceback),
+// check is where errors cross: a non-zero rc takes the C error, converted and cleared.
+func check(rc C.int, cerr *C.nb_error) error {
+	if rc == 0 {
+		return nil
 	}
+	defer C.nb_error_clear(cerr)
+	return &Error{Type: C.GoString(cerr._type), Message: C.GoString(cerr.message), Traceback: C.GoString(cerr.traceback)}
 }
 
 // Init starts the interpreter with executable (a virtual environment's
@@ -55,10 +51,7 @@ func Init(executable string) error {
 	cexe := C.CString(executable)
 	defer C.free(unsafe.Pointer(cexe))
 	var cerr C.nb_error
-	if C.nb_init(cexe, &cerr) != 0 {
-		return takeError(&cerr)
-	}
-	return nil
+	return check(C.nb_init(cexe, &cerr), &cerr)
 }
 
 // Import imports module on the thread that called Init, before ReleaseMain.
@@ -66,10 +59,7 @@ func Import(module string) error {
 	cmod := C.CString(module)
 	defer C.free(unsafe.Pointer(cmod))
 	var cerr C.nb_error
-	if C.nb_import_main(cmod, &cerr) != 0 {
-		return takeError(&cerr)
-	}
-	return nil
+	return check(C.nb_import_main(cmod, &cerr), &cerr)
 }
 
 // ReleaseMain releases the GIL that Init left with the calling thread.
@@ -86,15 +76,15 @@ func Lookup(module, name string) (*Func, error) {
 	defer C.free(unsafe.Pointer(cname))
 	var fn *C.nb_fn
 	var cerr C.nb_error
-	if C.nb_lookup(cmod, cname, &fn, &cerr) != 0 {
-		return nil, takeError(&cerr)
+	if err := check(C.nb_lookup(cmod, cname, &fn, &cerr), &cerr); err != nil {
+		return nil, err
 	}
 	return &Func{p: fn}, nil
 }
 
 // Slot is one worker's call slot: its cancel flag and event token, as Python's
-// _nbridge module sees them during a call. A Slot runs one call at a time.
-// Its C memory lives as long as the process, as its lane does.
+// _nbridge module sees them during a call. A Slot runs one call at a time; its
+// C memory lives as long as the process, as its lane does.
 type Slot struct {
 	s   *C.nb_slot
 	gen uint64 // number of the last call; guarded by the slot's single user
@@ -119,8 +109,8 @@ type Budget struct {
 
 // EventSink receives the events a call sends (Python's _nbridge.emit), in
 // order, on the calling thread while the call runs and with the GIL released.
-// The slice is valid only during the call to Event.
-type EventSink interface{ Event(data []byte) }
+// The slice is valid only during the call.
+type EventSink func(data []byte)
 
 // Call runs fn(in) on the calling OS thread, with that thread's own Python
 // thread state, and returns the bytes fn returned. Events the call sends go to
@@ -153,10 +143,10 @@ func (s *Slot) Call(ctx context.Context, fn *Func, in []byte, sink EventSink, b 
 	var out *C.char
 	var outLen C.size_t
 	var cerr C.nb_error
-	if C.nb_call(fn.p, s.s, gen, handle, setup, C.int(b.Threads), inp, C.size_t(len(in)), &out, &outLen, &cerr) != 0 {
-		return nil, takeError(&cerr)
+	if err := check(C.nb_call(fn.p, s.s, gen, handle, setup, C.int(b.Threads), inp, C.size_t(len(in)), &out, &outLen, &cerr), &cerr); err != nil {
+		return nil, err
 	}
-	defer C.nb_free(unsafe.Pointer(out))
+	defer C.free(unsafe.Pointer(out))
 	return C.GoBytes(unsafe.Pointer(out), C.int(outLen)), nil
 }
 

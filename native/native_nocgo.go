@@ -21,7 +21,7 @@ type Budget struct {
 	Setup   *Func
 	Threads int
 }
-type EventSink interface{ Event(data []byte) }
+type EventSink func(data []byte)
 type LogSink func(level int, name, message string)
 
 func Init(string) error                    { return ErrNoCgo }

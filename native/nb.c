@@ -27,21 +27,6 @@ static __thread int nb_threads;
 static __thread nb_slot *nb_current;
 
 static PyInterpreterState *nb_interp;
-static PyThreadState *nb_main_ts;
-
-/* ---- memory helpers --------------------------------------------------- */
-
-void nb_free(void *p) { free(p); }
-
-static char *nb_strdup_n(const char *s, size_t n) {
-    char *p = malloc(n + 1);
-    if (p == NULL) return NULL;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-static char *nb_strdup(const char *s) { return nb_strdup_n(s, strlen(s)); }
 
 void nb_error_clear(nb_error *err) {
     free(err->type);
@@ -52,9 +37,9 @@ void nb_error_clear(nb_error *err) {
 
 static void nb_error_set(nb_error *err, const char *type, const char *message) {
     nb_error_clear(err);
-    err->type = nb_strdup(type);
-    err->message = nb_strdup(message);
-    err->traceback = nb_strdup("");
+    err->type = strdup(type);
+    err->message = strdup(message);
+    err->traceback = strdup("");
 }
 
 /* str(obj) as a malloc'd string, or a copy of fallback; never leaves an exception set. */
@@ -64,11 +49,11 @@ static char *nb_str(PyObject *obj, const char *fallback) {
     if (s != NULL) {
         Py_ssize_t n;
         const char *u = PyUnicode_AsUTF8AndSize(s, &n); /* borrowed buffer of s */
-        if (u != NULL) res = nb_strdup_n(u, (size_t)n);
+        if (u != NULL) res = strndup(u, (size_t)n);
     }
     Py_XDECREF(s);
     PyErr_Clear();
-    return res ? res : nb_strdup(fallback);
+    return res ? res : strdup(fallback);
 }
 
 /* Takes the raised exception into *err and leaves the indicator clear.
@@ -89,19 +74,11 @@ static void nb_capture(nb_error *err) {
     mod = PyObject_GetAttrString(type, "__module__");      /* new reference */
     qual = PyObject_GetAttrString(type, "__qualname__");   /* new reference */
     PyErr_Clear();
-    {
-        char *m = nb_str(mod, "builtins"), *q = nb_str(qual, "Exception");
-        if (strcmp(m, "builtins") == 0) {
-            err->type = q;
-            q = NULL;
-        } else {
-            size_t n = strlen(m) + strlen(q) + 2;
-            err->type = malloc(n);
-            if (err->type) snprintf(err->type, n, "%s.%s", m, q);
-        }
-        free(m);
-        free(q);
-    }
+    char *m = nb_str(mod, "builtins"), *q = nb_str(qual, "Exception");
+    if (strcmp(m, "builtins") == 0) err->type = strdup(q);
+    else if (asprintf(&err->type, "%s.%s", m, q) < 0) err->type = NULL;
+    free(m);
+    free(q);
     err->message = nb_str(value, "");
 
     tbmod = PyImport_ImportModule("traceback"); /* new reference */
@@ -124,13 +101,10 @@ static void nb_capture(nb_error *err) {
     PyErr_Clear();
 }
 
-/* ---- call slots ------------------------------------------------------- */
-
 nb_slot *nb_slot_new(void) { return calloc(1, sizeof(nb_slot)); }
-void nb_slot_free(nb_slot *slot) { free(slot); }
 void nb_slot_cancel(nb_slot *slot, uint64_t gen) { __atomic_store_n(&slot->cancel_gen, gen, __ATOMIC_RELEASE); }
 
-/* ---- the _nbridge module ---------------------------------------------- */
+/* The _nbridge module. */
 
 static PyObject *nb_py_in_call(PyObject *self, PyObject *unused) {
     return PyBool_FromLong(nb_current != NULL);
@@ -182,8 +156,6 @@ static struct PyModuleDef nb_module = {
 
 static PyObject *nb_module_init(void) { return PyModule_Create(&nb_module); }
 
-/* ---- start-up ----------------------------------------------------------- */
-
 int nb_init(const char *executable, nb_error *err) {
     PyStatus status;
     PyConfig config;
@@ -226,15 +198,13 @@ int nb_import_main(const char *module, nb_error *err) {
     return 0;
 }
 
-void nb_release_main(void) { nb_main_ts = PyEval_SaveThread(); }
+void nb_release_main(void) { PyEval_SaveThread(); /* the main thread state stays bound to this thread */ }
 
 /* Takes the GIL with this thread's own state, creating it on first use. */
 static void nb_enter(void) {
     if (nb_ts == NULL) nb_ts = PyThreadState_New(nb_interp); /* binds to this OS thread */
     PyEval_RestoreThread(nb_ts);
 }
-
-/* ---- calls ---------------------------------------------------------------- */
 
 int nb_lookup(const char *module, const char *name, nb_fn **fn, nb_error *err) {
     int rc = -1;

@@ -2,7 +2,6 @@ package pybridge
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,27 +21,10 @@ import (
 // One interpreter per process: every test of this package shares it.
 var (
 	interp *Interpreter
-	logBuf syncBuffer
+	logBuf pybridgetest.Buffer
 )
 
 const diag = "stockagent.diagnostics:"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestMain(m *testing.M) {
 	python, err := pybridgetest.Python()

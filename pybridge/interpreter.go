@@ -9,6 +9,7 @@
 package pybridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,12 +44,10 @@ type Config struct {
 	// Executable is the virtual environment's python; sys.executable is set to
 	// it, so site finds the venv and runs its .pth files. Required.
 	Executable string
-	// Modules are imported once at start-up, in order; their import times are
-	// reported in Info.
+	// Modules are imported once at start-up, in order; Info reports their import times.
 	Modules []string
-	// Setup, as "module:function", is called once after the imports with a
-	// JSON object {"log_level": n}; it routes Python's logging to the host.
-	// Empty: none.
+	// Setup, as "module:function", is called once after the imports with
+	// {"log_level": n}; it routes Python's logging to the host. Empty: none.
 	Setup string
 	// ThreadSetup, as "module:function", sets an OS thread's native thread
 	// budget: it is called with {"threads": n} before a call of a lane whose
@@ -104,8 +103,17 @@ func Start(cfg Config) (*Interpreter, error) {
 	if !started.CompareAndSwap(false, true) {
 		return nil, ErrStarted
 	}
-	cfg = withDefaults(cfg)
-	capThreads(max(cfg.InferenceThreads, cfg.LongThreads, cfg.AgentThreads))
+	orDefault := func(n, d int) int { return cmp.Or(max(n, 0), d) }
+	sizes := [len(lanes)]struct{ workers, threads, maxWaiting int }{
+		Inference: {orDefault(cfg.InferenceWorkers, DefaultInferenceWorkers), orDefault(cfg.InferenceThreads, DefaultThreads), 0},
+		Long:      {orDefault(cfg.LongWorkers, DefaultLongWorkers), orDefault(cfg.LongThreads, DefaultThreads), 0},
+		Agent:     {orDefault(cfg.AgentWorkers, DefaultAgentWorkers), orDefault(cfg.AgentThreads, DefaultThreads), orDefault(cfg.AgentQueue, DefaultAgentQueue)},
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	capThreads(max(sizes[Inference].threads, sizes[Long].threads, sizes[Agent].threads))
 	native.SetLogSink(logSink(cfg.Logger))
 
 	t0 := time.Now()
@@ -116,8 +124,8 @@ func Start(cfg Config) (*Interpreter, error) {
 	in := &Interpreter{info: Info{
 		StartupTime: time.Since(t0).Seconds(),
 		ImportTimes: imports,
-		Workers:     map[string]int{"inference": cfg.InferenceWorkers, "long": cfg.LongWorkers, "agent": cfg.AgentWorkers},
-		Threads:     map[string]int{"inference": cfg.InferenceThreads, "long": cfg.LongThreads, "agent": cfg.AgentThreads},
+		Workers:     map[string]int{},
+		Threads:     map[string]int{},
 	}}
 	funcs := &funcTable{m: map[string]*native.Func{}}
 	var setup *native.Func
@@ -126,52 +134,22 @@ func Start(cfg Config) (*Interpreter, error) {
 			return nil, err
 		}
 	}
-	sizes := [len(lanes)]struct{ workers, threads, maxWaiting int }{
-		Inference: {cfg.InferenceWorkers, cfg.InferenceThreads, 0},
-		Long:      {cfg.LongWorkers, cfg.LongThreads, 0},
-		Agent:     {cfg.AgentWorkers, cfg.AgentThreads, cfg.AgentQueue},
-	}
 	for lane, s := range sizes {
+		in.info.Workers[Lane(lane).String()], in.info.Threads[Lane(lane).String()] = s.workers, s.threads
 		budget := native.Budget{Setup: setup, Threads: s.threads}
 		if in.lanes[lane], err = newPool(Lane(lane), s.workers, s.maxWaiting, budget, funcs, cfg.Metrics); err != nil {
 			return nil, fmt.Errorf("pybridge: starting the %s lane: %w", Lane(lane), err)
 		}
 	}
 	if cfg.Setup != "" {
-		var sys struct {
-			Python     string `json:"python"`
-			Executable string `json:"executable"`
-			Prefix     string `json:"prefix"`
-		}
-		req := map[string]int{"log_level": levelToPython(cfg.Logger)}
+		var sys struct{ Python, Executable, Prefix string }
+		req := map[string]int{"log_level": PythonLevel(cfg.Logger)}
 		if err := in.Call(context.Background(), Inference, cfg.Setup, req, &sys); err != nil {
 			return nil, err
 		}
 		in.info.Version, in.info.Executable, in.info.Prefix = sys.Python, sys.Executable, sys.Prefix
 	}
 	return in, nil
-}
-
-func withDefaults(cfg Config) Config {
-	orDefault := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	orDefault(&cfg.InferenceWorkers, DefaultInferenceWorkers)
-	orDefault(&cfg.LongWorkers, DefaultLongWorkers)
-	orDefault(&cfg.AgentWorkers, DefaultAgentWorkers)
-	orDefault(&cfg.AgentQueue, DefaultAgentQueue)
-	orDefault(&cfg.AgentThreads, DefaultThreads)
-	orDefault(&cfg.InferenceThreads, DefaultThreads)
-	orDefault(&cfg.LongThreads, DefaultThreads)
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = noMetrics{}
-	}
-	return cfg
 }
 
 // capThreads bounds the native thread pools that libraries size from the
@@ -190,33 +168,28 @@ func capThreads(n int) {
 // so its goroutine stays locked and parked for the life of the process: no
 // other goroutine may run on a thread Python knows.
 func startMain(executable string, modules []string) (map[string]float64, error) {
-	type answer struct {
-		times map[string]float64
-		err   error
-	}
-	done := make(chan answer)
+	times := map[string]float64{}
+	done := make(chan error)
 	go func() {
 		runtime.LockOSThread()
-		times := map[string]float64{}
 		if err := native.Init(executable); err != nil {
-			done <- answer{err: fmt.Errorf("pybridge: start interpreter: %w", fromNative("init", err))}
+			done <- fmt.Errorf("pybridge: start interpreter: %w", fromNative("init", err))
 			select {} // the thread may be half-initialised: never reuse it
 		}
 		for _, m := range modules {
 			t := time.Now()
 			if err := native.Import(m); err != nil {
 				native.ReleaseMain()
-				done <- answer{err: fmt.Errorf("pybridge: import %s: %w", m, fromNative(m, err))}
+				done <- fmt.Errorf("pybridge: import %s: %w", m, fromNative(m, err))
 				select {}
 			}
 			times[m] = time.Since(t).Seconds()
 		}
 		native.ReleaseMain()
-		done <- answer{times: times}
+		done <- nil
 		select {}
 	}()
-	a := <-done
-	return a.times, a.err
+	return times, <-done
 }
 
 // Info returns what the interpreter reported at start-up.
@@ -238,13 +211,10 @@ func (in *Interpreter) Call(ctx context.Context, lane Lane, fn string, req, resp
 		}
 	}
 	out, err := in.CallRaw(ctx, lane, fn, body, opts...)
-	if err != nil {
+	if err != nil || resp == nil {
 		return err
 	}
-	switch r := resp.(type) {
-	case nil:
-		return nil
-	case *json.RawMessage:
+	if r, ok := resp.(*json.RawMessage); ok {
 		// Taken as it is: the endpoints encode with json or orjson, so the bytes are JSON, and a
 		// second scan costs 6 ms per MB (a 100-ticker batch answer is 1 MB).
 		*r = out
@@ -263,15 +233,13 @@ type CallOption func(*job)
 // to f, in order, while the call runs. f runs on the worker's thread with the
 // GIL released; it must be quick and must not keep data past its return.
 func WithEvents(f func(data []byte)) CallOption {
-	return func(j *job) { j.sink = eventFunc(f) }
+	return func(j *job) { j.sink = f }
 }
 
-type eventFunc func([]byte)
-
-func (f eventFunc) Event(data []byte) { f(data) }
-
 // CallRaw is Call without JSON: the Python function receives in as bytes and
-// must return bytes.
+// must return bytes. A running call ends when Python returns, even after ctx
+// ended, so the caller gets Python's own answer (usually
+// stockagent.errors.Cancelled).
 func (in *Interpreter) CallRaw(ctx context.Context, lane Lane, fn string, body []byte, opts ...CallOption) ([]byte, error) {
 	if lane < 0 || int(lane) >= len(in.lanes) {
 		return nil, fmt.Errorf("pybridge: unknown %s", lane)
@@ -280,8 +248,6 @@ func (in *Interpreter) CallRaw(ctx context.Context, lane Lane, fn string, body [
 	for _, o := range opts {
 		o(j)
 	}
-	// A running call ends when Python returns, even after ctx ended, so the
-	// caller gets Python's own answer (usually stockagent.errors.Cancelled).
 	return in.lanes[lane].call(j)
 }
 

@@ -7,28 +7,19 @@ import (
 	"stockagent/native"
 )
 
-// Python's logging levels (10 DEBUG … 50 CRITICAL) mapped to slog's.
+// Python's logging levels (10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR, 50
+// CRITICAL) are slog's (-4, 0, 4, 8) at 10 + 10*level/4; CRITICAL is Error.
 func slogLevel(py int) slog.Level {
-	switch {
-	case py >= 40:
-		return slog.LevelError
-	case py >= 30:
-		return slog.LevelWarn
-	case py >= 20:
-		return slog.LevelInfo
-	}
-	return slog.LevelDebug
+	return slog.Level(4 * (min(max(py/10, 1), 4) - 2))
 }
 
-func levelToPython(l *slog.Logger) int {
-	ctx := context.Background()
-	switch {
-	case l.Enabled(ctx, slog.LevelDebug):
-		return 10
-	case l.Enabled(ctx, slog.LevelInfo):
-		return 20
-	case l.Enabled(ctx, slog.LevelWarn):
-		return 30
+// PythonLevel is the least Python logging level that l records, so Python
+// drops below it what the host would drop anyway.
+func PythonLevel(l *slog.Logger) int {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if l.Enabled(context.Background(), level) {
+			return 10 + 10*int(level+4)/4
+		}
 	}
 	return 40
 }

@@ -1,9 +1,12 @@
-// Package pybridgetest finds the project's interpreter for tests that embed it.
+// Package pybridgetest holds what tests of the bridge and its users share: the
+// project's interpreter and a log buffer.
 package pybridgetest
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Python returns the virtual environment's python: $PYTHON_EXECUTABLE if set,
@@ -39,4 +42,22 @@ func ModuleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Buffer is a bytes.Buffer that loggers on several goroutines may share.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

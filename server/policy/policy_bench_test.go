@@ -1,13 +1,17 @@
 package policy
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"testing"
+
+	"stockagent/pybridge"
+	"stockagent/pybridge/pybridgetest"
 )
 
-// benchDriftInputs are the inputs of BenchmarkEvalDriftHealth. A CPython
-// side-by-side should evaluate Default().Expr(RuleDriftHealth) (the same
-// expression text) with these values.
+// benchDriftInputs are the inputs of BenchmarkEvalDriftHealth and of its
+// CPython side-by-side, BenchmarkPolicyDriftHealth.
 var benchDriftInputs = map[string]any{"drift_score": 1.2, "volatility_ratio": 0.9}
 
 // BenchmarkEvalDriftHealth measures one evaluation of the default
@@ -79,4 +83,47 @@ func BenchmarkParseDefault(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchInterpreter starts the embedded interpreter once, for the benchmarks
+// that compare with it; the tests of this package never start it.
+var benchInterpreter = sync.OnceValues(func() (*pybridge.Interpreter, error) {
+	python, err := pybridgetest.Python()
+	if err != nil {
+		return nil, err
+	}
+	return pybridge.Start(pybridge.Config{
+		Executable: python,
+		Modules:    []string{"stockagent.runtime", "stockagent.diagnostics"},
+		Setup:      "stockagent.runtime:attach",
+		Logger:     slog.New(slog.DiscardHandler),
+	})
+})
+
+// BenchmarkPolicyDriftHealth evaluates the drift rule two ways, side by side:
+// gpython inside Go (what the server does: no GIL, no crossing) and CPython
+// through the bridge (JSON in and out, compile cached).
+func BenchmarkPolicyDriftHealth(b *testing.B) {
+	p := Default()
+	expr, _ := p.Expr(RuleDriftHealth)
+	b.Run("gpython", func(b *testing.B) {
+		for b.Loop() {
+			if v, err := p.Eval(RuleDriftHealth, benchDriftInputs); err != nil || v != "Degraded (Warning)" {
+				b.Fatal(v, err)
+			}
+		}
+	})
+	b.Run("cpython-bridge", func(b *testing.B) {
+		interp, err := benchInterpreter()
+		if err != nil {
+			b.Fatal("the embedded interpreter:", err)
+		}
+		req := map[string]any{"expr": expr, "inputs": benchDriftInputs}
+		for b.Loop() {
+			var out struct{ Value string }
+			if err := interp.Call(context.Background(), pybridge.Inference, "stockagent.diagnostics:eval_expr", req, &out); err != nil || out.Value != "Degraded (Warning)" {
+				b.Fatal(out.Value, err)
+			}
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"stockagent/pybridge"
+	"stockagent/server/cmd/bench/pyproc"
 	"stockagent/server/policy"
 )
 
@@ -34,7 +35,7 @@ func (b embeddedBackend) call(ctx context.Context, wl workload) ([]byte, error) 
 }
 
 // workerBackend is a persistent Python process over pipes.
-type workerBackend struct{ w *pybridge.Workers }
+type workerBackend struct{ w *pyproc.Workers }
 
 func (workerBackend) name() string          { return "worker" }
 func (workerBackend) runs(wl workload) bool { return wl.fn != "" }
@@ -47,7 +48,7 @@ func (b workerBackend) call(ctx context.Context, wl workload) ([]byte, error) {
 // subprocessBackend is a Python process per call, as the old system ran:
 // its meter adds up each process's own accounting.
 type subprocessBackend struct {
-	sub  *pybridge.Subprocess
+	sub  *pyproc.Subprocess
 	used usage // since the meter started
 }
 

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"stockagent/pybridge"
+	"stockagent/server/cmd/bench/pyproc"
 )
 
 // tinyModels are trained when the data folder lacks them: one epoch each, the
@@ -24,7 +24,7 @@ var tinyModels = []struct {
 // ensureModels trains each of tinyModels that has no serving version in the
 // data folder, each in a process of its own: training in the benchmark's
 // process would leave its memory there and inflate the embedded back-end's RSS.
-func ensureModels(ctx context.Context, cli *pybridge.Subprocess, progress io.Writer) error {
+func ensureModels(ctx context.Context, cli *pyproc.Subprocess, progress io.Writer) error {
 	for _, m := range tinyModels {
 		out, _, err := cli.Run(ctx, "model-state", "--ticker", m.ticker)
 		if err != nil {

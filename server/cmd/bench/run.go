@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"stockagent/pybridge"
+	"stockagent/server/cmd/bench/pyproc"
 	"stockagent/server/policy"
 )
 
@@ -43,7 +44,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		os.Setenv(k, v)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cli := &pybridge.Subprocess{Python: cfg.Python}
+	cli := &pyproc.Subprocess{Python: cfg.Python}
 	if err := ensureModels(ctx, cli, progress); err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 
 // runDirect measures the selected direct workloads back-end by back-end, so
 // each back-end's processes live only for their own stretch.
-func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *pybridge.Subprocess, logger *slog.Logger, rep *Report, answers map[string]map[string][]byte, progress io.Writer) error {
+func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *pyproc.Subprocess, logger *slog.Logger, rep *Report, answers map[string]map[string][]byte, progress io.Writer) error {
 	var selected []workload
 	for _, wl := range workloads() {
 		if cfg.wants(wl.name) {
@@ -119,7 +120,7 @@ func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *p
 
 	fmt.Fprintln(progress, "==> persistent worker process (python -m stockagent.worker, frames over pipes)")
 	t0 := time.Now()
-	w, err := pybridge.StartWorkers(pybridge.WorkerConfig{
+	w, err := pyproc.StartWorkers(pyproc.WorkerConfig{
 		Python: cfg.Python, Modules: []string{"stockagent.runtime", "stockagent.entry", "stockagent.diagnostics"}, Logger: logger,
 	})
 	if err != nil {

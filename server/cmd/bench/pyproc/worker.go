@@ -1,4 +1,4 @@
-package pybridge
+package pyproc
 
 import (
 	"bufio"
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"stockagent/pybridge"
 )
 
 // The other way to reach Python without cgo, which the benchmarks compare
@@ -30,7 +32,7 @@ const DefaultWorkerStartTimeout = 2 * time.Minute
 // ErrWorkerDied is wrapped by errors of calls whose worker process exited or
 // broke the protocol. The call's work may or may not have been done; the next
 // call starts a fresh process.
-var ErrWorkerDied = errors.New("pybridge: worker process died")
+var ErrWorkerDied = errors.New("pyproc: worker process died")
 
 // Frame kinds (worker.py).
 const (
@@ -54,7 +56,7 @@ type WorkerConfig struct {
 	// time, and a call waits for a free one. Zero: 1.
 	Processes int
 	// Threads caps each process's native (OpenMP, MKL, OpenBLAS) threads,
-	// as the embedded lanes do. Zero: DefaultThreads.
+	// as the embedded lanes do. Zero: pybridge.DefaultThreads.
 	Threads int
 	// Env is added to the processes' environment, after os.Environ().
 	Env []string
@@ -86,10 +88,10 @@ type workerSlot struct {
 
 // StartWorkers starts cfg.Processes workers and waits until each has
 // imported cfg.Modules. A worker that cannot start fails the whole pool; an
-// import error comes back as a *PyError.
+// import error comes back as a *pybridge.PyError.
 func StartWorkers(cfg WorkerConfig) (*Workers, error) {
 	if cfg.Python == "" {
-		return nil, errors.New("pybridge: WorkerConfig.Python is required")
+		return nil, errors.New("pyproc: WorkerConfig.Python is required")
 	}
 	cfg.Processes = max(cfg.Processes, 1)
 	if cfg.StartTimeout <= 0 {
@@ -128,29 +130,26 @@ func StartWorkers(cfg WorkerConfig) (*Workers, error) {
 // interpreter, a running call can be stopped: when ctx ends, its process is
 // killed (the call returns ctx's error; one whose ctx ends just as Python
 // answers is reported cancelled too) and the next call starts a new one.
-// A Python exception is a *PyError; a process that dies during the call is
-// an error wrapping ErrWorkerDied. A call that finds its process gone (it
+// A Python exception (a malformed fn included) is a *pybridge.PyError; a
+// process that dies during the call is an error wrapping ErrWorkerDied. A call that finds its process gone (it
 // died between calls) starts a new one first, imports included.
 func (w *Workers) CallRaw(ctx context.Context, fn string, body []byte) ([]byte, error) {
-	if _, _, err := splitFunc(fn); err != nil {
-		return nil, err
-	}
 	var s *workerSlot
 	select {
 	case <-w.quit:
-		return nil, ErrPoolClosed
+		return nil, pybridge.ErrPoolClosed
 	default:
 	}
 	select {
 	case s = <-w.idle:
 	case <-w.quit:
-		return nil, ErrPoolClosed
+		return nil, pybridge.ErrPoolClosed
 	case <-ctx.Done():
-		return nil, fmt.Errorf("pybridge: %s not started: %w", fn, ctx.Err())
+		return nil, fmt.Errorf("pyproc: %s not started: %w", fn, ctx.Err())
 	}
 	defer func() { w.idle <- s }()
 	if err := ctx.Err(); err != nil { // both were ready and the slot won: start nothing
-		return nil, fmt.Errorf("pybridge: %s not started: %w", fn, err)
+		return nil, fmt.Errorf("pyproc: %s not started: %w", fn, err)
 	}
 
 	if s.proc != nil && s.proc.exited() {
@@ -171,7 +170,7 @@ func (w *Workers) CallRaw(ctx context.Context, fn string, body []byte) ([]byte, 
 	case killed:
 		s.proc = nil
 		<-p.done
-		return nil, fmt.Errorf("pybridge: %s cancelled, worker process %d killed: %w", fn, p.pid, ctx.Err())
+		return nil, fmt.Errorf("pyproc: %s cancelled, worker process %d killed: %w", fn, p.pid, ctx.Err())
 	case errors.Is(err, ErrWorkerDied):
 		s.proc = nil
 		p.kill()
@@ -188,7 +187,7 @@ func (w *Workers) Call(ctx context.Context, fn string, req, resp any) error {
 	if req != nil {
 		var err error
 		if body, err = json.Marshal(req); err != nil {
-			return fmt.Errorf("pybridge: encode request for %s: %w", fn, err)
+			return fmt.Errorf("pyproc: encode request for %s: %w", fn, err)
 		}
 	}
 	out, err := w.CallRaw(ctx, fn, body)
@@ -196,7 +195,7 @@ func (w *Workers) Call(ctx context.Context, fn string, req, resp any) error {
 		return err
 	}
 	if err := json.Unmarshal(out, resp); err != nil {
-		return fmt.Errorf("pybridge: decode response of %s: %w", fn, err)
+		return fmt.Errorf("pyproc: decode response of %s: %w", fn, err)
 	}
 	return nil
 }
@@ -221,8 +220,8 @@ func (w *Workers) PIDs() []int {
 }
 
 // Shutdown stops the pool. In order: it stops intake (new calls, and calls
-// still waiting for a worker, fail with ErrPoolClosed), waits until ctx ends
-// for running calls to finish, closes each worker's stdin so it exits
+// still waiting for a worker, fail with pybridge.ErrPoolClosed), waits until
+// ctx ends for running calls to finish, closes each worker's stdin so it exits
 // cleanly, and kills those still running when ctx ends. Later calls return
 // the first one's result.
 func (w *Workers) Shutdown(ctx context.Context) error {
@@ -240,7 +239,7 @@ func (w *Workers) shutdown(ctx context.Context) error {
 				procs = append(procs, s.proc)
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("pybridge: worker shutdown with calls still running: %w", ctx.Err())
+			return fmt.Errorf("pyproc: worker shutdown with calls still running: %w", ctx.Err())
 		}
 	}
 	for _, p := range procs {
@@ -253,7 +252,7 @@ func (w *Workers) shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			p.kill()
 			<-p.done
-			err = fmt.Errorf("pybridge: worker %d killed at shutdown: %w", p.pid, ctx.Err())
+			err = fmt.Errorf("pyproc: worker %d killed at shutdown: %w", p.pid, ctx.Err())
 		}
 	}
 	return err
@@ -272,23 +271,23 @@ type workerProc struct {
 }
 
 func (w *Workers) start() (*workerProc, error) {
-	args := append([]string{"-m", "stockagent.worker", "--log-level", strconv.Itoa(levelToPython(w.cfg.Logger))}, w.cfg.Modules...)
+	args := append([]string{"-m", "stockagent.worker", "--log-level", strconv.Itoa(pybridge.PythonLevel(w.cfg.Logger))}, w.cfg.Modules...)
 	cmd := exec.Command(w.cfg.Python, args...)
 	cmd.Env = append(append(os.Environ(), threadEnv(w.cfg.Threads)...), w.cfg.Env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("pybridge: worker stdin: %w", err)
+		return nil, fmt.Errorf("pyproc: worker stdin: %w", err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("pybridge: worker stdout: %w", err)
+		return nil, fmt.Errorf("pyproc: worker stdout: %w", err)
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return nil, fmt.Errorf("pybridge: worker stderr: %w", err)
+		return nil, fmt.Errorf("pyproc: worker stderr: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("pybridge: start worker %s: %w", w.cfg.Python, err)
+		return nil, fmt.Errorf("pyproc: start worker %s: %w", w.cfg.Python, err)
 	}
 	p := &workerProc{
 		pid: cmd.Process.Pid, cmd: cmd, stdin: stdin,
@@ -311,15 +310,15 @@ func (w *Workers) start() (*workerProc, error) {
 	timedOut := !timer.Stop()
 	switch {
 	case timedOut:
-		err = fmt.Errorf("pybridge: worker did not start within %s (imports %v)", w.cfg.StartTimeout, w.cfg.Modules)
+		err = fmt.Errorf("pyproc: worker did not start within %s (imports %v)", w.cfg.StartTimeout, w.cfg.Modules)
 	case err != nil:
 		p.kill()
 		<-p.done
-		err = fmt.Errorf("pybridge: start worker: %w; %s", err, p.describeExit())
+		err = fmt.Errorf("pyproc: start worker: %w; %s", err, p.describeExit())
 	case kind == frameError:
-		err = fmt.Errorf("pybridge: worker start-up: %w", pyErrorFrom("stockagent.worker", payload))
+		err = fmt.Errorf("pyproc: worker start-up: %w", pyErrorFrom("stockagent.worker", payload))
 	case kind != frameReady:
-		err = fmt.Errorf("pybridge: worker sent frame %q before ready", kind)
+		err = fmt.Errorf("pyproc: worker sent frame %q before ready", kind)
 	}
 	if err != nil {
 		p.kill()
@@ -332,7 +331,7 @@ func (w *Workers) start() (*workerProc, error) {
 func (p *workerProc) call(fn string, body []byte) ([]byte, error) {
 	size := 1 + len(fn) + 1 + len(body)
 	if size > maxFrame {
-		return nil, fmt.Errorf("pybridge: request for %s is %d bytes, over the %d-byte frame limit", fn, len(body), maxFrame)
+		return nil, fmt.Errorf("pyproc: request for %s is %d bytes, over the %d-byte frame limit", fn, len(body), maxFrame)
 	}
 	var head [5]byte
 	binary.BigEndian.PutUint32(head[:4], uint32(size))
@@ -410,7 +409,7 @@ func pyErrorFrom(fn string, payload []byte) error {
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return fmt.Errorf("%w: unreadable error frame for %s: %v", ErrWorkerDied, fn, err)
 	}
-	return &PyError{Func: fn, Type: e.Type, Message: e.Message, Traceback: e.Traceback}
+	return &pybridge.PyError{Func: fn, Type: e.Type, Message: e.Message, Traceback: e.Traceback}
 }
 
 // tail logs each line of a stream and keeps the last max lines for error

@@ -1,4 +1,4 @@
-package pybridge
+package pyproc
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"stockagent/pybridge"
 	"stockagent/pybridge/pybridgetest"
 )
 
@@ -40,9 +41,9 @@ func TestSubprocessAnswersLikeAWorker(t *testing.T) {
 	}
 
 	_, _, err = sub.Run(ctx, "features", "--ticker", "../x")
-	var pe *PyError
+	var pe *pybridge.PyError
 	if !errors.As(err, &pe) || pe.Type != "BadRequest" || !strings.Contains(pe.Message, "ticker") {
-		t.Errorf("want the CLI's BadRequest as a *PyError, got %v", err)
+		t.Errorf("want the CLI's BadRequest as a *pybridge.PyError, got %v", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package pybridge
+package pyproc
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"stockagent/pybridge"
 )
 
 // Subprocess runs one Python process per call, the design the embedded
@@ -24,7 +26,7 @@ type Subprocess struct {
 	// Module is run with python -m. Empty: stockagent.cli.
 	Module string
 	// Threads caps the process's native (OpenMP, MKL, OpenBLAS) threads, as
-	// the embedded lanes do. Zero: DefaultThreads.
+	// the embedded lanes do. Zero: pybridge.DefaultThreads.
 	Threads int
 	// Env is added to the process's environment, after os.Environ().
 	Env []string
@@ -38,14 +40,14 @@ type Usage struct {
 
 // Run runs one process with args and returns its stdout and its usage.
 // ctx kills the process when it ends. A process that exits non-zero with the
-// CLI's error document ({"detail", "error"}) on stdout is a *PyError whose
-// Type is the class name the CLI prints (e.g. "BadRequest", not the
+// CLI's error document ({"detail", "error"}) on stdout is a *pybridge.PyError
+// whose Type is the class name the CLI prints (e.g. "BadRequest", not the
 // qualified name the embedded bridge reports) and whose Traceback holds the
 // end of stderr; any other failure is an error with the exit status and
 // stderr.
 func (s *Subprocess) Run(ctx context.Context, args ...string) ([]byte, Usage, error) {
 	if s.Python == "" {
-		return nil, Usage{}, errors.New("pybridge: Subprocess.Python is required")
+		return nil, Usage{}, errors.New("pyproc: Subprocess.Python is required")
 	}
 	module := s.Module
 	if module == "" {
@@ -56,7 +58,7 @@ func (s *Subprocess) Run(ctx context.Context, args ...string) ([]byte, Usage, er
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
-		return nil, Usage{}, fmt.Errorf("pybridge: start %s: %w", s.Python, err)
+		return nil, Usage{}, fmt.Errorf("pyproc: start %s: %w", s.Python, err)
 	}
 	exited := make(chan struct{})
 	peak := make(chan int64)
@@ -72,13 +74,13 @@ func (s *Subprocess) Run(ctx context.Context, args ...string) ([]byte, Usage, er
 	}
 	name := module + " " + strings.Join(args, " ")
 	if ctx.Err() != nil {
-		return nil, use, fmt.Errorf("pybridge: %s killed: %w", name, ctx.Err())
+		return nil, use, fmt.Errorf("pyproc: %s killed: %w", name, ctx.Err())
 	}
 	var doc struct{ Detail, Error string }
 	if json.Unmarshal(stdout.Bytes(), &doc) == nil && doc.Error != "" {
-		return nil, use, &PyError{Func: name, Type: doc.Error, Message: doc.Detail, Traceback: lastBytes(stderr.Bytes(), 4096)}
+		return nil, use, &pybridge.PyError{Func: name, Type: doc.Error, Message: doc.Detail, Traceback: lastBytes(stderr.Bytes(), 4096)}
 	}
-	return nil, use, fmt.Errorf("pybridge: %s: %w; stderr:\n%s", name, err, lastBytes(stderr.Bytes(), 4096))
+	return nil, use, fmt.Errorf("pyproc: %s: %w; stderr:\n%s", name, err, lastBytes(stderr.Bytes(), 4096))
 }
 
 // rssSampleInterval is how often Run reads a child's peak RSS: the child's
@@ -117,10 +119,10 @@ func samplePeakRSS(pid int, exited <-chan struct{}) int64 {
 }
 
 // threadEnv caps a child process's native thread pools at n (zero:
-// DefaultThreads); the libraries read these variables when they load.
+// pybridge.DefaultThreads); the libraries read these variables when they load.
 func threadEnv(n int) []string {
 	if n <= 0 {
-		n = DefaultThreads
+		n = pybridge.DefaultThreads
 	}
 	v := strconv.Itoa(n)
 	return []string{"OMP_NUM_THREADS=" + v, "MKL_NUM_THREADS=" + v, "OPENBLAS_NUM_THREADS=" + v}

@@ -1,4 +1,4 @@
-package pybridge
+package pyproc
 
 import (
 	"context"
@@ -7,8 +7,11 @@ import (
 	"stockagent/pybridge/pybridgetest"
 )
 
-// The persistent worker's own overhead, beside BenchmarkEchoRaw: the same
-// bytes handed straight back, across two pipes and two processes.
+// payload is the request of pybridge's BenchmarkEchoRaw.
+var payload = []byte(`{"ticker":"AAPL","horizon":63,"features":["open","high","low","close","volume","rsi14","macd"]}`)
+
+// The persistent worker's own overhead, beside pybridge's BenchmarkEchoRaw:
+// the same bytes handed straight back, across two pipes and two processes.
 func BenchmarkWorkerEchoRaw(b *testing.B) {
 	python, err := pybridgetest.Python()
 	if err != nil {

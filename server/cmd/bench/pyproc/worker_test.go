@@ -1,4 +1,4 @@
-package pybridge
+package pyproc
 
 import (
 	"context"
@@ -11,18 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"stockagent/pybridge"
 	"stockagent/pybridge/pybridgetest"
 )
 
 // startWorkers starts a pool over the diagnostics module, its Python logs
 // (INFO and up) in the returned buffer; the pool is shut down when the test ends.
-func startWorkers(t *testing.T, processes int) (*Workers, *syncBuffer) {
+func startWorkers(t *testing.T, processes int) (*Workers, *pybridgetest.Buffer) {
 	t.Helper()
 	python, err := pybridgetest.Python()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &pybridgetest.Buffer{}
 	w, err := StartWorkers(WorkerConfig{
 		Python:    python,
 		Modules:   []string{"stockagent.runtime", "stockagent.diagnostics"},
@@ -54,7 +55,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // longCall starts a call that logs a line a tick and runs until ctx ends,
 // and returns once it is running in Python, with a channel for its error.
-func longCall(t *testing.T, w *Workers, logs *syncBuffer, ctx context.Context) <-chan error {
+func longCall(t *testing.T, w *Workers, logs *pybridgetest.Buffer, ctx context.Context) <-chan error {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
@@ -91,11 +92,11 @@ func TestWorkerAnswersAndErrorsMatchTheEmbeddedInterpreter(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, want := interp.CallRaw(ctx, Inference, tc.fn, tc.body)
+			_, want := interp.CallRaw(ctx, pybridge.Inference, tc.fn, tc.body)
 			_, got := w.CallRaw(ctx, tc.fn, tc.body)
-			var pw, pg *PyError
+			var pw, pg *pybridge.PyError
 			if !errors.As(want, &pw) || !errors.As(got, &pg) {
-				t.Fatalf("want *PyError from both, got embedded %v, worker %v", want, got)
+				t.Fatalf("want *pybridge.PyError from both, got embedded %v, worker %v", want, got)
 			}
 			if pg.Type != pw.Type || pg.Message != pw.Message || pg.Func != tc.fn {
 				t.Errorf("worker %s %s: %q, embedded %s: %q", pg.Func, pg.Type, pg.Message, pw.Type, pw.Message)
@@ -105,8 +106,9 @@ func TestWorkerAnswersAndErrorsMatchTheEmbeddedInterpreter(t *testing.T) {
 			}
 		})
 	}
-	if _, err := w.CallRaw(ctx, "stockagent.diagnostics.echo", nil); !errors.Is(err, ErrBadFunc) {
-		t.Errorf("malformed name: want ErrBadFunc, got %v", err)
+	var pe *pybridge.PyError
+	if _, err := w.CallRaw(ctx, "stockagent.diagnostics.echo", nil); !errors.As(err, &pe) || !strings.Contains(pe.Message, `"module:function"`) {
+		t.Errorf("malformed name: want Python's refusal, got %v", err)
 	}
 	if err := w.Call(ctx, diag+"not_json", nil, &resp); err == nil || !strings.Contains(err.Error(), "decode response of "+diag+"not_json") {
 		t.Errorf("want a decode error naming the function, got %v", err)
@@ -215,13 +217,13 @@ func TestWorkerShutdownAndStartFailure(t *testing.T) {
 			t.Errorf("worker %d outlived Shutdown", pid)
 		}
 	}
-	if _, err := w.CallRaw(context.Background(), diag+"echo", nil); !errors.Is(err, ErrPoolClosed) {
+	if _, err := w.CallRaw(context.Background(), diag+"echo", nil); !errors.Is(err, pybridge.ErrPoolClosed) {
 		t.Errorf("call after Shutdown: want ErrPoolClosed, got %v", err)
 	}
 
 	python, _ := pybridgetest.Python()
 	_, err := StartWorkers(WorkerConfig{Python: python, Modules: []string{"stockagent.nowhere"}, Logger: slog.New(slog.DiscardHandler)})
-	var pe *PyError
+	var pe *pybridge.PyError
 	if !errors.As(err, &pe) || pe.Type != "ModuleNotFoundError" {
 		t.Fatalf("want a ModuleNotFoundError at start-up, got %v", err)
 	}

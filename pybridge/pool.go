@@ -26,22 +26,20 @@ const (
 	Agent
 )
 
-// lanes lists every lane, for loops over pools and metrics.
-var lanes = [...]Lane{Inference, Long, Agent}
+// lanes lists every lane, for loops over pools and metrics, and laneNames their names.
+var (
+	lanes     = [...]Lane{Inference, Long, Agent}
+	laneNames = [len(lanes)]string{"inference", "long", "agent"}
+)
 
 // Lanes returns every lane, in order.
 func Lanes() []Lane { return lanes[:] }
 
 func (l Lane) String() string {
-	switch l {
-	case Inference:
-		return "inference"
-	case Long:
-		return "long"
-	case Agent:
-		return "agent"
+	if l < 0 || int(l) >= len(lanes) {
+		return fmt.Sprintf("lane(%d)", int(l))
 	}
-	return fmt.Sprintf("lane(%d)", int(l))
+	return laneNames[l]
 }
 
 // pool is the workers of one lane. A worker is a call slot (its cancel flag
@@ -52,12 +50,10 @@ func (l Lane) String() string {
 // 20–40 µs against 0.35 µs), for no gain: a call is one cgo crossing, so the
 // goroutine cannot change threads in the middle of it.
 type pool struct {
-	lane    Lane
-	workers chan *native.Slot // idle workers; a call takes one and gives it back
-	size    int
-	// maxWaiting bounds the calls waiting for a worker; 0: unbounded.
-	maxWaiting int64
-	waiting    atomic.Int64 // calls waiting for a worker now
+	lane       Lane
+	workers    chan *native.Slot // idle workers; a call takes one and gives it back
+	maxWaiting int64             // bound on the calls waiting for a worker; 0: none
+	waiting    atomic.Int64      // calls waiting for a worker now
 	budget     native.Budget
 	quit       chan struct{} // closed when shutdown begins
 	funcs      *funcTable
@@ -65,16 +61,8 @@ type pool struct {
 }
 
 func newPool(lane Lane, workers, maxWaiting int, budget native.Budget, funcs *funcTable, m Metrics) (*pool, error) {
-	p := &pool{
-		lane:       lane,
-		workers:    make(chan *native.Slot, workers),
-		size:       workers,
-		maxWaiting: int64(maxWaiting),
-		budget:     budget,
-		quit:       make(chan struct{}),
-		funcs:      funcs,
-		metrics:    m,
-	}
+	p := &pool{lane: lane, workers: make(chan *native.Slot, workers), maxWaiting: int64(maxWaiting),
+		budget: budget, quit: make(chan struct{}), funcs: funcs, metrics: m}
 	for range workers {
 		s, err := native.NewSlot()
 		if err != nil {
@@ -89,10 +77,8 @@ func newPool(lane Lane, workers, maxWaiting int, budget native.Budget, funcs *fu
 // first; the wait ends early when ctx ends or shutdown begins. When
 // maxWaiting calls already wait, it fails at once with ErrLaneFull.
 func (p *pool) call(j *job) ([]byte, error) {
-	select {
-	case <-p.quit:
+	if p.closed() {
 		return nil, ErrPoolClosed
-	default:
 	}
 	w, err := p.take(j)
 	if err != nil {
@@ -100,12 +86,9 @@ func (p *pool) call(j *job) ([]byte, error) {
 	}
 	defer func() { p.workers <- w }()
 	p.metrics.QueueWait(p.lane, time.Since(j.enqueued))
-	select {
-	case <-p.quit: // shutdown began while this call waited: start nothing new
+	if p.closed() { // shutdown began while this call waited: start nothing new
 		return nil, ErrPoolClosed
-	default:
 	}
-
 	fn, err := p.funcs.get(j.fn)
 	if err != nil {
 		return nil, err
@@ -119,6 +102,15 @@ func (p *pool) call(j *job) ([]byte, error) {
 	return out, err
 }
 
+func (p *pool) closed() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
+}
+
 // take returns a free worker, waiting for one within the lane's bound.
 func (p *pool) take(j *job) (*native.Slot, error) {
 	select {
@@ -128,7 +120,7 @@ func (p *pool) take(j *job) (*native.Slot, error) {
 	}
 	if n := p.waiting.Add(1); p.maxWaiting > 0 && n > p.maxWaiting {
 		p.waiting.Add(-1)
-		return nil, fmt.Errorf("%w: %s lane, %d calls already waiting for %d workers", ErrLaneFull, p.lane, p.maxWaiting, p.size)
+		return nil, fmt.Errorf("%w: %s lane, %d calls already waiting for %d workers", ErrLaneFull, p.lane, p.maxWaiting, cap(p.workers))
 	}
 	defer p.waiting.Add(-1)
 	select {
@@ -145,7 +137,7 @@ func (p *pool) take(j *job) (*native.Slot, error) {
 // their workers back.
 func (p *pool) close(ctx context.Context) error {
 	close(p.quit)
-	for range p.size {
+	for range cap(p.workers) {
 		select {
 		case <-p.workers:
 		case <-ctx.Done():
@@ -178,29 +170,21 @@ func (f *funcTable) get(name string) (*native.Func, error) {
 	if ok {
 		return fn, nil
 	}
+	module, attr, ok := strings.Cut(name, ":")
+	if !ok || module == "" || attr == "" || strings.ContainsAny(attr, ":.") {
+		return nil, fmt.Errorf("%w, got %q", ErrBadFunc, name)
+	}
+	// Looked up under the lock: a first call imports the module, and two
+	// threads importing one module at once gain nothing.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fn, ok = f.m[name]; ok {
 		return fn, nil
 	}
-	module, attr, err := splitFunc(name)
-	if err != nil {
-		return nil, err
-	}
-	// Looked up under the lock: a first call imports the module, and two
-	// threads importing one module at once gain nothing.
-	fn, err = native.Lookup(module, attr)
+	fn, err := native.Lookup(module, attr)
 	if err != nil {
 		return nil, fromNative(name, err)
 	}
 	f.m[name] = fn
 	return fn, nil
-}
-
-func splitFunc(name string) (module, attr string, err error) {
-	module, attr, ok := strings.Cut(name, ":")
-	if !ok || module == "" || attr == "" || strings.ContainsAny(attr, ":.") {
-		return "", "", fmt.Errorf("%w, got %q", ErrBadFunc, name)
-	}
-	return module, attr, nil
 }
