@@ -5,7 +5,7 @@
 It imports the modules named on the command line, then answers calls one at a time until its
 standard input closes. This is what a careful engineer builds without embedding: the interpreter
 and its imports stay warm, but every call crosses two pipes and two processes
-(pybridge/worker.go is the Go side; the benchmarks compare it with the embedded interpreter).
+(server/cmd/bench/pyproc/worker.go is the Go side; the benchmarks compare it with the embedded interpreter).
 
 Protocol: frames in both directions, each a 4-byte big-endian length N and N bytes whose first byte
 is the frame's kind.
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", type=int, default=logging.INFO, help="Python logging level (10 debug .. 50 critical)")
     parser.add_argument("modules", nargs="*", help="modules to import before reporting ready")
     args = parser.parse_args(argv)
-    # Go reads the level name at the start of each line (pybridge/worker.go).
+    # Go reads the level name at the start of each line (server/cmd/bench/pyproc/worker.go).
     logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     return serve(sys.stdin.buffer, _protocol_stdout(), args.modules)
 
