@@ -45,7 +45,7 @@ func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 			return s
 		}})
 	})
-	t.Run("qdrant", func(t *testing.T) {
+	t.Run(qdranttest.Name(), func(t *testing.T) {
 		url := qdranttest.Start(t)
 		f(t, backend{name: "qdrant", open: func(t *testing.T, d int) vectorstore.Store {
 			t.Helper()
