@@ -53,6 +53,26 @@ func BenchmarkEchoJSON(b *testing.B) {
 	}
 }
 
+// How long a cooperative loop takes to answer once its context is cancelled while it
+// runs: the flag is read at the loop's next check, every 10 ms here.
+func BenchmarkCancelCooperativeLoop(b *testing.B) {
+	req := map[string]float64{"interval": 0.01, "limit": 60}
+	var stopping time.Duration
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- interp.Call(ctx, Long, diag+"wait_cancelled", req, nil) }()
+		waitLaneBusy(b, Long)
+		start := time.Now()
+		cancel()
+		if err := <-done; err == nil {
+			b.Fatal("a cancelled loop answered without an error")
+		}
+		stopping += time.Since(start)
+	}
+	b.ReportMetric(float64(stopping.Nanoseconds())/float64(b.N), "ns/cancel")
+}
+
 // The design the bridge replaces: a fresh python process per call, before any import.
 func BenchmarkEchoSubprocess(b *testing.B) {
 	python, err := pybridgetest.Python()

@@ -143,6 +143,16 @@ func TestConcurrentCallsOnBothLanes(t *testing.T) {
 	}
 }
 
+// waitLaneBusy waits until every worker of lane is taken by a call, failing tb after 10 s.
+func waitLaneBusy(tb testing.TB, lane Lane) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(interp.lanes[lane].workers) != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("the %s lane's workers were not all taken within 10s", lane)
+		}
+	}
+}
+
 // A long call holds its lane's only worker; inference calls must not queue behind it.
 func TestLongWorkDoesNotBlockInference(t *testing.T) {
 	var longDone atomic.Bool
@@ -154,7 +164,7 @@ func TestLongWorkDoesNotBlockInference(t *testing.T) {
 		longDone.Store(true)
 		longErr <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // let the long call take the GIL
+	waitLaneBusy(t, Long) // the long call holds the lane's only worker, and the GIL
 
 	for i := range 20 {
 		var resp map[string]any
@@ -237,19 +247,28 @@ func TestPythonExceptionArrivesTyped(t *testing.T) {
 func TestCancelStopsCooperativeLoop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
-	start := time.Now()
-	err := interp.Call(ctx, Long, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 60}, nil)
+	// Left running, the loop ends at its 60 s limit and answers without an error; the
+	// guard's deadline turns a call that never returns into a clear failure. How fast
+	// the cancel lands is BenchmarkCancelCooperativeLoop's to measure.
+	guard, stop := context.WithTimeout(context.Background(), 90*time.Second)
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- interp.Call(ctx, Long, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 60}, nil)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-guard.Done():
+		t.Fatal("the cancelled call did not return within 90s: the cancel never reached the loop, nor did its limit end it")
+	}
 	var pe *PyError
 	if !errors.As(err, &pe) || pe.Type != "stockagent.errors.Cancelled" {
-		t.Fatalf("want stockagent.errors.Cancelled, got %v", err)
+		t.Fatalf("want stockagent.errors.Cancelled (a nil error: the loop ran to its limit instead), got %v", err)
 	}
-	if el := time.Since(start); el > 30*time.Second {
-		t.Fatalf("the loop ran to its limit (%s) instead of stopping at the cancel", el)
-	}
-	// A later call on the same worker is not cancelled by the earlier cancel.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel2()
-	err = interp.Call(ctx2, Long, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 0.1}, nil)
+	// A later call on the same worker is not cancelled by the earlier cancel: its loop
+	// runs to its 0.1 s limit (no deadline of ours, which a slow machine could outrun).
+	err = interp.Call(context.Background(), Long, diag+"wait_cancelled", map[string]float64{"interval": 0.02, "limit": 0.1}, nil)
 	if err != nil {
 		t.Fatalf("a fresh call inherited the previous cancel: %v", err)
 	}

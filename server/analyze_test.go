@@ -20,6 +20,10 @@ import (
 // default with the in-process vector index, and the OpenAI-compatible path
 // against llama.cpp's own server with Qdrant's API. The second identical
 // request is a semantic cache hit that makes no LLM call.
+//
+// The Qdrant is a double (qdranttest's in-process server of Qdrant's gRPC API,
+// subtest "…qdrant-double") unless QDRANT_URL_TEST (and QDRANT_API_KEY_TEST)
+// point at a real one (subtest "…qdrant").
 func TestAnalyzeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a real LLM")
@@ -54,10 +58,10 @@ func TestAnalyzeEndToEnd(t *testing.T) {
 		checkAnalysis(t, srv, "llama-cpp")
 	})
 
-	t.Run("OpenAI-compatible server and Qdrant", func(t *testing.T) {
+	t.Run("OpenAI-compatible server and "+qdranttest.Name(), func(t *testing.T) {
 		srv := startServer(t, dataDir, with(map[string]string{
 			"LLM_BASE_URL": startLlamaServer(t), "LLM_MODEL": "smollm2",
-			"QDRANT_URL": qdranttest.Start(t),
+			"QDRANT_URL": qdranttest.Start(t), "QDRANT_API_KEY": qdranttest.APIKey(),
 		}))
 		defer srv.cmd.Process.Kill()
 		if _, health := srv.get(t, "/health"); !strings.Contains(health, "openai-compatible") {

@@ -39,6 +39,8 @@ def redis_url():
                 break
             except OSError:
                 time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server did not listen on port {port} after 100 tries, 50 ms apart")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

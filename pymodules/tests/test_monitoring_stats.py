@@ -1,5 +1,8 @@
 """Drift statistics on known inputs, and the old health thresholds on a table of cases."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -75,4 +78,9 @@ def test_ks_pvalue_is_calibrated_under_the_null():
 ])
 def test_health_thresholds(score, ratio, expected):
     assert drift.health(score, ratio) == expected
-    assert expected in ("Healthy", "Degraded (Warning)", "Critical (Drift Detected)")
+
+
+def test_health_levels_are_the_documented_ones():
+    """The levels reach clients as DriftReport.health: three distinct labels, the HTTP contract's enum."""
+    doc = json.loads((Path(__file__).resolve().parents[2] / "server/httpapi/openapi.json").read_text())
+    assert [drift.HEALTHY, drift.DEGRADED, drift.CRITICAL] == doc["components"]["schemas"]["DriftReport"]["properties"]["health"]["enum"]

@@ -1,6 +1,8 @@
 """Model versions on disk: atomic saves, the serving pointer, pruning."""
 
 import os
+import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -76,10 +78,23 @@ def test_prune_keeps_newest_and_serving(tmp_path):
     assert first not in reg.versions("AAPL") and len(reg.versions("AAPL")) == 2
 
 
+class _Planted:
+    """Unpickled, it creates its marker file: code that a weights file must never run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
+
+
 def test_weights_are_loaded_without_pickle(tmp_path):
     reg = Registry(tmp_path)
     v = _save(reg, 1.0)
-    path = tmp_path / "AAPL" / v / "weights.pt"
-    torch.save({"w": _state(1.0)["w"], "evil": object()}, path)  # not a plain tensor dict
-    with pytest.raises(Exception):
+    path, marker = tmp_path / "AAPL" / v / "weights.pt", tmp_path / "planted-code-ran"
+    torch.save({"w": _state(1.0)["w"], "evil": _Planted(marker)}, path)  # not a plain tensor dict
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
         reg.load("AAPL")
+    assert not marker.exists()
+    torch.load(path, weights_only=False)  # the planted code is live: plain unpickling runs it
+    assert marker.exists()

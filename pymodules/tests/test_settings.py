@@ -2,6 +2,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import torch
 
 from stockagent.settings import Settings
 
@@ -12,7 +13,7 @@ def test_defaults():
     assert (s.parent_ticker, s.parent_start_date, s.parent_epochs, s.child_epochs) == ("^GSPC", dt.date(2004, 8, 19), 20, 10)
     assert (s.child_strategy, s.learning_rate, s.fine_tune_learning_rate) == ("freeze", 1e-3, 1e-4)
     assert s.train_start_date is None and s.model_keep_versions == 5 and s.device == "auto"
-    assert s.torch_device() == "cpu" or s.torch_device() == "cuda"
+    assert s.torch_device() == ("cuda" if torch.cuda.is_available() else "cpu")  # "auto": the GPU when torch sees one
 
 
 def test_from_env(tmp_path):

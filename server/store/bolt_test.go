@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,7 +96,15 @@ func TestBoltSweep(t *testing.T) {
 	s := openBolt(t, path, store.WithSweepInterval(20*time.Millisecond))
 	must(t, "Set", s.Set(ctx, "gone", []byte("v"), 10*time.Millisecond))
 	must(t, "Set", s.Set(ctx, "kept", []byte("v"), 0))
-	time.Sleep(200 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		keys, err := store.BoltKeys(s)
+		if err == nil && slices.Equal(keys, []string{"kept"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keys in the store 5s after the expiry = %q, %v; want the sweep to leave [kept]", keys, err)
+		}
+	}
 	must(t, "Close", s.Close())
 
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})

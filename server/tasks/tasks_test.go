@@ -185,7 +185,11 @@ func TestBoundedConcurrency(t *testing.T) {
 				return json.RawMessage(`{}`), nil
 			})
 		}
-		time.Sleep(200 * time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); running.Load() < 2; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d tasks running after 10s, want 2", running.Load())
+			}
+		}
 		if q, r := m.Counts(); q != 3 || r != 2 {
 			t.Errorf("counts queued %d running %d, want 3 and 2", q, r)
 		}

@@ -3,6 +3,7 @@ package vectorstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -109,5 +110,16 @@ func BenchmarkMemoryUpsertPersisted(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkOpenUnavailable is how long Open takes to report a Qdrant nobody listens for
+// (a refused connection): the start-up delay of a server whose QDRANT_URL is wrong.
+func BenchmarkOpenUnavailable(b *testing.B) {
+	url, dir := closedPortURL(b), b.TempDir()
+	for b.Loop() {
+		if _, err := vectorstore.Open(url, dir, benchDim); !errors.Is(err, vectorstore.ErrUnavailable) {
+			b.Fatalf("Open(closed port) = %v; want ErrUnavailable", err)
+		}
 	}
 }

@@ -53,6 +53,16 @@ func Start(t testing.TB) (url string) {
 	return NewServer(t).URL()
 }
 
+// Name names, for a test or subtest, the Qdrant that Start returns: "qdrant" for a real
+// one at QDRANT_URL_TEST, else "qdrant-double", so a result never passes the double off
+// as Qdrant.
+func Name() string {
+	if os.Getenv(EnvURL) != "" {
+		return "qdrant"
+	}
+	return "qdrant-double"
+}
+
 // APIKey returns the API key for the server Start returns: QDRANT_API_KEY_TEST when
 // QDRANT_URL_TEST is set, else "" (the double started by Start wants none).
 func APIKey() string {
