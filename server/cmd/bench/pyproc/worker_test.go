@@ -190,14 +190,26 @@ func TestWorkerCallsAreSerialisedPerProcessAndPooled(t *testing.T) {
 			errc := longCall(t, w, logs, ctx)
 			defer func() { cancel(); <-errc }()
 
-			short, stop := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			// One process: the second call waits, so a short deadline ends it before it starts.
+			// Two: it runs beside the first, however slow the machine (a hang guard only), and
+			// the first is still running when it returns.
+			limit := 500 * time.Millisecond
+			if processes == 2 {
+				limit = 30 * time.Second
+			}
+			second, stop := context.WithTimeout(context.Background(), limit)
 			defer stop()
-			_, err := w.CallRaw(short, diag+"echo", []byte("x"))
+			_, err := w.CallRaw(second, diag+"echo", []byte("x"))
 			if processes == 1 && !(errors.Is(err, context.DeadlineExceeded) && strings.Contains(err.Error(), "not started")) {
 				t.Fatalf("one process: the second call should wait for the first, got %v", err)
 			}
-			if processes == 2 && err != nil {
-				t.Fatalf("two processes: the second call should run beside the first, got %v", err)
+			if processes == 2 {
+				if err != nil {
+					t.Fatalf("two processes: the second call should run beside the first, got %v", err)
+				}
+				if len(errc) > 0 {
+					t.Fatal("the first call ended before the second returned")
+				}
 			}
 		})
 	}
