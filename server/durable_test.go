@@ -36,14 +36,7 @@ func trainUntilRunning(t *testing.T, s *server) {
 	if status, body := s.post(t, "/train-child", longChild); status != 200 || !strings.Contains(body, `"started"`) {
 		t.Fatalf("/train-child: %d %s", status, body)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if _, body := s.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child training never ran")
-		}
-	}
+	waitRunning(t, s, "msft")
 }
 
 // crashedRecord is what /status says of a training whose process died.

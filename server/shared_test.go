@@ -17,14 +17,7 @@ func TestTwoServersShareRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains real models")
 	}
-	redisURL := storetest.StartRedis(t)
-	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL": redisURL, "DATA_SOURCE": "bundled", "TASK_LEASE": "2s", "MLFLOW_DISABLE": "1",
-		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
-	}
-	a := startServer(t, dataDir, env)
-	b := startServer(t, dataDir, env)
+	a, b, _, _ := startPairOnRedis(t)
 	if _, health := b.get(t, "/health"); !strings.Contains(health, `"backend":"redis"`) {
 		t.Fatalf("server b does not use Redis: %s", health)
 	}
@@ -44,17 +37,10 @@ func TestTwoServersShareRedis(t *testing.T) {
 	}
 
 	// A long child training on a, killed mid-run: b re-queues it once the lease lapses.
-	if status, body := a.post(t, "/train-child", `{"ticker":"MSFT","epochs":500,"strategy":"fine_tune"}`); status != 200 {
+	if status, body := a.post(t, "/train-child", longChild); status != 200 {
 		t.Fatalf("a /train-child: %d %s", status, body)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if _, body := b.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child training never ran")
-		}
-	}
+	waitRunning(t, b, "msft")
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	pollTask(t, b, "msft", time.Minute, "b re-queues the run of the killed server", func(r taskStatus) bool {
 		return r.Attempt == 2 && (r.Status == "queued" || r.Status == "running")
@@ -65,6 +51,18 @@ func TestTwoServersShareRedis(t *testing.T) {
 	if rec = waitStatus(t, b, "msft", time.Minute); rec.Status != "failed" {
 		t.Fatalf("after the cancel: %+v", rec)
 	}
+}
+
+// startPairOnRedis starts two servers on one new Redis and one data folder, with
+// crashEnv's tiny trainings and short lease, and returns them, the folder and their env.
+func startPairOnRedis(t *testing.T) (a, b *server, dataDir string, env map[string]string) {
+	t.Helper()
+	env = crashEnv()
+	env["REDIS_URL"] = storetest.StartRedis(t)
+	dataDir = t.TempDir()
+	a = startServer(t, dataDir, env)
+	b = startServer(t, dataDir, env)
+	return a, b, dataDir, env
 }
 
 type statusRecord struct {
