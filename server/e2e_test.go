@@ -318,6 +318,16 @@ func (s *server) conform(t testing.TB, method, path string, res *http.Response, 
 
 func (s *server) logs() string { return s.out.String() }
 
+// waitLog waits until s's log holds text.
+func (s *server) waitLog(t *testing.T, text string, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !strings.Contains(s.logs(), text); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not in the log within %s:\n%s", text, limit, s.logs())
+		}
+	}
+}
+
 // startServer starts the server binary on a free port with dataDir ("" for a
 // fresh one) and env, and returns once /health answers.
 func startServer(t testing.TB, dataDir string, env map[string]string) *server {

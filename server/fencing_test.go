@@ -97,11 +97,7 @@ func TestFinding10LostLease(t *testing.T) {
 
 	a.cmd.Process.Signal(syscall.SIGCONT)
 	stopped = false
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(a.logs(), "task record not saved: another process runs this task now"); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("a's run did not end as fenced; a's log:\n%s", a.logs())
-		}
-	}
+	a.waitLog(t, "task record not saved: another process runs this task now", time.Minute)
 	if !regexp.MustCompile(`msg="task run fenced".*task_id=msft`).MatchString(a.logs()) {
 		t.Fatalf("a's run not logged as fenced:\n%s", a.logs())
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,23 +64,12 @@ func startPairOnRedis(t *testing.T) (a, b *server, dataDir string, env map[strin
 	return a, b, dataDir, env
 }
 
-type statusRecord struct {
-	Status, Error string
-}
-
 // waitStatus polls /status/{id} on s until the task is no longer active.
-func waitStatus(t *testing.T, s *server, id string, limit time.Duration) statusRecord {
+func waitStatus(t *testing.T, s *server, id string, limit time.Duration) taskStatus {
 	t.Helper()
-	var rec statusRecord
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		_, body := s.get(t, "/status/"+id)
-		json.Unmarshal([]byte(body), &rec)
-		if rec.Status == "completed" || rec.Status == "failed" {
-			return rec
-		}
-	}
-	t.Fatalf("task %s still %q after %s", id, rec.Status, limit)
-	return rec
+	return pollTask(t, s, id, limit, "task "+id+" ends", func(r taskStatus) bool {
+		return r.Status == "completed" || r.Status == "failed"
+	})
 }
 
 // Redis going away mid-run: forecasts fall back to computing, what needs the
@@ -105,14 +93,7 @@ func TestRedisOutage(t *testing.T) {
 	if status, body := srv.post(t, "/train-child", `{"ticker":"MSFT","epochs":3,"strategy":"fine_tune"}`); status != 200 {
 		t.Fatalf("train-child: %d %s", status, body)
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if _, body := srv.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child training never ran")
-		}
-	}
+	waitRunning(t, srv, "msft")
 
 	redis.Stop()
 	if status, body := srv.post(t, "/predict-parent", ``); status != 200 {
@@ -126,11 +107,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	// The training finishes its work during the outage; its version serves
 	// only through the fenced commit, which waits for the store.
-	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(srv.logs(), `msg="serving pointer not committed: the store is unavailable; retrying" model=MSFT`); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the child training did not finish its work during the outage")
-		}
-	}
+	srv.waitLog(t, `msg="serving pointer not committed: the store is unavailable; retrying" model=MSFT`, 2*time.Minute)
 
 	redis.Start()
 	if rec := waitStatus(t, srv, "msft", 30*time.Second); rec.Status != "completed" {

@@ -6,20 +6,29 @@ import (
 	"testing"
 	"time"
 
+	"stockagent/server/store"
 	"stockagent/server/store/storetest"
 )
 
 // value is the size of a cached prediction, about 20 KB of JSON.
 var value = make([]byte, 20<<10)
 
+// holdingValue opens be's store with value at "predict_child_aapl", and sets b's
+// bytes per operation to value's size.
+func holdingValue(b *testing.B, be storetest.Backend) store.Store {
+	b.Helper()
+	s := be.Open(b)
+	if err := s.Set(context.Background(), "predict_child_aapl", value, 0); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(value)))
+	return s
+}
+
 func BenchmarkGet(b *testing.B) {
 	storetest.Run(b, func(b *testing.B, be storetest.Backend) {
-		s := be.Open(b)
+		s := holdingValue(b, be)
 		ctx := context.Background()
-		if err := s.Set(ctx, "predict_child_aapl", value, 0); err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(int64(len(value)))
 		for b.Loop() {
 			if _, err := s.Get(ctx, "predict_child_aapl"); err != nil {
 				b.Fatal(err)
@@ -30,12 +39,8 @@ func BenchmarkGet(b *testing.B) {
 
 func BenchmarkGetParallel(b *testing.B) {
 	storetest.Run(b, func(b *testing.B, be storetest.Backend) {
-		s := be.Open(b)
+		s := holdingValue(b, be)
 		ctx := context.Background()
-		if err := s.Set(ctx, "predict_child_aapl", value, 0); err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(int64(len(value)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := s.Get(ctx, "predict_child_aapl"); err != nil {
