@@ -27,39 +27,26 @@ var (
 const diag = "stockagent.diagnostics:"
 
 func TestMain(m *testing.M) {
-	python, err := pybridgetest.Python()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pybridge tests need the project's .venv (make setup):", err)
-		os.Exit(1)
-	}
-	interp, err = Start(Config{
-		Executable:       python,
-		Modules:          []string{"stockagent.runtime", "stockagent.diagnostics"},
-		Setup:            "stockagent.runtime:attach",
-		ThreadSetup:      "stockagent.runtime:configure_thread",
-		InferenceWorkers: 2,
-		LongWorkers:      1,
-		AgentWorkers:     1,
-		AgentQueue:       1,
-		Logger:           slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	pybridgetest.Main(m, func(python string) (pybridgetest.Stopper, error) {
+		var err error
+		interp, err = Start(Config{
+			Executable:       python,
+			Modules:          []string{"stockagent.runtime", "stockagent.diagnostics"},
+			Setup:            "stockagent.runtime:attach",
+			ThreadSetup:      "stockagent.runtime:configure_thread",
+			InferenceWorkers: 2,
+			LongWorkers:      1,
+			AgentWorkers:     1,
+			AgentQueue:       1,
+			Logger:           slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		})
+		return interp, err
+	}, func() error {
+		if _, err := interp.CallRaw(context.Background(), Inference, diag+"echo", nil); !errors.Is(err, ErrPoolClosed) {
+			return fmt.Errorf("call after shutdown: want ErrPoolClosed, got %v", err)
+		}
+		return nil
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := interp.Shutdown(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "shutdown:", err)
-		code = 1
-	}
-	if _, err := interp.CallRaw(context.Background(), Inference, diag+"echo", nil); !errors.Is(err, ErrPoolClosed) {
-		fmt.Fprintln(os.Stderr, "call after shutdown: want ErrPoolClosed, got", err)
-		code = 1
-	}
-	os.Exit(code)
 }
 
 func TestStartTwiceFails(t *testing.T) {

@@ -15,11 +15,7 @@ func TestProtectedModeServer(t *testing.T) {
 		"HOST": "0.0.0.0", "TRUSTED_PROXIES": "127.0.0.1", "ADMIN_TOKEN": "adm1n", "AUTH_FAILURE_LIMIT": "2/minute",
 		"RATE_LIMITS": "off", "DATA_SOURCE": "bundled", "MLFLOW_DISABLE": "1", "LLM_PROVIDER": "none",
 	})
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(srv.logs(), "listening beyond loopback without API_KEYS"); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no start-up warning:\n%s", srv.logs())
-		}
-	}
+	srv.waitLog(t, "listening beyond loopback without API_KEYS", 5*time.Second)
 	if !strings.Contains(srv.logs(), "protected: no API_KEYS") {
 		t.Errorf("the start-up log does not say which mode is in force:\n%s", srv.logs())
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/servertest"
 	"stockagent/server/vectorstore/qdranttest"
 )
 
@@ -167,10 +169,10 @@ func startLlamaServer(t *testing.T) string {
 	if err != nil || gguf == "" || gguf == "None" {
 		t.Fatalf("no packaged GGUF: %v %q", err, out)
 	}
-	port := freePort(t)
+	port := servertest.Port(t)
 	cmd := exec.Command(python, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", "smollm2",
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--n_ctx", "2048", "--n_threads", "1")
-	logs := &syncBuffer{}
+	logs := &pybridgetest.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1")
 	if err := cmd.Start(); err != nil {
@@ -186,8 +188,6 @@ func startLlamaServer(t *testing.T) string {
 			}
 		}
 	}
-	logs.mu.Lock()
-	defer logs.mu.Unlock()
-	t.Fatalf("llama.cpp server did not start:\n%s", logs.b.String())
+	t.Fatalf("llama.cpp server did not start:\n%s", logs.String())
 	return ""
 }

@@ -36,35 +36,22 @@ func trainUntilRunning(t *testing.T, s *server) {
 	if status, body := s.post(t, "/train-child", longChild); status != 200 || !strings.Contains(body, `"started"`) {
 		t.Fatalf("/train-child: %d %s", status, body)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if _, body := s.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child training never ran")
-		}
-	}
-}
-
-// crashedRecord is what /status says of a training whose process died.
-type crashedRecord struct {
-	Status, Error string
-	Attempt       int
+	waitRunning(t, s, "msft")
 }
 
 // waitInterrupted polls /status/msft until the record says what a restart makes of a
 // training that was running: failed with "interrupted…", or re-queued once (attempt 2).
 // The record must answer all along, never 404.
-func waitInterrupted(t *testing.T, base string) crashedRecord {
+func waitInterrupted(t *testing.T, base string) taskStatus {
 	t.Helper()
-	var rec crashedRecord
+	var rec taskStatus
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		res, err := http.Get(base + "/status/msft")
 		if err != nil {
 			continue // the server is starting again
 		}
 		var body struct {
-			crashedRecord
+			taskStatus
 			Detail string
 		}
 		err = json.NewDecoder(res.Body).Decode(&body)
@@ -72,7 +59,7 @@ func waitInterrupted(t *testing.T, base string) crashedRecord {
 		if res.StatusCode != 200 || err != nil {
 			t.Fatalf("GET /status/msft after the crash: %d %+v %v", res.StatusCode, body, err)
 		}
-		rec = body.crashedRecord
+		rec = body.taskStatus
 		if (rec.Status == "failed" && strings.HasPrefix(rec.Error, "interrupted")) ||
 			((rec.Status == "queued" || rec.Status == "running") && rec.Attempt == 2) {
 			return rec

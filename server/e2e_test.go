@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +17,9 @@ import (
 	"time"
 
 	"stockagent/deploy/deploytest"
+	"stockagent/pybridge/pybridgetest"
 	"stockagent/server/httpapi/apitest"
+	"stockagent/server/servertest"
 )
 
 // The real server binary with the real interpreter and bundled data: train a
@@ -290,7 +291,7 @@ func TestServerEndToEnd(t *testing.T) {
 type server struct {
 	base   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *pybridgetest.Buffer
 	exited chan error
 	// api, when set, checks every response against the OpenAPI document and
 	// records the operations exercised.
@@ -315,59 +316,27 @@ func (s *server) conform(t testing.TB, method, path string, res *http.Response, 
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+func (s *server) logs() string { return s.out.String() }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *server) logs() string {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	return s.out.b.String()
-}
-
-// serverBinary is $STOCKAGENT_SERVER_BIN (make test sets it), else a fresh build.
-func serverBinary(t testing.TB) string {
+// waitLog waits until s's log holds text.
+func (s *server) waitLog(t *testing.T, text string, limit time.Duration) {
 	t.Helper()
-	if bin := os.Getenv("STOCKAGENT_SERVER_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			t.Fatal(err)
+	for deadline := time.Now().Add(limit); !strings.Contains(s.logs(), text); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not in the log within %s:\n%s", text, limit, s.logs())
 		}
-		return abs
 	}
-	bin := filepath.Join(t.TempDir(), "stockagent-server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // startServer starts the server binary on a free port with dataDir ("" for a
 // fresh one) and env, and returns once /health answers.
 func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 	t.Helper()
-	port := freePort(t)
+	port := servertest.Port(t)
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	cmd := exec.Command(serverBinary(t))
+	cmd := exec.Command(servertest.Binary(t))
 	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir)
 	if os.Getenv("PYTHON_EXECUTABLE") == "" {
 		if py, err := filepath.Abs("../.venv/bin/python"); err == nil {
@@ -377,7 +346,7 @@ func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: &syncBuffer{}, exited: make(chan error, 1)}
+	s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: &pybridgetest.Buffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

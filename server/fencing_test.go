@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"stockagent/server/store/storetest"
 )
 
 // taskStatus is the part of a task record this test reads.
@@ -42,6 +40,12 @@ func pollTask(t *testing.T, s *server, id string, limit time.Duration, what stri
 	}
 }
 
+// waitRunning waits until s says task id is running.
+func waitRunning(t *testing.T, s *server, id string) {
+	t.Helper()
+	pollTask(t, s, id, 2*time.Minute, id+" runs", func(r taskStatus) bool { return r.Status == "running" })
+}
+
 // Finding 10: a server paused (SIGSTOP) past its lease while training loses
 // the task to the other server, which re-queues the run as attempt 2, resumes
 // it from its epoch checkpoint and commits its version. The paused server,
@@ -51,14 +55,7 @@ func TestFinding10LostLease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains real models")
 	}
-	redisURL := storetest.StartRedis(t)
-	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL": redisURL, "DATA_SOURCE": "bundled", "TASK_LEASE": "2s", "MLFLOW_DISABLE": "1",
-		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
-	}
-	a := startServer(t, dataDir, env)
-	b := startServer(t, dataDir, env)
+	a, b, dataDir, env := startPairOnRedis(t)
 	if status, body := a.post(t, "/train-parent", `{}`); status != 200 {
 		t.Fatalf("/train-parent: %d %s", status, body)
 	}
@@ -100,11 +97,7 @@ func TestFinding10LostLease(t *testing.T) {
 
 	a.cmd.Process.Signal(syscall.SIGCONT)
 	stopped = false
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(a.logs(), "task record not saved: another process runs this task now"); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("a's run did not end as fenced; a's log:\n%s", a.logs())
-		}
-	}
+	a.waitLog(t, "task record not saved: another process runs this task now", time.Minute)
 	if !regexp.MustCompile(`msg="task run fenced".*task_id=msft`).MatchString(a.logs()) {
 		t.Fatalf("a's run not logged as fenced:\n%s", a.logs())
 	}

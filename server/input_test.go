@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stockagent/server/servertest"
 )
 
 // Finding 12: loose input. A huge POLICY_FILE stops start-up at once with one clear line
@@ -23,8 +25,8 @@ func TestFinding12LooseInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	cmd := exec.Command(serverBinary(t))
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", freePort(t)), "DATA_DIR="+t.TempDir(), "POLICY_FILE="+huge)
+	cmd := exec.Command(servertest.Binary(t))
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", servertest.Port(t)), "DATA_DIR="+t.TempDir(), "POLICY_FILE="+huge)
 	done := make(chan struct{})
 	var out []byte
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,14 +16,7 @@ func TestTwoServersShareRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains real models")
 	}
-	redisURL := storetest.StartRedis(t)
-	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL": redisURL, "DATA_SOURCE": "bundled", "TASK_LEASE": "2s", "MLFLOW_DISABLE": "1",
-		"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
-	}
-	a := startServer(t, dataDir, env)
-	b := startServer(t, dataDir, env)
+	a, b, _, _ := startPairOnRedis(t)
 	if _, health := b.get(t, "/health"); !strings.Contains(health, `"backend":"redis"`) {
 		t.Fatalf("server b does not use Redis: %s", health)
 	}
@@ -44,17 +36,10 @@ func TestTwoServersShareRedis(t *testing.T) {
 	}
 
 	// A long child training on a, killed mid-run: b re-queues it once the lease lapses.
-	if status, body := a.post(t, "/train-child", `{"ticker":"MSFT","epochs":500,"strategy":"fine_tune"}`); status != 200 {
+	if status, body := a.post(t, "/train-child", longChild); status != 200 {
 		t.Fatalf("a /train-child: %d %s", status, body)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if _, body := b.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child training never ran")
-		}
-	}
+	waitRunning(t, b, "msft")
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	pollTask(t, b, "msft", time.Minute, "b re-queues the run of the killed server", func(r taskStatus) bool {
 		return r.Attempt == 2 && (r.Status == "queued" || r.Status == "running")
@@ -67,23 +52,24 @@ func TestTwoServersShareRedis(t *testing.T) {
 	}
 }
 
-type statusRecord struct {
-	Status, Error string
+// startPairOnRedis starts two servers on one new Redis and one data folder, with
+// crashEnv's tiny trainings and short lease, and returns them, the folder and their env.
+func startPairOnRedis(t *testing.T) (a, b *server, dataDir string, env map[string]string) {
+	t.Helper()
+	env = crashEnv()
+	env["REDIS_URL"] = storetest.StartRedis(t)
+	dataDir = t.TempDir()
+	a = startServer(t, dataDir, env)
+	b = startServer(t, dataDir, env)
+	return a, b, dataDir, env
 }
 
 // waitStatus polls /status/{id} on s until the task is no longer active.
-func waitStatus(t *testing.T, s *server, id string, limit time.Duration) statusRecord {
+func waitStatus(t *testing.T, s *server, id string, limit time.Duration) taskStatus {
 	t.Helper()
-	var rec statusRecord
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		_, body := s.get(t, "/status/"+id)
-		json.Unmarshal([]byte(body), &rec)
-		if rec.Status == "completed" || rec.Status == "failed" {
-			return rec
-		}
-	}
-	t.Fatalf("task %s still %q after %s", id, rec.Status, limit)
-	return rec
+	return pollTask(t, s, id, limit, "task "+id+" ends", func(r taskStatus) bool {
+		return r.Status == "completed" || r.Status == "failed"
+	})
 }
 
 // Redis going away mid-run: forecasts fall back to computing, what needs the
@@ -107,14 +93,7 @@ func TestRedisOutage(t *testing.T) {
 	if status, body := srv.post(t, "/train-child", `{"ticker":"MSFT","epochs":3,"strategy":"fine_tune"}`); status != 200 {
 		t.Fatalf("train-child: %d %s", status, body)
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if _, body := srv.get(t, "/status/msft"); strings.Contains(body, `"running"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the child training never ran")
-		}
-	}
+	waitRunning(t, srv, "msft")
 
 	redis.Stop()
 	if status, body := srv.post(t, "/predict-parent", ``); status != 200 {
@@ -128,11 +107,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	// The training finishes its work during the outage; its version serves
 	// only through the fenced commit, which waits for the store.
-	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(srv.logs(), `msg="serving pointer not committed: the store is unavailable; retrying" model=MSFT`); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the child training did not finish its work during the outage")
-		}
-	}
+	srv.waitLog(t, `msg="serving pointer not committed: the store is unavailable; retrying" model=MSFT`, 2*time.Minute)
 
 	redis.Start()
 	if rec := waitStatus(t, srv, "msft", 30*time.Second); rec.Status != "completed" {

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,18 +15,10 @@ func newApp() *fiber.App {
 	return app
 }
 
-// get sends GET path to app and returns the response with its body read.
+// get is fetch without headers, with the body as a string.
 func get(t *testing.T, app *fiber.App, path string) (*http.Response, string) {
 	t.Helper()
-	resp, err := app.Test(httptest.NewRequest(http.MethodGet, path, nil), -1)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", path, err)
-	}
+	resp, body := fetch(t, app, path, nil)
 	return resp, string(body)
 }
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: one thread for torch, a tiny parent model trained once per session, and
-settings that point at temporary data folders and the bundled prices (never the network)."""
+"""Shared fixtures: one thread for torch, a tiny parent model trained once per session,
+settings that point at temporary data folders and the bundled prices (never the network),
+the environment the entry functions read, and a free loopback port."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 os.environ.setdefault("MLFLOW_DISABLE", "1")
 
 import shutil
+import socket
 
 import pytest
 import torch
@@ -19,6 +21,13 @@ from stockagent.forecast import train
 torch.set_num_threads(1)
 
 PARENT_EPOCHS = 1  # the interval is calibrated by conformal, so one epoch is enough for its checks
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (another process may take it later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def make_settings(data_dir, **overrides) -> settings.Settings:
@@ -47,12 +56,27 @@ def with_parent(parent_settings, tmp_path) -> settings.Settings:
 
 
 @pytest.fixture
-def entry_env(with_parent, monkeypatch) -> settings.Settings:
+def load_env(monkeypatch):
+    """use(NAME=value, ...) sets those variables (None unsets one) for the test, clears
+    settings.load's cache and returns settings.load(), as the entry functions see it; the
+    cache is cleared again when the test ends."""
+
+    def use(**env) -> settings.Settings:
+        for name, value in env.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, str(value))
+        settings.load.cache_clear()
+        return settings.load()
+
+    yield use
+    settings.load.cache_clear()
+
+
+@pytest.fixture
+def entry_env(with_parent, load_env) -> settings.Settings:
     """Environment for the entry functions (they read settings.load()), with a parent model."""
-    monkeypatch.setenv("DATA_DIR", str(with_parent.data_dir))
-    monkeypatch.setenv("DATA_SOURCE", "bundled")
-    settings.load.cache_clear()
     entry._predictors.clear()
-    yield settings.load()
-    settings.load.cache_clear()
+    yield load_env(DATA_DIR=with_parent.data_dir, DATA_SOURCE="bundled")
     entry._predictors.clear()

@@ -61,11 +61,10 @@ def test_finding07_fit_gives_the_answer_less_room_before_cutting_the_prompt():
     assert max_tokens < 384 and estimate_tokens("system") + estimate_tokens(user) + max_tokens + budget.TEMPLATE_TOKENS <= 400
 
 
-def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatch):
-    from stockagent import llm, settings
+def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatch, load_env):
+    from stockagent import llm
 
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    settings.load.cache_clear()
+    load_env(DATA_DIR=tmp_path / "data")
     chat = small_model()
     monkeypatch.setattr(llm, "select", lambda ctx, threads=None: chat)
     question = "Что будет с ценой? " * 100  # 1,900 characters, far more tokens than 512
@@ -73,5 +72,4 @@ def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatc
     with pytest.raises(errors.InvalidParameter, match=r"the limit is 512 tokens \(AGENT_MAX_QUESTION_TOKENS"):
         entry.analyze(json.dumps(req).encode())
     assert chat.calls == []  # refused before any LLM call
-    settings.load.cache_clear()
 

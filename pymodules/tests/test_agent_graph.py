@@ -217,15 +217,9 @@ def call(fn, req):
 
 
 @pytest.fixture
-def agent_env(tmp_path, monkeypatch):
-    from stockagent import settings
-
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    for name in ("LLM_BASE_URL", "LLM_PROVIDER", "LLM_MODEL", "NEWS_SOURCE", "FMI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    settings.load.cache_clear()
-    yield monkeypatch
-    settings.load.cache_clear()
+def agent_env(tmp_path, monkeypatch, load_env):
+    load_env(DATA_DIR=tmp_path / "data", **dict.fromkeys(("LLM_BASE_URL", "LLM_PROVIDER", "LLM_MODEL", "NEWS_SOURCE", "FMI_API_KEY")))
+    return monkeypatch
 
 
 def test_entry_analyze_with_a_scripted_model(agent_env):

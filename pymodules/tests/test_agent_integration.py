@@ -7,7 +7,6 @@ minute on two cores: answers of at most 200 tokens, one thread for the model.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import urllib.request
 
 import pytest
 from agent_fakes import HEADLINES, INJECTION, make_prediction
+from conftest import free_port
 
 from stockagent import errors, llm
 from stockagent.agent import runner
@@ -46,22 +46,14 @@ def run(chat, tmp_path, settings, **kw):
                           chat=chat, settings=settings, data_dir=tmp_path, **kw)
 
 
-def test_in_process_llama_cpp_through_the_entry_function(tmp_path, monkeypatch):
-    from stockagent import entry, settings
+def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
+    from stockagent import entry
 
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("AGENT_MAX_TOKENS", str(MAX_TOKENS))
-    monkeypatch.setenv("LLM_TIMEOUT", "120")
-    for name in ("LLM_BASE_URL", "LLM_PROVIDER", "LLM_GGUF"):
-        monkeypatch.delenv(name, raising=False)
-    settings.load.cache_clear()
+    load_env(DATA_DIR=tmp_path, AGENT_MAX_TOKENS=MAX_TOKENS, LLM_TIMEOUT=120, LLM_BASE_URL=None, LLM_PROVIDER=None, LLM_GGUF=None)
     headlines = HEADLINES + [{"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
     req = {"ticker": "TEST", "prediction": make_prediction(), "headlines": headlines, "news_source": "yahoo",
            "question": "What is the forecast for one month?"}
-    try:
-        out = json.loads(entry.analyze(json.dumps(req).encode()))
-    finally:
-        settings.load.cache_clear()
+    out = json.loads(entry.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
     assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
     assert (tmp_path / "agent" / "checkpoints.sqlite").is_file()
@@ -89,16 +81,10 @@ def test_in_process_generation_stops_between_tokens():
     assert text and usage["completion_tokens"] == 8 and usage["prompt_tokens"] > 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def llama_server(tmp_path):
     """``python -m llama_cpp.server`` on a free local port with the packaged GGUF."""
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(llm.packaged_gguf()), "--host", "127.0.0.1",
            "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2", "--verbose", "False"]
     log_path = tmp_path / "llama_server.log"

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from stockagent import entry, errors, llm, settings
+from stockagent import entry, errors, llm
 from stockagent.agent import tools
 from stockagent.agent.context import Context
 from stockagent.llm import chat as chat_mod
@@ -169,13 +169,11 @@ def test_openai_chat_reports_an_unreachable_server():
         model.invoke([{"role": "user", "content": "hi"}], max_tokens=5, temperature=0)
 
 
-def test_llm_status_entry_loads_nothing(monkeypatch):
-    monkeypatch.delenv("LLM_BASE_URL", raising=False)
-    monkeypatch.delenv("LLM_PROVIDER", raising=False)
+def test_llm_status_entry_loads_nothing(load_env):
+    load_env(LLM_BASE_URL=None, LLM_PROVIDER=None)
     chat_mod._llama_models.clear()
     out = json.loads(entry.llm_status(b"{}"))
     assert out["available"] and out["provider"] == "llama-cpp" and "loads on first use" in out["detail"]
     assert chat_mod._llama_models == {}
     with pytest.raises(errors.BadRequest):
         entry.llm_status(b'{"x": 1}')
-    settings.load.cache_clear()

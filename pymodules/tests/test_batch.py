@@ -60,17 +60,10 @@ def test_shared_forward_equals_single_forecasts(children):
             assert columns[k] == pytest.approx([r[k] for r in rows], rel=1e-5), k
 
 
-def test_failures_are_per_ticker(children, monkeypatch):
-    monkeypatch.setenv("DATA_DIR", str(children.data_dir))
-    monkeypatch.setenv("DATA_SOURCE", "bundled")
-    from stockagent import settings
-
-    settings.load.cache_clear()
-    try:
-        req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", 7, "parent"], "threads": 1}
-        out = json.loads(entry.predict_batch(json.dumps(req).encode()))
-    finally:
-        settings.load.cache_clear()
+def test_failures_are_per_ticker(children, load_env):
+    load_env(DATA_DIR=children.data_dir, DATA_SOURCE="bundled")
+    req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", 7, "parent"], "threads": 1}
+    out = json.loads(entry.predict_batch(json.dumps(req).encode()))
     got = [(r["ticker"], r.get("error")) for r in out["results"]]
     assert got == [("MSFT", None), ("ZZZZ", "not_found"), ("AMZN", "untrained"), ("not a ticker!", "invalid_ticker"),
                    ("7", "invalid_ticker"), ("parent", None)]

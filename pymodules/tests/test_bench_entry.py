@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from stockagent import cli, entry, errors, settings
+from stockagent import cli, entry, errors
 from stockagent.market import features, prices
 
 
@@ -17,12 +17,8 @@ def call(fn, req=None):
 
 
 @pytest.fixture
-def bundled(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATA_SOURCE", "bundled")
-    settings.load.cache_clear()
-    yield settings.load()
-    settings.load.cache_clear()
+def bundled(tmp_path, load_env):
+    return load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
 
 
 def test_noop():

@@ -14,7 +14,7 @@ import pytest
 from stockagent import entry, errors, featurestore, settings
 from stockagent.market import features, prices
 
-from conftest import make_settings
+from conftest import free_port, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,7 @@ def redis_url():
         return
     server = shutil.which("redis-server")
     assert server, "redis-server is not on PATH: install it with: apt-get install -y redis-server (make test does, as root)"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -41,17 +41,11 @@ def test_canonical_table(case):
     assert task == case["task"]
 
 
-def test_parent_alias_follows_parent_ticker(monkeypatch):
-    from stockagent import settings
-
+def test_parent_alias_follows_parent_ticker(load_env):
     assert tickers.parse_model_ref("^spy", "SPY") == tickers.PARENT
     assert tickers.parse_model_ref("^GSPC", "SPY") == "^GSPC"
-    monkeypatch.setenv("PARENT_TICKER", "spy")
-    settings.load.cache_clear()
-    try:
-        assert tickers.parse_model_ref("spy") == tickers.PARENT  # by default, the settings' parent symbol
-    finally:
-        settings.load.cache_clear()
+    load_env(PARENT_TICKER="spy")
+    assert tickers.parse_model_ref("spy") == tickers.PARENT  # by default, the settings' parent symbol
 
 
 @pytest.mark.parametrize("raw, symbol", [

@@ -110,20 +110,15 @@ def test_frames_round_trip_and_refuse_truncation():
         worker.read_frame(io.BytesIO(struct.pack(">I", worker.MAX_FRAME + 1)))
 
 
-def test_entry_functions_answer_as_in_process(tmp_path, monkeypatch):
+def test_entry_functions_answer_as_in_process(tmp_path, load_env):
     """The benchmark workloads through a worker equal the in-process answers."""
-    from stockagent import entry, settings
+    from stockagent import entry
 
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATA_SOURCE", "bundled")
-    settings.load.cache_clear()
+    load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
     w = Worker("stockagent.entry")
-    try:
-        assert w.read()[0] == worker.READY
-        assert w.call("stockagent.entry:noop") == (worker.OK, b"{}")
-        kind, out = w.call("stockagent.entry:features", {"ticker": "aapl"})
-        assert w.close()[0] == 0
-        local = entry.features(json.dumps({"ticker": "AAPL"}).encode())
-    finally:
-        settings.load.cache_clear()
+    assert w.read()[0] == worker.READY
+    assert w.call("stockagent.entry:noop") == (worker.OK, b"{}")
+    kind, out = w.call("stockagent.entry:features", {"ticker": "aapl"})
+    assert w.close()[0] == 0
+    local = entry.features(json.dumps({"ticker": "AAPL"}).encode())
     assert kind == worker.OK and out == local

@@ -32,11 +32,7 @@ func forecast(version string) json.RawMessage {
 func TestPredictionCache(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		st, err := store.Open(b.URL, store.WithPrefix(storetest.KeyPrefix(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := b.Open(t)
 		dataDir := t.TempDir()
 		p := NewPredictions(st, dataDir, 0)
 		clock := time.Date(2025, 1, 2, 12, 0, 0, 0, newYork)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -116,21 +115,14 @@ func eventually(t *testing.T, cond func() bool) {
 	t.Fatal("condition not reached within 5s")
 }
 
+// do is request without headers for an answer that must be a JSON object.
 func do(t *testing.T, app *fiber.App, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	res, err := app.Test(req, -1)
-	if err != nil {
-		t.Fatal(err)
+	status, out, _ := request(t, app, method, path, body, nil)
+	if out == nil {
+		t.Fatalf("%s %s: %d, body is not a JSON object", method, path, status)
 	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
-	}
-	return res.StatusCode, out
+	return status, out
 }
 
 func TestBadInputIsAClearError(t *testing.T) {

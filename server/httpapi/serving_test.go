@@ -17,6 +17,8 @@ import (
 	"stockagent/server/store"
 )
 
+// request sends one JSON request with header to app and returns the status, the body
+// as a JSON object (nil when it is not one) and the response headers.
 func request(t *testing.T, app *fiber.App, method, path, body string, header map[string]string) (int, map[string]any, map[string]string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))

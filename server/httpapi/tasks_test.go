@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -44,20 +42,11 @@ func TestCancelOwnerOrAdmin(t *testing.T) {
 
 	call := func(who, method, path, body string) (int, map[string]any) {
 		t.Helper()
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Caller", who)
-		res, err := app.Test(req, -1)
-		if err != nil {
-			t.Fatal(err)
+		status, out, _ := request(t, app, method, path, body, map[string]string{"X-Caller": who})
+		if out == nil {
+			t.Fatalf("%s %s: %d, body is not a JSON object", method, path, status)
 		}
-		defer res.Body.Close()
-		var out map[string]any
-		raw, _ := io.ReadAll(res.Body)
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %q", method, path, raw)
-		}
-		return res.StatusCode, out
+		return status, out
 	}
 	for _, ticker := range []string{"AAPL", "MSFT"} {
 		if status, body := call("alice", "POST", "/train-child", `{"ticker":"`+ticker+`"}`); status != 200 || body["status"] != "started" {

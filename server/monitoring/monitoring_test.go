@@ -97,11 +97,7 @@ type rig struct {
 // manager and the real policy engine with a drift rule that always retrains.
 func newRig(t *testing.T, b storetest.Backend, replicas int, auto bool, trainingRate string) *rig {
 	t.Helper()
-	st, err := store.Open(b.URL, store.WithPrefix(storetest.KeyPrefix(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := b.Open(t)
 	src := strings.Replace(policy.DefaultSource(),
 		`drift_action = "retrain" if drift_health == "Critical (Drift Detected)" else None`, `drift_action = "retrain"`, 1)
 	if src == policy.DefaultSource() {

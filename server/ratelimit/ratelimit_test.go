@@ -19,21 +19,10 @@ var (
 	prediction = ratelimit.Policy{Name: "prediction", Limit: 40, Window: time.Hour}
 )
 
-// openStore opens b's store under t's own key prefix and closes it when t ends.
+// openStore opens b's store under prefix; t's cleanup empties and closes it.
 func openStore(t *testing.T, b storetest.Backend, prefix string) store.Store {
 	t.Helper()
-	s, err := store.Open(b.URL, store.WithPrefix(prefix))
-	if err != nil {
-		t.Fatalf("open %s store: %v", b.Name, err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		var keys []string
-		_ = s.Scan(ctx, "", func(k string) error { keys = append(keys, k); return nil })
-		_ = s.Delete(ctx, keys...)
-		_ = s.Close()
-	})
-	return s
+	return b.Open(t, store.WithPrefix(prefix))
 }
 
 // newLimiter returns an enabled limiter with policies over a fresh store of b.
@@ -66,14 +55,7 @@ func TestLimiter(t *testing.T) {
 		"policy off":                              testPolicyOff,
 		"bad calls":                               testBadCalls,
 	}
-	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
-		for name, suite := range suites {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				suite(t, b)
-			})
-		}
-	})
+	storetest.RunSuites(t, suites)
 }
 
 func testPerClient(t *testing.T, b storetest.Backend) {

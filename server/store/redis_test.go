@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"stockagent/server/servertest"
 	"stockagent/server/store"
 	"stockagent/server/store/storetest"
 )
@@ -19,13 +19,7 @@ import (
 // closedPortURL returns a redis:// URL on a loopback port nobody listens on.
 func closedPortURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	must(t, "close listener", l.Close())
-	return "redis://127.0.0.1:" + strconv.Itoa(port) + "/0"
+	return "redis://127.0.0.1:" + strconv.Itoa(servertest.Port(t)) + "/0"
 }
 
 func TestRedisUnavailable(t *testing.T) {

@@ -10,29 +10,25 @@ import (
 	"stockagent/server/store/storetest"
 )
 
-// openBench opens b's store under a private prefix and closes it when the benchmark ends.
-func openBench(tb testing.TB, b storetest.Backend) store.Store {
-	tb.Helper()
-	s, err := store.Open(b.URL, store.WithPrefix(storetest.KeyPrefix(tb)))
-	if err != nil {
-		tb.Fatalf("open %s store: %v", b.Name, err)
-	}
-	tb.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // value is the size of a cached prediction, about 20 KB of JSON.
 var value = make([]byte, 20<<10)
 
+// holdingValue opens be's store with value at "predict_child_aapl", and sets b's
+// bytes per operation to value's size.
+func holdingValue(b *testing.B, be storetest.Backend) store.Store {
+	b.Helper()
+	s := be.Open(b)
+	if err := s.Set(context.Background(), "predict_child_aapl", value, 0); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(value)))
+	return s
+}
+
 func BenchmarkGet(b *testing.B) {
 	storetest.Run(b, func(b *testing.B, be storetest.Backend) {
-		s := openBench(b, be)
+		s := holdingValue(b, be)
 		ctx := context.Background()
-		if err := s.Set(ctx, "predict_child_aapl", value, 0); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = s.Delete(ctx, "predict_child_aapl") })
-		b.SetBytes(int64(len(value)))
 		for b.Loop() {
 			if _, err := s.Get(ctx, "predict_child_aapl"); err != nil {
 				b.Fatal(err)
@@ -43,13 +39,8 @@ func BenchmarkGet(b *testing.B) {
 
 func BenchmarkGetParallel(b *testing.B) {
 	storetest.Run(b, func(b *testing.B, be storetest.Backend) {
-		s := openBench(b, be)
+		s := holdingValue(b, be)
 		ctx := context.Background()
-		if err := s.Set(ctx, "predict_child_aapl", value, 0); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = s.Delete(ctx, "predict_child_aapl") })
-		b.SetBytes(int64(len(value)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := s.Get(ctx, "predict_child_aapl"); err != nil {
@@ -63,14 +54,9 @@ func BenchmarkGetParallel(b *testing.B) {
 
 func BenchmarkSet(b *testing.B) {
 	storetest.Run(b, func(b *testing.B, be storetest.Backend) {
-		s := openBench(b, be)
+		s := be.Open(b)
 		ctx := context.Background()
 		const keys = 1024
-		b.Cleanup(func() {
-			for i := range keys {
-				_ = s.Delete(ctx, "bench_"+strconv.Itoa(i))
-			}
-		})
 		b.SetBytes(int64(len(value)))
 		i := 0
 		for b.Loop() {
@@ -84,9 +70,8 @@ func BenchmarkSet(b *testing.B) {
 
 func BenchmarkRateLimit(b *testing.B) {
 	storetest.Run(b, func(b *testing.B, be storetest.Backend) {
-		s := openBench(b, be)
+		s := be.Open(b)
 		ctx := context.Background()
-		b.Cleanup(func() { _ = s.Delete(ctx, "rl") })
 		for b.Loop() {
 			if _, err := s.RateLimit(ctx, "rl", 1_000_000_000, 24*time.Hour); err != nil {
 				b.Fatal(err)

@@ -23,24 +23,6 @@ const (
 	ttlWait  = 2 * ttlShort
 )
 
-// openStore opens b's store for t under t's own key prefix; t's cleanup deletes what
-// the test left (which matters on a shared REDIS_URL_TEST server) and closes it.
-func openStore(t *testing.T, b storetest.Backend) store.Store {
-	t.Helper()
-	s, err := store.Open(b.URL, store.WithPrefix(storetest.KeyPrefix(t)), store.WithSweepInterval(50*time.Millisecond))
-	if err != nil {
-		t.Fatalf("open %s store: %v", b.Name, err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		var keys []string
-		_ = s.Scan(ctx, "", func(k string) error { keys = append(keys, k); return nil })
-		_ = s.Delete(ctx, keys...)
-		_ = s.Close()
-	})
-	return s
-}
-
 // TestStore runs every suite below against both backends.
 func TestStore(t *testing.T) {
 	suites := map[string]func(t *testing.T, s store.Store){
@@ -59,18 +41,17 @@ func TestStore(t *testing.T) {
 		"RateLimit":        testRateLimit,
 		"Closed":           testClosed,
 	}
-	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
-		for name, suite := range suites {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				s := openStore(t, b)
-				if s.Name() != b.Name {
-					t.Fatalf("Name() = %q, want %q", s.Name(), b.Name)
-				}
-				suite(t, s)
-			})
+	opened := map[string]func(t *testing.T, b storetest.Backend){}
+	for name, suite := range suites {
+		opened[name] = func(t *testing.T, b storetest.Backend) {
+			s := b.Open(t, store.WithSweepInterval(50*time.Millisecond))
+			if s.Name() != b.Name {
+				t.Fatalf("Name() = %q, want %q", s.Name(), b.Name)
+			}
+			suite(t, s)
 		}
-	})
+	}
+	storetest.RunSuites(t, opened)
 }
 
 // mustGet returns key's value, failing t on any error.

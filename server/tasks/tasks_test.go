@@ -8,11 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"stockagent/pybridge/pybridgetest"
 	"stockagent/server/store"
 	"stockagent/server/store/storetest"
 )
@@ -20,12 +20,7 @@ import (
 // Every suite runs against the in-process store and a real Redis.
 func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
-		st, err := store.Open(b.URL, store.WithPrefix(storetest.KeyPrefix(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		f(t, st)
+		f(t, b.Open(t))
 	})
 }
 
@@ -365,7 +360,7 @@ func TestFinding10StaleCancel(t *testing.T) {
 // run at once, and nothing it writes lands: not its record, not a commit.
 func TestLostLeaseFencesTheRun(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		var logs syncBuffer
+		var logs pybridgetest.Buffer
 		lease := 600 * time.Millisecond
 		a := newManager(t, st, Config{Lease: lease, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		b := newManager(t, st, Config{Lease: lease})
@@ -481,21 +476,4 @@ func TestCancelQueued(t *testing.T) {
 			}
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

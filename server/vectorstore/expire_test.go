@@ -1,34 +1,15 @@
 package vectorstore_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"stockagent/pybridge/pybridgetest"
 	"stockagent/server/vectorstore"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger on another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runExpire starts Expire on s and returns a function that stops it and waits for it.
 func runExpire(t *testing.T, s vectorstore.Store, every, maxAge time.Duration, log *slog.Logger) (stop func()) {
@@ -57,7 +38,7 @@ func TestExpire(t *testing.T) {
 			point("AAPL", axis0(), now.Add(-25*time.Hour), "expired"),
 			point("AAPL", axis0(), now.Add(-time.Hour), "fresh"),
 		)
-		var log syncBuffer
+		var log pybridgetest.Buffer
 		stop := runExpire(t, s, 10*time.Millisecond, 24*time.Hour, slog.New(slog.NewTextHandler(&log, nil)))
 		deadline := time.Now().Add(5 * time.Second)
 		for {
@@ -97,7 +78,7 @@ func TestExpireLogsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.Close() // every sweep now fails
-	var log syncBuffer
+	var log pybridgetest.Buffer
 	stop := runExpire(t, s, 5*time.Millisecond, time.Hour, slog.New(slog.NewTextHandler(&log, nil)))
 	deadline := time.Now().Add(2 * time.Second)
 	for strings.Count(log.String(), "level=WARN") < 2 {

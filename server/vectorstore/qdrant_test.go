@@ -3,7 +3,6 @@ package vectorstore_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 
+	"stockagent/server/servertest"
 	"stockagent/server/vectorstore"
 	"stockagent/server/vectorstore/qdranttest"
 )
@@ -18,15 +18,7 @@ import (
 // closedPortURL returns a Qdrant URL on a loopback port nobody listens on.
 func closedPortURL(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return "127.0.0.1:" + strconv.Itoa(port)
+	return "127.0.0.1:" + strconv.Itoa(servertest.Port(t))
 }
 
 // TestQdrantUnavailable opens a store on a closed port. Open's ping is bounded by the
@@ -69,18 +61,7 @@ func TestQdrantDoubleOutage(t *testing.T) {
 	mustUpsert(t, s, point("AAPL", axis0(), time.Now(), "before"))
 
 	srv.Stop()
-	calls := map[string]func() error{
-		"Search": func() error { _, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5); return err },
-		"Upsert": func() error { return s.Upsert(ctx, point("AAPL", axis0(), time.Now(), "during")) },
-		"DeleteBefore": func() error {
-			_, err := s.DeleteBefore(ctx, time.Now())
-			return err
-		},
-		"Clear": func() error { _, err := s.Clear(ctx); return err },
-		"Count": func() error { _, err := s.Count(ctx); return err },
-		"Ping":  func() error { return s.Ping(ctx) },
-	}
-	for name, call := range calls {
+	for name, call := range everyCall(ctx, s) {
 		if err := call(); !errors.Is(err, vectorstore.ErrUnavailable) {
 			t.Errorf("%s with the server down = %v; want ErrUnavailable", name, err)
 		}
@@ -208,22 +189,9 @@ func TestQdrantDoubleAPIKey(t *testing.T) {
 // collectionInfo asks the server at url about collection with Qdrant's own client.
 func collectionInfo(t *testing.T, url, collection string) *qdrant.CollectionInfo {
 	t.Helper()
-	host, portStr, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://"))
-	if err != nil {
-		t.Fatalf("split %q: %v", url, err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	c, err := qdrant.NewClient(&qdrant.Config{
-		Host: host, Port: port, APIKey: qdranttest.APIKey(), UseTLS: strings.HasPrefix(url, "https://"),
-		SkipCompatibilityCheck: true, PoolSize: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	info, err := c.GetCollectionInfo(ctx, collection)
+	info, err := qdranttest.Dial(t, url).GetCollectionInfo(ctx, collection)
 	if err != nil {
 		t.Fatalf("GetCollectionInfo(%s): %v", collection, err)
 	}

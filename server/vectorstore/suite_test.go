@@ -517,6 +517,21 @@ func testInvalid(t *testing.T, b backend) {
 	}
 }
 
+// everyCall calls each method of s that reaches the back-end, by name.
+func everyCall(ctx context.Context, s vectorstore.Store) map[string]func() error {
+	return map[string]func() error{
+		"Search": func() error { _, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5); return err },
+		"Upsert": func() error { return s.Upsert(ctx, point("AAPL", axis0(), time.Now(), "call")) },
+		"DeleteBefore": func() error {
+			_, err := s.DeleteBefore(ctx, time.Now())
+			return err
+		},
+		"Clear": func() error { _, err := s.Clear(ctx); return err },
+		"Count": func() error { _, err := s.Count(ctx); return err },
+		"Ping":  func() error { return s.Ping(ctx) },
+	}
+}
+
 func testClosed(t *testing.T, b backend) {
 	s := b.open(t, dim)
 	ctx := context.Background()
@@ -527,18 +542,7 @@ func testClosed(t *testing.T, b backend) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	calls := map[string]func() error{
-		"Search": func() error { _, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5); return err },
-		"Upsert": func() error { return s.Upsert(ctx, point("AAPL", axis0(), time.Now(), "q")) },
-		"DeleteBefore": func() error {
-			_, err := s.DeleteBefore(ctx, time.Now())
-			return err
-		},
-		"Clear": func() error { _, err := s.Clear(ctx); return err },
-		"Count": func() error { _, err := s.Count(ctx); return err },
-		"Ping":  func() error { return s.Ping(ctx) },
-	}
-	for name, call := range calls {
+	for name, call := range everyCall(ctx, s) {
 		if err := call(); !errors.Is(err, vectorstore.ErrClosed) {
 			t.Errorf("%s after Close = %v; want ErrClosed", name, err)
 		}

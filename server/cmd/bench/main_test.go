@@ -6,13 +6,13 @@ import (
 	"encoding/xml"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/servertest"
 )
 
 // The whole command on a tiny configuration: correctness only (every
@@ -28,7 +28,7 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 	}
 	out := t.TempDir()
 	args := []string{
-		"-python", python, "-server", serverBinary(t), "-out", out,
+		"-python", python, "-server", servertest.Binary(t), "-out", out,
 		"-iterations", "3", "-subprocess-iterations", "1", "-http-requests", "10",
 		"-concurrency", "1,2", "-load-duration", "2s", "-load-rate", "10",
 	}
@@ -145,19 +145,6 @@ func checkSVG(t *testing.T, path string, bars int) {
 	if root != "svg" || rects != 1+len(backendColors)+bars {
 		t.Errorf("%s: root %q, %d rects, want svg and %d", path, root, rects, 1+len(backendColors)+bars)
 	}
-}
-
-// serverBinary is $STOCKAGENT_SERVER_BIN (make test sets it), else a fresh build.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("STOCKAGENT_SERVER_BIN"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(t.TempDir(), "stockagent-server")
-	if out, err := exec.Command("go", "build", "-o", bin, "stockagent/server").CombinedOutput(); err != nil {
-		t.Fatalf("build the server: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func TestSummarizeTakesNearestRankPercentiles(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"stockagent/server/servertest"
 )
 
 // serverStartTimeout covers the interpreter's start and the imports (torch).
@@ -31,7 +32,7 @@ type serverProc struct {
 // startServer starts cfg.Server on the data folder with rate limits off, and
 // returns once /health answers 200.
 func startServer(cfg Config, dataDir string) (*serverProc, error) {
-	port, err := freePort()
+	port, err := servertest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +115,4 @@ func (s *serverProc) predictCalls(c *fasthttp.Client) (int, error) {
 		}
 	}
 	return 0, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

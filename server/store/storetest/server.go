@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
@@ -11,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/servertest"
 )
 
 // startTimeout bounds how long a new redis-server may take to answer PING; it starts in
@@ -31,9 +33,9 @@ type Server struct {
 	args []string // extra arguments from NewServer
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd     // guarded by mu; nil while stopped
-	done chan struct{} // guarded by mu; closed when cmd has exited
-	log  *syncBuffer   // guarded by mu; the current process's output
+	cmd  *exec.Cmd            // guarded by mu; nil while stopped
+	done chan struct{}        // guarded by mu; closed when cmd has exited
+	log  *pybridgetest.Buffer // guarded by mu; the current process's output
 }
 
 // NewServer starts redis-server on a free loopback port, in a temporary directory, with
@@ -52,7 +54,7 @@ func NewServer(t testing.TB, extraArgs ...string) *Server {
 	// A free port can be taken between our probe and redis-server's bind: try a few.
 	var last error
 	for range 3 {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = servertest.FreePort(); err != nil {
 			t.Fatalf("storetest: find a free port: %v", err)
 		}
 		if last = s.start(); last == nil {
@@ -114,7 +116,7 @@ func (s *Server) start() error {
 		"--loglevel", "warning",
 	}, s.args...)
 	cmd := exec.Command(s.bin, args...)
-	log := &syncBuffer{}
+	log := &pybridgetest.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return err
@@ -162,32 +164,4 @@ func ping(addr string) error {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer is a bytes.Buffer for a child's output, read while the child writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,11 +9,10 @@
 //     any code path that calls KEYS fails loudly.
 //   - no redis-server on PATH: Redis tests fail, never skip (make test installs the package,
 //     or stops first and says how).
-//
-// Nothing here imports package store, so store's own tests can use it.
 package storetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
@@ -21,6 +20,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"stockagent/server/store"
 )
 
 // EnvURL names the environment variable that points the tests at an existing Redis.
@@ -32,6 +33,25 @@ const EnvURL = "REDIS_URL_TEST"
 type Backend struct {
 	Name string // "memory", "bolt" or "redis"
 	URL  string
+}
+
+// Open opens b's store for t under t's own key prefix (KeyPrefix; an opts
+// WithPrefix overrides it) with opts. t's cleanup deletes what the test left, which
+// matters on a shared REDIS_URL_TEST server, and closes the store.
+func (b Backend) Open(t testing.TB, opts ...store.Option) store.Store {
+	t.Helper()
+	s, err := store.Open(b.URL, append([]store.Option{store.WithPrefix(KeyPrefix(t))}, opts...)...)
+	if err != nil {
+		t.Fatalf("open %s store: %v", b.Name, err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		var keys []string
+		_ = s.Scan(ctx, "", func(k string) error { keys = append(keys, k); return nil })
+		_ = s.Delete(ctx, keys...)
+		_ = s.Close()
+	})
+	return s
 }
 
 // Runner is *testing.T or *testing.B.
@@ -55,6 +75,20 @@ func Run[T Runner[T]](t T, f func(t T, b Backend)) {
 	})
 	t.Run("redis", func(t T) {
 		f(t, Backend{Name: "redis", URL: StartRedis(t)})
+	})
+}
+
+// RunSuites runs every suite once per backend (Run), each as a parallel subtest named
+// by its key.
+func RunSuites(t *testing.T, suites map[string]func(t *testing.T, b Backend)) {
+	t.Helper()
+	Run(t, func(t *testing.T, b Backend) {
+		for name, suite := range suites {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				suite(t, b)
+			})
+		}
 	})
 }
 

@@ -30,9 +30,14 @@ package qdranttest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/qdrant/go-client/qdrant"
 )
 
 // EnvURL names the environment variable that points tests at a real Qdrant's gRPC port,
@@ -70,6 +75,26 @@ func APIKey() string {
 		return ""
 	}
 	return os.Getenv(EnvAPIKey)
+}
+
+// Dial returns Qdrant's own client for the server at url (as Start returns it), with
+// APIKey; t's cleanup closes it. Tests use it to see what the server holds.
+func Dial(t testing.TB, url string) *qdrant.Client {
+	t.Helper()
+	host, portStr, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://"))
+	if err != nil {
+		t.Fatalf("split %q: %v", url, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	c, err := qdrant.NewClient(&qdrant.Config{
+		Host: host, Port: port, APIKey: APIKey(), UseTLS: strings.HasPrefix(url, "https://"),
+		SkipCompatibilityCheck: true, PoolSize: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)

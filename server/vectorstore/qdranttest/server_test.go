@@ -2,7 +2,6 @@ package qdranttest_test
 
 import (
 	"context"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,25 +18,6 @@ import (
 // These tests pin down the double's answers with Qdrant's own client. With
 // QDRANT_URL_TEST set they run against that server instead, which checks that the double
 // answers as Qdrant does.
-
-func dial(t *testing.T, url string) *qdrant.Client {
-	t.Helper()
-	u := strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
-	host, portStr, err := net.SplitHostPort(u)
-	if err != nil {
-		t.Fatalf("split %q: %v", url, err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	c, err := qdrant.NewClient(&qdrant.Config{
-		Host: host, Port: port, APIKey: qdranttest.APIKey(), UseTLS: strings.HasPrefix(url, "https://"),
-		SkipCompatibilityCheck: true, PoolSize: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -61,7 +41,7 @@ var ids = map[int]string{
 
 func newFixture(t *testing.T, url string) fixture {
 	t.Helper()
-	c := dial(t, url)
+	c := qdranttest.Dial(t, url)
 	name := qdranttest.Collection(t)
 	ctx := ctxT(t)
 	err := c.CreateCollection(ctx, &qdrant.CreateCollection{
@@ -285,7 +265,7 @@ func TestUnimplemented(t *testing.T) {
 
 func TestServerAPIKeyAndRestart(t *testing.T) {
 	srv := qdranttest.NewServer(t, qdranttest.WithAPIKey("k"))
-	c := dial(t, srv.URL()) // no key
+	c := qdranttest.Dial(t, srv.URL()) // no key
 	ctx := ctxT(t)
 	if _, err := c.HealthCheck(ctx); err != nil {
 		t.Fatalf("health check without a key: %v (Qdrant leaves it open)", err)
