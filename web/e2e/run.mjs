@@ -167,6 +167,8 @@ try {
       await page.goto(`${base}/`)
       await page.getByRole('heading', { level: 1, name: 'Analyze' }).waitFor()
       await page.getByLabel('Ticker symbol').waitFor()
+      // Chromium records the paint entry a moment after the frame: wait for it, not for a clock.
+      await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0 && window.__firstRender > 0)
       const m = await page.evaluate(() => ({
         fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
         rendered: window.__firstRender,
