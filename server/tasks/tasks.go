@@ -267,7 +267,7 @@ func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
 	}
 	if !got {
 		rec, err := m.Get(ctx, spec.ID)
-		if errors.Is(err, ErrNotFound) { // locked a moment before its record was written
+		if errors.Is(err, ErrNotFound) { // its lock went between the two reads
 			rec = Record{TaskID: spec.ID, Kind: spec.Kind, Status: Queued}
 			err = nil
 		}
@@ -645,6 +645,13 @@ func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 		return rec.withElapsed(time.Now()), nil
 	}
 	rec, err := m.read(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// Locked a moment before its first record is written (a durable store's write
+		// takes milliseconds): it exists, queued, for whoever asks meanwhile.
+		if _, lerr := m.st.Get(ctx, lockPrefix+id); lerr == nil {
+			return Record{TaskID: id, Status: Queued}, nil
+		}
+	}
 	if err != nil || !rec.Active() {
 		return rec.withElapsed(time.Now()), err
 	}

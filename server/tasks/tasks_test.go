@@ -477,3 +477,21 @@ func TestCancelQueued(t *testing.T) {
 		}
 	})
 }
+
+// A task whose lock is taken but whose first record is not written yet (a durable store's write
+// takes milliseconds) is queued to whoever asks meanwhile, never "not found".
+func TestLockedBeforeItsRecordIsQueued(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		m := newManager(t, st, Config{})
+		if ok, err := st.SetNX(bg, lockPrefix+"msft", []byte("another/run/1"), time.Minute); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		if r, err := m.Get(bg, "msft"); err != nil || r.Status != Queued || r.TaskID != "msft" {
+			t.Fatalf("Get while its record is being written: %+v, %v", r, err)
+		}
+		st.Delete(bg, lockPrefix+"msft")
+		if _, err := m.Get(bg, "msft"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get of a task nobody holds: %v, want ErrNotFound", err)
+		}
+	})
+}
