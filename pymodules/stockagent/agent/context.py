@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..llm.chat import PROVIDERS
 
@@ -111,5 +112,7 @@ class Context:
                 else:
                     values[f.name] = kind(raw)
             except ValueError:
-                raise ValueError(f"environment variable {f.metadata['env']}={raw!r} is not a valid {kind.__name__}") from None
+                raise ValueError(
+                    f"environment variable {f.metadata['env']}={raw!r} is not a valid {kind.__name__}"
+                ) from None
         return cls(**values)

@@ -274,8 +274,14 @@ def _download(symbol: str, last_session: dt.date):
     import yfinance as yf
 
     df = yf.download(
-        symbol, period="max", interval="1d", auto_adjust=True, progress=False,
-        threads=False, multi_level_index=False, timeout=10,
+        symbol,
+        period="max",
+        interval="1d",
+        auto_adjust=True,
+        progress=False,
+        threads=False,
+        multi_level_index=False,
+        timeout=10,
     )
     if df is None or df.empty:
         return None
