@@ -187,7 +187,8 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict:
         flush=True,
     )
 
-    runs, predict, models = [], [], {}
+    runs, predict = [], []
+    models: dict[str, LSTMModel] = {}
     plan = [(dev, amp) for dev in args.devices for amp in (args.amp if dev == "cuda" else ["off"])]
     for device, amp in plan:
         if amp == "bf16" and not torch.cuda.is_bf16_supported():

@@ -100,7 +100,7 @@ class Context:
             raw = env.get(f.metadata["env"], "").strip()
             if not raw:
                 continue
-            kind = type(f.default)
+            kind: type = type(f.default)
             try:
                 if kind is bool:
                     lowered = raw.lower()

@@ -368,8 +368,10 @@ def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
 Analysts = Literal["performance_analyst", "news_analyst"]
 
 
-def route_after_prepare(state: State) -> list[Analysts] | list[Literal["answer"]]:
-    return ["answer"] if _answer_only(state) else ["performance_analyst", "news_analyst"]
+def route_after_prepare(state: State) -> list[Analysts | Literal["answer"]]:
+    if _answer_only(state):
+        return ["answer"]
+    return ["performance_analyst", "news_analyst"]
 
 
 def route_after_critic(state: State) -> Literal["writer", "finalize"]:
@@ -381,7 +383,7 @@ def route_after_critic(state: State) -> Literal["writer", "finalize"]:
 
 
 def route_after_finalize(state: State) -> Literal["answer", "__end__"]:
-    return "answer" if state.question else END
+    return "answer" if state.question else "__end__"  # langgraph's END, spelled as the Literal
 
 
 # --- the graph -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +51,11 @@ class Windows:
         return len(self.ends)
 
     def take(self, idx) -> Windows:
-        return Windows(
-            **{
-                f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx])
-                for f in dataclasses.fields(self)
-            }
-        )
+        parts: dict[str, Any] = {
+            f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx])
+            for f in dataclasses.fields(self)
+        }
+        return Windows(**parts)
 
 
 def make_windows(feats: np.ndarray, ends: np.ndarray, first_row: int, with_targets: bool = True) -> Windows:

@@ -40,6 +40,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -238,7 +239,7 @@ def fit(
 
     xtr, ytr = tensors(data.train)
     xva, yva = tensors(data.val)
-    step = model  # x -> (pred, loss)
+    step: Callable[..., Any] = model  # x -> (pred, loss)
     if frozen and precompute:
         # A frozen LSTM in eval mode is a fixed function of its input: encode every window once and
         # train the head on the codes (model.decode). Same result as running the whole model each
@@ -416,9 +417,11 @@ def train(
 
 
 def _serving_mae(
-    registry: Registry, model_id: str, version: str, ticker: str, test: Windows, device: str
+    registry: Registry, model_id: str, version: str, ticker: str, test: Windows | None, device: str
 ) -> float | None:
     """The serving version's mean LSTM MAE on ``test``: the same windows and scoring as the new model's."""
+    if test is None:
+        raise ValueError("the new model kept no held-out windows to score on")
     art = registry.load(model_id, version, map_location=device)
     net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
     net.load_state_dict(art.state_dict)
@@ -438,7 +441,7 @@ def decide_promotion(trained: Trained, registry: Registry, cfg: TrainConfig, pro
     """
     previous = registry.serving_version(cfg.model_id)
     new_mae = tracking.mean_mae(trained.meta["metrics"]["mae"].get("lstm"))
-    record = {
+    record: dict[str, Any] = {
         "rule": promote,
         "measure": PROMOTION_MEASURE,
         "new_mae": new_mae,

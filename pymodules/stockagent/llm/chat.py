@@ -286,12 +286,13 @@ class OpenAIChat:
         n_ctx: int = 2048,
     ):
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         self.base_url, self.model, self.timeout, self.n_ctx = base_url, model, timeout, n_ctx
         self._client = ChatOpenAI(
             base_url=base_url,
             model=model,
-            api_key=api_key or "none",  # local servers ignore it; the client refuses an empty one
+            api_key=SecretStr(api_key or "none"),  # local servers ignore it; the client refuses an empty one
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -453,9 +454,9 @@ def select(s: LLMSettings, *, threads: int | None = None) -> ChatModel:
     with _models_lock:
         if c.provider == "openai-compatible":
             key = (s.llm_base_url, c.model, s.llm_api_key, s.llm_timeout, s.llm_max_retries, s.llm_ctx)
-            model = _openai_models.get(key)
-            if model is None:
-                model = _openai_models[key] = OpenAIChat(
+            remote = _openai_models.get(key)
+            if remote is None:
+                remote = _openai_models[key] = OpenAIChat(
                     s.llm_base_url,
                     c.model,
                     api_key=s.llm_api_key,
@@ -463,13 +464,14 @@ def select(s: LLMSettings, *, threads: int | None = None) -> ChatModel:
                     max_retries=s.llm_max_retries,
                     n_ctx=s.llm_ctx,
                 )
-            return model
-        key = (str(c.path), s.llm_ctx)
-        model = _llama_models.get(key)
+            return remote
+        assert c.path is not None, "an available llama-cpp choice names its GGUF file"
+        local_key = (str(c.path), s.llm_ctx)
+        model = _llama_models.get(local_key)
         if model is None:
             # llama.cpp's workers spin while they wait for each other: more threads than free
             # cores makes it many times slower, so the default is the caller's torch budget.
             n = s.llm_threads or threads or 1
-            model = _llama_models[key] = LlamaCppChat(c.path, n_ctx=s.llm_ctx, n_threads=n, timeout=s.llm_timeout)
+            model = _llama_models[local_key] = LlamaCppChat(c.path, n_ctx=s.llm_ctx, n_threads=n, timeout=s.llm_timeout)
         model.timeout = s.llm_timeout
         return model

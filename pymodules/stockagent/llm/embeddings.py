@@ -112,7 +112,9 @@ def load(device: str = "cpu") -> Any:
             model.eval()
             # get_sentence_embedding_dimension was renamed get_embedding_dimension in v6
             get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-            _dim = int(get_dim())
+            dim = get_dim()
+            assert dim is not None, f"{MODEL_NAME} declares no embedding size"
+            _dim = int(dim)
             _model = model
             log.info("loaded %s (dim %d) on %s in %.2fs", MODEL_NAME, _dim, device, time.perf_counter() - started)
     return _model

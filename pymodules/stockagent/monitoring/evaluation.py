@@ -191,8 +191,10 @@ def _forecast(report: dict) -> dict | None:
     history = pred.get("history") or []
     try:
         closes = [float(r["close"]) for r in rows]
-        last = report.get("last_price") or (history[-1]["close"] if history else None)
-        last = float(last)
+        raw_last = report.get("last_price") or (history[-1]["close"] if history else None)
+        if raw_last is None:
+            return None
+        last = float(raw_last)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     if not closes or last <= 0:
@@ -431,7 +433,8 @@ def evaluate_report(report: dict[str, Any]) -> dict[str, Any]:
     text = report.get("final_report") or report.get("report") or ""
     if not isinstance(text, str):
         raise errors.BadRequest(f"final_report must be text, got {type(text).__name__}")
-    symbol = report.get("ticker") if isinstance(report.get("ticker"), str) else ""
+    ticker = report.get("ticker")
+    symbol = ticker if isinstance(ticker, str) else ""
     fc = _forecast(report)
     checks = {
         "relevance": check_relevance(text, symbol) if symbol else _check(False, 0.0, "the report names no ticker"),

@@ -105,7 +105,7 @@ def history(settings: Settings, model_id: str, kind: str, limit: int) -> list[di
             lines = fh.read().splitlines()
     except FileNotFoundError:
         return []
-    out = []
+    out: list[dict[str, Any]] = []
     for raw in reversed(lines):
         if len(out) >= limit:
             break
