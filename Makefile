@@ -28,7 +28,7 @@ GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -pr
 # The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run run-supervised test test-go test-py test-web web bench clean gpu-check preflight lock
+.PHONY: help setup run run-supervised test lint test-go test-py test-web web bench clean gpu-check preflight lock
 
 # Before anything is built, .ci/preflight checks the tools the goal needs (installing Debian's
 # packages when root with apt-get) or stops with one line per missing tool. The test goals need
@@ -50,7 +50,37 @@ run: setup ## run the server on :$(PORT) with its embedded defaults
 run-supervised: setup ## run the server as above, started again after a crash (SUPERVISE=on)
 	PORT=$(PORT) SUPERVISE=on ./$(BIN)
 
-test: setup test-go test-py test-web ## run every Go, Python and web test
+test: setup lint test-go test-py test-web ## run the linters, then every Go, Python and web test
+
+# The Go linters are pinned in modules of their own (.ci/tools/NAME/go.mod: golangci-lint's and
+# actionlint's dependencies cannot share one build list), so the product's go.mod stays as it is.
+# Each is rebuilt only when its go.mod or go.sum changes; the Go build cache keeps the rest.
+TOOLS := $(BUILD)/tools
+GO_LINTERS := $(TOOLS)/golangci-lint $(TOOLS)/actionlint
+
+$(TOOLS)/%: .ci/tools/%/go.mod .ci/tools/%/go.sum | preflight
+	@echo "==> building $* (pinned in .ci/tools/$*/go.mod)"
+	go build -C .ci/tools/$* -o $(abspath $@) tool
+
+# golangci-lint type-checks the packages, so what they embed (web/dist, web/swaggerui) and the cgo
+# flags must exist; the web step needs the web packages. CONTRIBUTING.md ("Lint") says how to fix
+# a finding and how to add an exclusion.
+lint: $(VENV)/.installed $(BUILD)/cgo.env web/swaggerui/.stamp web/dist/index.html $(GO_LINTERS) ## run the linters (Go, workflows, Python, web)
+	@echo "==> go mod tidy: go.mod and go.sum (the product's and the linters') as tidy leaves them"
+	go mod tidy -diff
+	$(foreach tool,$(notdir $(GO_LINTERS)),go -C .ci/tools/$(tool) mod tidy -diff;)
+	@echo "==> golangci-lint (.golangci.yml)"
+	source $(BUILD)/cgo.env && $(TOOLS)/golangci-lint run ./...
+	@echo "==> actionlint (.github/workflows)"
+	$(TOOLS)/actionlint
+	@echo "==> ruff check (pyproject.toml, [tool.ruff])"
+	$(PY) -m ruff check
+	@echo "==> ruff format --check"
+	$(PY) -m ruff format --check
+	@echo "==> mypy (pyproject.toml, [tool.mypy])"
+	$(PY) -m mypy
+	@echo "==> eslint and tsc (web)"
+	cd web && npm run --silent lint
 
 test-go: $(BIN)
 	@echo "==> go modules: the downloaded ones match go.sum"
@@ -115,7 +145,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=OFF -DLLAVA_
 
 # Third-party packages only from the locks, each file checked against its hashes: first the tools
 # that build sources, so that no build fetches anything unhashed (--no-build-isolation), then the
-# locked set (the package's dependencies with the test, mlflow and feast extras), then the package
+# locked set (the package's dependencies with the test, mlflow, feast and lint extras), then the package
 # itself, editable, adding nothing (--no-deps). Reruns only when the manifests change.
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/build-requirements.lock pymodules/requirements.lock
 	@echo "==> installing the locked, hashed Python packages, then stockagent (pip cache: $(PIP_CACHE_DIR))"
@@ -136,7 +166,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --
 lock: | preflight ## re-resolve the locked Python packages (pymodules/*.lock) with their hashes
 	@test -x $(PIP_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS) && $(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.7.0; }
 	@echo "==> resolving pyproject.toml's dependencies and extras into pymodules/requirements.lock"
-	$(PIP_COMPILE) --extra test --extra mlflow --extra feast -o pymodules/requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra test --extra mlflow --extra feast --extra lint -o pymodules/requirements.lock pyproject.toml
 	@echo "==> resolving the build tools into pymodules/build-requirements.lock (at the same versions)"
 	$(PIP_COMPILE) -c pymodules/requirements.lock -o pymodules/build-requirements.lock pymodules/build-requirements.in
 

@@ -23,12 +23,15 @@ def main() -> None:
         env = dict(os.environ, PKG_CONFIG_PATH=pc_dir or "")
         libs = subprocess.run(
             ["pkg-config", "--libs", f"python-{sysconfig.get_python_version()}-embed"],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         libs = f"-L{libdir} -lpython{version}"
     ldflags = f"{libs} -Wl,-rpath,{libdir}"
-    print(f"export CGO_ENABLED=\"1\"")
+    print('export CGO_ENABLED="1"')
     print(f"export CGO_CFLAGS={shlex.quote(cflags)}")
     print(f"export CGO_LDFLAGS={shlex.quote(ldflags)}")
 

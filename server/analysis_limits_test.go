@@ -53,7 +53,10 @@ func (s *llmStub) serve(w http.ResponseWriter, r *http.Request) {
 			Content string `json:"content"`
 		} `json:"messages"`
 	}
-	json.NewDecoder(r.Body).Decode(&body)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "stub: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	var prompt strings.Builder
 	estimate := 0
 	for _, m := range body.Messages {
@@ -164,7 +167,7 @@ func withTrainedAAPL(t *testing.T) string {
 		}
 		trainedDir = dir
 		srv := startServer(t, dir, tinyEnv(nil))
-		defer func() { srv.cmd.Process.Kill(); <-srv.exited }()
+		defer func() { srv.cmd.Process.Kill(); <-srv.exited }() //nolint:errcheck // killed: its exit error is expected
 		if status, body := srv.post(t, "/train-child", `{"ticker":"AAPL"}`); status != 200 {
 			trainedErr = fmt.Sprintf("train-child: %d %s", status, body)
 			return
@@ -193,7 +196,7 @@ type answer struct {
 
 // send posts body to path with ctx, checking the answer against the OpenAPI document.
 func (s *server) send(t *testing.T, ctx context.Context, path, body string, header map[string]string) answer {
-	req, err := http.NewRequestWithContext(ctx, "POST", s.base+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, strings.NewReader(body))
 	if err != nil {
 		return answer{err: err}
 	}
@@ -301,10 +304,12 @@ func TestFinding08Threads(t *testing.T) {
 		if res.err != nil {
 			t.Fatal(res.err)
 		}
-		var a analysisAnswer
-		json.Unmarshal([]byte(res.body), &a)
 		if res.status == 500 {
 			t.Fatalf("500: %s", res.body)
+		}
+		var a analysisAnswer
+		if err := json.Unmarshal([]byte(res.body), &a); err != nil {
+			t.Fatalf("%v: %.300s", err, res.body)
 		}
 		return res.status, a
 	}

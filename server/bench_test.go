@@ -106,7 +106,9 @@ func BenchmarkTrainChildDefault(b *testing.B) {
 		for rec.Status != "completed" {
 			time.Sleep(200 * time.Millisecond)
 			_, body := srv.get(b, "/status/msft")
-			json.Unmarshal([]byte(body), &rec)
+			if err := json.Unmarshal([]byte(body), &rec); err != nil {
+				b.Fatalf("%v: %.300s", err, body)
+			}
 			if rec.Status == "failed" {
 				b.Fatalf("training failed: %s", rec.Error)
 			}
@@ -206,7 +208,9 @@ func BenchmarkAnalyze(b *testing.B) {
 					CompletionTokens int     `json:"completion_tokens"`
 				} `json:"nodes"`
 			}
-			json.Unmarshal([]byte(body), &a)
+			if err := json.Unmarshal([]byte(body), &a); err != nil {
+				b.Fatalf("%v: %.300s", err, body)
+			}
 			for _, n := range a.Nodes {
 				if n.CompletionTokens > 0 {
 					tokens += float64(n.CompletionTokens)
@@ -260,7 +264,9 @@ func batchTickers(b *testing.B, dir string, n int) []string {
 			f := strings.Split(line, ",")
 			for j := 1; j <= 5; j++ { // Open, High, Low, Close, Adj Close
 				var v float64
-				fmt.Sscan(f[j], &v)
+				if _, err := fmt.Sscan(f[j], &v); err != nil {
+					b.Fatalf("%s: %q: %v", srcs[i%len(srcs)], line, err)
+				}
 				f[j] = fmt.Sprintf("%.6f", v*scale)
 			}
 			out.WriteString(strings.Join(f, ",") + "\n")

@@ -56,7 +56,7 @@ func waitInterrupted(t *testing.T, base string) taskStatus {
 		}
 		err = json.NewDecoder(res.Body).Decode(&body)
 		res.Body.Close()
-		if res.StatusCode != 200 || err != nil {
+		if res.StatusCode != http.StatusOK || err != nil {
 			t.Fatalf("GET /status/msft after the crash: %d %+v %v", res.StatusCode, body, err)
 		}
 		rec = body.taskStatus
@@ -88,7 +88,7 @@ func TestFinding12TaskRecordsSurviveCrash(t *testing.T) {
 	}
 	trainUntilRunning(t, a)
 	a.cmd.Process.Signal(syscall.SIGKILL)
-	<-a.exited
+	<-a.exited //nolint:errcheck // killed: its exit error is expected
 
 	b := startServer(t, dataDir, crashEnv())
 	if status, body := b.get(t, "/status/parent"); status != 200 || !strings.Contains(body, `"completed"`) {
@@ -133,7 +133,7 @@ func TestFinding13SupervisedRestart(t *testing.T) {
 		if !stopped {
 			s.cmd.Process.Signal(syscall.SIGTERM)
 			select {
-			case <-s.exited:
+			case <-s.exited: //nolint:errcheck // stopped by the signal: its exit status is not the point
 			case <-time.After(time.Minute):
 			}
 		}
@@ -157,7 +157,7 @@ func TestFinding13SupervisedRestart(t *testing.T) {
 		}
 		if res, err := http.Get(s.base + "/health"); err == nil {
 			res.Body.Close()
-			if res.StatusCode == 200 {
+			if res.StatusCode == http.StatusOK {
 				break
 			}
 		}

@@ -88,13 +88,15 @@ func TestServerEndToEnd(t *testing.T) {
 		}
 		defer conn.Close()
 		fmt.Fprintf(conn, "POST /predict-child HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 80<<10)
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		if res.StatusCode != 413 {
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("got %d, want 413", res.StatusCode)
 		}
 	})
@@ -366,7 +368,7 @@ func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 		}
 		if res, err := http.Get(s.base + "/health"); err == nil {
 			res.Body.Close()
-			if res.StatusCode == 200 {
+			if res.StatusCode == http.StatusOK {
 				return s
 			}
 		}

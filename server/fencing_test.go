@@ -118,7 +118,9 @@ func TestFinding10LostLease(t *testing.T) {
 				Serving bool   `json:"serving"`
 			} `json:"versions"`
 		}
-		json.Unmarshal([]byte(body), &m)
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			t.Fatalf("/models/MSFT: %v: %.400s", err, body)
+		}
 		if status != 200 || m.ServingVersion != done.Result.Version || len(m.Versions) != 1 || !m.Versions[0].Serving {
 			t.Fatalf("/models/MSFT: %d %.400s; want b's version %s alone, serving", status, body, done.Result.Version)
 		}

@@ -71,7 +71,9 @@ func TestFinding03AliasTickers(t *testing.T) {
 			TaskID string `json:"task_id"`
 		} `json:"tasks"`
 	}
-	json.Unmarshal([]byte(body), &list)
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatalf("/tasks: %v: %.300s", err, body)
+	}
 	var ids []string
 	for _, r := range list.Tasks {
 		ids = append(ids, r.TaskID)

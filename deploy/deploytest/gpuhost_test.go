@@ -388,7 +388,7 @@ var (
 	// keys that get() looks up; one added would show here as undocumented.
 	pyRead = regexp.MustCompile(`(?:\bgetenv\(|\bget\(|\benviron\[|(?:^|[^\w.])_?env\()\s*["']([A-Z][A-Z0-9_]*)["']`)
 	// A README table row's first cell holds one or more `NAME`s.
-	tableRow  = regexp.MustCompile("(?m)^\\|([^|]+)\\|")
+	tableRow  = regexp.MustCompile(`(?m)^\|([^|]+)\|`)
 	tableName = regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
 	// .env.example names a variable as NAME=…, commented out or not.
 	exampleName = regexp.MustCompile(`\b([A-Z][A-Z0-9_]*)=`)

@@ -132,14 +132,11 @@ func lex(s string) []token {
 		case isDigit(c) || (c == '.' && i+1 < len(s) && isDigit(s[i+1])):
 			// Numbers (0.99, 1e-3, 0x1f) and durations (5m, 1h30m).
 			j := i + 1
-			for j < len(s) {
+			for ; j < len(s); j++ {
 				d := s[j]
-				if isIdentChar(d) || d == '.' {
-					j++
-				} else if (d == '+' || d == '-') && (s[j-1] == 'e' || s[j-1] == 'E') &&
-					!strings.HasPrefix(s[i:], "0x") && !strings.HasPrefix(s[i:], "0X") {
-					j++
-				} else {
+				exponentSign := (d == '+' || d == '-') && (s[j-1] == 'e' || s[j-1] == 'E') &&
+					!strings.HasPrefix(s[i:], "0x") && !strings.HasPrefix(s[i:], "0X")
+				if !isIdentChar(d) && d != '.' && !exponentSign {
 					break
 				}
 			}
@@ -170,7 +167,7 @@ func lex(s string) []token {
 
 // closing returns the index of the token closing the bracket at toks[i]
 // (toks[i].text is open), or len(toks) when it is not closed.
-func closing(toks []token, i int, open, close string) int {
+func closing(toks []token, i int, open, shut string) int {
 	depth := 0
 	for j := i; j < len(toks); j++ {
 		if toks[j].kind != tPunct {
@@ -179,7 +176,7 @@ func closing(toks []token, i int, open, close string) int {
 		switch toks[j].text {
 		case open:
 			depth++
-		case close:
+		case shut:
 			depth--
 			if depth == 0 {
 				return j

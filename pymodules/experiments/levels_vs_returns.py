@@ -61,18 +61,21 @@ def main(symbol: str = "^GSPC", start: str = "2004-08-19", epochs: int = 8) -> N
     with torch.no_grad():
         levels = model(X(xte))[0][..., 0].numpy() * ys + ym
 
-    cfg = dataclasses.replace(train.make_config(settings, "parent", epochs=epochs, start_date=start),
-                              ticker=symbol, patience=epochs)
+    cfg = dataclasses.replace(
+        train.make_config(settings, "parent", epochs=epochs, start_date=start), ticker=symbol, patience=epochs
+    )
     scalers = Scalers.fit(data.train)
     net, _ = train.fit(cfg, data, scalers)
     returns = evaluation.close_prices(data.test, LSTMForecaster(net, scalers).predict(data.test))
     naive = np.repeat(data.test.close[:, None], HORIZON, axis=1)
 
-    print(f"{symbol} from {start}, {epochs} epochs, test {data.info['test']['first_cutoff']}.."
-          f"{data.info['test']['last_target']}: close MAE")
+    print(
+        f"{symbol} from {start}, {epochs} epochs, test {data.info['test']['first_cutoff']}.."
+        f"{data.info['test']['last_target']}: close MAE"
+    )
     for h in evaluation.HORIZONS:
-        mae = lambda a: np.abs(a[:, h - 1] - yte[:, h - 1]).mean()  # noqa: E731
-        print(f"h={h:2d}  levels {mae(levels):9.2f}  returns {mae(returns):9.2f}  naive {mae(naive):9.2f}")
+        maes = [np.abs(a[:, h - 1] - yte[:, h - 1]).mean() for a in (levels, returns, naive)]
+        print(f"h={h:2d}  levels {maes[0]:9.2f}  returns {maes[1]:9.2f}  naive {maes[2]:9.2f}")
 
 
 if __name__ == "__main__":

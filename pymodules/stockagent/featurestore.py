@@ -31,8 +31,9 @@ import datetime as dt
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -106,28 +107,49 @@ class FeatureStore:
         online: dict[str, Any] = (
             # skip_dedup: Redis keeps a row only if its day is newer than the stored one, but a
             # corrected price keeps its day and must replace the stored features all the same
-            {"type": "redis", "connection_string": redis_connection(redis_url), "skip_dedup": True} if redis_url
+            {"type": "redis", "connection_string": redis_connection(redis_url), "skip_dedup": True}
+            if redis_url
             else {"type": "sqlite", "path": str(self.folder / "online.db")}
         )
-        return Store(config=RepoConfig(
-            project=PROJECT, provider="local", registry=str(self.folder / "registry.db"),
-            online_store=online, offline_store={"type": "file"}, entity_key_serialization_version=3,
-            repo_path=self.folder,
-        ))
+        return Store(
+            config=RepoConfig(
+                project=PROJECT,
+                provider="local",
+                registry=str(self.folder / "registry.db"),
+                online_store=online,
+                offline_store={"type": "file"},
+                entity_key_serialization_version=3,
+                repo_path=self.folder,
+            )
+        )
 
     def _definitions(self):
         from feast import Entity, FeatureView, Field, FileSource, ValueType
         from feast.types import Float64, String
 
-        entity = Entity(name=ENTITY, join_keys=[ENTITY], value_type=ValueType.STRING,
-                        description="a symbol, as the API writes it (AAPL, ^GSPC)")
-        source = FileSource(name=f"{VIEW}_parquet", path=str(self.parquet), timestamp_field="event_timestamp",
-                            created_timestamp_column="created")
+        entity = Entity(
+            name=ENTITY,
+            join_keys=[ENTITY],
+            value_type=ValueType.STRING,
+            description="a symbol, as the API writes it (AAPL, ^GSPC)",
+        )
+        source = FileSource(
+            name=f"{VIEW}_parquet",
+            path=str(self.parquet),
+            timestamp_field="event_timestamp",
+            created_timestamp_column="created",
+        )
         view = FeatureView(
-            name=VIEW, entities=[entity], source=source, online=True,
+            name=VIEW,
+            entities=[entity],
+            source=source,
+            online=True,
             ttl=dt.timedelta(days=0),  # daily features never expire: the latest day is the one to serve
-            schema=[Field(name=ENTITY, dtype=String), Field(name="as_of", dtype=String),
-                    *(Field(name=f, dtype=Float64) for f in FIELDS)],
+            schema=[
+                Field(name=ENTITY, dtype=String),
+                Field(name="as_of", dtype=String),
+                *(Field(name=f, dtype=Float64) for f in FIELDS),
+            ],
             description="the LSTM's inputs per trading day (stockagent.market.features.compute)",
         )
         return entity, view
@@ -155,12 +177,19 @@ class FeatureStore:
             new.to_parquet(tmp, index=False)
             os.replace(tmp, self.parquet)
             self._apply()
-            days = [dt.datetime.fromisoformat(d).replace(tzinfo=dt.timezone.utc) for d in latest.values()]
+            days = [dt.datetime.fromisoformat(d).replace(tzinfo=dt.UTC) for d in latest.values()]
             start, end = min(days), max(days) + dt.timedelta(days=1)
             self._store.materialize(start_date=start, end_date=end, feature_views=[VIEW])
-        log.info("feature store: %d rows of %s offline, latest day online (%s)", len(new), ", ".join(symbols), self.online)
-        return {"tickers": symbols, "latest": latest, "offline": str(self.parquet), "offline_rows": len(new),
-                "online_store": self.online}
+        log.info(
+            "feature store: %d rows of %s offline, latest day online (%s)", len(new), ", ".join(symbols), self.online
+        )
+        return {
+            "tickers": symbols,
+            "latest": latest,
+            "offline": str(self.parquet),
+            "offline_rows": len(new),
+            "online_store": self.online,
+        }
 
     def online_features(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
         """The online features of ``symbols``: ``{symbol: {as_of, open, …}}`` (values None when absent)."""
@@ -171,15 +200,19 @@ class FeatureStore:
     def check(self, symbol: str) -> dict[str, Any]:
         """Online features of ``symbol``'s latest day against the in-process ones."""
         p = market_prices.load(symbol, self.settings)
-        mine = dict(zip(FIELDS, p.features[-1].tolist()))
+        mine = dict(zip(FIELDS, p.features[-1].tolist(), strict=True))
         theirs = self.online_features([symbol])[symbol]
         rows = {f: {"online": theirs[f], "in_process": mine[f]} for f in FIELDS}
         missing = theirs["as_of"] is None or any(v is None for v in theirs.values())
         diff = None if missing else max(abs(theirs[f] - mine[f]) / max(abs(mine[f]), 1e-12) for f in FIELDS)
         return {
-            "ticker": symbol, "date": p.last_date, "online_as_of": theirs["as_of"],
+            "ticker": symbol,
+            "date": p.last_date,
+            "online_as_of": theirs["as_of"],
             "consistent": not missing and theirs["as_of"] == p.last_date and diff == 0.0,
-            "max_relative_difference": diff, "features": rows, "online_store": self.online,
+            "max_relative_difference": diff,
+            "features": rows,
+            "online_store": self.online,
         }
 
 
@@ -187,12 +220,11 @@ def frame(p: market_prices.Prices):
     """The offline rows of one ticker: every day from the features' warm-up on."""
     import pandas as pd
 
-    f = p.features[features.WARMUP:]
-    days = p.dates[features.WARMUP:]
+    f = p.features[features.WARMUP :]
+    days = p.dates[features.WARMUP :]
     df = pd.DataFrame(f, columns=list(FIELDS))
     df.insert(0, ENTITY, p.symbol)
     df.insert(1, "as_of", np.datetime_as_string(days, unit="D"))
     df["event_timestamp"] = pd.to_datetime(days).tz_localize("UTC")
     df["created"] = pd.Timestamp.now(tz="UTC")
     return df
-

@@ -22,6 +22,7 @@ the CPU alone. With the defaults it takes under a minute on a 16-core machine wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -51,7 +52,9 @@ def _csv(kind, choices=None):
         items = [kind(t.strip()) for t in text.split(",") if t.strip()]
         bad = [i for i in items if choices is not None and i not in choices]
         if not items or bad:
-            raise argparse.ArgumentTypeError(f"want a comma-separated list{f' of {choices}' if choices else ''}, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"want a comma-separated list{f' of {choices}' if choices else ''}, got {text!r}"
+            )
         return items
 
     return parse
@@ -61,8 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     d = Settings()
     p = argparse.ArgumentParser(prog="python -m stockagent.gpucheck", description=__doc__.split("\n\n")[0])
     p.add_argument("--devices", type=_csv(str, DEVICES), default=list(DEVICES), help="cuda, cpu or both (default)")
-    p.add_argument("--amp", type=_csv(str, AMP_MODES), default=list(AMP_MODES),
-                   help="mixed-precision modes to train with on CUDA (default: all); the CPU trains in float32")
+    p.add_argument(
+        "--amp",
+        type=_csv(str, AMP_MODES),
+        default=list(AMP_MODES),
+        help="mixed-precision modes to train with on CUDA (default: all); the CPU trains in float32",
+    )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--start-date", default=d.parent_start_date.isoformat(), help="first day of the parent's data")
     p.add_argument("--end-date", default=None, help="last day (default: the last bundled day)")
@@ -87,7 +94,7 @@ def time_training(cfg: train.TrainConfig, data: Split, scalers: Scalers) -> tupl
 
     with runtime.local_call(on_progress=on_progress):
         model, report = train.fit(cfg, data, scalers)
-    epochs = [b - a for a, b in zip(stamps, stamps[1:])]
+    epochs = [b - a for a, b in itertools.pairwise(stamps)]
     return model, {
         "device": cfg.device,
         "amp": cfg.amp,
@@ -99,8 +106,9 @@ def time_training(cfg: train.TrainConfig, data: Split, scalers: Scalers) -> tupl
 
 
 @torch.inference_mode()
-def time_predictions(model: LSTMModel, scalers: Scalers, windows: Windows, device: str, batches: list[int],
-                     min_seconds: float) -> list[dict]:
+def time_predictions(
+    model: LSTMModel, scalers: Scalers, windows: Windows, device: str, batches: list[int], min_seconds: float
+) -> list[dict]:
     """Forecasts per second through ``LSTMForecaster.predict`` for each batch size (windows repeated
     to fill the larger batches); each size is called once untimed, so cuDNN has chosen its kernels."""
     forecaster = LSTMForecaster(model, scalers, device, batch_size=max(batches))
@@ -115,8 +123,15 @@ def time_predictions(model: LSTMModel, scalers: Scalers, windows: Windows, devic
             elapsed = time.perf_counter() - start
             if calls >= 3 and elapsed >= min_seconds:
                 break
-        rows.append({"device": device, "batch": size, "calls": calls, "ms_per_call": round(1e3 * elapsed / calls, 4),
-                     "forecasts_per_second": round(size * calls / elapsed, 1)})
+        rows.append(
+            {
+                "device": device,
+                "batch": size,
+                "calls": calls,
+                "ms_per_call": round(1e3 * elapsed / calls, 4),
+                "forecasts_per_second": round(size * calls / elapsed, 1),
+            }
+        )
     return rows
 
 
@@ -131,13 +146,24 @@ def check_portability(model: LSTMModel, scalers: Scalers, windows: Windows, data
     on_gpu = LSTMForecaster(model, scalers, "cuda").predict(windows)
     moved = LSTMForecaster(cpu_model, scalers, "cpu").predict(windows)
     diff = float(np.abs(on_gpu - moved).max())
-    return {"saved_as_cpu_float32": on_cpu, "windows": len(windows), "max_abs_diff": diff,
-            "tolerance": PORTABLE_TOLERANCE, "ok": on_cpu and diff <= PORTABLE_TOLERANCE}
+    return {
+        "saved_as_cpu_float32": on_cpu,
+        "windows": len(windows),
+        "max_abs_diff": diff,
+        "tolerance": PORTABLE_TOLERANCE,
+        "ok": on_cpu and diff <= PORTABLE_TOLERANCE,
+    }
 
 
 def _environment(args: argparse.Namespace) -> dict:
-    env = {"python": platform.python_version(), "torch": torch.__version__, "torch_cuda": torch.version.cuda,
-           "cpu_threads": args.cpu_threads, "cpu_cores": os.cpu_count(), "gpu": None}
+    env = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "cpu_threads": args.cpu_threads,
+        "cpu_cores": os.cpu_count(),
+        "gpu": None,
+    }
     if torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
         env["cudnn"] = torch.backends.cudnn.version()
@@ -150,35 +176,60 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict:
     prices = market_prices.load(settings.parent_ticker, settings)
     data = split(prices, args.start_date, args.end_date)
     scalers = Scalers.fit(data.train)
-    figures = {"environment": _environment(args), "epochs": args.epochs,
-               "data": {"ticker": settings.parent_ticker, "source": prices.source, **data.info}}
-    print(f"data: {settings.parent_ticker} {data.info['first_date']}..{data.info['last_date']} ({prices.source}): "
-          f"{len(data.train)} training windows, {len(data.val)} validation, batch {train.TrainConfig.batch_size}",
-          flush=True)
+    figures = {
+        "environment": _environment(args),
+        "epochs": args.epochs,
+        "data": {"ticker": settings.parent_ticker, "source": prices.source, **data.info},
+    }
+    print(
+        f"data: {settings.parent_ticker} {data.info['first_date']}..{data.info['last_date']} ({prices.source}): "
+        f"{len(data.train)} training windows, {len(data.val)} validation, batch {train.TrainConfig.batch_size}",
+        flush=True,
+    )
 
-    runs, predict, models = [], [], {}
+    runs, predict = [], []
+    models: dict[str, LSTMModel] = {}
     plan = [(dev, amp) for dev in args.devices for amp in (args.amp if dev == "cuda" else ["off"])]
     for device, amp in plan:
         if amp == "bf16" and not torch.cuda.is_bf16_supported():
             print(f"train {device} amp {amp}: skipped, this GPU has no bfloat16", flush=True)
             continue
-        cfg = train.TrainConfig(ticker=settings.parent_ticker, model_id="parent", role="parent",
-                                start_date=args.start_date, end_date=args.end_date, epochs=args.epochs,
-                                learning_rate=settings.learning_rate, patience=args.epochs, device=device, amp=amp)
+        cfg = train.TrainConfig(
+            ticker=settings.parent_ticker,
+            model_id="parent",
+            role="parent",
+            start_date=args.start_date,
+            end_date=args.end_date,
+            epochs=args.epochs,
+            learning_rate=settings.learning_rate,
+            patience=args.epochs,
+            device=device,
+            amp=amp,
+        )
         model, figures_run = time_training(cfg, data, scalers)
         runs.append(figures_run)
         models.setdefault(device, model)  # its first run serves the forecasts (weights are float32 under amp too)
-        print(f"train {device} amp {amp}: seconds per epoch {' '.join(f'{s:.3f}' for s in figures_run['epoch_seconds'])}; "
-              f"best validation loss {figures_run['best_val_loss']:.4f}", flush=True)
+        print(
+            f"train {device} amp {amp}: "
+            f"seconds per epoch {' '.join(f'{s:.3f}' for s in figures_run['epoch_seconds'])}; "
+            f"best validation loss {figures_run['best_val_loss']:.4f}",
+            flush=True,
+        )
     figures["runs"] = runs
 
     cpu = next((r for r in runs if r["device"] == "cpu"), None)
     figures["speedup"] = None
     if cpu is not None and any(r["device"] == "cuda" for r in runs):
-        figures["speedup"] = {r["amp"]: round(cpu["steady_epoch_seconds"] / r["steady_epoch_seconds"], 2)
-                              for r in runs if r["device"] == "cuda"}
-        print("training speed-up over the CPU (median epoch after the first): "
-              + ", ".join(f"cuda amp {amp} {x:.1f}x" for amp, x in figures["speedup"].items()), flush=True)
+        figures["speedup"] = {
+            r["amp"]: round(cpu["steady_epoch_seconds"] / r["steady_epoch_seconds"], 2)
+            for r in runs
+            if r["device"] == "cuda"
+        }
+        print(
+            "training speed-up over the CPU (median epoch after the first): "
+            + ", ".join(f"cuda amp {amp} {x:.1f}x" for amp, x in figures["speedup"].items()),
+            flush=True,
+        )
 
     for device, model in models.items():
         predict += time_predictions(model, scalers, data.test, device, args.batches, args.min_seconds)
@@ -193,16 +244,22 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict:
     if "cuda" in models:
         figures["portability"] = check_portability(models["cuda"], scalers, data.test, data_dir)
         port = figures["portability"]
-        print(f"weights trained on cuda, saved and loaded on the cpu: max forecast difference {port['max_abs_diff']:.2e} "
-              f"over {port['windows']} windows ({'ok' if port['ok'] else 'FAILED'})", flush=True)
+        print(
+            f"weights trained on cuda, saved and loaded on the cpu: max forecast difference {port['max_abs_diff']:.2e} "
+            f"over {port['windows']} windows ({'ok' if port['ok'] else 'FAILED'})",
+            flush=True,
+        )
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     env = _environment(args)
-    print(f"stockagent GPU check: Python {env['python']}, torch {env['torch']} (CUDA {env['torch_cuda']}), "
-          f"GPU {env['gpu']}, {args.cpu_threads} CPU threads", flush=True)
+    print(
+        f"stockagent GPU check: Python {env['python']}, torch {env['torch']} (CUDA {env['torch_cuda']}), "
+        f"GPU {env['gpu']}, {args.cpu_threads} CPU threads",
+        flush=True,
+    )
     if "cuda" in args.devices and not torch.cuda.is_available():
         why = "this torch build has no CUDA support" if torch.version.cuda is None else "torch sees no GPU"
         print(f"no CUDA GPU: {why}. Nothing to compare; --devices cpu times the CPU alone.", file=sys.stderr)

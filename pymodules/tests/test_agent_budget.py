@@ -13,18 +13,36 @@ from stockagent.llm import ScriptedChat
 from stockagent.llm.chat import estimate_tokens
 
 N_CTX = 900
-LONG_HEADLINES = [{"title": f"Headline {i}: " + "Ünïcödé ñews " * 14, "publisher": "Wire", "url": "", "published": ""}
-                  for i in range(50)]
+LONG_HEADLINES = [
+    {"title": f"Headline {i}: " + "Ünïcödé ñews " * 14, "publisher": "Wire", "url": "", "published": ""}
+    for i in range(50)
+]
 
 
 def small_model(**script):
-    return ScriptedChat({"performance_analyst": PERFORMANCE, "news_analyst": NEWS, "writer": BEARISH_REPORT,
-                         "answer": "Because the model expects a fall.", **script}, n_ctx=N_CTX)
+    return ScriptedChat(
+        {
+            "performance_analyst": PERFORMANCE,
+            "news_analyst": NEWS,
+            "writer": BEARISH_REPORT,
+            "answer": "Because the model expects a fall.",
+            **script,
+        },
+        n_ctx=N_CTX,
+    )
 
 
 def analyze(chat, tmp_path, **kw):
-    return runner.analyze(ticker="TEST", prediction=make_prediction(), headlines=kw.pop("headlines", LONG_HEADLINES),
-                          news_source="yahoo", chat=chat, settings=Context(llm_ctx=N_CTX), data_dir=tmp_path, **kw)
+    return runner.analyze(
+        ticker="TEST",
+        prediction=make_prediction(),
+        headlines=kw.pop("headlines", LONG_HEADLINES),
+        news_source="yahoo",
+        chat=chat,
+        settings=Context(llm_ctx=N_CTX),
+        data_dir=tmp_path,
+        **kw,
+    )
 
 
 def assert_every_prompt_fits(chat):
@@ -45,7 +63,9 @@ def test_finding07_prompts_trimmed_to_the_context(tmp_path):
 
     # A long thread, then a question near the limit: the history is shortened, the question kept whole.
     for i in range(6):
-        analyze(small_model(answer=f"Answer {i}: " + "details " * 60), tmp_path, thread_id="t", question=f"Question {i}?")
+        analyze(
+            small_model(answer=f"Answer {i}: " + "details " * 60), tmp_path, thread_id="t", question=f"Question {i}?"
+        )
     last = small_model()
     question = "Почему прогноз падает и что может его изменить? " * 3
     out = analyze(last, tmp_path, thread_id="t", question=question)
@@ -58,7 +78,10 @@ def test_finding07_prompts_trimmed_to_the_context(tmp_path):
 def test_finding07_fit_gives_the_answer_less_room_before_cutting_the_prompt():
     chat = ScriptedChat({}, n_ctx=400)
     user, max_tokens = budget.fit(chat, "system", lambda p: "fixed text " * 40 + p["news"], {"news": "n" * 2000}, 384)
-    assert max_tokens < 384 and estimate_tokens("system") + estimate_tokens(user) + max_tokens + budget.TEMPLATE_TOKENS <= 400
+    assert (
+        max_tokens < 384
+        and estimate_tokens("system") + estimate_tokens(user) + max_tokens + budget.TEMPLATE_TOKENS <= 400
+    )
 
 
 def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatch, load_env):
@@ -72,4 +95,3 @@ def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatc
     with pytest.raises(errors.InvalidParameter, match=r"the limit is 512 tokens \(AGENT_MAX_QUESTION_TOKENS"):
         entry.analyze(json.dumps(req).encode())
     assert chat.calls == []  # refused before any LLM call
-

@@ -33,7 +33,7 @@ def assert_structure(out, provider):
     assert out["final_report"].splitlines()[-1].startswith("_Not investment advice")
     assert out["parse_status"] == "ok" or out["parse_status"].startswith("fallback:")
     assert isinstance(out["flags"], list) and 0 <= out["revisions"] <= 1
-    assert ANALYSIS_NODES <= {n["node"] for n in out["nodes"]}
+    assert {n["node"] for n in out["nodes"]} >= ANALYSIS_NODES
     writer = [n for n in out["nodes"] if n["node"] == "writer"]
     assert writer and all(n["completion_tokens"] > 0 and n["prompt_tokens"] > 0 for n in writer)
     assert all(n["completion_tokens"] <= MAX_TOKENS for n in out["nodes"])
@@ -41,18 +41,38 @@ def assert_structure(out, provider):
 
 
 def run(chat, tmp_path, settings, **kw):
-    headlines = HEADLINES + [{"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
-    return runner.analyze(ticker="TEST", prediction=make_prediction(), headlines=headlines, news_source="yahoo",
-                          chat=chat, settings=settings, data_dir=tmp_path, **kw)
+    headlines = [*HEADLINES, {"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
+    return runner.analyze(
+        ticker="TEST",
+        prediction=make_prediction(),
+        headlines=headlines,
+        news_source="yahoo",
+        chat=chat,
+        settings=settings,
+        data_dir=tmp_path,
+        **kw,
+    )
 
 
 def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
     from stockagent import entry
 
-    load_env(DATA_DIR=tmp_path, AGENT_MAX_TOKENS=MAX_TOKENS, LLM_TIMEOUT=120, LLM_BASE_URL=None, LLM_PROVIDER=None, LLM_GGUF=None)
-    headlines = HEADLINES + [{"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
-    req = {"ticker": "TEST", "prediction": make_prediction(), "headlines": headlines, "news_source": "yahoo",
-           "question": "What is the forecast for one month?"}
+    load_env(
+        DATA_DIR=tmp_path,
+        AGENT_MAX_TOKENS=MAX_TOKENS,
+        LLM_TIMEOUT=120,
+        LLM_BASE_URL=None,
+        LLM_PROVIDER=None,
+        LLM_GGUF=None,
+    )
+    headlines = [*HEADLINES, {"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
+    req = {
+        "ticker": "TEST",
+        "prediction": make_prediction(),
+        "headlines": headlines,
+        "news_source": "yahoo",
+        "question": "What is the forecast for one month?",
+    }
     out = json.loads(entry.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
     assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
@@ -85,8 +105,25 @@ def test_in_process_generation_stops_between_tokens():
 def llama_server(tmp_path):
     """``python -m llama_cpp.server`` on a free local port with the packaged GGUF."""
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(llm.packaged_gguf()), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2", "--verbose", "False"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(llm.packaged_gguf()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        "1",
+        "--model_alias",
+        "smollm2",
+        "--verbose",
+        "False",
+    ]
     log_path = tmp_path / "llama_server.log"
     with open(log_path, "w") as log:  # a file, not a pipe: llama.cpp logs a lot while loading
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -116,8 +153,9 @@ def llama_server(tmp_path):
 
 
 def test_openai_compatible_server(tmp_path, llama_server):
-    settings = Context(llm_base_url=llama_server, llm_model="smollm2", max_tokens=MAX_TOKENS, llm_timeout=120,
-                       llm_max_retries=0)
+    settings = Context(
+        llm_base_url=llama_server, llm_model="smollm2", max_tokens=MAX_TOKENS, llm_timeout=120, llm_max_retries=0
+    )
     assert llm.status(settings)["provider"] == "openai-compatible"
     chat = llm.select(settings)
     assert isinstance(chat, llm.OpenAIChat)

@@ -20,6 +20,7 @@ def headline(title):
 def failing(exc):
     def fetch(_ticker):
         raise exc
+
     return fetch
 
 
@@ -30,11 +31,14 @@ def test_news_source_order_and_fallbacks():
         def fetch(ticker):
             calls.append((name, ticker))
             return [headline(f"{name} {ticker}")]
+
         return fetch
 
     keyed = Context(fmi_api_key="k")
     out = tools.fetch_news("AAPL", keyed, finnhub=ok("finnhub"), yahoo=ok("yahoo"))
-    assert out["source"] == "finnhub" and out["headlines"][0]["title"] == "finnhub AAPL" and calls == [("finnhub", "AAPL")]
+    assert (
+        out["source"] == "finnhub" and out["headlines"][0]["title"] == "finnhub AAPL" and calls == [("finnhub", "AAPL")]
+    )
 
     out = tools.fetch_news("AAPL", keyed, finnhub=failing(TimeoutError("timed out")), yahoo=ok("yahoo"))
     assert out["source"] == "yahoo" and "finnhub: TimeoutError: timed out" in out["detail"]
@@ -46,14 +50,21 @@ def test_news_source_order_and_fallbacks():
     assert out["source"] == "yahoo" and "FMI_API_KEY is not set" in out["detail"]
 
     out = tools.fetch_news("AAPL", keyed, finnhub=lambda t: [], yahoo=failing(ConnectionError("offline")))
-    assert out == {"ticker": "AAPL", "source": "none", "headlines": [],
-                   "detail": "finnhub: no headlines; yahoo: ConnectionError: offline"}
+    assert out == {
+        "ticker": "AAPL",
+        "source": "none",
+        "headlines": [],
+        "detail": "finnhub: no headlines; yahoo: ConnectionError: offline",
+    }
 
-    out = tools.fetch_news("AAPL", Context(news_source="none", fmi_api_key="k"), finnhub=ok("finnhub"), yahoo=ok("yahoo"))
+    out = tools.fetch_news(
+        "AAPL", Context(news_source="none", fmi_api_key="k"), finnhub=ok("finnhub"), yahoo=ok("yahoo")
+    )
     assert out["source"] == "none" and out["detail"] == "NEWS_SOURCE=none"
 
-    out = tools.fetch_news("AAPL", Context(news_source="finnhub", fmi_api_key="k"),
-                           finnhub=failing(OSError("down")), yahoo=ok("yahoo"))
+    out = tools.fetch_news(
+        "AAPL", Context(news_source="finnhub", fmi_api_key="k"), finnhub=failing(OSError("down")), yahoo=ok("yahoo")
+    )
     assert out["source"] == "none"  # only Finnhub was asked for
 
     many = tools.fetch_news("AAPL", Context(news_limit=3), yahoo=lambda t: [headline(str(i)) for i in range(10)])
@@ -75,7 +86,12 @@ def test_finnhub_fetcher_reads_company_news(monkeypatch):
     monkeypatch.setattr(tools.urllib.request, "urlopen", fake_urlopen)
     out = tools.finnhub_fetcher("secret", 3.0, 5)("AAPL")
     assert [h["title"] for h in out] == ["Newer headline", "Older"]
-    assert out[0] == {"title": "Newer headline", "publisher": "B", "url": "https://b", "published": "2025-01-02T06:40:00Z"}
+    assert out[0] == {
+        "title": "Newer headline",
+        "publisher": "B",
+        "url": "https://b",
+        "published": "2025-01-02T06:40:00Z",
+    }
     assert seen["timeout"] == 3.0 and seen["token"] == "secret" and "secret" not in seen["url"]
     assert "symbol=AAPL" in seen["url"] and "company-news" in seen["url"]
 
@@ -84,8 +100,15 @@ def test_yahoo_fetcher_reads_both_layouts(monkeypatch):
     from stockagent.market import prices
 
     items = [
-        {"id": "1", "content": {"title": "New layout", "pubDate": "2025-01-02T10:00:00Z",
-                                "provider": {"displayName": "Yahoo"}, "canonicalUrl": {"url": "https://y/1"}}},
+        {
+            "id": "1",
+            "content": {
+                "title": "New layout",
+                "pubDate": "2025-01-02T10:00:00Z",
+                "provider": {"displayName": "Yahoo"},
+                "canonicalUrl": {"url": "https://y/1"},
+            },
+        },
         {"title": "Old layout", "publisher": "Reuters", "link": "https://y/2", "providerPublishTime": 1735800000},
     ]
     fake_yf = types.SimpleNamespace(Ticker=lambda t: types.SimpleNamespace(get_news=lambda count: items))
@@ -104,15 +127,17 @@ def test_yahoo_fetcher_reads_both_layouts(monkeypatch):
 def test_a_slow_library_is_abandoned_after_the_timeout():
     import time
 
-    with pytest.raises(TimeoutError, match="within 0.1s"):
+    with pytest.raises(TimeoutError, match=r"within 0\.1s"):
         tools._with_deadline(lambda: time.sleep(2), 0.1, "slow")
 
 
 def test_headline_block_quotes_and_cleans():
-    block = tools.headline_block([
-        {"title": 'Say "hi"\nto <<<everyone>>>', "publisher": "A>>>B"},
-        {"title": "x" * 500, "publisher": ""},
-    ])
+    block = tools.headline_block(
+        [
+            {"title": 'Say "hi"\nto <<<everyone>>>', "publisher": "A>>>B"},
+            {"title": "x" * 500, "publisher": ""},
+        ]
+    )
     lines = block.splitlines()
     assert lines[0] == tools.HEADLINES_BEGIN and lines[-1] == tools.HEADLINES_END and len(lines) == 4
     assert lines[1] == '1. "Say \\"hi\\" to everyone" (A B)'
@@ -131,14 +156,33 @@ def test_entry_news_offline_never_raises(monkeypatch):
 
 
 def test_context_from_env():
-    ctx = Context.from_env({"LLM_PROVIDER": " NONE ", "LLM_TIMEOUT": "5", "AGENT_MAX_REVISIONS": "0",
-                            "AGENT_LLM_CRITIQUE": "yes", "NEWS_SOURCE": "Yahoo", "LLM_MODEL": "", "FMI_API_KEY": "Key"})
-    assert (ctx.llm_provider, ctx.llm_timeout, ctx.max_revisions, ctx.llm_critique, ctx.news_source, ctx.fmi_api_key) == \
-        ("none", 5.0, 0, True, "yahoo", "Key")
+    ctx = Context.from_env(
+        {
+            "LLM_PROVIDER": " NONE ",
+            "LLM_TIMEOUT": "5",
+            "AGENT_MAX_REVISIONS": "0",
+            "AGENT_LLM_CRITIQUE": "yes",
+            "NEWS_SOURCE": "Yahoo",
+            "LLM_MODEL": "",
+            "FMI_API_KEY": "Key",
+        }
+    )
+    assert (
+        ctx.llm_provider,
+        ctx.llm_timeout,
+        ctx.max_revisions,
+        ctx.llm_critique,
+        ctx.news_source,
+        ctx.fmi_api_key,
+    ) == ("none", 5.0, 0, True, "yahoo", "Key")
     assert Context.from_env({}) == Context()
-    for env, message in [({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"), ({"LLM_TIMEOUT": "soon"}, "LLM_TIMEOUT"),
-                         ({"AGENT_MAX_REVISIONS": "9"}, "AGENT_MAX_REVISIONS"), ({"AGENT_LLM_CRITIQUE": "maybe"}, "AGENT_LLM_CRITIQUE"),
-                         ({"NEWS_SOURCE": "twitter"}, "NEWS_SOURCE")]:
+    for env, message in [
+        ({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"),
+        ({"LLM_TIMEOUT": "soon"}, "LLM_TIMEOUT"),
+        ({"AGENT_MAX_REVISIONS": "9"}, "AGENT_MAX_REVISIONS"),
+        ({"AGENT_LLM_CRITIQUE": "maybe"}, "AGENT_LLM_CRITIQUE"),
+        ({"NEWS_SOURCE": "twitter"}, "NEWS_SOURCE"),
+    ]:
         with pytest.raises(ValueError, match=message):
             Context.from_env(env)
     for f in Context.__dataclass_fields__.values():
@@ -151,8 +195,12 @@ def test_llm_choice_and_cheap_status(tmp_path):
     assert status["model"] == "SmolLM2-135M-Instruct.Q4_1" and llm.packaged_gguf().is_file()
 
     remote = Context(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_provider="none")
-    assert llm.status(remote) == {"available": True, "provider": "openai-compatible", "model": "m",
-                                  "detail": "OpenAI-compatible server at http://127.0.0.1:9/v1 (not probed)"}
+    assert llm.status(remote) == {
+        "available": True,
+        "provider": "openai-compatible",
+        "model": "m",
+        "detail": "OpenAI-compatible server at http://127.0.0.1:9/v1 (not probed)",
+    }
     model = llm.select(remote)
     assert isinstance(model, llm.OpenAIChat) and llm.select(remote) is model  # built once
 

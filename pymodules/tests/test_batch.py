@@ -41,7 +41,7 @@ def test_shared_forward_equals_single_forecasts(children):
     assert len({i.loaded.encoder for i in group}) == 1, "frozen children share the parent's LSTM"
     assert p.inputs("JPM").loaded.encoder != group[0].loaded.encoder, "a fine-tuned LSTM is its own"
     shared = batch.scaled_outputs(group, threads=2)
-    for i, got in zip(group, shared):
+    for i, got in zip(group, shared, strict=True):
         want = _single_scaled(i)
         rel = np.abs(got - want).max() / np.abs(want).max()
         assert rel <= 1e-5, f"{i.ref}: relative difference {rel:.2e} in the scaled space"
@@ -51,12 +51,14 @@ def test_shared_forward_equals_single_forecasts(children):
     for e in entries:
         single = p.forecast(e["ticker"])
         got, want = e["result"], single
-        assert {k: v for k, v in got.items() if k != "forecast"} == {k: v for k, v in want.items() if k not in ("predictions", "history")}
+        assert {k: v for k, v in got.items() if k != "forecast"} == {
+            k: v for k, v in want.items() if k not in ("predictions", "history")
+        }
         rows = want["predictions"]["full_forecast"]
         columns = got["forecast"]
         assert set(columns) == set(rows[0]) and all(len(v) == 63 for v in columns.values())
         assert columns["date"] == [r["date"] for r in rows]
-        for k in predict.COLUMNS + ("volume",):
+        for k in (*predict.COLUMNS, "volume"):
             assert columns[k] == pytest.approx([r[k] for r in rows], rel=1e-5), k
 
 
@@ -65,15 +67,23 @@ def test_failures_are_per_ticker(children, load_env):
     req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", 7, "parent"], "threads": 1}
     out = json.loads(entry.predict_batch(json.dumps(req).encode()))
     got = [(r["ticker"], r.get("error")) for r in out["results"]]
-    assert got == [("MSFT", None), ("ZZZZ", "not_found"), ("AMZN", "untrained"), ("not a ticker!", "invalid_ticker"),
-                   ("7", "invalid_ticker"), ("parent", None)]
+    assert got == [
+        ("MSFT", None),
+        ("ZZZZ", "not_found"),
+        ("AMZN", "untrained"),
+        ("not a ticker!", "invalid_ticker"),
+        ("7", "invalid_ticker"),
+        ("parent", None),
+    ]
     assert (out["answered"], out["failed"], out["lstm_forwards"]) == (2, 4, 1)
     assert "train" in out["results"][2]["detail"]
     assert out["results"][0]["result"]["ticker"] == "MSFT" and out["results"][5]["result"]["ticker"] == "^GSPC"
 
 
-@pytest.mark.parametrize("req", [{"tickers": []}, {"tickers": "AAPL"}, {"tickers": ["AAPL"], "threads": 0},
-                                 {"tickers": ["AAPL"], "threads": True}])
+@pytest.mark.parametrize(
+    "req",
+    [{"tickers": []}, {"tickers": "AAPL"}, {"tickers": ["AAPL"], "threads": 0}, {"tickers": ["AAPL"], "threads": True}],
+)
 def test_bad_batches(req):
     with pytest.raises(errors.InvalidParameter):
         entry.predict_batch.__wrapped__(req)

@@ -24,7 +24,12 @@ def test_windows_stay_inside_their_split(aapl):
     # every target of a split lies before the next split's first cut-off
     assert d.train.ends.max() + HORIZON < d.val.ends.min()
     assert d.val.ends.max() + HORIZON < d.test.ends.min()
-    assert d.info["train"]["last_target"] < d.info["val"]["first_cutoff"] <= d.info["val"]["last_target"] < d.info["test"]["first_cutoff"]
+    assert (
+        d.info["train"]["last_target"]
+        < d.info["val"]["first_cutoff"]
+        <= d.info["val"]["last_target"]
+        < d.info["test"]["first_cutoff"]
+    )
     n = hi - lo  # the cut by date is 70/15/15
     assert d.val.ends.min() - lo == round(0.70 * n) and d.test.ends.min() - lo == round(0.85 * n)
 
@@ -34,7 +39,9 @@ def test_targets_and_inputs_are_log_ratios(aapl):
     i, t = 7, int(d.train.ends[7])
     close = aapl.ohlcv[:, 3]
     np.testing.assert_allclose(d.train.targets[i, :, 3], np.log(close[t + 1 : t + 1 + HORIZON] / close[t]), rtol=1e-5)
-    np.testing.assert_allclose(d.train.inputs[i, :, 3], np.log(close[t - CONTEXT + 1 : t + 1] / close[t]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        d.train.inputs[i, :, 3], np.log(close[t - CONTEXT + 1 : t + 1] / close[t]), rtol=1e-5, atol=1e-7
+    )
     assert d.train.inputs[i, -1, 3] == 0.0
 
 

@@ -18,9 +18,16 @@ def no_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 
 
-@pytest.mark.parametrize("gpu, device, want", [
-    (False, "auto", "cpu"), (True, "auto", "cuda"), (True, "cpu", "cpu"), (True, "cuda", "cuda"), (False, "cpu", "cpu"),
-])
+@pytest.mark.parametrize(
+    "gpu, device, want",
+    [
+        (False, "auto", "cpu"),
+        (True, "auto", "cuda"),
+        (True, "cpu", "cpu"),
+        (True, "cuda", "cuda"),
+        (False, "cpu", "cpu"),
+    ],
+)
 def test_torch_device(monkeypatch, gpu, device, want):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
     assert Settings(device=device).torch_device() == want

@@ -16,18 +16,23 @@ def call(fn, req):
 def test_embed_dimension_normalization_and_similarity():
     status = call(entry.embed_status, {})
     assert status["available"] and status["model"] == "all-MiniLM-L6-v2"
-    out = call(entry.embed, {"texts": [
-        "AAPL up 2-5% over 21 days; Apple beats earnings estimates",
-        "Apple shares forecast to rise a few percent this month after strong earnings",
-        "Slow-cooked lentil soup with cumin and lemon",
-    ]})
+    out = call(
+        entry.embed,
+        {
+            "texts": [
+                "AAPL up 2-5% over 21 days; Apple beats earnings estimates",
+                "Apple shares forecast to rise a few percent this month after strong earnings",
+                "Slow-cooked lentil soup with cumin and lemon",
+            ]
+        },
+    )
     assert out["model"] == "all-MiniLM-L6-v2" and out["dim"] == embeddings.dim()
     assert out["dim"] == embeddings.load().get_embedding_dimension()  # from the model, not a constant
     assert status["dim"] in (None, out["dim"])  # declared by the model's files before loading
     a, b, c = out["vectors"]
     assert all(len(v) == out["dim"] for v in (a, b, c))
     assert all(math.isclose(sum(x * x for x in v), 1.0, rel_tol=1e-4) for v in (a, b, c))
-    dot = lambda u, v: sum(x * y for x, y in zip(u, v))  # noqa: E731 - cosine, as the vectors are unit length
+    dot = lambda u, v: sum(x * y for x, y in zip(u, v, strict=True))  # noqa: E731 - cosine, as the vectors are unit length
     assert dot(a, b) > 0.5 > dot(a, c) and dot(a, b) > dot(b, c) + 0.3
 
     one = call(entry.embed, {"text": "AAPL up 2-5% over 21 days; Apple beats earnings estimates"})
@@ -36,15 +41,18 @@ def test_embed_dimension_normalization_and_similarity():
     assert after["loaded"] is True and after["dim"] == out["dim"]
 
 
-@pytest.mark.parametrize("req, message", [
-    ({}, "exactly one"),
-    ({"text": "a", "texts": ["b"]}, "exactly one"),
-    ({"text": 3}, "must be a string"),
-    ({"texts": "abc"}, "must be a string"),
-    ({"texts": []}, "empty"),
-    ({"texts": ["x"] * (embeddings.MAX_TEXTS + 1)}, "at most"),
-    ({"txt": "a"}, "unknown field"),
-])
+@pytest.mark.parametrize(
+    "req, message",
+    [
+        ({}, "exactly one"),
+        ({"text": "a", "texts": ["b"]}, "exactly one"),
+        ({"text": 3}, "must be a string"),
+        ({"texts": "abc"}, "must be a string"),
+        ({"texts": []}, "empty"),
+        ({"texts": ["x"] * (embeddings.MAX_TEXTS + 1)}, "at most"),
+        ({"txt": "a"}, "unknown field"),
+    ],
+)
 def test_embed_refuses_bad_requests(req, message):
     with pytest.raises(errors.BadRequest, match=message):
         call(entry.embed, req)

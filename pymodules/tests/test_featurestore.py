@@ -10,11 +10,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
-from stockagent import entry, errors, featurestore, settings
-from stockagent.market import features, prices
-
 from conftest import free_port, make_settings
+
+from stockagent import entry, errors, featurestore
+from stockagent.market import features, prices
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +25,15 @@ def redis_url():
         yield os.environ["REDIS_URL_TEST"]
         return
     server = shutil.which("redis-server")
-    assert server, "redis-server is not on PATH: install it with: apt-get install -y redis-server (make test does, as root)"
+    assert server, (
+        "redis-server is not on PATH: install it with: apt-get install -y redis-server (make test does, as root)"
+    )
     port = free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -65,7 +69,7 @@ def test_online_redis_equals_in_process_features(tmp_path, redis_url, own_prices
     aapl = prices.load("AAPL", s)
     rows = offline[offline["ticker"] == "AAPL"]
     assert len(rows) == len(aapl) - features.WARMUP
-    np.testing.assert_array_equal(rows[list(featurestore.FIELDS)].to_numpy(), aapl.features[features.WARMUP:])
+    np.testing.assert_array_equal(rows[list(featurestore.FIELDS)].to_numpy(), aapl.features[features.WARMUP :])
     assert rows["as_of"].iloc[-1] == "2024-12-31"
 
     for symbol in ("AAPL", "MSFT"):

@@ -21,8 +21,14 @@ def test_conformal_quantile_on_known_scores():
     m = 9
     t = np.zeros((m, HORIZON, 5), np.float32)
     t[:, :, 3] = np.arange(1, m + 1)[:, None]  # absolute errors 1..9 against a zero prediction
-    w = Windows(inputs=np.zeros((m, 60, 7), np.float32), targets=t, ends=np.arange(m), close=np.ones(m),
-                volume_ref=np.zeros(m), drift=np.zeros(m))
+    w = Windows(
+        inputs=np.zeros((m, 60, 7), np.float32),
+        targets=t,
+        ends=np.arange(m),
+        close=np.ones(m),
+        volume_ref=np.zeros(m),
+        drift=np.zeros(m),
+    )
     q = intervals.calibrate(w, np.zeros_like(t))
     assert (q == 8).all()  # ceil((9 + 1) * 0.8) / 9 -> the 8th smallest of 9 scores
     cov = intervals.coverage(w, np.zeros_like(t), q)

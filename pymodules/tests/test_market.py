@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from conftest import make_settings
 
 from stockagent import errors
 from stockagent.market import calendar, prices
-
-from conftest import make_settings
 
 
 def test_sessions_after_new_year_2025_skip_holidays():
@@ -41,6 +40,7 @@ def test_prices_dir_wins_and_reloads_on_change(tmp_path):
     assert p.source == "prices_dir" and len(p) == 1000
     (folder / "MSFT.csv").write_text("\n".join(lines[:1201]) + "\n")
     import os
+
     os.utime(folder / "MSFT.csv", ns=(1, 1))  # a different mtime even on coarse clocks
     assert len(prices.load("MSFT", s)) == 1200
     listed = {row["symbol"]: row for row in prices.list_tickers(s)}
@@ -53,8 +53,9 @@ def _yahoo_frame(n=300):
 
     idx = pd.DatetimeIndex(pd.bdate_range("2023-01-02", periods=n), name="Date")
     close = np.linspace(100, 130, n)
-    return pd.DataFrame({"Open": close, "High": close * 1.01, "Low": close * 0.99, "Close": close,
-                         "Volume": np.full(n, 1e6)}, index=idx)
+    return pd.DataFrame(
+        {"Open": close, "High": close * 1.01, "Low": close * 0.99, "Close": close, "Volume": np.full(n, 1e6)}, index=idx
+    )
 
 
 def test_yahoo_cache_is_refreshed_once_per_trading_day(tmp_path, monkeypatch):
@@ -77,6 +78,7 @@ def test_yahoo_cache_is_refreshed_once_per_trading_day(tmp_path, monkeypatch):
     assert prices.load("ZZZ", s) is p and calls == ["ZZZ"]  # fetched after the latest close: no new download
 
     import os
+
     os.utime(cached, (946684800, 946684800))  # the copy predates the latest close (year 2000)
     download.result = OSError("network down")
     assert len(prices.load("ZZZ", s)) == 300 and calls == ["ZZZ", "ZZZ"]  # refresh failed: stale copy used

@@ -8,14 +8,13 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_settings
 
 from stockagent import errors
 from stockagent.forecast import dataset, train
 from stockagent.forecast.registry import Registry
 from stockagent.market import features, prices
 from stockagent.monitoring import drift, store
-
-from conftest import make_settings
 
 CHILD_START = "2015-01-01"  # the child's training window then runs 2015-01-02 .. 2021-12-29
 STABLE_END = "2019-06-28"  # 60 days inside that window: drift score 0.05, volatility ratio 0.90
@@ -66,8 +65,16 @@ def test_compare_on_synthetic_frames():
     calm = drift.compare(ref, ref[:60], ref_ret, rng.normal(0, 0.003, 60))  # volatility collapsed
     assert calm["health"] == drift.CRITICAL and calm["volatility_index"] < 0.4
     assert list(stable["feature_metrics"]) == list(features.COLUMNS)
-    assert set(stable["feature_metrics"]["Close"]) == {"ref_mean", "curr_mean", "ref_std", "curr_std",
-                                                         "shift_score", "psi", "ks_stat", "ks_pvalue"}
+    assert set(stable["feature_metrics"]["Close"]) == {
+        "ref_mean",
+        "curr_mean",
+        "ref_std",
+        "curr_std",
+        "shift_score",
+        "psi",
+        "ks_stat",
+        "ks_pvalue",
+    }
 
 
 def test_parent_drift_uses_its_training_window(with_parent):
@@ -116,7 +123,9 @@ def test_level_shift_before_the_window_is_drift_in_levels_only(with_child, tmp_p
     assert shifted["drift_score"] == pytest.approx(original["drift_score"], rel=1e-3)
     assert shifted["volatility_index"] == pytest.approx(original["volatility_index"], rel=1e-3)
     for col, m in shifted["feature_metrics"].items():
-        assert m["shift_score"] == pytest.approx(original["feature_metrics"][col]["shift_score"], rel=1e-2, abs=1e-3), col
+        assert m["shift_score"] == pytest.approx(original["feature_metrics"][col]["shift_score"], rel=1e-2, abs=1e-3), (
+            col
+        )
 
 
 def test_stable_data_is_healthy(with_child, tmp_path):

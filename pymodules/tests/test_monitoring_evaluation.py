@@ -7,7 +7,15 @@ import pytest
 from stockagent import errors
 from stockagent.monitoring import evaluation
 
-CHECKS = ["relevance", "prices_agree", "stance_agrees", "news_cited", "structure", "trustworthiness", "has_recommendation"]
+CHECKS = [
+    "relevance",
+    "prices_agree",
+    "stance_agrees",
+    "news_cited",
+    "structure",
+    "trustworthiness",
+    "has_recommendation",
+]
 
 
 def prediction(last=100.0, change=-0.05, ticker="AAPL"):
@@ -15,17 +23,40 @@ def prediction(last=100.0, change=-0.05, ticker="AAPL"):
     rows = []
     for h in range(1, 64):
         close = last * (1 + change * h / 21)
-        rows.append({"date": f"d{h}", "open": close, "high": close * 1.01, "low": close * 0.99, "close": close,
-                     "volume": 1000, "close_low": close * 0.95, "close_high": close * 1.05})
-    return {"ticker": ticker, "last_date": "2024-12-31", "model_version": "v1",
-            "predictions": {"next_day": rows[0], "week": rows[:5], "month": rows[:21], "quarter": rows, "full_forecast": rows},
-            "history": [{"date": f"h{i}", "close": last} for i in range(90)]}
+        rows.append(
+            {
+                "date": f"d{h}",
+                "open": close,
+                "high": close * 1.01,
+                "low": close * 0.99,
+                "close": close,
+                "volume": 1000,
+                "close_low": close * 0.95,
+                "close_high": close * 1.05,
+            }
+        )
+    return {
+        "ticker": ticker,
+        "last_date": "2024-12-31",
+        "model_version": "v1",
+        "predictions": {
+            "next_day": rows[0],
+            "week": rows[:5],
+            "month": rows[:21],
+            "quarter": rows,
+            "full_forecast": rows,
+        },
+        "history": [{"date": f"h{i}", "close": last} for i in range(90)],
+    }
 
 
-NEWS = {"source": "yahoo", "headlines": [
-    {"title": "Apple cuts iPhone production forecast amid weak China demand", "publisher": "Reuters"},
-    {"title": "Analysts debate services growth", "publisher": "Bloomberg"},
-]}
+NEWS = {
+    "source": "yahoo",
+    "headlines": [
+        {"title": "Apple cuts iPhone production forecast amid weak China demand", "publisher": "Reuters"},
+        {"title": "Analysts debate services growth", "publisher": "Bloomberg"},
+    ],
+}
 NO_NEWS = {"source": "none", "headlines": []}
 
 GOOD = """## AAPL outlook
@@ -58,13 +89,24 @@ Overall this looks like a good time to accumulate. This report is not investment
 
 JUSTIFIED = CONTRADICTING.replace(
     "Overall this looks like a good time to accumulate.",
-    "Despite the model's forecast of a 5% decline, we stay\nbullish: the forecast ignores the product cycle.")  # wrapped
+    "Despite the model's forecast of a 5% decline, we stay\nbullish: the forecast ignores the product cycle.",
+)  # wrapped
 
 
 def report(text, change=-0.05, news=NEWS, recommendation=None, ticker="AAPL"):
-    return {"ticker": ticker, "final_report": text, "recommendation": recommendation, "confidence": "Medium",
-            "predictions": prediction(change=change, ticker=ticker), "news": news, "news_sentiment": "negative",
-            "last_price": 100.0, "flags": [], "parse_status": "ok", "created_at": "2025-01-02T10:00:00Z"}
+    return {
+        "ticker": ticker,
+        "final_report": text,
+        "recommendation": recommendation,
+        "confidence": "Medium",
+        "predictions": prediction(change=change, ticker=ticker),
+        "news": news,
+        "news_sentiment": "negative",
+        "last_price": 100.0,
+        "flags": [],
+        "parse_status": "ok",
+        "created_at": "2025-01-02T10:00:00Z",
+    }
 
 
 def checks(r):
@@ -115,8 +157,7 @@ def test_stance_line_and_recommendation_field_must_agree():
 
 
 def test_higher_and_below_are_not_stances():
-    text = ("AAPL could trade higher next month, though it sits below its 50-day average at $100.\n\n"
-            "Confidence: High\n")
+    text = "AAPL could trade higher next month, though it sits below its 50-day average at $100.\n\nConfidence: High\n"
     c = checks(report(text))
     assert not c["has_recommendation"]["passed"] and not c["stance_agrees"]["passed"]
     assert c["stance_agrees"]["detail"].startswith("no stance")
@@ -126,7 +167,9 @@ def test_higher_and_below_are_not_stances():
 def test_news_must_be_cited_when_there_was_news():
     uncited = GOOD.replace(
         "The news is soft: Reuters reports that Apple cut its iPhone production forecast on weak China demand,\n"
-        "which matches the falling forecast.", "Sentiment looks cautious overall, in line with the forecast.")
+        "which matches the falling forecast.",
+        "Sentiment looks cautious overall, in line with the forecast.",
+    )
     assert uncited != GOOD
     news = checks(report(uncited))["news_cited"]
     assert not news["passed"] and news["score"] == 0.0 and "2 headline(s)" in news["detail"]
@@ -138,7 +181,9 @@ def test_news_must_be_cited_when_there_was_news():
 def test_no_news_must_be_said():
     says = GOOD.replace(
         "The news is soft: Reuters reports that Apple cut its iPhone production forecast on weak China demand,\n"
-        "which matches the falling forecast.", "There were no recent headlines for Apple, so the forecast stands alone.")
+        "which matches the falling forecast.",
+        "There were no recent headlines for Apple, so the forecast stands alone.",
+    )
     assert checks(report(says, news=NO_NEWS))["news_cited"]["passed"]
     invented = checks(report(GOOD, news=NO_NEWS))["news_cited"]  # cites Reuters when there was no news
     assert not invented["passed"]
@@ -150,7 +195,10 @@ def test_prices_must_lie_near_the_forecast():
     c = checks(report(far))["prices_agree"]
     assert not c["passed"] and 0.5 < c["score"] < 1 and "150" in c["detail"]
     assert evaluation.quoted_prices("closed at $229.87, a $3.4 trillion company; 12% up; 240 USD; $1,234.5") == [
-        229.87, 240.0, 1234.5]
+        229.87,
+        240.0,
+        1234.5,
+    ]
     no_forecast = report(GOOD)
     no_forecast["predictions"] = None
     c = checks(no_forecast)
@@ -159,7 +207,10 @@ def test_prices_must_lie_near_the_forecast():
 
 def test_structure():
     assert checks(report(GOOD))["structure"]["score"] == 1.0
-    one_paragraph = "AAPL: the model forecasts a decline to $95. Not investment advice.\n\nMarket Stance: BEARISH\nConfidence: Low\n"
+    one_paragraph = (
+        "AAPL: the model forecasts a decline to $95. Not investment advice.\n\n"
+        "Market Stance: BEARISH\nConfidence: Low\n"
+    )
     c = checks(report(one_paragraph))["structure"]
     assert not c["passed"] and c["score"] == pytest.approx(2 / 3, abs=1e-3) and "1 paragraphs" in c["detail"]
     no_ending = GOOD.replace("Market Stance: BEARISH\nConfidence: Medium\n", "")
@@ -179,7 +230,9 @@ def test_relevance_and_old_checks():
     assert m["status"] == "Questionable" and m["overall_score"] <= 0.6
 
 
-@pytest.mark.parametrize("score, expected", [(1.0, "Trustworthy"), (0.61, "Trustworthy"), (0.6, "Questionable"), (0.0, "Questionable")])
+@pytest.mark.parametrize(
+    "score, expected", [(1.0, "Trustworthy"), (0.61, "Trustworthy"), (0.6, "Questionable"), (0.0, "Questionable")]
+)
 def test_status(score, expected):
     assert evaluation.status(score) == expected
 
@@ -239,8 +292,11 @@ def test_the_agents_layout_passes():
 
 
 def test_the_agents_own_news_line_is_no_citation():
-    body = BODY.replace("Reuters reports that Apple cut its iPhone production forecast on weak China demand, which supports a\nlower price",
-                        "Sentiment is cautious")
+    body = BODY.replace(
+        "Reuters reports that Apple cut its iPhone production forecast on weak China demand, "
+        "which supports a\nlower price",
+        "Sentiment is cautious",
+    )
     assert body != BODY
     c = checks(agent_report(body=body))  # only the News line names Yahoo Finance
     assert not c["news_cited"]["passed"]
@@ -255,6 +311,10 @@ def test_a_stance_rationale_line_is_a_reason_and_flags_do_not_break_the_ending()
     assert c["structure"]["passed"]  # the rationale line is no extra paragraph
     overridden = agent_report(
         stance="NEUTRAL (overridden: the report's BULLISH contradicted the forecast without a reason)",
-        flags=["stance contradicts forecast; overridden to NEUTRAL (the report said BULLISH, the 21-day forecast is down -5.0%)"])
+        flags=[
+            "stance contradicts forecast; overridden to NEUTRAL "
+            "(the report said BULLISH, the 21-day forecast is down -5.0%)"
+        ],
+    )
     c = checks(overridden)
     assert c["structure"]["passed"] and not c["stance_agrees"]["passed"] and c["stance_agrees"]["score"] == 0.25

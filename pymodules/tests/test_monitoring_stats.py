@@ -62,20 +62,23 @@ def test_ks_pvalue_is_calibrated_under_the_null():
     assert 0.01 < (ps < 0.05).mean() < 0.10
 
 
-@pytest.mark.parametrize("score, ratio, expected", [
-    (0.0, 1.0, drift.HEALTHY),
-    (1.0, 1.5, drift.HEALTHY),  # thresholds are strict: equal is still the better level
-    (1.0, 0.6, drift.HEALTHY),
-    (1.0001, 1.0, drift.DEGRADED),
-    (0.5, 1.5001, drift.DEGRADED),
-    (0.5, 0.5999, drift.DEGRADED),
-    (2.0, 2.5, drift.DEGRADED),
-    (2.0, 0.4, drift.DEGRADED),
-    (2.0001, 1.0, drift.CRITICAL),
-    (0.0, 2.5001, drift.CRITICAL),
-    (0.0, 0.3999, drift.CRITICAL),
-    (5.0, 0.1, drift.CRITICAL),
-])
+@pytest.mark.parametrize(
+    "score, ratio, expected",
+    [
+        (0.0, 1.0, drift.HEALTHY),
+        (1.0, 1.5, drift.HEALTHY),  # thresholds are strict: equal is still the better level
+        (1.0, 0.6, drift.HEALTHY),
+        (1.0001, 1.0, drift.DEGRADED),
+        (0.5, 1.5001, drift.DEGRADED),
+        (0.5, 0.5999, drift.DEGRADED),
+        (2.0, 2.5, drift.DEGRADED),
+        (2.0, 0.4, drift.DEGRADED),
+        (2.0001, 1.0, drift.CRITICAL),
+        (0.0, 2.5001, drift.CRITICAL),
+        (0.0, 0.3999, drift.CRITICAL),
+        (5.0, 0.1, drift.CRITICAL),
+    ],
+)
 def test_health_thresholds(score, ratio, expected):
     assert drift.health(score, ratio) == expected
 
@@ -83,4 +86,8 @@ def test_health_thresholds(score, ratio, expected):
 def test_health_levels_are_the_documented_ones():
     """The levels reach clients as DriftReport.health: three distinct labels, the HTTP contract's enum."""
     doc = json.loads((Path(__file__).resolve().parents[2] / "server/httpapi/openapi.json").read_text())
-    assert [drift.HEALTHY, drift.DEGRADED, drift.CRITICAL] == doc["components"]["schemas"]["DriftReport"]["properties"]["health"]["enum"]
+    assert doc["components"]["schemas"]["DriftReport"]["properties"]["health"]["enum"] == [
+        drift.HEALTHY,
+        drift.DEGRADED,
+        drift.CRITICAL,
+    ]

@@ -30,7 +30,9 @@ def test_forecast_shape(parent_settings):
         assert r["low"] <= min(r["open"], r["close"]) <= max(r["open"], r["close"]) <= r["high"]
         assert r["close_low"] < r["close"] < r["close_high"] and r["volume"] > 0
     h = out["history"]
-    assert len(h) == 90 and h[-1] == {"date": "2024-12-31", "close": 5881.63} and all(DATE.fullmatch(r["date"]) for r in h)
+    assert (
+        len(h) == 90 and h[-1] == {"date": "2024-12-31", "close": 5881.63} and all(DATE.fullmatch(r["date"]) for r in h)
+    )
     ev = out["evaluation"]
     assert set(ev["mae"]) == {"lstm", "naive"} and set(ev["mae"]["lstm"]) == {"1", "5", "21", "63"}
     assert 0 <= ev["interval_coverage"] <= 1 and out["model_version"].startswith("v")

@@ -9,14 +9,17 @@ from stockagent.featurestore import redis_connection
 from stockagent.llm import chat
 
 
-@pytest.mark.parametrize(("raw", "want"), [
-    ("http://user:pw@llm:8080/v1", "http://REDACTED@llm:8080/v1"),
-    ("redis://:hunter2@10.0.0.5:6379/0", "redis://REDACTED@10.0.0.5:6379/0"),
-    ("https://llm.example/v1?api_key=sk-123&model=x", "https://llm.example/v1?api_key=REDACTED&model=x"),
-    ("https://h/p?access_token=abc", "https://h/p?access_token=REDACTED"),
-    ("http://llm:8080/v1", "http://llm:8080/v1"),
-    ("http://a@b@[bad", "REDACTED"),
-])
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("http://user:pw@llm:8080/v1", "http://REDACTED@llm:8080/v1"),
+        ("redis://:hunter2@10.0.0.5:6379/0", "redis://REDACTED@10.0.0.5:6379/0"),
+        ("https://llm.example/v1?api_key=sk-123&model=x", "https://llm.example/v1?api_key=REDACTED&model=x"),
+        ("https://h/p?access_token=abc", "https://h/p?access_token=REDACTED"),
+        ("http://llm:8080/v1", "http://llm:8080/v1"),
+        ("http://a@b@[bad", "REDACTED"),
+    ],
+)
 def test_url(raw, want):
     assert redact.url(raw) == want
 
@@ -27,9 +30,17 @@ def test_text_redacts_every_url():
 
 
 def test_llm_status_never_shows_the_password():
-    s = types.SimpleNamespace(llm_provider="openai-compatible", llm_base_url="http://u:s3cret@llm:8080/v1",
-                              llm_model="m", llm_api_key="", llm_timeout=1.0, llm_max_retries=0, llm_gguf="",
-                              llm_ctx=512, llm_threads=1)
+    s = types.SimpleNamespace(
+        llm_provider="openai-compatible",
+        llm_base_url="http://u:s3cret@llm:8080/v1",
+        llm_model="m",
+        llm_api_key="",
+        llm_timeout=1.0,
+        llm_max_retries=0,
+        llm_gguf="",
+        llm_ctx=512,
+        llm_threads=1,
+    )
     assert "s3cret" not in chat._choose(s).detail
 
 

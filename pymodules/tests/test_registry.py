@@ -51,6 +51,7 @@ def test_interrupted_save_keeps_old_model(tmp_path, monkeypatch, crash):
     if crash == "torch.save":
         monkeypatch.setattr(registry_mod.torch, "save", boom)
     else:
+
         def replace(src, dst):  # crash on the version folder rename, or on the pointer update
             if (crash == "rename") == (os.path.basename(dst) != "serving.json"):
                 boom()

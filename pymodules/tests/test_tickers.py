@@ -26,6 +26,7 @@ def test_bundled_indices_are_listed():
 @pytest.mark.parametrize("case", TABLE["cases"], ids=lambda c: repr(c["in"]))
 def test_canonical_table(case):
     """Finding 3: every spelling of a symbol gives the same symbol, model, folder and task as in Go."""
+
     def outcome(f):
         try:
             return f()
@@ -48,17 +49,48 @@ def test_parent_alias_follows_parent_ticker(load_env):
     assert tickers.parse_model_ref("spy") == tickers.PARENT  # by default, the settings' parent symbol
 
 
-@pytest.mark.parametrize("raw, symbol", [
-    (" aapl ", "AAPL"), ("^gspc", "^GSPC"), ("brk-b", "BRK-B"), ("BF.B", "BF.B"), ("EURUSD=X", "EURUSD=X"), ("A", "A"),
-])
+@pytest.mark.parametrize(
+    "raw, symbol",
+    [
+        (" aapl ", "AAPL"),
+        ("^gspc", "^GSPC"),
+        ("brk-b", "BRK-B"),
+        ("BF.B", "BF.B"),
+        ("EURUSD=X", "EURUSD=X"),
+        ("A", "A"),
+    ],
+)
 def test_valid(raw, symbol):
     assert tickers.normalize(raw) == symbol
 
 
-@pytest.mark.parametrize("raw", [
-    "../x", "../../etc/passwd", "", "   ", "..", ".", ".A", "A..B", "PARENT", "parent", "^^^", "-=",
-    "A/B", "A\\B", "ABCDEFGHIJKLM", "AAPL\x00", "ÄPPL", 5, None, "^.A", "A^B", "\u017f",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "../x",
+        "../../etc/passwd",
+        "",
+        "   ",
+        "..",
+        ".",
+        ".A",
+        "A..B",
+        "PARENT",
+        "parent",
+        "^^^",
+        "-=",
+        "A/B",
+        "A\\B",
+        "ABCDEFGHIJKLM",
+        "AAPL\x00",
+        "ÄPPL",
+        5,
+        None,
+        "^.A",
+        "A^B",
+        "\u017f",
+    ],
+)
 def test_invalid(raw):
     with pytest.raises(errors.BadRequest):
         tickers.normalize(raw)

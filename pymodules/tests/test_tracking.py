@@ -58,7 +58,10 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
         first = call(entry.train, {"ticker": "AAPL", **CHILD, "epochs": 2})
     second = call(entry.train, {"ticker": "AAPL", **CHILD})
     data_dir = entry_env.data_dir
-    assert first["tracking"] == {"run_log": "runs/AAPL.jsonl", "mlflow": {"status": "off", "reason": "MLFLOW_DISABLE is set"}}
+    assert first["tracking"] == {
+        "run_log": "runs/AAPL.jsonl",
+        "mlflow": {"status": "off", "reason": "MLFLOW_DISABLE is set"},
+    }
     assert len((data_dir / "runs" / "AAPL.jsonl").read_text().splitlines()) == 2
 
     out = call(entry.runs, {"ticker": "aapl"})
@@ -68,11 +71,13 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
     assert run["model"] == "AAPL" and run["ticker"] == run["symbol"] == "AAPL" and run["role"] == "child"
     assert run["strategy"] == "freeze" and run["parent_version"] == first["parent_version"]
     # parameters: the config dict
-    assert run["params"] == meta["config"] and run["params"]["epochs"] == 2 and run["params"]["start_date"] == "2016-01-01"
+    assert (
+        run["params"] == meta["config"] and run["params"]["epochs"] == 2 and run["params"]["start_date"] == "2016-01-01"
+    )
     # per-epoch losses: the values the progress events carried
     epochs = [e for e in events if e["stage"] == "epoch"]
     assert [r["epoch"] for r in run["epochs"]] == [1, 2] == [e["epoch"] for e in epochs]
-    for logged, sent in zip(run["epochs"], epochs):
+    for logged, sent in zip(run["epochs"], epochs, strict=True):
         assert logged["train_loss"] == pytest.approx(sent["train_loss"], abs=1e-6)
         assert logged["val_loss"] == pytest.approx(sent["val_loss"], abs=1e-6)
     assert run["training"]["best_epoch"] == first["best_epoch"]
@@ -82,8 +87,10 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
     assert run["metrics"]["skill_vs_naive"] == first["metrics"]["skill_vs_naive"]
     assert run["interval"]["test_coverage"] == first["interval"]["test_coverage"]
     # artifacts, relative to DATA_DIR
-    assert run["artifacts"] == {name: f"models/AAPL/{first['version']}/{name}.{ext}"
-                                for name, ext in (("weights", "pt"), ("scalers", "json"), ("meta", "json"))}
+    assert run["artifacts"] == {
+        name: f"models/AAPL/{first['version']}/{name}.{ext}"
+        for name, ext in (("weights", "pt"), ("scalers", "json"), ("meta", "json"))
+    }
     assert all((data_dir / path).is_file() for path in run["artifacts"].values())
     # the promotion decision: the same record as in the result and in meta.json
     assert run["promotion"] == first["promotion"] == meta["promotion"]
@@ -131,7 +138,9 @@ def test_mlflow_target(tmp_settings, monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE", "1")
     assert tracking.mlflow_target(tmp_settings) == (None, None, "MLFLOW_DISABLE is set")
     monkeypatch.setenv("MLFLOW_DISABLE", "")
-    monkeypatch.setattr(tracking, "importlib", types.SimpleNamespace(util=types.SimpleNamespace(find_spec=lambda name: None)))
+    monkeypatch.setattr(
+        tracking, "importlib", types.SimpleNamespace(util=types.SimpleNamespace(find_spec=lambda name: None))
+    )
     assert tracking.mlflow_target(tmp_settings)[0] is None  # not installed, nothing configured
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:secret@mlflow:5000")
     assert tracking.mlflow_target(tmp_settings) == ("http://user:secret@mlflow:5000", None, "")
@@ -198,7 +207,8 @@ def test_mlflow_failure_does_not_fail_training(with_parent, default_mlflow, monk
     logged = tracking.read_runs(with_parent, "MSFT", 1)[0]
     assert logged["version"] == res["version"] and logged["mlflow"] == status
     runs = mlflow.tracking.MlflowClient(status["tracking_uri"]).search_runs(
-        [mlflow.tracking.MlflowClient(status["tracking_uri"]).get_experiment_by_name("stockagent").experiment_id])
+        [mlflow.tracking.MlflowClient(status["tracking_uri"]).get_experiment_by_name("stockagent").experiment_id]
+    )
     assert [r.info.status for r in runs] == ["FAILED"]  # the half-logged run is closed, not left running
 
 
@@ -251,14 +261,22 @@ def test_promotion_keeps_serving_version_when_new_model_is_worse(with_parent, no
     assert reg.meta("MSFT", worse["version"])["promotion"] == p
     assert events[-1] == {"stage": "saved", "version": worse["version"], "serving": False, "promotion": "kept"}
     logged = tracking.read_runs(with_parent, "MSFT", 1)[0]
-    assert logged["version"] == worse["version"] and logged["promotion"] == p and logged["serving_version"] == good["version"]
+    assert (
+        logged["version"] == worse["version"]
+        and logged["promotion"] == p
+        and logged["serving_version"] == good["version"]
+    )
 
     forced = train.train_and_save(with_parent, "MSFT", **CHILD, promote="always")
     f = forced["promotion"]
     assert f["decision"] == "promoted" and f["rule"] == "always" and forced["serving"] is True
     assert f["reason"].startswith("promote=always") and f["new_mae"] > f["serving_mae"]
     assert reg.serving_version("MSFT") == forced["version"]
-    assert [r["promotion"]["decision"] for r in tracking.read_runs(with_parent, "MSFT", 10)] == ["promoted", "kept", "promoted"]
+    assert [r["promotion"]["decision"] for r in tracking.read_runs(with_parent, "MSFT", 10)] == [
+        "promoted",
+        "kept",
+        "promoted",
+    ]
 
 
 def test_promotion_through_entry_defaults_to_auto(entry_env, no_mlflow, monkeypatch):

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from conftest import make_settings
 
 from stockagent import errors, runtime
 from stockagent.forecast import dataset, train
@@ -13,8 +14,6 @@ from stockagent.forecast.dataset import Scalers
 from stockagent.forecast.model import LSTMModel
 from stockagent.forecast.registry import Registry
 from stockagent.market import prices
-
-from conftest import make_settings
 
 SLICE = {"start_date": "2012-01-01", "end_date": "2018-12-31"}  # ~1,750 days of ^GSPC: seconds per epoch
 
@@ -33,10 +32,15 @@ def _synthetic_prices(folder, n=1200):
     t = np.arange(n)
     close = 100 * np.exp(0.15 * np.sin(2 * np.pi * t / 40) + 0.003 * rng.standard_normal(n))
     open_ = np.r_[close[0], close[:-1]]
-    df = pd.DataFrame({
-        "Date": pd.bdate_range("2010-01-04", periods=n).strftime("%Y-%m-%d"), "Open": open_,
-        "High": np.maximum(open_, close) * 1.003, "Low": np.minimum(open_, close) * 0.997, "Close": close,
-    })
+    df = pd.DataFrame(
+        {
+            "Date": pd.bdate_range("2010-01-04", periods=n).strftime("%Y-%m-%d"),
+            "Open": open_,
+            "High": np.maximum(open_, close) * 1.003,
+            "Low": np.minimum(open_, close) * 0.997,
+            "Close": close,
+        }
+    )
     df["Adj Close"] = df["Close"]
     df["Volume"] = (1e6 * (2 + np.sin(2 * np.pi * t / 40))).round()
     folder.mkdir()
@@ -45,7 +49,9 @@ def _synthetic_prices(folder, n=1200):
 
 def test_training_lowers_val_loss_and_keeps_best_epoch(tmp_path):
     _synthetic_prices(tmp_path / "prices")
-    s = make_settings(tmp_path / "data", prices_dir=tmp_path / "prices", parent_ticker="SYN", parent_start_date="2010-01-01")
+    s = make_settings(
+        tmp_path / "data", prices_dir=tmp_path / "prices", parent_ticker="SYN", parent_start_date="2010-01-01"
+    )
     result = train.train_and_save(s, "parent", epochs=2)
     art = Registry.from_settings(s).load("parent")
     history = art.meta["training"]["history"]
@@ -137,19 +143,32 @@ def test_progress_in_order_and_cancel(tmp_settings):
         if event["stage"] == "epoch":
             cancel.set()
 
-    with pytest.raises(errors.Cancelled):
-        with runtime.local_call(on_progress=stop_after_first_epoch, cancel=cancel):
-            train.train_and_save(tmp_settings, "parent", epochs=5, **SLICE)
+    with pytest.raises(errors.Cancelled), runtime.local_call(on_progress=stop_after_first_epoch, cancel=cancel):
+        train.train_and_save(tmp_settings, "parent", epochs=5, **SLICE)
     assert reg.versions("parent") == before  # nothing saved
 
 
-@pytest.mark.parametrize("field, value", [
-    ("epochs", 0), ("epochs", 1001), ("epochs", "5"), ("epochs", True), ("epochs", 2.5),
-    ("learning_rate", 0), ("learning_rate", 1.5), ("learning_rate", -0.1), ("learning_rate", "x"),
-    ("learning_rate", float("nan")), ("start_date", "2020-13-01"), ("start_date", "yesterday"),
-    ("start_date", "2999-01-01"), ("start_date", 20200101), ("end_date", "2020-1-1"),
-    ("strategy", "bogus"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("epochs", 0),
+        ("epochs", 1001),
+        ("epochs", "5"),
+        ("epochs", True),
+        ("epochs", 2.5),
+        ("learning_rate", 0),
+        ("learning_rate", 1.5),
+        ("learning_rate", -0.1),
+        ("learning_rate", "x"),
+        ("learning_rate", float("nan")),
+        ("start_date", "2020-13-01"),
+        ("start_date", "yesterday"),
+        ("start_date", "2999-01-01"),
+        ("start_date", 20200101),
+        ("end_date", "2020-1-1"),
+        ("strategy", "bogus"),
+    ],
+)
 def test_bad_hyper_parameters(tmp_settings, field, value):
     with pytest.raises(errors.InvalidParameter, match=field):
         train.make_config(tmp_settings, "AAPL", **{field: value})
@@ -180,7 +199,7 @@ def test_fast_transfer_training_learns_the_same_head(with_parent):
         assert not torch.equal(a, parent.state_dict[name]), "the head did not learn"
         rel = ((a - b).norm() / b.norm()).item()
         assert rel <= 1e-5, f"{name}: relative difference {rel:.2e}"
-    for f, s in zip(fast_report["history"], slow_report["history"]):
+    for f, s in zip(fast_report["history"], slow_report["history"], strict=True):
         assert f["train_loss"] == pytest.approx(s["train_loss"], rel=1e-5)
 
 
@@ -202,19 +221,19 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_settings, monkeypatch):
             if event["epoch"] == 2:
                 cancel.set()
 
-    with pytest.raises(errors.Cancelled):
-        with runtime.local_call(on_progress=stop_after_second_epoch, cancel=cancel):
-            # The checkpoint of a process that dies stays: its clean-up never runs.
-            monkeypatch.setattr(Registry, "remove_checkpoint", lambda self, path: None)
-            train.train_and_save(tmp_settings, "parent", epochs=3, run_id="bbbb0000", move_pointer=False, **SLICE)
+    with pytest.raises(errors.Cancelled), runtime.local_call(on_progress=stop_after_second_epoch, cancel=cancel):
+        # The checkpoint of a process that dies stays: its clean-up never runs.
+        monkeypatch.setattr(Registry, "remove_checkpoint", lambda self, path: None)
+        train.train_and_save(tmp_settings, "parent", epochs=3, run_id="bbbb0000", move_pointer=False, **SLICE)
     monkeypatch.undo()
     ckpt = reg.checkpoint_path("parent", "bbbb0000")
     assert ckpt.is_file() and epochs == [1, 2]
 
     events = []
     with runtime.local_call(on_progress=events.append):
-        resumed = train.train_and_save(tmp_settings, "parent", epochs=3, run_id="bbbb0000",
-                                       resume_run_id="bbbb0000", move_pointer=False, **SLICE)
+        resumed = train.train_and_save(
+            tmp_settings, "parent", epochs=3, run_id="bbbb0000", resume_run_id="bbbb0000", move_pointer=False, **SLICE
+        )
     assert [e["epoch"] for e in events if e["stage"] == "epoch"] == [3]  # epochs 1 and 2 were not run again
     assert not ckpt.exists()
     assert resumed["best_val_loss"] == whole["best_val_loss"]

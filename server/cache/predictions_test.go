@@ -70,7 +70,9 @@ func TestPredictionCache(t *testing.T) {
 		}
 
 		// A new market session makes the entry stale too.
-		p.Put(ctx, "AAPL", forecast("v2"))
+		if err := p.Put(ctx, "AAPL", forecast("v2")); err != nil {
+			t.Fatal(err)
+		}
 		clock = clock.Add(4 * time.Hour) // 16:00: still the same session
 		if _, ok := get(); !ok {
 			t.Fatal("miss within the session")
@@ -85,14 +87,20 @@ func TestPredictionCache(t *testing.T) {
 			t.Fatal("cached a non-forecast")
 		}
 		// An unreadable entry is never answered.
-		st.Set(ctx, Key("AAPL"), []byte("garbage"), time.Minute)
+		if err := st.Set(ctx, Key("AAPL"), []byte("garbage"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
 		if _, ok := get(); ok {
 			t.Fatal("answered from an unreadable entry")
 		}
 
 		setServing(t, dataDir, "parent", "p1")
-		p.Put(ctx, "parent", forecast("p1"))
-		p.Put(ctx, "AAPL", forecast("v2"))
+		if err := p.Put(ctx, "parent", forecast("p1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Put(ctx, "AAPL", forecast("v2")); err != nil {
+			t.Fatal(err)
+		}
 		n, err := p.Clear(ctx)
 		if err != nil || n != 2 {
 			t.Fatalf("Clear = %d, %v", n, err)

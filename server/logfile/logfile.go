@@ -87,7 +87,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 func (w *Writer) rotateLocked() error {
 	w.f.Close()
 	for i := w.keep - 1; i >= 1; i-- {
-		os.Rename(fmt.Sprintf("%s.%d", w.path, i), fmt.Sprintf("%s.%d", w.path, i+1))
+		// Best effort: fewer old files than keep is normal, and an old file that cannot move is
+		// overwritten by the next shift; the log goes on either way.
+		_ = os.Rename(fmt.Sprintf("%s.%d", w.path, i), fmt.Sprintf("%s.%d", w.path, i+1))
 	}
 	if err := os.Rename(w.path, w.path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("logfile: rotate: %w", err)

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -23,10 +24,10 @@ func Example() {
 	app.Get("/metrics", m.Handler())
 	app.Get("/status/:task_id", func(c *fiber.Ctx) error { return c.SendString("running") })
 
-	resp, _ := app.Test(httptest.NewRequest("GET", "/status/aapl", nil), -1)
+	resp, _ := app.Test(httptest.NewRequest(http.MethodGet, "/status/aapl", nil), -1)
 	resp.Body.Close()
 
-	resp, _ = app.Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	resp, _ = app.Test(httptest.NewRequest(http.MethodGet, "/metrics", nil), -1)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, line := range strings.Split(string(body), "\n") {

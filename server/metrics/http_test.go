@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -166,14 +167,14 @@ func TestMiddlewareSeesRoutesAddedLater(t *testing.T) {
 	app.Use(m.Middleware())
 	app.Get("/a", func(c *fiber.Ctx) error { return nil })
 	for _, path := range []string{"/a", "/b/1"} {
-		resp, err := app.Test(httptest.NewRequest("GET", path, nil), -1)
+		resp, err := app.Test(httptest.NewRequest(http.MethodGet, path, nil), -1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 	}
 	app.Get("/b/:id", func(c *fiber.Ctx) error { return nil })
-	resp, err := app.Test(httptest.NewRequest("GET", "/b/2", nil), -1)
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/b/2", nil), -1)
 	if err != nil {
 		t.Fatal(err)
 	}

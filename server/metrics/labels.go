@@ -55,8 +55,8 @@ type boundedLabel struct {
 	seen map[string]string
 }
 
-func newBoundedLabel(max int) *boundedLabel {
-	return &boundedLabel{max: max, seen: make(map[string]string, max)}
+func newBoundedLabel(limit int) *boundedLabel {
+	return &boundedLabel{max: limit, seen: make(map[string]string, limit)}
 }
 
 // value is the label value to record for v: v itself (a copy of it) while

@@ -41,20 +41,20 @@ func (e *EvalError) Error() string {
 func (e *EvalError) Unwrap() error { return e.Err }
 
 var (
-	// ErrUnknownRule: Eval was asked for a rule the policy does not define.
+	// ErrUnknownRule means Eval was asked for a rule the policy does not define.
 	ErrUnknownRule = errors.New("policy: unknown rule")
-	// ErrUnknownInput: an input name that is not documented (see Inputs).
+	// ErrUnknownInput means an input name that is not documented (see Inputs).
 	ErrUnknownInput = errors.New("policy: unknown input")
-	// ErrInputType: an input of the wrong Go type.
+	// ErrInputType means an input of the wrong Go type.
 	ErrInputType = errors.New("policy: wrong input type")
-	// ErrMissingInput: a rule needs an input the caller did not pass.
+	// ErrMissingInput means a rule needs an input the caller did not pass.
 	ErrMissingInput = errors.New("policy: missing input")
-	// ErrResultType: a rule returned something other than None, bool, a
+	// ErrResultType means a rule returned something other than None, bool, a
 	// 64-bit int, float or str.
 	ErrResultType = errors.New("policy: rules must return None, bool, int, float or str")
-	// ErrResultValue: a well-known rule returned a value outside its list.
+	// ErrResultValue means a well-known rule returned a value outside its list.
 	ErrResultValue = errors.New("policy: unexpected result")
-	// ErrNaN: a typed helper was given NaN for a measurement the thresholds
+	// ErrNaN means a typed helper was given NaN for a measurement the thresholds
 	// compare; NaN compares false everywhere and would read as healthy.
 	ErrNaN = errors.New("policy: measurement is NaN")
 )

@@ -38,6 +38,7 @@ type Input struct {
 // Group names a family of well-known rules and the inputs they receive.
 type Group string
 
+// The groups of well-known rules.
 const (
 	GroupDrift    Group = "drift"
 	GroupEval     Group = "eval"

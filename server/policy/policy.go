@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -308,8 +309,8 @@ func notARule(file string, ll logicalLine) *LoadError {
 // syntaxError extracts the line (relative to the parsed text) and message of
 // a gpython SyntaxError.
 func syntaxError(err error) (int, string) {
-	exc, ok := err.(*py.Exception)
-	if !ok {
+	var exc *py.Exception
+	if !errors.As(err, &exc) {
 		return 0, err.Error()
 	}
 	line := 0

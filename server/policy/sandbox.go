@@ -131,14 +131,14 @@ func run(code *py.Code, globals py.StringDict) (res py.Object, err error) {
 // pyErrorString formats a gpython exception as "Type: message".
 func pyErrorString(err error) string {
 	var exc *py.Exception
-	switch e := err.(type) {
-	case py.ExceptionInfo:
-		exc, _ = e.Value.(*py.Exception)
-		if exc == nil && e.Value != nil {
-			return e.Value.Type().Name
+	var info py.ExceptionInfo
+	if errors.As(err, &info) {
+		exc, _ = info.Value.(*py.Exception)
+		if exc == nil && info.Value != nil {
+			return info.Value.Type().Name
 		}
-	case *py.Exception:
-		exc = e
+	} else if !errors.As(err, &exc) {
+		return err.Error()
 	}
 	if exc == nil {
 		return err.Error()

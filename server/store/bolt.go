@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // boltBucket holds every key; each value is its expiry (8 bytes, Unix nanoseconds,
@@ -81,7 +82,7 @@ func openBoltFile(path string, sweepEvery time.Duration) (*boltFile, error) {
 		return nil, fmt.Errorf("store: bolt open %q: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: boltLockWait})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: bolt open %q: another process holds it (one server per data folder without REDIS_URL)", path)
 	}
 	if err != nil {
@@ -192,7 +193,7 @@ func (b *Bolt) wrap(op, key string, err error) error {
 		return own.error
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("store: bolt %s %q: %w", op, key, err)
-	case errors.Is(err, bolt.ErrDatabaseNotOpen):
+	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("store: bolt %s %q: %w", op, key, ErrClosed)
 	}
 	return fmt.Errorf("store: bolt %s %q: %w: %w", op, key, ErrUnavailable, err)
@@ -213,7 +214,7 @@ func boltValue(val []byte, exp time.Time) []byte {
 // boltExpiry is the expiry stored in raw; the zero Time for none.
 func boltExpiry(raw []byte) time.Time {
 	if n := binary.BigEndian.Uint64(raw[:8]); n != 0 {
-		return time.Unix(0, int64(n))
+		return time.Unix(0, int64(n)) //nolint:gosec // G115: written from a positive int64 (boltValue)
 	}
 	return time.Time{}
 }

@@ -18,6 +18,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -121,7 +122,7 @@ func Open(rawURL string, opts ...Option) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse quotes its input, which may hold a password: keep only the reason.
-		if ue, ok := err.(*url.Error); ok {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
 		return nil, fmt.Errorf("store: open: bad URL: %w", err)

@@ -546,7 +546,7 @@ func testScanLiteral(t *testing.T, s store.Store) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := scanAll(t, s, c.prefix)
-			if fmt.Sprint(got) != fmt.Sprint(c.want) && !(len(got) == 0 && len(c.want) == 0) {
+			if fmt.Sprint(got) != fmt.Sprint(c.want) && (len(got) != 0 || len(c.want) != 0) {
 				t.Fatalf("Scan(%q) = %q, want %q", c.prefix, got, c.want)
 			}
 		})
@@ -561,7 +561,7 @@ func testScanStops(t *testing.T, s store.Store) {
 	stop := errors.New("stop here")
 	calls := 0
 	err := s.Scan(ctx, "k", func(string) error { calls++; return stop })
-	if err != stop || calls != 1 {
+	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("Scan with a failing fn = %v after %d calls, want %v after 1", err, calls, stop)
 	}
 

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -71,8 +72,8 @@ func Run(c Config) int {
 
 	backoff, quick := c.Backoff, 0
 	for restarts := 0; ; restarts++ {
-		cmd := exec.Command(c.Path, c.Args...)
-		cmd.Env = append(c.Env, "SUPERVISE=off") // the child serves
+		cmd := exec.Command(c.Path, c.Args...)                //nolint:gosec,noctx // the server's own binary (G204), stopped by signal, not by a context
+		cmd.Env = append(slices.Clip(c.Env), "SUPERVISE=off") // the child serves; c.Env stays as it is
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
 		// If the supervisor itself is killed, the child is told to shut down.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -123,7 +124,7 @@ func (c Config) stopChild(cmd *exec.Cmd, exited <-chan struct{}, sig os.Signal, 
 			// Killed by the signal itself is a clean stop too: a server still starting has
 			// not yet installed its handler.
 			st := cmd.ProcessState
-			if ws, ok := st.Sys().(syscall.WaitStatus); !st.Success() && !(ok && ws.Signaled() && ws.Signal() == sig) {
+			if ws, ok := st.Sys().(syscall.WaitStatus); !st.Success() && (!ok || !ws.Signaled() || ws.Signal() != sig) {
 				c.Logger.Warn("server stopped", "how", st.String())
 				return exitStatus(st)
 			}

@@ -41,6 +41,7 @@ import (
 // Status is where a task is in its life.
 type Status string
 
+// The statuses, in the order a task moves through them; it ends Completed or Failed.
 const (
 	Queued    Status = "queued"
 	Running   Status = "running"
@@ -146,6 +147,7 @@ type Config struct {
 	Hooks     Hooks
 }
 
+// Defaults of Config's zero fields.
 const (
 	DefaultMaxRunning = 4
 	DefaultTimeout    = 2 * time.Hour // a full parent training on a small CPU fits well inside
@@ -298,7 +300,7 @@ func (m *Manager) acquire(ctx context.Context, rec Record) (*task, bool, error) 
 	}
 	token, err := m.st.Incr(ctx, fencePrefix+id, 1, 0)
 	if err != nil {
-		m.st.CompareAndDelete(context.Background(), lockPrefix+id, []byte(holder))
+		m.unlock(id, holder)
 		return nil, false, fmt.Errorf("tasks: fencing token of %s: %w", id, err)
 	}
 	rec.Runner = m.proc
@@ -306,7 +308,15 @@ func (m *Manager) acquire(ctx context.Context, rec Record) (*task, bool, error) 
 }
 
 func (m *Manager) release(t *task) {
-	m.st.CompareAndDelete(context.Background(), lockPrefix+t.rec.TaskID, []byte(t.holder))
+	m.unlock(t.rec.TaskID, t.holder)
+}
+
+// unlock deletes id's lock if holder still holds it. A lock the store failed to delete lapses
+// when its lease ends, so the failure is logged, not returned.
+func (m *Manager) unlock(id, holder string) {
+	if _, err := m.st.CompareAndDelete(context.Background(), lockPrefix+id, []byte(holder)); err != nil {
+		m.cfg.Logger.Warn("task lock not released; it lapses with its lease", "task_id", id, "error", err)
+	}
 }
 
 // start runs t in the background as one of this process's tasks.

@@ -33,7 +33,9 @@ func newManager(t *testing.T, st store.Store, cfg Config) *Manager {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		m.Shutdown(ctx)
+		if err := m.Shutdown(ctx); err != nil { // tasks a test never released are still running
+			t.Logf("shutdown: %v", err)
+		}
 	})
 	return m
 }
@@ -79,6 +81,14 @@ func submit(m *Manager, id, after string, fn Func) (Record, bool, error) {
 	return m.Submit(bg, Spec{ID: id, Kind: kind, After: after})
 }
 
+// mustSubmit is submit for a task the test needs accepted: an error fails the test.
+func mustSubmit(t *testing.T, m *Manager, id, after string, fn Func) {
+	t.Helper()
+	if _, _, err := submit(m, id, after, fn); err != nil {
+		t.Fatalf("submit %s: %v", id, err)
+	}
+}
+
 func TestOneTaskPerID(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{})
@@ -107,7 +117,7 @@ func TestChildWaitsForParent(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{})
 		release := make(chan struct{})
-		submit(m, "parent_training", "", blocker(release))
+		mustSubmit(t, m, "parent_training", "", blocker(release))
 		var childRan atomic.Bool
 		rec, _, _ := submit(m, "aapl", "parent_training", func(context.Context, func(json.RawMessage)) (json.RawMessage, error) {
 			childRan.Store(true)
@@ -131,11 +141,11 @@ func TestParentFailureFailsChild(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{})
 		release := make(chan struct{})
-		submit(m, "parent_training", "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+		mustSubmit(t, m, "parent_training", "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
 			<-release
 			return nil, errors.New("boom")
 		})
-		submit(m, "aapl", "parent_training", returns(`{}`))
+		mustSubmit(t, m, "aapl", "parent_training", returns(`{}`))
 		close(release)
 		if r := wait(t, m, "aapl"); r.Status != Failed || r.FailedAt == nil || !strings.Contains(r.Error, "boom") {
 			t.Fatalf("child %+v", r)
@@ -146,12 +156,12 @@ func TestParentFailureFailsChild(t *testing.T) {
 func TestCancelAndTimeout(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{Timeout: 100 * time.Millisecond})
-		submit(m, "slow", "", blocker(make(chan struct{})))
+		mustSubmit(t, m, "slow", "", blocker(make(chan struct{})))
 		if r := wait(t, m, "slow"); r.Status != Failed || !strings.Contains(r.Error, "timed out") {
 			t.Fatalf("timeout: %+v", r)
 		}
 		m2 := newManager(t, st, Config{})
-		submit(m2, "c", "", blocker(make(chan struct{})))
+		mustSubmit(t, m2, "c", "", blocker(make(chan struct{})))
 		if _, err := m2.Cancel(bg, "c"); err != nil {
 			t.Fatal(err)
 		}
@@ -171,9 +181,12 @@ func TestBoundedConcurrency(t *testing.T) {
 		release := make(chan struct{})
 		ids := []string{"a", "b", "c", "d", "e"}
 		for _, id := range ids {
-			submit(m, id, "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+			mustSubmit(t, m, id, "", func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
 				n := running.Add(1)
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				for p := peak.Load(); n > p; p = peak.Load() {
+					if peak.CompareAndSwap(p, n) {
+						break
+					}
 				}
 				<-release
 				running.Add(-1)
@@ -221,7 +234,7 @@ func TestTwoProcessesShareTasks(t *testing.T) {
 		if r := wait(t, b, "aapl"); r.Status != Completed {
 			t.Fatalf("b sees %+v", r)
 		}
-		submit(a, "msft", "", blocker(make(chan struct{})))
+		mustSubmit(t, a, "msft", "", blocker(make(chan struct{})))
 		if _, err := b.Cancel(bg, "msft"); err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +328,7 @@ func TestInterruptedRunRequeuedOnce(t *testing.T) {
 		<-runs
 
 		// A live task keeps its lease well past one lease period.
-		submit(m, "live", "", blocker(make(chan struct{})))
+		mustSubmit(t, m, "live", "", blocker(make(chan struct{})))
 		time.Sleep(3 * lease)
 		other := newManager(t, st, Config{Lease: lease})
 		if r, _ := other.Get(bg, "live"); r.Status != Running || r.Attempt != 1 {
@@ -383,7 +396,9 @@ func TestLostLeaseFencesTheRun(t *testing.T) {
 			t.Fatal(started, err)
 		}
 		// a's lease lapses as if a were paused; b notices and takes the run over.
-		st.Delete(bg, lockPrefix+"aapl")
+		if err := st.Delete(bg, lockPrefix+"aapl"); err != nil {
+			t.Fatal(err)
+		}
 		r, err := b.Get(bg, "aapl")
 		if err != nil || r.Attempt != 2 || r.RunID != first.RunID {
 			t.Fatalf("b's takeover: %+v %v", r, err)
@@ -441,7 +456,9 @@ func TestStoreLostLockAndFence(t *testing.T) {
 			t.Fatal(started, err)
 		}
 		<-running
-		st.Delete(bg, lockPrefix+"msft", fencePrefix+"msft")
+		if err := st.Delete(bg, lockPrefix+"msft", fencePrefix+"msft"); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(3 * lease) // several renewals meet the empty store
 		close(release)
 		if r := wait(t, m, "msft"); r.Status != Completed || r.Attempt != 1 || runs.Load() != 1 {
@@ -457,12 +474,12 @@ func TestStoreLostLockAndFence(t *testing.T) {
 func TestCancelQueued(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{MaxRunning: 1})
-		submit(m, "busy", "", blocker(make(chan struct{})))
+		mustSubmit(t, m, "busy", "", blocker(make(chan struct{})))
 		for r, _ := m.Get(bg, "busy"); r.Status != Running; r, _ = m.Get(bg, "busy") {
 			time.Sleep(10 * time.Millisecond) // until it holds the one slot
 		}
-		submit(m, "queued", "", returns(`{}`))
-		submit(m, "child", "busy", returns(`{}`))
+		mustSubmit(t, m, "queued", "", returns(`{}`))
+		mustSubmit(t, m, "child", "busy", returns(`{}`))
 		other := newManager(t, st, Config{})
 		for id, want := range map[string]string{"queued": "cancelled while queued", "child": "cancelled while waiting for busy"} {
 			if r, _ := m.Get(bg, id); r.Status != Queued {
@@ -489,7 +506,9 @@ func TestLockedBeforeItsRecordIsQueued(t *testing.T) {
 		if r, err := m.Get(bg, "msft"); err != nil || r.Status != Queued || r.TaskID != "msft" {
 			t.Fatalf("Get while its record is being written: %+v, %v", r, err)
 		}
-		st.Delete(bg, lockPrefix+"msft")
+		if err := st.Delete(bg, lockPrefix+"msft"); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := m.Get(bg, "msft"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Get of a task nobody holds: %v, want ErrNotFound", err)
 		}

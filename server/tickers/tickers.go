@@ -91,7 +91,7 @@ func Normalize(raw string) (string, error) {
 	switch {
 	case strings.Contains(stem, "^"):
 		return "", fmt.Errorf("%w %q: '^' may only lead (it marks an index)", ErrInvalid, t)
-	case strings.IndexAny(stem, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") < 0:
+	case !strings.ContainsAny(stem, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"):
 		return "", fmt.Errorf("%w %q: needs a letter or digit", ErrInvalid, t)
 	case stem[0] == '.':
 		return "", fmt.Errorf("%w %q: starts with '.'", ErrInvalid, t)

@@ -43,7 +43,7 @@ func canonicalID(id string) (string, error) {
 	var b [16]byte
 	hexPart := []byte(id[0:8] + id[9:13] + id[14:18] + id[19:23] + id[24:36])
 	if _, err := hex.Decode(b[:], hexPart); err != nil {
-		return "", fmt.Errorf("id %q is not a UUID: %v", id, err)
+		return "", fmt.Errorf("id %q is not a UUID: %w", id, err)
 	}
 	return formatUUID(b), nil
 }

@@ -139,7 +139,7 @@ func (q *Qdrant) create(ctx context.Context, dim int) error {
 	cctx, cancel := q.callContext(ctx)
 	err := q.client.CreateCollection(cctx, &qdrant.CreateCollection{
 		CollectionName: q.collection,
-		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}),
+		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}), //nolint:gosec // G115: Open refuses a negative dim
 	})
 	cancel()
 	if err != nil {
@@ -171,7 +171,7 @@ func (q *Qdrant) adopt(ctx context.Context, dim int) error {
 	if params.GetDistance() != qdrant.Distance_Cosine {
 		return fmt.Errorf("%s: distance is %v, want Cosine (choose another collection with WithCollection)", what, params.GetDistance())
 	}
-	size := int(params.GetSize())
+	size := int(params.GetSize()) //nolint:gosec // G115: a vector size, far below MaxInt
 	if dim != 0 && size != dim {
 		return fmt.Errorf("%s: %w (the embedding model changed? drop the collection, or choose another with WithCollection)",
 			what, &DimensionError{Want: size, Got: dim, Where: fmt.Sprintf("collection %q", q.collection)})
@@ -218,7 +218,7 @@ func parseQdrantURL(raw string) (host string, port int, useTLS bool, err error) 
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		if ue, ok := err.(*url.Error); ok {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err
 		}
 		return "", 0, false, fmt.Errorf("bad Qdrant URL %q: %w", redact.URL(raw), err)
@@ -517,7 +517,7 @@ func (q *Qdrant) deleteWhere(ctx context.Context, what string, filter *qdrant.Fi
 	if err != nil {
 		return 0, q.wrap(ctx, what, err)
 	}
-	return int(n), nil
+	return int(n), nil //nolint:gosec // G115: a count of stored points, far below MaxInt
 }
 
 // Count returns the exact number of points.
@@ -537,7 +537,7 @@ func (q *Qdrant) Count(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, q.wrap(ctx, what, err)
 	}
-	return int(n), nil
+	return int(n), nil //nolint:gosec // G115: a count of stored points, far below MaxInt
 }
 
 // Drop deletes the collection with everything in it, for tests and for an operator who

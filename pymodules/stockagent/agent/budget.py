@@ -12,7 +12,8 @@ refused before the run, in entry.py).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..llm.chat import ChatModel
 
@@ -30,8 +31,9 @@ def shorten(text: str, chars: int, *, keep_end: bool = False) -> str:
     return CUT.strip() + " " + text[-chars:] if keep_end else text[:chars] + CUT
 
 
-def fit(chat: ChatModel, system: str, build: Callable[[Mapping[str, Any]], str], parts: Mapping[str, Any],
-        max_tokens: int) -> tuple[str, int]:
+def fit(
+    chat: ChatModel, system: str, build: Callable[[Mapping[str, Any]], str], parts: Mapping[str, Any], max_tokens: int
+) -> tuple[str, int]:
     """The user message ``build(parts)``, with parts shortened until it fits ``chat.n_ctx`` beside
     ``system`` and the answer, and the ``max_tokens`` the answer may still have."""
     budget = chat.n_ctx - TEMPLATE_TOKENS - chat.count_tokens(system)

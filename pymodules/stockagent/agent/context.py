@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..llm.chat import PROVIDERS
 
@@ -99,7 +100,7 @@ class Context:
             raw = env.get(f.metadata["env"], "").strip()
             if not raw:
                 continue
-            kind = type(f.default)
+            kind: type = type(f.default)
             try:
                 if kind is bool:
                     lowered = raw.lower()
@@ -111,5 +112,7 @@ class Context:
                 else:
                     values[f.name] = kind(raw)
             except ValueError:
-                raise ValueError(f"environment variable {f.metadata['env']}={raw!r} is not a valid {kind.__name__}") from None
+                raise ValueError(
+                    f"environment variable {f.metadata['env']}={raw!r} is not a valid {kind.__name__}"
+                ) from None
         return cls(**values)

@@ -28,10 +28,10 @@ an answer), so it needs no last-step guard.
 
 Each node starts by checking the call's cancel flag and sending a progress event, checks it again
 before each LLM call, fits each prompt into the model's context (budget.py: news and history are
-shortened first), and records its latency and token counts in ``node_metrics``. Nodes reach the host through :class:`Control`,
-not through ``stockagent.runtime`` directly: LangGraph runs parallel nodes on its own threads,
-where the host call's thread-local cancel flag and progress channel are not visible
-(runner.py bridges them).
+shortened first), and records its latency and token counts in ``node_metrics``. Nodes reach the
+host through :class:`Control`, not through ``stockagent.runtime`` directly: LangGraph runs parallel
+nodes on its own threads, where the host call's thread-local cancel flag and progress channel are
+not visible (runner.py bridges them).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ import queue
 import re
 import threading
 import time
-from typing import Any, Callable, Literal, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
@@ -104,7 +105,9 @@ class _Step:
         self.started, self.t0 = time.time(), time.perf_counter()
         self.prompt_tokens = self.completion_tokens = 0
 
-    def llm(self, system: str, build: Callable[[Mapping[str, Any]], str], parts: Mapping[str, Any] | None = None) -> str:
+    def llm(
+        self, system: str, build: Callable[[Mapping[str, Any]], str], parts: Mapping[str, Any] | None = None
+    ) -> str:
         """Ask the LLM: the user message is ``build(parts)``, shortened to fit (budget.fit;
         ``parts`` in the order they may be shortened)."""
         s, chat = self.run.settings, self.run.chat
@@ -113,16 +116,27 @@ class _Step:
         self.run.control.check()  # an abandoned run makes no further LLM call
         text, usage = chat.invoke(
             [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            max_tokens=max_tokens, temperature=s.temperature, node=self.name, cancelled=self.run.control.cancelled)
+            max_tokens=max_tokens,
+            temperature=s.temperature,
+            node=self.name,
+            cancelled=self.run.control.cancelled,
+        )
         self.prompt_tokens += usage["prompt_tokens"]
         self.completion_tokens += usage["completion_tokens"]
         self.run.control.check()
         return text
 
     def metrics(self) -> list[dict[str, Any]]:
-        return [{"node": self.name, "turn": self.turn, "started": self.started,
-                 "seconds": round(time.perf_counter() - self.t0, 4),
-                 "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}]
+        return [
+            {
+                "node": self.name,
+                "turn": self.turn,
+                "started": self.started,
+                "seconds": round(time.perf_counter() - self.t0, 4),
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+            }
+        ]
 
 
 def _answer_only(state: State) -> bool:
@@ -148,8 +162,10 @@ def performance_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, A
     """The forecast in numbers (Python) and a short reading of them (LLM)."""
     step = _Step("performance_analyst", state, runtime)
     facts = tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct)
-    text = step.llm(prompts.PERFORMANCE_SYSTEM,
-                    lambda _: prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)))
+    text = step.llm(
+        prompts.PERFORMANCE_SYSTEM,
+        lambda _: prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)),
+    )
     return {"facts": facts, "performance_analysis": text, "node_metrics": step.metrics()}
 
 
@@ -158,9 +174,15 @@ def news_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     step = _Step("news_analyst", state, runtime)
     if not state.headlines:
         return {"news_sentiment": "none", "news_analysis": prompts.NO_NEWS_NOTE, "node_metrics": step.metrics()}
-    text = step.llm(prompts.NEWS_SYSTEM, lambda p: prompts.NEWS_USER.format(
-        ticker=state.ticker, source=tools.source_label(state.news_source), block=tools.headline_block(p["headlines"])),
-        {"headlines": list(state.headlines)})
+    text = step.llm(
+        prompts.NEWS_SYSTEM,
+        lambda p: prompts.NEWS_USER.format(
+            ticker=state.ticker,
+            source=tools.source_label(state.news_source),
+            block=tools.headline_block(p["headlines"]),
+        ),
+        {"headlines": list(state.headlines)},
+    )
     return {"news_sentiment": report.parse_sentiment(text), "news_analysis": text, "node_metrics": step.metrics()}
 
 
@@ -174,7 +196,8 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         revision = ""
         if revising:
             revision = prompts.WRITER_REVISION.format(
-                problems="\n".join(f"- {x}" for x in state.problems), draft=tools.quote_block("DRAFT", p["draft"], 1500))
+                problems="\n".join(f"- {x}" for x in state.problems), draft=tools.quote_block("DRAFT", p["draft"], 1500)
+            )
         return prompts.WRITER_USER.format(
             ticker=state.ticker,
             facts=tools.format_facts(facts),
@@ -186,8 +209,11 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
             direction=f"{facts['direction'].upper()} over {facts['direction_days']} trading days",
         )
 
-    text = step.llm(prompts.WRITER_SYSTEM, build,
-                    {"news": state.news_analysis, "draft": state.draft, "performance": state.performance_analysis})
+    text = step.llm(
+        prompts.WRITER_SYSTEM,
+        build,
+        {"news": state.news_analysis, "draft": state.draft, "performance": state.performance_analysis},
+    )
     return {"draft": text, "revisions": state.revisions + (1 if revising else 0), "node_metrics": step.metrics()}
 
 
@@ -197,14 +223,25 @@ def critic(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     settings = runtime.context.settings
     problems = [p["detail"] for p in report.check(state.draft, state.facts)]
     if not problems and settings.llm_critique:
-        verdict = step.llm(prompts.CRITIC_SYSTEM, lambda p: prompts.CRITIC_USER.format(
-            facts=tools.format_facts(state.facts), draft=tools.quote_block("NOTE", p["draft"], 2500)), {"draft": state.draft})
+        verdict = step.llm(
+            prompts.CRITIC_SYSTEM,
+            lambda p: prompts.CRITIC_USER.format(
+                facts=tools.format_facts(state.facts), draft=tools.quote_block("NOTE", p["draft"], 2500)
+            ),
+            {"draft": state.draft},
+        )
         m = re.match(r"\s*\**revise\b\**[\s:]*(.*)", verdict, re.I | re.S)
         if m:
-            problems = ["a reviewer model says: " + (" ".join(m.group(1).split())[:300] or "the stance does not fit the facts")]
+            problems = [
+                "a reviewer model says: " + (" ".join(m.group(1).split())[:300] or "the stance does not fit the facts")
+            ]
     send_back = bool(problems) and state.revisions < settings.max_revisions
-    return {"problems": problems, "critique": "\n".join(problems) if send_back else "",
-            "verdict": "revise" if send_back else "accept", "node_metrics": step.metrics()}
+    return {
+        "problems": problems,
+        "critique": "\n".join(problems) if send_back else "",
+        "verdict": "revise" if send_back else "accept",
+        "node_metrics": step.metrics(),
+    }
 
 
 def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
@@ -220,17 +257,28 @@ def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     stance_line = f"Market Stance: {recommendation}"
     if recommendation is None:
         recommendation = report.stance_from_forecast(direction)
-        notes.append(f"fallback: model output had no Market Stance line; recommendation is the forecast's {days}-day direction")
-        stance_line = f"Market Stance: {recommendation} (fallback: the model gave no stance; this is the forecast's direction)"
+        notes.append(
+            f"fallback: model output had no Market Stance line; recommendation is the forecast's {days}-day direction"
+        )
+        stance_line = (
+            f"Market Stance: {recommendation} (fallback: the model gave no stance; this is the forecast's direction)"
+        )
     elif report.opposes(parsed.stance, direction):
         if report.has_reason(parsed):
-            flags.append(f"stance {parsed.stance} goes against the {days}-day forecast ({direction}, {move:+.1f}%); "
-                         "the report states a rationale")
+            flags.append(
+                f"stance {parsed.stance} goes against the {days}-day forecast ({direction}, {move:+.1f}%); "
+                "the report states a rationale"
+            )
         else:
-            flags.append(f"stance contradicts forecast; overridden to NEUTRAL (the report said {parsed.stance}, "
-                         f"the {days}-day forecast is {direction} {move:+.1f}%, no rationale given)")
+            flags.append(
+                f"stance contradicts forecast; overridden to NEUTRAL (the report said {parsed.stance}, "
+                f"the {days}-day forecast is {direction} {move:+.1f}%, no rationale given)"
+            )
             recommendation = "NEUTRAL"
-            stance_line = f"Market Stance: NEUTRAL (overridden: the report's {parsed.stance} contradicted the forecast without a reason)"
+            stance_line = (
+                f"Market Stance: NEUTRAL (overridden: the report's {parsed.stance} "
+                "contradicted the forecast without a reason)"
+            )
     confidence = parsed.confidence
     confidence_line = f"Confidence: {confidence}"
     if confidence is None:
@@ -266,8 +314,10 @@ def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         "flags": flags,
         "news_summary": news_summary,
         "report_ticker": state.ticker,
-        "messages": [HumanMessage(content=f"Write a report on {state.ticker}.", name="request"),
-                     AIMessage(content=final, name="report")],
+        "messages": [
+            HumanMessage(content=f"Write a report on {state.ticker}.", name="request"),
+            AIMessage(content=final, name="report"),
+        ],
         "node_metrics": step.metrics(),
     }
 
@@ -296,13 +346,21 @@ def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     """A follow-up question answered from the thread's earlier turns and the forecast facts."""
     step = _Step("answer", state, runtime)
     question = " ".join((state.question or "").split())
-    text = step.llm(prompts.ANSWER_SYSTEM, lambda p: prompts.ANSWER_USER.format(
-        history=p["history"], facts=p["facts"], question=question,
-    ), {"history": _history(state.messages), "facts": tools.format_facts(state.facts) if state.facts else "(none)"})
+    text = step.llm(
+        prompts.ANSWER_SYSTEM,
+        lambda p: prompts.ANSWER_USER.format(
+            history=p["history"],
+            facts=p["facts"],
+            question=question,
+        ),
+        {"history": _history(state.messages), "facts": tools.format_facts(state.facts) if state.facts else "(none)"},
+    )
     text = text or "(the model gave no answer)"
-    return {"answer": text,
-            "messages": [HumanMessage(content=question, name="question"), AIMessage(content=text, name="answer")],
-            "node_metrics": step.metrics()}
+    return {
+        "answer": text,
+        "messages": [HumanMessage(content=question, name="question"), AIMessage(content=text, name="answer")],
+        "node_metrics": step.metrics(),
+    }
 
 
 # --- routing -------------------------------------------------------------------------------------
@@ -310,8 +368,10 @@ def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
 Analysts = Literal["performance_analyst", "news_analyst"]
 
 
-def route_after_prepare(state: State) -> list[Analysts] | list[Literal["answer"]]:
-    return ["answer"] if _answer_only(state) else ["performance_analyst", "news_analyst"]
+def route_after_prepare(state: State) -> list[Analysts | Literal["answer"]]:
+    if _answer_only(state):
+        return ["answer"]
+    return ["performance_analyst", "news_analyst"]
 
 
 def route_after_critic(state: State) -> Literal["writer", "finalize"]:
@@ -323,7 +383,7 @@ def route_after_critic(state: State) -> Literal["writer", "finalize"]:
 
 
 def route_after_finalize(state: State) -> Literal["answer", "__end__"]:
-    return "answer" if state.question else END
+    return "answer" if state.question else "__end__"  # langgraph's END, spelled as the Literal
 
 
 # --- the graph -----------------------------------------------------------------------------------

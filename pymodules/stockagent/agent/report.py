@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 STANCES = ("BULLISH", "BEARISH", "NEUTRAL")
 CONFIDENCES = ("High", "Medium", "Low")
@@ -97,19 +98,34 @@ def check(text: str, facts: Mapping[str, Any]) -> list[dict[str, str]]:
     parsed = parse(text)
     problems = []
     if parsed.stance is None:
-        problems.append({"code": "no_stance_line",
-                         "detail": "the report has no line 'Market Stance: BULLISH|BEARISH|NEUTRAL'"})
+        problems.append(
+            {"code": "no_stance_line", "detail": "the report has no line 'Market Stance: BULLISH|BEARISH|NEUTRAL'"}
+        )
     if parsed.confidence is None:
-        problems.append({"code": "no_confidence_line", "detail": "the report has no line 'Confidence: High|Medium|Low'"})
-    direction, move, days = facts.get("direction", "flat"), facts.get("direction_move_pct", 0.0), facts.get("direction_days", 21)
+        problems.append(
+            {"code": "no_confidence_line", "detail": "the report has no line 'Confidence: High|Medium|Low'"}
+        )
+    direction, move, days = (
+        facts.get("direction", "flat"),
+        facts.get("direction_move_pct", 0.0),
+        facts.get("direction_days", 21),
+    )
     if opposes(parsed.stance, direction) and not has_reason(parsed):
-        problems.append({"code": "stance_contradicts_forecast",
-                         "detail": f"the stance is {parsed.stance} but the {days}-day forecast is {direction} "
-                                   f"({move:+.1f}%) and no 'Stance rationale:' line says why"})
+        problems.append(
+            {
+                "code": "stance_contradicts_forecast",
+                "detail": f"the stance is {parsed.stance} but the {days}-day forecast is {direction} "
+                f"({move:+.1f}%) and no 'Stance rationale:' line says why",
+            }
+        )
     bad = unsupported_prices(strip_labels(text), list(facts.get("known_prices") or []))
     if bad:
-        problems.append({"code": "unsupported_price",
-                         "detail": "prices not in the forecast or recent history: " + ", ".join(bad[:6])})
+        problems.append(
+            {
+                "code": "unsupported_price",
+                "detail": "prices not in the forecast or recent history: " + ", ".join(bad[:6]),
+            }
+        )
     return problems
 
 

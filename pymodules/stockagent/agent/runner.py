@@ -21,8 +21,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -156,6 +157,12 @@ def analyze(
     if question:
         out["answer"] = values.get("answer") or ""
     # No thread id and no question in logs: a thread is its owner's alone.
-    log.info("analyst %s: %s/%s in %.1fs (%s)", ticker, out["recommendation"],
-             out["confidence"], seconds, ", ".join(f"{m['node']} {m['seconds']:.2f}s" for m in metrics))
+    log.info(
+        "analyst %s: %s/%s in %.1fs (%s)",
+        ticker,
+        out["recommendation"],
+        out["confidence"],
+        seconds,
+        ", ".join(f"{m['node']} {m['seconds']:.2f}s" for m in metrics),
+    )
     return out

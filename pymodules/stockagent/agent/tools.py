@@ -23,7 +23,8 @@ import re
 import threading
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .context import Context
 
@@ -78,8 +79,13 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
             continue
         r = rows[h - 1]
         move = (float(r["close"]) / last_close - 1) * 100
-        item = {"days": h, "date": r["date"], "close": round(float(r["close"]), 2), "move_pct": round(move, 2),
-                "direction": _direction(move, band_pct)}
+        item = {
+            "days": h,
+            "date": r["date"],
+            "close": round(float(r["close"]), 2),
+            "move_pct": round(move, 2),
+            "direction": _direction(move, band_pct),
+        }
         if r.get("close_low") is not None and r.get("close_high") is not None:
             item["low"], item["high"] = round(float(r["close_low"]), 2), round(float(r["close_high"]), 2)
             item["low_pct"] = round((item["low"] / last_close - 1) * 100, 2)
@@ -93,8 +99,11 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
     for h in HORIZONS:
         m, n = lstm.get(str(h), lstm.get(h)), naive.get(str(h), naive.get(h))
         if m is not None and n:
-            accuracy[str(h)] = {"model_mae": round(float(m), 2), "naive_mae": round(float(n), 2),
-                                "vs_naive_pct": round((float(m) / float(n) - 1) * 100, 1)}
+            accuracy[str(h)] = {
+                "model_mae": round(float(m), 2),
+                "naive_mae": round(float(n), 2),
+                "vs_naive_pct": round((float(m) / float(n) - 1) * 100, 1),
+            }
     skill = ev.get("skill_vs_naive")
     main = horizons.get(str(DIRECTION_HORIZON)) or (list(horizons.values())[-1] if horizons else None)
 
@@ -130,24 +139,39 @@ def format_facts(f: Mapping[str, Any]) -> str:
     """The facts as short lines for a prompt (every price written as $X.XX)."""
     lines = [f"Ticker: {f['ticker']}. Last close: ${f['last_close']:.2f} on {f['last_date']}."]
     for h in f["horizons"].values():
-        line = f"- In {h['days']} trading days ({h['date']}): forecast ${h['close']:.2f}, {_signed(h['move_pct'])} ({h['direction']})"
+        line = (
+            f"- In {h['days']} trading days ({h['date']}): forecast ${h['close']:.2f}, "
+            f"{_signed(h['move_pct'])} ({h['direction']})"
+        )
         if "low" in h:
             line += f"; 80% range ${h['low']:.2f} to ${h['high']:.2f}"
         lines.append(line + ".")
-    lines.append(f"Forecast direction over {f['direction_days']} days: {f['direction'].upper()} "
-                 f"({_signed(f['direction_move_pct'])}; moves within ±{f['band_pct']:g}% count as flat).")
+    lines.append(
+        f"Forecast direction over {f['direction_days']} days: {f['direction'].upper()} "
+        f"({_signed(f['direction_move_pct'])}; moves within ±{f['band_pct']:g}% count as flat)."
+    )
     if f["accuracy"]:
         parts = []
         for h, a in f["accuracy"].items():
             word = "better" if a["vs_naive_pct"] < 0 else "worse"
-            parts.append(f"{h} days: error ${a['model_mae']:.2f} vs naive ${a['naive_mae']:.2f} ({abs(a['vs_naive_pct']):.1f}% {word})")
-        lines.append("Past accuracy on held-out data, model vs naive (last close carried forward): " + "; ".join(parts) + ".")
+            parts.append(
+                f"{h} days: error ${a['model_mae']:.2f} vs naive ${a['naive_mae']:.2f} "
+                f"({abs(a['vs_naive_pct']):.1f}% {word})"
+            )
+        lines.append(
+            "Past accuracy on held-out data, model vs naive (last close carried forward): " + "; ".join(parts) + "."
+        )
     if f["skill_vs_naive"] is not None:
         verdict = "beats" if f["beats_naive"] else "does not beat"
-        lines.append(f"Overall error ratio to naive: {f['skill_vs_naive']:.2f} (below 1 is better): the model {verdict} the naive baseline.")
+        lines.append(
+            f"Overall error ratio to naive: {f['skill_vs_naive']:.2f} (below 1 is better): "
+            f"the model {verdict} the naive baseline."
+        )
     if f["interval_coverage"] is not None and f["interval_coverage_target"] is not None:
-        lines.append(f"The 80% range held {f['interval_coverage'] * 100:.0f}% of held-out outcomes "
-                     f"(target {f['interval_coverage_target'] * 100:.0f}%).")
+        lines.append(
+            f"The 80% range held {f['interval_coverage'] * 100:.0f}% of held-out outcomes "
+            f"(target {f['interval_coverage_target'] * 100:.0f}%)."
+        )
     return "\n".join(lines)
 
 
@@ -158,12 +182,12 @@ def _iso(ts: Any) -> str:
     """A timestamp (unix seconds or an ISO string) as ``YYYY-MM-DDTHH:MM:SSZ``; '' if unreadable."""
     try:
         if isinstance(ts, (int, float)):
-            return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if isinstance(ts, str) and ts:
             parsed = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
             if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=dt.timezone.utc)
-            return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         pass
     return ""
@@ -181,9 +205,12 @@ def finnhub_fetcher(api_key: str, timeout: float, limit: int) -> Fetcher:
 
     def fetch(ticker: str) -> list[Headline]:
         today = dt.date.today()
-        query = urllib.parse.urlencode({"symbol": ticker, "from": (today - dt.timedelta(days=FINNHUB_DAYS)).isoformat(),
-                                        "to": today.isoformat()})
-        req = urllib.request.Request(f"{FINNHUB_URL}?{query}", headers={"X-Finnhub-Token": api_key, "Accept": "application/json"})
+        query = urllib.parse.urlencode(
+            {"symbol": ticker, "from": (today - dt.timedelta(days=FINNHUB_DAYS)).isoformat(), "to": today.isoformat()}
+        )
+        req = urllib.request.Request(
+            f"{FINNHUB_URL}?{query}", headers={"X-Finnhub-Token": api_key, "Accept": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             items = json.loads(resp.read(2_000_000))
         if not isinstance(items, list):
@@ -235,9 +262,13 @@ def yahoo_fetcher(timeout: float, limit: int) -> Fetcher:
             c = it.get("content") if isinstance(it.get("content"), dict) else None
             if c is not None:
                 url = (c.get("canonicalUrl") or {}).get("url") or (c.get("clickThroughUrl") or {}).get("url")
-                out.append(_headline(c.get("title"), (c.get("provider") or {}).get("displayName"), url, c.get("pubDate")))
+                out.append(
+                    _headline(c.get("title"), (c.get("provider") or {}).get("displayName"), url, c.get("pubDate"))
+                )
             else:
-                out.append(_headline(it.get("title"), it.get("publisher"), it.get("link"), it.get("providerPublishTime")))
+                out.append(
+                    _headline(it.get("title"), it.get("publisher"), it.get("link"), it.get("providerPublishTime"))
+                )
         return [h for h in out if h][:limit]
 
     return fetch
@@ -297,7 +328,9 @@ def headline_block(headlines: Sequence[Mapping[str, Any]]) -> str:
     lines = [HEADLINES_BEGIN]
     for i, h in enumerate(headlines, 1):
         publisher = _clean(h.get("publisher"), 60)
-        lines.append(f"{i}. {json.dumps(_clean(h.get('title')), ensure_ascii=False)}" + (f" ({publisher})" if publisher else ""))
+        lines.append(
+            f"{i}. {json.dumps(_clean(h.get('title')), ensure_ascii=False)}" + (f" ({publisher})" if publisher else "")
+        )
     lines.append(HEADLINES_END)
     return "\n".join(lines)
 

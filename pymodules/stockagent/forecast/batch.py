@@ -22,7 +22,6 @@ from torch.nn import functional as F
 from .. import errors, runtime
 from .predict import Inputs, Predictor, answer, price_columns
 
-
 # Every shared forward runs on this one thread. OpenMP keeps a team of worker threads per calling
 # thread, and an idle team's workers spin for a while: a forward on whichever thread the caller
 # came in on competed with the spinning team of the previous caller's thread (measured on 2 cores:
@@ -44,8 +43,12 @@ def _shared_forward(group: list[Inputs], x: np.ndarray, threads: int) -> np.ndar
     with torch.inference_mode():
         h = first.model.encode(torch.from_numpy(x).to(first.device))  # (n, hidden)
         # each head on its own row: what decode does in eval mode (dropout is off), without its checks
-        out = torch.stack([F.linear(h[k], i.loaded.forecaster.model.head.weight, i.loaded.forecaster.model.head.bias)
-                           for k, i in enumerate(group)])
+        out = torch.stack(
+            [
+                F.linear(h[k], i.loaded.forecaster.model.head.weight, i.loaded.forecaster.model.head.bias)
+                for k, i in enumerate(group)
+            ]
+        )
     c = first.model.config
     return out.float().cpu().numpy().reshape(len(group), c.horizon, c.n_targets)
 
@@ -83,7 +86,9 @@ def forecast_many(predictor: Predictor, refs: list[str], threads: int = 1) -> tu
         runtime.check_cancelled()
         group = [i for _, i in members]
         scaled = scaled_outputs(group, threads)
-        pred = np.stack([i.loaded.forecaster.scalers.y_inverse(s.astype(np.float64)) for i, s in zip(group, scaled)])
+        pred = np.stack(
+            [i.loaded.forecaster.scalers.y_inverse(s.astype(np.float64)) for i, s in zip(group, scaled, strict=True)]
+        )
         cols, volumes, finite = price_columns(group, pred)
         for n, (k, i) in enumerate(members):
             if finite[n]:

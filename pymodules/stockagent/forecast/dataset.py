@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -50,10 +51,11 @@ class Windows:
         return len(self.ends)
 
     def take(self, idx) -> Windows:
-        return Windows(**{
+        parts: dict[str, Any] = {
             f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx])
             for f in dataclasses.fields(self)
-        })
+        }
+        return Windows(**parts)
 
 
 def make_windows(feats: np.ndarray, ends: np.ndarray, first_row: int, with_targets: bool = True) -> Windows:
@@ -85,7 +87,11 @@ def make_windows(feats: np.ndarray, ends: np.ndarray, first_row: int, with_targe
     steps = np.maximum(ends - first_row, 1)
     drift = (log_close_t - np.log(feats[first_row, 3])) / steps
     return Windows(
-        inputs=x, targets=y, ends=ends, close=feats[ends, 3].copy(), volume_ref=volume_ref,
+        inputs=x,
+        targets=y,
+        ends=ends,
+        close=feats[ends, 3].copy(),
+        volume_ref=volume_ref,
         drift=np.where(ends > first_row, drift, 0.0),
     )
 
@@ -146,8 +152,10 @@ def split(prices: Prices, start: str | None = None, end: str | None = None) -> S
     for name, r in cut.items():
         parts[name] = make_windows(prices.features, np.arange(r.start, r.stop), lo)
         info[name] = {
-            "first_cutoff": days[r.start], "last_cutoff": days[r.stop - 1],
-            "last_target": days[r.stop - 1 + HORIZON], "windows": len(r),
+            "first_cutoff": days[r.start],
+            "last_cutoff": days[r.stop - 1],
+            "last_target": days[r.stop - 1 + HORIZON],
+            "windows": len(r),
         }
     return Split(parts["train"], parts["val"], parts["test"], info)
 
@@ -183,6 +191,8 @@ class Scalers:
     @classmethod
     def from_json(cls, d: dict) -> Scalers:
         s = cls(**{f.name: np.asarray(d[f.name], dtype=np.float64) for f in dataclasses.fields(cls)})
-        assert s.y_mean.shape == (HORIZON, len(TARGETS)), f"scalers for shape {s.y_mean.shape}, expected ({HORIZON}, {len(TARGETS)})"
+        assert s.y_mean.shape == (HORIZON, len(TARGETS)), (
+            f"scalers for shape {s.y_mean.shape}, expected ({HORIZON}, {len(TARGETS)})"
+        )
         assert all(math.isfinite(v) for v in s.x_std.tolist()), "scalers hold non-finite values"
         return s

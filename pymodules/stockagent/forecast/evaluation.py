@@ -37,10 +37,14 @@ def evaluate(ticker: str, windows: Windows, predictions: dict[str, np.ndarray]) 
         y = actual[:, h - 1]
         per_model = {alias: close_prices(windows, p)[:, h - 1] for alias, p in predictions.items()}
         for name, fn in metrics.METRICS.items():
-            rows.append({"ticker": ticker, "horizon": h, "metric": name}
-                        | {a: _clean(fn(y, y_hat)) for a, y_hat in per_model.items()})
-        rows.append({"ticker": ticker, "horizon": h, "metric": "directional_accuracy"}
-                    | {a: _clean(metrics.directional_accuracy(y, y_hat, last)) for a, y_hat in per_model.items()})
+            rows.append(
+                {"ticker": ticker, "horizon": h, "metric": name}
+                | {a: _clean(fn(y, y_hat)) for a, y_hat in per_model.items()}
+            )
+        rows.append(
+            {"ticker": ticker, "horizon": h, "metric": "directional_accuracy"}
+            | {a: _clean(metrics.directional_accuracy(y, y_hat, last)) for a, y_hat in per_model.items()}
+        )
     return rows
 
 

@@ -59,5 +59,5 @@ def coverage(windows: Windows, predicted: np.ndarray, q: np.ndarray) -> dict:
     return {
         "overall": float(inside.mean()),
         "by_horizon": {str(h): float(inside[:, h - 1].mean()) for h in (1, 5, 21, 63)},
-        "windows": int(len(y)),
+        "windows": len(y),
     }

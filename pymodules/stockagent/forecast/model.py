@@ -65,9 +65,9 @@ class LSTMModel(nn.Module):
     def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
         c = self.config
         assert x.ndim == 3, f"expected (batch, time, features), got {tuple(x.shape)}"
-        B, T, C = x.shape
-        assert T == c.context, f"expected {c.context} time steps, got {T}"
-        assert C == c.n_inputs, f"expected {c.n_inputs} features, got {C}"
+        _, T, C = x.shape  # (B, T, C)
+        assert c.context == T, f"expected {c.context} time steps, got {T}"
+        assert c.n_inputs == C, f"expected {c.n_inputs} features, got {C}"
         return self.decode(self.encode(x), target)
 
     def decode(self, h: torch.Tensor, target: torch.Tensor | None = None):
@@ -98,5 +98,9 @@ class LSTMForecaster:
             xb = torch.from_numpy(x[i : i + self.batch_size]).to(self.device)
             pred, _ = self.model(xb)  # (b, 63, 5)
             out.append(pred.float().cpu().numpy())
-        scaled = np.concatenate(out) if out else np.zeros((0, self.model.config.horizon, self.model.config.n_targets), np.float32)
+        scaled = (
+            np.concatenate(out)
+            if out
+            else np.zeros((0, self.model.config.horizon, self.model.config.n_targets), np.float32)
+        )
         return self.scalers.y_inverse(scaled.astype(np.float64))

@@ -68,7 +68,9 @@ class Predictor:
             version = self.registry.serving_version(model_id)
             if version is None:
                 self._loaded.pop(model_id, None)
-                raise errors.ModelMissing("parent model missing" if model_id == tickers.PARENT else f"no trained model for '{model_id}'")
+                raise errors.ModelMissing(
+                    "parent model missing" if model_id == tickers.PARENT else f"no trained model for '{model_id}'"
+                )
             cur = self._loaded.get(model_id)
             if cur is None or cur.version != version:
                 cur = self._load(model_id, version, stamp)
@@ -92,8 +94,14 @@ class Predictor:
             "interval_coverage": meta["interval"]["test_coverage"],
             "interval_coverage_target": meta["interval"]["coverage_target"],
         }
-        return _Loaded(stamp, version, LSTMForecaster(net, Scalers.from_json(art.scalers), self.device),
-                       np.asarray(meta["interval"]["quantiles"], dtype=np.float64), evaluation, _digest(net.lstm))
+        return _Loaded(
+            stamp,
+            version,
+            LSTMForecaster(net, Scalers.from_json(art.scalers), self.device),
+            np.asarray(meta["interval"]["quantiles"], dtype=np.float64),
+            evaluation,
+            _digest(net.lstm),
+        )
 
     def inputs(self, ref: str) -> Inputs:
         """What a forecast for ``ref`` (``"parent"`` or a validated symbol) reads.
@@ -104,7 +112,9 @@ class Predictor:
         symbol = self.settings.parent_ticker if ref == tickers.PARENT else ref
         prices = market_prices.load(symbol, self.settings)
         if len(prices) < features.WARMUP + CONTEXT:
-            raise errors.InvalidParameter(f"{symbol} has {len(prices)} days of prices; a forecast needs {features.WARMUP + CONTEXT}")
+            raise errors.InvalidParameter(
+                f"{symbol} has {len(prices)} days of prices; a forecast needs {features.WARMUP + CONTEXT}"
+            )
         loaded = self.model(tickers.model_id(ref))
         cached = self._windows.get(symbol)
         if cached is None or cached[0] is not prices:  # prices.load returns a new object when the file changed
@@ -175,24 +185,33 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
         "next_business_days": list(days[:5]),
     }
     if compact:
-        out["forecast"] = {"date": list(days), **dict(zip(COLUMNS, cols.tolist())), "volume": volumes}
+        out["forecast"] = {"date": list(days), **dict(zip(COLUMNS, cols.tolist(), strict=True)), "volume": volumes}
     else:
         rows = [
             {"date": d, "open": o, "high": h, "low": lo, "close": c, "volume": v, "close_low": cl, "close_high": ch}
-            for d, (o, h, lo, c, cl, ch), v in zip(days, cols.T.tolist(), volumes)
+            for d, (o, h, lo, c, cl, ch), v in zip(days, cols.T.tolist(), volumes, strict=True)
         ]
         out["predictions"] = {
-            "next_day": rows[0], "week": rows[:5], "month": rows[:21], "quarter": rows, "full_forecast": rows,
+            "next_day": rows[0],
+            "week": rows[:5],
+            "month": rows[:21],
+            "quarter": rows,
+            "full_forecast": rows,
         }
         out["history"] = _history(prices)
-    out.update({
-        "model_version": loaded.version,
-        "data_as_of": prices.last_date,
-        "data_source": prices.source,
-        "interval": {"coverage_target": loaded.evaluation["interval_coverage_target"], "fields": ["close_low", "close_high"]},
-        "evaluation": loaded.evaluation,
-        "disclaimer": DISCLAIMER,
-    })
+    out.update(
+        {
+            "model_version": loaded.version,
+            "data_as_of": prices.last_date,
+            "data_source": prices.source,
+            "interval": {
+                "coverage_target": loaded.evaluation["interval_coverage_target"],
+                "fields": ["close_low", "close_high"],
+            },
+            "evaluation": loaded.evaluation,
+            "disclaimer": DISCLAIMER,
+        }
+    )
     return out
 
 
@@ -208,4 +227,4 @@ def _history(prices: market_prices.Prices) -> list[dict]:
     """The last 90 closes as ``{date, close}``."""
     n = min(HISTORY_DAYS, len(prices))
     closes = prices.ohlcv[-n:, 3].round(4).tolist()
-    return [{"date": d, "close": c} for d, c in zip(prices.day_strings[-n:], closes)]
+    return [{"date": d, "close": c} for d, c in zip(prices.day_strings[-n:], closes, strict=True)]

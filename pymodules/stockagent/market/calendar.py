@@ -38,7 +38,9 @@ def sessions_after(day: str, count: int) -> tuple[str, ...]:
     cal = calendar()
     start = pd.Timestamp(day)
     if start < cal.first_session or start >= cal.last_session:
-        raise ValueError(f"{day} is outside the trading calendar ({cal.first_session:%Y-%m-%d}..{cal.last_session:%Y-%m-%d})")
+        raise ValueError(
+            f"{day} is outside the trading calendar ({cal.first_session:%Y-%m-%d}..{cal.last_session:%Y-%m-%d})"
+        )
     # date_to_session(next) handles non-session days; sessions_window counts from a session.
     first = cal.date_to_session(start + pd.Timedelta(days=1), direction="next")
     window = cal.sessions_window(first, count)
@@ -51,7 +53,7 @@ def last_close(now: dt.datetime | None = None) -> dt.datetime:
     """The most recent NYSE session close at or before ``now`` (UTC, timezone-aware)."""
     import pandas as pd
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     ts = pd.Timestamp(now).tz_convert("UTC") if now.tzinfo else pd.Timestamp(now, tz="UTC")
     close = calendar().previous_close(ts.floor("min"))
     return close.to_pydatetime()

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -177,12 +178,12 @@ def load(symbol: str, settings: Settings, *, download: bool = True) -> Prices:
         looked.append("PRICES_DIR")
     if active_source(settings) == "yahoo":
         if download:
-            path = _yahoo_cached(symbol, settings)
+            cached = _yahoo_cached(symbol, settings)
         else:
             path = tickers.confined(settings.price_cache_dir, name)
-            path = path if path.is_file() else None
-        if path is not None:
-            return read_file(path, symbol, "yahoo")
+            cached = path if path.is_file() else None
+        if cached is not None:
+            return read_file(cached, symbol, "yahoo")
         looked.append("Yahoo Finance" if download else "the Yahoo cache")
     path = tickers.confined(BUNDLED_DIR, name)
     if path.is_file():
@@ -226,7 +227,7 @@ def list_tickers(settings: Settings) -> list[dict]:
 
 # --- Yahoo Finance -------------------------------------------------------------------------
 
-_last_close: dict[str, object] = {"at": -1e9, "value": None}
+_last_close: dict[str, Any] = {"at": -1e9, "value": None}
 _fetch_locks: dict[str, threading.Lock] = {}
 _fetch_locks_lock = threading.Lock()
 
@@ -236,7 +237,7 @@ def _latest_close() -> dt.datetime:
     now = time.monotonic()
     if now - _last_close["at"] > 60.0:
         _last_close.update(at=now, value=calendar.last_close())
-    return _last_close["value"]  # type: ignore[return-value]
+    return _last_close["value"]
 
 
 def _yahoo_cached(symbol: str, settings: Settings) -> Path | None:
@@ -274,8 +275,14 @@ def _download(symbol: str, last_session: dt.date):
     import yfinance as yf
 
     df = yf.download(
-        symbol, period="max", interval="1d", auto_adjust=True, progress=False,
-        threads=False, multi_level_index=False, timeout=10,
+        symbol,
+        period="max",
+        interval="1d",
+        auto_adjust=True,
+        progress=False,
+        threads=False,
+        multi_level_index=False,
+        timeout=10,
     )
     if df is None or df.empty:
         return None

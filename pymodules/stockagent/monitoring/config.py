@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 MIN_WINDOW_DAYS = 20  # fewer current rows and the std, PSI's 10 bins and KS mean little
 
@@ -26,10 +26,14 @@ class MonitorConfig:
 
     def __post_init__(self) -> None:
         if not MIN_WINDOW_DAYS <= self.drift_window_days <= 5000:
-            raise ValueError(f"setting DRIFT_WINDOW_DAYS={self.drift_window_days!r} is invalid: "
-                             f"expected an integer in {MIN_WINDOW_DAYS}..5000")
+            raise ValueError(
+                f"setting DRIFT_WINDOW_DAYS={self.drift_window_days!r} is invalid: "
+                f"expected an integer in {MIN_WINDOW_DAYS}..5000"
+            )
         if not 1 <= self.history_keep <= 100_000:
-            raise ValueError(f"setting MONITOR_HISTORY_KEEP={self.history_keep!r} is invalid: expected an integer in 1..100000")
+            raise ValueError(
+                f"setting MONITOR_HISTORY_KEEP={self.history_keep!r} is invalid: expected an integer in 1..100000"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MonitorConfig:
@@ -46,8 +50,10 @@ class MonitorConfig:
             except ValueError:
                 raise ValueError(f"environment variable {name}={raw!r} is not a valid integer") from None
 
-        return cls(drift_window_days=get("DRIFT_WINDOW_DAYS", d.drift_window_days),
-                   history_keep=get("MONITOR_HISTORY_KEEP", d.history_keep))
+        return cls(
+            drift_window_days=get("DRIFT_WINDOW_DAYS", d.drift_window_days),
+            history_keep=get("MONITOR_HISTORY_KEEP", d.history_keep),
+        )
 
 
 @functools.cache

@@ -84,7 +84,9 @@ def model_view(feats: np.ndarray) -> np.ndarray:
     Rows without a full volume reference (the first 59) or a previous close (the first) are NaN.
     """
     feats = np.asarray(feats, dtype=np.float64)
-    assert feats.ndim == 2 and feats.shape[1] == len(COLUMNS), f"expected (n, {len(COLUMNS)}) features, got {feats.shape}"
+    assert feats.ndim == 2 and feats.shape[1] == len(COLUMNS), (
+        f"expected (n, {len(COLUMNS)}) features, got {feats.shape}"
+    )
     n = len(feats)
     log_close = np.log(feats[:, 3])
     out = np.full(feats.shape, np.nan)
@@ -94,7 +96,7 @@ def model_view(feats: np.ndarray) -> np.ndarray:
     if n >= CONTEXT:
         csum = np.concatenate([[0.0], np.cumsum(log_vol)])
         trailing_mean = (csum[CONTEXT:] - csum[:-CONTEXT]) / CONTEXT  # (n - 59,) mean of rows s-59..s
-        out[CONTEXT - 1:, 4] = log_vol[CONTEXT - 1:] - trailing_mean
+        out[CONTEXT - 1 :, 4] = log_vol[CONTEXT - 1 :] - trailing_mean
     out[:, 5] = feats[:, 5] / 100.0
     out[:, 6] = feats[:, 6] / feats[:, 3]
     return out
@@ -105,26 +107,36 @@ def _num(x: float) -> float:
     return float(f"{float(x):.6g}")
 
 
-def compare(reference: np.ndarray, current: np.ndarray, ref_returns: np.ndarray, cur_returns: np.ndarray,
-            columns: tuple[str, ...] = COLUMNS) -> dict[str, Any]:
+def compare(
+    reference: np.ndarray,
+    current: np.ndarray,
+    ref_returns: np.ndarray,
+    cur_returns: np.ndarray,
+    columns: tuple[str, ...] = COLUMNS,
+) -> dict[str, Any]:
     """The drift numbers of two feature samples: ``(n, k)`` and ``(m, k)`` arrays, finite, columns named.
 
     ``ref_returns`` / ``cur_returns`` are the daily close returns of the same rows. Returns
     ``{health, drift_score, volatility_index, feature_metrics, max_psi, max_ks_stat}``.
     """
     reference, current = np.asarray(reference, dtype=np.float64), np.asarray(current, dtype=np.float64)
-    assert reference.ndim == current.ndim == 2 and reference.shape[1] == current.shape[1] == len(columns), \
+    assert reference.ndim == current.ndim == 2 and reference.shape[1] == current.shape[1] == len(columns), (
         f"expected (n, {len(columns)}) samples, got {reference.shape} and {current.shape}"
+    )
     metrics, shifts = {}, []
     for j, col in enumerate(columns):
         r, c = reference[:, j], current[:, j]
         shifts.append(stats.mean_shift(r, c))
         ks_stat, ks_p = stats.ks_2samp(r, c)
         metrics[col] = {
-            "ref_mean": _num(r.mean()), "curr_mean": _num(c.mean()),
-            "ref_std": _num(stats.sample_std(r)), "curr_std": _num(stats.sample_std(c)),
-            "shift_score": _num(shifts[-1]), "psi": _num(stats.psi(r, c)),
-            "ks_stat": _num(ks_stat), "ks_pvalue": _num(ks_p),
+            "ref_mean": _num(r.mean()),
+            "curr_mean": _num(c.mean()),
+            "ref_std": _num(stats.sample_std(r)),
+            "curr_std": _num(stats.sample_std(c)),
+            "shift_score": _num(shifts[-1]),
+            "psi": _num(stats.psi(r, c)),
+            "ks_stat": _num(ks_stat),
+            "ks_pvalue": _num(ks_p),
         }
     score = float(np.mean(shifts))
     ref_vol = stats.sample_std(ref_returns)
@@ -145,7 +157,9 @@ def reference_window(meta: dict) -> tuple[str, str]:
     try:
         return data["first_date"], data["train"]["last_target"]
     except (KeyError, TypeError):
-        raise ValueError(f"meta.json of {meta.get('model_id')} {meta.get('version')} names no training window") from None
+        raise ValueError(
+            f"meta.json of {meta.get('model_id')} {meta.get('version')} names no training window"
+        ) from None
 
 
 def _serving(settings: Settings, ref: str) -> tuple[str, str, dict]:
@@ -181,7 +195,8 @@ def drift_report(settings: Settings, ref: str, *, window_days: int = 60, space: 
     if len(ref_rows) < MIN_REFERENCE_ROWS:
         raise errors.InvalidParameter(
             f"the prices of {symbol} ({prices.first_date} to {prices.last_date}, {prices.source}) hold {len(ref_rows)} "
-            f"rows of the model's training window {first} to {last}; drift needs at least {MIN_REFERENCE_ROWS}")
+            f"rows of the model's training window {first} to {last}; drift needs at least {MIN_REFERENCE_ROWS}"
+        )
     cur_rows = np.arange(max(len(prices) - window_days, 0), len(prices))
     cur_rows = cur_rows[np.isfinite(feats[cur_rows]).all(axis=1) & np.isfinite(returns[cur_rows])]
     if len(cur_rows) < MIN_WINDOW_DAYS:
@@ -194,22 +209,24 @@ def drift_report(settings: Settings, ref: str, *, window_days: int = 60, space: 
         "symbol": symbol,
         "model": model_id,
         **{k: out[k] for k in ("health", "drift_score", "volatility_index", "feature_metrics")},
-        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "status": "ok",
         "model_version": version,
-        "reference": {"from": days[ref_rows[0]], "to": days[ref_rows[-1]], "rows": int(len(ref_rows))},
-        "current": {"from": days[cur_rows[0]], "to": days[cur_rows[-1]], "rows": int(len(cur_rows))},
+        "reference": {"from": days[ref_rows[0]], "to": days[ref_rows[-1]], "rows": len(ref_rows)},
+        "current": {"from": days[cur_rows[0]], "to": days[cur_rows[-1]], "rows": len(cur_rows)},
         "max_psi": out["max_psi"],
         "max_ks_stat": out["max_ks_stat"],
         "feature_space": space,
-        "features": MODEL_VIEW if space == "model" else {c: "level" for c in COLUMNS},
+        "features": MODEL_VIEW if space == "model" else dict.fromkeys(COLUMNS, "level"),
         "data_source": prices.source,
         "data_as_of": prices.last_date,
     }
     return report
 
 
-def run_drift(settings: Settings, ref: str, *, window_days: int = 60, keep: int = 500, space: str = "model") -> dict[str, Any]:
+def run_drift(
+    settings: Settings, ref: str, *, window_days: int = 60, keep: int = 500, space: str = "model"
+) -> dict[str, Any]:
     """Compute the drift report of ``ref``, store it as the latest and in the history, and return it.
 
     Raises NotFound (no trained model, or no price data), InvalidParameter (the prices no longer
@@ -217,8 +234,14 @@ def run_drift(settings: Settings, ref: str, *, window_days: int = 60, keep: int 
     """
     report = drift_report(settings, ref, window_days=window_days, space=space)
     store.save(settings, report["model"], KIND, report, keep)
-    log.info("drift of %s (%s): %s, score %.3f, volatility ratio %.3f", ref, report["model_version"],
-             report["health"], report["drift_score"], report["volatility_index"])
+    log.info(
+        "drift of %s (%s): %s, score %.3f, volatility ratio %.3f",
+        ref,
+        report["model_version"],
+        report["health"],
+        report["drift_score"],
+        report["volatility_index"],
+    )
     return report
 
 

@@ -98,10 +98,16 @@ INDEX_NAMES = {
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _NOT_A_PRICE = r"(?!\d|[.,]\d)(?!\s*(?:%|percent|per\s?cent|[kmbt]n?\b|thousand|million|billion|trillion))"
 _PRICE = re.compile(rf"\$\s?({_NUM}){_NOT_A_PRICE}|({_NUM}){_NOT_A_PRICE}\s?(?:USD|US dollars|dollars)\b", re.I)
-_UP = re.compile(r"\b(?:rise[sn]?|rising|rose|increase[sd]?|increasing|gain(?:s|ed|ing)?|climb(?:s|ed|ing)?|upward|upside|"
-                 r"higher|advanc(?:e|es|ed|ing)|rall(?:y|ies|ied|ying)|appreciat\w*|grow(?:s|th|ing)?|uptrend)\b", re.I)
-_DOWN = re.compile(r"\b(?:fall(?:s|ing|en)?|fell|declin(?:e|es|ed|ing)|drop(?:s|ped|ping)?|decreas(?:e|es|ed|ing)|lower|"
-                   r"downward|downside|slid(?:e|es|ing)?|dip(?:s|ped|ping)?|weaken\w*|retreat\w*|slump\w*|downtrend)\b", re.I)
+_UP = re.compile(
+    r"\b(?:rise[sn]?|rising|rose|increase[sd]?|increasing|gain(?:s|ed|ing)?|climb(?:s|ed|ing)?|upward|upside|"
+    r"higher|advanc(?:e|es|ed|ing)|rall(?:y|ies|ied|ying)|appreciat\w*|grow(?:s|th|ing)?|uptrend)\b",
+    re.I,
+)
+_DOWN = re.compile(
+    r"\b(?:fall(?:s|ing|en)?|fell|declin(?:e|es|ed|ing)|drop(?:s|ped|ping)?|decreas(?:e|es|ed|ing)|lower|"
+    r"downward|downside|slid(?:e|es|ing)?|dip(?:s|ped|ping)?|weaken\w*|retreat\w*|slump\w*|downtrend)\b",
+    re.I,
+)
 _FLAT = re.compile(r"\b(?:flat|stable|sideways|unchanged|steady|range-bound|little change|consolidat\w*)\b", re.I)
 _ABOUT_FORECAST = re.compile(r"\b(?:forecast\w*|model\w*|predict\w*|project\w*|outlook|expect\w*)\b", re.I)
 _NAMES_FORECAST = re.compile(r"\b(?:forecast\w*|model\w*|predict\w*|project\w*)\b", re.I)
@@ -116,19 +122,25 @@ _DISCLAIMER = re.compile(r"\bnot\s+(?:an?\s+)?(?:investment|financial)\s+advice\
 _NO_NEWS = re.compile(
     r"\bno\s+(?:(?:recent|relevant|major|new|notable|fresh|significant|company-specific)\s+)*(?:news|headlines?|coverage)\b"
     r"|\b(?:news|headlines?)\s+(?:was|were|is|are)\s+(?:not\s+available|unavailable|not\s+found)\b"
-    r"|\bwithout\s+(?:any\s+)?(?:recent\s+)?(?:news|headlines)\b|\bnews\s+unavailable\b", re.I)
-_SOURCE_WORD = re.compile(r"\b(?:according\s+to|sources?|sourced|reported|data|forecast\w*|model|news|headlines?|analysts?)\b", re.I)
+    r"|\bwithout\s+(?:any\s+)?(?:recent\s+)?(?:news|headlines)\b|\bnews\s+unavailable\b",
+    re.I,
+)
+_SOURCE_WORD = re.compile(
+    r"\b(?:according\s+to|sources?|sourced|reported|data|forecast\w*|model|news|headlines?|analysts?)\b", re.I
+)
 _DIGIT = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")
-_STOP = frozenset("""
+_STOP = frozenset(
+    """
 about above after again against also amid among analyst analysts back been before being below between both
 could daily data does down during each even every from have having here higher into just last like lower
 made make many market markets more most much near news next only other over price prices report reports
 said says share shares should since some stock stocks such than that their them then there these they this
 those through today under until update very week weeks were what when where which while will with within
 would year years your forecast forecasts outlook
-""".split())
+""".split()
+)
 
 
 def status(overall_score: float) -> str:
@@ -179,8 +191,10 @@ def _forecast(report: dict) -> dict | None:
     history = pred.get("history") or []
     try:
         closes = [float(r["close"]) for r in rows]
-        last = report.get("last_price") or (history[-1]["close"] if history else None)
-        last = float(last)
+        raw_last = report.get("last_price") or (history[-1]["close"] if history else None)
+        if raw_last is None:
+            return None
+        last = float(raw_last)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     if not closes or last <= 0:
@@ -190,12 +204,26 @@ def _forecast(report: dict) -> dict | None:
     expected = "BULLISH" if change > DIRECTION_THRESHOLD else "BEARISH" if change < -DIRECTION_THRESHOLD else "NEUTRAL"
     prices = [last] + [float(h["close"]) for h in history if isinstance(h, dict) and h.get("close")]
     for r in rows:
-        prices += [float(r[k]) for k in ("open", "high", "low", "close", "close_low", "close_high") if r.get(k) is not None]
-    mae = ((pred.get("evaluation") or {}).get("mae") or {})
-    errors_usd = [float(v) for model in ("lstm", "naive") for v in (mae.get(model) or {}).values()
-                  if isinstance(v, (int, float)) and v > 0]
-    return {"last_close": last, "close_21d": target, "change": change, "expected": expected,
-            "low": min(prices), "high": max(prices), "mae": errors_usd, "model_version": pred.get("model_version")}
+        prices += [
+            float(r[k]) for k in ("open", "high", "low", "close", "close_low", "close_high") if r.get(k) is not None
+        ]
+    mae = (pred.get("evaluation") or {}).get("mae") or {}
+    errors_usd = [
+        float(v)
+        for model in ("lstm", "naive")
+        for v in (mae.get(model) or {}).values()
+        if isinstance(v, (int, float)) and v > 0
+    ]
+    return {
+        "last_close": last,
+        "close_21d": target,
+        "change": change,
+        "expected": expected,
+        "low": min(prices),
+        "high": max(prices),
+        "mae": errors_usd,
+        "model_version": pred.get("model_version"),
+    }
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -233,8 +261,7 @@ def check_prices(text: str, fc: dict | None) -> dict[str, Any]:
         return _check(False, 0.0, "the report holds no forecast to compare with")
     lo, hi = fc["low"] * (1 - PRICE_TOLERANCE), fc["high"] * (1 + PRICE_TOLERANCE)
     quoted = quoted_prices(text)
-    outside = [p for p in quoted if not lo <= p <= hi
-               and not any(abs(p - e) <= PRICE_TOLERANCE * e for e in fc["mae"])]
+    outside = [p for p in quoted if not lo <= p <= hi and not any(abs(p - e) <= PRICE_TOLERANCE * e for e in fc["mae"])]
     words = direction_words(text)
     want = {"BULLISH": "up", "BEARISH": "down", "NEUTRAL": "flat"}[fc["expected"]]
     if want == "flat":
@@ -243,12 +270,16 @@ def check_prices(text: str, fc: dict | None) -> dict[str, Any]:
         other = "down" if want == "up" else "up"
         direction_ok = words[want] > words[other]
     parts = [float(direction_ok)]
-    detail = [f"forecast {fc['change']:+.1%} over {STANCE_HORIZON} days ({want}); direction words "
-              f"up {words['up']}, down {words['down']}, flat {words['flat']}: {'agree' if direction_ok else 'disagree'}"]
+    detail = [
+        f"forecast {fc['change']:+.1%} over {STANCE_HORIZON} days ({want}); direction words "
+        f"up {words['up']}, down {words['down']}, flat {words['flat']}: {'agree' if direction_ok else 'disagree'}"
+    ]
     if quoted:
         parts.append(1 - len(outside) / len(quoted))
-        detail.append(f"{len(quoted) - len(outside)} of {len(quoted)} quoted prices within {lo:.2f}..{hi:.2f}"
-                      + (f" (outside: {', '.join(f'{p:g}' for p in outside[:5])})" if outside else ""))
+        detail.append(
+            f"{len(quoted) - len(outside)} of {len(quoted)} quoted prices within {lo:.2f}..{hi:.2f}"
+            + (f" (outside: {', '.join(f'{p:g}' for p in outside[:5])})" if outside else "")
+        )
     else:
         detail.append("no prices quoted")
     return _check(direction_ok and not outside, sum(parts) / len(parts), "; ".join(detail))
@@ -313,11 +344,19 @@ def check_news(text: str, news: object, symbol: str) -> dict[str, Any]:
     own = "\n".join(ln for ln in text.splitlines() if not _AGENT_LINE.match(ln))  # the analyst's own text
     lowered = _plain(own).lower()
     words = set(_WORD.findall(lowered))
-    if source and source.lower() not in ("none", "offline", "unavailable") and re.search(rf"\b{re.escape(source.lower())}\b", lowered):
+    if (
+        source
+        and source.lower() not in ("none", "offline", "unavailable")
+        and re.search(rf"\b{re.escape(source.lower())}\b", lowered)
+    ):
         return _check(True, 1.0, f"names the news source {source}")
     for h in headlines:
         publisher = h.get("publisher")
-        if isinstance(publisher, str) and len(publisher) >= 3 and re.search(rf"\b{re.escape(publisher.lower())}\b", lowered):
+        if (
+            isinstance(publisher, str)
+            and len(publisher) >= 3
+            and re.search(rf"\b{re.escape(publisher.lower())}\b", lowered)
+        ):
             return _check(True, 1.0, f"names the publisher {publisher}")
         keys = _key_words(h["title"], symbol)
         found = keys & words
@@ -330,9 +369,17 @@ def _prose_paragraphs(text: str) -> list[str]:
     """Blank-line separated blocks, less headings, stance/confidence lines, rules and disclaimer sentences."""
     out = []
     for block in re.split(r"\n\s*\n", text.strip()):
-        lines = [ln for ln in _lines(block) if not (
-            ln.startswith(("#", ">")) or _STANCE_LINE.match(ln) or _CONFIDENCE_LINE.match(ln) or _LABEL_LINE.match(ln)
-            or re.fullmatch(r"[-=*_\s]{3,}", ln))]
+        lines = [
+            ln
+            for ln in _lines(block)
+            if not (
+                ln.startswith(("#", ">"))
+                or _STANCE_LINE.match(ln)
+                or _CONFIDENCE_LINE.match(ln)
+                or _LABEL_LINE.match(ln)
+                or re.fullmatch(r"[-=*_\s]{3,}", ln)
+            )
+        ]
         body = " ".join(s for s in _sentences("\n".join(lines)) if not _DISCLAIMER.search(s))
         if body.strip():  # a paragraph that only disclaims is not prose
             out.append(body)
@@ -342,13 +389,20 @@ def _prose_paragraphs(text: str) -> list[str]:
 def check_structure(text: str) -> dict[str, Any]:
     n = len(_prose_paragraphs(text))
     paragraphs_ok = PARAGRAPHS[0] <= n <= PARAGRAPHS[1]
-    tail = [ln for ln in _lines(text) if not (_DISCLAIMER.search(ln) and not _STANCE_LINE.match(ln))
-            and not ln.startswith(">") and not re.fullmatch(r"[-=*_\s]{3,}", ln)][-2:]
+    tail = [
+        ln
+        for ln in _lines(text)
+        if not (_DISCLAIMER.search(ln) and not _STANCE_LINE.match(ln))
+        and not ln.startswith(">")
+        and not re.fullmatch(r"[-=*_\s]{3,}", ln)
+    ][-2:]
     ending_ok = any(_STANCE_LINE.match(ln) for ln in tail) and any(_CONFIDENCE_LINE.search(ln) for ln in tail)
     disclaimer_ok = bool(_DISCLAIMER.search(_plain(text)))
-    detail = (f"{n} paragraphs ({'ok' if paragraphs_ok else f'want {PARAGRAPHS[0]}-{PARAGRAPHS[1]}'}); "
-              f"ends with Market Stance and Confidence lines: {'yes' if ending_ok else 'no'}; "
-              f"'not investment advice': {'yes' if disclaimer_ok else 'no'}")
+    detail = (
+        f"{n} paragraphs ({'ok' if paragraphs_ok else f'want {PARAGRAPHS[0]}-{PARAGRAPHS[1]}'}); "
+        f"ends with Market Stance and Confidence lines: {'yes' if ending_ok else 'no'}; "
+        f"'not investment advice': {'yes' if disclaimer_ok else 'no'}"
+    )
     parts = (paragraphs_ok, ending_ok, disclaimer_ok)
     return _check(all(parts), sum(parts) / len(parts), detail)
 
@@ -361,7 +415,11 @@ def check_trustworthiness(text: str) -> dict[str, Any]:
 
 def check_recommendation(text: str) -> dict[str, Any]:
     m = _STANCE_WORD.search(_plain(text))
-    return _check(True, 1.0, f"states {m.group(1).upper()}") if m else _check(False, 0.0, "no BULLISH/BEARISH/NEUTRAL word")
+    return (
+        _check(True, 1.0, f"states {m.group(1).upper()}")
+        if m
+        else _check(False, 0.0, "no BULLISH/BEARISH/NEUTRAL word")
+    )
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -375,7 +433,8 @@ def evaluate_report(report: dict[str, Any]) -> dict[str, Any]:
     text = report.get("final_report") or report.get("report") or ""
     if not isinstance(text, str):
         raise errors.BadRequest(f"final_report must be text, got {type(text).__name__}")
-    symbol = report.get("ticker") if isinstance(report.get("ticker"), str) else ""
+    ticker = report.get("ticker")
+    symbol = ticker if isinstance(ticker, str) else ""
     fc = _forecast(report)
     checks = {
         "relevance": check_relevance(text, symbol) if symbol else _check(False, 0.0, "the report names no ticker"),
@@ -395,14 +454,19 @@ def evaluate_report(report: dict[str, Any]) -> dict[str, Any]:
             "status": status(overall),
             "failed_checks": [name for name, c in checks.items() if not c["passed"]],
             "duration_seconds": round(time.perf_counter() - started, 6),
-            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
         "output_preview_text": text[:PREVIEW_CHARS],
         "report_created_at": report.get("created_at"),
         "recommendation": report.get("recommendation"),
-        "forecast": None if fc is None else {
-            "last_close": round(fc["last_close"], 4), "close_21d": round(fc["close_21d"], 4),
-            "change_21d": round(fc["change"], 6), "expected_stance": fc["expected"], "model_version": fc["model_version"],
+        "forecast": None
+        if fc is None
+        else {
+            "last_close": round(fc["last_close"], 4),
+            "close_21d": round(fc["close_21d"], 4),
+            "change_21d": round(fc["change"], 6),
+            "expected_stance": fc["expected"],
+            "model_version": fc["model_version"],
         },
     }
 
@@ -436,10 +500,21 @@ def run_evaluation(settings: Settings, ref: str, *, keep: int = 500) -> dict[str
     report = load_report(settings, ref)
     result = evaluate_report(report)
     model_id = tickers.model_id(ref)
-    result = {"ticker": ref, "symbol": result["ticker"] or ref, "model": model_id, **{k: v for k, v in result.items() if k != "ticker"}}
+    result = {
+        "ticker": ref,
+        "symbol": result["ticker"] or ref,
+        "model": model_id,
+        **{k: v for k, v in result.items() if k != "ticker"},
+    }
     store.save(settings, model_id, KIND, result, keep)
     m = result["metrics"]
-    log.info("agent evaluation of %s: %s (%.2f), failed: %s", ref, m["status"], m["overall_score"], m["failed_checks"] or "none")
+    log.info(
+        "agent evaluation of %s: %s (%.2f), failed: %s",
+        ref,
+        m["status"],
+        m["overall_score"],
+        m["failed_checks"] or "none",
+    )
     return result
 
 

@@ -66,7 +66,9 @@ def ks_2samp(ref, cur) -> tuple[float, float]:
     ref, cur = np.sort(_sample(ref, "reference")), np.sort(_sample(cur, "current"))
     n, m = len(ref), len(cur)
     pooled = np.concatenate([ref, cur])
-    d = float(np.max(np.abs(np.searchsorted(ref, pooled, side="right") / n - np.searchsorted(cur, pooled, side="right") / m)))
+    d = float(
+        np.max(np.abs(np.searchsorted(ref, pooled, side="right") / n - np.searchsorted(cur, pooled, side="right") / m))
+    )
     en = math.sqrt(n * m / (n + m))
     return d, kolmogorov_sf((en + 0.12 + 0.11 / en) * d)
 

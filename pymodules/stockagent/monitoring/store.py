@@ -17,8 +17,9 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import tickers
 from ..settings import Settings
@@ -104,7 +105,7 @@ def history(settings: Settings, model_id: str, kind: str, limit: int) -> list[di
             lines = fh.read().splitlines()
     except FileNotFoundError:
         return []
-    out = []
+    out: list[dict[str, Any]] = []
     for raw in reversed(lines):
         if len(out) >= limit:
             break
