@@ -20,7 +20,8 @@ import logging
 import sys
 from typing import Any
 
-from . import entry, errors, runtime
+from . import diagnostics, errors, runtime
+from .entries import agent, forecast
 
 log = logging.getLogger("stockagent.cli")
 
@@ -70,16 +71,17 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     req = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     cmd = args.command
     if cmd == "predict-parent":
-        return entry.predict, {"ticker": "parent"}
+        return forecast.predict, {"ticker": "parent"}
     if cmd == "predict-child":
-        return entry.predict, req
+        return forecast.predict, req
     if cmd == "train-parent":
-        return entry.train, {"ticker": "parent", **req}
+        return forecast.train, {"ticker": "parent", **req}
     if cmd == "train-child":
-        return entry.train, req
-    return {"models": entry.models, "model": entry.model, "model-state": entry.model_state,
-            "tickers": entry.tickers, "feature-store-sync": entry.feature_store_sync,
-            "feature-store-check": entry.feature_store_check, "noop": entry.noop, "features": entry.features, "embed": entry.embed}[cmd], req
+        return forecast.train, req
+    return {"models": forecast.models, "model": forecast.model, "model-state": forecast.model_state,
+            "tickers": forecast.tickers, "feature-store-sync": forecast.feature_store_sync,
+            "feature-store-check": forecast.feature_store_check, "noop": diagnostics.noop,
+            "features": diagnostics.features, "embed": agent.embed}[cmd], req
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@ import json
 import pytest
 from agent_fakes import BEARISH_REPORT, NEWS, PERFORMANCE, make_prediction
 
-from stockagent import entry, errors
+from stockagent import errors
+from stockagent.entries import agent as entries
 from stockagent.agent import budget, runner
 from stockagent.agent.context import Context
 from stockagent.llm import ScriptedChat
@@ -70,6 +71,6 @@ def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatc
     question = "Что будет с ценой? " * 100  # 1,900 characters, far more tokens than 512
     req = {"ticker": "TEST", "prediction": make_prediction(), "question": question}
     with pytest.raises(errors.InvalidParameter, match=r"the limit is 512 tokens \(AGENT_MAX_QUESTION_TOKENS"):
-        entry.analyze(json.dumps(req).encode())
+        entries.analyze(json.dumps(req).encode())
     assert chat.calls == []  # refused before any LLM call
 

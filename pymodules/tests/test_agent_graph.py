@@ -8,7 +8,8 @@ import time
 import pytest
 from agent_fakes import BEARISH_REPORT, BULLISH_REPORT, HEADLINES, INJECTION, NEWS, PERFORMANCE, make_prediction
 
-from stockagent import entry, errors, runtime
+from stockagent import errors, runtime
+from stockagent.entries import agent as entries
 from stockagent.agent import runner, tools
 from stockagent.agent.context import Context
 from stockagent.agent.graph import AgentRun
@@ -227,9 +228,9 @@ def test_entry_analyze_with_a_scripted_model(agent_env):
 
     chat = script()
     agent_env.setattr(llm, "select", lambda ctx, threads=None: chat)
-    out = call(entry.analyze, {"ticker": " test ", "prediction": make_prediction(), "headlines": HEADLINES, "news_source": "finnhub"})
+    out = call(entries.analyze, {"ticker": " test ", "prediction": make_prediction(), "headlines": HEADLINES, "news_source": "finnhub"})
     assert out["ticker"] == "TEST" and out["recommendation"] == "BEARISH" and "News:** Finnhub" in out["final_report"]
-    out2 = call(entry.analyze, {"ticker": "TEST", "prediction": make_prediction(), "thread_id": out["thread_id"], "question": "Why?"})
+    out2 = call(entries.analyze, {"ticker": "TEST", "prediction": make_prediction(), "thread_id": out["thread_id"], "question": "Why?"})
     assert out2["answer"] and out2["thread_id"] == out["thread_id"]
 
 
@@ -247,9 +248,9 @@ def test_entry_analyze_refuses_bad_requests_and_needs_an_llm(agent_env):
     ]
     for req, message in bad:
         with pytest.raises(errors.BadRequest, match=message):
-            call(entry.analyze, req)
+            call(entries.analyze, req)
     agent_env.setenv("LLM_PROVIDER", "none")
     with pytest.raises(errors.Unavailable, match="no LLM configured: LLM_PROVIDER=none"):
-        call(entry.analyze, good)
-    assert call(entry.llm_status, {}) == {"available": False, "provider": "none", "model": "",
+        call(entries.analyze, good)
+    assert call(entries.llm_status, {}) == {"available": False, "provider": "none", "model": "",
                                           "detail": "LLM_PROVIDER=none and no LLM_BASE_URL"}

@@ -47,13 +47,13 @@ def run(chat, tmp_path, settings, **kw):
 
 
 def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
-    from stockagent import entry
+    from stockagent.entries import agent as entries
 
     load_env(DATA_DIR=tmp_path, AGENT_MAX_TOKENS=MAX_TOKENS, LLM_TIMEOUT=120, LLM_BASE_URL=None, LLM_PROVIDER=None, LLM_GGUF=None)
     headlines = HEADLINES + [{"title": INJECTION, "publisher": "spam", "url": "", "published": ""}]
     req = {"ticker": "TEST", "prediction": make_prediction(), "headlines": headlines, "news_source": "yahoo",
            "question": "What is the forecast for one month?"}
-    out = json.loads(entry.analyze(json.dumps(req).encode()))
+    out = json.loads(entries.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
     assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
     assert (tmp_path / "agent" / "checkpoints.sqlite").is_file()

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from stockagent import entry, errors
+from stockagent import errors
+from stockagent.entries import forecast as entries
 from stockagent.forecast import batch, predict, train
 
 FROZEN = ("MSFT", "AAPL")
@@ -63,7 +64,7 @@ def test_shared_forward_equals_single_forecasts(children):
 def test_failures_are_per_ticker(children, load_env):
     load_env(DATA_DIR=children.data_dir, DATA_SOURCE="bundled")
     req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", 7, "parent"], "threads": 1}
-    out = json.loads(entry.predict_batch(json.dumps(req).encode()))
+    out = json.loads(entries.predict_batch(json.dumps(req).encode()))
     got = [(r["ticker"], r.get("error")) for r in out["results"]]
     assert got == [("MSFT", None), ("ZZZZ", "not_found"), ("AMZN", "untrained"), ("not a ticker!", "invalid_ticker"),
                    ("7", "invalid_ticker"), ("parent", None)]
@@ -76,4 +77,4 @@ def test_failures_are_per_ticker(children, load_env):
                                  {"tickers": ["AAPL"], "threads": True}])
 def test_bad_batches(req):
     with pytest.raises(errors.InvalidParameter):
-        entry.predict_batch.__wrapped__(req)
+        entries.predict_batch.__wrapped__(req)

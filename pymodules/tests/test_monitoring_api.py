@@ -5,7 +5,8 @@ import json
 import pytest
 
 from stockagent import errors
-from stockagent.monitoring import api, config
+from stockagent.entries import monitoring as api
+from stockagent.monitoring import config
 
 from test_monitoring_evaluation import GOOD, report
 

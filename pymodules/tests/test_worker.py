@@ -112,13 +112,13 @@ def test_frames_round_trip_and_refuse_truncation():
 
 def test_entry_functions_answer_as_in_process(tmp_path, load_env):
     """The benchmark workloads through a worker equal the in-process answers."""
-    from stockagent import entry
+    from stockagent import diagnostics
 
     load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
-    w = Worker("stockagent.entry")
+    w = Worker("stockagent.diagnostics")
     assert w.read()[0] == worker.READY
-    assert w.call("stockagent.entry:noop") == (worker.OK, b"{}")
-    kind, out = w.call("stockagent.entry:features", {"ticker": "aapl"})
+    assert w.call("stockagent.diagnostics:noop") == (worker.OK, b"{}")
+    kind, out = w.call("stockagent.diagnostics:features", {"ticker": "aapl"})
     assert w.close()[0] == 0
-    local = entry.features(json.dumps({"ticker": "AAPL"}).encode())
+    local = diagnostics.features(json.dumps({"ticker": "AAPL"}).encode())
     assert kind == worker.OK and out == local

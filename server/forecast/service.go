@@ -9,23 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"stockagent/pybridge"
 	"stockagent/server/cache"
+	"stockagent/server/pyapi"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
-
-// Python exception types the flows below branch on (stockagent/errors.py).
-const (
-	errModelMissing = "stockagent.errors.ModelMissing"
-)
-
-// IsPy reports whether err is a Python exception of the given type.
-func IsPy(err error, typ string) bool {
-	var pe *pybridge.PyError
-	return errors.As(err, &pe) && pe.Type == typ
-}
 
 // Observer receives the measurements of the flows below (metrics). Its
 // methods must be safe for concurrent use and must not block.
@@ -130,13 +119,13 @@ func (s *Service) predict(ctx context.Context, model string, fromCache bool) (js
 		s.obs.CacheMiss("prediction")
 	}
 	pred, err := s.forecast(ctx, model)
-	if err == nil || !IsPy(err, errModelMissing) {
+	if err == nil || !errors.Is(err, pyapi.ErrModelMissing) {
 		s.obs.Prediction(kind, time.Since(start), err)
 	}
 	if err == nil {
 		return pred, nil, nil
 	}
-	if !IsPy(err, errModelMissing) {
+	if !errors.Is(err, pyapi.ErrModelMissing) {
 		return nil, nil, err
 	}
 	tr, err := s.Train(ctx, model, TrainParams{})
