@@ -147,7 +147,7 @@ func run() error {
 		Hooks: trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
-		taskMgr, cache.NewPredictions(hot, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+		taskMgr, cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL), m, log)
 	// The store's serving pointers are the truth: serving.json follows them.
 	// Then re-queue the runs that a stopped process left interrupted.
 	if err := svc.Reconcile(context.Background(), st); err != nil {

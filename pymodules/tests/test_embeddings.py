@@ -41,7 +41,7 @@ def test_embed_dimension_normalization_and_similarity():
     ({}, "exactly one"),
     ({"text": "a", "texts": ["b"]}, "exactly one"),
     ({"text": 3}, "must be a string"),
-    ({"texts": "abc"}, "must be a string"),
+    ({"texts": "abc"}, "texts must be a list"),
     ({"texts": []}, "empty"),
     ({"texts": ["x"] * (embeddings.MAX_TEXTS + 1)}, "at most"),
     ({"txt": "a"}, "unknown field"),

@@ -268,6 +268,26 @@ type ServingPointer struct {
 	RunID   string    `json:"run_id"`
 }
 
+// ServingVersions reads the serving pointers in st (the store the task
+// manager commits to): the prediction cache's check that an entry was made
+// by the version that serves.
+func ServingVersions(st store.Store) cache.Serving {
+	return func(ctx context.Context, model string) (string, bool, error) {
+		b, err := st.Get(ctx, servingPrefix+model)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		var ptr ServingPointer
+		if err := json.Unmarshal(b, &ptr); err != nil {
+			return "", false, fmt.Errorf("serving pointer of %s: %w", model, err)
+		}
+		return ptr.Version, true, nil
+	}
+}
+
 // commitServing moves model's serving pointer to version, fenced by the run's
 // lease, then writes serving.json from it.
 func (s *Service) commitServing(ctx context.Context, model, version, runID string) error {
