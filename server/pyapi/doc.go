@@ -7,6 +7,12 @@
 //
 // contract.json is the registry as Python dumps it; pyapi.gen.go is what
 // ./gen makes of it. Tests on both sides fail when either is stale.
+//
+// A request field Python does not require is sent only when set
+// (omitempty): its zero value leaves Python's default, which the field's
+// comment names. A boolean whose default is true is a pointer for that
+// reason. Answers declared without a model are json.RawMessage, passed on
+// as Python encoded them.
 package pyapi
 
 //go:generate ../../.venv/bin/python -m stockagent.contract.document contract.json

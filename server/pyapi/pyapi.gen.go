@@ -83,15 +83,15 @@ const (
 
 // AnalyzeRequest is the request of Analyze.
 type AnalyzeRequest struct {
-	// at most 50 items; optional.
+	// at most 50 items.
 	Headlines []Headline `json:"headlines,omitempty"`
-	// Unset: "none" without headlines; one of "finnhub", "yahoo", "none"; optional.
+	// Unset: "none" without headlines; one of "finnhub", "yahoo", "none".
 	NewsSource string `json:"news_source,omitempty"`
 	// The forecast the report is about, as predict answers it.
 	Prediction json.RawMessage `json:"prediction"`
-	// A follow-up question (at most 2000 characters); optional.
+	// A follow-up question (at most 2000 characters).
 	Question string `json:"question,omitempty"`
-	// A conversation to continue (at most 200 characters); optional.
+	// A conversation to continue (at most 200 characters).
 	ThreadID string `json:"thread_id,omitempty"`
 	Ticker   string `json:"ticker"`
 }
@@ -117,7 +117,7 @@ type Configuration struct {
 	// Absolute: models, prices and reports live here; at least 1 character(s).
 	DataDir string `json:"data_dir"`
 	// Where prices come from; unset: the environment's DATA_SOURCE (settings.py); one of "auto",
-	// "bundled", "yahoo"; optional.
+	// "bundled", "yahoo".
 	DataSource string `json:"data_source,omitempty"`
 }
 
@@ -130,9 +130,7 @@ type Configured struct {
 
 // EmbedRequest is the request of Embed. Exactly one of text and texts.
 type EmbedRequest struct {
-	// optional.
-	Text string `json:"text,omitempty"`
-	// optional.
+	Text  string   `json:"text,omitempty"`
 	Texts []string `json:"texts,omitempty"`
 }
 
@@ -146,14 +144,11 @@ type EmbedResponse struct {
 
 // Headline is a part of other types.
 type Headline struct {
-	// optional.
 	Published string `json:"published,omitempty"`
-	// optional.
 	Publisher string `json:"publisher,omitempty"`
 	// at least 1 character(s).
 	Title string `json:"title"`
-	// optional.
-	URL string `json:"url,omitempty"`
+	URL   string `json:"url,omitempty"`
 }
 
 // HistoryRequest is the request of Runs, DriftHistory, EvalHistory. One model's stored records,
@@ -249,24 +244,20 @@ type TickersRequest struct {
 // TrainRequest is the request of Train. A training; unset hyper-parameters take the settings'
 // defaults.
 type TrainRequest struct {
-	// optional.
 	EndDate string `json:"end_date,omitempty"`
-	// optional.
-	Epochs int `json:"epochs,omitempty"`
-	// Ignored: Go decides whether to train; optional.
-	Force bool `json:"force,omitempty"`
-	// optional.
+	Epochs  int    `json:"epochs,omitempty"`
+	// Ignored: Go decides whether to train.
+	Force        bool    `json:"force,omitempty"`
 	LearningRate float64 `json:"learning_rate,omitempty"`
 	// Auto (the default): the new version serves only if its held-out MAE is no worse than the serving
-	// one's; one of "auto", "always"; optional.
+	// one's; one of "auto", "always".
 	Promote string `json:"promote,omitempty"`
-	// Continue from that run's checkpoint; optional.
+	// Continue from that run's checkpoint.
 	ResumeRunID string `json:"resume_run_id,omitempty"`
-	// Checkpoint every epoch; the pointer is then left to the caller's fenced commit; optional.
-	RunID string `json:"run_id,omitempty"`
-	// optional.
+	// Checkpoint every epoch; the pointer is then left to the caller's fenced commit.
+	RunID     string `json:"run_id,omitempty"`
 	StartDate string `json:"start_date,omitempty"`
-	// Children: freeze or fine_tune; optional.
+	// Children: freeze or fine_tune.
 	Strategy string `json:"strategy,omitempty"`
 	Ticker   string `json:"ticker"`
 }

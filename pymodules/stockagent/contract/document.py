@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import errors
 from .registry import MODULES, REGISTRY
@@ -26,7 +27,8 @@ def document() -> dict[str, Any]:
     for module in MODULES:
         importlib.import_module(module)
     entries = sorted(REGISTRY.values(), key=lambda e: (MODULES.index(e.module), e.name))
-    models = {(e.request, "validation") for e in entries if e.request} | {(e.response, "serialization") for e in entries if e.response}
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(e.request, "validation") for e in entries if e.request}
+    models |= {(e.response, "serialization") for e in entries if e.response}
     _, schema = models_json_schema(sorted(models, key=lambda m: (m[0].__name__, m[1])), ref_template=TYPES_REF)
     kinds = [cls for _, cls in inspect.getmembers(errors, inspect.isclass)
              if issubclass(cls, errors.StockAgentError) and cls is not errors.StockAgentError]

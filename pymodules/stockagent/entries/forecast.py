@@ -271,11 +271,13 @@ def model_state(req: TickerRequest) -> ModelState:
     """Cheap state: is there a serving model, which, and how recent the data."""
     s = settings.load()
     serving = Registry.from_settings(s).serving_version(symbols.model_id(req.ticker))
+    as_of: str | None = None
+    source: str | None = None
     try:
         data = prices.load(_symbol(s, req.ticker), s)
         as_of, source = data.last_date, data.source
     except errors.NotFound:
-        as_of = source = None
+        pass
     return ModelState(ticker=req.ticker, exists=serving is not None, serving_version=serving,
                       data_as_of=as_of, data_source=source)
 

@@ -345,7 +345,8 @@ func baseType(s *Schema) (string, error) {
 }
 
 // describe is a property's comment: its description, its allowed values and
-// bounds, and its default.
+// bounds, and its default (an optional field is omitempty: its zero value
+// leaves Python's default, as the package comment says).
 func describe(s *Schema, required bool) string {
 	var notes []string
 	add := func(ss *Schema) {
@@ -379,13 +380,9 @@ func describe(s *Schema, required bool) string {
 	for _, a := range s.AnyOf {
 		add(a)
 	}
-	if !required {
-		if s.Default == nil {
-			notes = append(notes, "optional")
-		} else {
-			d, _ := json.Marshal(s.Default)
-			notes = append(notes, "default "+string(d))
-		}
+	if !required && s.Default != nil {
+		d, _ := json.Marshal(s.Default)
+		notes = append(notes, "default "+string(d))
 	}
 	if len(notes) == 0 {
 		return ""
