@@ -83,7 +83,9 @@ def local_call(
 
 
 def endpoint(fn: Callable[[dict[str, Any]], Any]) -> Callable[[bytes], bytes]:
-    """Turn ``fn(request: dict) -> JSON-able`` into the bytes-in, bytes-out form Go calls.
+    """Turn ``fn(request: dict) -> JSON-able`` into the bytes-in, bytes-out form Go calls: for the
+    bridge's own test functions (diagnostics.py). Entry points of the service are declared with
+    ``contract.registry.entry``, which validates their requests.
 
     A function that encodes its own answer (a large one, with a faster encoder) returns bytes,
     passed on as they are.
