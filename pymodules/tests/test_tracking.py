@@ -97,8 +97,11 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
         call(entries.runs, {"ticker": "MSFT"})
     with pytest.raises(errors.NotFound):
         call(entries.runs, {"ticker": "parent"})  # the copied parent was trained in another folder
-    for bad in (0, 501, True, "5", 2.5, None):
+    for bad in (0, 501):
         with pytest.raises(errors.InvalidParameter, match="limit"):
+            call(entries.runs, {"ticker": "AAPL", "limit": bad})
+    for bad in (True, "5", 2.5, None):  # not an integer: the request is malformed
+        with pytest.raises(errors.BadRequest, match="limit must be an integer"):
             call(entries.runs, {"ticker": "AAPL", "limit": bad})
     with pytest.raises(errors.BadRequest, match="unknown field"):
         call(entries.runs, {"ticker": "AAPL", "limt": 1})

@@ -159,5 +159,8 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 
 def _json_type(value: Any) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+    """What a JSON value is, as a refusal names it: its kind, or itself for true, false and null."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return {int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
