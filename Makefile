@@ -28,7 +28,7 @@ GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -pr
 # The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run run-supervised test lint test-go test-py test-web web bench clean gpu-check preflight lock
+.PHONY: help setup run run-supervised generate test lint test-go test-py test-web web bench clean gpu-check preflight lock
 
 # Before anything is built, .ci/preflight checks the tools the goal needs (installing Debian's
 # packages when root with apt-get) or stops with one line per missing tool. The test goals need
@@ -49,6 +49,9 @@ run: setup ## run the server on :$(PORT) with its embedded defaults
 
 run-supervised: setup ## run the server as above, started again after a crash (SUPERVISE=on)
 	PORT=$(PORT) SUPERVISE=on ./$(BIN)
+
+generate: $(VENV)/.installed ## regenerate code made from declarations (server/pyapi from the Python contract)
+	go generate ./...
 
 test: setup lint test-go test-py test-web ## run the linters, then every Go, Python and web test
 

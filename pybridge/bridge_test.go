@@ -30,10 +30,11 @@ func TestMain(m *testing.M) {
 	pybridgetest.Main(m, func(python string) (pybridgetest.Stopper, error) {
 		var err error
 		interp, err = Start(Config{
+			// Raw names: the bridge is tested on its own (server/pyapi holds them for the server).
 			Executable:       python,
-			Modules:          []string{"stockagent.runtime", "stockagent.diagnostics"},
-			Setup:            "stockagent.runtime:attach",
-			ThreadSetup:      "stockagent.runtime:configure_thread",
+			Modules:          []string{"stockagent.entries.system", "stockagent.diagnostics"},
+			Setup:            "stockagent.entries.system:attach",
+			ThreadSetup:      "stockagent.entries.system:configure_thread",
 			InferenceWorkers: 2,
 			LongWorkers:      1,
 			AgentWorkers:     1,

@@ -19,6 +19,15 @@ func (e *PyError) Error() string {
 	return fmt.Sprintf("pybridge: %s raised %s: %s", e.Func, e.Type, e.Message)
 }
 
+// Is reports whether target names e's Python class: an error value with a
+// PythonType method (the error kinds generated in server/pyapi) matches the
+// exception whose qualified class name it returns, so callers write
+// errors.Is(err, pyapi.ErrNotFound) and never spell a class name.
+func (e *PyError) Is(target error) bool {
+	k, ok := target.(interface{ PythonType() string })
+	return ok && k.PythonType() == e.Type
+}
+
 var (
 	// ErrPoolClosed is returned by calls made after Shutdown began.
 	ErrPoolClosed = errors.New("pybridge: pool closed")

@@ -154,7 +154,10 @@ func Start(cfg Config) (*Interpreter, error) {
 
 // capThreads bounds the native thread pools that libraries size from the
 // environment when they load (OpenMP, MKL, OpenBLAS); each worker then sets
-// its own budget through ThreadSetup. Values a user set are kept.
+// its own budget through ThreadSetup. Values a user set are kept. This is the
+// one environment write left before Python starts: these variables are read
+// by native libraries as torch loads, before any call could carry them, so
+// they are not settings of ours (those reach Python through a call).
 func capThreads(n int) {
 	for _, k := range []string{"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"} {
 		if os.Getenv(k) == "" {

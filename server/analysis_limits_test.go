@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"stockagent/server/pyapi"
 )
 
 // The analyst's abuse limits end to end: real server processes talking to an
@@ -227,7 +229,7 @@ func (s *server) metric(t *testing.T, sample string) float64 {
 	return 0
 }
 
-const agentCancelled = `stockagent_bridge_calls_total{function="stockagent.entry:analyze",lane="agent",outcome="cancelled"}`
+const agentCancelled = `stockagent_bridge_calls_total{function="` + pyapi.FuncAnalyze + `",lane="agent",outcome="cancelled"}`
 
 // Finding 07: a long non-ASCII question never makes a 500. Counted in the
 // in-process model's own tokens it is a 422 naming the limit; every prompt

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/pyapi"
 	"stockagent/server/servertest"
 	"stockagent/server/vectorstore/qdranttest"
 )
@@ -142,7 +143,7 @@ func oneOf(v string, set ...string) bool {
 	return false
 }
 
-var analyzeCalls = regexp.MustCompile(`(?m)^stockagent_bridge_calls_total\{function="stockagent\.entry:analyze",lane="agent",outcome="ok"\} (\d+)`)
+var analyzeCalls = regexp.MustCompile(`(?m)^stockagent_bridge_calls_total\{function="` + regexp.QuoteMeta(pyapi.FuncAnalyze) + `",lane="agent",outcome="ok"\} (\d+)`)
 
 // llmCalls counts the agent runs the server made, from its metrics.
 func llmCalls(t *testing.T, srv *server) int {

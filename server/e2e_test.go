@@ -19,6 +19,7 @@ import (
 	"stockagent/deploy/deploytest"
 	"stockagent/pybridge/pybridgetest"
 	"stockagent/server/httpapi/apitest"
+	"stockagent/server/pyapi"
 	"stockagent/server/servertest"
 )
 
@@ -177,7 +178,7 @@ func TestServerEndToEnd(t *testing.T) {
 		predictCalls := func() string {
 			_, body := srv.get(t, "/metrics")
 			for _, line := range strings.Split(body, "\n") {
-				if strings.HasPrefix(line, `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`) {
+				if strings.HasPrefix(line, `stockagent_bridge_calls_total{function="`+pyapi.FuncPredict+`",lane="inference",outcome="ok"}`) {
 					return line
 				}
 			}
@@ -234,7 +235,7 @@ func TestServerEndToEnd(t *testing.T) {
 				t.Errorf("%s %s: %d %.300s, want %d with %s", tc.method, tc.path, status, body, tc.status, tc.want)
 			}
 		}
-		if _, body := srv.get(t, "/metrics"); !strings.Contains(body, `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`) {
+		if _, body := srv.get(t, "/metrics"); !strings.Contains(body, `stockagent_bridge_calls_total{function="`+pyapi.FuncPredict+`",lane="inference",outcome="ok"}`) {
 			t.Error("/metrics lacks the bridge's call counts")
 		}
 	})

@@ -33,6 +33,7 @@ import (
 	"stockagent/server/metrics"
 	"stockagent/server/monitoring"
 	"stockagent/server/policy"
+	"stockagent/server/pyapi"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
 	"stockagent/server/supervisor"
@@ -113,14 +114,12 @@ func run() error {
 		return err
 	}
 
-	// Python reads the same data folder, as an absolute path.
-	os.Setenv("DATA_DIR", cfg.DataDir)
 	log.Info("starting the interpreter", "python", cfg.Python)
 	py, err := pybridge.Start(pybridge.Config{
 		Executable:       cfg.Python,
-		Modules:          []string{"stockagent.runtime", "stockagent.entry"},
-		Setup:            "stockagent.runtime:attach",
-		ThreadSetup:      "stockagent.runtime:configure_thread",
+		Modules:          pyapi.Modules,
+		Setup:            pyapi.FuncAttach,
+		ThreadSetup:      pyapi.FuncConfigureThread,
 		InferenceWorkers: cfg.InferenceWorkers,
 		LongWorkers:      cfg.LongWorkers,
 		InferenceThreads: cfg.InferenceThreads,
@@ -134,6 +133,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Python's settings take the server's values once, before any other call.
+	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{DataDir: cfg.DataDir}); err != nil {
+		return fmt.Errorf("configuring Python: %w", err)
+	}
 	info := py.Info()
 	log.Info("interpreter ready", "version", info.Version, "prefix", info.Prefix,
 		"startup_seconds", info.StartupTime, "imports", info.ImportTimes)
@@ -144,7 +147,7 @@ func run() error {
 		Hooks: trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
 	})
 	svc := forecast.NewService(forecast.NewClient(py),
-		taskMgr, cache.NewPredictions(hot, cfg.DataDir, cfg.PredictionCacheTTL), m, log)
+		taskMgr, cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL), m, log)
 	// The store's serving pointers are the truth: serving.json follows them.
 	// Then re-queue the runs that a stopped process left interrupted.
 	if err := svc.Reconcile(context.Background(), st); err != nil {

@@ -20,7 +20,8 @@ import logging
 import sys
 from typing import Any
 
-from . import entry, errors, runtime
+from . import diagnostics, errors, runtime
+from .entries import agent, forecast
 
 log = logging.getLogger("stockagent.cli")
 
@@ -55,9 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("model-state", help="serving version and data date").add_argument("--ticker", required=True)
     sub.add_parser("tickers", help="symbols with price data")
     sub.add_parser("feature-store-sync", help="write tickers' features into Feast (offline and online)").add_argument(
-        "--ticker", dest="tickers", action="append", required=True)
-    sub.add_parser("feature-store-check", help="online features of the latest day against in-process ones").add_argument(
-        "--ticker", required=True)
+        "--ticker", dest="tickers", action="append", required=True
+    )
+    sub.add_parser(
+        "feature-store-check", help="online features of the latest day against in-process ones"
+    ).add_argument("--ticker", required=True)
     sub.add_parser("noop", help="do nothing: the cost of a process per call")
     sub.add_parser("features", help="compute one ticker's feature frame").add_argument("--ticker", required=True)
     sub.add_parser("embed", help="embed one text").add_argument("--text", required=True)
@@ -70,16 +73,24 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     req = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     cmd = args.command
     if cmd == "predict-parent":
-        return entry.predict, {"ticker": "parent"}
+        return forecast.predict, {"ticker": "parent"}
     if cmd == "predict-child":
-        return entry.predict, req
+        return forecast.predict, req
     if cmd == "train-parent":
-        return entry.train, {"ticker": "parent", **req}
+        return forecast.train, {"ticker": "parent", **req}
     if cmd == "train-child":
-        return entry.train, req
-    return {"models": entry.models, "model": entry.model, "model-state": entry.model_state,
-            "tickers": entry.tickers, "feature-store-sync": entry.feature_store_sync,
-            "feature-store-check": entry.feature_store_check, "noop": entry.noop, "features": entry.features, "embed": entry.embed}[cmd], req
+        return forecast.train, req
+    return {
+        "models": forecast.models,
+        "model": forecast.model,
+        "model-state": forecast.model_state,
+        "tickers": forecast.tickers,
+        "feature-store-sync": forecast.feature_store_sync,
+        "feature-store-check": forecast.feature_store_check,
+        "noop": diagnostics.noop,
+        "features": diagnostics.features,
+        "embed": agent.embed,
+    }[cmd], req
 
 
 def main(argv: list[str] | None = None) -> int:

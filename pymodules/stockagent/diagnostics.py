@@ -2,7 +2,9 @@
 
 Each exercises one property of the bridge: the raw round trip, JSON, errors,
 cooperative cancellation, progress events, the GIL hand-over, and a torch
-forward pass. None of them touches files or the network.
+forward pass. None of them touches files or the network, except the benchmark
+workloads at the end (``noop``, ``features``: entry points of the contract,
+called through every back-end ``make bench`` compares).
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import logging
 import time
 from typing import Any
 
-from . import errors, runtime
+import pydantic
+
+from . import errors, runtime, settings
+from .contract.models import Request, Response, SymbolRequest
+from .contract.registry import entry
 
 log = logging.getLogger(__name__)
 
@@ -118,15 +124,53 @@ def interpreter(req: dict[str, Any]) -> dict[str, Any]:
     return {"version": sys.version, "libdir": sysconfig.get_config_var("LIBDIR"), "file": package_file}
 
 
+# --- benchmark workloads (make bench): the same functions through every back-end ----------------
+
+
 _compiled: dict[str, Any] = {}
 
 
-@runtime.endpoint
-def eval_expr(req: dict[str, Any]) -> dict[str, Any]:
+class PolicyExpr(Request):
+    expr: str
+    """A Python expression over the inputs' names."""
+    inputs: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+
+@entry(lane="inference", request=PolicyExpr)
+def eval_expr(req: PolicyExpr) -> dict[str, Any]:
     """Evaluate a policy expression with CPython, without builtins: the CPython
     side of the policy benchmark (the server evaluates policies with gpython)."""
-    expr = req["expr"]
-    code = _compiled.get(expr)
+    code = _compiled.get(req.expr)
     if code is None:
-        code = _compiled[expr] = compile(expr, "<policy>", "eval")
-    return {"value": eval(code, {"__builtins__": {}}, dict(req.get("inputs", {})))}
+        code = _compiled[req.expr] = compile(req.expr, "<policy>", "eval")
+    return {"value": eval(code, {"__builtins__": {}}, dict(req.inputs))}
+
+
+class Nothing(Response):
+    """An empty answer."""
+
+
+@entry(lane="inference", response=Nothing)
+def noop() -> Nothing:
+    """Nothing but the request and answer round trip: a back-end's own cost per call."""
+    return Nothing()
+
+
+@entry(lane="inference", request=SymbolRequest, raises=(errors.NotFound,))
+def features(req: SymbolRequest) -> dict[str, Any]:
+    """The model's feature function (market/features.compute) over one symbol's whole price history.
+
+    Computed afresh on every call (the cached ``Prices.features`` would make it free); the answer is
+    a summary: the row count and the last row.
+    """
+    from .market import features as feature_frame
+    from .market import prices
+
+    data = prices.load(req.ticker, settings.load())
+    frame = feature_frame.compute(data.ohlcv)
+    return {
+        "ticker": req.ticker,
+        "rows": len(frame),
+        "last_date": data.last_date,
+        "last": {name: round(float(v), 6) for name, v in zip(feature_frame.COLUMNS, frame[-1], strict=True)},
+    }

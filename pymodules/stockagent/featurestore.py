@@ -15,7 +15,7 @@ the first day the features are trusted (``features.WARMUP``) on.
 :func:`sync` writes a ticker's features and materializes its latest day into the online store;
 :func:`check` reads the online features of a ticker's latest day back and compares them with the
 in-process ones (they must be equal: both are the same float64 numbers). A training syncs its
-ticker when the store is on (entry.train); the CLI's ``feature-store`` command does it by hand.
+ticker when the store is on (entries/forecast.py, train); the CLI's ``feature-store`` command does it by hand.
 
 Feast is imported only here and only when a function runs: importing it takes seconds.
 

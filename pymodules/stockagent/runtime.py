@@ -21,7 +21,8 @@ import logging
 import os
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from . import errors
 
@@ -83,7 +84,9 @@ def local_call(
 
 
 def endpoint(fn: Callable[[dict[str, Any]], Any]) -> Callable[[bytes], bytes]:
-    """Turn ``fn(request: dict) -> JSON-able`` into the bytes-in, bytes-out form Go calls.
+    """Turn ``fn(request: dict) -> JSON-able`` into the bytes-in, bytes-out form Go calls: for the
+    bridge's own test functions (diagnostics.py). Entry points of the service are declared with
+    ``contract.registry.entry``, which validates their requests.
 
     A function that encodes its own answer (a large one, with a faster encoder) returns bytes,
     passed on as they are.
@@ -104,7 +107,7 @@ def endpoint(fn: Callable[[dict[str, Any]], Any]) -> Callable[[bytes], bytes]:
     return call
 
 
-# --- set-up the host calls once ------------------------------------------------------------
+# --- the host's logger ---------------------------------------------------------------------
 
 
 class _HostLogHandler(logging.Handler):
@@ -141,33 +144,13 @@ class _HostStream(io.TextIOBase):
             _host.log(self._level, self._name, line)
 
 
-@endpoint
-def attach(req: dict[str, Any]) -> dict[str, Any]:
-    """Route ``logging`` and stdout/stderr to the host's logger and cap native thread pools.
-
-    Called once by the Go bridge right after the interpreter starts.
-    """
+def attach_host(log_level: int) -> dict[str, Any]:
+    """Route ``logging`` and stdout/stderr to the host's logger (entries/system.py's ``attach``)."""
     if _host is None:
         raise errors.Unavailable("attach is only meaningful inside the Go server")
     root = logging.getLogger()
     root.handlers[:] = [_HostLogHandler()]
-    root.setLevel(req.get("log_level", logging.INFO))
+    root.setLevel(log_level)
     sys.stdout = _HostStream("stdout", logging.INFO)
     sys.stderr = _HostStream("stderr", logging.WARNING)
     return {"python": sys.version, "executable": sys.executable, "prefix": sys.prefix, "pid": os.getpid()}
-
-
-@endpoint
-def configure_thread(req: dict[str, Any]) -> dict[str, Any]:
-    """Cap the intra-op threads torch uses for calls made from this worker thread.
-
-    OpenMP keeps the thread count per calling thread, so each worker sets its own
-    budget and the lanes together never oversubscribe the cores.
-    """
-    threads = int(req.get("threads", 1))
-    if threads < 1:
-        raise errors.InvalidParameter(f"threads must be >= 1, got {threads}")
-    import torch
-
-    torch.set_num_threads(threads)
-    return {"threads": torch.get_num_threads()}

@@ -1,8 +1,10 @@
 """Settings of the forecasting core: one frozen dataclass, read from environment variables.
 
 Every value has a safe default, is validated once when the object is built, and is read-only
-afterwards. Library code takes a :class:`Settings` argument; only the entry module (and the CLI
-through it) uses the cached :func:`load`, so tests build their own settings and never share state.
+afterwards. Library code takes a :class:`Settings` argument; only the entry modules (and the CLI
+through them) use :func:`load`, so tests build their own settings and never share state. Inside the
+server, Go sends the values it owns (the data folder) once at start-up (:func:`configure`); the
+others come from the process environment.
 
 | variable | default | meaning |
 |---|---|---|
@@ -28,8 +30,8 @@ import dataclasses
 import datetime as dt
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from . import errors
 
@@ -142,9 +144,12 @@ class Settings:
             return "cuda"
         if self.device == "auto":
             return "cpu"
-        why = ("this torch build has no CUDA support" if torch.version.cuda is None else
-               f"torch (CUDA {torch.version.cuda}) sees no GPU: check the NVIDIA driver and that the GPU "
-               "is passed to the container")
+        why = (
+            "this torch build has no CUDA support"
+            if torch.version.cuda is None
+            else f"torch (CUDA {torch.version.cuda}) sees no GPU: check the NVIDIA driver and that the GPU "
+            "is passed to the container"
+        )
         raise errors.Unavailable(f"DEVICE=cuda but {why}; DEVICE=auto or cpu runs on the CPU")
 
 
@@ -153,7 +158,29 @@ def _require(ok: bool, name: str, value: object, expected: str) -> None:
         raise ValueError(f"setting {name}={value!r} is invalid: expected {expected}")
 
 
-@functools.cache
+_configured: Settings | None = None
+
+
+def configure(s: Settings) -> None:
+    """Make ``s`` the process-wide settings: the server's one ``configure`` call at start-up
+    (entries/system.py), so the values Go owns reach Python without touching the environment."""
+    global _configured
+    _configured = s
+
+
 def load() -> Settings:
-    """The process-wide settings, read from the environment on first use (entry module only)."""
+    """The process-wide settings (entry modules only): the configured value inside the server,
+    else read from the environment on first use (the CLI, tests)."""
+    return _configured if _configured is not None else _from_env()
+
+
+@functools.cache
+def _from_env() -> Settings:
     return Settings.from_env()
+
+
+def reset() -> None:
+    """Forget the configured settings and the cached environment (tests)."""
+    global _configured
+    _configured = None
+    _from_env.cache_clear()

@@ -34,7 +34,8 @@ import struct
 import sys
 import time
 import traceback
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 30  # a longer length means a corrupt stream, not a request
@@ -71,11 +72,13 @@ def type_name(exc: BaseException) -> str:
 
 
 def error_payload(exc: BaseException) -> bytes:
-    return json.dumps({
-        "type": type_name(exc),
-        "message": str(exc),
-        "traceback": "".join(traceback.format_exception(exc)),
-    }).encode()
+    return json.dumps(
+        {
+            "type": type_name(exc),
+            "message": str(exc),
+            "traceback": "".join(traceback.format_exception(exc)),
+        }
+    ).encode()
 
 
 class Functions:
@@ -140,7 +143,9 @@ def _protocol_stdout() -> BinaryIO:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stockagent.worker", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", type=int, default=logging.INFO, help="Python logging level (10 debug .. 50 critical)")
+    parser.add_argument(
+        "--log-level", type=int, default=logging.INFO, help="Python logging level (10 debug .. 50 critical)"
+    )
     parser.add_argument("modules", nargs="*", help="modules to import before reporting ready")
     args = parser.parse_args(argv)
     # Go reads the level name at the start of each line (server/cmd/bench/pyproc/worker.go).

@@ -15,7 +15,8 @@ import socket
 import pytest
 import torch
 
-from stockagent import entry, settings
+from stockagent import settings
+from stockagent.entries import forecast as entries
 from stockagent.forecast import train
 
 torch.set_num_threads(1)
@@ -67,16 +68,16 @@ def load_env(monkeypatch):
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, str(value))
-        settings.load.cache_clear()
+        settings.reset()
         return settings.load()
 
     yield use
-    settings.load.cache_clear()
+    settings.reset()
 
 
 @pytest.fixture
 def entry_env(with_parent, load_env) -> settings.Settings:
     """Environment for the entry functions (they read settings.load()), with a parent model."""
-    entry._predictors.clear()
+    entries._predictors.clear()
     yield load_env(DATA_DIR=with_parent.data_dir, DATA_SOURCE="bundled")
-    entry._predictors.clear()
+    entries._predictors.clear()

@@ -6,9 +6,10 @@ import json
 import pytest
 from agent_fakes import BEARISH_REPORT, NEWS, PERFORMANCE, make_prediction
 
-from stockagent import entry, errors
+from stockagent import errors
 from stockagent.agent import budget, runner
 from stockagent.agent.context import Context
+from stockagent.entries import agent as entries
 from stockagent.llm import ScriptedChat
 from stockagent.llm.chat import estimate_tokens
 
@@ -93,5 +94,5 @@ def test_finding07_a_question_too_long_in_tokens_is_refused(tmp_path, monkeypatc
     question = "Что будет с ценой? " * 100  # 1,900 characters, far more tokens than 512
     req = {"ticker": "TEST", "prediction": make_prediction(), "question": question}
     with pytest.raises(errors.InvalidParameter, match=r"the limit is 512 tokens \(AGENT_MAX_QUESTION_TOKENS"):
-        entry.analyze(json.dumps(req).encode())
+        entries.analyze(json.dumps(req).encode())
     assert chat.calls == []  # refused before any LLM call

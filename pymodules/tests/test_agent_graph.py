@@ -8,11 +8,12 @@ import time
 import pytest
 from agent_fakes import BEARISH_REPORT, BULLISH_REPORT, HEADLINES, INJECTION, NEWS, PERFORMANCE, make_prediction
 
-from stockagent import entry, errors, runtime
+from stockagent import errors, runtime
 from stockagent.agent import runner, tools
 from stockagent.agent.context import Context
 from stockagent.agent.graph import AgentRun
 from stockagent.agent.graph import graph as plain_graph
+from stockagent.entries import agent as entries
 from stockagent.llm import ScriptedChat
 
 
@@ -275,12 +276,12 @@ def test_entry_analyze_with_a_scripted_model(agent_env):
     chat = script()
     agent_env.setattr(llm, "select", lambda ctx, threads=None: chat)
     out = call(
-        entry.analyze,
+        entries.analyze,
         {"ticker": " test ", "prediction": make_prediction(), "headlines": HEADLINES, "news_source": "finnhub"},
     )
     assert out["ticker"] == "TEST" and out["recommendation"] == "BEARISH" and "News:** Finnhub" in out["final_report"]
     out2 = call(
-        entry.analyze,
+        entries.analyze,
         {"ticker": "TEST", "prediction": make_prediction(), "thread_id": out["thread_id"], "question": "Why?"},
     )
     assert out2["answer"] and out2["thread_id"] == out["thread_id"]
@@ -300,11 +301,11 @@ def test_entry_analyze_refuses_bad_requests_and_needs_an_llm(agent_env):
     ]
     for req, message in bad:
         with pytest.raises(errors.BadRequest, match=message):
-            call(entry.analyze, req)
+            call(entries.analyze, req)
     agent_env.setenv("LLM_PROVIDER", "none")
     with pytest.raises(errors.Unavailable, match="no LLM configured: LLM_PROVIDER=none"):
-        call(entry.analyze, good)
-    assert call(entry.llm_status, {}) == {
+        call(entries.analyze, good)
+    assert call(entries.llm_status, {}) == {
         "available": False,
         "provider": "none",
         "model": "",

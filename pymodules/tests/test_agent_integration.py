@@ -55,7 +55,7 @@ def run(chat, tmp_path, settings, **kw):
 
 
 def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
-    from stockagent import entry
+    from stockagent.entries import agent as entries
 
     load_env(
         DATA_DIR=tmp_path,
@@ -73,7 +73,7 @@ def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
         "news_source": "yahoo",
         "question": "What is the forecast for one month?",
     }
-    out = json.loads(entry.analyze(json.dumps(req).encode()))
+    out = json.loads(entries.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
     assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
     assert (tmp_path / "agent" / "checkpoints.sqlite").is_file()

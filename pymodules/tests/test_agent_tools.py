@@ -7,9 +7,10 @@ import types
 
 import pytest
 
-from stockagent import entry, errors, llm
+from stockagent import errors, llm
 from stockagent.agent import tools
 from stockagent.agent.context import Context
+from stockagent.entries import agent as entries
 from stockagent.llm import chat as chat_mod
 
 
@@ -147,12 +148,12 @@ def test_headline_block_quotes_and_cleans():
 
 def test_entry_news_offline_never_raises(monkeypatch):
     monkeypatch.setenv("NEWS_SOURCE", "none")
-    out = json.loads(entry.news(b'{"ticker": "aapl"}'))
+    out = json.loads(entries.news(b'{"ticker": "aapl"}'))
     assert out == {"ticker": "AAPL", "source": "none", "headlines": [], "detail": "NEWS_SOURCE=none"}
     with pytest.raises(errors.BadRequest):
-        entry.news(b'{"ticker": "../etc"}')
+        entries.news(b'{"ticker": "../etc"}')
     with pytest.raises(errors.BadRequest, match="use_fmi"):
-        entry.news(b'{"ticker": "AAPL", "use_fmi": "yes"}')
+        entries.news(b'{"ticker": "AAPL", "use_fmi": "yes"}')
 
 
 def test_context_from_env():
@@ -220,8 +221,8 @@ def test_openai_chat_reports_an_unreachable_server():
 def test_llm_status_entry_loads_nothing(load_env):
     load_env(LLM_BASE_URL=None, LLM_PROVIDER=None)
     chat_mod._llama_models.clear()
-    out = json.loads(entry.llm_status(b"{}"))
+    out = json.loads(entries.llm_status(b"{}"))
     assert out["available"] and out["provider"] == "llama-cpp" and "loads on first use" in out["detail"]
     assert chat_mod._llama_models == {}
     with pytest.raises(errors.BadRequest):
-        entry.llm_status(b'{"x": 1}')
+        entries.llm_status(b'{"x": 1}')

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from stockagent import entry, errors
+from stockagent import errors
+from stockagent.entries import forecast as entries
 from stockagent.forecast import batch, predict, train
 
 FROZEN = ("MSFT", "AAPL")
@@ -64,26 +65,31 @@ def test_shared_forward_equals_single_forecasts(children):
 
 def test_failures_are_per_ticker(children, load_env):
     load_env(DATA_DIR=children.data_dir, DATA_SOURCE="bundled")
-    req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", 7, "parent"], "threads": 1}
-    out = json.loads(entry.predict_batch(json.dumps(req).encode()))
+    req = {"tickers": ["msft", "ZZZZ", "AMZN", "not a ticker!", "MSFT", "parent"], "threads": 1}
+    out = json.loads(entries.predict_batch(json.dumps(req).encode()))
     got = [(r["ticker"], r.get("error")) for r in out["results"]]
     assert got == [
         ("MSFT", None),
         ("ZZZZ", "not_found"),
         ("AMZN", "untrained"),
         ("not a ticker!", "invalid_ticker"),
-        ("7", "invalid_ticker"),
         ("parent", None),
     ]
-    assert (out["answered"], out["failed"], out["lstm_forwards"]) == (2, 4, 1)
+    assert (out["answered"], out["failed"], out["lstm_forwards"]) == (2, 3, 1)
     assert "train" in out["results"][2]["detail"]
-    assert out["results"][0]["result"]["ticker"] == "MSFT" and out["results"][5]["result"]["ticker"] == "^GSPC"
+    assert out["results"][0]["result"]["ticker"] == "MSFT" and out["results"][4]["result"]["ticker"] == "^GSPC"
 
 
 @pytest.mark.parametrize(
-    "req",
-    [{"tickers": []}, {"tickers": "AAPL"}, {"tickers": ["AAPL"], "threads": 0}, {"tickers": ["AAPL"], "threads": True}],
+    "req, kind",
+    [
+        ({"tickers": []}, errors.InvalidParameter),
+        ({"tickers": ["AAPL"], "threads": 0}, errors.InvalidParameter),
+        ({"tickers": "AAPL"}, errors.BadRequest),  # a value of the wrong type: the request is malformed
+        ({"tickers": ["AAPL", 7]}, errors.BadRequest),
+        ({"tickers": ["AAPL"], "threads": True}, errors.BadRequest),
+    ],
 )
-def test_bad_batches(req):
-    with pytest.raises(errors.InvalidParameter):
-        entry.predict_batch.__wrapped__(req)
+def test_bad_batches(req, kind):
+    with pytest.raises(kind):
+        entries.predict_batch(json.dumps(req).encode())

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from stockagent import entry, errors
+from stockagent import errors
+from stockagent.entries import agent as entries
 from stockagent.llm import embeddings
 
 
@@ -14,10 +15,10 @@ def call(fn, req):
 
 
 def test_embed_dimension_normalization_and_similarity():
-    status = call(entry.embed_status, {})
+    status = call(entries.embed_status, {})
     assert status["available"] and status["model"] == "all-MiniLM-L6-v2"
     out = call(
-        entry.embed,
+        entries.embed,
         {
             "texts": [
                 "AAPL up 2-5% over 21 days; Apple beats earnings estimates",
@@ -35,9 +36,9 @@ def test_embed_dimension_normalization_and_similarity():
     dot = lambda u, v: sum(x * y for x, y in zip(u, v, strict=True))  # noqa: E731 - cosine, as the vectors are unit length
     assert dot(a, b) > 0.5 > dot(a, c) and dot(a, b) > dot(b, c) + 0.3
 
-    one = call(entry.embed, {"text": "AAPL up 2-5% over 21 days; Apple beats earnings estimates"})
+    one = call(entries.embed, {"text": "AAPL up 2-5% over 21 days; Apple beats earnings estimates"})
     assert len(one["vectors"]) == 1 and dot(one["vectors"][0], a) == pytest.approx(1.0, abs=1e-5)
-    after = call(entry.embed_status, {})
+    after = call(entries.embed_status, {})
     assert after["loaded"] is True and after["dim"] == out["dim"]
 
 
@@ -47,7 +48,7 @@ def test_embed_dimension_normalization_and_similarity():
         ({}, "exactly one"),
         ({"text": "a", "texts": ["b"]}, "exactly one"),
         ({"text": 3}, "must be a string"),
-        ({"texts": "abc"}, "must be a string"),
+        ({"texts": "abc"}, "texts must be a list"),
         ({"texts": []}, "empty"),
         ({"texts": ["x"] * (embeddings.MAX_TEXTS + 1)}, "at most"),
         ({"txt": "a"}, "unknown field"),
@@ -55,4 +56,4 @@ def test_embed_dimension_normalization_and_similarity():
 )
 def test_embed_refuses_bad_requests(req, message):
     with pytest.raises(errors.BadRequest, match=message):
-        call(entry.embed, req)
+        call(entries.embed, req)

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from stockagent import entry, errors
+from stockagent import errors
+from stockagent.entries import forecast as entries
 
 
 def call(fn, req=None):
@@ -15,70 +16,85 @@ def call(fn, req=None):
 
 
 def test_predict_and_models(entry_env):
-    out = call(entry.predict, {"ticker": "parent"})
+    out = call(entries.predict, {"ticker": "parent"})
     assert out["ticker"] == "^GSPC" and len(out["predictions"]["full_forecast"]) == 63
     with pytest.raises(errors.ModelMissing):
-        call(entry.predict, {"ticker": "aapl"})
+        call(entries.predict, {"ticker": "aapl"})
     with pytest.raises(errors.NotFound):
-        call(entry.predict, {"ticker": "NOPE"})
+        call(entries.predict, {"ticker": "NOPE"})
     for bad in ("../x", "", "..", "PARENT/..", "A" * 13):
         with pytest.raises(errors.BadRequest):
-            call(entry.predict, {"ticker": bad})
+            call(entries.predict, {"ticker": bad})
     with pytest.raises(errors.BadRequest, match="missing field 'ticker'"):
-        call(entry.predict, {})
+        call(entries.predict, {})
     with pytest.raises(errors.BadRequest, match="unknown field"):
-        call(entry.predict, {"ticker": "AAPL", "tikcer": 1})
+        call(entries.predict, {"ticker": "AAPL", "tikcer": 1})
 
-    models = call(entry.models)["models"]
+    models = call(entries.models)["models"]
     assert [m["model"] for m in models] == ["parent"] and models[0]["ticker"] == "parent"
     assert models[0]["serving_version"] == models[0]["versions"][0]["version"] == out["model_version"]
-    one = call(entry.model, {"ticker": "parent"})
+    one = call(entries.model, {"ticker": "parent"})
     assert one["meta"]["interval"]["test_coverage"] == one["versions"][0]["metrics"]["interval_coverage"]
     with pytest.raises(errors.NotFound):
-        call(entry.model, {"ticker": "AAPL"})
-    state = call(entry.model_state, {"ticker": "parent"})
-    assert state == {"ticker": "parent", "exists": True, "serving_version": out["model_version"],
-                     "data_as_of": "2024-12-31", "data_source": "bundled"}
-    assert call(entry.model_state, {"ticker": "NOPE"})["exists"] is False
-    tickers = call(entry.tickers)
+        call(entries.model, {"ticker": "AAPL"})
+    state = call(entries.model_state, {"ticker": "parent"})
+    assert state == {
+        "ticker": "parent",
+        "exists": True,
+        "serving_version": out["model_version"],
+        "data_as_of": "2024-12-31",
+        "data_source": "bundled",
+    }
+    assert call(entries.model_state, {"ticker": "NOPE"})["exists"] is False
+    tickers = call(entries.tickers)
     assert tickers["data_source"] == "bundled" and {"AAPL", "^GSPC"} <= {t["symbol"] for t in tickers["tickers"]}
 
 
 def test_train_child_then_predict(entry_env):
     with pytest.raises(errors.InvalidParameter, match="epochs"):
-        call(entry.train, {"ticker": "AAPL", "epochs": 0})
-    res = call(entry.train, {"ticker": "aapl", "epochs": 1, "start_date": "2016-01-01", "strategy": "freeze", "force": True})
+        call(entries.train, {"ticker": "AAPL", "epochs": 0})
+    res = call(
+        entries.train, {"ticker": "aapl", "epochs": 1, "start_date": "2016-01-01", "strategy": "freeze", "force": True}
+    )
     assert res["ticker"] == "AAPL" and res["serving"] is True and res["epochs_run"] == 1
     assert set(res["metrics"]["mae"]) == {"lstm", "naive", "drift"} and "test_coverage" in res["interval"]
-    out = call(entry.predict, {"ticker": "AAPL"})
+    out = call(entries.predict, {"ticker": "AAPL"})
     assert out["model_version"] == res["version"]
-    kept = call(entry.train, {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "promote": "auto"})
+    kept = call(entries.train, {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "promote": "auto"})
     assert kept["promotion"]["rule"] == "auto"  # same data and seed: as good, so promoted
     assert kept["serving"] is True
 
 
 def test_run_leaves_the_pointer_to_set_serving(entry_env):
     """A server's run (run_id given) saves its version unserved; set_serving moves the pointer."""
-    before = call(entry.model_state, {"ticker": "AAPL"})["serving_version"]
-    res = call(entry.train, {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "run_id": "0123abcd",
-                             "promote": "always"})
+    before = call(entries.model_state, {"ticker": "AAPL"})["serving_version"]
+    res = call(
+        entries.train,
+        {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "run_id": "0123abcd", "promote": "always"},
+    )
     assert res["promotion"]["promoted"] is True
-    assert call(entry.model_state, {"ticker": "AAPL"})["serving_version"] == before != res["version"]
-    assert call(entry.set_serving, {"ticker": "aapl", "version": res["version"]})["changed"] is True
-    assert call(entry.set_serving, {"ticker": "AAPL", "version": res["version"]})["changed"] is False
-    assert call(entry.predict, {"ticker": "AAPL"})["model_version"] == res["version"]
+    assert call(entries.model_state, {"ticker": "AAPL"})["serving_version"] == before != res["version"]
+    assert call(entries.set_serving, {"ticker": "aapl", "version": res["version"]})["changed"] is True
+    assert call(entries.set_serving, {"ticker": "AAPL", "version": res["version"]})["changed"] is False
+    assert call(entries.predict, {"ticker": "AAPL"})["model_version"] == res["version"]
     for bad in ({"ticker": "AAPL", "version": "../x"}, {"ticker": "AAPL", "version": 3}, {"ticker": "AAPL"}):
         with pytest.raises(errors.BadRequest):
-            call(entry.set_serving, bad)
+            call(entries.set_serving, bad)
     with pytest.raises(errors.NotFound):
-        call(entry.set_serving, {"ticker": "AAPL", "version": "v20200101000000000-abcd"})
+        call(entries.set_serving, {"ticker": "AAPL", "version": "v20200101000000000-abcd"})
     with pytest.raises(errors.BadRequest):
-        call(entry.train, {"ticker": "AAPL", "epochs": 1, "run_id": "../../x"})
+        call(entries.train, {"ticker": "AAPL", "epochs": 1, "run_id": "../../x"})
 
 
 def _cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "stockagent.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "stockagent.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_cli(tmp_path):

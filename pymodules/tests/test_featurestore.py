@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from conftest import free_port, make_settings
 
-from stockagent import entry, errors, featurestore
+from stockagent import errors, featurestore
+from stockagent.entries import forecast as entries
 from stockagent.market import features, prices
 
 
@@ -101,9 +102,9 @@ def test_a_ticker_never_synced_is_not_consistent(tmp_path, redis_url):
 def test_training_syncs_its_ticker(entry_env, redis_url, monkeypatch):
     monkeypatch.setenv("FEATURE_STORE", "feast")
     monkeypatch.setenv("REDIS_URL", redis_url)
-    out = json.loads(entry.train(json.dumps({"ticker": "JPM", "epochs": 1, "start_date": "2020-01-01"}).encode()))
+    out = json.loads(entries.train(json.dumps({"ticker": "JPM", "epochs": 1, "start_date": "2020-01-01"}).encode()))
     assert out["feature_store"]["tickers"] == ["JPM"] and out["feature_store"]["online_store"] == "redis"
-    check = json.loads(entry.feature_store_check(b'{"ticker": "JPM"}'))
+    check = json.loads(entries.feature_store_check(b'{"ticker": "JPM"}'))
     assert check["consistent"], check
 
 

@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from test_monitoring_evaluation import GOOD, report
 
 from stockagent import errors
-from stockagent.monitoring import api, config
-
-from test_monitoring_evaluation import GOOD, report
+from stockagent.entries import monitoring as api
+from stockagent.monitoring import config
 
 
 def call(fn, req=None):
@@ -27,8 +27,18 @@ def test_drift_endpoints(mon_env):
         call(api.drift_latest, {"ticker": "parent"})
     out = call(api.drift, {"ticker": "PARENT"})
     assert out["ticker"] == "parent" and out["current"]["rows"] == 40  # DRIFT_WINDOW_DAYS
-    assert set(out) >= {"ticker", "health", "drift_score", "volatility_index", "feature_metrics", "timestamp",
-                        "status", "model_version", "reference", "current"}
+    assert set(out) >= {
+        "ticker",
+        "health",
+        "drift_score",
+        "volatility_index",
+        "feature_metrics",
+        "timestamp",
+        "status",
+        "model_version",
+        "reference",
+        "current",
+    }
     assert call(api.drift_latest, {"ticker": "parent"}) == out
     hist = call(api.drift_history, {"ticker": "parent", "limit": 5})
     assert hist == {"ticker": "parent", "history": [out]}
@@ -65,20 +75,38 @@ def test_monitor_status(mon_env):
     from stockagent.forecast.registry import Registry
 
     serving = Registry.from_settings(mon_env).serving_version("parent")
-    assert call(api.monitor_status) == {"models": [{
-        "ticker": "parent", "symbol": "^GSPC", "model": "parent", "role": "parent",
-        "serving_version": serving, "drift": None, "eval": None}]}
+    assert call(api.monitor_status) == {
+        "models": [
+            {
+                "ticker": "parent",
+                "symbol": "^GSPC",
+                "model": "parent",
+                "role": "parent",
+                "serving_version": serving,
+                "drift": None,
+                "eval": None,
+            }
+        ]
+    }
     d = call(api.drift, {"ticker": "parent"})
     row = call(api.monitor_status)["models"][0]
-    assert row["drift"] == {"health": d["health"], "drift_score": d["drift_score"], "volatility_index": d["volatility_index"],
-                            "timestamp": d["timestamp"], "model_version": d["model_version"], "current_version": True}
+    assert row["drift"] == {
+        "health": d["health"],
+        "drift_score": d["drift_score"],
+        "volatility_index": d["volatility_index"],
+        "timestamp": d["timestamp"],
+        "model_version": d["model_version"],
+        "current_version": True,
+    }
     with pytest.raises(errors.BadRequest, match="unknown field"):
         call(api.monitor_status, {"ticker": "parent"})
 
 
 def test_config_from_env():
     assert config.MonitorConfig.from_env({}) == config.MonitorConfig(60, 500)
-    assert config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "90", "MONITOR_HISTORY_KEEP": " "}).drift_window_days == 90
+    assert (
+        config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "90", "MONITOR_HISTORY_KEEP": " "}).drift_window_days == 90
+    )
     with pytest.raises(ValueError, match="DRIFT_WINDOW_DAYS='x' is not a valid integer"):
         config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "x"})
     with pytest.raises(ValueError, match="DRIFT_WINDOW_DAYS=5 is invalid"):

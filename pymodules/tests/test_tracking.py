@@ -8,7 +8,8 @@ import types
 import pytest
 import torch
 
-from stockagent import entry, errors, redact, runtime
+from stockagent import errors, redact, runtime
+from stockagent.entries import forecast as entries
 from stockagent.forecast import registry as registry_mod
 from stockagent.forecast import tracking, train
 from stockagent.forecast.registry import Registry
@@ -55,8 +56,8 @@ def _ruin_fit(monkeypatch):
 def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
     events = []
     with runtime.local_call(on_progress=events.append):
-        first = call(entry.train, {"ticker": "AAPL", **CHILD, "epochs": 2})
-    second = call(entry.train, {"ticker": "AAPL", **CHILD})
+        first = call(entries.train, {"ticker": "AAPL", **CHILD, "epochs": 2})
+    second = call(entries.train, {"ticker": "AAPL", **CHILD})
     data_dir = entry_env.data_dir
     assert first["tracking"] == {
         "run_log": "runs/AAPL.jsonl",
@@ -64,7 +65,7 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
     }
     assert len((data_dir / "runs" / "AAPL.jsonl").read_text().splitlines()) == 2
 
-    out = call(entry.runs, {"ticker": "aapl"})
+    out = call(entries.runs, {"ticker": "aapl"})
     assert out["ticker"] == "AAPL" and [r["version"] for r in out["runs"]] == [second["version"], first["version"]]
     run = out["runs"][1]  # the first training
     meta = Registry.from_settings(entry_env).meta("AAPL", first["version"])
@@ -98,20 +99,23 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
     assert run["serving_version"] == first["version"] and run["mlflow"]["status"] == "off"
     assert out["runs"][0]["promotion"]["previous_version"] == first["version"]
 
-    assert [r["version"] for r in call(entry.runs, {"ticker": "AAPL", "limit": 1})["runs"]] == [second["version"]]
+    assert [r["version"] for r in call(entries.runs, {"ticker": "AAPL", "limit": 1})["runs"]] == [second["version"]]
     with pytest.raises(errors.NotFound, match="No training runs for 'MSFT'"):
-        call(entry.runs, {"ticker": "MSFT"})
+        call(entries.runs, {"ticker": "MSFT"})
     with pytest.raises(errors.NotFound):
-        call(entry.runs, {"ticker": "parent"})  # the copied parent was trained in another folder
-    for bad in (0, 501, True, "5", 2.5, None):
+        call(entries.runs, {"ticker": "parent"})  # the copied parent was trained in another folder
+    for bad in (0, 501):
         with pytest.raises(errors.InvalidParameter, match="limit"):
-            call(entry.runs, {"ticker": "AAPL", "limit": bad})
+            call(entries.runs, {"ticker": "AAPL", "limit": bad})
+    for bad in (True, "5", 2.5, None):  # not an integer: the request is malformed
+        with pytest.raises(errors.BadRequest, match="limit must be an integer"):
+            call(entries.runs, {"ticker": "AAPL", "limit": bad})
     with pytest.raises(errors.BadRequest, match="unknown field"):
-        call(entry.runs, {"ticker": "AAPL", "limt": 1})
+        call(entries.runs, {"ticker": "AAPL", "limt": 1})
     with pytest.raises(errors.BadRequest):
-        call(entry.runs, {"ticker": "../etc"})
+        call(entries.runs, {"ticker": "../etc"})
     with pytest.raises(errors.BadRequest, match="missing field"):
-        call(entry.runs, {})
+        call(entries.runs, {})
 
 
 def test_run_log_reader_is_bounded_and_skips_torn_lines(tmp_settings, monkeypatch):
@@ -280,13 +284,13 @@ def test_promotion_keeps_serving_version_when_new_model_is_worse(with_parent, no
 
 
 def test_promotion_through_entry_defaults_to_auto(entry_env, no_mlflow, monkeypatch):
-    first = call(entry.train, {"ticker": "AAPL", **CHILD})
+    first = call(entries.train, {"ticker": "AAPL", **CHILD})
     _ruin_fit(monkeypatch)
-    kept = call(entry.train, {"ticker": "AAPL", **CHILD})  # no promote field: auto
+    kept = call(entries.train, {"ticker": "AAPL", **CHILD})  # no promote field: auto
     assert kept["promotion"]["rule"] == "auto" and kept["promotion"]["decision"] == "kept"
-    state = call(entry.model_state, {"ticker": "AAPL"})
+    state = call(entries.model_state, {"ticker": "AAPL"})
     assert state["serving_version"] == first["version"]  # what Go reads to follow the pointer
-    summary = call(entry.model, {"ticker": "AAPL"})
+    summary = call(entries.model, {"ticker": "AAPL"})
     assert summary["serving_version"] == first["version"] and summary["versions"][0]["version"] == kept["version"]
     assert summary["versions"][0]["serving"] is False
 

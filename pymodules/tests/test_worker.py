@@ -2,7 +2,6 @@
 
 import io
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -25,8 +24,12 @@ class Worker:
     """A worker process with helpers to call it and read its answers."""
 
     def __init__(self, *modules: str):
-        self.proc = subprocess.Popen([sys.executable, "-m", "stockagent.worker", "--log-level", "20", *modules],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "stockagent.worker", "--log-level", "20", *modules],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def read(self) -> tuple[bytes, bytes]:
         body = worker.read_frame(self.proc.stdout)
@@ -73,16 +76,23 @@ def test_ready_then_calls_then_clean_exit(diag_worker):
     assert code == 0 and "stray line" in stderr and "err line" in stderr
 
 
-@pytest.mark.parametrize("fn, req, want_type, want_message", [
-    ("stockagent.diagnostics:fail", {"kind": "NotFound", "message": "no such thing"},
-     "stockagent.errors.NotFound", "no such thing"),
-    ("stockagent.diagnostics:fail", {"message": "plain"}, "ValueError", "plain"),
-    ("stockagent.diagnostics:echo_json", b"{oops", "stockagent.errors.BadRequest", "request is not valid JSON"),
-    ("stockagent.diagnostics:not_bytes", {}, "TypeError", "function returned str, expected bytes"),
-    ("stockagent.nowhere:f", {}, "ModuleNotFoundError", "stockagent.nowhere"),
-    ("stockagent.diagnostics:nowhere", {}, "AttributeError", "nowhere"),
-    ("stockagent.diagnostics", {}, "ValueError", "module:function"),
-])
+@pytest.mark.parametrize(
+    "fn, req, want_type, want_message",
+    [
+        (
+            "stockagent.diagnostics:fail",
+            {"kind": "NotFound", "message": "no such thing"},
+            "stockagent.errors.NotFound",
+            "no such thing",
+        ),
+        ("stockagent.diagnostics:fail", {"message": "plain"}, "ValueError", "plain"),
+        ("stockagent.diagnostics:echo_json", b"{oops", "stockagent.errors.BadRequest", "request is not valid JSON"),
+        ("stockagent.diagnostics:not_bytes", {}, "TypeError", "function returned str, expected bytes"),
+        ("stockagent.nowhere:f", {}, "ModuleNotFoundError", "stockagent.nowhere"),
+        ("stockagent.diagnostics:nowhere", {}, "AttributeError", "nowhere"),
+        ("stockagent.diagnostics", {}, "ValueError", "module:function"),
+    ],
+)
 def test_errors_come_back_typed_and_the_worker_lives_on(diag_worker, fn, req, want_type, want_message):
     assert diag_worker.read()[0] == worker.READY
     kind, out = diag_worker.call(fn, req)
@@ -112,13 +122,13 @@ def test_frames_round_trip_and_refuse_truncation():
 
 def test_entry_functions_answer_as_in_process(tmp_path, load_env):
     """The benchmark workloads through a worker equal the in-process answers."""
-    from stockagent import entry
+    from stockagent import diagnostics
 
     load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
-    w = Worker("stockagent.entry")
+    w = Worker("stockagent.diagnostics")
     assert w.read()[0] == worker.READY
-    assert w.call("stockagent.entry:noop") == (worker.OK, b"{}")
-    kind, out = w.call("stockagent.entry:features", {"ticker": "aapl"})
+    assert w.call("stockagent.diagnostics:noop") == (worker.OK, b"{}")
+    kind, out = w.call("stockagent.diagnostics:features", {"ticker": "aapl"})
     assert w.close()[0] == 0
-    local = entry.features(json.dumps({"ticker": "AAPL"}).encode())
+    local = diagnostics.features(json.dumps({"ticker": "AAPL"}).encode())
     assert kind == worker.OK and out == local

@@ -27,15 +27,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"stockagent/pybridge"
 	"stockagent/server/atomicfile"
 	"stockagent/server/forecast"
+	"stockagent/server/pyapi"
 	"stockagent/server/store"
 	"stockagent/server/tickers"
 	"stockagent/server/vectorstore"
 )
-
-const entry = "stockagent.entry:"
 
 // Config tunes the flow. Zero values take the defaults.
 type Config struct {
@@ -73,7 +71,7 @@ type Observer interface {
 // Service runs /analyze. It is safe for concurrent use.
 type Service struct {
 	cfg      Config
-	py       forecast.Python
+	py       *pyapi.Client
 	forecast *forecast.Service
 	st       store.Store
 	obs      Observer
@@ -90,9 +88,9 @@ type Service struct {
 var ErrTimeout = errors.New("analysis: timed out")
 
 // New returns a Service.
-func New(cfg Config, py forecast.Python, fs *forecast.Service, st store.Store, obs Observer, log *slog.Logger) *Service {
+func New(cfg Config, py pyapi.Caller, fs *forecast.Service, st store.Store, obs Observer, log *slog.Logger) *Service {
 	cfg.defaults()
-	return &Service{cfg: cfg, py: py, forecast: fs, st: st, obs: obs, log: log}
+	return &Service{cfg: cfg, py: pyapi.New(py), forecast: fs, st: st, obs: obs, log: log}
 }
 
 // Request is one /analyze call.
@@ -107,13 +105,9 @@ type Request struct {
 	Owner string
 }
 
-// Headline is one news item as the news entry point returns it.
-type Headline struct {
-	Title     string `json:"title"`
-	Publisher string `json:"publisher,omitempty"`
-	URL       string `json:"url,omitempty"`
-	Published string `json:"published,omitempty"`
-}
+// Headline is one news item, as the news entry point answers it and the
+// analyst takes it.
+type Headline = pyapi.Headline
 
 type news struct {
 	Ticker    string     `json:"ticker"`
@@ -194,8 +188,12 @@ func (s *Service) news(ctx context.Context, ticker string, useFMI bool) (news, e
 		return n, nil
 	}
 	s.obs.CacheMiss("news")
-	if err := s.py.Call(ctx, pybridge.Inference, entry+"news", map[string]any{"ticker": ticker, "use_fmi": useFMI}, &n); err != nil {
+	raw, err := s.py.News(ctx, pyapi.NewsRequest{Ticker: ticker, UseFMI: &useFMI})
+	if err != nil {
 		return n, err
+	}
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return n, fmt.Errorf("analysis: headlines of %s: %w", ticker, err)
 	}
 	if b, err := json.Marshal(n); err == nil {
 		if err := s.st.Set(ctx, key, b, s.cfg.NewsTTL); err != nil {
@@ -217,21 +215,23 @@ func (s *Service) embed(ctx context.Context, text string) ([]float32, error) {
 			return v, nil
 		}
 	}
-	var out struct {
-		Vectors [][]float32 `json:"vectors"`
-	}
-	if err := s.py.Call(ctx, pybridge.Inference, entry+"embed", map[string]any{"text": text}, &out); err != nil {
+	out, err := s.py.Embed(ctx, pyapi.EmbedRequest{Text: text})
+	if err != nil {
 		return nil, err
 	}
 	if len(out.Vectors) != 1 || len(out.Vectors[0]) == 0 {
 		return nil, errors.New("analysis: embed returned no vector")
 	}
-	if b, err := json.Marshal(out.Vectors[0]); err == nil {
+	vec := make([]float32, len(out.Vectors[0])) // the vector store's precision
+	for i, x := range out.Vectors[0] {
+		vec[i] = float32(x)
+	}
+	if b, err := json.Marshal(vec); err == nil {
 		if err := s.st.Set(ctx, key, b, s.cfg.MaxAge); err != nil {
 			s.log.Warn("embedding not cached", "error", err)
 		}
 	}
-	return out.Vectors[0], nil
+	return vec, nil
 }
 
 // store opens the vector store on first use, when the embedding's dimension
@@ -335,7 +335,7 @@ func withoutThread(answer json.RawMessage) (json.RawMessage, error) {
 // run calls the agent on the agent lane and builds the API answer. ctx is
 // the run's own (flights.do): it ends at ANALYZE_TIMEOUT or when nobody waits.
 func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news) (json.RawMessage, error) {
-	in := map[string]any{"ticker": req.Ticker, "prediction": raw, "headlines": nw.Headlines, "news_source": nw.Source}
+	in := pyapi.AnalyzeRequest{Ticker: req.Ticker, Prediction: raw, Headlines: nw.Headlines, NewsSource: nw.Source}
 	thread := req.ThreadID
 	if thread == "" && req.Owner != "" {
 		thread = uuid.NewString() // a new conversation, the caller's own
@@ -344,18 +344,20 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 		}
 	}
 	if thread != "" {
-		in["thread_id"] = scopedThread(req.Owner, thread)
+		in.ThreadID = scopedThread(req.Owner, thread)
 	}
-	if req.Question != "" {
-		in["question"] = req.Question
-	}
-	var res agentResult
+	in.Question = req.Question
 	start := time.Now()
-	if err := s.py.Call(ctx, pybridge.Agent, entry+"analyze", in, &res); err != nil {
+	answer, err := s.py.Analyze(ctx, in)
+	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: the analysis did not finish within ANALYZE_TIMEOUT (%s)", ErrTimeout, s.cfg.Timeout)
 		}
 		return nil, err
+	}
+	var res agentResult
+	if err := json.Unmarshal(answer, &res); err != nil {
+		return nil, fmt.Errorf("analysis: the analyst's answer: %w", err)
 	}
 	s.log.Info("analysis", "ticker", req.Ticker, "thread", shortOrEmpty(thread), "question", shortOrEmpty(req.Question),
 		"seconds", time.Since(start).Seconds())
@@ -432,9 +434,13 @@ func (s *Service) Close() error {
 // LLMStatus reports whether an LLM is configured and which, with "status"
 // "up" or "unavailable" (cheap: the model is not loaded).
 func (s *Service) LLMStatus(ctx context.Context) (map[string]any, error) {
-	var out map[string]any
-	if err := s.py.Call(ctx, pybridge.Inference, entry+"llm_status", nil, &out); err != nil {
+	raw, err := s.py.LLMStatus(ctx)
+	if err != nil {
 		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("analysis: LLM status: %w", err)
 	}
 	out["status"] = "unavailable"
 	if ok, _ := out["available"].(bool); ok {

@@ -2,11 +2,10 @@
 // store under docs/api.md's key (predict_child_{ticker}) for a day, and never
 // answered once stale.
 //
-// An entry is stale the moment the model's serving version changes (any
-// process that saves a model rewrites its serving.json, which every process
-// reads) or a new market session may have brought new prices (entries are
-// stamped with the NYSE session they were made in, which rolls over after
-// the close). A failed call is never cached: only Put writes, and only
+// An entry is stale the moment the model's serving version changes (the
+// store's serving pointer, which every process shares: server/forecast) or a
+// new market session may have brought new prices (entries are stamped with
+// the NYSE session they were made in, which rolls over after the close). A failed call is never cached: only Put writes, and only
 // forecasts are put.
 package cache
 
@@ -16,8 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 	_ "time/tzdata"
@@ -41,21 +38,27 @@ func Key(model string) string {
 	return KeyPrefix + "child_" + strings.ToLower(model)
 }
 
+// Serving returns the version model serves; ok is false while the model has
+// no serving pointer (a model whose versions were all made before the server
+// committed one: the version an entry was made by stands until one is).
+// It must be safe for concurrent use.
+type Serving func(ctx context.Context, model string) (version string, ok bool, err error)
+
 // Predictions is the prediction cache. It is safe for concurrent use.
 type Predictions struct {
-	st        store.Store
-	modelsDir string // DATA_DIR/models, where the registry keeps serving.json
-	ttl       time.Duration
-	now       func() time.Time
+	st      store.Store
+	serving Serving
+	ttl     time.Duration
+	now     func() time.Time
 }
 
-// NewPredictions returns a cache in st for the models under dataDir/models.
-// A zero ttl means DefaultTTL.
-func NewPredictions(st store.Store, dataDir string, ttl time.Duration) *Predictions {
+// NewPredictions returns a cache in st whose entries are checked against
+// serving. A zero ttl means DefaultTTL.
+func NewPredictions(st store.Store, serving Serving, ttl time.Duration) *Predictions {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Predictions{st: st, modelsDir: filepath.Join(dataDir, "models"), ttl: ttl, now: time.Now}
+	return &Predictions{st: st, serving: serving, ttl: ttl, now: time.Now}
 }
 
 // An entry is four header lines and the forecast as Python wrote it:
@@ -96,11 +99,11 @@ func (p *Predictions) Get(ctx context.Context, model string) (pred json.RawMessa
 	if !ok {
 		return nil, false, p.st.Delete(ctx, Key(model)) // unreadable: never answer with it
 	}
-	serving, err := p.ServingVersion(model)
+	serving, known, err := p.serving(ctx, model)
 	if err != nil {
 		return nil, false, err
 	}
-	if version != serving || session != Session(p.now()) {
+	if (known && version != serving) || session != Session(p.now()) {
 		return nil, false, p.st.Delete(ctx, Key(model))
 	}
 	return pred, true, nil
@@ -148,25 +151,6 @@ func (p *Predictions) Clear(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	return len(keys), p.st.Delete(ctx, keys...)
-}
-
-// ServingVersion reads the version the registry serves for model ("" when it
-// has none): the same serving.json every process of the deployment reads.
-func (p *Predictions) ServingVersion(model string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(p.modelsDir, tickers.Stem(model), "serving.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("cache: serving pointer of %s: %w", model, err)
-	}
-	var s struct {
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return "", fmt.Errorf("cache: serving pointer of %s: %w", model, err)
-	}
-	return s.Version, nil
 }
 
 // newYork comes from the time zone database built into the binary (time/tzdata),

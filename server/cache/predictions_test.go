@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,15 +13,23 @@ import (
 	"stockagent/server/store/storetest"
 )
 
-func setServing(t *testing.T, dataDir, stem, version string) {
-	t.Helper()
-	dir := filepath.Join(dataDir, "models", stem)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "serving.json"), []byte(`{"version":"`+version+`"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+// pointers stands in for the store's serving pointers (forecast.ServingVersions).
+type pointers struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (p *pointers) set(model, version string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[model] = version
+}
+
+func (p *pointers) serving(_ context.Context, model string) (string, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[model]
+	return v, ok, nil
 }
 
 func forecast(version string) json.RawMessage {
@@ -33,8 +40,8 @@ func TestPredictionCache(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		st := b.Open(t)
-		dataDir := t.TempDir()
-		p := NewPredictions(st, dataDir, 0)
+		ptrs := &pointers{m: map[string]string{}}
+		p := NewPredictions(st, ptrs.serving, 0)
 		clock := time.Date(2025, 1, 2, 12, 0, 0, 0, newYork)
 		p.now = func() time.Time { return clock }
 
@@ -49,7 +56,17 @@ func TestPredictionCache(t *testing.T) {
 		if _, ok := get(); ok {
 			t.Fatal("hit on an empty cache")
 		}
-		setServing(t, dataDir, "AAPL", "v1")
+		// Without a serving pointer, the version that made the entry stands.
+		if err := p.Put(ctx, "AAPL", forecast("v0")); err != nil {
+			t.Fatal(err)
+		}
+		if pred, ok := get(); !ok || pred != string(forecast("v0")) {
+			t.Fatalf("want a hit with the forecast, got %v %s", ok, pred)
+		}
+		ptrs.set("AAPL", "v1")
+		if _, ok := get(); ok {
+			t.Fatal("served a forecast of a version the pointer no longer names")
+		}
 		if err := p.Put(ctx, "AAPL", forecast("v1")); err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +78,7 @@ func TestPredictionCache(t *testing.T) {
 		}
 
 		// A newer serving version makes the entry stale, and it is removed.
-		setServing(t, dataDir, "AAPL", "v2")
+		ptrs.set("AAPL", "v2")
 		if _, ok := get(); ok {
 			t.Fatal("served a forecast of the replaced version")
 		}
@@ -94,7 +111,7 @@ func TestPredictionCache(t *testing.T) {
 			t.Fatal("answered from an unreadable entry")
 		}
 
-		setServing(t, dataDir, "parent", "p1")
+		ptrs.set("parent", "p1")
 		if err := p.Put(ctx, "parent", forecast("p1")); err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,7 @@
 // Package forecast is the server's side of the forecasting core: calls into
-// stockagent.entry through the bridge, and the flows that combine them with
-// training tasks (predict, or start the training that makes prediction
-// possible).
+// the forecasting entry points through the bridge (server/pyapi), and the
+// flows that combine them with training tasks (predict, or start the
+// training that makes prediction possible).
 package forecast
 
 import (
@@ -9,36 +9,19 @@ import (
 	"encoding/json"
 
 	"stockagent/pybridge"
+	"stockagent/server/pyapi"
 )
 
-// Python is the part of the bridge this package uses.
-type Python interface {
-	Call(ctx context.Context, lane pybridge.Lane, fn string, req, resp any, opts ...pybridge.CallOption) error
-}
-
-const entry = "stockagent.entry:"
-
 // Client calls the forecasting core's entry points.
-type Client struct{ py Python }
+type Client struct{ py *pyapi.Client }
 
 // NewClient returns a Client calling through py.
-func NewClient(py Python) *Client { return &Client{py: py} }
-
-type tickerReq struct {
-	Ticker string `json:"ticker"`
-}
+func NewClient(py pyapi.Caller) *Client { return &Client{py: pyapi.New(py)} }
 
 // Predict returns the forecast of model ("parent" or a validated ticker):
 // docs/api.md's <prediction> object.
 func (c *Client) Predict(ctx context.Context, model string) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := c.py.Call(ctx, pybridge.Inference, entry+"predict", tickerReq{model}, &out)
-	return out, err
-}
-
-type batchReq struct {
-	Tickers []string `json:"tickers"`
-	Threads int      `json:"threads"`
+	return c.py.Predict(ctx, pyapi.TickerRequest{Ticker: model})
 }
 
 // PredictBatch returns the forecasts of many tickers from one call: one LSTM
@@ -46,9 +29,7 @@ type batchReq struct {
 // {"results": [{ticker, result} | {ticker, error, detail}], answered, failed,
 // lstm_forwards}; a ticker that fails does not fail the others.
 func (c *Client) PredictBatch(ctx context.Context, tickers []string, threads int) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := c.py.Call(ctx, pybridge.Inference, entry+"predict_batch", batchReq{tickers, threads}, &out)
-	return out, err
+	return c.py.PredictBatch(ctx, pyapi.PredictBatchRequest{Tickers: tickers, Threads: threads})
 }
 
 // TrainParams are the optional hyper-parameters of a training request
@@ -64,75 +45,48 @@ type TrainParams struct {
 	Owner string `json:"-"`
 }
 
-type trainReq struct {
-	Ticker string `json:"ticker"`
-	TrainParams
-	RunID       string `json:"run_id,omitempty"`
-	ResumeRunID string `json:"resume_run_id,omitempty"`
-}
-
 // Train trains and saves a new version of model on the long-work lane,
 // reporting each progress event (epoch, losses) to progress as it comes. The
 // version is saved without serving: the answer's version and promotion say
 // whether it should (SetServing, after the fenced commit). The run writes an
 // epoch checkpoint under runID; resumeRunID names a checkpoint to resume from.
+// Force is not sent: Go decides whether to train; Python trains when asked.
 func (c *Client) Train(ctx context.Context, model string, p TrainParams, runID, resumeRunID string, progress func(json.RawMessage)) (json.RawMessage, error) {
-	var out json.RawMessage
-	p.Force = false // Go decides whether to train; Python always trains when asked
-	opts := []pybridge.CallOption{pybridge.WithEvents(func(b []byte) { progress(b) })}
-	err := c.py.Call(ctx, pybridge.Long, entry+"train", trainReq{model, p, runID, resumeRunID}, &out, opts...)
-	return out, err
+	req := pyapi.TrainRequest{
+		Ticker: model, Epochs: p.Epochs, StartDate: p.StartDate, Strategy: p.Strategy,
+		LearningRate: p.LearningRate, Promote: p.Promote, RunID: runID, ResumeRunID: resumeRunID,
+	}
+	return c.py.Train(ctx, req, pybridge.WithEvents(func(b []byte) { progress(b) }))
 }
 
 // SetServing points model's serving.json at version (a derived copy of the
 // store's serving pointer); it reports whether the file changed.
 func (c *Client) SetServing(ctx context.Context, model, version string) (bool, error) {
-	var out struct {
-		Changed bool `json:"changed"`
-	}
-	err := c.py.Call(ctx, pybridge.Inference, entry+"set_serving", map[string]string{"ticker": model, "version": version}, &out)
+	out, err := c.py.SetServing(ctx, pyapi.SetServingRequest{Ticker: model, Version: version})
 	return out.Changed, err
 }
 
-// State is what the server needs to know of a model cheaply.
-type State struct {
-	Exists         bool   `json:"exists"`
-	ServingVersion string `json:"serving_version"`
-	DataAsOf       string `json:"data_as_of"`
-}
-
 // State reports whether model exists and which version serves.
-func (c *Client) State(ctx context.Context, model string) (State, error) {
-	var s State
-	err := c.py.Call(ctx, pybridge.Inference, entry+"model_state", tickerReq{model}, &s)
-	return s, err
+func (c *Client) State(ctx context.Context, model string) (pyapi.ModelState, error) {
+	return c.py.ModelState(ctx, pyapi.TickerRequest{Ticker: model})
 }
 
 // Models lists every model with its versions and held-out metrics.
 func (c *Client) Models(ctx context.Context) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := c.py.Call(ctx, pybridge.Inference, entry+"models", nil, &out)
-	return out, err
+	return c.py.Models(ctx)
 }
 
 // Model describes one model (NotFound when it has none).
 func (c *Client) Model(ctx context.Context, model string) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := c.py.Call(ctx, pybridge.Inference, entry+"model", tickerReq{model}, &out)
-	return out, err
+	return c.py.Model(ctx, pyapi.TickerRequest{Ticker: model})
 }
 
 // Tickers lists the symbols that can be forecast without a download.
 func (c *Client) Tickers(ctx context.Context) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := c.py.Call(ctx, pybridge.Inference, entry+"tickers", nil, &out)
-	return out, err
+	return c.py.Tickers(ctx)
 }
 
 // Runs lists the training runs of model from the run log, newest first.
 func (c *Client) Runs(ctx context.Context, model string, limit int) (json.RawMessage, error) {
-	var out json.RawMessage
-	req := map[string]any{"ticker": model, "limit": limit}
-	err := c.py.Call(ctx, pybridge.Inference, entry+"runs", req, &out)
-	return out, err
+	return c.py.Runs(ctx, pyapi.HistoryRequest{Ticker: model, Limit: limit})
 }

@@ -9,23 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"stockagent/pybridge"
 	"stockagent/server/cache"
+	"stockagent/server/pyapi"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
-
-// Python exception types the flows below branch on (stockagent/errors.py).
-const (
-	errModelMissing = "stockagent.errors.ModelMissing"
-)
-
-// IsPy reports whether err is a Python exception of the given type.
-func IsPy(err error, typ string) bool {
-	var pe *pybridge.PyError
-	return errors.As(err, &pe) && pe.Type == typ
-}
 
 // Observer receives the measurements of the flows below (metrics). Its
 // methods must be safe for concurrent use and must not block.
@@ -130,13 +119,13 @@ func (s *Service) predict(ctx context.Context, model string, fromCache bool) (js
 		s.obs.CacheMiss("prediction")
 	}
 	pred, err := s.forecast(ctx, model)
-	if err == nil || !IsPy(err, errModelMissing) {
+	if err == nil || !errors.Is(err, pyapi.ErrModelMissing) {
 		s.obs.Prediction(kind, time.Since(start), err)
 	}
 	if err == nil {
 		return pred, nil, nil
 	}
-	if !IsPy(err, errModelMissing) {
+	if !errors.Is(err, pyapi.ErrModelMissing) {
 		return nil, nil, err
 	}
 	tr, err := s.Train(ctx, model, TrainParams{})
@@ -277,6 +266,26 @@ type ServingPointer struct {
 	Version string    `json:"version"`
 	Updated time.Time `json:"updated"`
 	RunID   string    `json:"run_id"`
+}
+
+// ServingVersions reads the serving pointers in st (the store the task
+// manager commits to): the prediction cache's check that an entry was made
+// by the version that serves.
+func ServingVersions(st store.Store) cache.Serving {
+	return func(ctx context.Context, model string) (string, bool, error) {
+		b, err := st.Get(ctx, servingPrefix+model)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		var ptr ServingPointer
+		if err := json.Unmarshal(b, &ptr); err != nil {
+			return "", false, fmt.Errorf("serving pointer of %s: %w", model, err)
+		}
+		return ptr.Version, true, nil
+	}
 }
 
 // commitServing moves model's serving pointer to version, fenced by the run's

@@ -21,6 +21,7 @@ import (
 	"stockagent/server/cache"
 	"stockagent/server/forecast"
 	"stockagent/server/metrics"
+	"stockagent/server/pyapi"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/web"
@@ -45,35 +46,35 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 	exists := f.trained[r.Ticker]
 	f.mu.Unlock()
 	answer := func(v any) error { b, _ := json.Marshal(v); return json.Unmarshal(b, resp) }
-	switch strings.TrimPrefix(fn, "stockagent.entry:") {
-	case "predict":
+	switch fn {
+	case pyapi.FuncPredict:
 		if r.Ticker == "LEAK" {
-			return &pybridge.PyError{Type: "stockagent.errors.Unavailable", Message: "the LLM server at http://u:s3cret@llm:8080/v1 is unreachable"}
+			return &pybridge.PyError{Type: string(pyapi.ErrUnavailable), Message: "the LLM server at http://u:s3cret@llm:8080/v1 is unreachable"}
 		}
 		if r.Ticker == "ZZZZ" {
-			return &pybridge.PyError{Type: "stockagent.errors.NotFound", Message: "No price data for ticker 'ZZZZ'"}
+			return &pybridge.PyError{Type: string(pyapi.ErrNotFound), Message: "No price data for ticker 'ZZZZ'"}
 		}
 		if !exists {
-			return &pybridge.PyError{Type: "stockagent.errors.ModelMissing", Message: "no model"}
+			return &pybridge.PyError{Type: string(pyapi.ErrModelMissing), Message: "no model"}
 		}
 		return answer(map[string]any{"ticker": r.Ticker, "future_window_days": 63, "model_version": "v1"})
-	case "model_state":
+	case pyapi.FuncModelState:
 		return answer(map[string]any{"exists": exists, "serving_version": "v1"})
-	case "train":
+	case pyapi.FuncTrain:
 		select {
 		case <-f.release:
 		case <-ctx.Done():
-			return &pybridge.PyError{Type: "stockagent.errors.Cancelled", Message: "cancelled"}
+			return &pybridge.PyError{Type: string(pyapi.ErrCancelled), Message: "cancelled"}
 		}
 		f.mu.Lock()
 		f.trained[r.Ticker] = true
 		f.mu.Unlock()
 		return answer(map[string]any{"version": "v1"})
-	case "models", "tickers":
+	case pyapi.FuncModels, pyapi.FuncTickers:
 		return answer(map[string]any{"models": []any{}, "tickers": []any{}})
-	case "model":
+	case pyapi.FuncModel:
 		if !exists {
-			return &pybridge.PyError{Type: "stockagent.errors.NotFound", Message: "No model for '" + r.Ticker + "'"}
+			return &pybridge.PyError{Type: string(pyapi.ErrNotFound), Message: "No model for '" + r.Ticker + "'"}
 		}
 		return answer(map[string]any{"ticker": r.Ticker})
 	}
@@ -92,7 +93,7 @@ func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *ta
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dataDir := t.TempDir()
-	pc := cache.NewPredictions(st, dataDir, 0)
+	pc := cache.NewPredictions(st, forecast.ServingVersions(st), 0)
 	d := Deps{Logger: quiet, Python: py, Store: st, DataDir: dataDir,
 		AllowedHosts: []string{"example.com"}, // httptest's requests name this host
 		Metrics:      metrics.New(prometheus.NewRegistry()),

@@ -10,21 +10,23 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/server/analysis"
+	"stockagent/server/pyapi"
 	"stockagent/server/redact"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
 
-// pyStatus maps the exception classes of stockagent/errors.py to statuses.
-var pyStatus = map[string]int{
-	"stockagent.errors.BadRequest":       fiber.StatusBadRequest,
-	"stockagent.errors.InvalidParameter": fiber.StatusUnprocessableEntity,
-	"stockagent.errors.NotFound":         fiber.StatusNotFound,
-	"stockagent.errors.ModelMissing":     fiber.StatusNotFound,
-	"stockagent.errors.Conflict":         fiber.StatusConflict,
-	"stockagent.errors.Unavailable":      fiber.StatusServiceUnavailable,
-	"stockagent.errors.Cancelled":        fiber.StatusGatewayTimeout,
+// pyStatus maps the error kinds of the Python contract (stockagent/errors.py)
+// to statuses; a test checks that every kind has one.
+var pyStatus = map[pyapi.ErrorKind]int{
+	pyapi.ErrBadRequest:       fiber.StatusBadRequest,
+	pyapi.ErrInvalidParameter: fiber.StatusUnprocessableEntity,
+	pyapi.ErrNotFound:         fiber.StatusNotFound,
+	pyapi.ErrModelMissing:     fiber.StatusNotFound,
+	pyapi.ErrConflict:         fiber.StatusConflict,
+	pyapi.ErrUnavailable:      fiber.StatusServiceUnavailable,
+	pyapi.ErrCancelled:        fiber.StatusGatewayTimeout,
 }
 
 // DefaultRetryAfter is the Retry-After, in seconds, of a 503 whose cause names none.
@@ -56,8 +58,8 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status, detail = fiber.StatusServiceUnavailable, "the shared store (Redis) is unavailable; retry shortly"
 			log.Warn("store unavailable", "error", err, "path", c.Path(), "request_id", requestID(c))
 		case errors.As(err, &pe):
-			if s, ok := pyStatus[pe.Type]; ok {
-				status, detail = s, pe.Message
+			if kind, ok := pyapi.KindOf(err); ok {
+				status, detail = pyStatus[kind], pe.Message
 			} else {
 				log.Error("python error", "func", pe.Func, "type", pe.Type, "message", pe.Message,
 					"traceback", pe.Traceback, "request_id", requestID(c))

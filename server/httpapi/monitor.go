@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/pybridge"
+	"stockagent/server/pyapi"
 	"stockagent/server/tickers"
 )
 
@@ -52,10 +53,8 @@ func publicDetail(err error) string {
 		return detail
 	}
 	var pe *pybridge.PyError
-	if errors.As(err, &pe) {
-		if _, ok := pyStatus[pe.Type]; ok {
-			return pe.Message
-		}
+	if _, ok := pyapi.KindOf(err); ok && errors.As(err, &pe) {
+		return pe.Message
 	}
 	return "internal error; see the server log"
 }

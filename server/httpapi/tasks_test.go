@@ -28,7 +28,7 @@ func TestCancelOwnerOrAdmin(t *testing.T) {
 		defer cancel()
 		m.Shutdown(ctx)
 	})
-	svc := forecast.NewService(forecast.NewClient(py), m, cache.NewPredictions(st, t.TempDir(), 0), nil, quiet)
+	svc := forecast.NewService(forecast.NewClient(py), m, cache.NewPredictions(st, forecast.ServingVersions(st), 0), nil, quiet)
 	h := &handlers{d: Deps{Logger: quiet, Forecast: svc, Store: st, CallTimeout: DefaultCallTimeout}}
 	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(quiet)})
 	callers := map[string]Caller{

@@ -6,11 +6,8 @@ import (
 	"time"
 
 	"stockagent/pybridge"
+	"stockagent/server/pyapi"
 )
-
-// cancelledType is the Python exception a call raises when its context ended
-// (pymodules/stockagent/errors.py).
-const cancelledType = "stockagent.errors.Cancelled"
 
 // QueueWait records how long a call waited for a worker of lane
 // (stockagent_bridge_queue_wait_seconds). It implements pybridge.Metrics.
@@ -23,7 +20,7 @@ func (m *Metrics) QueueWait(lane pybridge.Lane, d time.Duration) {
 
 // CallDone records one finished call of fn, its time in Python and its
 // outcome: "ok", "cancelled" (the context ended: context.Canceled,
-// context.DeadlineExceeded or Python's stockagent.errors.Cancelled) or
+// context.DeadlineExceeded or Python's Cancelled, pyapi.ErrCancelled) or
 // "error" (stockagent_bridge_calls_total, stockagent_bridge_call_duration_seconds).
 // At most MaxFunctionLabels distinct function names are recorded; later ones
 // count as "other". It implements pybridge.Metrics.
@@ -49,9 +46,7 @@ func outcome(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	var pe *pybridge.PyError
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		(errors.As(err, &pe) && pe.Type == cancelledType) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, pyapi.ErrCancelled) {
 		return "cancelled"
 	}
 	return "error"

@@ -19,6 +19,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/server/metrics"
+	"stockagent/server/pyapi"
 )
 
 // newMetrics makes a Metrics on a fresh pedantic registry, which checks the
@@ -68,7 +69,7 @@ func wantLines(t *testing.T, got map[string]bool, want ...string) {
 }
 
 func TestMethodsExportSeries(t *testing.T) {
-	pyCancelled := &pybridge.PyError{Func: "m:f", Type: "stockagent.errors.Cancelled", Message: "cancelled"}
+	pyCancelled := &pybridge.PyError{Func: "m:f", Type: string(pyapi.ErrCancelled), Message: "cancelled"}
 	cases := map[string]struct {
 		record func(m *metrics.Metrics)
 		want   []string
@@ -171,17 +172,17 @@ func TestMethodsExportSeries(t *testing.T) {
 		},
 		"bridge call outcomes": {
 			func(m *metrics.Metrics) {
-				fn := "stockagent.entry:predict"
+				fn := pyapi.FuncPredict
 				m.CallDone(pybridge.Inference, fn, 10*time.Millisecond, nil)
-				m.CallDone(pybridge.Inference, fn, time.Millisecond, &pybridge.PyError{Type: "stockagent.errors.NotFound"})
+				m.CallDone(pybridge.Inference, fn, time.Millisecond, &pybridge.PyError{Type: string(pyapi.ErrNotFound)})
 				m.CallDone(pybridge.Inference, fn, time.Millisecond, fmt.Errorf("wrapped: %w", pyCancelled))
 				m.CallDone(pybridge.Inference, fn, time.Millisecond, fmt.Errorf("pybridge: not started: %w", context.DeadlineExceeded))
 			},
 			[]string{
-				`stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"} 1`,
-				`stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="error"} 1`,
-				`stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="cancelled"} 2`,
-				`stockagent_bridge_call_duration_seconds_count{function="stockagent.entry:predict",lane="inference"} 4`,
+				`stockagent_bridge_calls_total{function="` + pyapi.FuncPredict + `",lane="inference",outcome="ok"} 1`,
+				`stockagent_bridge_calls_total{function="` + pyapi.FuncPredict + `",lane="inference",outcome="error"} 1`,
+				`stockagent_bridge_calls_total{function="` + pyapi.FuncPredict + `",lane="inference",outcome="cancelled"} 2`,
+				`stockagent_bridge_call_duration_seconds_count{function="` + pyapi.FuncPredict + `",lane="inference"} 4`,
 			},
 		},
 		"busy workers": {

@@ -20,17 +20,15 @@ import (
 	"log/slog"
 	"time"
 
-	"stockagent/pybridge"
 	"stockagent/server/analysis"
 	"stockagent/server/forecast"
 	"stockagent/server/policy"
+	"stockagent/server/pyapi"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 	"stockagent/server/tickers"
 )
-
-const entry = "stockagent.entry:"
 
 // Observer receives drift measurements (metrics); it must not block.
 type Observer interface {
@@ -58,7 +56,7 @@ const (
 // Service runs monitoring. It is safe for concurrent use.
 type Service struct {
 	cfg      Config
-	py       forecast.Python
+	py       *pyapi.Client
 	policy   *policy.Policy
 	forecast *forecast.Service
 	analyst  *analysis.Service
@@ -70,7 +68,7 @@ type Service struct {
 
 // Deps are what the Service works with; Analyst and Limiter may be nil.
 type Deps struct {
-	Python   forecast.Python
+	Python   pyapi.Caller
 	Policy   *policy.Policy
 	Forecast *forecast.Service
 	Analyst  *analysis.Service
@@ -82,7 +80,7 @@ type Deps struct {
 
 // New returns a Service.
 func New(cfg Config, d Deps) *Service {
-	return &Service{cfg: cfg, py: d.Python, policy: d.Policy, forecast: d.Forecast, analyst: d.Analyst,
+	return &Service{cfg: cfg, py: pyapi.New(d.Python), policy: d.Policy, forecast: d.Forecast, analyst: d.Analyst,
 		st: d.Store, limiter: d.Limiter, obs: d.Observer, log: d.Logger}
 }
 
@@ -104,9 +102,13 @@ func (s *Service) Drift(ctx context.Context, model string) (map[string]any, erro
 // drift is Drift; afterAuto says the check follows an automatic retrain's
 // completion, which may not start another.
 func (s *Service) drift(ctx context.Context, model string, afterAuto bool) (map[string]any, error) {
-	var rep map[string]any
-	if err := s.py.Call(ctx, pybridge.Long, entry+"drift", map[string]string{"ticker": model}, &rep); err != nil {
+	raw, err := s.py.Drift(ctx, pyapi.TickerRequest{Ticker: model})
+	if err != nil {
 		return nil, err
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return nil, fmt.Errorf("monitoring: drift report of %s: %w", model, err)
 	}
 	score, _ := rep["drift_score"].(float64)
 	ratio, _ := rep["volatility_index"].(float64)
@@ -242,17 +244,21 @@ func (s *Service) AfterTraining(rec tasks.Record) {
 // Evaluate scores the latest stored analyst report of ticker, running one
 // analysis first only when none is stored, and judges it by the policy.
 func (s *Service) Evaluate(ctx context.Context, ticker string) (map[string]any, *forecast.Training, error) {
-	var ev map[string]any
-	err := s.py.Call(ctx, pybridge.Long, entry+"evaluate", map[string]string{"ticker": ticker}, &ev)
+	req := pyapi.TickerRequest{Ticker: ticker}
+	raw, err := s.py.Evaluate(ctx, req)
 	// The parent has no analyst of its own: only tickers get an analysis run here.
-	if forecast.IsPy(err, "stockagent.errors.NotFound") && s.analyst != nil && ticker != tickers.Parent {
+	if errors.Is(err, pyapi.ErrNotFound) && s.analyst != nil && ticker != tickers.Parent {
 		if _, tr, aerr := s.analyst.Analyze(ctx, analysis.Request{Ticker: ticker}); aerr != nil || tr != nil {
 			return nil, tr, aerr // why there is no report: no LLM, a training to wait for, …
 		}
-		err = s.py.Call(ctx, pybridge.Long, entry+"evaluate", map[string]string{"ticker": ticker}, &ev)
+		raw, err = s.py.Evaluate(ctx, req)
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, nil, fmt.Errorf("monitoring: evaluation of %s: %w", ticker, err)
 	}
 	metrics, _ := ev["metrics"].(map[string]any)
 	overall, _ := metrics["overall_score"].(float64)
@@ -278,20 +284,29 @@ func (s *Service) Evaluate(ctx context.Context, ticker string) (map[string]any, 
 // Latest returns the latest stored drift report ("drift") or evaluation
 // ("eval") of model, as Python stored it.
 func (s *Service) Latest(ctx context.Context, what, model string) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := s.py.Call(ctx, pybridge.Inference, entry+what+"_latest", map[string]string{"ticker": model}, &out)
-	return out, err
+	req := pyapi.TickerRequest{Ticker: model}
+	switch what {
+	case "drift":
+		return s.py.DriftLatest(ctx, req)
+	case "eval":
+		return s.py.EvalLatest(ctx, req)
+	}
+	return nil, fmt.Errorf("monitoring: no latest %q record", what)
 }
 
 // Status lists every trained model with its latest drift and evaluation.
 func (s *Service) Status(ctx context.Context) ([]string, error) {
+	raw, err := s.py.MonitorStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out struct {
 		Models []struct {
 			Ticker string `json:"ticker"`
 		} `json:"models"`
 	}
-	if err := s.py.Call(ctx, pybridge.Inference, entry+"monitor_status", nil, &out); err != nil {
-		return nil, err
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("monitoring: status: %w", err)
 	}
 	models := make([]string, 0, len(out.Models))
 	for _, m := range out.Models {

@@ -18,6 +18,7 @@ import (
 	"stockagent/server/forecast"
 	"stockagent/server/metrics"
 	"stockagent/server/policy"
+	"stockagent/server/pyapi"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
 	"stockagent/server/store/storetest"
@@ -38,18 +39,18 @@ func (m *market) Call(ctx context.Context, _ pybridge.Lane, fn string, req, resp
 	m.mu.Lock()
 	var out any
 	hold := (chan struct{})(nil)
-	switch strings.TrimPrefix(fn, "stockagent.entry:") {
-	case "drift":
+	switch fn {
+	case pyapi.FuncDrift:
 		out = map[string]any{"drift_score": 9.0, "volatility_index": 1.0, "health": "Critical (Drift Detected)", "data_as_of": m.day}
-	case "model_state":
+	case pyapi.FuncModelState:
 		out = map[string]any{"exists": true, "serving_version": "v1", "data_as_of": m.day}
-	case "train":
+	case pyapi.FuncTrain:
 		m.trains++
 		hold = m.hold
 		out = map[string]any{"best_val_loss": 0.1, "version": fmt.Sprintf("v%d", m.trains), "promotion": map[string]any{"promoted": true}}
-	case "set_serving":
+	case pyapi.FuncSetServing:
 		out = map[string]any{}
-	case "predict":
+	case pyapi.FuncPredict:
 		out = map[string]any{"ticker": "x"}
 	default:
 		m.mu.Unlock()
@@ -124,7 +125,7 @@ func newRig(t *testing.T, b storetest.Backend, replicas int, auto bool, training
 	}}})
 	t.Cleanup(func() { r.tm.Shutdown(context.Background()) })
 	m := metrics.New(prometheus.NewRegistry())
-	fs := forecast.NewService(forecast.NewClient(r.py), r.tm, cache.NewPredictions(st, t.TempDir(), time.Hour), m, log)
+	fs := forecast.NewService(forecast.NewClient(r.py), r.tm, cache.NewPredictions(st, forecast.ServingVersions(st), time.Hour), m, log)
 	for range replicas {
 		r.svcs = append(r.svcs, New(Config{AutoRetrain: auto}, Deps{
 			Python: r.py, Policy: pol, Forecast: fs, Store: st, Limiter: limiter, Observer: r.checks, Logger: log}))

@@ -8,6 +8,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/pyapi"
 )
 
 // benchDriftInputs are the inputs of BenchmarkEvalDriftHealth and of its
@@ -94,8 +95,8 @@ var benchInterpreter = sync.OnceValues(func() (*pybridge.Interpreter, error) {
 	}
 	return pybridge.Start(pybridge.Config{
 		Executable: python,
-		Modules:    []string{"stockagent.runtime", "stockagent.diagnostics"},
-		Setup:      "stockagent.runtime:attach",
+		Modules:    pyapi.Modules,
+		Setup:      pyapi.FuncAttach,
 		Logger:     slog.New(slog.DiscardHandler),
 	})
 })
@@ -121,7 +122,7 @@ func BenchmarkPolicyDriftHealth(b *testing.B) {
 		req := map[string]any{"expr": expr, "inputs": benchDriftInputs}
 		for b.Loop() {
 			var out struct{ Value string }
-			if err := interp.Call(context.Background(), pybridge.Inference, "stockagent.diagnostics:eval_expr", req, &out); err != nil || out.Value != "Degraded (Warning)" {
+			if err := interp.Call(context.Background(), pybridge.Inference, pyapi.FuncEvalExpr, req, &out); err != nil || out.Value != "Degraded (Warning)" {
 				b.Fatal(out.Value, err)
 			}
 		}

@@ -7,7 +7,7 @@ list loses its later half, a text its later half (its earlier half for the threa
 whose latest turns matter most). Then the answer gets less room, down to
 ``MIN_ANSWER_TOKENS``; last, the user message itself is cut. So a call never asks for more than
 the context holds, and an overflow is never an error (a question too long for the context is
-refused before the run, in entry.py).
+refused before the run, in entries/agent.py).
 """
 
 from __future__ import annotations

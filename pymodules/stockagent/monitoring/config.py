@@ -5,7 +5,7 @@
 | ``DRIFT_WINDOW_DAYS`` | ``60`` | trading days in drift's *current* window (the most recent ones) |
 | ``MONITOR_HISTORY_KEEP`` | ``500`` | drift and evaluation records kept per model in the history files |
 
-Library functions take these values as arguments; only :mod:`stockagent.monitoring.api` calls
+Library functions take these values as arguments; only :mod:`stockagent.entries.monitoring` calls
 :func:`load`, so tests pass their own values and never share state.
 """
 

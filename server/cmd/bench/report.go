@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"stockagent/server/pyapi"
 )
 
 // Report is everything one run measured; results.json holds it as is.
@@ -153,7 +155,7 @@ func (r *Report) markdown(w io.Writer) {
 
 	fmt.Fprint(w, "\n## HTTP `POST /predict-child` against the server binary\n\n"+
 		"One server. Cached: answered from the prediction cache (filled by a warm-up); uncached: sent with `Cache-Control: no-cache`, so the LSTM runs on every request "+
-		"(the server's `stockagent_bridge_calls_total` for `stockagent.entry:predict` is checked to rise by one per uncached request and not at all for cached ones). "+
+		"(the server's `stockagent_bridge_calls_total` for `"+pyapi.FuncPredict+"` is checked to rise by one per uncached request and not at all for cached ones). "+
 		"At concurrency 1 the ratios compare with the forecast workload's subprocess and worker p50 (direct calls, one at a time).\n\n"+
 		"| cache | concurrency | requests | errors | p50 | p95 | p99 | req/s | server CPU/req | client CPU/req | server peak RSS | subprocess ÷ this | worker ÷ this |\n"+
 		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")

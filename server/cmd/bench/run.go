@@ -13,6 +13,7 @@ import (
 	"stockagent/pybridge"
 	"stockagent/server/cmd/bench/pyproc"
 	"stockagent/server/policy"
+	"stockagent/server/pyapi"
 )
 
 // run drives the selected workloads through every back-end, then the HTTP
@@ -38,13 +39,11 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		defer os.RemoveAll(tmp)
 		dataDir, rep.Settings.TrainedModels = tmp, true
 	}
-	// The embedded interpreter reads these at start; the worker and
-	// per-call processes inherit them.
-	for k, v := range map[string]string{"DATA_DIR": dataDir, "DATA_SOURCE": "bundled", "MLFLOW_DISABLE": "1"} {
-		os.Setenv(k, v)
-	}
+	// The worker and per-call processes read the data folder and source from
+	// their environment; the embedded interpreter is configured below.
+	pyEnv := []string{"DATA_DIR=" + dataDir, "DATA_SOURCE=bundled", "MLFLOW_DISABLE=1"}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cli := &pyproc.Subprocess{Python: cfg.Python}
+	cli := &pyproc.Subprocess{Python: cfg.Python, Env: pyEnv}
 	if err := ensureModels(ctx, cli, progress); err != nil {
 		return nil, err
 	}
@@ -52,13 +51,17 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	fmt.Fprintf(progress, "==> starting the embedded interpreter (%s)\n", cfg.Python)
 	in, err := pybridge.Start(pybridge.Config{
 		Executable:  cfg.Python,
-		Modules:     []string{"stockagent.runtime", "stockagent.entry", "stockagent.diagnostics"},
-		Setup:       "stockagent.runtime:attach",
-		ThreadSetup: "stockagent.runtime:configure_thread",
+		Modules:     pyapi.Modules,
+		Setup:       pyapi.FuncAttach,
+		ThreadSetup: pyapi.FuncConfigureThread,
 		Logger:      logger,
 	})
 	if err != nil {
 		return nil, err
+	}
+	settings := pyapi.Configuration{DataDir: dataDir, DataSource: "bundled"}
+	if _, err := pyapi.New(in).Configure(ctx, settings); err != nil {
+		return nil, fmt.Errorf("configuring Python: %w", err)
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -121,7 +124,7 @@ func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *p
 	fmt.Fprintln(progress, "==> persistent worker process (python -m stockagent.worker, frames over pipes)")
 	t0 := time.Now()
 	w, err := pyproc.StartWorkers(pyproc.WorkerConfig{
-		Python: cfg.Python, Modules: []string{"stockagent.runtime", "stockagent.entry", "stockagent.diagnostics"}, Logger: logger,
+		Python: cfg.Python, Modules: pyapi.Modules, Env: cli.Env, Logger: logger, // the per-call processes' environment
 	})
 	if err != nil {
 		return err
@@ -147,7 +150,7 @@ func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *p
 // and uncached (Cache-Control: no-cache), then runs the load phase, a mix of
 // both, against it.
 func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDir string, rep *Report, progress io.Writer) error {
-	forecast, err := in.CallRaw(ctx, pybridge.Inference, "stockagent.entry:predict", predictBody)
+	forecast, err := pyapi.New(in).Predict(ctx, pyapi.TickerRequest{Ticker: benchTicker})
 	if err != nil {
 		return fmt.Errorf("the reference forecast: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"stockagent/server/pyapi"
 	"stockagent/server/servertest"
 )
 
@@ -93,7 +94,7 @@ func (s *serverProc) stop() error {
 
 // predictCallsSeries counts the forecasts the server computed (the LSTM ran):
 // a cache hit does not call Python.
-const predictCallsSeries = `stockagent_bridge_calls_total{function="stockagent.entry:predict",lane="inference",outcome="ok"}`
+const predictCallsSeries = `stockagent_bridge_calls_total{function="` + pyapi.FuncPredict + `",lane="inference",outcome="ok"}`
 
 // predictCalls reads predictCallsSeries from the server's /metrics; before
 // the first forecast the series is absent, which is 0.

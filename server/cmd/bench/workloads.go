@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"stockagent/server/policy"
+	"stockagent/server/pyapi"
 )
 
 // benchTicker is the child model the run trains (or finds) and forecasts.
@@ -17,7 +18,7 @@ const embedText = "AAPL forecast: up 2-5% over 21 trading days; headlines: Apple
 // back-end runs the CLI with cli, gpython evaluates the policy rule.
 type workload struct {
 	name   string
-	fn     string         // "module:function"
+	fn     string         // "module:function", a pyapi.Func constant
 	body   []byte         // the request, the same bytes for every back-end
 	cli    []string       // python -m stockagent.cli arguments; nil: no process-per-call twin
 	rule   string         // a policy rule gpython evaluates with inputs; "": none
@@ -38,15 +39,15 @@ func workloads() []workload {
 	tickerReq := mustJSON(map[string]string{"ticker": benchTicker})
 	expr, _ := policy.Default().Expr(policy.RuleDriftHealth)
 	return []workload{
-		{name: "noop", fn: "stockagent.entry:noop", body: []byte("{}"), cli: []string{"noop"},
+		{name: "noop", fn: pyapi.FuncNoop, body: []byte("{}"), cli: []string{"noop"},
 			iterations: 20000, subprocessIterations: 5},
-		{name: "features", fn: "stockagent.entry:features", body: tickerReq, cli: []string{"features", "--ticker", benchTicker},
+		{name: "features", fn: pyapi.FuncFeatures, body: tickerReq, cli: []string{"features", "--ticker", benchTicker},
 			iterations: 300, subprocessIterations: 5},
-		{name: "forecast", fn: "stockagent.entry:predict", body: tickerReq, cli: []string{"predict-child", "--ticker", benchTicker},
+		{name: "forecast", fn: pyapi.FuncPredict, body: tickerReq, cli: []string{"predict-child", "--ticker", benchTicker},
 			iterations: 1000, subprocessIterations: 10},
-		{name: "embed", fn: "stockagent.entry:embed", body: mustJSON(map[string]string{"text": embedText}), cli: []string{"embed", "--text", embedText},
+		{name: "embed", fn: pyapi.FuncEmbed, body: mustJSON(map[string]string{"text": embedText}), cli: []string{"embed", "--text", embedText},
 			iterations: 200, subprocessIterations: 5},
-		{name: "policy", fn: "stockagent.diagnostics:eval_expr", body: mustJSON(map[string]any{"expr": expr, "inputs": policyInputs}),
+		{name: "policy", fn: pyapi.FuncEvalExpr, body: mustJSON(map[string]any{"expr": expr, "inputs": policyInputs}),
 			rule: policy.RuleDriftHealth, inputs: policyInputs, iterations: 20000},
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/pyapi"
 )
 
 // interp is the embedded interpreter the workers' answers are compared with.
@@ -18,8 +19,8 @@ func TestMain(m *testing.M) {
 		var err error
 		interp, err = pybridge.Start(pybridge.Config{
 			Executable: python,
-			Modules:    []string{"stockagent.runtime", "stockagent.diagnostics"},
-			Setup:      "stockagent.runtime:attach",
+			Modules:    pyapi.Modules,
+			Setup:      pyapi.FuncAttach,
 			Logger:     slog.New(slog.DiscardHandler),
 		})
 		return interp, err

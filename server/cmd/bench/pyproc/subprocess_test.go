@@ -9,6 +9,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/pyapi"
 )
 
 func TestSubprocessAnswersLikeAWorker(t *testing.T) {
@@ -27,12 +28,12 @@ func TestSubprocessAnswersLikeAWorker(t *testing.T) {
 	if use.CPU <= 0 || use.MaxRSS < 10<<20 {
 		t.Errorf("usage of a python process: %+v", use)
 	}
-	w, err := StartWorkers(WorkerConfig{Python: python, Modules: []string{"stockagent.entry"}, Env: env})
+	w, err := StartWorkers(WorkerConfig{Python: python, Modules: pyapi.Modules, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Shutdown(ctx)
-	want, err := w.CallRaw(ctx, "stockagent.entry:features", []byte(`{"ticker":"AAPL"}`))
+	want, err := w.CallRaw(ctx, pyapi.FuncFeatures, []byte(`{"ticker":"AAPL"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/pyapi"
 )
 
 // startWorkers starts a pool over the diagnostics module, its Python logs
@@ -26,7 +27,7 @@ func startWorkers(t *testing.T, processes int) (*Workers, *pybridgetest.Buffer) 
 	logs := &pybridgetest.Buffer{}
 	w, err := StartWorkers(WorkerConfig{
 		Python:    python,
-		Modules:   []string{"stockagent.runtime", "stockagent.diagnostics"},
+		Modules:   pyapi.Modules,
 		Processes: processes,
 		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
