@@ -178,7 +178,7 @@ func New(d Deps) *fiber.App {
 
 	// No route: a credential is still checked first, so an unknown path tells a caller without
 	// one nothing about which paths exist.
-	app.Use(acc.identify, noRoute)
+	app.Use(acc.identify(false), noRoute)
 	return app
 }
 

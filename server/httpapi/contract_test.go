@@ -122,11 +122,11 @@ func TestOperationPoliciesAreApplied(t *testing.T) {
 	var roles, limits int
 	for _, op := range ops {
 		path := params.ReplaceAllString(op.Path, "AAPL")
-		if op.Role != nil {
+		if op.Role > RoleRead {
 			roles++
 			app, _, _ := newTestApp(t, func(d *Deps) { d.APIKeys = []string{"reader:read"} })
 			status, body, _ := request(t, app, op.Method, path, "", map[string]string{"X-API-Key": "reader"})
-			want := fmt.Sprintf("%s needs the %s role", op.Role.Action, op.Role.Role)
+			want := fmt.Sprintf("%s needs the %s role", op.Action, op.Role)
 			if detail, _ := body["detail"].(string); status != 403 || !strings.Contains(detail, want) {
 				t.Errorf("%s %s by a reader: %d %v, want 403 %q", op.Method, path, status, body, want)
 			}
@@ -148,5 +148,37 @@ func TestOperationPoliciesAreApplied(t *testing.T) {
 	}
 	if roles == 0 || limits == 0 {
 		t.Fatalf("the document declares %d roles and %d rate limits: the policies were not read", roles, limits)
+	}
+}
+
+// docs/api.md's endpoint table is the document's operations: what the page says a caller
+// needs is what the guards apply.
+func TestAPIPageListsEveryOperation(t *testing.T) {
+	page, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := operations(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := loadSpec(t)
+	var want strings.Builder
+	want.WriteString("| tag | operationId | method and path | role | rate limit |\n|---|---|---|---|---|\n")
+	params := regexp.MustCompile(`:([a-z_]+)`)
+	for _, op := range ops {
+		path := params.ReplaceAllString(op.Path, "{$1}")
+		role, limit := op.Role.String(), "—"
+		if op.Public {
+			role = "public"
+		}
+		if op.RateLimit != "" {
+			limit = op.RateLimit
+		}
+		fmt.Fprintf(&want, "| %s | `%s` | `%s %s` | %s | %s |\n", doc.Paths.Find(path).GetOperation(op.Method).Tags[0],
+			op.ID, op.Method, path, role, limit)
+	}
+	if !strings.Contains(string(page), want.String()) {
+		t.Fatalf("docs/api.md's endpoint table is not the document's operations; it should read:\n\n%s", want.String())
 	}
 }

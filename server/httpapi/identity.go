@@ -206,13 +206,16 @@ func (a *access) match(got string) (apiKey, bool) {
 //     without keys, loopback callers hold every role, others read+train under
 //     OPEN_ACCESS and are refused otherwise (protected mode).
 //
-// /health and /metrics are never refused for a missing credential (probes carry
-// none), only for a wrong one. Wrong or missing credentials count against the
-// client address (AUTH_FAILURE_LIMIT), and a locked-out address is refused even
-// a right one.
-func (a *access) identify(c *fiber.Ctx) error {
+// A probe (an operation whose x-role is none: /health, /metrics) is never refused
+// for a missing credential (probes carry none), only for a wrong one. Wrong or
+// missing credentials count against the client address (AUTH_FAILURE_LIMIT), and
+// a locked-out address is refused even a right one.
+func (a *access) identify(probe bool) fiber.Handler {
+	return func(c *fiber.Ctx) error { return a.identifyCaller(c, probe) }
+}
+
+func (a *access) identifyCaller(c *fiber.Ctx, exempt bool) error {
 	addr := clientIP(c)
-	exempt := c.Path() == "/health" || c.Path() == "/metrics"
 	key := c.Get("X-API-Key")
 	token, bearer := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	bearer = bearer && a.hasAdmin

@@ -11,37 +11,38 @@ import (
 )
 
 // operation is one operation of the OpenAPI document with the policies it declares there;
-// guard installs them, so no route table in Go repeats them.
+// installGuards applies them, so no route table in Go repeats them.
 type operation struct {
 	ID     string
 	Method string // upper case, as Fiber names it
 	Path   string // in Fiber's syntax: /status/:task_id
 	// Public is security [{}]: served to anyone, no credential read (the document, its page).
 	Public bool
-	// Role is x-role: the role the operation needs beyond identify's, and the action
-	// its 403 names. Nil: none.
-	Role *rolePolicy
+	// Role is x-role's role, the one a caller must hold. RoleNone ("none") marks a probe
+	// (/health, /metrics): a missing credential is not refused there, a wrong one is.
+	// Without x-role: RoleRead, which every caller identify lets through holds.
+	Role Role
+	// Action is x-role's action: what the 403 of a caller without Role names.
+	Action string
 	// RateLimit is x-rate-limit: the ratelimit policy the caller's calls count against.
 	// Empty: none.
 	RateLimit string
 }
 
-type rolePolicy struct {
-	Role   string `json:"role"`
-	Action string `json:"action"`
-}
-
 var pathParamSyntax = regexp.MustCompile(`\{([a-z_]+)\}`)
 
-// operations reads the document's operations, sorted by path and method. A role the
-// server does not know is an error: the document would promise a guard nobody applies.
+// operations reads the document's operations, sorted by path and method. A role the server
+// does not know is an error: the document would promise a guard nobody applies.
 func operations(doc []byte) ([]operation, error) {
 	var d struct {
 		Paths map[string]map[string]struct {
 			OperationID string                `json:"operationId"`
 			Security    []map[string][]string `json:"security"`
-			Role        *rolePolicy           `json:"x-role"`
-			RateLimit   string                `json:"x-rate-limit"`
+			Role        *struct {
+				Role   string `json:"role"`
+				Action string `json:"action"`
+			} `json:"x-role"`
+			RateLimit string `json:"x-rate-limit"`
 		} `json:"paths"`
 	}
 	if err := json.Unmarshal(doc, &d); err != nil {
@@ -50,17 +51,21 @@ func operations(doc []byte) ([]operation, error) {
 	var ops []operation
 	for path, methods := range d.Paths {
 		for method, o := range methods {
-			if o.Role != nil && roleNamed(o.Role.Role) == RoleNone {
-				return nil, fmt.Errorf("httpapi: operation %s: x-role %q is no role", o.OperationID, o.Role.Role)
-			}
-			ops = append(ops, operation{
+			op := operation{
 				ID:        o.OperationID,
 				Method:    strings.ToUpper(method),
 				Path:      pathParamSyntax.ReplaceAllString(path, ":$1"),
 				Public:    len(o.Security) == 1 && len(o.Security[0]) == 0,
-				Role:      o.Role,
+				Role:      RoleRead,
 				RateLimit: o.RateLimit,
-			})
+			}
+			if o.Role != nil {
+				op.Role, op.Action = roleNamed(o.Role.Role), o.Role.Action
+				if op.Role == RoleNone && o.Role.Role != RoleNone.String() {
+					return nil, fmt.Errorf("httpapi: operation %s: x-role %q is no role", o.OperationID, o.Role.Role)
+				}
+			}
+			ops = append(ops, op)
 		}
 	}
 	sort.Slice(ops, func(i, j int) bool {
@@ -78,10 +83,10 @@ func operations(doc []byte) ([]operation, error) {
 func (h *handlers) guards(op operation, a *access) []fiber.Handler {
 	var gs []fiber.Handler
 	if !op.Public {
-		gs = append(gs, a.identify)
+		gs = append(gs, a.identify(op.Role == RoleNone))
 	}
-	if op.Role != nil {
-		gs = append(gs, need(roleNamed(op.Role.Role), op.Role.Action))
+	if op.Role > RoleRead {
+		gs = append(gs, need(op.Role, op.Action))
 	}
 	// POST /monitor may start a forced retraining only when MONITOR_AUTO_RETRAIN is on: a
 	// setting of this server, not of the contract, so its admin rule is decided here.
