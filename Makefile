@@ -28,7 +28,7 @@ GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -pr
 # The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run run-supervised test test-go test-py test-web web bench clean gpu-check preflight lock
+.PHONY: help setup run run-supervised test test-go test-py test-web web bench clean gpu-check preflight lock generate
 
 # Before anything is built, .ci/preflight checks the tools the goal needs (installing Debian's
 # packages when root with apt-get) or stops with one line per missing tool. The test goals need
@@ -51,6 +51,9 @@ run-supervised: setup ## run the server as above, started again after a crash (S
 	PORT=$(PORT) SUPERVISE=on ./$(BIN)
 
 test: setup test-go test-py test-web ## run every Go, Python and web test
+
+generate: ## regenerate the code made from declarations (go generate); tests fail while it is stale
+	go generate ./...
 
 test-go: $(BIN)
 	@echo "==> go modules: the downloaded ones match go.sum"
