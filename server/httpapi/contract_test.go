@@ -111,8 +111,8 @@ func TestGeneratedAPIIsCurrent(t *testing.T) {
 }
 
 // Every role (x-role) and rate limit (x-rate-limit) an operation declares is applied to it:
-// a caller holding only read is refused with the declared action named, and a second call
-// within a policy of one call an hour is a 429 naming the policy.
+// a caller holding only read is refused with the declared action named (HEAD too, for a
+// GET), and a second call within a policy of one call an hour is a 429 naming the policy.
 func TestOperationPoliciesAreApplied(t *testing.T) {
 	ops, err := operations(spec)
 	if err != nil {
@@ -129,6 +129,11 @@ func TestOperationPoliciesAreApplied(t *testing.T) {
 			want := fmt.Sprintf("%s needs the %s role", op.Action, op.Role)
 			if detail, _ := body["detail"].(string); status != 403 || !strings.Contains(detail, want) {
 				t.Errorf("%s %s by a reader: %d %v, want 403 %q", op.Method, path, status, body, want)
+			}
+			if op.Method == "GET" {
+				if status, _, _ := request(t, app, "HEAD", path, "", map[string]string{"X-API-Key": "reader"}); status != 403 {
+					t.Errorf("HEAD %s by a reader: %d, want 403", path, status)
+				}
 			}
 		}
 		if op.RateLimit != "" {

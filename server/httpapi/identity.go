@@ -214,13 +214,13 @@ func (a *access) identify(probe bool) fiber.Handler {
 	return func(c *fiber.Ctx) error { return a.identifyCaller(c, probe) }
 }
 
-func (a *access) identifyCaller(c *fiber.Ctx, exempt bool) error {
+func (a *access) identifyCaller(c *fiber.Ctx, probe bool) error {
 	addr := clientIP(c)
 	key := c.Get("X-API-Key")
 	token, bearer := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	bearer = bearer && a.hasAdmin
 	keyed := len(a.keys) > 0
-	needKey := keyed && !a.open && !exempt
+	needKey := keyed && !a.open && !probe
 	if bearer || (keyed && key != "") || needKey {
 		if err := a.lockedOut(c, addr); err != nil {
 			return err
@@ -246,7 +246,7 @@ func (a *access) identifyCaller(c *fiber.Ctx, exempt bool) error {
 		caller.Role = RoleAdmin // the laptop: this machine's own callers
 	case a.open:
 		caller.Role = RoleTrain
-	case !exempt:
+	case !probe:
 		return fiber.NewError(fiber.StatusForbidden, "this server has no API_KEYS and serves only loopback callers: "+
 			"set API_KEYS (e.g. API_KEYS=key:admin) and send X-API-Key, or set OPEN_ACCESS=1 to let anyone read and train")
 	}
