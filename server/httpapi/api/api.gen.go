@@ -572,8 +572,7 @@ type DriftReportHealth string
 
 // Error every error answer: detail says what went wrong; some errors add fields
 type Error struct {
-	Detail               string                 `json:"detail"`
-	AdditionalProperties map[string]interface{} `json:"-"`
+	Detail string `json:"detail"`
 }
 
 // ForecastRow defines model for ForecastRow.
@@ -945,72 +944,6 @@ type TrainChildJSONRequestBody = TrainChild
 
 // TrainParentJSONRequestBody defines body for TrainParent for application/json ContentType.
 type TrainParentJSONRequestBody = TrainParams
-
-// Getter for additional properties for Error. Returns the specified
-// element and whether it was found
-func (a Error) Get(fieldName string) (value interface{}, found bool) {
-	if a.AdditionalProperties != nil {
-		value, found = a.AdditionalProperties[fieldName]
-	}
-	return
-}
-
-// Setter for additional properties for Error
-func (a *Error) Set(fieldName string, value interface{}) {
-	if a.AdditionalProperties == nil {
-		a.AdditionalProperties = make(map[string]interface{})
-	}
-	a.AdditionalProperties[fieldName] = value
-}
-
-// Override default JSON handling for Error to handle AdditionalProperties
-func (a *Error) UnmarshalJSON(b []byte) error {
-	object := make(map[string]json.RawMessage)
-	err := json.Unmarshal(b, &object)
-	if err != nil {
-		return err
-	}
-
-	if raw, found := object["detail"]; found {
-		err = json.Unmarshal(raw, &a.Detail)
-		if err != nil {
-			return fmt.Errorf("error reading 'detail': %w", err)
-		}
-		delete(object, "detail")
-	}
-
-	if len(object) != 0 {
-		a.AdditionalProperties = make(map[string]interface{})
-		for fieldName, fieldBuf := range object {
-			var fieldVal interface{}
-			err := json.Unmarshal(fieldBuf, &fieldVal)
-			if err != nil {
-				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
-			}
-			a.AdditionalProperties[fieldName] = fieldVal
-		}
-	}
-	return nil
-}
-
-// Override default JSON handling for Error to handle AdditionalProperties
-func (a Error) MarshalJSON() ([]byte, error) {
-	var err error
-	object := make(map[string]json.RawMessage)
-
-	object["detail"], err = json.Marshal(a.Detail)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'detail': %w", err)
-	}
-
-	for fieldName, field := range a.AdditionalProperties {
-		object[fieldName], err = json.Marshal(field)
-		if err != nil {
-			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
-		}
-	}
-	return json.Marshal(object)
-}
 
 // AsCacheList returns the union data inside the GetCache200JSONResponseBody as a CacheList
 func (t GetCache200JSONResponseBody) AsCacheList() (CacheList, error) {
