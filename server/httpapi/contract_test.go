@@ -187,3 +187,35 @@ func TestAPIPageListsEveryOperation(t *testing.T) {
 		t.Fatalf("docs/api.md's endpoint table is not the document's operations; it should read:\n\n%s", want.String())
 	}
 }
+
+// Bodies decode into the generated types with the statuses and details the hand-written ones
+// gave: a required field absent or null, a value of the wrong JSON type named by its kind,
+// and the parent's training refusing the child's fields with a reason.
+func TestBodiesKeepTheirDetails(t *testing.T) {
+	app, _, _ := newTestApp(t)
+	for name, tc := range map[string]struct {
+		method, path, body string
+		status             int
+		detail             string
+	}{
+		"ticker absent":          {"POST", "/predict-child", `{}`, 400, `missing field "ticker"`},
+		"ticker null":            {"POST", "/analyze", `{"ticker":null}`, 400, `missing field "ticker"`},
+		"ticker empty":           {"POST", "/predict-child", `{"ticker":""}`, 400, "empty"},
+		"enum of the wrong type": {"POST", "/train-child", `{"ticker":"AAPL","strategy":5}`, 422, `field "strategy" must be string`},
+		"number of wrong type":   {"POST", "/train-child", `{"ticker":"AAPL","learning_rate":"x"}`, 422, `field "learning_rate" must be float64`},
+		"date not a date":        {"POST", "/train-child", `{"ticker":"AAPL","start_date":"2020-13-01"}`, 422, "start_date must be a date"},
+		"unknown field":          {"POST", "/train-child", `{"ticker":"AAPL","epoch":1}`, 422, `unknown field "epoch"`},
+		"parent with a ticker":   {"POST", "/train-parent", `{"ticker":"AAPL"}`, 422, "takes no ticker"},
+		"parent with a strategy": {"POST", "/train-parent", `{"strategy":"freeze"}`, 422, "strategy applies to child models only"},
+		"tickers absent":         {"POST", "/predict-batch", `{}`, 422, `missing field "tickers"`},
+		"tickers empty":          {"POST", "/predict-batch", `{"tickers":[]}`, 422, "tickers is empty"},
+		"limit not a number":     {"GET", "/models/AAPL/runs?limit=abc", "", 422, "from 1 to 500"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, body, _ := request(t, app, tc.method, tc.path, tc.body, nil)
+			if detail, _ := body["detail"].(string); status != tc.status || !strings.Contains(detail, tc.detail) {
+				t.Errorf("%s %s %s: %d %v, want %d %q", tc.method, tc.path, tc.body, status, body, tc.status, tc.detail)
+			}
+		})
+	}
+}
