@@ -50,7 +50,7 @@ run: setup ## run the server on :$(PORT) with its embedded defaults
 run-supervised: setup ## run the server as above, started again after a crash (SUPERVISE=on)
 	PORT=$(PORT) SUPERVISE=on ./$(BIN)
 
-generate: $(VENV)/.installed ## regenerate code made from declarations (server/pyapi from the Python contract)
+generate: $(VENV)/.installed ## regenerate code made from declarations (server/pyapi, server/httpapi/api); tests fail while it is stale
 	go generate ./...
 
 test: setup lint test-go test-py test-web ## run the linters, then every Go, Python and web test

@@ -7,15 +7,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/server/analysis"
+	"stockagent/server/httpapi/api"
 	"stockagent/server/tickers"
 )
-
-type analyzeBody struct {
-	Ticker   *string `json:"ticker"`
-	ThreadID string  `json:"thread_id"`
-	UseFMI   bool    `json:"use_fmi"`
-	Question string  `json:"question"`
-}
 
 // MaxQuestion bounds a follow-up question's length in characters. The
 // analyst also bounds it in the model's tokens (AGENT_MAX_QUESTION_TOKENS),
@@ -23,22 +17,24 @@ type analyzeBody struct {
 const MaxQuestion = 2000
 
 // POST /analyze: the analyst's report on a ticker's forecast and news.
-func (h *handlers) analyze(c *fiber.Ctx) error {
-	var b analyzeBody
-	if err := decodeBody(c, &b, false); err != nil {
+func (h *handlers) Analyze(c *fiber.Ctx) error {
+	var b api.AnalyzeRequest
+	sent, err := decodeBody(c, &b, false)
+	if err != nil {
 		return err
 	}
-	ticker, err := bodyTicker(b.Ticker)
+	ticker, err := bodyTicker(b.Ticker, sent)
 	if err != nil {
 		return err
 	}
 	if ticker == tickers.Parent {
-		return unprocessable(fmt.Sprintf("the analyst reports on stocks; %q names the parent (market) model, which has none", *b.Ticker))
+		return unprocessable(fmt.Sprintf("the analyst reports on stocks; %q names the parent (market) model, which has none", b.Ticker))
 	}
-	if len(b.ThreadID) > 128 {
+	threadID, question, useFMI := value(b.ThreadId), value(b.Question), value(b.UseFmi)
+	if len(threadID) > 128 {
 		return unprocessable("thread_id is longer than 128 characters")
 	}
-	if utf8.RuneCountInString(b.Question) > MaxQuestion {
+	if utf8.RuneCountInString(question) > MaxQuestion {
 		return unprocessable(fmt.Sprintf("question is longer than %d characters", MaxQuestion))
 	}
 	if h.d.Analysis == nil {
@@ -50,7 +46,7 @@ func (h *handlers) analyze(c *fiber.Ctx) error {
 	ctx, cancel := untilClientGone(c)
 	defer cancel()
 	answer, tr, err := h.d.Analysis.Analyze(ctx, analysis.Request{
-		Ticker: ticker, ThreadID: b.ThreadID, UseFMI: b.UseFMI, Question: b.Question, Owner: callerOf(c).ID,
+		Ticker: ticker, ThreadID: threadID, UseFMI: useFMI, Question: question, Owner: callerOf(c).ID,
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"stockagent/pybridge"
 	"stockagent/server/analysis"
 	"stockagent/server/forecast"
+	"stockagent/server/httpapi/api"
 	"stockagent/server/monitoring"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
@@ -155,65 +157,34 @@ func New(d Deps) *fiber.App {
 	app.Use(accessLog(d.Logger), hostAllowList(d.AllowedHosts), bodyGuard(d.CORSOrigins))
 	h := &handlers{d: d}
 	if d.App != nil {
-		// Before the API key check: the page and its files hold no data, and a browser cannot
-		// send a header when it opens a page. The app's own API calls carry the key.
+		// Before any credential is read: the page and its files hold no data, and a browser
+		// cannot send a header when it opens a page. The app's own API calls carry the key.
 		d.App.Mount(app)
 		app.Use(h.page(sync.OnceValue(func() routeSet { return getRoutes(app) })))
 	}
-	// Before identify too: the API's description holds no data, and Swagger UI is
-	// where a browser enters the key (Authorize) that its calls then carry.
-	app.Get("/openapi.json", openAPI)
 	if d.Docs != nil {
+		// Public as the document it shows: Swagger UI is where a browser enters the key
+		// (Authorize) that its calls then carry.
 		d.Docs(app)
 	}
-	app.Use(newAccess(d).identify)
-
-	app.Get("/", h.root)
-	app.Get("/health", h.health)
-	if d.Metrics != nil {
-		app.Get("/metrics", d.Metrics.Handler())
+	ops, err := operations(spec)
+	if err != nil {
+		panic(err) // the embedded document is checked by the tests
 	}
+	acc := newAccess(d)
+	h.installGuards(app, ops, acc)
+	// Every route is an operation of the document, and every operation a method of h.
+	api.RegisterHandlers(app, h)
 
-	training := rateLimit(d.Limiter, d.Metrics, d.Logger, "training")
-	prediction := rateLimit(d.Limiter, d.Metrics, d.Logger, "prediction")
-	// Analyses hold the agent lane for tens of seconds each: a policy of their own.
-	analyses := rateLimit(d.Limiter, d.Metrics, d.Logger, "analysis")
-	train := need(RoleTrain, "training")
-	app.Post("/train-parent", train, training, h.trainParent)
-	app.Post("/train-child", train, training, h.trainChild)
-	app.Get("/status/:task_id", h.status)
-	app.Get("/tasks", h.listTasks)
-	app.Delete("/tasks/:task_id", h.cancelTask)
-
-	app.Post("/predict-parent", prediction, h.predictParent)
-	app.Post("/predict-child", prediction, h.predictChild)
-	app.Post("/predict-batch", prediction, h.predictBatch)
-
-	app.Post("/analyze", analyses, h.analyze)
-
-	if d.MonitorRetrains {
-		app.Post("/monitor/:ticker", need(RoleAdmin, "monitoring that may retrain (MONITOR_AUTO_RETRAIN=on)"), analyses, h.monitor)
-	} else {
-		app.Post("/monitor/:ticker", analyses, h.monitor)
-	}
-	app.Get("/monitor/:ticker/drift", h.latestDrift)
-	app.Get("/monitor/:ticker/eval", h.latestEval)
-
-	app.Get("/models", h.models)
-	app.Get("/models/:ticker", h.model)
-	app.Get("/models/:ticker/runs", h.runs)
-	app.Get("/tickers", h.tickers)
-
-	app.Get("/system/logs", need(RoleAdmin, "reading the server log"), h.logs)
-	app.Get("/system/cache", h.cache)
-	app.Delete("/system/reset", need(RoleAdmin, "reset"), h.reset)
-	app.Get("/outputs", h.outputs)
-	app.Get("/outputs/:ticker", h.outputsOf)
-
-	app.Use(func(c *fiber.Ctx) error {
-		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route %s %s", c.Method(), c.Path()))
-	})
+	// No route: a credential is still checked first, so an unknown path tells a caller without
+	// one nothing about which paths exist.
+	app.Use(acc.identify(false), noRoute)
 	return app
+}
+
+// noRoute is the JSON 404 of a path no operation serves.
+func noRoute(c *fiber.Ctx) error {
+	return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route %s %s", c.Method(), c.Path()))
 }
 
 type handlers struct{ d Deps }
@@ -254,22 +225,26 @@ func accessLog(log *slog.Logger) fiber.Handler {
 
 // bodyTicker reads a body's required "ticker" field as a model: the
 // canonical ticker, or tickers.Parent for the parent's aliases.
-func bodyTicker(raw *string) (string, error) {
-	if raw == nil {
+func bodyTicker(raw string, sent fields) (string, error) {
+	if !sent["ticker"] {
 		return "", badRequest(`missing field "ticker"`)
 	}
-	return tickers.Model(*raw)
+	return tickers.Model(raw)
 }
 
-// decodeBody reads a JSON object body into v, refusing unknown fields. An
-// empty body leaves v as it is when allowEmpty.
-func decodeBody(c *fiber.Ctx, v any, allowEmpty bool) error {
+// fields are the top-level fields a body sent with a value other than null. The generated
+// types hold a required string as a plain string, which cannot tell "" from absent.
+type fields map[string]bool
+
+// decodeBody reads a JSON object body into v (a generated request type), refusing unknown
+// fields, and says which fields it sent. An empty body leaves v as it is when allowEmpty.
+func decodeBody(c *fiber.Ctx, v any, allowEmpty bool) (fields, error) {
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 {
 		if allowEmpty {
-			return nil
+			return fields{}, nil
 		}
-		return badRequest("request body must be a JSON object")
+		return nil, badRequest("request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -277,14 +252,40 @@ func decodeBody(c *fiber.Ctx, v any, allowEmpty bool) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):
-			return unprocessable(fmt.Sprintf("field %q must be %s", typeErr.Field, typeErr.Type))
+			return nil, unprocessable(fmt.Sprintf("field %q must be %s", typeErr.Field, jsonType(typeErr.Type)))
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return unprocessable(strings.TrimPrefix(err.Error(), "json: "))
+			return nil, unprocessable(strings.TrimPrefix(err.Error(), "json: "))
 		}
-		return badRequest("malformed JSON: " + err.Error())
+		return nil, badRequest("malformed JSON: " + err.Error())
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("malformed JSON: trailing data after the object")
+		return nil, badRequest("malformed JSON: trailing data after the object")
 	}
-	return nil
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, badRequest("malformed JSON: " + err.Error())
+	}
+	sent := fields{}
+	for k, v := range raw {
+		sent[k] = string(v) != "null"
+	}
+	return sent, nil
+}
+
+// jsonType names t for a type error: a generated enum type by the kind it holds
+// ("string", not "api.TrainChildStrategy").
+func jsonType(t reflect.Type) string {
+	if t.PkgPath() != "" {
+		return t.Kind().String()
+	}
+	return t.String()
+}
+
+// value is *p, or the zero value for an absent optional field.
+func value[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

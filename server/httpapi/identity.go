@@ -206,18 +206,21 @@ func (a *access) match(got string) (apiKey, bool) {
 //     without keys, loopback callers hold every role, others read+train under
 //     OPEN_ACCESS and are refused otherwise (protected mode).
 //
-// /health and /metrics are never refused for a missing credential (probes carry
-// none), only for a wrong one. Wrong or missing credentials count against the
-// client address (AUTH_FAILURE_LIMIT), and a locked-out address is refused even
-// a right one.
-func (a *access) identify(c *fiber.Ctx) error {
+// A probe (an operation whose x-role is none: /health, /metrics) is never refused
+// for a missing credential (probes carry none), only for a wrong one. Wrong or
+// missing credentials count against the client address (AUTH_FAILURE_LIMIT), and
+// a locked-out address is refused even a right one.
+func (a *access) identify(probe bool) fiber.Handler {
+	return func(c *fiber.Ctx) error { return a.identifyCaller(c, probe) }
+}
+
+func (a *access) identifyCaller(c *fiber.Ctx, probe bool) error {
 	addr := clientIP(c)
-	exempt := c.Path() == "/health" || c.Path() == "/metrics"
 	key := c.Get("X-API-Key")
 	token, bearer := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	bearer = bearer && a.hasAdmin
 	keyed := len(a.keys) > 0
-	needKey := keyed && !a.open && !exempt
+	needKey := keyed && !a.open && !probe
 	if bearer || (keyed && key != "") || needKey {
 		if err := a.lockedOut(c, addr); err != nil {
 			return err
@@ -243,7 +246,7 @@ func (a *access) identify(c *fiber.Ctx) error {
 		caller.Role = RoleAdmin // the laptop: this machine's own callers
 	case a.open:
 		caller.Role = RoleTrain
-	case !exempt:
+	case !probe:
 		return fiber.NewError(fiber.StatusForbidden, "this server has no API_KEYS and serves only loopback callers: "+
 			"set API_KEYS (e.g. API_KEYS=key:admin) and send X-API-Key, or set OPEN_ACCESS=1 to let anyone read and train")
 	}

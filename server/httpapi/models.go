@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"stockagent/server/httpapi/api"
 )
 
 // GET /models
-func (h *handlers) models(c *fiber.Ctx) error {
+func (h *handlers) ListModels(c *fiber.Ctx) error {
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
 	out, err := h.d.Forecast.Client().Models(ctx)
@@ -16,8 +18,8 @@ func (h *handlers) models(c *fiber.Ctx) error {
 }
 
 // GET /models/{ticker}; "parent" names the parent model.
-func (h *handlers) model(c *fiber.Ctx) error {
-	model, err := pathModel(c)
+func (h *handlers) GetModel(c *fiber.Ctx, ticker string) error {
+	model, err := pathModel(ticker)
 	if err != nil {
 		return err
 	}
@@ -31,7 +33,7 @@ func (h *handlers) model(c *fiber.Ctx) error {
 }
 
 // GET /tickers
-func (h *handlers) tickers(c *fiber.Ctx) error {
+func (h *handlers) ListTickers(c *fiber.Ctx) error {
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
 	out, err := h.d.Forecast.Client().Tickers(ctx)
@@ -47,12 +49,12 @@ const MaxRuns = 500
 // GET /models/{ticker}/runs: the model's training runs from the run log,
 // newest first (parameters, per-epoch losses, held-out metrics, artifacts,
 // the promotion decision).
-func (h *handlers) runs(c *fiber.Ctx) error {
-	model, err := pathModel(c)
+func (h *handlers) ListRuns(c *fiber.Ctx, ticker string, params api.ListRunsParams) error {
+	model, err := pathModel(ticker)
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", 50, 1, MaxRuns)
+	limit, err := optionalInt("limit", params.Limit, 50, 1, MaxRuns)
 	if err != nil {
 		return err
 	}

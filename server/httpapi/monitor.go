@@ -13,8 +13,8 @@ import (
 // POST /monitor/{ticker} ("parent" for the parent): drift now, judged by the
 // health policy, and the evaluation of the analyst's latest report (one
 // analysis runs first only when none is stored). An untrained model is a 404.
-func (h *handlers) monitor(c *fiber.Ctx) error {
-	model, err := pathModel(c)
+func (h *handlers) RunMonitor(c *fiber.Ctx, ticker string) error {
+	model, err := pathModel(ticker)
 	if err != nil {
 		return err
 	}
@@ -60,13 +60,13 @@ func publicDetail(err error) string {
 }
 
 // GET /monitor/{ticker}/drift: the latest stored drift report.
-func (h *handlers) latestDrift(c *fiber.Ctx) error { return h.latest(c, "drift") }
+func (h *handlers) GetDrift(c *fiber.Ctx, ticker string) error { return h.latest(c, ticker, "drift") }
 
 // GET /monitor/{ticker}/eval: the latest stored agent evaluation.
-func (h *handlers) latestEval(c *fiber.Ctx) error { return h.latest(c, "eval") }
+func (h *handlers) GetEval(c *fiber.Ctx, ticker string) error { return h.latest(c, ticker, "eval") }
 
-func (h *handlers) latest(c *fiber.Ctx, what string) error {
-	model, err := pathModel(c)
+func (h *handlers) latest(c *fiber.Ctx, ticker, what string) error {
+	model, err := pathModel(ticker)
 	if err != nil {
 		return err
 	}

@@ -6,44 +6,37 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"stockagent/server/httpapi/api"
 	"stockagent/server/tickers"
 )
 
-type tickerBody struct {
-	Ticker *string `json:"ticker"`
-}
-
-// tickerFrom reads and validates the body's ticker.
-func tickerFrom(c *fiber.Ctx) (string, error) {
-	var b tickerBody
-	if err := decodeBody(c, &b, false); err != nil {
-		return "", err
-	}
-	return bodyTicker(b.Ticker)
-}
-
 // POST /predict-parent
-func (h *handlers) predictParent(c *fiber.Ctx) error {
-	return h.predict(c, tickers.Parent)
+func (h *handlers) PredictParent(c *fiber.Ctx, params api.PredictParentParams) error {
+	return h.predict(c, tickers.Parent, params.CacheControl)
 }
 
 // POST /predict-child
-func (h *handlers) predictChild(c *fiber.Ctx) error {
-	ticker, err := tickerFrom(c)
+func (h *handlers) PredictChild(c *fiber.Ctx, params api.PredictChildParams) error {
+	var b api.TickerRequest
+	sent, err := decodeBody(c, &b, false)
 	if err != nil {
 		return err
 	}
-	return h.predict(c, ticker)
+	ticker, err := bodyTicker(b.Ticker, sent)
+	if err != nil {
+		return err
+	}
+	return h.predict(c, ticker, params.CacheControl)
 }
 
 // predict answers 200 with the forecast, or 202 with the training task when
 // the model must be trained first. Cache-Control: no-cache asks for a forecast
 // computed now, which then replaces the cached one.
-func (h *handlers) predict(c *fiber.Ctx, model string) error {
+func (h *handlers) predict(c *fiber.Ctx, model string, cacheControl *string) error {
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
 	get := h.d.Forecast.Predict
-	if strings.Contains(strings.ToLower(c.Get(fiber.HeaderCacheControl)), "no-cache") {
+	if strings.Contains(strings.ToLower(value(cacheControl)), "no-cache") {
 		get = h.d.Forecast.PredictFresh
 	}
 	pred, tr, err := get(ctx, model)
@@ -64,24 +57,22 @@ func (h *handlers) predict(c *fiber.Ctx, model string) error {
 // POST /predict-batch {"tickers": [...]}: forecasts of many tickers from one
 // call. The count is bounded here; each ticker is validated, and fails on its
 // own, in Python.
-func (h *handlers) predictBatch(c *fiber.Ctx) error {
-	var b struct {
-		Tickers *[]string `json:"tickers"`
-	}
-	if err := decodeBody(c, &b, false); err != nil {
+func (h *handlers) PredictBatch(c *fiber.Ctx) error {
+	var b api.BatchRequest
+	if _, err := decodeBody(c, &b, false); err != nil {
 		return err
 	}
 	switch {
-	case b.Tickers == nil:
+	case b.Tickers == nil: // absent or null; [] decodes to an empty slice
 		return unprocessable(`missing field "tickers"`)
-	case len(*b.Tickers) == 0:
+	case len(b.Tickers) == 0:
 		return unprocessable("tickers is empty: name at least one ticker")
-	case len(*b.Tickers) > h.d.BatchMaxTickers:
-		return unprocessable(fmt.Sprintf("%d tickers: a batch holds at most %d (BATCH_MAX_TICKERS)", len(*b.Tickers), h.d.BatchMaxTickers))
+	case len(b.Tickers) > h.d.BatchMaxTickers:
+		return unprocessable(fmt.Sprintf("%d tickers: a batch holds at most %d (BATCH_MAX_TICKERS)", len(b.Tickers), h.d.BatchMaxTickers))
 	}
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
-	out, err := h.d.Forecast.PredictBatch(ctx, *b.Tickers, h.d.BatchThreads)
+	out, err := h.d.Forecast.PredictBatch(ctx, b.Tickers, h.d.BatchThreads)
 	if err != nil {
 		return err
 	}

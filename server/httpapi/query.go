@@ -4,17 +4,16 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
 )
 
-// queryInt reads the optional integer query parameter name: def when absent, else a base-10
-// integer in [lo, hi] or a 422 that states the bounds.
-func queryInt(c *fiber.Ctx, name string, def, lo, hi int) (int, error) {
-	if !c.Context().QueryArgs().Has(name) {
+// optionalInt reads the optional integer query parameter name, raw as sent (the document
+// gives such parameters the Go type string, so a bad value reaches this check): def when
+// absent, else a base-10 integer in [lo, hi] or a 422 that states the bounds.
+func optionalInt(name string, raw *string, def, lo, hi int) (int, error) {
+	if raw == nil {
 		return def, nil
 	}
-	return parseBoundedInt(name, c.Query(name), lo, hi)
+	return parseBoundedInt(name, *raw, lo, hi)
 }
 
 func parseBoundedInt(name, raw string, lo, hi int) (int, error) {

@@ -12,7 +12,7 @@ import (
 )
 
 // GET / describes the service (docs/api.md, "Endpoints").
-func (h *handlers) root(c *fiber.Ctx) error {
+func (h *handlers) GetServiceInfo(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{
 		"project":     "stockagent",
 		"version":     Version,
@@ -44,7 +44,7 @@ func (h *handlers) root(c *fiber.Ctx) error {
 // "healthy" when all are up, "degraded" otherwise (the components say which).
 // Callers without the admin role see only those states: versions, paths,
 // addresses and errors tell an attacker what to aim at.
-func (h *handlers) health(c *fiber.Ctx) error {
+func (h *handlers) GetHealth(c *fiber.Ctx) error {
 	status := "healthy"
 	python := fiber.Map{"status": "down"}
 	if h.d.Python != nil {

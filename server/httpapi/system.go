@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"stockagent/server/httpapi/api"
 	"stockagent/server/logfile"
 	"stockagent/server/tickers"
 )
@@ -20,8 +21,8 @@ import (
 const MaxLogLines = 5000
 
 // GET /system/logs?lines=N: the last N lines of the server's log file.
-func (h *handlers) logs(c *fiber.Ctx) error {
-	n, err := queryInt(c, "lines", 100, 1, MaxLogLines)
+func (h *handlers) GetLogs(c *fiber.Ctx, params api.GetLogsParams) error {
+	n, err := optionalInt("lines", params.Lines, 100, 1, MaxLogLines)
 	if err != nil {
 		return err
 	}
@@ -39,10 +40,10 @@ func (h *handlers) logs(c *fiber.Ctx) error {
 }
 
 // GET /system/cache[?ticker=T]: the tickers with a cached forecast, or one cached forecast.
-func (h *handlers) cache(c *fiber.Ctx) error {
+func (h *handlers) GetCache(c *fiber.Ctx, params api.GetCacheParams) error {
 	pc := h.d.Forecast.Cache()
-	if raw := c.Query("ticker"); raw != "" {
-		model, err := tickers.Model(raw)
+	if params.Ticker != nil && *params.Ticker != "" {
+		model, err := tickers.Model(*params.Ticker)
 		if err != nil {
 			return err
 		}
@@ -65,7 +66,7 @@ func (h *handlers) cache(c *fiber.Ctx) error {
 
 // DELETE /system/reset: clears the prediction cache, finished task records
 // and the semantic cache of reports. Needs the admin role; models are never deleted.
-func (h *handlers) reset(c *fiber.Ctx) error {
+func (h *handlers) ResetSystem(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	cached, err := h.d.Forecast.Cache().Clear(ctx)
 	if err != nil {
@@ -107,7 +108,7 @@ type entry struct {
 }
 
 // GET /outputs: what the data folder holds.
-func (h *handlers) outputs(c *fiber.Ctx) error {
+func (h *handlers) ListOutputs(c *fiber.Ctx) error {
 	items, err := os.ReadDir(h.d.DataDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -139,8 +140,8 @@ func (h *handlers) outputs(c *fiber.Ctx) error {
 
 // GET /outputs/{ticker}: one model's files by category. The folder comes
 // from the validated ticker and stays inside the data folder.
-func (h *handlers) outputsOf(c *fiber.Ctx) error {
-	model, err := pathModel(c)
+func (h *handlers) GetOutputs(c *fiber.Ctx, ticker string) error {
+	model, err := pathModel(ticker)
 	if err != nil {
 		return err
 	}

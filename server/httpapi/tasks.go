@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // GET /tasks: recent and running tasks, newest first.
-func (h *handlers) listTasks(c *fiber.Ctx) error {
+func (h *handlers) ListTasks(c *fiber.Ctx) error {
 	recs, err := h.d.Forecast.Tasks().List(c.UserContext())
 	if err != nil {
 		return err
@@ -34,8 +35,8 @@ func visible(c *fiber.Ctx, rec tasks.Record) tasks.Record {
 // (the caller who started it) or an admin may. Cancellation is cooperative:
 // the training stops at its next batch and its status turns failed. The
 // cancel names the task's current run: it never reaches a later one.
-func (h *handlers) cancelTask(c *fiber.Ctx) error {
-	rec, id, err := h.task(c)
+func (h *handlers) CancelTask(c *fiber.Ctx, taskID string) error {
+	rec, id, err := h.task(c, taskID)
 	if err != nil {
 		return err
 	}
@@ -55,8 +56,9 @@ func (h *handlers) cancelTask(c *fiber.Ctx) error {
 
 // task reads the task the URL's task_id names ("parent" means
 // "parent_training"): 404 with docs/api.md's detail for an unknown or malformed id.
-func (h *handlers) task(c *fiber.Ctx) (tasks.Record, string, error) {
-	raw := pathParam(c, "task_id")
+// raw is copied: the id outlives the handler in the answer and the cancel.
+func (h *handlers) task(c *fiber.Ctx, raw string) (tasks.Record, string, error) {
+	raw = strings.Clone(raw)
 	id, err := tickers.FromTaskID(raw)
 	if err != nil {
 		return tasks.Record{}, raw, fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("Task '%s' not found.", raw))

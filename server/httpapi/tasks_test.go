@@ -12,6 +12,7 @@ import (
 
 	"stockagent/server/cache"
 	"stockagent/server/forecast"
+	"stockagent/server/httpapi/api"
 	"stockagent/server/store"
 	"stockagent/server/tasks"
 )
@@ -36,9 +37,7 @@ func TestCancelOwnerOrAdmin(t *testing.T) {
 		"root": {ID: "key:root", Role: RoleAdmin},
 	}
 	app.Use(func(c *fiber.Ctx) error { c.Locals(callerLocal, callers[c.Get("X-Caller")]); return c.Next() })
-	app.Post("/train-child", h.trainChild)
-	app.Get("/status/:task_id", h.status)
-	app.Delete("/tasks/:task_id", h.cancelTask)
+	api.RegisterHandlers(app, h)
 
 	call := func(who, method, path, body string) (int, map[string]any) {
 		t.Helper()

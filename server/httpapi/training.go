@@ -7,20 +7,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/server/forecast"
+	"stockagent/server/httpapi/api"
 	"stockagent/server/tickers"
 )
 
-// trainBody is a training request (docs/api.md, "Training"); pointers tell an
-// absent value from a zero one, which is refused.
-type trainBody struct {
-	Ticker       *string  `json:"ticker"`
-	Epochs       *int     `json:"epochs"`
-	StartDate    *string  `json:"start_date"`
-	Strategy     *string  `json:"strategy"`
-	LearningRate *float64 `json:"learning_rate"`
-	Promote      *string  `json:"promote"`
-	Force        bool     `json:"force"`
-}
+// trainBody is a training request (docs/api.md, "Training"): both trainings decode into
+// the child's type, so a ticker or strategy sent to /train-parent is refused with a reason.
+// Pointers tell an absent value from a zero one, which is refused.
+type trainBody api.TrainChild
 
 // MaxEpochs bounds a request's epochs: more would run for days on a CPU.
 const MaxEpochs = 1000
@@ -50,28 +44,29 @@ func (b trainBody) params(child bool) (forecast.TrainParams, error) {
 		if !child {
 			return p, unprocessable("strategy applies to child models only")
 		}
-		if *b.Strategy != "freeze" && *b.Strategy != "fine_tune" {
+		if *b.Strategy != api.Freeze && *b.Strategy != api.FineTune {
 			return p, unprocessable(fmt.Sprintf(`strategy must be "freeze" or "fine_tune", got %q`, *b.Strategy))
 		}
-		p.Strategy = *b.Strategy
+		p.Strategy = string(*b.Strategy)
 	}
 	if b.Promote != nil {
-		if *b.Promote != "always" && *b.Promote != "auto" {
+		if *b.Promote != api.TrainChildPromoteAlways && *b.Promote != api.TrainChildPromoteAuto {
 			return p, unprocessable(fmt.Sprintf(`promote must be "always" or "auto", got %q`, *b.Promote))
 		}
-		p.Promote = *b.Promote
+		p.Promote = string(*b.Promote)
 	}
-	p.Force = b.Force
+	p.Force = b.Force != nil && *b.Force
 	return p, nil
 }
 
 // POST /train-parent
-func (h *handlers) trainParent(c *fiber.Ctx) error {
+func (h *handlers) TrainParent(c *fiber.Ctx) error {
 	var b trainBody
-	if err := decodeBody(c, &b, true); err != nil {
+	sent, err := decodeBody(c, &b, true)
+	if err != nil {
 		return err
 	}
-	if b.Ticker != nil {
+	if sent["ticker"] {
 		return unprocessable("/train-parent takes no ticker; use /train-child")
 	}
 	p, err := b.params(false)
@@ -82,12 +77,13 @@ func (h *handlers) trainParent(c *fiber.Ctx) error {
 }
 
 // POST /train-child
-func (h *handlers) trainChild(c *fiber.Ctx) error {
+func (h *handlers) TrainChild(c *fiber.Ctx) error {
 	var b trainBody
-	if err := decodeBody(c, &b, false); err != nil {
+	sent, err := decodeBody(c, &b, false)
+	if err != nil {
 		return err
 	}
-	ticker, err := bodyTicker(b.Ticker)
+	ticker, err := bodyTicker(b.Ticker, sent)
 	if err != nil {
 		return err
 	}
@@ -116,8 +112,8 @@ func (h *handlers) train(c *fiber.Ctx, model string, p forecast.TrainParams) err
 }
 
 // GET /status/{task_id}
-func (h *handlers) status(c *fiber.Ctx) error {
-	rec, _, err := h.task(c)
+func (h *handlers) GetStatus(c *fiber.Ctx, taskID string) error {
+	rec, _, err := h.task(c, taskID)
 	if err != nil {
 		return err
 	}
