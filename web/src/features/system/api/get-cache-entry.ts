@@ -1,11 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { Prediction } from '../../../types/api'
-
-export type CacheEntry = { ticker: string, cached: boolean, prediction: Prediction }
+import { api, data } from '../../../lib/api-client'
+import type { CacheEntry } from '../../../types/api'
 
 export function getCacheEntry(ticker: string, signal?: AbortSignal): Promise<CacheEntry> {
-  return api<CacheEntry>(`/system/cache?ticker=${encodeURIComponent(ticker)}`, { signal })
+  return data(api.GET('/system/cache', { params: { query: { ticker } }, signal })) as Promise<CacheEntry>
 }
 
 export function cacheEntryQueryOptions(ticker: string) {
