@@ -76,6 +76,8 @@ export const api = createClient<paths, 'application/json'>({
 api.use(apiKey)
 
 // The data of a call to api. send() lets nothing but a 2xx JSON answer through, so data is there.
+// Where the document leaves an object open, the caller casts the answer to its narrow type in
+// types/api.ts.
 export async function data<T>(call: Promise<{ data?: T }>): Promise<T> {
   return (await call).data as T
 }

@@ -6,7 +6,7 @@ import type { Analysis, TrainingStarted } from '../../../types/api'
 export type AnalyzeAnswer = Analysis | TrainingStarted
 
 export function analyze(ticker: string, signal?: AbortSignal): Promise<AnalyzeAnswer> {
-  return data(api.POST('/analyze', { body: { ticker }, signal })) as Promise<AnalyzeAnswer>
+  return data(api.POST('/analyze', { body: { ticker }, signal }))
 }
 
 // A read, though a POST: the server caches reports, so the answer is kept for a while too. A

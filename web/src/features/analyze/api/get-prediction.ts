@@ -7,7 +7,7 @@ export type PredictionAnswer = Prediction | TrainingStarted
 
 export async function getPrediction(ticker: string, signal?: AbortSignal): Promise<PredictionAnswer> {
   const answer = await data(api.POST('/predict-child', { body: { ticker }, signal }))
-  return ('result' in answer ? answer.result : answer) as PredictionAnswer
+  return 'result' in answer ? answer.result : answer
 }
 
 // A read, though a POST. The forecast takes milliseconds where the report takes up to a

@@ -3,6 +3,7 @@ import { api, data } from '../../../lib/api-client'
 import type { CacheEntry } from '../../../types/api'
 
 export function getCacheEntry(ticker: string, signal?: AbortSignal): Promise<CacheEntry> {
+  // With a ticker the answer is that ticker's entry, one of the two the document allows.
   return data(api.GET('/system/cache', { params: { query: { ticker } }, signal })) as Promise<CacheEntry>
 }
 

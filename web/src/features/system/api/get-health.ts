@@ -3,7 +3,7 @@ import { api, data } from '../../../lib/api-client'
 import type { Health } from '../../../types/api'
 
 export function getHealth(signal?: AbortSignal): Promise<Health> {
-  return data(api.GET('/health', { signal })) as Promise<Health>
+  return data(api.GET('/health', { signal }))
 }
 
 export function healthQueryOptions() {
