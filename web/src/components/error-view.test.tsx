@@ -14,7 +14,9 @@ describe('ErrorView', () => {
     expect(screen.getByRole('alert')).toHaveTextContent('You can try again in 2 s.')
     expect(screen.getByRole('button', { name: 'Try again' })).toBeDisabled()
 
-    act(() => vi.advanceTimersByTime(2000))
+    act(() => {
+      vi.advanceTimersByTime(2000)
+    })
     expect(screen.getByRole('alert')).toHaveTextContent('You can try again now.')
     expect(screen.getByRole('button', { name: 'Try again' })).toBeEnabled()
 
