@@ -98,7 +98,7 @@ export function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
   return { task_id: 'msft', kind: 'train_child', status: 'running', created_at: '2026-11-27T01:46:25Z', ...overrides }
 }
 
-export const completedTask: TaskRecord = task({
+export const completedTask = task({
   status: 'completed',
   progress: { stage: 'saved', version: 'v2', promotion: 'promoted' },
   result: {

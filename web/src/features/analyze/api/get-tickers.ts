@@ -1,6 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
 import { api, data } from '../../../lib/api-client'
-
 import type { TickerList } from '../../../types/api'
 
 export function getTickers(signal?: AbortSignal): Promise<TickerList> {
