@@ -39,7 +39,9 @@ function findBrowser(name) {
     try {
       accessSync(path, constants.X_OK)
       return path
-    } catch {}
+    } catch {
+      // not there: the next candidate
+    }
   }
   console.log(`FAIL no ${name} to drive: install it with: apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)`)
   process.exit(1)

@@ -41,8 +41,13 @@ function title(err: ApiError): string {
 function useWait(err: ApiError | undefined): number {
   const total = err?.retryAfter ?? 0
   const [left, setLeft] = useState(total)
-  useEffect(() => {
+  // A new error starts its own count (set while rendering, so the old count never shows).
+  const [counted, setCounted] = useState(err)
+  if (err !== counted) {
+    setCounted(err)
     setLeft(total)
+  }
+  useEffect(() => {
     if (total <= 0) return
     const end = Date.now() + total * 1000
     const t = setInterval(() => {

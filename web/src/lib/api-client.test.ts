@@ -2,7 +2,7 @@ import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { apiError } from '../testing/handlers'
 import { server } from '../testing/server'
-import { api, ApiError, parseRetryAfter } from './api-client'
+import { api, ApiError, data, parseRetryAfter } from './api-client'
 import { setApiKey } from './api-key'
 
 async function failure(p: Promise<unknown>): Promise<ApiError> {
@@ -13,8 +13,9 @@ async function failure(p: Promise<unknown>): Promise<ApiError> {
 
 describe('api', () => {
   it('returns the JSON of a 2xx answer, 202 included', async () => {
-    server.use(http.post('/analyze', () => HttpResponse.json({ status: 'training', task_id: 'x' }, { status: 202 })))
-    await expect(api('/analyze', { method: 'POST', body: { ticker: 'X' } })).resolves.toEqual({ status: 'training', task_id: 'x' })
+    const training = { status: 'training', detail: 'training first', ticker: 'X', task_id: 'x' }
+    server.use(http.post('/analyze', () => HttpResponse.json(training, { status: 202 })))
+    await expect(data(api.POST('/analyze', { body: { ticker: 'X' } }))).resolves.toEqual(training)
   })
 
   it('sends the body as JSON and the API key when one is set', async () => {
@@ -24,13 +25,30 @@ describe('api', () => {
       return HttpResponse.json({ status: 'started', task_id: 'aapl' })
     }))
     setApiKey('secret')
-    await api('/train-child', { method: 'POST', body: { ticker: 'AAPL' } })
+    await data(api.POST('/train-child', { body: { ticker: 'AAPL' } }))
     expect(seen).toEqual({ body: { ticker: 'AAPL' }, key: 'secret', type: 'application/json' })
+  })
+
+  it('puts path and query parameters into the URL, encoded', async () => {
+    const seen: string[] = []
+    server.use(
+      http.get('/models/:ticker/runs', ({ request }) => {
+        seen.push(new URL(request.url).pathname)
+        return HttpResponse.json({ ticker: '^GSPC', runs: [] })
+      }),
+      http.get('/system/logs', ({ request }) => {
+        seen.push(new URL(request.url).search)
+        return HttpResponse.json({ logs: '', filename: 'server.log' })
+      }),
+    )
+    await data(api.GET('/models/{ticker}/runs', { params: { path: { ticker: '^GSPC' } } }))
+    await data(api.GET('/system/logs', { params: { query: { lines: 50 } } }))
+    expect(seen).toEqual(['/models/%5EGSPC/runs', '?lines=50'])
   })
 
   it('reads detail and Retry-After from an error answer', async () => {
     server.use(http.get('/tasks', () => apiError(429, 'rate limit exceeded for training requests', { 'Retry-After': '42' })))
-    const err = await failure(api('/tasks'))
+    const err = await failure(data(api.GET('/tasks')))
     expect(err.status).toBe(429)
     expect(err.detail).toBe('rate limit exceeded for training requests')
     expect(err.retryAfter).toBe(42)
@@ -38,21 +56,33 @@ describe('api', () => {
 
   it('falls back to the status when the error has no detail', async () => {
     server.use(http.get('/tasks', () => new HttpResponse('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })))
-    const err = await failure(api('/tasks'))
+    const err = await failure(data(api.GET('/tasks')))
     expect(err.status).toBe(502)
     expect(err.detail).toBe('502 Bad Gateway')
   })
 
   it('says so when the server cannot be reached', async () => {
     server.use(http.get('/tasks', () => HttpResponse.error()))
-    const err = await failure(api('/tasks'))
+    const err = await failure(data(api.GET('/tasks')))
     expect(err.status).toBe(0)
     expect(err.detail).toMatch(/cannot reach the server/i)
   })
 
+  it('passes an abort on as it is, not as an unreachable server', async () => {
+    server.use(http.get('/tasks', () => new Promise<never>(() => {})))
+    const stop = new AbortController()
+    const call = data(api.GET('/tasks', { signal: stop.signal }))
+    stop.abort()
+    const err = await call.then(() => undefined, (e: unknown) => e)
+    expect(err).not.toBeInstanceOf(ApiError)
+    expect((err as Error).name).toBe('AbortError')
+  })
+
   it('refuses a 2xx answer that is not JSON', async () => {
-    server.use(http.get('/tasks', () => new HttpResponse('<!doctype html>', { status: 200 })))
-    expect((await failure(api('/tasks'))).detail).toMatch(/not JSON|other than JSON/)
+    server.use(http.get('/tasks', () => new HttpResponse('<!doctype html>', { status: 200, headers: { 'Content-Type': 'text/html' } })))
+    const err = await failure(data(api.GET('/tasks')))
+    expect(err.status).toBe(200)
+    expect(err.detail).toBe('The server answered /tasks with something other than JSON.')
   })
 })
 

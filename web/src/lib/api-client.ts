@@ -1,8 +1,12 @@
+import createClient, { type Middleware } from 'openapi-fetch'
 import { env } from '../config/env'
+import type { paths } from '../types/openapi'
 import { getApiKey } from './api-key'
 
-// The one place that talks HTTP to the API: it adds the API key, reads the {"detail"} of every
-// error answer (docs/api.md, "Errors") and the Retry-After of a 429 or 503.
+// The one place that talks HTTP to the API: a client typed by the OpenAPI document, so a wrong
+// path, parameter or body fails to compile. It adds the API key, and turns every answer but a
+// 2xx JSON one into an ApiError, reading the {"detail"} of error answers (docs/api.md, "Errors")
+// and the Retry-After of a 429 or 503.
 
 export class ApiError extends Error {
   // status is 0 when no answer came (server down, network gone).
@@ -20,45 +24,62 @@ export class ApiError extends Error {
   }
 }
 
-type Options = {
-  method?: 'GET' | 'POST' | 'DELETE'
-  body?: unknown
-  signal?: AbortSignal | undefined
-}
-
-export async function api<T>(path: string, { method = 'GET', body, signal }: Options = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const key = getApiKey()
-  if (key !== '') headers['X-API-Key'] = key
-
+// fetch, throwing ApiError for everything the callers should not read as data. globalThis.fetch
+// is looked up per call, as tests replace it after this module loads.
+async function send(request: Request): Promise<Response> {
   let res: Response
   try {
-    res = await fetch(env.apiBaseUrl + path, {
-      method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
-    })
+    res = await globalThis.fetch(request)
   } catch (err) {
-    if (signal?.aborted) throw err
+    if (request.signal.aborted) throw err
     throw new ApiError(0, `Cannot reach the server${env.apiBaseUrl ? ` at ${env.apiBaseUrl}` : ''}.`)
   }
+  if (!res.ok) throw await errorOf(res)
+  // An HTML page (a proxy's, or the app's own for a path the server does not route) is no answer.
+  const type = res.headers.get('Content-Type') ?? ''
+  if (!/^application\/json\b/i.test(type) || res.headers.get('Content-Length') === '0') {
+    throw new ApiError(res.status, `The server answered ${new URL(request.url).pathname} with something other than JSON.`)
+  }
+  return res
+}
 
-  const text = await res.text()
+async function errorOf(res: Response): Promise<ApiError> {
   let data: unknown
   try {
-    data = text === '' ? undefined : JSON.parse(text)
+    data = JSON.parse(await res.text())
   } catch {
     data = undefined
   }
-  if (!res.ok) {
-    const detail = isRecord(data) && typeof data.detail === 'string'
-      ? data.detail
-      : `${res.status} ${res.statusText}`.trim()
-    throw new ApiError(res.status, detail, parseRetryAfter(res.headers.get('Retry-After')))
-  }
-  if (data === undefined) {
-    throw new ApiError(res.status, `The server answered ${path} with something other than JSON.`)
-  }
-  return data as T
+  const detail = isRecord(data) && typeof data.detail === 'string'
+    ? data.detail
+    : `${res.status} ${res.statusText}`.trim()
+  return new ApiError(res.status, detail, parseRetryAfter(res.headers.get('Retry-After')))
+}
+
+// The key a server started with API_KEYS wants (lib/api-key.ts), read per request as the user
+// may enter it at any time.
+const apiKey: Middleware = {
+  onRequest({ request }) {
+    const key = getApiKey()
+    if (key !== '') request.headers.set('X-API-Key', key)
+    return request
+  },
+}
+
+export const api = createClient<paths, 'application/json'>({
+  // Spelled out because a Request needs an absolute URL outside a page (tests); '' in env means
+  // this page's own origin.
+  baseUrl: env.apiBaseUrl || globalThis.location.origin,
+  headers: { Accept: 'application/json' },
+  fetch: send,
+})
+api.use(apiKey)
+
+// The data of a call to api. send() lets nothing but a 2xx JSON answer through, so data is there.
+// Where the document leaves an object open, the caller casts the answer to its narrow type in
+// types/api.ts.
+export async function data<T>(call: Promise<{ data?: T }>): Promise<T> {
+  return (await call).data as T
 }
 
 // Retry-After is either seconds or an HTTP date.

@@ -3,6 +3,8 @@ import type {
 } from '../types/api'
 
 // Payloads shaped as server/httpapi/openapi.json describes them (and as the server answers).
+// Each is checked against its type in types/api.ts, which is the generated one with the open
+// objects narrowed, so a payload the document does not allow fails to compile.
 
 // Trading days after 2024-12-31, weekends skipped (holidays are the server's business).
 function tradingDays(n: number): string[] {
@@ -63,12 +65,11 @@ export function prediction(ticker = 'MSFT', dailyDrift = 0.001): Prediction {
       interval_coverage: 0.73,
       interval_coverage_target: 0.8,
     },
-    disclaimer: 'Forecasts are statistical estimates, not investment advice.',
   }
 }
 
 export function analysis(overrides: Partial<Analysis> = {}): Analysis {
-  return {
+  const base: Analysis = {
     ticker: 'MSFT',
     final_report: '## Outlook\nThe model expects MSFT to hold steady.\nMarket Stance: NEUTRAL\nConfidence: Medium\n\n_Not investment advice._',
     recommendation: 'NEUTRAL',
@@ -89,8 +90,8 @@ export function analysis(overrides: Partial<Analysis> = {}): Analysis {
     llm: { provider: 'llama-cpp', model: 'SmolLM2-135M-Instruct.Q4_1' },
     cached: false,
     created_at: '2026-11-27T01:47:14Z',
-    ...overrides,
-  } as Analysis
+  }
+  return { ...base, ...overrides }
 }
 
 export function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
@@ -107,7 +108,7 @@ export const completedTask = task({
   completed_at: '2026-11-27T01:46:38Z',
 })
 
-export const models: ModelSummary[] = [
+export const models = [
   {
     ticker: 'MSFT', symbol: 'MSFT', model: 'MSFT', role: 'child', serving_version: 'v2',
     versions: [{ version: 'v2', created: '2026-11-27T01:46:38+00:00', serving: true, data_as_of: '2024-12-31', metrics: { skill_vs_naive: 0.9, interval_coverage: 0.73 } }],
@@ -116,15 +117,15 @@ export const models: ModelSummary[] = [
     ticker: 'parent', symbol: '^GSPC', model: 'parent', role: 'parent', serving_version: 'p1',
     versions: [{ version: 'p1', created: '2026-11-27T01:46:30+00:00', serving: true, data_as_of: '2024-12-31', metrics: { skill_vs_naive: 0.85 } }],
   },
-]
+] satisfies ModelSummary[]
 
-export const runs: Run[] = [{
+export const runs = [{
   model: 'MSFT', version: 'v2', created: '2026-11-27T01:46:38+00:00',
   params: { epochs: 1, strategy: 'freeze' },
   epochs: [{ epoch: 1, train_loss: 0.99, val_loss: 0.87 }],
   metrics: { mean_mae: { lstm: 14.5, naive: 14.47 }, skill_vs_naive: 1.0 },
   promotion: { decision: 'promoted', promoted: true, reason: 'first model: no serving version', new_mae: 14.5, serving_mae: null },
-}]
+}] satisfies Run[]
 
 export function drift(health: DriftReport['health'] = 'Healthy'): DriftReport {
   return {
@@ -135,16 +136,16 @@ export function drift(health: DriftReport['health'] = 'Healthy'): DriftReport {
   }
 }
 
-export const evaluation: AgentEval = {
+export const evaluation = {
   ticker: 'MSFT',
   output_preview_text: 'Market Stance: NEUTRAL',
   metrics: {
     checks: { relevance: { passed: false, score: 0, detail: 'MSFT is not mentioned' }, has_recommendation: { passed: true, score: 1, detail: 'states NEUTRAL' } },
     overall_score: 0.74, status: 'Trustworthy', duration_seconds: 0.001, timestamp: '2026-11-27T01:47:22+00:00',
   },
-}
+} satisfies AgentEval
 
-export const health: Health = {
+export const health = {
   status: 'healthy',
   version: '0.1.0',
   components: {
@@ -153,4 +154,4 @@ export const health: Health = {
     vector_store: { status: 'down', backend: 'qdrant', error: 'connection refused' },
     llm: { status: 'up', provider: 'llama-cpp', model: 'SmolLM2-135M-Instruct.Q4_1' },
   },
-}
+} satisfies Health

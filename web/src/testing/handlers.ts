@@ -1,32 +1,42 @@
 import { http, HttpResponse } from 'msw'
+import type {
+  CacheList, CancelAnswer, Logs, ModelList, MonitorAnswer, RunList, TaskList, TaskRecord, TickerList, TrainAnswer,
+} from '../types/api'
+import type { components, paths } from '../types/openapi'
 import * as f from './fixtures'
 
-// The API as the app sees it, answering every endpoint the app calls. Tests override single
-// handlers with server.use(...).
+// MSW's spelling of one of the document's paths ({name} becomes :name), so a handler for a path
+// the document lacks fails to compile.
+function route(path: keyof paths): string {
+  return path.replace(/\{(\w+)\}/g, ':$1')
+}
+
+// The API as the app sees it, answering every endpoint the app calls, each payload checked
+// against the document's type. Tests override single handlers with server.use(...).
 export const handlers = [
-  http.get('/tickers', () => HttpResponse.json({
+  http.get(route('/tickers'), () => HttpResponse.json({
     tickers: [{ symbol: 'AAPL', first_date: '2000-01-03', last_date: '2024-12-31', rows: 6289, source: 'bundled' },
       { symbol: 'MSFT', first_date: '2000-03-15', last_date: '2024-12-31', rows: 6239, source: 'bundled' }],
     data_source: 'bundled',
-  })),
-  http.post('/predict-child', () => HttpResponse.json({ result: f.prediction() })),
-  http.post('/analyze', () => HttpResponse.json(f.analysis())),
-  http.get('/status/:taskId', ({ params }) => HttpResponse.json({ ...f.completedTask, task_id: String(params.taskId) })),
-  http.get('/tasks', () => HttpResponse.json({ tasks: [f.task(), { ...f.completedTask, task_id: 'parent_training', kind: 'train_parent' }], count: 2 })),
-  http.delete('/tasks/:taskId', ({ params }) => HttpResponse.json({ status: 'cancelling', task_id: String(params.taskId), task: f.task() })),
-  http.post('/train-parent', () => HttpResponse.json({ status: 'started', task_id: 'parent_training' })),
-  http.post('/train-child', () => HttpResponse.json({ status: 'started', task_id: 'msft' })),
-  http.get('/models', () => HttpResponse.json({ models: f.models })),
-  http.get('/models/:ticker/runs', ({ params }) => HttpResponse.json({ ticker: String(params.ticker), runs: f.runs })),
-  http.get('/monitor/:ticker/drift', () => HttpResponse.json(f.drift())),
-  http.get('/monitor/:ticker/eval', () => HttpResponse.json(f.evaluation)),
-  http.post('/monitor/:ticker', () => HttpResponse.json({ ticker: 'MSFT', is_parent: false, drift: f.drift(), agent_eval: f.evaluation })),
-  http.get('/health', () => HttpResponse.json(f.health)),
-  http.get('/system/cache', () => HttpResponse.json({ cached_tickers: ['MSFT'], count: 1 })),
-  http.get('/system/logs', () => HttpResponse.json({ logs: 'time=1 level=INFO msg=ok\ntime=2 level=ERROR msg=boom\n', filename: 'server.log', lines: 2 })),
+  } satisfies TickerList)),
+  http.post(route('/predict-child'), () => HttpResponse.json({ result: f.prediction() } satisfies components['schemas']['PredictionAnswer'])),
+  http.post(route('/analyze'), () => HttpResponse.json(f.analysis())),
+  http.get(route('/status/{task_id}'), ({ params }) => HttpResponse.json({ ...f.completedTask, task_id: String(params.task_id) } satisfies TaskRecord)),
+  http.get(route('/tasks'), () => HttpResponse.json({ tasks: [f.task(), { ...f.completedTask, task_id: 'parent_training', kind: 'train_parent' }], count: 2 } satisfies TaskList)),
+  http.delete(route('/tasks/{task_id}'), ({ params }) => HttpResponse.json({ status: 'cancelling', task_id: String(params.task_id), task: f.task() } satisfies CancelAnswer)),
+  http.post(route('/train-parent'), () => HttpResponse.json({ status: 'started', task_id: 'parent_training' } satisfies TrainAnswer)),
+  http.post(route('/train-child'), () => HttpResponse.json({ status: 'started', task_id: 'msft' } satisfies TrainAnswer)),
+  http.get(route('/models'), () => HttpResponse.json({ models: f.models } satisfies ModelList)),
+  http.get(route('/models/{ticker}/runs'), ({ params }) => HttpResponse.json({ ticker: String(params.ticker), runs: f.runs } satisfies RunList)),
+  http.get(route('/monitor/{ticker}/drift'), () => HttpResponse.json(f.drift())),
+  http.get(route('/monitor/{ticker}/eval'), () => HttpResponse.json(f.evaluation)),
+  http.post(route('/monitor/{ticker}'), () => HttpResponse.json({ ticker: 'MSFT', is_parent: false, drift: f.drift(), agent_eval: f.evaluation } satisfies MonitorAnswer)),
+  http.get(route('/health'), () => HttpResponse.json(f.health)),
+  http.get(route('/system/cache'), () => HttpResponse.json({ cached_tickers: ['MSFT'], count: 1 } satisfies CacheList)),
+  http.get(route('/system/logs'), () => HttpResponse.json({ logs: 'time=1 level=INFO msg=ok\ntime=2 level=ERROR msg=boom\n', filename: 'server.log', lines: 2 } satisfies Logs)),
 ]
 
 // The {"detail"} error answer of docs/api.md, with extra headers (Retry-After).
 export function apiError(status: number, detail: string, headers: Record<string, string> = {}) {
-  return HttpResponse.json({ detail }, { status, headers })
+  return HttpResponse.json({ detail } satisfies components['schemas']['Error'], { status, headers })
 }

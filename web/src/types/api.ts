@@ -1,20 +1,33 @@
-// The API's shapes, as server/httpapi/openapi.json describes them. Only the fields the app reads
-// are typed; the server may send more.
+import type { components } from './openapi'
+
+// The API's shapes under the names the app uses: the types generated from
+// server/httpapi/openapi.json (openapi.ts, npm run gen:api). Where the document leaves an object
+// open ({"type": "object"}) or misses a field the server sends, a narrow type below spells what
+// the app reads, with a comment naming the gap.
+
+type Schemas = components['schemas']
+
+// T with some of its fields replaced by narrower types; a replacement the document does not
+// allow fails to compile here.
+type Narrow<T, N extends { [K in keyof N]: K extends keyof T ? T[K] : never }> = Omit<T, keyof N> & N
+
+export type ForecastRow = Schemas['ForecastRow']
+export type Stance = Schemas['AnalyzeAnswer']['recommendation']
+export type TrainAnswer = Schemas['TrainAnswer']
+export type TaskStatus = Schemas['TaskRecord']['status']
+export type DriftHealth = Schemas['DriftReport']['health']
+
+// What /analyze and /predict-child answer (202) while the model trains first.
+export type TrainingStarted = Schemas['TrainingStarted'] | Schemas['AnalyzeTraining']
+
+export function isTraining(a: object | undefined): a is TrainingStarted {
+  return a !== undefined && 'status' in a && a.status === 'training'
+}
 
 export type Horizon = '1' | '5' | '21' | '63'
 export type ByHorizon = Partial<Record<Horizon, number | null>>
 
-export type ForecastRow = {
-  date: string
-  open: number
-  high: number
-  low: number
-  close: number
-  volume: number
-  close_low?: number // bounds of the 80% prediction interval, where the model gives them
-  close_high?: number
-}
-
+// Prediction.evaluation: the document has no schema for the held-out evaluation.
 export type Evaluation = {
   test_period?: { from: string, to: string, windows: number }
   horizons?: number[]
@@ -25,57 +38,22 @@ export type Evaluation = {
   interval_coverage_target?: number
 }
 
-export type Prediction = {
-  ticker: string
-  last_date: string
-  future_window_days: number
-  next_business_days: string[]
-  predictions: {
-    next_day: ForecastRow
-    week: ForecastRow[]
-    month: ForecastRow[]
-    quarter: ForecastRow[]
-    full_forecast: ForecastRow[]
-  }
-  history: { date: string, close: number }[]
-  model_version: string
-  data_as_of: string
-  data_source?: string
+export type Prediction = Narrow<Schemas['Prediction'], {
   evaluation?: Evaluation
-  interval?: { coverage_target?: number, fields?: string[] }
-  disclaimer?: string
-}
-
-export type Stance = 'BULLISH' | 'BEARISH' | 'NEUTRAL'
+  interval?: { coverage_target?: number, fields?: string[] } // no schema for Prediction.interval
+}>
 
 export type Headline = { title: string, publisher?: string, url?: string, published?: string }
 
-export type Analysis = {
-  ticker: string
-  final_report: string
-  recommendation: Stance
-  confidence: 'High' | 'Medium' | 'Low'
+export type Analysis = Narrow<Schemas['AnalyzeAnswer'], {
   predictions: Prediction
-  news_sentiment: string
-  news?: { source?: string, headlines?: Headline[], detail?: string }
-  parse_status?: string
-  flags?: string[] | null
-  llm?: { provider?: string, model?: string } | null
-  cached?: boolean
-  created_at?: string
-}
+  news?: { ticker?: string, source?: string, headlines?: Headline[], detail?: string } // no schema for AnalyzeAnswer.news
+  llm?: { provider?: string, model?: string } | null // no schema for AnalyzeAnswer.llm
+}>
 
-// What /analyze and /predict-child answer (202) while the model trains first.
-export type TrainingStarted = { status: 'training', detail: string, task_id: string, ticker?: string }
-
-export function isTraining(a: object | undefined): a is TrainingStarted {
-  return a !== undefined && 'status' in a && a.status === 'training'
-}
-
-export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed'
-
+// TaskRecord.progress: the document names its fields in words only.
 export type TaskProgress = {
-  stage?: 'data' | 'epoch' | 'saved' | string
+  stage?: string // 'data', 'epoch' or 'saved'
   epoch?: number
   epochs?: number
   train_loss?: number
@@ -88,6 +66,7 @@ export type TaskProgress = {
   promotion?: string
 }
 
+// No schema for the promotion decision (TaskRecord.result.promotion, RunList's runs' promotion).
 export type Promotion = {
   decision?: string
   promoted?: boolean
@@ -98,6 +77,7 @@ export type Promotion = {
   previous_version?: string | null
 }
 
+// TaskRecord.result: no schema for a training's result.
 export type TrainingResult = {
   ticker?: string
   version?: string
@@ -109,27 +89,9 @@ export type TrainingResult = {
   data_as_of?: string
 }
 
-export type TaskRecord = {
-  task_id: string
-  kind: string
-  status: TaskStatus
-  detail?: string
-  progress?: TaskProgress
-  result?: TrainingResult
-  error?: string
-  created_at: string
-  started_at?: string
-  completed_at?: string
-  failed_at?: string
-  elapsed_seconds?: number
-}
+export type TaskRecord = Narrow<Schemas['TaskRecord'], { progress?: TaskProgress, result?: TrainingResult }>
 
-export type TrainAnswer = {
-  status: 'started' | 'already running' | 'completed' | 'started_parent'
-  task_id: string
-  detail?: string
-}
-
+// ModelSummary.versions: no schema for a model version.
 export type ModelVersion = {
   version: string
   created?: string
@@ -140,71 +102,49 @@ export type ModelVersion = {
   metrics?: { mae?: { lstm?: ByHorizon, naive?: ByHorizon }, skill_vs_naive?: number, interval_coverage?: number }
 }
 
-export type ModelSummary = {
-  ticker: string
-  symbol?: string
-  model: string
-  role: 'parent' | 'child'
-  serving_version?: string | null
-  versions: ModelVersion[]
-}
+export type ModelSummary = Narrow<Schemas['ModelSummary'], { versions: ModelVersion[] }>
 
-export type Run = {
-  model: string
-  version: string
-  created?: string
-  seconds?: number
+// RunList's runs: params, epochs, metrics and promotion have no schema, and created (when the
+// run was logged) is missing from the document.
+export type Run = Narrow<Schemas['RunList']['runs'][number], {
   params: { epochs?: number, learning_rate?: number, strategy?: string | null, start_date?: string | null }
   epochs: { epoch: number, train_loss: number, val_loss: number }[]
   metrics: { mean_mae?: { lstm?: number, naive?: number, drift?: number }, skill_vs_naive?: number }
   promotion: Promotion
-  serving_version?: string
-}
+}> & { created?: string }
 
-export type DriftHealth = 'Healthy' | 'Degraded (Warning)' | 'Critical (Drift Detected)'
-
-export type DriftReport = {
-  ticker: string
-  health: DriftHealth
-  drift_score: number
-  volatility_index: number
-  feature_metrics: Record<string, { ref_mean: number, curr_mean: number, shift_score: number, psi?: number }>
-  timestamp: string
-  status: string
-  model_version?: string
-  data_as_of?: string
-  reference?: { from?: string, to?: string, rows?: number }
-  current?: { from?: string, to?: string, rows?: number }
+// DriftReport.reference, .current and .policy: no schema for a data window or a policy rule.
+type Window = { from?: string, to?: string, rows?: number }
+export type DriftReport = Narrow<Schemas['DriftReport'], {
+  reference?: Window
+  current?: Window
   policy?: { rule?: string, action?: string, file?: string }
-  computed_health?: string
-}
+}>
 
+// AgentEval.metrics.checks: no schema for one check.
 export type EvalCheck = { passed?: boolean, score?: number, detail?: string }
+export type AgentEval = Narrow<Schemas['AgentEval'], {
+  metrics: Narrow<Schemas['AgentEval']['metrics'], { checks: Record<string, EvalCheck> }>
+}>
 
-export type AgentEval = {
-  ticker: string
-  output_preview_text: string
-  metrics: {
-    checks: Record<string, EvalCheck>
-    overall_score: number
-    status: 'Trustworthy' | 'Questionable'
-    duration_seconds: number
-    timestamp: string
-    failed_checks?: string[]
-  }
-  report_created_at?: string
-}
-
-export type MonitorAnswer = {
-  ticker: string
+export type MonitorAnswer = Narrow<Schemas['MonitorAnswer'], {
   drift: DriftReport
-  agent_eval: AgentEval | { status: string, detail: string }
-}
+  agent_eval: AgentEval | { status: string, detail: string } // MonitorAnswer.agent_eval is an open object
+}>
 
+// Health.components: the document gives each component's status only; admins get its details too.
 export type ComponentHealth = { status: string, backend?: string, detail?: string, error?: string, [key: string]: unknown }
+export type Health = Narrow<Schemas['Health'], { components: Record<string, ComponentHealth> }>
 
-export type Health = {
-  status: 'healthy' | 'degraded'
-  version: string
-  components: Record<string, ComponentHealth>
-}
+// Hyper-parameters for a training; left out, the server's defaults apply (docs/api.md, "Training").
+export type TrainParams = Schemas['TrainParams']
+export type TrainChild = Schemas['TrainChild']
+
+export type TickerList = Schemas['TickerList']
+export type Logs = Schemas['Logs']
+export type CacheList = Schemas['CacheList']
+export type CacheEntry = Narrow<Schemas['CacheEntry'], { prediction: Prediction }>
+export type ModelList = Narrow<Schemas['ModelList'], { models: ModelSummary[] }>
+export type RunList = Narrow<Schemas['RunList'], { runs: Run[] }>
+export type TaskList = Narrow<Schemas['TaskList'], { tasks: TaskRecord[] }>
+export type CancelAnswer = Narrow<Schemas['CancelAnswer'], { task: TaskRecord }>

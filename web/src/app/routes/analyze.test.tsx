@@ -7,6 +7,7 @@ import { analysis, completedTask, prediction, task } from '../../testing/fixture
 import { apiError } from '../../testing/handlers'
 import { renderApp } from '../../testing/render'
 import { server } from '../../testing/server'
+import type { TrainingStarted } from '../../types/api'
 import { AppRoutes } from '../app'
 
 vi.mock('../../features/analyze/components/forecast-chart', () => ({
@@ -22,7 +23,7 @@ function inTurn<T>(answers: T[]): () => T {
 // An answer that never comes, as a report still being written.
 const writing = () => new Promise<never>(() => {})
 
-const training = { status: 'training', detail: 'no model for MSFT yet', task_id: 'msft' }
+const training = { status: 'training', detail: 'no model for MSFT yet', task_id: 'msft' } satisfies TrainingStarted
 
 const slow = { timeout: 8000 }
 

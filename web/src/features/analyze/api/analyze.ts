@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
+import { api, data } from '../../../lib/api-client'
 import type { Analysis, TrainingStarted } from '../../../types/api'
 
 // POST /analyze answers the report, or (202) that the model must train first.
 export type AnalyzeAnswer = Analysis | TrainingStarted
 
 export function analyze(ticker: string, signal?: AbortSignal): Promise<AnalyzeAnswer> {
-  return api<AnalyzeAnswer>('/analyze', { method: 'POST', body: { ticker }, signal })
+  return data(api.POST('/analyze', { body: { ticker }, signal }))
 }
 
 // A read, though a POST: the server caches reports, so the answer is kept for a while too. A

@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
+import { api, data } from '../../../lib/api-client'
 import type { Prediction, TrainingStarted } from '../../../types/api'
 
 // POST /predict-child answers {"result": forecast}, or (202) that the model must train first.
 export type PredictionAnswer = Prediction | TrainingStarted
 
 export async function getPrediction(ticker: string, signal?: AbortSignal): Promise<PredictionAnswer> {
-  const answer = await api<{ result: Prediction } | TrainingStarted>('/predict-child', { method: 'POST', body: { ticker }, signal })
+  const answer = await data(api.POST('/predict-child', { body: { ticker }, signal }))
   return 'result' in answer ? answer.result : answer
 }
 

@@ -1,13 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-
-export type TickerList = {
-  tickers: { symbol: string, first_date: string, last_date: string, rows: number, source?: string }[]
-  data_source?: string
-}
+import { api, data } from '../../../lib/api-client'
+import type { TickerList } from '../../../types/api'
 
 export function getTickers(signal?: AbortSignal): Promise<TickerList> {
-  return api<TickerList>('/tickers', { signal })
+  return data(api.GET('/tickers', { signal }))
 }
 
 // What can be forecast from data on the server; it changes only with the server's files.

@@ -1,11 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { ModelSummary } from '../../../types/api'
-
-export type ModelList = { models: ModelSummary[] }
+import { api, data } from '../../../lib/api-client'
+import type { ModelList } from '../../../types/api'
 
 export function getModels(signal?: AbortSignal): Promise<ModelList> {
-  return api<ModelList>('/models', { signal })
+  return data(api.GET('/models', { signal })) as Promise<ModelList>
 }
 
 export function modelsQueryOptions() {

@@ -1,11 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { Run } from '../../../types/api'
-
-export type RunList = { ticker: string, runs: Run[] }
+import { api, data } from '../../../lib/api-client'
+import type { RunList } from '../../../types/api'
 
 export function getRuns(ticker: string, signal?: AbortSignal): Promise<RunList> {
-  return api<RunList>(`/models/${encodeURIComponent(ticker)}/runs`, { signal })
+  return data(api.GET('/models/{ticker}/runs', { params: { path: { ticker } }, signal })) as Promise<RunList>
 }
 
 export function runsQueryOptions(ticker: string) {

@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api, ApiError } from '../../../lib/api-client'
+import { api, ApiError, data } from '../../../lib/api-client'
 import type { AgentEval } from '../../../types/api'
 
 // null: no evaluation yet (the API's 404).
 export async function getEval(ticker: string, signal?: AbortSignal): Promise<AgentEval | null> {
   try {
-    return await api<AgentEval>(`/monitor/${encodeURIComponent(ticker)}/eval`, { signal })
+    return await (data(api.GET('/monitor/{ticker}/eval', { params: { path: { ticker } }, signal })) as Promise<AgentEval>)
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return null
     throw err

@@ -1,12 +1,12 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
+import { api, data } from '../../../lib/api-client'
 import type { MonitorAnswer } from '../../../types/api'
 import { driftQueryOptions } from './get-drift'
 import { evalQueryOptions } from './get-eval'
 
 // POST /monitor/{ticker}: drift now, and the evaluation of the analyst's latest report.
 export function runMonitor(ticker: string): Promise<MonitorAnswer> {
-  return api<MonitorAnswer>(`/monitor/${encodeURIComponent(ticker)}`, { method: 'POST' })
+  return data(api.POST('/monitor/{ticker}', { params: { path: { ticker } } })) as Promise<MonitorAnswer>
 }
 
 export function useRunMonitor() {

@@ -6,7 +6,7 @@ import { drift } from '../../../testing/fixtures'
 import { apiError } from '../../../testing/handlers'
 import { renderApp } from '../../../testing/render'
 import { server } from '../../../testing/server'
-import type { DriftHealth } from '../../../types/api'
+import type { DriftHealth, MonitorAnswer } from '../../../types/api'
 import { ModelHealth } from './model-health'
 
 describe('drift', () => {
@@ -25,7 +25,7 @@ describe('drift', () => {
     server.use(
       http.get('/monitor/:t/drift', () => apiError(404, "No drift report for 'MSFT' yet")),
       http.get('/monitor/:t/eval', () => apiError(404, "No agent evaluation for 'MSFT' yet")),
-      http.post('/monitor/:t', () => HttpResponse.json({ ticker: 'MSFT', drift: drift('Degraded (Warning)'), agent_eval: { status: 'unavailable', detail: 'No stored report' } })),
+      http.post('/monitor/:t', () => HttpResponse.json({ ticker: 'MSFT', drift: drift('Degraded (Warning)'), agent_eval: { status: 'unavailable', detail: 'No stored report' } } satisfies MonitorAnswer)),
     )
     renderApp(<ModelHealth ticker="MSFT" />)
     expect(await screen.findByText(/No drift report yet/)).toBeInTheDocument()

@@ -1,11 +1,10 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { Prediction } from '../../../types/api'
-
-export type CacheEntry = { ticker: string, cached: boolean, prediction: Prediction }
+import { api, data } from '../../../lib/api-client'
+import type { CacheEntry } from '../../../types/api'
 
 export function getCacheEntry(ticker: string, signal?: AbortSignal): Promise<CacheEntry> {
-  return api<CacheEntry>(`/system/cache?ticker=${encodeURIComponent(ticker)}`, { signal })
+  // With a ticker the answer is that ticker's entry, one of the two the document allows.
+  return data(api.GET('/system/cache', { params: { query: { ticker } }, signal })) as Promise<CacheEntry>
 }
 
 export function cacheEntryQueryOptions(ticker: string) {

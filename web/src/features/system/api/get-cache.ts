@@ -1,10 +1,10 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-
-export type CacheList = { cached_tickers: string[], count: number }
+import { api, data } from '../../../lib/api-client'
+import type { CacheList } from '../../../types/api'
 
 export function getCache(signal?: AbortSignal): Promise<CacheList> {
-  return api<CacheList>('/system/cache', { signal })
+  // Without a ticker the answer is the list, one of the two the document allows.
+  return data(api.GET('/system/cache', { signal })) as Promise<CacheList>
 }
 
 export function cacheQueryOptions() {

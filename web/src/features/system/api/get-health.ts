@@ -1,9 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
+import { api, data } from '../../../lib/api-client'
 import type { Health } from '../../../types/api'
 
 export function getHealth(signal?: AbortSignal): Promise<Health> {
-  return api<Health>('/health', { signal })
+  return data(api.GET('/health', { signal }))
 }
 
 export function healthQueryOptions() {

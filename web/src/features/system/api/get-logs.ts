@@ -1,10 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-
-export type Logs = { logs: string, filename: string, lines?: number }
+import { api, data } from '../../../lib/api-client'
+import type { Logs } from '../../../types/api'
 
 export function getLogs(lines: number, signal?: AbortSignal): Promise<Logs> {
-  return api<Logs>(`/system/logs?lines=${lines}`, { signal })
+  return data(api.GET('/system/logs', { params: { query: { lines } }, signal }))
 }
 
 export function logsQueryOptions(lines: number) {

@@ -1,13 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { TaskRecord } from '../../../types/api'
+import { api, data } from '../../../lib/api-client'
+import type { CancelAnswer } from '../../../types/api'
 import { taskQueryOptions } from './get-task'
 import { tasksQueryOptions } from './get-tasks'
 
-export type CancelAnswer = { status: 'cancelling', task_id: string, detail?: string, task: TaskRecord }
-
 export function cancelTask(taskId: string): Promise<CancelAnswer> {
-  return api<CancelAnswer>(`/tasks/${encodeURIComponent(taskId)}`, { method: 'DELETE' })
+  return data(api.DELETE('/tasks/{task_id}', { params: { path: { task_id: taskId } } }))
 }
 
 export function useCancelTask() {

@@ -1,9 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
+import { api, data } from '../../../lib/api-client'
 import type { TaskRecord, TaskStatus } from '../../../types/api'
 
 export function getTask(taskId: string, signal?: AbortSignal): Promise<TaskRecord> {
-  return api<TaskRecord>(`/status/${encodeURIComponent(taskId)}`, { signal })
+  return data(api.GET('/status/{task_id}', { params: { path: { task_id: taskId } }, signal }))
 }
 
 // A running task is polled often enough to show each epoch; a queued one waits for another

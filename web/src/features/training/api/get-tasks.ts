@@ -1,11 +1,9 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { TaskRecord } from '../../../types/api'
-
-export type TaskList = { tasks: TaskRecord[], count: number }
+import { api, data } from '../../../lib/api-client'
+import type { TaskList } from '../../../types/api'
 
 export function getTasks(signal?: AbortSignal): Promise<TaskList> {
-  return api<TaskList>('/tasks', { signal })
+  return data(api.GET('/tasks', { signal }))
 }
 
 export function tasksQueryOptions() {

@@ -1,11 +1,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
-import { api } from '../../../lib/api-client'
-import type { TrainAnswer } from '../../../types/api'
+import { api, data } from '../../../lib/api-client'
+import type { TrainAnswer, TrainChild } from '../../../types/api'
 import { tasksQueryOptions } from './get-tasks'
-import type { TrainParams } from './train-parent'
 
-export function trainChild(params: TrainParams & { ticker: string }): Promise<TrainAnswer> {
-  return api<TrainAnswer>('/train-child', { method: 'POST', body: params })
+export function trainChild(params: TrainChild): Promise<TrainAnswer> {
+  return data(api.POST('/train-child', { body: params }))
 }
 
 export function useTrainChild() {

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react'
+import { useEffect, useEffectEvent, useState } from 'react'
 import { Button } from '../../../components/button'
 import { ErrorView } from '../../../components/error-view'
 import { Loading } from '../../../components/loading'
@@ -20,13 +20,14 @@ export function TaskProgress({ taskId, label, onCompleted, onRetry }: {
   const seen = epochOf(task?.progress)
   if (seen && (seen.epoch !== lastEpoch?.epoch || seen.epochs !== lastEpoch.epochs)) setLastEpoch(seen)
 
-  // Called once per completion, whatever the caller's callback identity.
-  const done = useRef(onCompleted)
-  done.current = onCompleted
+  // Called once per completion: only a change of status counts, not each poll's new record nor
+  // the caller's callback identity.
+  const completed = useEffectEvent(() => {
+    if (task) onCompleted?.(task)
+  })
   const status = task?.status
   useEffect(() => {
-    if (status === 'completed' && task) done.current?.(task)
-    // Only a change of status counts, not each poll's new record.
+    if (status === 'completed') completed()
   }, [status])
 
   if (error) return <ErrorView error={error} onRetry={() => void refetch()} notFound="The server has no record of this training (it may have restarted)." />

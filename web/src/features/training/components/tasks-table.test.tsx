@@ -2,9 +2,11 @@ import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
+import { task } from '../../../testing/fixtures'
 import { apiError } from '../../../testing/handlers'
 import { renderApp } from '../../../testing/render'
 import { server } from '../../../testing/server'
+import type { CancelAnswer } from '../../../types/api'
 import { TasksTable } from './tasks-table'
 
 describe('TasksTable', () => {
@@ -12,7 +14,7 @@ describe('TasksTable', () => {
     const cancelled: string[] = []
     server.use(http.delete('/tasks/:id', ({ params }) => {
       cancelled.push(String(params.id))
-      return HttpResponse.json({ status: 'cancelling', task_id: String(params.id), task: {} })
+      return HttpResponse.json({ status: 'cancelling', task_id: String(params.id), task: task({ task_id: String(params.id) }) } satisfies CancelAnswer)
     }))
     renderApp(<TasksTable />)
     const rows = await screen.findAllByRole('row')

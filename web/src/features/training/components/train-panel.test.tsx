@@ -4,6 +4,7 @@ import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { renderApp } from '../../../testing/render'
 import { server } from '../../../testing/server'
+import type { TrainAnswer } from '../../../types/api'
 import { TrainPanel } from './train-panel'
 
 describe('TrainPanel', () => {
@@ -11,7 +12,7 @@ describe('TrainPanel', () => {
     let body: unknown
     server.use(http.post('/train-child', async ({ request }) => {
       body = await request.json()
-      return HttpResponse.json({ status: 'started_parent', task_id: 'parent_training', detail: 'the parent trains first' })
+      return HttpResponse.json({ status: 'started_parent', task_id: 'parent_training', detail: 'the parent trains first' } satisfies TrainAnswer)
     }))
     renderApp(<TrainPanel />)
     await userEvent.type(screen.getByLabelText('Ticker'), 'aapl')
