@@ -286,7 +286,7 @@ func trainingHooks(m *metrics.Metrics, finished func(tasks.Record)) tasks.Hooks 
 			var res struct {
 				BestValLoss float64 `json:"best_val_loss"`
 			}
-			json.Unmarshal(r.Result, &res)
+			_ = json.Unmarshal(r.Result, &res) // a run that failed has no result: its loss counts as 0
 			m.TrainingFinished(kind(r), elapsed, string(r.Status), res.BestValLoss)
 			finished(r)
 		},

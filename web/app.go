@@ -98,8 +98,9 @@ func newFile(name string, body []byte) appFile {
 	if strings.HasPrefix(ct, "text/") || ct == "image/svg+xml" || ct == "application/json" {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
-		zw.Write(body)
-		zw.Close()
+		// Writing into a bytes.Buffer cannot fail.
+		_, _ = zw.Write(body)
+		_ = zw.Close()
 		if buf.Len() < len(body) {
 			a.gzipped = buf.Bytes()
 		}

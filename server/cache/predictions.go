@@ -17,7 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	_ "time/tzdata"
+	_ "time/tzdata" // the NYSE session needs America/New_York on machines without a zone database
 
 	"stockagent/server/store"
 	"stockagent/server/tickers"

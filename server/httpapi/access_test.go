@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -24,12 +25,12 @@ import (
 func fromPeer(t *testing.T, app *fiber.App) func(peer, method, path, body string, header map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
 	ln := fasthttputil.NewInmemoryListener()
-	go app.Listener(ln)
-	t.Cleanup(func() { app.Shutdown() })
+	go func() { _ = app.Listener(ln) }() // returns when Shutdown closes ln
+	t.Cleanup(func() { _ = app.Shutdown() })
 	return func(peer, method, path, body string, header map[string]string) (int, map[string]any, http.Header) {
 		t.Helper()
 		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
-			Dial: func(string, string) (net.Conn, error) {
+			DialContext: func(context.Context, string, string) (net.Conn, error) {
 				return ln.DialWithLocalAddr(&net.TCPAddr{IP: net.ParseIP(peer), Port: 40000})
 			}}}
 		req, err := http.NewRequest(method, "http://localhost"+path, strings.NewReader(body))
@@ -47,7 +48,7 @@ func fromPeer(t *testing.T, app *fiber.App) func(peer, method, path, body string
 		defer res.Body.Close()
 		raw, _ := io.ReadAll(res.Body)
 		var out map[string]any
-		json.Unmarshal(raw, &out)
+		_ = json.Unmarshal(raw, &out) // not every answer is JSON: callers check the status first
 		return res.StatusCode, out, res.Header
 	}
 }
@@ -291,7 +292,9 @@ func TestSwaggerCanSendAKey(t *testing.T) {
 		}
 	}
 	raw, _ := json.Marshal(spec)
-	json.Unmarshal(raw, &schemes)
+	if err := json.Unmarshal(raw, &schemes); err != nil {
+		t.Fatal(err)
+	}
 	got := schemes.Components.SecuritySchemes
 	if status != 200 || got["ApiKey"].In != "header" || got["ApiKey"].Name != "X-API-Key" || got["AdminToken"].Scheme != "bearer" {
 		t.Fatalf("GET /openapi.json without a key: %d, security schemes %+v", status, got)

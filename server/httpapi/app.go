@@ -100,6 +100,7 @@ func (d Deps) WriteTimeout() time.Duration {
 	return max(d.CallTimeout, d.AnalyzeTimeout) + 10*time.Second
 }
 
+// Defaults of the Deps fields of the same names.
 const (
 	DefaultBodyLimit       = 64 << 10 // requests are small JSON objects
 	DefaultCallTimeout     = 60 * time.Second

@@ -41,7 +41,9 @@ func (f *fakePython) Info() pybridge.Info { return pybridge.Info{Version: "3.11-
 func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, req, resp any, opts ...pybridge.CallOption) error {
 	var r struct{ Ticker string }
 	b, _ := json.Marshal(req)
-	json.Unmarshal(b, &r)
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	exists := f.trained[r.Ticker]
 	f.mu.Unlock()
@@ -89,7 +91,9 @@ func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *ta
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		m.Shutdown(ctx)
+		if err := m.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dataDir := t.TempDir()

@@ -114,7 +114,7 @@ func TestSecurityHeaders(t *testing.T) {
 	for _, tc := range []struct{ path, accept string }{
 		{"/health", ""}, {"/nope", ""}, {"/", "text/html"}, {"/docs", "text/html"},
 	} {
-		req := httptest.NewRequest("GET", tc.path, nil)
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
 		if tc.accept != "" {
 			req.Header.Set("Accept", tc.accept)
 		}
@@ -142,15 +142,15 @@ func TestOversizedRequestLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go app.Listener(l)
-	t.Cleanup(func() { app.Shutdown() })
+	go func() { _ = app.Listener(l) }() // returns when Shutdown closes l
+	t.Cleanup(func() { _ = app.Shutdown() })
 	res, err := http.Get("http://" + l.Addr().String() + "/tasks?q=" + strings.Repeat("a", 8<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	var body map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 431 || body["detail"] == nil {
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != http.StatusRequestHeaderFieldsTooLarge || body["detail"] == nil {
 		t.Fatalf("oversized request line: %d %v %v", res.StatusCode, body, err)
 	}
 	if res.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +131,7 @@ func TestOperationPoliciesAreApplied(t *testing.T) {
 			if detail, _ := body["detail"].(string); status != 403 || !strings.Contains(detail, want) {
 				t.Errorf("%s %s by a reader: %d %v, want 403 %q", op.Method, path, status, body, want)
 			}
-			if op.Method == "GET" {
+			if op.Method == http.MethodGet {
 				if status, _, _ := request(t, app, "HEAD", path, "", map[string]string{"X-API-Key": "reader"}); status != 403 {
 					t.Errorf("HEAD %s by a reader: %d, want 403", path, status)
 				}

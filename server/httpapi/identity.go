@@ -19,6 +19,7 @@ import (
 // Role is what a caller may do. Roles are ordered: each holds the ones below it.
 type Role int
 
+// The roles, lowest first.
 const (
 	RoleNone  Role = iota // nothing beyond /health and /metrics
 	RoleRead              // forecasts, analyses, status, models

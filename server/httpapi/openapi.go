@@ -13,7 +13,7 @@ import (
 var spec []byte
 
 // GET /openapi.json
-func (h *handlers) GetOpenApiDocument(c *fiber.Ctx) error {
+func (h *handlers) GetOpenAPIDocument(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(spec)
 }

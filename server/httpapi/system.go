@@ -196,7 +196,8 @@ func category(name string) string {
 // walk counts the files under dir and their size in KiB.
 func walk(dir string) (int, float64) {
 	n, kb := 0, 0.0
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+	// Best effort: what cannot be read is left out of the counts, never an error for /outputs.
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			n++
 			if info, err := d.Info(); err == nil {

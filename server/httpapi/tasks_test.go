@@ -27,7 +27,9 @@ func TestCancelOwnerOrAdmin(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		m.Shutdown(ctx)
+		if err := m.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
 	})
 	svc := forecast.NewService(forecast.NewClient(py), m, cache.NewPredictions(st, forecast.ServingVersions(st), 0), nil, quiet)
 	h := &handlers{d: Deps{Logger: quiet, Forecast: svc, Store: st, CallTimeout: DefaultCallTimeout}}

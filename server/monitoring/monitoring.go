@@ -185,7 +185,7 @@ func (s *Service) retrain(ctx context.Context, model, day string, afterAuto bool
 		if err != nil { // as for clients: the limits protect the service, a store failure does not stop it
 			s.log.Warn("policy retrain: rate limit not checked", "model", model, "error", err)
 		} else if !d.Allowed {
-			s.st.Delete(bg, budget) // the day's retrain is still owed
+			s.forget(bg, budget) // the day's retrain is still owed
 			return false, fmt.Sprintf("not started: the training rate limit of %s is spent; retry in %d s", Identity, d.RetryAfterSeconds())
 		}
 	}
@@ -194,13 +194,13 @@ func (s *Service) retrain(ctx context.Context, model, day string, afterAuto bool
 	id := tickers.TaskID(model)
 	marked, err := s.st.SetNX(ctx, autoPrefix+id, []byte(day), autoTTL)
 	if err != nil {
-		s.st.Delete(bg, budget)
+		s.forget(bg, budget)
 		return false, "not started: " + err.Error()
 	}
 	undo := func() {
-		s.st.Delete(bg, budget)
+		s.forget(bg, budget)
 		if marked {
-			s.st.Delete(bg, autoPrefix+id)
+			s.forget(bg, autoPrefix+id)
 		}
 	}
 	tr, err := s.forecast.Train(ctx, model, forecast.TrainParams{Force: true, Promote: "auto"})
@@ -217,6 +217,13 @@ func (s *Service) retrain(ctx context.Context, model, day string, afterAuto bool
 	return true, tr.Status + " (task " + tr.TaskID + ") for market day " + day
 }
 
+// forget deletes key; a failure is only logged, as every key here expires on its own.
+func (s *Service) forget(ctx context.Context, key string) {
+	if err := s.st.Delete(ctx, key); err != nil {
+		s.log.Warn("monitoring: key not deleted (it expires on its own)", "key", key, "error", err)
+	}
+}
+
 // AfterTraining is told of every finished training. A completed one has its
 // drift measured, in the background, so every model has a drift report from
 // its first version on; the check after an automatic retrain starts none.
@@ -226,7 +233,7 @@ func (s *Service) AfterTraining(rec tasks.Record) {
 		defer cancel()
 		auto, err := s.st.Get(ctx, autoPrefix+rec.TaskID)
 		if err == nil {
-			s.st.Delete(ctx, autoPrefix+rec.TaskID)
+			s.forget(ctx, autoPrefix+rec.TaskID)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			s.log.Warn("drift after training: automatic-retrain mark not read", "task_id", rec.TaskID, "error", err)
 		}

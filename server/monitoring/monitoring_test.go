@@ -123,7 +123,11 @@ func newRig(t *testing.T, b storetest.Backend, replicas int, auto bool, training
 			s.AfterTraining(rec)
 		}
 	}}})
-	t.Cleanup(func() { r.tm.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		if err := r.tm.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	m := metrics.New(prometheus.NewRegistry())
 	fs := forecast.NewService(forecast.NewClient(r.py), r.tm, cache.NewPredictions(st, forecast.ServingVersions(st), time.Hour), m, log)
 	for range replicas {

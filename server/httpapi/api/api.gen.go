@@ -1042,9 +1042,9 @@ type ServerInterface interface {
 	// GetEval The latest stored agent evaluation
 	// (GET /monitor/{ticker}/eval)
 	GetEval(c *fiber.Ctx, ticker string) error
-	// GetOpenApiDocument This specification
+	// GetOpenAPIDocument This specification
 	// (GET /openapi.json)
-	GetOpenApiDocument(c *fiber.Ctx) error
+	GetOpenAPIDocument(c *fiber.Ctx) error
 	// ListOutputs What the data folder holds
 	// (GET /outputs)
 	ListOutputs(c *fiber.Ctx) error
@@ -1367,11 +1367,11 @@ func (siw *ServerInterfaceWrapper) GetEval(c *fiber.Ctx) error {
 	return handler(c)
 }
 
-// GetOpenApiDocument operation middleware
-func (siw *ServerInterfaceWrapper) GetOpenApiDocument(c *fiber.Ctx) error {
+// GetOpenAPIDocument operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIDocument(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
-		return siw.Handler.GetOpenApiDocument(c)
+		return siw.Handler.GetOpenAPIDocument(c)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -1785,7 +1785,7 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Get(options.BaseURL+"/health", wrapper.GetHealth)
 
-	router.Get(options.BaseURL+"/openapi.json", wrapper.GetOpenApiDocument)
+	router.Get(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIDocument)
 
 	router.Post(options.BaseURL+"/train-parent", wrapper.TrainParent)
 

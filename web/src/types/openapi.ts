@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** This specification */
-        get: operations["getOpenApiDocument"];
+        get: operations["getOpenAPIDocument"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1021,7 +1021,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getOpenApiDocument: {
+    getOpenAPIDocument: {
         parameters: {
             query?: never;
             header?: never;
