@@ -27,10 +27,10 @@ const tolerance = 1e-6
 func sameJSON(a, b []byte) error {
 	var va, vb any
 	if err := json.Unmarshal(a, &va); err != nil {
-		return fmt.Errorf("first answer is not JSON: %v", err)
+		return fmt.Errorf("first answer is not JSON: %w", err)
 	}
 	if err := json.Unmarshal(b, &vb); err != nil {
-		return fmt.Errorf("second answer is not JSON: %v", err)
+		return fmt.Errorf("second answer is not JSON: %w", err)
 	}
 	return diff("$", va, vb)
 }

@@ -67,7 +67,9 @@ func (m *selfMeter) stop() usage {
 
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
@@ -101,7 +103,7 @@ const userHZ = 100
 
 // procCPU is a process's user + system time from /proc/<pid>/stat (0 if gone).
 func procCPU(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)) //nolint:gosec // G703: a /proc path built from an integer pid
 	if err != nil {
 		return 0
 	}
@@ -118,7 +120,7 @@ func procCPU(pid int) time.Duration {
 
 // procStatus reads a kB field (VmRSS, VmHWM) of /proc/<pid>/status, in bytes.
 func procStatus(pid int, field string) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)) //nolint:gosec // G703: a /proc path built from an integer pid
 	if err != nil {
 		return 0
 	}
@@ -140,5 +142,5 @@ func peakRSS(pid int) int64 { return procStatus(pid, "VmHWM") }
 // one workload rather than the process's whole life (Linux's clear_refs,
 // value 5). It reports whether the kernel allowed it.
 func resetPeak(pid int) bool {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil //nolint:gosec // G703: a /proc path built from an integer pid
 }

@@ -66,7 +66,9 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		in.Shutdown(stopCtx)
+		if err := in.Shutdown(stopCtx); err != nil {
+			logger.Warn("stopping the embedded interpreter", "error", err)
+		}
 	}()
 	rep.Machine.Python = in.Info().Version
 
@@ -155,7 +157,7 @@ func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDi
 		return fmt.Errorf("the reference forecast: %w", err)
 	}
 	fmt.Fprintln(progress, "==> starting the server")
-	srv, err := startServer(cfg, dataDir)
+	srv, err := startServer(ctx, cfg, dataDir)
 	if err != nil {
 		return err
 	}
@@ -175,8 +177,11 @@ func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDi
 	}
 	for _, mode := range []cacheMode{cached, uncached} {
 		status, body, err := post(client, url, predictBody, mode, true)
-		if err != nil || status != 200 {
-			return fmt.Errorf("the server's %s forecast: %d %v %.300s", mode, status, err, body)
+		if err != nil {
+			return fmt.Errorf("the server's %s forecast: %w", mode, err)
+		}
+		if status != 200 {
+			return fmt.Errorf("the server's %s forecast: %d %.300s", mode, status, body)
 		}
 		rep.Checks = append(rep.Checks, compareHTTP(string(mode), body, forecast))
 	}

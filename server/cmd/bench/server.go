@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,7 +33,7 @@ type serverProc struct {
 
 // startServer starts cfg.Server on the data folder with rate limits off, and
 // returns once /health answers 200.
-func startServer(cfg Config, dataDir string) (*serverProc, error) {
+func startServer(ctx context.Context, cfg Config, dataDir string) (*serverProc, error) {
 	port, err := servertest.FreePort()
 	if err != nil {
 		return nil, err
@@ -43,7 +44,8 @@ func startServer(cfg Config, dataDir string) (*serverProc, error) {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own descriptor
-	cmd := exec.Command(cfg.Server)
+
+	cmd := exec.Command(cfg.Server) //nolint:gosec,noctx // the configured server binary (G204), stopped gracefully by signal, not by a context
 	// The TTL outlasts the run whatever the caller's environment says, so a
 	// cached request is always a cache hit.
 	cmd.Env = append(os.Environ(),
@@ -58,26 +60,43 @@ func startServer(cfg Config, dataDir string) (*serverProc, error) {
 	for deadline := time.Now().Add(serverStartTimeout); ; time.Sleep(100 * time.Millisecond) {
 		select {
 		case err := <-s.exited:
-			return nil, fmt.Errorf("the server exited during start-up (%v); log: %s", err, logPath)
+			if err == nil {
+				err = errors.New("exit status 0")
+			}
+			return nil, fmt.Errorf("the server exited during start-up (%w); log: %s", err, logPath)
 		default:
 		}
-		if res, err := http.Get(s.base + "/health"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s, nil
-			}
+		if s.healthy(ctx) {
+			return s, nil
 		}
-		if time.Now().After(deadline) {
-			s.cmd.Process.Kill()
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			_ = s.cmd.Process.Kill() // an error means it has exited already
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("the server's start-up: %w", err)
+			}
 			return nil, fmt.Errorf("the server was not healthy within %s; log: %s", serverStartTimeout, logPath)
 		}
 	}
 }
 
+// healthy reports whether the server's /health answers 200.
+func (s *serverProc) healthy(ctx context.Context) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/health", nil)
+	if err != nil {
+		return false
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
+}
+
 // stop asks the server to shut down gracefully and kills it if it has not
 // within its own shutdown budget.
 func (s *serverProc) stop() error {
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM) // an error means it has exited already, which s.exited reports
 	select {
 	case err := <-s.exited:
 		var exit *exec.ExitError
@@ -86,8 +105,8 @@ func (s *serverProc) stop() error {
 		}
 		return nil
 	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
+		_ = s.cmd.Process.Kill() // an error means it has exited meanwhile
+		<-s.exited               //nolint:errcheck // killed: its exit error is expected
 		return errors.New("the server did not stop within 30 s; killed")
 	}
 }

@@ -53,7 +53,7 @@ func (s *Subprocess) Run(ctx context.Context, args ...string) ([]byte, Usage, er
 	if module == "" {
 		module = "stockagent.cli"
 	}
-	cmd := exec.CommandContext(ctx, s.Python, append([]string{"-m", module}, args...)...)
+	cmd := exec.CommandContext(ctx, s.Python, append([]string{"-m", module}, args...)...) //nolint:gosec // G204: the configured python runs the benchmarked module
 	cmd.Env = append(append(os.Environ(), threadEnv(s.Threads)...), s.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -32,7 +32,11 @@ func TestSubprocessAnswersLikeAWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Shutdown(ctx)
+	defer func() {
+		if err := w.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
 	want, err := w.CallRaw(ctx, pyapi.FuncFeatures, []byte(`{"ticker":"AAPL"}`))
 	if err != nil {
 		t.Fatal(err)

@@ -272,7 +272,7 @@ type workerProc struct {
 
 func (w *Workers) start() (*workerProc, error) {
 	args := append([]string{"-m", "stockagent.worker", "--log-level", strconv.Itoa(pybridge.PythonLevel(w.cfg.Logger))}, w.cfg.Modules...)
-	cmd := exec.Command(w.cfg.Python, args...)
+	cmd := exec.Command(w.cfg.Python, args...) //nolint:gosec,noctx // the configured python (G204); it outlives calls and stops when stdin closes, not by a context
 	cmd.Env = append(append(os.Environ(), threadEnv(w.cfg.Threads)...), w.cfg.Env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -336,16 +336,17 @@ func (p *workerProc) call(fn string, body []byte) ([]byte, error) {
 	var head [5]byte
 	binary.BigEndian.PutUint32(head[:4], uint32(size))
 	head[4] = frameCall
-	p.out.Write(head[:])
-	p.out.WriteString(fn)
-	p.out.WriteByte(0)
-	p.out.Write(body)
+	// A bufio.Writer keeps its first write error and Flush returns it.
+	_, _ = p.out.Write(head[:])
+	_, _ = p.out.WriteString(fn)
+	_ = p.out.WriteByte(0)
+	_, _ = p.out.Write(body)
 	if err := p.out.Flush(); err != nil {
-		return nil, fmt.Errorf("%w: sending %s: %v", ErrWorkerDied, fn, err)
+		return nil, fmt.Errorf("%w: sending %s: %w", ErrWorkerDied, fn, err)
 	}
 	kind, payload, err := p.readFrame()
 	if err != nil {
-		return nil, fmt.Errorf("%w: during %s: %v", ErrWorkerDied, fn, err)
+		return nil, fmt.Errorf("%w: during %s: %w", ErrWorkerDied, fn, err)
 	}
 	switch kind {
 	case frameOK:
@@ -372,7 +373,8 @@ func (p *workerProc) readFrame() (byte, []byte, error) {
 	return buf[0], buf[1:], nil
 }
 
-func (p *workerProc) kill() { p.cmd.Process.Kill() }
+// kill ends the process; an error means it has exited already, which done reports.
+func (p *workerProc) kill() { _ = p.cmd.Process.Kill() }
 
 func (p *workerProc) exited() bool {
 	select {
@@ -407,7 +409,7 @@ func (p *workerProc) describeExit() string {
 func pyErrorFrom(fn string, payload []byte) error {
 	var e struct{ Type, Message, Traceback string }
 	if err := json.Unmarshal(payload, &e); err != nil {
-		return fmt.Errorf("%w: unreadable error frame for %s: %v", ErrWorkerDied, fn, err)
+		return fmt.Errorf("%w: unreadable error frame for %s: %w", ErrWorkerDied, fn, err)
 	}
 	return &pybridge.PyError{Func: fn, Type: e.Type, Message: e.Message, Traceback: e.Traceback}
 }
@@ -445,7 +447,9 @@ func (t *tail) copyLines(r io.Reader, log *slog.Logger) {
 		}
 		t.mu.Unlock()
 	}
-	io.Copy(io.Discard, r) // a line longer than the buffer: drain, so the process never blocks on stderr
+	// A line longer than the buffer: drain, so the process never blocks on stderr.
+	// A read error means the pipe closed: nothing is left to drain.
+	_, _ = io.Copy(io.Discard, r)
 }
 
 func (t *tail) String() string {

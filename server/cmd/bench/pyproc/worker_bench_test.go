@@ -21,7 +21,11 @@ func BenchmarkWorkerEchoRaw(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.Shutdown(context.Background())
+	defer func() {
+		if err := w.Shutdown(context.Background()); err != nil {
+			b.Errorf("shutdown: %v", err)
+		}
+	}()
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := w.CallRaw(ctx, diag+"echo", payload); err != nil {

@@ -123,7 +123,9 @@ func TestWorkerThatDiesIsReportedAndReplaced(t *testing.T) {
 	t.Run("during a call", func(t *testing.T) {
 		pid := w.PIDs()[0]
 		errc := longCall(t, w, logs, ctx)
-		syscall.Kill(pid, syscall.SIGKILL)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
 		err := <-errc
 		if !errors.Is(err, ErrWorkerDied) || !strings.Contains(err.Error(), "signal: killed") {
 			t.Fatalf("want ErrWorkerDied with the exit status, got %v", err)
@@ -138,7 +140,9 @@ func TestWorkerThatDiesIsReportedAndReplaced(t *testing.T) {
 
 	t.Run("between calls", func(t *testing.T) {
 		pid := w.PIDs()[0]
-		syscall.Kill(pid, syscall.SIGKILL)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
 		waitFor(t, "the killed worker to be reaped", func() bool { return gone(pid) })
 		if out, err := w.CallRaw(ctx, diag+"echo", []byte("after")); err != nil || string(out) != "after" {
 			t.Fatalf("the next call: %q %v", out, err)
@@ -189,7 +193,7 @@ func TestWorkerCallsAreSerialisedPerProcessAndPooled(t *testing.T) {
 			w, logs := startWorkers(t, processes)
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := longCall(t, w, logs, ctx)
-			defer func() { cancel(); <-errc }()
+			defer func() { cancel(); <-errc }() //nolint:errcheck // cancelled: the first call's error is expected
 
 			// One process: the second call waits, so a short deadline ends it before it starts.
 			// Two: it runs beside the first, however slow the machine (a hang guard only), and
@@ -201,7 +205,7 @@ func TestWorkerCallsAreSerialisedPerProcessAndPooled(t *testing.T) {
 			second, stop := context.WithTimeout(context.Background(), limit)
 			defer stop()
 			_, err := w.CallRaw(second, diag+"echo", []byte("x"))
-			if processes == 1 && !(errors.Is(err, context.DeadlineExceeded) && strings.Contains(err.Error(), "not started")) {
+			if processes == 1 && (!errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not started")) {
 				t.Fatalf("one process: the second call should wait for the first, got %v", err)
 			}
 			if processes == 2 {
