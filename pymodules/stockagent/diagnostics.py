@@ -13,8 +13,6 @@ import logging
 import time
 from typing import Any
 
-import pydantic
-
 from . import errors, runtime, settings
 from .contract.models import Request, Response, SymbolRequest
 from .contract.registry import entry
@@ -133,7 +131,7 @@ _compiled: dict[str, Any] = {}
 class PolicyExpr(Request):
     expr: str
     """A Python expression over the inputs' names."""
-    inputs: dict[str, Any] = pydantic.Field(default_factory=dict)
+    inputs: dict[str, Any] = {}  # noqa: RUF012 - pydantic copies a default for each instance
 
 
 @entry(lane="inference", request=PolicyExpr)
