@@ -38,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from . import errors, redact
+from . import atomicfile, errors, redact
 from .market import features
 from .market import prices as market_prices
 from .settings import Settings
@@ -173,9 +173,8 @@ class FeatureStore:
             if self.parquet.exists():
                 old = pd.read_parquet(self.parquet)
                 new = pd.concat([old[~old[ENTITY].isin(symbols)], new], ignore_index=True)
-            tmp = self.parquet.with_suffix(".parquet.tmp")
-            new.to_parquet(tmp, index=False)
-            os.replace(tmp, self.parquet)
+            with atomicfile.replace(self.parquet, "wb") as fh:
+                new.to_parquet(fh, index=False)
             self._apply()
             days = [dt.datetime.fromisoformat(d).replace(tzinfo=dt.UTC) for d in latest.values()]
             start, end = min(days), max(days) + dt.timedelta(days=1)

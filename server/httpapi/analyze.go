@@ -19,11 +19,7 @@ const MaxQuestion = 2000
 // POST /analyze: the analyst's report on a ticker's forecast and news.
 func (h *handlers) Analyze(c *fiber.Ctx) error {
 	var b api.AnalyzeRequest
-	sent, err := decodeBody(c, &b, false)
-	if err != nil {
-		return err
-	}
-	ticker, err := bodyTicker(b.Ticker, sent)
+	ticker, err := decodeTickerBody(c, &b, &b.Ticker)
 	if err != nil {
 		return err
 	}

@@ -224,13 +224,18 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	}
 }
 
-// bodyTicker reads a body's required "ticker" field as a model: the
-// canonical ticker, or tickers.Parent for the parent's aliases.
-func bodyTicker(raw string, sent fields) (string, error) {
+// decodeTickerBody reads a required JSON body into v and returns its required "ticker"
+// field, which decoding writes through ticker, as a model: the canonical ticker, or
+// tickers.Parent for the parent's aliases.
+func decodeTickerBody(c *fiber.Ctx, v any, ticker *string) (string, error) {
+	sent, err := decodeBody(c, v, false)
+	if err != nil {
+		return "", err
+	}
 	if !sent["ticker"] {
 		return "", badRequest(`missing field "ticker"`)
 	}
-	return tickers.Model(raw)
+	return tickers.Model(*ticker)
 }
 
 // fields are the top-level fields a body sent with a value other than null. The generated

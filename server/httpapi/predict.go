@@ -18,11 +18,7 @@ func (h *handlers) PredictParent(c *fiber.Ctx, params api.PredictParentParams) e
 // POST /predict-child
 func (h *handlers) PredictChild(c *fiber.Ctx, params api.PredictChildParams) error {
 	var b api.TickerRequest
-	sent, err := decodeBody(c, &b, false)
-	if err != nil {
-		return err
-	}
-	ticker, err := bodyTicker(b.Ticker, sent)
+	ticker, err := decodeTickerBody(c, &b, &b.Ticker)
 	if err != nil {
 		return err
 	}

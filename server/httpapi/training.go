@@ -79,11 +79,7 @@ func (h *handlers) TrainParent(c *fiber.Ctx) error {
 // POST /train-child
 func (h *handlers) TrainChild(c *fiber.Ctx) error {
 	var b trainBody
-	sent, err := decodeBody(c, &b, false)
-	if err != nil {
-		return err
-	}
-	ticker, err := bodyTicker(b.Ticker, sent)
+	ticker, err := decodeTickerBody(c, &b, &b.Ticker)
 	if err != nil {
 		return err
 	}

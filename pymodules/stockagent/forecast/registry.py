@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from .. import errors, tickers
+from .. import atomicfile, errors, tickers
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ WEIGHTS, SCALERS, META, SERVING = "weights.pt", "scalers.json", "meta.json", "se
 _VERSION = re.compile(r"v\d{17}-[0-9a-f]{4}")
 _RUN_ID = re.compile(r"[0-9a-f]{8,32}")
 CHECKPOINTS = ".checkpoints"
-_TMP_PREFIX = ".tmp-"
+atomicfile.TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0  # a temp folder older than this is a crashed save, removed by the next save
 
 
@@ -160,7 +160,7 @@ class Registry:
         self._remove_stale_tmp(folder)
         version = self.new_version(model_id)
         meta = {**meta, "version": version, "model_id": model_id}
-        tmp = folder / f"{_TMP_PREFIX}{version}"
+        tmp = folder / f"{atomicfile.TMP_PREFIX}{version}"
         tmp.mkdir()
         state_dict = {k: v.detach().cpu() for k, v in state_dict.items()}  # no device recorded in the file
         try:
@@ -170,9 +170,9 @@ class Registry:
                 os.fsync(fh.fileno())
             _write_json(tmp / SCALERS, scalers)
             _write_json(tmp / META, meta)
-            _fsync_dir(tmp)
+            atomicfile.fsync_dir(tmp)
             os.replace(tmp, folder / version)  # the version appears whole or not at all
-            _fsync_dir(folder)
+            atomicfile.fsync_dir(folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -184,18 +184,8 @@ class Registry:
 
     def save_checkpoint(self, path: Path, state: dict) -> None:
         """Write a run's checkpoint atomically (temp file, fsync, ``os.replace``)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
-        try:
-            with open(tmp, "wb") as fh:
-                torch.save(state, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        with atomicfile.replace(path, "wb") as fh:
+            torch.save(state, fh)
 
     def remove_checkpoint(self, path: Path) -> None:
         """Remove a run's checkpoint once the run has ended."""
@@ -205,16 +195,9 @@ class Registry:
         """Point ``serving.json`` at ``version`` (atomically)."""
         if not (self._version_dir(model_id, version) / META).is_file():
             raise errors.NotFound(f"model '{model_id}' has no version {version}")
-        folder = self._dir(model_id)
         updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        tmp = folder / f"{_TMP_PREFIX}{SERVING}.{secrets.token_hex(4)}"
-        try:
-            _write_json(tmp, {"version": version, "updated": updated})
-            os.replace(tmp, folder / SERVING)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(folder)
+        with atomicfile.replace(self._dir(model_id) / SERVING) as fh:
+            json.dump({"version": version, "updated": updated}, fh, indent=1, allow_nan=False)
         log.info("model %s now serves version %s", model_id, version)
 
     def _prune(self, model_id: str) -> None:
@@ -227,7 +210,7 @@ class Registry:
 
     def _remove_stale_tmp(self, folder: Path) -> None:
         now = time.time()
-        for p in folder.glob(f"{_TMP_PREFIX}*"):
+        for p in folder.glob(f"{atomicfile.TMP_PREFIX}*"):
             try:
                 if now - p.stat().st_mtime > _STALE_TMP_S:
                     shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -240,11 +223,3 @@ def _write_json(path: Path, data: dict) -> None:
         json.dump(data, fh, indent=1, allow_nan=False)
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

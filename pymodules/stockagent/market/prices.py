@@ -21,9 +21,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-import os
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import errors, tickers
+from .. import atomicfile, errors, tickers
 from ..settings import Settings
 from . import calendar, features
 
@@ -293,20 +291,11 @@ def _download(symbol: str, last_session: dt.date):
 
 
 def _write_atomic(path: Path, df) -> None:
-    """Write a frame in the bundled format: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a frame in the bundled format, atomically."""
     out = df.copy()
     out.insert(4, "Adj Close", out["Close"])
     out["Volume"] = out["Volume"].round().astype("int64")
     out.index = out.index.strftime("%Y-%m-%d")
     out.index.name = "Date"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            out.to_csv(fh, float_format="%.7g")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomicfile.replace(path, newline="") as fh:
+        out.to_csv(fh, float_format="%.7g")

@@ -16,12 +16,11 @@ import fcntl
 import json
 import logging
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import tickers
+from .. import atomicfile, tickers
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,31 +48,12 @@ def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder: all or nothing."""
-    tmp = path.parent / f".tmp-{path.name}.{secrets.token_hex(4)}"
-    try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save(settings: Settings, model_id: str, kind: str, record: dict[str, Any], keep: int) -> None:
     """Make ``record`` the latest of ``kind`` (``drift`` or ``eval``) and append it to the history."""
     where = folder(settings, model_id)
     line = _dumps(record)  # fails on NaN before anything is written
     with _locked(where):
-        write_atomic(where / f"{kind}_latest.json", line + "\n")
+        atomicfile.write_text(where / f"{kind}_latest.json", line + "\n")
         history = where / f"{kind}_history.jsonl"
         with open(history, "a") as fh:
             fh.write(line + "\n")
@@ -86,7 +66,7 @@ def _trim(history: Path, keep: int) -> None:
     with open(history, "rb") as fh:
         lines = fh.read().splitlines(keepends=True)
     if len(lines) > keep + TRIM_SLACK:
-        write_atomic(history, b"".join(lines[-keep:]).decode())
+        atomicfile.write_text(history, b"".join(lines[-keep:]).decode())
         log.info("trimmed %s to its last %d records", history, keep)
 
 
