@@ -498,16 +498,11 @@ func (q *Qdrant) deleteWhere(ctx context.Context, what string, filter *qdrant.Fi
 	if dim == 0 {
 		return 0, nil
 	}
+	n, err := q.count(ctx, what, filter)
+	if err != nil || n == 0 {
+		return 0, err
+	}
 	cctx, cancel := q.callContext(ctx)
-	n, err := q.client.Count(cctx, &qdrant.CountPoints{CollectionName: q.collection, Filter: filter, Exact: qdrant.PtrOf(true)})
-	cancel()
-	if err != nil {
-		return 0, q.wrap(ctx, what, err)
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	cctx, cancel = q.callContext(ctx)
 	defer cancel()
 	_, err = q.client.Delete(cctx, &qdrant.DeletePoints{
 		CollectionName: q.collection,
@@ -517,7 +512,7 @@ func (q *Qdrant) deleteWhere(ctx context.Context, what string, filter *qdrant.Fi
 	if err != nil {
 		return 0, q.wrap(ctx, what, err)
 	}
-	return int(n), nil //nolint:gosec // G115: a count of stored points, far below MaxInt
+	return n, nil
 }
 
 // Count returns the exact number of points.
@@ -531,9 +526,14 @@ func (q *Qdrant) Count(ctx context.Context) (int, error) {
 	if dim == 0 {
 		return 0, nil
 	}
+	return q.count(ctx, what, &qdrant.Filter{})
+}
+
+// count is the exact number of points filter matches; the caller holds q.mu.
+func (q *Qdrant) count(ctx context.Context, what string, filter *qdrant.Filter) (int, error) {
 	cctx, cancel := q.callContext(ctx)
 	defer cancel()
-	n, err := q.client.Count(cctx, &qdrant.CountPoints{CollectionName: q.collection, Exact: qdrant.PtrOf(true)})
+	n, err := q.client.Count(cctx, &qdrant.CountPoints{CollectionName: q.collection, Filter: filter, Exact: qdrant.PtrOf(true)})
 	if err != nil {
 		return 0, q.wrap(ctx, what, err)
 	}
