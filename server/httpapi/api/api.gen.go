@@ -252,6 +252,24 @@ func (e PredictionFutureWindowDays) Valid() bool {
 	}
 }
 
+// Defines values for PromotionDecision.
+const (
+	Kept     PromotionDecision = "kept"
+	Promoted PromotionDecision = "promoted"
+)
+
+// Valid indicates whether the value is a known member of the PromotionDecision enum.
+func (e PromotionDecision) Valid() bool {
+	switch e {
+	case Kept:
+		return true
+	case Promoted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResetAnswerStatus.
 const (
 	SystemResetComplete ResetAnswerStatus = "System Reset Complete"
@@ -363,6 +381,24 @@ func (e TrainParamsPromote) Valid() bool {
 	case TrainParamsPromoteAlways:
 		return true
 	case TrainParamsPromoteAuto:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrainingResultRole.
+const (
+	TrainingResultRoleChild  TrainingResultRole = "child"
+	TrainingResultRoleParent TrainingResultRole = "parent"
+)
+
+// Valid indicates whether the value is a known member of the TrainingResultRole enum.
+func (e TrainingResultRole) Valid() bool {
+	switch e {
+	case TrainingResultRoleChild:
+		return true
+	case TrainingResultRoleParent:
 		return true
 	default:
 		return false
@@ -710,6 +746,29 @@ type PredictionAnswer struct {
 	Result Prediction `json:"result"`
 }
 
+// Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).
+type Promotion struct {
+	Decision PromotionDecision `json:"decision"`
+
+	// Measure how the two MAEs were measured
+	Measure *string `json:"measure,omitempty"`
+
+	// NewMae the new version's mean held-out LSTM MAE
+	NewMae          *float32 `json:"new_mae,omitempty"`
+	PreviousVersion *string  `json:"previous_version,omitempty"`
+	Promoted        bool     `json:"promoted"`
+	Reason          string   `json:"reason"`
+
+	// Rule the request's promote: auto or always
+	Rule *string `json:"rule,omitempty"`
+
+	// ServingMae the serving version's, on the same test windows
+	ServingMae *float32 `json:"serving_mae,omitempty"`
+}
+
+// PromotionDecision defines model for Promotion.Decision.
+type PromotionDecision string
+
 // ResetAnswer defines model for ResetAnswer.
 type ResetAnswer struct {
 	Details   map[string]interface{} `json:"details"`
@@ -729,8 +788,10 @@ type RunList struct {
 		Mlflow    *map[string]interface{}  `json:"mlflow,omitempty"`
 		Model     string                   `json:"model"`
 		Params    map[string]interface{}   `json:"params"`
-		Promotion map[string]interface{}   `json:"promotion"`
-		Version   string                   `json:"version"`
+
+		// Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).
+		Promotion Promotion `json:"promotion"`
+		Version   string    `json:"version"`
 	} `json:"runs"`
 	Ticker string `json:"ticker"`
 }
@@ -771,9 +832,11 @@ type TaskRecord struct {
 	// Params what the task runs with (the training's model and parameters)
 	Params *map[string]interface{} `json:"params,omitempty"`
 
-	// Progress the latest progress event: stage, epoch, epochs, train_loss, val_loss, best_val_loss
-	Progress *map[string]interface{} `json:"progress,omitempty"`
-	Result   *map[string]interface{} `json:"result,omitempty"`
+	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision).
+	Progress *TrainingProgress `json:"progress,omitempty"`
+
+	// Result A completed training (forecast/train.py, train_and_save).
+	Result *TrainingResult `json:"result,omitempty"`
 
 	// RunId this submission's run; the same for every attempt of it, and what a cancel names
 	RunId *string `json:"run_id,omitempty"`
@@ -845,6 +908,51 @@ type TrainParams struct {
 
 // TrainParamsPromote defines model for TrainParams.Promote.
 type TrainParamsPromote string
+
+// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision).
+type TrainingProgress struct {
+	BestValLoss *float32 `json:"best_val_loss,omitempty"`
+	Epoch       *int     `json:"epoch,omitempty"`
+	Epochs      *int     `json:"epochs,omitempty"`
+
+	// Promotion the decision: promoted or kept
+	Promotion    *string  `json:"promotion,omitempty"`
+	Serving      *bool    `json:"serving,omitempty"`
+	Stage        *string  `json:"stage,omitempty"`
+	TestWindows  *int     `json:"test_windows,omitempty"`
+	TrainLoss    *float32 `json:"train_loss,omitempty"`
+	TrainWindows *int     `json:"train_windows,omitempty"`
+	ValLoss      *float32 `json:"val_loss,omitempty"`
+	ValWindows   *int     `json:"val_windows,omitempty"`
+	Version      *string  `json:"version,omitempty"`
+}
+
+// TrainingResult A completed training (forecast/train.py, train_and_save).
+type TrainingResult struct {
+	BestEpoch     *int                    `json:"best_epoch,omitempty"`
+	BestValLoss   *float32                `json:"best_val_loss,omitempty"`
+	DataAsOf      *string                 `json:"data_as_of,omitempty"`
+	DataSource    *string                 `json:"data_source,omitempty"`
+	EpochsRun     *int                    `json:"epochs_run,omitempty"`
+	Interval      *map[string]interface{} `json:"interval,omitempty"`
+	Metrics       *map[string]interface{} `json:"metrics,omitempty"`
+	Model         *string                 `json:"model,omitempty"`
+	ParentVersion *string                 `json:"parent_version,omitempty"`
+
+	// Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).
+	Promotion *Promotion              `json:"promotion,omitempty"`
+	Role      *TrainingResultRole     `json:"role,omitempty"`
+	Seconds   *float32                `json:"seconds,omitempty"`
+	Serving   *bool                   `json:"serving,omitempty"`
+	Strategy  *string                 `json:"strategy,omitempty"`
+	Symbol    *string                 `json:"symbol,omitempty"`
+	Ticker    *string                 `json:"ticker,omitempty"`
+	Tracking  *map[string]interface{} `json:"tracking,omitempty"`
+	Version   *string                 `json:"version,omitempty"`
+}
+
+// TrainingResultRole defines model for TrainingResult.Role.
+type TrainingResultRole string
 
 // TrainingStarted defines model for TrainingStarted.
 type TrainingStarted struct {

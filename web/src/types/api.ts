@@ -51,45 +51,11 @@ export type Analysis = Narrow<Schemas['AnalyzeAnswer'], {
   llm?: { provider?: string, model?: string } | null // no schema for AnalyzeAnswer.llm
 }>
 
-// TaskRecord.progress: the document names its fields in words only.
-export type TaskProgress = {
-  stage?: string // 'data', 'epoch' or 'saved'
-  epoch?: number
-  epochs?: number
-  train_loss?: number
-  val_loss?: number
-  best_val_loss?: number
-  train_windows?: number
-  val_windows?: number
-  test_windows?: number
-  version?: string
-  promotion?: string
-}
+export type TaskProgress = Schemas['TrainingProgress']
+export type Promotion = Schemas['Promotion']
+export type TrainingResult = Schemas['TrainingResult']
 
-// No schema for the promotion decision (TaskRecord.result.promotion, RunList's runs' promotion).
-export type Promotion = {
-  decision?: string
-  promoted?: boolean
-  reason?: string
-  rule?: string
-  new_mae?: number | null
-  serving_mae?: number | null
-  previous_version?: string | null
-}
-
-// TaskRecord.result: no schema for a training's result.
-export type TrainingResult = {
-  ticker?: string
-  version?: string
-  serving?: boolean
-  promotion?: Promotion
-  epochs_run?: number
-  best_val_loss?: number
-  seconds?: number
-  data_as_of?: string
-}
-
-export type TaskRecord = Narrow<Schemas['TaskRecord'], { progress?: TaskProgress, result?: TrainingResult }>
+export type TaskRecord = Schemas['TaskRecord']
 
 // ModelSummary.versions: no schema for a model version.
 export type ModelVersion = {
@@ -104,13 +70,12 @@ export type ModelVersion = {
 
 export type ModelSummary = Narrow<Schemas['ModelSummary'], { versions: ModelVersion[] }>
 
-// RunList's runs: params, epochs, metrics and promotion have no schema, and created (when the
-// run was logged) is missing from the document.
+// RunList's runs: params, epochs and metrics have no schema, and created (when the run was
+// logged) is missing from the document.
 export type Run = Narrow<Schemas['RunList']['runs'][number], {
   params: { epochs?: number, learning_rate?: number, strategy?: string | null, start_date?: string | null }
   epochs: { epoch: number, train_loss: number, val_loss: number }[]
   metrics: { mean_mae?: { lstm?: number, naive?: number, drift?: number }, skill_vs_naive?: number }
-  promotion: Promotion
 }> & { created?: string }
 
 // DriftReport.reference, .current and .policy: no schema for a data window or a policy rule.

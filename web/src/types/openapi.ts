@@ -510,9 +510,8 @@ export interface components {
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "failed";
             detail?: string;
-            /** @description the latest progress event: stage, epoch, epochs, train_loss, val_loss, best_val_loss */
-            progress?: Record<string, unknown>;
-            result?: Record<string, unknown>;
+            progress?: components["schemas"]["TrainingProgress"];
+            result?: components["schemas"]["TrainingResult"];
             error?: string;
             /** Format: date-time */
             created_at: string;
@@ -778,7 +777,7 @@ export interface components {
                 epochs: Record<string, unknown>[];
                 metrics: Record<string, unknown>;
                 artifacts?: Record<string, unknown>;
-                promotion: Record<string, unknown>;
+                promotion: components["schemas"]["Promotion"];
                 mlflow?: Record<string, unknown>;
             }[];
         };
@@ -829,6 +828,60 @@ export interface components {
             failed: number;
             /** @description LSTM passes run: one for the parent and all its frozen children, one per model with an LSTM of its own */
             lstm_forwards: number;
+        };
+        /** @description Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion). */
+        Promotion: {
+            /** @enum {string} */
+            decision: "promoted" | "kept";
+            promoted: boolean;
+            reason: string;
+            /** @description the request's promote: auto or always */
+            rule?: string;
+            /** @description how the two MAEs were measured */
+            measure?: string;
+            /** @description the new version's mean held-out LSTM MAE */
+            new_mae?: number | null;
+            /** @description the serving version's, on the same test windows */
+            serving_mae?: number | null;
+            previous_version?: string | null;
+        };
+        /** @description A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). */
+        TrainingProgress: {
+            stage?: string;
+            epoch?: number;
+            epochs?: number;
+            train_loss?: number;
+            val_loss?: number;
+            best_val_loss?: number;
+            train_windows?: number;
+            val_windows?: number;
+            test_windows?: number;
+            version?: string;
+            serving?: boolean;
+            /** @description the decision: promoted or kept */
+            promotion?: string;
+        };
+        /** @description A completed training (forecast/train.py, train_and_save). */
+        TrainingResult: {
+            ticker?: string;
+            symbol?: string;
+            model?: string;
+            /** @enum {string} */
+            role?: "parent" | "child";
+            version?: string;
+            serving?: boolean;
+            promotion?: components["schemas"]["Promotion"];
+            parent_version?: string | null;
+            strategy?: string | null;
+            data_source?: string;
+            data_as_of?: string;
+            metrics?: Record<string, unknown>;
+            interval?: Record<string, unknown>;
+            best_epoch?: number;
+            epochs_run?: number;
+            best_val_loss?: number;
+            seconds?: number;
+            tracking?: Record<string, unknown>;
         };
     };
     responses: {
