@@ -639,6 +639,30 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// HeldOutEvaluation the serving version's held-out evaluation (forecast/predict.py)
+type HeldOutEvaluation struct {
+	Horizons *[]int `json:"horizons,omitempty"`
+
+	// IntervalCoverage share of held-out closes inside the band
+	IntervalCoverage       *float32 `json:"interval_coverage,omitempty"`
+	IntervalCoverageTarget *float32 `json:"interval_coverage_target,omitempty"`
+
+	// Mae by model: lstm, naive (the last close carried forward)
+	Mae    *map[string]HorizonErrors `json:"mae,omitempty"`
+	Metric *string                   `json:"metric,omitempty"`
+
+	// SkillVsNaive mean LSTM MAE over the naive one's: below 1 beats it
+	SkillVsNaive *float32 `json:"skill_vs_naive,omitempty"`
+	TestPeriod   *struct {
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Windows int    `json:"windows"`
+	} `json:"test_period,omitempty"`
+}
+
+// HorizonErrors an error by forecast horizon in trading days (keys 1, 5, 21, 63); null where it could not be measured
+type HorizonErrors map[string]*float32
+
 // Logs defines model for Logs.
 type Logs struct {
 	Filename string `json:"filename"`
@@ -664,17 +688,33 @@ type ModelOutputs struct {
 
 // ModelSummary defines model for ModelSummary.
 type ModelSummary struct {
-	Meta           *map[string]interface{}  `json:"meta,omitempty"`
-	Model          string                   `json:"model"`
-	Role           ModelSummaryRole         `json:"role"`
-	ServingVersion *string                  `json:"serving_version,omitempty"`
-	Symbol         *string                  `json:"symbol,omitempty"`
-	Ticker         string                   `json:"ticker"`
-	Versions       []map[string]interface{} `json:"versions"`
+	Meta           *map[string]interface{} `json:"meta,omitempty"`
+	Model          string                  `json:"model"`
+	Role           ModelSummaryRole        `json:"role"`
+	ServingVersion *string                 `json:"serving_version,omitempty"`
+	Symbol         *string                 `json:"symbol,omitempty"`
+	Ticker         string                  `json:"ticker"`
+	Versions       []ModelVersion          `json:"versions"`
 }
 
 // ModelSummaryRole defines model for ModelSummary.Role.
 type ModelSummaryRole string
+
+// ModelVersion defines model for ModelVersion.
+type ModelVersion struct {
+	BestEpoch *int    `json:"best_epoch,omitempty"`
+	Created   *string `json:"created,omitempty"`
+	DataAsOf  *string `json:"data_as_of,omitempty"`
+	Metrics   *struct {
+		IntervalCoverage *float32                  `json:"interval_coverage,omitempty"`
+		Mae              *map[string]HorizonErrors `json:"mae,omitempty"`
+		SkillVsNaive     *float32                  `json:"skill_vs_naive,omitempty"`
+	} `json:"metrics,omitempty"`
+	ParentVersion *string `json:"parent_version,omitempty"`
+	Serving       *bool   `json:"serving,omitempty"`
+	Strategy      *string `json:"strategy,omitempty"`
+	Version       string  `json:"version"`
+}
 
 // MonitorAnswer defines model for MonitorAnswer.
 type MonitorAnswer struct {
@@ -716,18 +756,20 @@ type OutputsContentsType string
 // Prediction defines model for Prediction.
 type Prediction struct {
 	// DataAsOf the last market date the forecast rests on
-	DataAsOf         openapi_types.Date         `json:"data_as_of"`
-	DataSource       *string                    `json:"data_source,omitempty"`
-	Evaluation       *map[string]interface{}    `json:"evaluation,omitempty"`
+	DataAsOf   openapi_types.Date `json:"data_as_of"`
+	DataSource *string            `json:"data_source,omitempty"`
+
+	// Evaluation the serving version's held-out evaluation (forecast/predict.py)
+	Evaluation       *HeldOutEvaluation         `json:"evaluation,omitempty"`
 	FutureWindowDays PredictionFutureWindowDays `json:"future_window_days"`
 	History          []struct {
 		Close float32            `json:"close"`
 		Date  openapi_types.Date `json:"date"`
 	} `json:"history"`
-	Interval         *map[string]interface{} `json:"interval,omitempty"`
-	LastDate         openapi_types.Date      `json:"last_date"`
-	ModelVersion     string                  `json:"model_version"`
-	NextBusinessDays []openapi_types.Date    `json:"next_business_days"`
+	Interval         *PredictionInterval  `json:"interval,omitempty"`
+	LastDate         openapi_types.Date   `json:"last_date"`
+	ModelVersion     string               `json:"model_version"`
+	NextBusinessDays []openapi_types.Date `json:"next_business_days"`
 	Predictions      struct {
 		FullForecast []ForecastRow `json:"full_forecast"`
 		Month        []ForecastRow `json:"month"`
@@ -744,6 +786,12 @@ type PredictionFutureWindowDays int
 // PredictionAnswer defines model for PredictionAnswer.
 type PredictionAnswer struct {
 	Result Prediction `json:"result"`
+}
+
+// PredictionInterval defines model for PredictionInterval.
+type PredictionInterval struct {
+	CoverageTarget *float32  `json:"coverage_target,omitempty"`
+	Fields         *[]string `json:"fields,omitempty"`
 }
 
 // Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).

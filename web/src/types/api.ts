@@ -27,26 +27,12 @@ export function isTraining(a: object | undefined): a is TrainingStarted {
 export type Horizon = '1' | '5' | '21' | '63'
 export type ByHorizon = Partial<Record<Horizon, number | null>>
 
-// Prediction.evaluation: the document has no schema for the held-out evaluation.
-export type Evaluation = {
-  test_period?: { from: string, to: string, windows: number }
-  horizons?: number[]
-  metric?: string
-  mae?: { lstm?: ByHorizon, naive?: ByHorizon }
-  skill_vs_naive?: number // mean LSTM/naive MAE ratio: below 1 beats the naive forecast
-  interval_coverage?: number
-  interval_coverage_target?: number
-}
-
-export type Prediction = Narrow<Schemas['Prediction'], {
-  evaluation?: Evaluation
-  interval?: { coverage_target?: number, fields?: string[] } // no schema for Prediction.interval
-}>
+export type Evaluation = Schemas['HeldOutEvaluation']
+export type Prediction = Schemas['Prediction']
 
 export type Headline = { title: string, publisher?: string, url?: string, published?: string }
 
 export type Analysis = Narrow<Schemas['AnalyzeAnswer'], {
-  predictions: Prediction
   news?: { ticker?: string, source?: string, headlines?: Headline[], detail?: string } // no schema for AnalyzeAnswer.news
   llm?: { provider?: string, model?: string } | null // no schema for AnalyzeAnswer.llm
 }>
@@ -57,18 +43,8 @@ export type TrainingResult = Schemas['TrainingResult']
 
 export type TaskRecord = Schemas['TaskRecord']
 
-// ModelSummary.versions: no schema for a model version.
-export type ModelVersion = {
-  version: string
-  created?: string
-  serving?: boolean
-  data_as_of?: string
-  strategy?: string | null
-  best_epoch?: number
-  metrics?: { mae?: { lstm?: ByHorizon, naive?: ByHorizon }, skill_vs_naive?: number, interval_coverage?: number }
-}
-
-export type ModelSummary = Narrow<Schemas['ModelSummary'], { versions: ModelVersion[] }>
+export type ModelVersion = Schemas['ModelVersion']
+export type ModelSummary = Schemas['ModelSummary']
 
 // RunList's runs: params, epochs and metrics have no schema, and created (when the run was
 // logged) is missing from the document.
@@ -108,8 +84,8 @@ export type TrainChild = Schemas['TrainChild']
 export type TickerList = Schemas['TickerList']
 export type Logs = Schemas['Logs']
 export type CacheList = Schemas['CacheList']
-export type CacheEntry = Narrow<Schemas['CacheEntry'], { prediction: Prediction }>
-export type ModelList = Narrow<Schemas['ModelList'], { models: ModelSummary[] }>
+export type CacheEntry = Schemas['CacheEntry']
+export type ModelList = Schemas['ModelList']
 export type RunList = Narrow<Schemas['RunList'], { runs: Run[] }>
 export type TaskList = Narrow<Schemas['TaskList'], { tasks: TaskRecord[] }>
 export type CancelAnswer = Narrow<Schemas['CancelAnswer'], { task: TaskRecord }>

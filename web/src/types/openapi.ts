@@ -577,8 +577,8 @@ export interface components {
              */
             data_as_of: string;
             data_source?: string;
-            evaluation?: Record<string, unknown>;
-            interval?: Record<string, unknown>;
+            evaluation?: components["schemas"]["HeldOutEvaluation"];
+            interval?: components["schemas"]["PredictionInterval"];
         };
         PredictionAnswer: {
             result: components["schemas"]["Prediction"];
@@ -596,7 +596,7 @@ export interface components {
             /** @enum {string} */
             role: "parent" | "child";
             serving_version?: string | null;
-            versions: Record<string, unknown>[];
+            versions: components["schemas"]["ModelVersion"][];
             meta?: Record<string, unknown> | null;
         };
         ModelList: {
@@ -882,6 +882,49 @@ export interface components {
             best_val_loss?: number;
             seconds?: number;
             tracking?: Record<string, unknown>;
+        };
+        /** @description an error by forecast horizon in trading days (keys 1, 5, 21, 63); null where it could not be measured */
+        HorizonErrors: {
+            [key: string]: number | null;
+        };
+        /** @description the serving version's held-out evaluation (forecast/predict.py) */
+        HeldOutEvaluation: {
+            test_period?: {
+                from: string;
+                to: string;
+                windows: number;
+            };
+            horizons?: number[];
+            metric?: string;
+            /** @description by model: lstm, naive (the last close carried forward) */
+            mae?: {
+                [key: string]: components["schemas"]["HorizonErrors"];
+            };
+            /** @description mean LSTM MAE over the naive one's: below 1 beats it */
+            skill_vs_naive?: number | null;
+            /** @description share of held-out closes inside the band */
+            interval_coverage?: number | null;
+            interval_coverage_target?: number;
+        };
+        PredictionInterval: {
+            coverage_target?: number;
+            fields?: string[];
+        };
+        ModelVersion: {
+            version: string;
+            created?: string;
+            serving?: boolean;
+            data_as_of?: string;
+            strategy?: string | null;
+            parent_version?: string | null;
+            best_epoch?: number;
+            metrics?: {
+                mae?: {
+                    [key: string]: components["schemas"]["HorizonErrors"];
+                };
+                skill_vs_naive?: number | null;
+                interval_coverage?: number | null;
+            };
         };
     };
     responses: {

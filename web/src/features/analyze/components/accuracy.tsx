@@ -52,7 +52,7 @@ export function Accuracy({ evaluation, horizon }: { evaluation: Evaluation | und
           {v.kind === 'same' && 'The model adds little over the simplest guess at this horizon.'}
         </span>
       </p>
-      {coverage !== undefined && (
+      {coverage != null && (
         <p className="text-sm">
           Its 80% range held the real price {formatPercent(coverage)} of the time (the aim is {formatPercent(target)}).
         </p>

@@ -3,7 +3,7 @@ import { api, data } from '../../../lib/api-client'
 import type { ModelList } from '../../../types/api'
 
 export function getModels(signal?: AbortSignal): Promise<ModelList> {
-  return data(api.GET('/models', { signal })) as Promise<ModelList>
+  return data(api.GET('/models', { signal }))
 }
 
 export function modelsQueryOptions() {

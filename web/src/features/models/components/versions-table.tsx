@@ -27,7 +27,7 @@ export function VersionsTable({ model }: { model: ModelSummary }) {
               <td className="py-1 pr-3 whitespace-nowrap">{v.created ? formatMoment(v.created) : '–'}</td>
               <td className="py-1 pr-3 whitespace-nowrap">{v.data_as_of ? formatMarketDate(v.data_as_of, false) : '–'}</td>
               <td className="py-1 pr-3">{skillWords(v.metrics?.skill_vs_naive)}</td>
-              <td className="py-1">{v.metrics?.interval_coverage !== undefined ? formatPercent(v.metrics.interval_coverage) : '–'}</td>
+              <td className="py-1">{v.metrics?.interval_coverage != null ? formatPercent(v.metrics.interval_coverage) : '–'}</td>
             </tr>
           ))}
         </tbody>
