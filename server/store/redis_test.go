@@ -217,3 +217,40 @@ func TestOpen(t *testing.T) {
 		})
 	}
 }
+
+// A notice published on a channel reaches a subscriber, in order, once it is subscribed.
+func TestRedisPublishSubscribe(t *testing.T) {
+	s, err := store.Open(storetest.StartRedis(t))
+	must(t, "Open", err)
+	t.Cleanup(func() { _ = s.Close() })
+	n := s.(store.Notifier)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a timing
+	defer cancel()
+	subscribed, got := make(chan struct{}, 1), make(chan string, 2)
+	done := make(chan error, 1)
+	go func() {
+		done <- n.Subscribe(ctx, "notices", func() { subscribed <- struct{}{} }, func(m []byte) { got <- string(m) })
+	}()
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		t.Fatal("never subscribed")
+	}
+	for _, m := range []string{"one", "two"} {
+		must(t, "Publish", n.Publish(ctx, "notices", []byte(m)))
+	}
+	for _, want := range []string{"one", "two"} {
+		select {
+		case m := <-got:
+			if m != want {
+				t.Fatalf("got %q, want %q", m, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("notice %q never arrived", want)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Subscribe after cancel = %v, want context.Canceled", err)
+	}
+}
