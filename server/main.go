@@ -196,6 +196,7 @@ func run() error {
 		AllowedHosts:    cfg.AllowedHosts,
 		TrustedProxies:  cfg.TrustedProxies,
 		DataDir:         cfg.DataDir,
+		ModelsDir:       cfg.ModelsDir,
 		LogFile:         logFile.Path(),
 		CallTimeout:     cfg.CallTimeout,
 		BatchMaxTickers: cfg.BatchMaxTickers,

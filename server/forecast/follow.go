@@ -35,7 +35,7 @@ type ServingState struct {
 // follower is the part of Service that keeps this process on the shared
 // serving pointers (Follow).
 type follower struct {
-	notify store.Notifier // nil: no notices (the store is this process's own)
+	notify store.Notifier          // nil: no notices (the store is this process's own)
 	load   sync.Mutex              // one load at a time: notices and catch-ups in order
 	mu     sync.Mutex              // guards states
 	states map[string]ServingState // model -> state
