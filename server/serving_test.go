@@ -50,10 +50,12 @@ func awaitServing(t *testing.T, s *server, predictPath, body, what string, ok fu
 		var h servingHealth
 		_, health = s.get(t, "/health")
 		var p struct {
-			Version string `json:"model_version"`
+			Result struct {
+				Version string `json:"model_version"`
+			} `json:"result"`
 		}
 		_, pred = s.do(t, "POST", predictPath, body, map[string]string{"Cache-Control": "no-cache"})
-		if json.Unmarshal([]byte(health), &h) == nil && json.Unmarshal([]byte(pred), &p) == nil && ok(h, p.Version) {
+		if json.Unmarshal([]byte(health), &h) == nil && json.Unmarshal([]byte(pred), &p) == nil && ok(h, p.Result.Version) {
 			return time.Since(start)
 		}
 		time.Sleep(50 * time.Millisecond)
