@@ -218,9 +218,12 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// A notice published on a channel reaches a subscriber, in order, once it is subscribed.
+// A notice published on a channel reaches a subscriber, in order, once it is subscribed;
+// after Redis restarts, the subscriber is told it subscribed again (notices sent meanwhile
+// are lost: the caller catches up) and receives the next notices.
 func TestRedisPublishSubscribe(t *testing.T) {
-	s, err := store.Open(storetest.StartRedis(t))
+	srv := storetest.NewServer(t)
+	s, err := store.Open(srv.URL())
 	must(t, "Open", err)
 	t.Cleanup(func() { _ = s.Close() })
 	n := s.(store.Notifier)
@@ -248,6 +251,23 @@ func TestRedisPublishSubscribe(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("notice %q never arrived", want)
 		}
+	}
+
+	srv.Stop()
+	srv.Start()
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		t.Fatal("never subscribed again after a Redis restart")
+	}
+	must(t, "Publish after the restart", n.Publish(ctx, "notices", []byte("three")))
+	select {
+	case m := <-got:
+		if m != "three" {
+			t.Fatalf("after the restart got %q, want %q", m, "three")
+		}
+	case <-ctx.Done():
+		t.Fatal("the notice after the restart never arrived")
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
