@@ -100,7 +100,26 @@ func TestServingVersionReachesEveryReplica(t *testing.T) {
 	took := awaitServing(t, b, "/predict-child", `{"ticker":"AAPL"}`, "b serves the new version", func(h servingHealth, v string) bool {
 		return v == second.Result.Version && servesVersion(h, "AAPL", v)
 	})
-	t.Logf("version %s, committed through a, served by b %s after a reported it completed", second.Result.Version, took)
+	committed, loaded := loggedAt(t, a, "model version committed as serving", second.Result.Version),
+		loggedAt(t, b, "serving version loaded", second.Result.Version)
+	t.Logf("version %s: committed by a, loaded by b %s later (their logs); b served it %s after a reported the training completed",
+		second.Result.Version, loaded.Sub(committed), took)
+}
+
+// loggedAt is when s logged msg about version (the text log's time field).
+func loggedAt(t *testing.T, s *server, msg, version string) time.Time {
+	t.Helper()
+	for _, line := range strings.Split(s.logs(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.Contains(line, `msg="`+msg+`"`) || !strings.Contains(line, "version="+version) {
+			continue
+		}
+		if at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time=")); err == nil {
+			return at
+		}
+	}
+	t.Fatalf("%q about %s not in the log", msg, version)
+	return time.Time{}
 }
 
 // A version whose files are broken is refused by a replica, which keeps serving the
