@@ -134,7 +134,7 @@ func run() error {
 		return err
 	}
 	// Python's settings take the server's values once, before any other call.
-	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{DataDir: cfg.DataDir}); err != nil {
+	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{DataDir: cfg.DataDir, ModelsDir: cfg.ModelsDir}); err != nil {
 		return fmt.Errorf("configuring Python: %w", err)
 	}
 	info := py.Info()
@@ -152,6 +152,11 @@ func run() error {
 	// Then re-queue the runs that a stopped process left interrupted.
 	if err := svc.Reconcile(context.Background(), st); err != nil {
 		log.Warn("serving pointers not reconciled", "error", err)
+	}
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	defer stopFollow()
+	if n, ok := st.(store.Notifier); ok {
+		svc.Follow(followCtx, st, n, servingCheckInterval)
 	}
 	if err := taskMgr.Recover(context.Background()); err != nil {
 		log.Warn("interrupted tasks not recovered", "error", err)
@@ -191,6 +196,7 @@ func run() error {
 		AllowedHosts:    cfg.AllowedHosts,
 		TrustedProxies:  cfg.TrustedProxies,
 		DataDir:         cfg.DataDir,
+		ModelsDir:       cfg.ModelsDir,
 		LogFile:         logFile.Path(),
 		CallTimeout:     cfg.CallTimeout,
 		BatchMaxTickers: cfg.BatchMaxTickers,
@@ -235,6 +241,10 @@ func run() error {
 	log.Info("stopped")
 	return nil
 }
+
+// servingCheckInterval is how often a replica re-reads the shared serving pointers, for
+// notices it missed: slow, since a notice normally arrives within milliseconds.
+const servingCheckInterval = 30 * time.Second
 
 // openStores returns the store of record (task records, locks, fencing counters) and the
 // store of hot, disposable state (prediction cache, rate limits, analysis caches): the

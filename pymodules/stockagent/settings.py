@@ -9,6 +9,7 @@ others come from the process environment.
 | variable | default | meaning |
 |---|---|---|
 | ``DATA_DIR`` | ``.data`` (relative to the working directory) | models and the price cache live here |
+| ``MODELS_DIR`` | ``DATA_DIR/models`` | model versions and serving pointers: the one folder replicas share |
 | ``DATA_SOURCE`` | ``auto`` | ``bundled``, ``yahoo``, or ``auto`` = Yahoo when reachable, else the files on disk |
 | ``PRICES_DIR`` | unset | a folder of ``<SYMBOL>.csv`` files in the bundled format; wins over bundled data |
 | ``PARENT_TICKER`` | ``^GSPC`` | the symbol the parent model learns from |
@@ -44,6 +45,7 @@ AMP_MODES = ("off", "bf16", "fp16")
 @dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".data")
+    models_root: Path | None = None  # MODELS_DIR; None: DATA_DIR/models (see models_dir)
     data_source: str = "auto"
     prices_dir: Path | None = None
     parent_ticker: str = "^GSPC"
@@ -63,8 +65,9 @@ class Settings:
 
         # Paths are made absolute once, so a later chdir cannot move the data.
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
-        if self.prices_dir is not None:
-            object.__setattr__(self, "prices_dir", Path(self.prices_dir).expanduser().absolute())
+        for name in ("prices_dir", "models_root"):
+            if (value := getattr(self, name)) is not None:
+                object.__setattr__(self, name, Path(value).expanduser().absolute())
         for name in ("parent_start_date", "train_start_date"):  # dates may be given as YYYY-MM-DD strings
             value = getattr(self, name)
             if isinstance(value, str):
@@ -107,6 +110,7 @@ class Settings:
         d = cls()  # the defaults, in one place
         return cls(
             data_dir=get("DATA_DIR", Path, d.data_dir),
+            models_root=get("MODELS_DIR", Path, d.models_root),
             data_source=get("DATA_SOURCE", str.lower, d.data_source),
             prices_dir=get("PRICES_DIR", Path, d.prices_dir),
             parent_ticker=get("PARENT_TICKER", str, d.parent_ticker),
@@ -124,7 +128,8 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        """MODELS_DIR, or ``models`` inside the data folder."""
+        return self.models_root if self.models_root is not None else self.data_dir / "models"
 
     @property
     def price_cache_dir(self) -> Path:

@@ -77,6 +77,10 @@ def test_run_leaves_the_pointer_to_set_serving(entry_env):
     assert call(entries.set_serving, {"ticker": "aapl", "version": res["version"]})["changed"] is True
     assert call(entries.set_serving, {"ticker": "AAPL", "version": res["version"]})["changed"] is False
     assert call(entries.predict, {"ticker": "AAPL"})["model_version"] == res["version"]
+    missing = call(entries.load_serving, {"ticker": "AAPL", "version": "v20200101000000000-abcd"})
+    assert missing["serving"] == res["version"] and "has no version" in missing["error"]  # refused, kept
+    loaded = call(entries.load_serving, {"ticker": "aapl", "version": res["version"]})
+    assert loaded == {"ticker": "AAPL", "version": res["version"], "serving": res["version"], "error": None}
     for bad in ({"ticker": "AAPL", "version": "../x"}, {"ticker": "AAPL", "version": 3}, {"ticker": "AAPL"}):
         with pytest.raises(errors.BadRequest):
             call(entries.set_serving, bad)

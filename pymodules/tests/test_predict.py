@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -57,3 +58,25 @@ def test_errors_and_reload(with_parent):
     assert pred.forecast("AAPL")["model_version"] == again["version"]  # a new serving version is picked up
     reg.set_serving("AAPL", out["version"])
     assert pred.forecast("AAPL")["model_version"] == out["version"]  # and a rollback too
+
+
+def test_serve_loads_first_and_refuses_a_broken_version(with_parent):
+    """Predictor.serve switches only to a version that loaded; a broken one is refused with the reason,
+    the previous version keeps serving, even once serving.json names the broken one."""
+    pred = predict.Predictor(with_parent)
+    reg = Registry.from_settings(with_parent)
+    first = pred.forecast("parent")["model_version"]
+    second = train.train_and_save(with_parent, "parent", epochs=1, start_date="2016-01-01", promote="always")["version"]
+    reg.set_serving("parent", first)
+    assert pred.serve("parent", second) is None
+    assert pred.serving("parent") == second
+    assert pred.forecast("parent")["model_version"] == second  # the named version wins over the file's
+
+    broken = reg.new_version("parent")
+    shutil.copytree(reg.root / "parent" / second, reg.root / "parent" / broken)
+    (reg.root / "parent" / broken / "weights.pt").write_bytes(b"not a checkpoint")
+    reason = pred.serve("parent", broken)
+    assert isinstance(reason, str) and reason  # refused, with the reason
+    assert pred.serving("parent") == second
+    reg.set_serving("parent", broken)
+    assert pred.forecast("parent")["model_version"] == second  # the file's broken version is refused too

@@ -38,6 +38,8 @@ def test_from_env(tmp_path):
     assert s.data_dir == tmp_path and s.data_source == "bundled" and s.parent_epochs == 3 and s.prices_dir is None
     assert s.train_start_date == dt.date(2015, 1, 1) and s.child_strategy == "fine_tune" and s.parent_ticker == "SPY"
     assert s.models_dir == tmp_path / "models"
+    shared = Settings.from_env({"DATA_DIR": str(tmp_path), "MODELS_DIR": str(tmp_path / "shared")})
+    assert shared.models_dir == tmp_path / "shared"  # MODELS_DIR: the folder replicas share
 
 
 @pytest.mark.parametrize(

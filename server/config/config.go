@@ -26,6 +26,9 @@ type Config struct {
 	// DataDir is the absolute data folder (DATA_DIR, default ".data"): models,
 	// caches and logs. Python receives the same absolute path.
 	DataDir string
+	// ModelsDir is the absolute model folder (MODELS_DIR, default DATA_DIR/models):
+	// the only folder replicas share (a shared volume); Python receives it too.
+	ModelsDir string
 	// Python is the virtual environment's python (PYTHON_EXECUTABLE); the
 	// default is the one the binary was built against.
 	Python string
@@ -144,6 +147,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	str("HOST", &c.Host)
 	num("PORT", &c.Port, 1, 65535)
 	str("DATA_DIR", &c.DataDir)
+	str("MODELS_DIR", &c.ModelsDir)
 	str("PYTHON_EXECUTABLE", &c.Python)
 	num("INFERENCE_WORKERS", &c.InferenceWorkers, 1, 64)
 	num("LONG_WORKERS", &c.LongWorkers, 1, 64)
@@ -252,6 +256,14 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		errs = append(errs, fmt.Errorf("DATA_DIR=%q: %w", c.DataDir, err))
 	}
 	c.DataDir = abs
+	if c.ModelsDir == "" {
+		c.ModelsDir = filepath.Join(c.DataDir, "models")
+	}
+	if abs, err := filepath.Abs(c.ModelsDir); err != nil {
+		errs = append(errs, fmt.Errorf("MODELS_DIR=%q: %w", c.ModelsDir, err))
+	} else {
+		c.ModelsDir = abs
+	}
 	return c, errors.Join(errs...)
 }
 

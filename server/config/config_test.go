@@ -16,6 +16,13 @@ func TestDefaults(t *testing.T) {
 	if c.Port != 8000 || c.InferenceWorkers != 2 || c.TrainingTimeout != 2*time.Hour || !strings.HasSuffix(c.DataDir, "/.data") {
 		t.Fatalf("defaults: %+v", c)
 	}
+	if c.ModelsDir != c.DataDir+"/models" {
+		t.Fatalf("MODELS_DIR defaults to %q, want DATA_DIR/models", c.ModelsDir)
+	}
+	c, err = Load(env(map[string]string{"MODELS_DIR": "shared/models"}), "/venv/bin/python")
+	if err != nil || !strings.HasSuffix(c.ModelsDir, "/shared/models") || !strings.HasPrefix(c.ModelsDir, "/") {
+		t.Fatalf("MODELS_DIR=shared/models: %q %v", c.ModelsDir, err)
+	}
 }
 
 func TestInvalidValuesAreAllReported(t *testing.T) {

@@ -66,6 +66,12 @@ func (c *Client) SetServing(ctx context.Context, model, version string) (bool, e
 	return out.Changed, err
 }
 
+// LoadServing makes this process's Python side load version of model and serve
+// it; the answer's Error says why it could not (the previous version keeps serving).
+func (c *Client) LoadServing(ctx context.Context, model, version string) (pyapi.LoadServingResponse, error) {
+	return c.py.LoadServing(ctx, pyapi.SetServingRequest{Ticker: model, Version: version})
+}
+
 // State reports whether model exists and which version serves.
 func (c *Client) State(ctx context.Context, model string) (pyapi.ModelState, error) {
 	return c.py.ModelState(ctx, pyapi.TickerRequest{Ticker: model})

@@ -38,6 +38,7 @@ type Service struct {
 	cache  *cache.Predictions
 	obs    Observer
 	log    *slog.Logger
+	follow follower // shared serving pointers (follow.go)
 }
 
 // Task kinds of trainings.
@@ -289,7 +290,8 @@ func ServingVersions(st store.Store) cache.Serving {
 }
 
 // commitServing moves model's serving pointer to version, fenced by the run's
-// lease, then writes serving.json from it.
+// lease, writes serving.json from it, then announces the move to the
+// processes that share the store (Follow).
 func (s *Service) commitServing(ctx context.Context, model, version, runID string) error {
 	b, err := json.Marshal(ServingPointer{Version: version, Updated: time.Now().UTC(), RunID: runID})
 	if err != nil {
@@ -318,10 +320,14 @@ func (s *Service) commitServing(ctx context.Context, model, version, runID strin
 		case <-time.After(time.Second):
 		}
 	}
-	if _, err := s.client.SetServing(ctx, model, version); err != nil {
+	_, err = s.client.SetServing(ctx, model, version)
+	if err == nil {
+		s.log.Info("model version committed as serving", "model", model, "version", version, "run_id", runID)
+	}
+	s.announce(ctx, model, version) // the pointer moved, whether or not its copy was written
+	if err != nil {
 		return fmt.Errorf("serving pointer of %s committed (version %s) but serving.json not written: %w", model, version, err)
 	}
-	s.log.Info("model version committed as serving", "model", model, "version", version, "run_id", runID)
 	return nil
 }
 

@@ -83,6 +83,8 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// DataDir is the data folder /outputs lists; LogFile the file /system/logs reads.
 	DataDir, LogFile string
+	// ModelsDir is the model folder /outputs/{ticker} reads (MODELS_DIR); empty: DataDir/models.
+	ModelsDir string
 	// BodyLimit bounds request bodies in bytes. Zero: DefaultBodyLimit.
 	BodyLimit int
 	// CallTimeout bounds one synchronous call into Python. Zero: DefaultCallTimeout.

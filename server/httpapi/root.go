@@ -84,6 +84,18 @@ func (h *handlers) GetHealth(c *fiber.Ctx) error {
 		}
 		components["vector_store"] = vs
 	}
+	if f := h.d.Forecast; f != nil {
+		// Replicas sharing the serving pointers: what this one serves, and any version it refused.
+		if states := f.Serving(); states != nil {
+			comp := fiber.Map{"status": "up", "models": states}
+			for _, m := range states {
+				if m.Refused != "" {
+					comp["status"], status = "stale", "degraded"
+				}
+			}
+			components["serving"] = comp
+		}
+	}
 	if !callerOf(c).Can(RoleAdmin) {
 		for name, comp := range components {
 			components[name] = fiber.Map{"status": comp["status"]}

@@ -145,7 +145,10 @@ func (h *handlers) GetOutputs(c *fiber.Ctx, ticker string) error {
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(h.d.DataDir, "models")
+	root := h.d.ModelsDir
+	if root == "" {
+		root = filepath.Join(h.d.DataDir, "models")
+	}
 	dir := filepath.Join(root, tickers.Stem(model))
 	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
 		return badRequest("ticker does not name a folder inside the data folder")
@@ -157,7 +160,8 @@ func (h *handlers) GetOutputs(c *fiber.Ctx, ticker string) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
 			return err
 		}
-		rel, _ := filepath.Rel(h.d.DataDir, path)
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.Join("models", rel) // as under the data folder, wherever MODELS_DIR lies
 		if info, err := d.Info(); err == nil {
 			total += float64(info.Size()) / 1024
 		}

@@ -55,6 +55,7 @@ const (
 	FuncConfigureThread   = "stockagent.entries.system:configure_thread"
 	FuncFeatureStoreCheck = "stockagent.entries.forecast:feature_store_check"
 	FuncFeatureStoreSync  = "stockagent.entries.forecast:feature_store_sync"
+	FuncLoadServing       = "stockagent.entries.forecast:load_serving"
 	FuncModel             = "stockagent.entries.forecast:model"
 	FuncModelState        = "stockagent.entries.forecast:model_state"
 	FuncModels            = "stockagent.entries.forecast:models"
@@ -119,6 +120,9 @@ type Configuration struct {
 	// Where prices come from; unset: the environment's DATA_SOURCE (settings.py); one of "auto",
 	// "bundled", "yahoo".
 	DataSource string `json:"data_source,omitempty"`
+	// Absolute: the model folder replicas share; unset: models inside data_dir; at least 1
+	// character(s).
+	ModelsDir string `json:"models_dir,omitempty"`
 }
 
 // Configured is the answer of Configure.
@@ -126,6 +130,7 @@ type Configured struct {
 	// As Python resolved it.
 	DataDir    string `json:"data_dir"`
 	DataSource string `json:"data_source"`
+	ModelsDir  string `json:"models_dir"`
 }
 
 // EmbedRequest is the request of Embed. Exactly one of text and texts.
@@ -157,6 +162,16 @@ type HistoryRequest struct {
 	// at least 1; at most 500; default 50.
 	Limit  int    `json:"limit,omitempty"`
 	Ticker string `json:"ticker"`
+}
+
+// LoadServingResponse is the answer of LoadServing.
+type LoadServingResponse struct {
+	// Why version could not be loaded; null when it serves.
+	Error string `json:"error,omitempty"`
+	// The version this process serves now (null: none loaded yet).
+	Serving string `json:"serving,omitempty"`
+	Ticker  string `json:"ticker"`
+	Version string `json:"version"`
 }
 
 // ModelState is the answer of ModelState.
@@ -198,7 +213,7 @@ type PredictBatchRequest struct {
 	Tickers []string `json:"tickers"`
 }
 
-// SetServingRequest is the request of SetServing.
+// SetServingRequest is the request of LoadServing, SetServing.
 type SetServingRequest struct {
 	Ticker  string `json:"ticker"`
 	Version string `json:"version"`
@@ -311,6 +326,18 @@ func (c *Client) FeatureStoreCheck(ctx context.Context, req TickerRequest, opts 
 func (c *Client) FeatureStoreSync(ctx context.Context, req TickersRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Long, FuncFeatureStoreSync, req, &out, opts...)
+	return out, err
+}
+
+// LoadServing calls stockagent.entries.forecast:load_serving (forecast, inference lane). Load
+// version into this process's memory and serve it: the server's answer to a notice that the shared
+// serving pointer moved. A version that cannot be loaded is refused, with the reason, and the one
+// loaded before keeps serving.
+//
+// It may fail with ErrBadRequest, ErrInvalidParameter, ErrCancelled.
+func (c *Client) LoadServing(ctx context.Context, req SetServingRequest, opts ...pybridge.CallOption) (LoadServingResponse, error) {
+	var out LoadServingResponse
+	err := c.py.Call(ctx, pybridge.Inference, FuncLoadServing, req, &out, opts...)
 	return out, err
 }
 

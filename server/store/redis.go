@@ -322,3 +322,46 @@ func escapeGlob(s string) string {
 	}
 	return b.String()
 }
+
+// Publish sends msg to every subscriber of channel (PUBLISH); nobody listening is not an error.
+func (r *Redis) Publish(ctx context.Context, channel string, msg []byte) error {
+	if err := r.client.Publish(ctx, r.k(channel), msg).Err(); err != nil {
+		return r.wrap(ctx, "publish", channel, err)
+	}
+	return nil
+}
+
+// Subscribe listens on channel until ctx ends, calling fn with each message in order.
+// go-redis re-subscribes after a lost connection; subscribed is called after every
+// (re)subscription, since messages sent while disconnected are lost and the caller must
+// catch up from the store.
+func (r *Redis) Subscribe(ctx context.Context, channel string, subscribed func(), fn func(msg []byte)) error {
+	ps := r.client.Subscribe(ctx, r.k(channel))
+	defer ps.Close()
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // a blocked Receive does not watch ctx
+	defer stop()
+	for {
+		m, err := ps.Receive(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, redis.ErrClosed):
+			return r.wrap(ctx, "subscribe", channel, err)
+		case err != nil:
+			// The next Receive reconnects; wait a little so a Redis that is down is not spun on.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+		switch m := m.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				subscribed()
+			}
+		case *redis.Message:
+			fn([]byte(m.Payload))
+		}
+	}
+}

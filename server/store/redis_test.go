@@ -217,3 +217,60 @@ func TestOpen(t *testing.T) {
 		})
 	}
 }
+
+// A notice published on a channel reaches a subscriber, in order, once it is subscribed;
+// after Redis restarts, the subscriber is told it subscribed again (notices sent meanwhile
+// are lost: the caller catches up) and receives the next notices.
+func TestRedisPublishSubscribe(t *testing.T) {
+	srv := storetest.NewServer(t)
+	s, err := store.Open(srv.URL())
+	must(t, "Open", err)
+	t.Cleanup(func() { _ = s.Close() })
+	n := s.(store.Notifier)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a timing
+	defer cancel()
+	subscribed, got := make(chan struct{}, 1), make(chan string, 2)
+	done := make(chan error, 1)
+	go func() {
+		done <- n.Subscribe(ctx, "notices", func() { subscribed <- struct{}{} }, func(m []byte) { got <- string(m) })
+	}()
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		t.Fatal("never subscribed")
+	}
+	for _, m := range []string{"one", "two"} {
+		must(t, "Publish", n.Publish(ctx, "notices", []byte(m)))
+	}
+	for _, want := range []string{"one", "two"} {
+		select {
+		case m := <-got:
+			if m != want {
+				t.Fatalf("got %q, want %q", m, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("notice %q never arrived", want)
+		}
+	}
+
+	srv.Stop()
+	srv.Start()
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		t.Fatal("never subscribed again after a Redis restart")
+	}
+	must(t, "Publish after the restart", n.Publish(ctx, "notices", []byte("three")))
+	select {
+	case m := <-got:
+		if m != "three" {
+			t.Fatalf("after the restart got %q, want %q", m, "three")
+		}
+	case <-ctx.Done():
+		t.Fatal("the notice after the restart never arrived")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Subscribe after cancel = %v, want context.Canceled", err)
+	}
+}

@@ -91,6 +91,19 @@ type Store interface {
 	Name() string
 }
 
+// Notifier is implemented by a store that every process shares (Redis): a notice published
+// on a channel reaches every process subscribed to it. Notices are not stored: a process
+// that was disconnected misses them and must read the state they announce from the store.
+type Notifier interface {
+	// Publish sends msg to every current subscriber of channel.
+	Publish(ctx context.Context, channel string, msg []byte) error
+	// Subscribe calls fn with each message on channel until ctx ends, and subscribed after
+	// every (re)subscription. It returns ctx's error, or an error when the store is closed.
+	Subscribe(ctx context.Context, channel string, subscribed func(), fn func(msg []byte)) error
+}
+
+var _ Notifier = (*Redis)(nil)
+
 // RateLimitResult is the outcome of one RateLimit step.
 type RateLimitResult struct {
 	// Allowed reports whether this call fits in the limit; a refused call is not counted.

@@ -4,6 +4,7 @@
 |---|---|
 | ``train`` | train.train_and_save's result, with ``promotion`` and ``tracking`` |
 | ``set_serving`` | ``{ticker, version, changed}``: serving.json points at ``version`` (a copy of the server's pointer) |
+| ``load_serving`` | ``{ticker, version, serving, error}``: this process loaded ``version`` and serves it, or ``error`` says why not |
 | ``predict`` | the ``<prediction>`` of docs/api.md plus our fields (forecast/predict.py) |
 | ``predict_batch`` | ``{results: [{ticker, result} or {ticker, error, detail}, ...], answered, failed, lstm_forwards}`` (forecast/batch.py) |
 | ``models`` | ``{models: [summary, ...]}`` |
@@ -128,6 +129,26 @@ def set_serving(req: SetServingRequest) -> SetServingResponse:
     if changed:
         registry.set_serving(model_id, req.version)
     return SetServingResponse(ticker=req.ticker, version=req.version, changed=changed)
+
+
+class LoadServingResponse(Response):
+    ticker: str
+    version: str
+    serving: str | None
+    """The version this process serves now (null: none loaded yet)."""
+    error: str | None
+    """Why ``version`` could not be loaded; null when it serves."""
+
+
+@entry(lane="inference", request=SetServingRequest, response=LoadServingResponse)
+def load_serving(req: SetServingRequest) -> LoadServingResponse:
+    """Load ``version`` into this process's memory and serve it: the server's answer to a notice
+    that the shared serving pointer moved. A version that cannot be loaded is refused, with the
+    reason, and the one loaded before keeps serving."""
+    predictor = _predictor(settings.load())
+    model_id = symbols.model_id(req.ticker)
+    error = predictor.serve(model_id, req.version)
+    return LoadServingResponse(ticker=req.ticker, version=req.version, serving=predictor.serving(model_id), error=error)
 
 
 @entry(lane="inference", request=TickerRequest, raises=(errors.NotFound, errors.ModelMissing, errors.Unavailable))

@@ -59,6 +59,8 @@ class Configuration(Request):
 
     data_dir: str = pydantic.Field(min_length=1)
     """Absolute: models, prices and reports live here."""
+    models_dir: str | None = pydantic.Field(None, min_length=1)
+    """Absolute: the model folder replicas share; unset: ``models`` inside ``data_dir``."""
     data_source: Literal["auto", "bundled", "yahoo"] | None = None
     """Where prices come from; unset: the environment's DATA_SOURCE (settings.py)."""
 
@@ -66,6 +68,7 @@ class Configuration(Request):
 class Configured(Response):
     data_dir: str
     """As Python resolved it."""
+    models_dir: str
     data_source: str
 
 
@@ -74,10 +77,12 @@ def configure(req: Configuration) -> Configured:
     """Make the server's configuration Python's settings; called once, right after ``attach``."""
     try:
         given: dict[str, Any] = {"data_dir": Path(req.data_dir)}
+        if req.models_dir is not None:
+            given["models_root"] = Path(req.models_dir)
         if req.data_source is not None:
             given["data_source"] = req.data_source
         s = dataclasses.replace(settings.Settings.from_env(), **given)
     except ValueError as exc:
         raise errors.InvalidParameter(str(exc)) from None
     settings.configure(s)
-    return Configured(data_dir=str(s.data_dir), data_source=s.data_source)
+    return Configured(data_dir=str(s.data_dir), models_dir=str(s.models_dir), data_source=s.data_source)

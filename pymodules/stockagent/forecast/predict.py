@@ -2,6 +2,9 @@
 
 A model is loaded once per id and kept; each forecast stats ``serving.json`` (a few microseconds)
 and reloads only when the pointer changed, so a newly saved version serves from the next call on.
+The server can also name the version to serve (:meth:`Predictor.serve`, on a replica told that the
+shared serving pointer moved). Either way a version is loaded first and switched to only once it
+loaded: a version that cannot be loaded is refused and the previous one keeps serving.
 Prices and their features are cached in memory by file (market/prices.py) and the trading calendar
 by day (market/calendar.py), so a forecast costs one LSTM pass over one window plus building the
 answer: no file reads and no pandas.
@@ -73,10 +76,51 @@ class Predictor:
                 )
             cur = self._loaded.get(model_id)
             if cur is None or cur.version != version:
-                cur = self._load(model_id, version, stamp)
-            cur.stamp = stamp
+                try:
+                    cur = self._load(model_id, version, stamp)
+                except Exception as exc:
+                    if cur is None:  # nothing to fall back on
+                        raise
+                    log.warning(
+                        "model %s version %s cannot be loaded (%s); still serving %s",
+                        model_id,
+                        version,
+                        _reason(exc),
+                        cur.version,
+                    )
+            cur.stamp = stamp  # a refused version is retried only when the pointer moves again
             self._loaded[model_id] = cur
             return cur
+
+    def serve(self, model_id: str, version: str) -> str | None:
+        """Load ``version`` of ``model_id`` and serve it from now on, whatever ``serving.json``
+        says until it changes. Returns None when it serves, else why it could not be loaded (the
+        version served before, if any, keeps serving)."""
+        with self._lock:
+            cur = self._loaded.get(model_id)
+            if cur is not None and cur.version == version:
+                return None
+            stamp = self.registry.serving_stamp(model_id)
+            try:
+                self._loaded[model_id] = self._load(model_id, version, stamp)
+            except Exception as exc:
+                reason = _reason(exc)
+                log.warning(
+                    "model %s version %s refused: %s; serving %s",
+                    model_id,
+                    version,
+                    reason,
+                    cur.version if cur is not None else "nothing",
+                )
+                if cur is not None:
+                    cur.stamp = stamp  # the file names the refused version too: do not retry per call
+                return reason
+            return None
+
+    def serving(self, model_id: str) -> str | None:
+        """The version held in memory for ``model_id`` (None: none loaded yet)."""
+        cur = self._loaded.get(model_id)
+        return cur.version if cur is not None else None
 
     def _load(self, model_id: str, version: str, stamp) -> _Loaded:
         art = self.registry.load(model_id, version, map_location=self.device)
@@ -129,6 +173,10 @@ class Predictor:
         if not finite[0]:
             raise ValueError(f"the model for {i.symbol} produced non-finite values")
         return answer(i, cols[0], volumes[0])
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 @dataclasses.dataclass

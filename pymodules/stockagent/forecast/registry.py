@@ -1,6 +1,6 @@
 """Model artifacts on disk: versions, the serving pointer, atomic saves.
 
-Layout under ``DATA_DIR/models/``::
+Layout under ``MODELS_DIR`` (default ``DATA_DIR/models/``; the one folder replicas share)::
 
     <id>/                      id: "parent", or a symbol's file stem (tickers.stem)
       serving.json             {"version": ..., "updated": ...}: the version predictions use

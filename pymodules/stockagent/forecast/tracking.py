@@ -75,8 +75,10 @@ def run_log_path(settings: Settings, model_id: str) -> Path:
 
 
 def artifacts(settings: Settings, model_id: str, version: str) -> dict[str, str]:
-    """Paths of a version's files, relative to DATA_DIR."""
-    folder = settings.models_dir.relative_to(settings.data_dir) / model_id / version
+    """Paths of a version's files, relative to DATA_DIR (absolute when MODELS_DIR lies outside it)."""
+    folder = settings.models_dir / model_id / version
+    if folder.is_relative_to(settings.data_dir):
+        folder = folder.relative_to(settings.data_dir)
     return {
         "weights": (folder / WEIGHTS).as_posix(),
         "scalers": (folder / SCALERS).as_posix(),
