@@ -23,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"stockagent/deploy/deploytest"
 )
 
@@ -488,6 +490,19 @@ func checkSettings(t *testing.T, r rendered, api, trainer workload) {
 		}
 		if _, ok := env["REDIS_URL"]; !ok {
 			t.Errorf("%s: no REDIS_URL", w.name)
+		}
+		// The server answers the Ingress's hosts (421 otherwise): *.localhost always, others when listed.
+		allowed := strings.Split(env["ALLOWED_HOSTS"], ",")
+		for _, ing := range r.ingresses {
+			for _, rule := range ing.Spec.Rules {
+				if !strings.HasSuffix(rule.Host, ".localhost") && !slices.Contains(allowed, rule.Host) {
+					t.Errorf("%s: ALLOWED_HOSTS %q lacks the Ingress host %q", w.name, env["ALLOWED_HOSTS"], rule.Host)
+				}
+			}
+		}
+		llm := types.ShellCommand(mainContainer(t, r.workload(t, "llm")).Args)
+		if alias := flagValue(llm, "--alias"); alias == "" || alias != env["LLM_MODEL"] {
+			t.Errorf("llm: --alias %q, %s LLM_MODEL %q: want the same name", alias, w.name, env["LLM_MODEL"])
 		}
 	}
 	// The Secret's REDIS_URL carries the password Redis requires.
