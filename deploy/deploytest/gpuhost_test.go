@@ -67,17 +67,16 @@ func pinned(image string) bool {
 type image struct {
 	runtime *regexp.Regexp    // the image the last stage is built on
 	env     map[string]string // ENV the last stage must set beyond DATA_DIR and PORT
-	// Writes go only to DATA_DIR and /tmp: HOME and the caches point under
-	// them and Python writes no bytecode beside its modules.
-	readOnlyRoot bool
 }
 
 var images = map[string]image{
-	"Dockerfile.cuda": {runtime: regexp.MustCompile(`^nvidia/cuda:[0-9.]+-runtime-ubuntu`)},
+	"Dockerfile.cuda": {
+		runtime: regexp.MustCompile(`^nvidia/cuda:[0-9.]+-runtime-ubuntu`),
+		env:     map[string]string{"TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+	},
 	"Dockerfile": {
-		runtime:      regexp.MustCompile(`^python:3\.11\.[0-9]+-slim-`),
-		env:          map[string]string{"DEVICE": "cpu", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
-		readOnlyRoot: true,
+		runtime: regexp.MustCompile(`^python:3\.11\.[0-9]+-slim-`),
+		env:     map[string]string{"DEVICE": "cpu", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
 	},
 }
 
@@ -205,11 +204,10 @@ func checkDockerfile(t *testing.T, stages []deploytest.Stage, img image) {
 			t.Errorf("the runtime sets ENV %s=%q, want %q", k, env[k], v)
 		}
 	}
-	if img.readOnlyRoot {
-		for _, k := range []string{"HOME", "TMPDIR", "XDG_CACHE_HOME", "MPLCONFIGDIR"} {
-			if v := env[k]; v != "/tmp" && !strings.HasPrefix(v, "/tmp/") && !strings.HasPrefix(v, env["DATA_DIR"]+"/") {
-				t.Errorf("ENV %s=%q: want it under /tmp or DATA_DIR, the only places written to", k, v)
-			}
+	// A read-only root: HOME and the caches lie under /tmp or DATA_DIR, the only places written to.
+	for _, k := range []string{"HOME", "TMPDIR", "XDG_CACHE_HOME", "MPLCONFIGDIR"} {
+		if v := env[k]; v != "/tmp" && !strings.HasPrefix(v, "/tmp/") && !strings.HasPrefix(v, env["DATA_DIR"]+"/") {
+			t.Errorf("ENV %s=%q: want it under /tmp or DATA_DIR, the only places written to", k, v)
 		}
 	}
 	volumes := runtime.Find("VOLUME")
