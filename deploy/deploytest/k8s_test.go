@@ -463,7 +463,7 @@ func settings(t *testing.T, r rendered, c corev1.Container) map[string]string {
 	}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
-		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && !isTrue(ref.SecretKeyRef.Optional) {
 			if s := r.secrets[ref.SecretKeyRef.Name]; s == nil || s.Data[ref.SecretKeyRef.Key] == nil {
 				t.Errorf("%s: %s from Secret %s key %s, which is not rendered", c.Name, e.Name, ref.SecretKeyRef.Name, ref.SecretKeyRef.Key)
 			}
@@ -505,8 +505,13 @@ func checkSettings(t *testing.T, r rendered, api, trainer workload) {
 			t.Errorf("llm: --alias %q, %s LLM_MODEL %q: want the same name", alias, w.name, env["LLM_MODEL"])
 		}
 	}
-	// The Secret's REDIS_URL carries the password Redis requires.
+	// The Secret's REDIS_URL carries the password Redis requires; every value is a placeholder.
 	for _, s := range r.secrets {
+		for k, v := range s.Data {
+			if !strings.Contains(string(v), "example-not-a-secret") {
+				t.Errorf("Secret %s: %s is not the placeholder example-not-a-secret: no real value is committed", s.Name, k)
+			}
+		}
 		if u, err := url.Parse(string(s.Data["REDIS_URL"])); s.Data["REDIS_URL"] != nil {
 			pw, _ := u.User.Password()
 			if err != nil || !hasService(r, u) || pw == "" || pw != string(s.Data["REDIS_PASSWORD"]) {
