@@ -13,8 +13,11 @@
 # wheels that stay unused on a CPU, so the lock stays the one source of every version.
 #
 # Read-only root file system: the process writes only to DATA_DIR (/data, a volume) and to /tmp
-# (a tmpfs or emptyDir where the root is read-only); the settings below send caches there and keep
-# Python from writing bytecode beside the installed modules.
+# (a tmpfs or emptyDir where the root is read-only; torch makes a folder there at import). HOME and
+# the caches point there. The installed modules' bytecode is compiled when pip installs them, so the
+# embedded interpreter (which ignores PYTHON* variables) finds it fresh; PYTHONDONTWRITEBYTECODE
+# keeps a python run by hand in the container from trying to write more. Checked by running the
+# server under strace through a training, a forecast and an analysis: no other path is written.
 
 ARG NODE_IMAGE=node:22.20.0-bookworm
 ARG GO_IMAGE=golang:1.26-bookworm

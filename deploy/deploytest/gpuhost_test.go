@@ -202,7 +202,7 @@ func checkDockerfile(t *testing.T, stages []deploytest.Stage, img image) {
 		}
 	}
 	// A read-only root: HOME and the caches lie under /tmp or DATA_DIR, the only places written
-	// to, and Python writes no bytecode beside its modules.
+	// to, and a python run in the container writes no bytecode beside its modules.
 	for _, k := range []string{"HOME", "TMPDIR", "XDG_CACHE_HOME", "MPLCONFIGDIR"} {
 		if v := env[k]; v != "/tmp" && !strings.HasPrefix(v, "/tmp/") && !strings.HasPrefix(v, env["DATA_DIR"]+"/") {
 			t.Errorf("ENV %s=%q: want it under /tmp or DATA_DIR, the only places written to", k, v)
