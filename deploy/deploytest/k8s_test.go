@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -188,7 +187,7 @@ func TestKubernetesOverlays(t *testing.T) {
 			r := render(t, name)
 			api, trainer := r.workload(t, "stockagent-api"), r.workload(t, "stockagent-trainer")
 			for _, w := range r.workloads() {
-				t.Run(w.kind+"/"+w.name, func(t *testing.T) { checkPod(t, r, w) })
+				t.Run(w.kind+"/"+w.name, func(t *testing.T) { checkPod(t, w) })
 			}
 			checkAPI(t, r, api, trainer)
 			checkSettings(t, r, api, trainer)
@@ -207,7 +206,7 @@ func TestKubernetesOverlays(t *testing.T) {
 // checkPod checks what every pod must have: the restricted Pod Security
 // Standard's fields, a read-only root, pinned images, resources and two probes
 // that ask different things.
-func checkPod(t *testing.T, r rendered, w workload) {
+func checkPod(t *testing.T, w workload) {
 	pod := w.template.Spec
 	psc := pod.SecurityContext
 	if psc == nil {
@@ -636,7 +635,8 @@ func checkGPU(t *testing.T, r rendered, o overlay) {
 		pod := w.template.Spec
 		asks := false
 		for _, c := range pod.Containers {
-			asks = asks || !quantity(c.Resources.Limits, gpu).IsZero() || !quantity(c.Resources.Requests, gpu).IsZero()
+			limit, request := c.Resources.Limits[gpu], c.Resources.Requests[gpu]
+			asks = asks || !limit.IsZero() || !request.IsZero()
 		}
 		if asks {
 			got = append(got, w.name)
@@ -653,11 +653,6 @@ func checkGPU(t *testing.T, r rendered, o overlay) {
 	if !slices.Equal(got, o.gpu) {
 		t.Errorf("workloads requesting nvidia.com/gpu: %v, want %v", got, o.gpu)
 	}
-}
-
-func quantity(l corev1.ResourceList, name corev1.ResourceName) *resource.Quantity {
-	q := l[name]
-	return &q
 }
 
 // checkDashboards: one ConfigMap holds every dashboard of deploy/grafana, as
