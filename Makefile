@@ -28,7 +28,7 @@ GO_SOURCES := $(shell find native pybridge server web -path web/node_modules -pr
 # The web app's sources: a change rebuilds web/dist, and so the binary that embeds it.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: help setup run run-supervised generate test lint test-go test-py test-web web bench clean gpu-check preflight lock
+.PHONY: help setup run run-supervised generate test lint test-go test-py test-web web bench clean gpu-check preflight lock k8s-render
 
 # Before anything is built, .ci/preflight checks the tools the goal needs (installing Debian's
 # packages when root with apt-get) or stops with one line per missing tool. The test goals need
@@ -40,7 +40,7 @@ preflight:
 	@PYTHON="$(if $(wildcard $(PY)),$(PY),$(PYTHON))" .ci/preflight $(PREFLIGHT)
 
 help: ## list the commands
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(BIN) ## create .venv, install the Python package, build the server
 
@@ -129,6 +129,12 @@ GPUCHECK_PYTHON ?= python3
 
 gpu-check: ## train on the GPU and the CPU, print the speed-up (GPUCHECK_OUT=file.json keeps the figures)
 	PYTHONPATH=pymodules $(GPUCHECK_PYTHON) -m stockagent.gpucheck $(if $(GPUCHECK_OUT),--out $(GPUCHECK_OUT))
+
+# Each overlay as kubectl applies it (kubectl's built-in kustomize, default options).
+K8S_OVERLAYS := $(sort $(notdir $(wildcard deploy/k8s/overlays/*)))
+
+k8s-render: ## print the Kubernetes manifests of every overlay (deploy/k8s/overlays)
+	@for o in $(K8S_OVERLAYS); do echo "# ==> deploy/k8s/overlays/$$o"; kubectl kustomize deploy/k8s/overlays/$$o; echo "---"; done
 
 clean: ## remove build outputs (keeps .venv and the data folder)
 	rm -rf $(BUILD) web/swaggerui web/dist
