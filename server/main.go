@@ -195,6 +195,7 @@ func run() error {
 		CallTimeout:     cfg.CallTimeout,
 		BatchMaxTickers: cfg.BatchMaxTickers,
 		BatchThreads:    cfg.BatchThreads,
+		ProbesOnly:      !cfg.ServesAPI(),
 	})
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()

@@ -62,7 +62,7 @@ type Record struct {
 	Result         json.RawMessage `json:"result,omitempty"`
 	Error          string          `json:"error,omitempty"`
 	Owner          string          `json:"owner,omitempty"`  // the caller who started it
-	Runner         string          `json:"runner,omitempty"` // the process that runs it
+	Worker         string          `json:"worker,omitempty"` // the process that runs it (host/pid/instance)
 	After          string          `json:"after,omitempty"`  // the task it waits for
 	Params         json.RawMessage `json:"params,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
@@ -303,7 +303,7 @@ func (m *Manager) acquire(ctx context.Context, rec Record) (*task, bool, error) 
 		m.unlock(id, holder)
 		return nil, false, fmt.Errorf("tasks: fencing token of %s: %w", id, err)
 	}
-	rec.Runner = m.proc
+	rec.Worker = m.proc
 	return &task{rec: rec, holder: holder, token: token}, true, nil
 }
 
@@ -701,8 +701,8 @@ func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
 	}
 	h := m.handler(rec.Kind)
 	now := time.Now().UTC()
-	why := fmt.Sprintf("the process running it (%s) stopped before it finished", rec.Runner)
-	prev := rec.Runner
+	why := fmt.Sprintf("the process running it (%s) stopped before it finished", rec.Worker)
+	prev := rec.Worker
 	if rec.Attempt >= MaxAttempts || h == nil {
 		if h == nil {
 			why += fmt.Sprintf("; this process cannot run a %q task again", rec.Kind)
@@ -710,7 +710,7 @@ func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
 			why += fmt.Sprintf(" (attempt %d of %d)", rec.Attempt, MaxAttempts)
 		}
 		rec.Status, rec.FailedAt, rec.Detail, rec.Error = Failed, &now, "", "interrupted: "+why
-		rec.Runner = m.proc
+		rec.Worker = m.proc
 		t.rec = rec
 		err := m.write(ctx, t)
 		m.release(t)
@@ -721,7 +721,7 @@ func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
 		return rec.withElapsed(now), nil
 	}
 	rec.Attempt++
-	rec.Status, rec.StartedAt, rec.Runner = Queued, nil, m.proc
+	rec.Status, rec.StartedAt, rec.Worker = Queued, nil, m.proc
 	rec.Detail = fmt.Sprintf("re-queued (attempt %d of %d): %s", rec.Attempt, MaxAttempts, why)
 	t.rec = rec
 	if err := m.write(ctx, t); err != nil {

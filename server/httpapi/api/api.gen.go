@@ -776,13 +776,13 @@ type TaskRecord struct {
 	Result   *map[string]interface{} `json:"result,omitempty"`
 
 	// RunId this submission's run; the same for every attempt of it, and what a cancel names
-	RunId *string `json:"run_id,omitempty"`
-
-	// Runner the server process running it
-	Runner    *string          `json:"runner,omitempty"`
+	RunId     *string          `json:"run_id,omitempty"`
 	StartedAt *time.Time       `json:"started_at,omitempty"`
 	Status    TaskRecordStatus `json:"status"`
 	TaskId    string           `json:"task_id"`
+
+	// Worker the server process running it, or that ran it last: host name/process id/instance (ROLE=trainer or all)
+	Worker *string `json:"worker,omitempty"`
 }
 
 // TaskRecordStatus defines model for TaskRecord.Status.
