@@ -85,6 +85,14 @@ func (s *Stream) Claim(ctx context.Context) (tasks.Delivery, bool, error) {
 	msgs, _, err := s.c.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: s.key, Group: Group, Consumer: s.consumer, MinIdle: s.minIdle, Start: "0-0", Count: 1,
 	}).Result()
+	if err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		// A Redis that restarted empty lost the group with the stream (and the
+		// task records with them): set it up again.
+		err = s.c.XGroupCreateMkStream(ctx, s.key, Group, "0").Err()
+		if err == nil || strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return tasks.Delivery{}, false, nil
+		}
+	}
 	if err != nil {
 		return tasks.Delivery{}, false, fmt.Errorf("queue: reclaim: %w", err)
 	}

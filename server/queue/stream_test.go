@@ -86,6 +86,21 @@ func TestStream(t *testing.T) {
 		}
 	})
 
+	t.Run("a stream lost with its group is set up again", func(t *testing.T) {
+		if err := a.c.Del(ctx, key).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if d, ok, err := a.Claim(ctx); err != nil || ok {
+			t.Fatalf("claim after the loss: %+v %v %v", d, ok, err)
+		}
+		if err := b.Enqueue(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Done(ctx, claim(ctx, t, a)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a requeued entry goes to the next reader at once", func(t *testing.T) {
 		if err := a.Enqueue(ctx, job); err != nil {
 			t.Fatal(err)
