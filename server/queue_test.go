@@ -146,8 +146,8 @@ func TestWorkQueueAcrossProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		select {
-		case <-victim.exited:
-			t.Logf("the SIGTERM'd trainer exited after %s", time.Since(stopped))
+		case err := <-victim.exited:
+			t.Logf("the SIGTERM'd trainer exited (%v) after %s", err, time.Since(stopped))
 		case <-time.After(time.Minute):
 			t.Fatalf("the trainer did not exit within a minute of SIGTERM:\n%s", victim.logs())
 		}

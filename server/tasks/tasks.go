@@ -568,31 +568,28 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	}
 	handback = handback && err != nil && !errors.Is(err, ErrFenced)
 	rec.Detail = ""
-	if handback {
+	switch {
+	case handback:
 		// The next attempt resumes from this one's last epoch checkpoint.
 		rec.Status, rec.StartedAt, rec.Attempt = Queued, nil, min(rec.Attempt+1, MaxAttempts)
 		rec.Detail = fmt.Sprintf("handed back by %s, which shut down; another process resumes it from its last checkpoint", m.proc)
 		m.cfg.Logger.Info("task handed back to the queue", "task_id", rec.TaskID, "run_id", rec.RunID, "attempt", rec.Attempt)
-	} else if err != nil {
-		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
-	} else {
-		rec.Status, rec.Result, rec.CompletedAt = Completed, res, &now
-	}
-	switch {
-	case handback:
 	case errors.Is(err, ErrFenced):
+		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
 		m.cfg.Logger.Warn("task run fenced", "task_id", rec.TaskID, "run_id", rec.RunID,
 			"attempt", rec.Attempt, "token", token, "error", err)
 	case err != nil:
+		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
 		m.cfg.Logger.Warn("task failed", "task_id", rec.TaskID, "error", err)
 	default:
+		rec.Status, rec.Result, rec.CompletedAt = Completed, res, &now
 		m.cfg.Logger.Info("task completed", "task_id", rec.TaskID)
 	}
 	// The final record must reach the store before the lock goes, so a reader
 	// that finds no lock never mistakes a finished task for an interrupted
 	// one. If the store is down, keep trying while the process lives; a
 	// fenced write (another process runs the task now) is dropped.
-	saved := false
+	var saved bool
 	for attempt := 0; ; attempt++ {
 		err := m.save(context.Background(), t, rec)
 		if saved = err == nil; saved {
