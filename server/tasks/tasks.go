@@ -18,6 +18,12 @@
 // cooperative: the run's context is cancelled and the work stops at its next
 // safe point; a cancel sent to another process names the run and reaches it
 // through the store within a second, and expires with the run's lease.
+//
+// With a Queue (Config.Queue; queue.go), a run is not started where it is
+// submitted: it is written queued and handed to the queue, and the processes
+// that take work claim it. The queue's reclaim then replaces the re-queueing
+// above, and Shutdown hands running runs back to the queue instead of failing
+// them.
 package tasks
 
 import (
