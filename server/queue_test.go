@@ -30,7 +30,7 @@ func TestWorkQueueAcrossProcesses(t *testing.T) {
 	env := crashEnv()
 	env["REDIS_URL"] = storetest.StartRedis(t)
 	env["RATE_LIMIT_TRAINING"] = "0"
-	dataDir := t.TempDir()
+	dataDir, top := t.TempDir(), t // a process started in a subtest lives as long as the test
 	role := func(r string) map[string]string {
 		e := maps.Clone(env)
 		e["ROLE"] = r
@@ -135,7 +135,7 @@ func TestWorkQueueAcrossProcesses(t *testing.T) {
 		if serving, n := versions(t, apis[0], "MSFT"); n != 1 || serving != done.Result.Version {
 			t.Fatalf("MSFT: %d versions, serving %q; want the reclaimed run's %s alone (0 lost, 0 double commits)", n, serving, done.Result.Version)
 		}
-		trainers = []*server{other(victim), startServer(t, dataDir, role("trainer"))}
+		trainers = []*server{other(victim), startServer(top, dataDir, role("trainer"))}
 	})
 
 	t.Run("SIGTERM of the trainer: the training is handed back and resumed", func(t *testing.T) {
