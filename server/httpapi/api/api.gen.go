@@ -755,7 +755,7 @@ type TaskRecord struct {
 	// After the task it waits for
 	After *string `json:"after,omitempty"`
 
-	// Attempt 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease)
+	// Attempt 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) or handed back by a process that shut down
 	Attempt        *int       `json:"attempt,omitempty"`
 	CompletedAt    *time.Time `json:"completed_at,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`

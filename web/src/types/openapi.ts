@@ -527,7 +527,7 @@ export interface components {
             owner?: string;
             /** @description this submission's run; the same for every attempt of it, and what a cancel names */
             run_id?: string;
-            /** @description 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) */
+            /** @description 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) or handed back by a process that shut down */
             attempt?: number;
             /** @description the server process running it, or that ran it last: host name/process id/instance (ROLE=trainer or all) */
             worker?: string;
