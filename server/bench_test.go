@@ -338,3 +338,60 @@ func BenchmarkPredictBatch(b *testing.B) {
 		reportPercentiles(b, lat)
 	})
 }
+
+// The child trainings the bundled data allows (one per ticker: a task id is a ticker), queued at
+// once through an api replica on Redis and finished by one trainer process, then by two (one torch
+// thread each, fresh data folders). Reports both wall times and their ratio; run with -benchtime 1x.
+func BenchmarkQueueTrainers(b *testing.B) {
+	children := []string{"AAPL", "AMZN", "GOOGL", "JPM", "META", "MSFT", "NVDA", "SPY", "TSLA"}
+	wall := map[int]time.Duration{}
+	for range b.N {
+		for _, n := range []int{1, 2} {
+			env := map[string]string{
+				"DATA_SOURCE": "bundled", "LOG_LEVEL": "warn", "RATE_LIMIT_TRAINING": "0", "MLFLOW_DISABLE": "1",
+				"PARENT_EPOCHS": "1", "CHILD_EPOCHS": "3", "PARENT_START_DATE": "2016-01-01",
+				"TRAINING_THREADS": "1", "REDIS_URL": storetest.StartRedis(b), "ROLE": "api",
+			}
+			dataDir := b.TempDir()
+			api := startServer(b, dataDir, env)
+			env["ROLE"] = "trainer"
+			for range n {
+				startServer(b, dataDir, env)
+			}
+			api.post(b, "/train-parent", `{}`)
+			waitTask(b, api, "parent_training")
+			start := time.Now()
+			for _, tk := range children {
+				if status, body := api.post(b, "/train-child", fmt.Sprintf(`{"ticker":%q}`, tk)); status != 200 {
+					b.Fatalf("train %s: %d %s", tk, status, body)
+				}
+			}
+			for _, tk := range children {
+				waitTask(b, api, strings.ToLower(tk))
+			}
+			wall[n] += time.Since(start)
+		}
+	}
+	b.ReportMetric(wall[1].Seconds()/float64(b.N), "s-one-trainer")
+	b.ReportMetric(wall[2].Seconds()/float64(b.N), "s-two-trainers")
+	b.ReportMetric(wall[1].Seconds()/wall[2].Seconds(), "speedup")
+}
+
+// waitTask polls /status/{id} until the task completed (a failure fails b).
+func waitTask(b *testing.B, s *server, id string) {
+	b.Helper()
+	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		_, body := s.get(b, "/status/"+id)
+		var rec taskStatus
+		if err := json.Unmarshal([]byte(body), &rec); err != nil {
+			b.Fatalf("/status/%s: %v %s", id, err, body)
+		}
+		switch rec.Status {
+		case "completed":
+			return
+		case "failed":
+			b.Fatalf("task %s failed: %s", id, body)
+		}
+	}
+	b.Fatalf("task %s not done within 10 minutes", id)
+}

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 	"stockagent/server/monitoring"
 	"stockagent/server/policy"
 	"stockagent/server/pyapi"
+	"stockagent/server/queue"
 	"stockagent/server/ratelimit"
 	"stockagent/server/store"
 	"stockagent/server/supervisor"
@@ -141,11 +143,23 @@ func run() error {
 	log.Info("interpreter ready", "version", info.Version, "prefix", info.Prefix,
 		"startup_seconds", info.StartupTime, "imports", info.ImportTimes)
 
+	work, err := openQueue(cfg)
+	if err != nil {
+		return err
+	}
+	if work != nil {
+		defer work.Close()
+	}
 	var monitor *monitoring.Service // set below; the training hooks need it
-	taskMgr := tasks.New(st, tasks.Config{
+	taskCfg := tasks.Config{
 		MaxRunning: cfg.MaxTasks, Timeout: cfg.TrainingTimeout, Lease: cfg.TaskLease, Logger: log,
-		Hooks: trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
-	})
+		Hooks:  trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
+		NoWork: !cfg.TakesWork(),
+	}
+	if work != nil { // a nil *queue.Stream in the interface would not be nil
+		taskCfg.Queue = work
+	}
+	taskMgr := tasks.New(st, taskCfg)
 	svc := forecast.NewService(forecast.NewClient(py),
 		taskMgr, cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL), m, log)
 	// The store's serving pointers are the truth: serving.json follows them.
@@ -170,6 +184,7 @@ func run() error {
 		Python: py, Policy: healthPolicy, Forecast: svc, Analyst: analyst,
 		Store: st, Limiter: limiter, Observer: m, Logger: log,
 	})
+	var draining atomic.Bool // set on SIGTERM: /health fails readiness first
 	webApp, err := web.Built()
 	if err != nil {
 		return err
@@ -201,6 +216,8 @@ func run() error {
 		CallTimeout:     cfg.CallTimeout,
 		BatchMaxTickers: cfg.BatchMaxTickers,
 		BatchThreads:    cfg.BatchThreads,
+		ProbesOnly:      !cfg.ServesAPI(),
+		Draining:        draining.Load,
 	})
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
@@ -211,7 +228,7 @@ func run() error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- app.Listen(cfg.Addr()) }()
-	log.Info("listening", "addr", cfg.Addr(), "data_dir", cfg.DataDir, "store", st.Name(), "cache_store", hot.Name(), "rate_limits", limiter != nil,
+	log.Info("listening", "addr", cfg.Addr(), "role", cfg.Role, "data_dir", cfg.DataDir, "store", st.Name(), "cache_store", hot.Name(), "rate_limits", limiter != nil,
 		"access", cfg.AccessMode())
 	if cfg.Exposed() && len(cfg.APIKeys) == 0 {
 		log.Warn("listening beyond loopback without API_KEYS", "addr", cfg.Addr(), "access", cfg.AccessMode())
@@ -226,13 +243,19 @@ func run() error {
 		log.Info("shutting down", "signal", sig.String())
 	}
 
-	// In order: stop taking requests and finish those in flight, cancel the
-	// background tasks (their records say so), then stop the interpreter's lanes.
+	// In order, within SHUTDOWN_TIMEOUT: fail readiness (/health: draining)
+	// while still answering; stop claiming queued work and hand running
+	// trainings back to the queue at their next epoch (without Redis they are
+	// cancelled, their records say so); stop taking requests and finish those
+	// in flight; then stop the interpreter's lanes. Following the serving
+	// pointer stops first: a version loaded now would serve no one.
+	draining.Store(true)
+	stopFollow()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = errors.Join(
-		app.ShutdownWithContext(ctx),
 		taskMgr.Shutdown(ctx),
+		app.ShutdownWithContext(ctx),
 		py.Shutdown(ctx),
 	)
 	if err != nil {
@@ -260,6 +283,22 @@ func openStores(cfg config.Config) (state, hot store.Store, err error) {
 		return nil, nil, err
 	}
 	return b, store.NewMemory(), nil
+}
+
+// openQueue opens the work queue that processes sharing REDIS_URL take
+// trainings from; nil without Redis (each process runs what it accepts).
+func openQueue(cfg config.Config) (*queue.Stream, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	host, _ := os.Hostname()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q, err := queue.Open(ctx, cfg.RedisURL, queue.StreamKey, fmt.Sprintf("%s/%d", host, os.Getpid()), cfg.TaskLease)
+	if err != nil {
+		return nil, fmt.Errorf("work queue: %w", err)
+	}
+	return q, nil
 }
 
 // newLimiter builds the per-client rate limiter; nil when RATE_LIMITS=off.

@@ -35,11 +35,15 @@ func TestTwoServersShareRedis(t *testing.T) {
 		t.Fatalf("b does not serve the model a trained: %d %.300s", status, body)
 	}
 
-	// A long child training on a, killed mid-run: b re-queues it once the lease lapses.
+	// A long child training, killed mid-run with the process that runs it (either may take
+	// it from the work queue): the other re-queues it once the lease lapses.
 	if status, body := a.post(t, "/train-child", longChild); status != 200 {
 		t.Fatalf("a /train-child: %d %s", status, body)
 	}
-	waitRunning(t, b, "msft")
+	running := pollTask(t, b, "msft", 2*time.Minute, "msft runs", func(r taskStatus) bool { return r.Status == "running" })
+	if runnerOf(t, running, a, b) == b {
+		a, b = b, a
+	}
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	pollTask(t, b, "msft", time.Minute, "b re-queues the run of the killed server", func(r taskStatus) bool {
 		return r.Attempt == 2 && (r.Status == "queued" || r.Status == "running")

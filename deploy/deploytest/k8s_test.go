@@ -29,9 +29,6 @@ import (
 
 const overlaysDir = "../k8s/overlays"
 
-// The settings the manifests give our containers that the service does not
-// read yet, so the README does not document them: ROLE arrives with the work queue.
-var notReadYet = []string{"ROLE"}
 
 // overlay is what differs between the overlays.
 type overlay struct {
@@ -472,13 +469,13 @@ func settings(t *testing.T, r rendered, c corev1.Container) map[string]string {
 }
 
 // checkSettings: every variable the manifests set for the service is one the
-// README documents (or is in notReadYet), and the addresses name our Services.
+// README documents, and the addresses name our Services.
 func checkSettings(t *testing.T, r rendered, api, trainer workload) {
 	table := readmeTable(t)
 	for _, w := range []workload{api, trainer} {
 		env := settings(t, r, mainContainer(t, w))
 		for _, name := range slices.Sorted(maps.Keys(env)) {
-			if !table[name] && !slices.Contains(notReadYet, name) {
+			if !table[name] {
 				t.Errorf("%s: %s is set but is not in the README's configuration table", w.name, name)
 			}
 		}

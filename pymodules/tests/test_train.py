@@ -203,7 +203,7 @@ def test_fast_transfer_training_learns_the_same_head(with_parent):
         assert f["train_loss"] == pytest.approx(s["train_loss"], rel=1e-5)
 
 
-def test_interrupted_run_resumes_from_its_checkpoint(tmp_settings, monkeypatch):
+def test_interrupted_run_resumes_from_its_checkpoint(tmp_settings):
     """A run cancelled after epoch 2 and resumed under a new attempt ends exactly where an
     uninterrupted run ends; its checkpoint exists while it is interrupted and is gone after."""
     reg = Registry.from_settings(tmp_settings)
@@ -221,11 +221,9 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_settings, monkeypatch):
             if event["epoch"] == 2:
                 cancel.set()
 
+    # A cancelled run keeps its checkpoint: the server may hand it back to the queue.
     with pytest.raises(errors.Cancelled), runtime.local_call(on_progress=stop_after_second_epoch, cancel=cancel):
-        # The checkpoint of a process that dies stays: its clean-up never runs.
-        monkeypatch.setattr(Registry, "remove_checkpoint", lambda self, path: None)
         train.train_and_save(tmp_settings, "parent", epochs=3, run_id="bbbb0000", move_pointer=False, **SLICE)
-    monkeypatch.undo()
     ckpt = reg.checkpoint_path("parent", "bbbb0000")
     assert ckpt.is_file() and epochs == [1, 2]
 
@@ -243,3 +241,9 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_settings, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(errors.BadRequest):
         reg.checkpoint_path("parent", "../x")
+
+    # A fresh run clears a cancelled run's leftover checkpoint.
+    left = reg.checkpoint_path("parent", "cccc0000")
+    reg.save_checkpoint(left, {"epoch": 1})
+    train.train_and_save(tmp_settings, "parent", epochs=1, run_id="dddd0000", move_pointer=False, **SLICE)
+    assert not left.exists()

@@ -21,6 +21,10 @@ import (
 
 // Config is the server's configuration.
 type Config struct {
+	// Role (ROLE) is what this process does: RoleAll (the default) answers HTTP and runs
+	// trainings; RoleAPI answers HTTP and queues trainings for others; RoleTrainer takes
+	// trainings from the queue and serves only /health and /metrics.
+	Role string
 	Host string // HOST: listen address. Default "0.0.0.0".
 	Port int    // PORT. Default 8000.
 	// DataDir is the absolute data folder (DATA_DIR, default ".data"): models,
@@ -82,6 +86,7 @@ type Config struct {
 // Load reads the environment; getenv is os.Getenv outside tests.
 func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	c := Config{
+		Role:             RoleAll,
 		Host:             "0.0.0.0",
 		Port:             8000,
 		DataDir:          ".data",
@@ -144,6 +149,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		}
 		*dst = d
 	}
+	str("ROLE", &c.Role)
 	str("HOST", &c.Host)
 	num("PORT", &c.Port, 1, 65535)
 	str("DATA_DIR", &c.DataDir)
@@ -245,6 +251,12 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	str("RATE_LIMIT_PREDICTION", &c.RateLimitPrediction)
 	str("RATE_LIMIT_ANALYSIS", &c.RateLimitAnalysis)
 	str("AUTH_FAILURE_LIMIT", &c.AuthFailureLimit)
+	if !slices.Contains(ProcessRoles, c.Role) {
+		errs = append(errs, fmt.Errorf("ROLE=%q: want %s", c.Role, strings.Join(ProcessRoles, ", ")))
+	} else if c.Role != RoleAll && c.RedisURL == "" {
+		// The queue that hands work from api to trainer processes lives in Redis.
+		errs = append(errs, fmt.Errorf("ROLE=%s needs REDIS_URL: without it one process does everything (ROLE=all)", c.Role))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
 	}
@@ -266,6 +278,22 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// The process roles (ROLE).
+const (
+	RoleAll     = "all"
+	RoleAPI     = "api"
+	RoleTrainer = "trainer"
+)
+
+// ProcessRoles are the values ROLE takes.
+var ProcessRoles = []string{RoleAll, RoleAPI, RoleTrainer}
+
+// TakesWork reports whether this process runs trainings.
+func (c Config) TakesWork() bool { return c.Role != RoleAPI }
+
+// ServesAPI reports whether this process answers the public API.
+func (c Config) ServesAPI() bool { return c.Role != RoleTrainer }
 
 // Roles are the roles an API key may hold, weakest first; a key without one holds RoleDefault.
 var Roles = []string{"read", "train", "admin"}

@@ -67,3 +67,31 @@ func TestAccessSettings(t *testing.T) {
 		t.Errorf("an error quotes a key: %v", err)
 	}
 }
+
+func TestRole(t *testing.T) {
+	c, err := Load(env(nil), "/p")
+	if err != nil || c.Role != RoleAll || !c.TakesWork() || !c.ServesAPI() {
+		t.Fatalf("default role: %q %v", c.Role, err)
+	}
+	c, err = Load(env(map[string]string{"ROLE": "trainer", "REDIS_URL": "redis://r:6379/0"}), "/p")
+	if err != nil || !c.TakesWork() || c.ServesAPI() {
+		t.Fatalf("trainer: %+v %v", c, err)
+	}
+	c, err = Load(env(map[string]string{"ROLE": "api", "REDIS_URL": "redis://r:6379/0"}), "/p")
+	if err != nil || c.TakesWork() || !c.ServesAPI() {
+		t.Fatalf("api: %+v %v", c, err)
+	}
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"unknown":           {map[string]string{"ROLE": "worker"}, `ROLE="worker": want all, api, trainer`},
+		"api without redis": {map[string]string{"ROLE": "api"}, "ROLE=api needs REDIS_URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Load(env(tc.env), "/p"); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

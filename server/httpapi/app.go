@@ -91,6 +91,12 @@ type Deps struct {
 	CallTimeout time.Duration
 	// AnalyzeTimeout bounds one /analyze run (agent included). Zero: DefaultAnalyzeTimeout.
 	AnalyzeTimeout time.Duration
+	// ProbesOnly serves /health and /metrics alone (ROLE=trainer): every other path answers
+	// 404 naming the role. False: the whole API.
+	ProbesOnly bool
+	// Draining reports that the process is shutting down: /health answers 503 "draining"
+	// so that load balancers stop sending requests. Nil: never.
+	Draining func() bool
 	// BatchMaxTickers bounds one /predict-batch. Zero: DefaultBatchMaxTickers.
 	// BatchThreads are the torch threads of its shared forward. Zero: 1.
 	BatchMaxTickers, BatchThreads int
@@ -158,6 +164,9 @@ func New(d Deps) *fiber.App {
 		app.Use(d.Metrics.Middleware())
 	}
 	app.Use(accessLog(d.Logger), hostAllowList(d.AllowedHosts), bodyGuard(d.CORSOrigins))
+	if d.ProbesOnly {
+		app.Use(probesOnly)
+	}
 	h := &handlers{d: d}
 	if d.App != nil {
 		// Before any credential is read: the page and its files hold no data, and a browser
@@ -188,6 +197,17 @@ func New(d Deps) *fiber.App {
 // noRoute is the JSON 404 of a path no operation serves.
 func noRoute(c *fiber.Ctx) error {
 	return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route %s %s", c.Method(), c.Path()))
+}
+
+// probesOnly answers every path but the probes with 404: a trainer process has no public
+// API, so the route does not exist here (403 would suggest that a credential could open it).
+func probesOnly(c *fiber.Ctx) error {
+	if p := c.Path(); p == "/health" || p == "/metrics" {
+		return c.Next()
+	}
+	return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf(
+		"no route %s %s: this process runs ROLE=trainer and serves only /health and /metrics; send API calls to an api replica",
+		c.Method(), c.Path()))
 }
 
 type handlers struct{ d Deps }

@@ -65,3 +65,30 @@ func TestFinding11ErrorDetailRedacted(t *testing.T) {
 		t.Error("a 503 without Retry-After")
 	}
 }
+
+// ROLE=trainer serves the probes alone; every other path answers 404 naming the role.
+func TestProbesOnly(t *testing.T) {
+	app, _, _ := newTestApp(t, func(d *Deps) { d.ProbesOnly = true })
+	if status, body, _ := request(t, app, "GET", "/health", "", nil); status != 200 || body["status"] != "healthy" {
+		t.Fatalf("/health on a trainer: %d %v", status, body)
+	}
+	for _, path := range []string{"/", "/status/aapl", "/train-parent"} {
+		status, body, _ := request(t, app, "POST", path, "{}", nil)
+		if detail, _ := body["detail"].(string); status != 404 || !strings.Contains(detail, "ROLE=trainer") {
+			t.Errorf("POST %s on a trainer: %d %v, want 404 naming the role", path, status, body)
+		}
+	}
+}
+
+// A draining process fails readiness first: /health answers 503 "draining".
+func TestHealthDraining(t *testing.T) {
+	draining := false
+	app, _, _ := newTestApp(t, func(d *Deps) { d.Draining = func() bool { return draining } })
+	if status, _, _ := request(t, app, "GET", "/health", "", nil); status != 200 {
+		t.Fatalf("/health before the drain: %d", status)
+	}
+	draining = true
+	if status, body, _ := request(t, app, "GET", "/health", "", nil); status != 503 || body["status"] != "draining" || body["detail"] == nil {
+		t.Fatalf("/health while draining: %d %v", status, body)
+	}
+}

@@ -41,10 +41,15 @@ func (h *handlers) GetServiceInfo(c *fiber.Ctx) error {
 }
 
 // GET /health reports the service and each component it depends on:
-// "healthy" when all are up, "degraded" otherwise (the components say which).
+// "healthy" when all are up, "degraded" otherwise (the components say which), and
+// 503 "draining" once the process is shutting down (readiness fails first).
 // Callers without the admin role see only those states: versions, paths,
 // addresses and errors tell an attacker what to aim at.
 func (h *handlers) GetHealth(c *fiber.Ctx) error {
+	if h.d.Draining != nil && h.d.Draining() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "draining",
+			"detail": "shutting down: running trainings go back to the queue"})
+	}
 	status := "healthy"
 	python := fiber.Map{"status": "down"}
 	if h.d.Python != nil {

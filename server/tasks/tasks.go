@@ -18,6 +18,12 @@
 // cooperative: the run's context is cancelled and the work stops at its next
 // safe point; a cancel sent to another process names the run and reaches it
 // through the store within a second, and expires with the run's lease.
+//
+// With a Queue (Config.Queue; queue.go), a run is not started where it is
+// submitted: it is written queued and handed to the queue, and the processes
+// that take work claim it. The queue's reclaim then replaces the re-queueing
+// above, and Shutdown hands running runs back to the queue instead of failing
+// them.
 package tasks
 
 import (
@@ -62,7 +68,7 @@ type Record struct {
 	Result         json.RawMessage `json:"result,omitempty"`
 	Error          string          `json:"error,omitempty"`
 	Owner          string          `json:"owner,omitempty"`  // the caller who started it
-	Runner         string          `json:"runner,omitempty"` // the process that runs it
+	Worker         string          `json:"worker,omitempty"` // the process that runs it (host/pid/instance)
 	After          string          `json:"after,omitempty"`  // the task it waits for
 	Params         json.RawMessage `json:"params,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
@@ -145,6 +151,13 @@ type Config struct {
 	Retention time.Duration
 	Logger    *slog.Logger // nil: slog.Default()
 	Hooks     Hooks
+	// Queue hands runs to the processes that take work (queue.go). Nil: a run
+	// starts in the process that submits it, and a run left by a dead process
+	// is re-queued by whichever process notices first (takeOver).
+	Queue Queue
+	// NoWork: this process submits runs to the Queue and never runs one
+	// (ROLE=api). Ignored without a Queue.
+	NoWork bool
 }
 
 // Defaults of Config's zero fields.
@@ -168,7 +181,7 @@ const (
 var (
 	// ErrNotFound is returned for an unknown task id.
 	ErrNotFound = errors.New("tasks: no such task")
-	// ErrClosed is returned by Submit after Shutdown.
+	// ErrClosed is returned by Submit after Shutdown (without a Queue).
 	ErrClosed = errors.New("tasks: manager shut down")
 	// ErrFenced is the error of a run that lost its lease to another process:
 	// its writes are refused. Its message starts the record's error.
@@ -183,6 +196,9 @@ type Manager struct {
 	slot  chan struct{} // one token per running task
 	stop  chan struct{} // closed by Shutdown: ends the sweep
 	swept chan struct{} // closed when the sweep has ended
+	// worked is closed when the loop that claims from the Queue has ended
+	// (at once when this process takes no work from a Queue).
+	worked chan struct{}
 
 	mu       sync.Mutex // guards local, handlers and closed
 	local    map[string]*task
@@ -193,6 +209,7 @@ type Manager struct {
 
 // task is a run this process holds.
 type task struct {
+	id     string     // rec.TaskID, for readers that do not hold mu
 	mu     sync.Mutex // guards rec and lost
 	rec    Record
 	lost   bool   // the lease went to another process
@@ -200,6 +217,9 @@ type task struct {
 	token  int64
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the run has finished
+	// delivery is the queue entry of a run taken from the Queue; nil otherwise.
+	delivery *Delivery
+	handback bool // set by Shutdown: a cancelled run goes back to the queue
 }
 
 // New returns a Manager keeping its records in st. It sweeps the store for
@@ -223,8 +243,13 @@ func New(st store.Store, cfg Config) *Manager {
 	host, _ := os.Hostname()
 	m := &Manager{cfg: cfg, st: st, proc: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)),
 		slot: make(chan struct{}, cfg.MaxRunning), stop: make(chan struct{}), swept: make(chan struct{}),
-		local: map[string]*task{}, handlers: map[string]Handler{}}
+		worked: make(chan struct{}), local: map[string]*task{}, handlers: map[string]Handler{}}
 	go m.sweep()
+	if cfg.Queue != nil && !cfg.NoWork {
+		go m.work()
+	} else {
+		close(m.worked)
+	}
 	return m
 }
 
@@ -255,7 +280,7 @@ func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
 	m.mu.Lock()
 	closed, h := m.closed, m.handlers[spec.Kind]
 	m.mu.Unlock()
-	if closed {
+	if closed && m.cfg.Queue == nil { // with a Queue a draining process still accepts: others run it
 		return Record{}, false, ErrClosed
 	}
 	if h == nil {
@@ -263,6 +288,12 @@ func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
 	}
 	rec := Record{TaskID: spec.ID, Kind: spec.Kind, Status: Queued, RunID: randomHex(8), Attempt: 1,
 		Owner: spec.Owner, After: spec.After, Params: spec.Params, CreatedAt: time.Now().UTC()}
+	if spec.After != "" {
+		rec.Detail = fmt.Sprintf("waiting for %s to complete", spec.After)
+	}
+	if m.cfg.Queue != nil {
+		return m.enqueue(ctx, rec)
+	}
 	t, got, err := m.acquire(ctx, rec)
 	if err != nil {
 		return Record{}, false, err
@@ -274,9 +305,6 @@ func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
 			err = nil
 		}
 		return rec, false, err
-	}
-	if spec.After != "" {
-		t.rec.Detail = fmt.Sprintf("waiting for %s to complete", spec.After)
 	}
 	if err := m.write(ctx, t); err != nil {
 		m.release(t)
@@ -303,12 +331,12 @@ func (m *Manager) acquire(ctx context.Context, rec Record) (*task, bool, error) 
 		m.unlock(id, holder)
 		return nil, false, fmt.Errorf("tasks: fencing token of %s: %w", id, err)
 	}
-	rec.Runner = m.proc
-	return &task{rec: rec, holder: holder, token: token}, true, nil
+	rec.Worker = m.proc
+	return &task{id: id, rec: rec, holder: holder, token: token}, true, nil
 }
 
 func (m *Manager) release(t *task) {
-	m.unlock(t.rec.TaskID, t.holder)
+	m.unlock(t.id, t.holder)
 }
 
 // unlock deletes id's lock if holder still holds it. A lock the store failed to delete lapses
@@ -321,11 +349,15 @@ func (m *Manager) unlock(id, holder string) {
 
 // start runs t in the background as one of this process's tasks.
 func (m *Manager) start(t *task, fn Func) {
-	run := Run{TaskID: t.rec.TaskID, RunID: t.rec.RunID, Attempt: t.rec.Attempt, Token: t.token}
+	run := Run{TaskID: t.id, RunID: t.rec.RunID, Attempt: t.rec.Attempt, Token: t.token}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), runKey{}, run))
 	t.cancel, t.done = cancel, make(chan struct{})
 	m.mu.Lock()
 	m.local[run.TaskID] = t
+	if m.closed { // taken from the queue as Shutdown began: it goes back at once
+		t.handback = true
+		cancel()
+	}
 	m.mu.Unlock()
 	m.wg.Add(1)
 	go m.run(ctx, t, fn)
@@ -400,7 +432,7 @@ func (m *Manager) waitFor(ctx context.Context, id string) error {
 // the run when a cancel naming it appears in the store, and cancels it at once
 // when the lease is found lost (fenced: its writes would be refused anyway).
 func (m *Manager) holdLease(t *task) (stop func()) {
-	id, runID := t.rec.TaskID, t.rec.RunID
+	id, runID := t.id, t.rec.RunID
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(min(time.Second, m.cfg.Lease/3))
@@ -425,6 +457,9 @@ func (m *Manager) holdLease(t *task) (stop func()) {
 				m.cfg.Logger.Warn("task lease not renewed", "task_id", id, "error", err)
 			case ok:
 				renewed = time.Now()
+				if d := t.delivery; d != nil {
+					m.queueLogged("renew", *d, m.cfg.Queue.Renew)
+				}
 			default:
 				t.mu.Lock()
 				t.lost = true
@@ -444,7 +479,7 @@ func (m *Manager) holdLease(t *task) (stop func()) {
 // over (the fencing counter still holds t's token) is taken again; one that
 // another process holds, or held since, is lost: false.
 func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
-	id := t.rec.TaskID
+	id := t.id
 	if ok, err := m.st.CompareAndExpire(ctx, lockPrefix+id, []byte(t.holder), m.cfg.Lease); err != nil || ok {
 		return ok, err
 	}
@@ -467,7 +502,7 @@ func (m *Manager) renew(ctx context.Context, t *task) (bool, error) {
 // holds takes t's lock when it is free and reports whether t holds it now
 // (current may have taken it again a moment before).
 func (m *Manager) holds(ctx context.Context, t *task) (bool, error) {
-	key := lockPrefix + t.rec.TaskID
+	key := lockPrefix + t.id
 	if ok, err := m.st.SetNX(ctx, key, []byte(t.holder), m.cfg.Lease); err != nil || ok {
 		return ok, err
 	}
@@ -482,7 +517,7 @@ func (m *Manager) holds(ctx context.Context, t *task) (bool, error) {
 // lost (a Redis restarted empty: nobody can have taken the task over, its
 // record is gone too) is set up again with a fresh token for t.
 func (m *Manager) current(ctx context.Context, t *task) (bool, error) {
-	id := t.rec.TaskID
+	id := t.id
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fence, err := m.st.Get(ctx, fencePrefix+id)
@@ -510,7 +545,7 @@ func (m *Manager) commit(ctx context.Context, t *task, key string, val []byte) e
 		t.mu.Lock()
 		token := t.token
 		t.mu.Unlock()
-		ok, err := m.st.CommitFenced(ctx, fencePrefix+t.rec.TaskID, token, key, val)
+		ok, err := m.st.CommitFenced(ctx, fencePrefix+t.id, token, key, val)
 		if err != nil || ok {
 			return err
 		}
@@ -519,7 +554,7 @@ func (m *Manager) commit(ctx context.Context, t *task, key string, val []byte) e
 		if current, err := m.current(ctx, t); err != nil {
 			return err
 		} else if !current || try > 0 {
-			return fmt.Errorf("%w: another process took task %s over; token %d of run %s is stale", ErrFenced, t.rec.TaskID, token, t.rec.RunID)
+			return fmt.Errorf("%w: another process took task %s over; token %d of run %s is stale", ErrFenced, t.id, token, t.rec.RunID)
 		}
 	}
 }
@@ -532,33 +567,38 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	// for a local task) last, so that whoever sees the task finished can
 	// start it again: its lock is gone by then.
 	t.mu.Lock()
-	rec, lost, token := t.rec, t.lost, t.token
+	rec, lost, token, handback := t.rec, t.lost, t.token, t.handback && t.delivery != nil
 	t.mu.Unlock()
 	if lost && !errors.Is(err, ErrFenced) {
 		err = fmt.Errorf("%w: the lease passed to another process, which runs this task now", ErrFenced)
 	}
+	handback = handback && err != nil && !errors.Is(err, ErrFenced)
 	rec.Detail = ""
-	if err != nil {
-		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
-	} else {
-		rec.Status, rec.Result, rec.CompletedAt = Completed, res, &now
-	}
 	switch {
+	case handback:
+		// The next attempt resumes from this one's last epoch checkpoint.
+		rec.Status, rec.StartedAt, rec.Attempt = Queued, nil, min(rec.Attempt+1, MaxAttempts)
+		rec.Detail = fmt.Sprintf("handed back by %s, which shut down; another process resumes it from its last checkpoint", m.proc)
+		m.cfg.Logger.Info("task handed back to the queue", "task_id", rec.TaskID, "run_id", rec.RunID, "attempt", rec.Attempt)
 	case errors.Is(err, ErrFenced):
+		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
 		m.cfg.Logger.Warn("task run fenced", "task_id", rec.TaskID, "run_id", rec.RunID,
 			"attempt", rec.Attempt, "token", token, "error", err)
 	case err != nil:
+		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
 		m.cfg.Logger.Warn("task failed", "task_id", rec.TaskID, "error", err)
 	default:
+		rec.Status, rec.Result, rec.CompletedAt = Completed, res, &now
 		m.cfg.Logger.Info("task completed", "task_id", rec.TaskID)
 	}
 	// The final record must reach the store before the lock goes, so a reader
 	// that finds no lock never mistakes a finished task for an interrupted
 	// one. If the store is down, keep trying while the process lives; a
 	// fenced write (another process runs the task now) is dropped.
+	var saved bool
 	for attempt := 0; ; attempt++ {
 		err := m.save(context.Background(), t, rec)
-		if err == nil {
+		if saved = err == nil; saved {
 			break
 		}
 		if errors.Is(err, ErrFenced) {
@@ -570,6 +610,16 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 		}
 		time.Sleep(time.Second)
 	}
+	// The queue entry goes only once the record holds the result; a fenced run
+	// leaves it to the process that took the run over.
+	if d := t.delivery; d != nil && saved {
+		if handback {
+			m.queueLogged("requeue", *d, m.cfg.Queue.Requeue)
+		} else {
+			m.queueLogged("done", *d, m.cfg.Queue.Done)
+			m.unmark(rec.TaskID, rec.RunID)
+		}
+	}
 	m.release(t)
 	t.update(func(r *Record) { *r = rec })
 	m.mu.Lock()
@@ -577,7 +627,7 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 		delete(m.local, rec.TaskID)
 	}
 	m.mu.Unlock()
-	if h := m.cfg.Hooks.Finished; h != nil {
+	if h := m.cfg.Hooks.Finished; h != nil && !handback {
 		h(rec.withElapsed(now))
 	}
 }
@@ -619,7 +669,7 @@ func (m *Manager) save(ctx context.Context, t *task, rec Record) error {
 
 func (m *Manager) writeLogged(t *task) {
 	if err := m.write(context.Background(), t); err != nil && !errors.Is(err, ErrFenced) {
-		m.cfg.Logger.Warn("task record not saved", "task_id", t.rec.TaskID, "error", err)
+		m.cfg.Logger.Warn("task record not saved", "task_id", t.id, "error", err)
 	}
 }
 
@@ -661,8 +711,12 @@ func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 		if _, lerr := m.st.Get(ctx, lockPrefix+id); lerr == nil {
 			return Record{TaskID: id, Status: Queued}, nil
 		}
+		if _, lerr := m.st.Get(ctx, activePrefix+id); m.cfg.Queue != nil && lerr == nil {
+			return Record{TaskID: id, Status: Queued}, nil
+		}
 	}
-	if err != nil || !rec.Active() {
+	// With a Queue, the queue's own reclaim takes interrupted runs over (work).
+	if err != nil || !rec.Active() || m.cfg.Queue != nil {
 		return rec.withElapsed(time.Now()), err
 	}
 	if _, err := m.st.Get(ctx, lockPrefix+id); err == nil {
@@ -701,8 +755,8 @@ func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
 	}
 	h := m.handler(rec.Kind)
 	now := time.Now().UTC()
-	why := fmt.Sprintf("the process running it (%s) stopped before it finished", rec.Runner)
-	prev := rec.Runner
+	why := fmt.Sprintf("the process running it (%s) stopped before it finished", rec.Worker)
+	prev := rec.Worker
 	if rec.Attempt >= MaxAttempts || h == nil {
 		if h == nil {
 			why += fmt.Sprintf("; this process cannot run a %q task again", rec.Kind)
@@ -710,7 +764,7 @@ func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
 			why += fmt.Sprintf(" (attempt %d of %d)", rec.Attempt, MaxAttempts)
 		}
 		rec.Status, rec.FailedAt, rec.Detail, rec.Error = Failed, &now, "", "interrupted: "+why
-		rec.Runner = m.proc
+		rec.Worker = m.proc
 		t.rec = rec
 		err := m.write(ctx, t)
 		m.release(t)
@@ -721,7 +775,7 @@ func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
 		return rec.withElapsed(now), nil
 	}
 	rec.Attempt++
-	rec.Status, rec.StartedAt, rec.Runner = Queued, nil, m.proc
+	rec.Status, rec.StartedAt, rec.Worker = Queued, nil, m.proc
 	rec.Detail = fmt.Sprintf("re-queued (attempt %d of %d): %s", rec.Attempt, MaxAttempts, why)
 	t.rec = rec
 	if err := m.write(ctx, t); err != nil {
@@ -882,8 +936,11 @@ func (m *Manager) Clear(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Shutdown stops intake and the sweep, cancels this process's tasks and waits
-// for them until ctx ends.
+// Shutdown stops intake, the sweep and the claiming of queued runs, cancels
+// this process's tasks and waits for them until ctx ends. With a Queue, a
+// cancelled run goes back to the queue (queued, its next attempt resuming from
+// its last checkpoint) for another process; without one it fails, and a
+// restart re-queues nothing.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	if !m.closed {
@@ -891,11 +948,14 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.closed = true
 	for _, t := range m.local {
+		t.mu.Lock()
+		t.handback = true
+		t.mu.Unlock()
 		t.cancel()
 	}
 	m.mu.Unlock()
 	done := make(chan struct{})
-	go func() { m.wg.Wait(); <-m.swept; close(done) }()
+	go func() { <-m.worked; m.wg.Wait(); <-m.swept; close(done) }()
 	select {
 	case <-done:
 		return nil

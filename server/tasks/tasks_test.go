@@ -279,7 +279,7 @@ func TestInterruptedRunRequeuedOnce(t *testing.T) {
 			}
 		})
 		rec := Record{TaskID: "nvda", Kind: "train_child", Status: Running, RunID: "r1", Attempt: 1,
-			Owner: "ip:1.2.3.4", Runner: "dead/1/x", Params: json.RawMessage(`{"epochs":3}`), CreatedAt: time.Now().UTC()}
+			Owner: "ip:1.2.3.4", Worker: "dead/1/x", Params: json.RawMessage(`{"epochs":3}`), CreatedAt: time.Now().UTC()}
 		leaveBehind(t, st, rec, lease)
 		if r, _ := m.Get(bg, "nvda"); r.Status != Running || r.Attempt != 1 {
 			t.Fatalf("within the lease: %+v", r)
@@ -424,7 +424,7 @@ func TestLostLeaseFencesTheRun(t *testing.T) {
 		if v, _ := st.Get(bg, "serving:aapl"); string(v) != "b" {
 			t.Fatalf("serving pointer = %q, want b's", v)
 		}
-		if r, _ := b.Get(bg, "aapl"); r.Status != Completed || r.Runner != b.proc {
+		if r, _ := b.Get(bg, "aapl"); r.Status != Completed || r.Worker != b.proc {
 			t.Fatalf("a's final record overwrote b's: %+v", r)
 		}
 	})

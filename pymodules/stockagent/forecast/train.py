@@ -23,9 +23,11 @@ The cancel flag is checked before every batch (runtime.check_cancelled), not aft
 
 A run with a ``run_id`` writes a checkpoint after every epoch (weights, optimizer, epoch, best weights
 and loss, history, RNG states; registry.checkpoint_path); a run given ``resume_run_id`` continues from
-that run's checkpoint, as if it had never stopped. Checkpoints are removed when the run ends, however
-it ends. The server's runs leave the serving pointer alone (``move_pointer=False``): it commits the
-pointer itself, fenced by the run's lease, and then has serving.json rewritten.
+that run's checkpoint, as if it had never stopped. A run's checkpoint is removed when the run ends,
+unless it was cancelled: the server may hand a cancelled run back to its work queue for another
+process to resume (its next attempt). A fresh run clears the model's leftover checkpoints (the server
+runs one training per model at a time). The server's runs leave the serving pointer alone
+(``move_pointer=False``): it commits the pointer itself, fenced by the run's lease, and then has serving.json rewritten.
 """
 
 from __future__ import annotations
@@ -530,6 +532,10 @@ def train_and_save(
         except errors.ModelMissing:
             raise errors.ModelMissing("parent model missing") from None
     paths = {registry.checkpoint_path(cfg.model_id, r) for r in (run_id, resume_run_id) if r is not None}
+    if run_id is not None and resume_run_id is None:
+        for leftover in registry.checkpoint_path(cfg.model_id, run_id).parent.glob("*.pt"):
+            registry.remove_checkpoint(leftover)
+    cancelled = False
     try:
         resume = _load_checkpoint(registry.checkpoint_path(cfg.model_id, resume_run_id), cfg) if resume_run_id else None
         checkpoint = None
@@ -547,8 +553,11 @@ def train_and_save(
             trained.meta,
             promote=ok and move_pointer,
         )
+    except errors.Cancelled:
+        cancelled = True
+        raise
     finally:
-        for p in paths:
+        for p in paths if not cancelled else ():
             registry.remove_checkpoint(p)
     log.info("%s version %s: %s (%s)", cfg.model_id, version, promotion["decision"], promotion["reason"])
     runtime.progress({"stage": "saved", "version": version, "serving": ok, "promotion": promotion["decision"]})

@@ -864,7 +864,7 @@ type TaskRecord struct {
 	// After the task it waits for
 	After *string `json:"after,omitempty"`
 
-	// Attempt 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease)
+	// Attempt 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) or handed back by a process that shut down
 	Attempt        *int       `json:"attempt,omitempty"`
 	CompletedAt    *time.Time `json:"completed_at,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
@@ -887,13 +887,13 @@ type TaskRecord struct {
 	Result *TrainingResult `json:"result,omitempty"`
 
 	// RunId this submission's run; the same for every attempt of it, and what a cancel names
-	RunId *string `json:"run_id,omitempty"`
-
-	// Runner the server process running it
-	Runner    *string          `json:"runner,omitempty"`
+	RunId     *string          `json:"run_id,omitempty"`
 	StartedAt *time.Time       `json:"started_at,omitempty"`
 	Status    TaskRecordStatus `json:"status"`
 	TaskId    string           `json:"task_id"`
+
+	// Worker the server process running it, or that ran it last: host name/process id/instance (ROLE=trainer or all)
+	Worker *string `json:"worker,omitempty"`
 }
 
 // TaskRecordStatus defines model for TaskRecord.Status.

@@ -526,10 +526,10 @@ export interface components {
             owner?: string;
             /** @description this submission's run; the same for every attempt of it, and what a cancel names */
             run_id?: string;
-            /** @description 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) */
+            /** @description 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) or handed back by a process that shut down */
             attempt?: number;
-            /** @description the server process running it */
-            runner?: string;
+            /** @description the server process running it, or that ran it last: host name/process id/instance (ROLE=trainer or all) */
+            worker?: string;
             /** @description the task it waits for */
             after?: string;
             /** @description what the task runs with (the training's model and parameters) */
@@ -1115,6 +1115,7 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getOpenAPIDocument: {
