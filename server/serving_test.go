@@ -97,29 +97,44 @@ func TestServingVersionReachesEveryReplica(t *testing.T) {
 	second := pollTask(t, a, "aapl", 5*time.Minute, "the second training ends", func(r taskStatus) bool {
 		return r.Status == "completed" && r.Result.Version != "" && r.Result.Version != first.Result.Version
 	})
-	took := awaitServing(t, b, "/predict-child", `{"ticker":"AAPL"}`, "b serves the new version", func(h servingHealth, v string) bool {
+	// Either replica may have run the training (both take work from the queue): the
+	// other one must follow.
+	const commitMsg = "model version committed as serving"
+	committer, follower, names := a, b, "a, loaded by b"
+	if _, ok := logTime(b, commitMsg, second.Result.Version); ok {
+		committer, follower, names = b, a, "b, loaded by a"
+	}
+	took := awaitServing(t, follower, "/predict-child", `{"ticker":"AAPL"}`, "the other replica serves the new version", func(h servingHealth, v string) bool {
 		return v == second.Result.Version && servesVersion(h, "AAPL", v)
 	})
-	committed, loaded := loggedAt(t, a, "model version committed as serving", second.Result.Version),
-		loggedAt(t, b, "serving version loaded", second.Result.Version)
-	t.Logf("version %s: committed by a, loaded by b %s later (their logs); b served it %s after a reported the training completed",
-		second.Result.Version, loaded.Sub(committed), took)
+	committed, loaded := loggedAt(t, committer, commitMsg, second.Result.Version),
+		loggedAt(t, follower, "serving version loaded", second.Result.Version)
+	t.Logf("version %s: committed by %s %s later (their logs); it served it %s after the training was reported completed",
+		second.Result.Version, names, loaded.Sub(committed), took)
 }
 
 // loggedAt is when s logged msg about version (the text log's time field).
 func loggedAt(t *testing.T, s *server, msg, version string) time.Time {
 	t.Helper()
+	at, ok := logTime(s, msg, version)
+	if !ok {
+		t.Fatalf("%q about %s not in the log", msg, version)
+	}
+	return at
+}
+
+// logTime is when s logged msg about version, if it did.
+func logTime(s *server, msg, version string) (time.Time, bool) {
 	for _, line := range strings.Split(s.logs(), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || !strings.Contains(line, `msg="`+msg+`"`) || !strings.Contains(line, "version="+version) {
 			continue
 		}
 		if at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time=")); err == nil {
-			return at
+			return at, true
 		}
 	}
-	t.Fatalf("%q about %s not in the log", msg, version)
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // A version whose files are broken is refused by a replica, which keeps serving the
