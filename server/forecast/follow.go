@@ -110,15 +110,17 @@ func (s *Service) adopt(ctx context.Context, model, version string, retry bool) 
 		return
 	}
 	out, err := s.client.LoadServing(ctx, model, version)
+	cur.Model = model
 	switch {
 	case err != nil:
-		cur.Refused, cur.Reason = version, err.Error()
+		// The call failed before Python answered: what it served before still
+		// serves, so the recorded version stays.
+		cur.Refused, cur.Reason = version, "load_serving call failed; still serving the previous version: "+err.Error()
 	case out.Error != "":
-		cur.Refused, cur.Reason = version, out.Error
+		cur.Refused, cur.Reason, cur.Version = version, out.Error, out.Serving
 	default:
-		cur.Refused, cur.Reason = "", ""
+		cur.Refused, cur.Reason, cur.Version = "", "", out.Serving
 	}
-	cur.Model, cur.Version = model, out.Serving
 	s.follow.mu.Lock()
 	s.follow.states[model] = cur
 	s.follow.mu.Unlock()

@@ -18,7 +18,8 @@ import (
 )
 
 // loader answers load_serving as Python does: a version named "…-bad" cannot be
-// loaded, and the one loaded before keeps serving.
+// loaded, and the one loaded before keeps serving; one named "…-crash" makes the
+// call itself fail.
 type loader struct{ serving map[string]string }
 
 func (l *loader) Call(_ context.Context, _ pybridge.Lane, fn string, req, resp any, _ ...pybridge.CallOption) error {
@@ -27,6 +28,10 @@ func (l *loader) Call(_ context.Context, _ pybridge.Lane, fn string, req, resp a
 	*out = pyapi.LoadServingResponse{Ticker: r.Ticker, Version: r.Version}
 	if fn != pyapi.FuncLoadServing {
 		return &pybridge.PyError{Type: "unexpected", Message: fn}
+	}
+	if strings.HasSuffix(r.Version, "-crash") {
+		*out = pyapi.LoadServingResponse{}
+		return &pybridge.PyError{Type: "RuntimeError", Message: "interpreter stopped"}
 	}
 	if strings.HasSuffix(r.Version, "-bad") {
 		out.Error = "UnpicklingError: invalid load key"
@@ -95,4 +100,8 @@ func TestFollowLoadsFirstAndKeepsTheLoadedVersion(t *testing.T) {
 	})
 	n <- []byte(`{"model":"AAPL","version":"v3"}`)
 	await("the next good version serves", func(s forecast.ServingState) bool { return s.Version == "v3" && s.Refused == "" })
+	n <- []byte(`{"model":"AAPL","version":"v4-crash"}`)
+	await("a failed call keeps the served version", func(s forecast.ServingState) bool {
+		return s.Version == "v3" && s.Refused == "v4-crash" && strings.Contains(s.Reason, "call failed")
+	})
 }
