@@ -164,3 +164,32 @@ def test_the_url_reaches_the_runner_and_its_password_no_log(tmp_path, redis_url,
     runner.checkpointed_graph(tmp_path, secret)  # compiling does not connect
     runner._compiled.pop(secret, None)
     assert "checkpoints in Redis at redis://REDACTED@" in caplog.text and "hunter2" not in caplog.text
+
+
+def test_an_unreachable_redis_is_unavailable_not_a_crash(tmp_path):
+    from conftest import free_port
+
+    from stockagent import errors
+
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
+    runner._compiled.pop(url, None)
+    try:
+        with pytest.raises(errors.Unavailable, match="conversation store") as caught:
+            analyze(script(), tmp_path, thread_id="t", redis_url=url)
+    finally:
+        runner._compiled.pop(url, None)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_entry_keeps_its_thread_in_redis(tmp_path, redis_url, client, load_env, monkeypatch):
+    from agent_fakes import make_prediction
+    from test_agent_graph import call
+
+    from stockagent import llm
+    from stockagent.entries import agent as entries
+
+    s = load_env(DATA_DIR=tmp_path / "data", REDIS_URL=redis_url, LLM_BASE_URL=None, LLM_PROVIDER=None)
+    monkeypatch.setattr(llm, "select", lambda ctx, threads=None: script())
+    out = call(entries.analyze, {"ticker": "TEST", "prediction": make_prediction(), "thread_id": "entry-thread"})
+    assert RedisSaver(client).get_tuple({"configurable": {"thread_id": "entry-thread"}}) is not None
+    assert out["thread_id"] == "entry-thread" and not runner.checkpoint_path(s.data_dir).exists()

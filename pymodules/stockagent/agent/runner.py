@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from .. import errors, redact
@@ -153,7 +154,10 @@ def analyze(
     graph = checkpointed_graph(data_dir, redis_url)
     config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
     started = time.perf_counter()
-    values = run_watched(lambda: graph.invoke(inputs, config, context=run, durability="exit"), control)
+    try:
+        values = run_watched(lambda: graph.invoke(inputs, config, context=run, durability="exit"), control)
+    except redis.RedisError as exc:  # the thread's history cannot be read or kept: retry later
+        raise errors.Unavailable(redact.text(f"the conversation store (REDIS_URL) is unreachable: {exc}")) from None
     seconds = time.perf_counter() - started
 
     metrics = sorted((m for m in values.get("node_metrics", []) if m.get("turn") == turn), key=lambda m: m["started"])
