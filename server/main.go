@@ -136,7 +136,7 @@ func run() error {
 		return err
 	}
 	// Python's settings take the server's values once, before any other call.
-	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{DataDir: cfg.DataDir, ModelsDir: cfg.ModelsDir}); err != nil {
+	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{DataDir: cfg.DataDir, ModelsDir: cfg.ModelsDir, RedisURL: cfg.RedisURL}); err != nil {
 		return fmt.Errorf("configuring Python: %w", err)
 	}
 	info := py.Info()

@@ -59,6 +59,9 @@ class Settings:
     model_keep_versions: int = 5
     device: str = "auto"
     train_amp: str = "off"  # autocast on CUDA; weights and the optimizer stay float32 either way
+    # REDIS_URL: the analyst's checkpoints live in Redis; None: SQLite in the data folder. It may
+    # hold a password, so it stays out of repr.
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         from . import tickers  # late import: tickers does not need settings
@@ -124,6 +127,7 @@ class Settings:
             model_keep_versions=get("MODEL_KEEP_VERSIONS", int, d.model_keep_versions),
             device=get("DEVICE", str.lower, d.device),
             train_amp=get("TRAIN_AMP", str.lower, d.train_amp),
+            redis_url=get("REDIS_URL", str, d.redis_url),
         )
 
     @property

@@ -11,6 +11,8 @@ os.environ.setdefault("MLFLOW_DISABLE", "1")
 
 import shutil
 import socket
+import subprocess
+import time
 
 import pytest
 import torch
@@ -81,3 +83,34 @@ def entry_env(with_parent, load_env) -> settings.Settings:
     entries._predictors.clear()
     yield load_env(DATA_DIR=with_parent.data_dir, DATA_SOURCE="bundled")
     entries._predictors.clear()
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A redis-server of our own on a free loopback port (REDIS_URL_TEST points at another one)."""
+    if os.environ.get("REDIS_URL_TEST"):
+        yield os.environ["REDIS_URL_TEST"]
+        return
+    server = shutil.which("redis-server")
+    assert server, (
+        "redis-server is not on PATH: install it with: apt-get install -y redis-server (make test does, as root)"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server did not listen on port {port} after 100 tries, 50 ms apart")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

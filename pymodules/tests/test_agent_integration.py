@@ -162,3 +162,19 @@ def test_openai_compatible_server(tmp_path, llama_server):
     out = run(chat, tmp_path, settings)
     assert_structure(out, "openai-compatible")
     assert out["llm"]["model"] == "smollm2"
+
+
+def test_a_follow_up_on_another_replica_through_redis(tmp_path, redis_url):
+    from stockagent.agent.redis_saver import RedisSaver
+
+    settings = Context(max_tokens=MAX_TOKENS, llm_timeout=120)
+    chat = llm.select(settings, threads=1)
+    first = run(chat, tmp_path / "a", settings, thread_id="shared-turns", redis_url=redis_url)
+    assert_structure(first, "llama-cpp")
+    runner._compiled.pop(redis_url, None)  # the other replica compiles its own graph on a new connection
+    started = time.perf_counter()
+    second = run(chat, tmp_path / "b", settings, thread_id="shared-turns", redis_url=redis_url, question="Why?")
+    print(f"follow-up on the other replica: {time.perf_counter() - started:.1f}s")
+    assert [n["node"] for n in second["nodes"]] == ["prepare", "answer"]  # the report came from the thread
+    assert second["final_report"] == first["final_report"] and second["answer"].strip()
+    assert len(list(RedisSaver.from_url(redis_url).list({"configurable": {"thread_id": "shared-turns"}}))) == 2

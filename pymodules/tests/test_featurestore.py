@@ -3,51 +3,15 @@ model's own feature function; the consistency check finds online features that w
 
 import json
 import shutil
-import socket
-import subprocess
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import free_port, make_settings
+from conftest import make_settings
 
 from stockagent import errors, featurestore
 from stockagent.entries import forecast as entries
 from stockagent.market import features, prices
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """A redis-server of our own on a free loopback port (REDIS_URL_TEST points at another one)."""
-    import os
-
-    if os.environ.get("REDIS_URL_TEST"):
-        yield os.environ["REDIS_URL_TEST"]
-        return
-    server = shutil.which("redis-server")
-    assert server, (
-        "redis-server is not on PATH: install it with: apt-get install -y redis-server (make test does, as root)"
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            pytest.fail(f"redis-server did not listen on port {port} after 100 tries, 50 ms apart")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture

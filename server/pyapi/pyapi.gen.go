@@ -123,6 +123,9 @@ type Configuration struct {
 	// Absolute: the model folder replicas share; unset: models inside data_dir; at least 1
 	// character(s).
 	ModelsDir string `json:"models_dir,omitempty"`
+	// The server's REDIS_URL: the analyst's checkpoints live there; unset: SQLite in data_dir; at least
+	// 1 character(s).
+	RedisURL string `json:"redis_url,omitempty"`
 }
 
 // Configured is the answer of Configure.

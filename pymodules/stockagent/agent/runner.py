@@ -8,8 +8,10 @@ in-process LLM between tokens. A server LLM call cannot be interrupted; if the g
 stopped ``CANCEL_GRACE_S`` after a cancel the call returns Cancelled anyway and the helper
 thread ends on its own at its next check.
 
-Checkpoints: one ``SqliteSaver`` per data folder, on ``DATA_DIR/agent/checkpoints.sqlite`` (one
-connection shared by threads; the saver serializes its use with its own lock). A thread is
+Checkpoints: with REDIS_URL, one ``RedisSaver`` (redis_saver.py) shared by every replica, so a
+follow-up may be answered anywhere; else one ``SqliteSaver`` per data folder, on
+``DATA_DIR/agent/checkpoints.sqlite`` (one connection shared by threads; the saver serializes its
+use with its own lock). A thread is
 keyed by ``thread_id`` (a fresh one per call when none is given) and written once, when the run
 ends (``durability="exit"``).
 """
@@ -25,14 +27,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from .. import errors
+from .. import errors, redact
 from .. import runtime as host
 from ..llm.chat import ChatModel
 from . import tools
 from .context import Context
 from .graph import NAME, AgentRun, Control, builder
+from .redis_saver import RedisSaver
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ POLL_S = 0.05
 CANCEL_GRACE_S = 5.0
 RECURSION_LIMIT = 25  # supersteps; a full run with one revision and an answer takes 8
 
-_compiled: dict[Path, Any] = {}
+_compiled: dict[Path | str, Any] = {}
 _compiled_lock = threading.Lock()
 
 
@@ -48,8 +52,11 @@ def checkpoint_path(data_dir: Path) -> Path:
     return Path(data_dir) / "agent" / "checkpoints.sqlite"
 
 
-def checkpointed_graph(data_dir: Path) -> Any:
-    """The graph compiled with the data folder's SQLite checkpointer (once per folder)."""
+def checkpointed_graph(data_dir: Path, redis_url: str | None = None) -> Any:
+    """The graph compiled with the Redis checkpointer when ``redis_url`` is set, else with the
+    data folder's SQLite one (once per URL or folder)."""
+    if redis_url:
+        return _redis_graph(redis_url)
     path = checkpoint_path(data_dir)
     g = _compiled.get(path)
     if g is None:
@@ -64,6 +71,17 @@ def checkpointed_graph(data_dir: Path) -> Any:
                 saver = SqliteSaver(conn)
                 saver.setup()
                 g = _compiled[path] = builder.compile(checkpointer=saver, name=NAME)
+    return g
+
+
+def _redis_graph(url: str) -> Any:
+    g = _compiled.get(url)
+    if g is None:
+        with _compiled_lock:
+            g = _compiled.get(url)
+            if g is None:
+                g = _compiled[url] = builder.compile(checkpointer=RedisSaver.from_url(url), name=NAME)
+                log.info("analyst checkpoints in Redis at %s", redact.url(url))
     return g
 
 
@@ -115,6 +133,7 @@ def analyze(
     chat: ChatModel,
     settings: Context,
     data_dir: Path,
+    redis_url: str | None = None,
     thread_id: str | None = None,
     question: str | None = None,
 ) -> dict[str, Any]:
@@ -132,10 +151,13 @@ def analyze(
     }
     control = Control()
     run = AgentRun(settings=settings, chat=chat, control=control)
-    graph = checkpointed_graph(data_dir)
+    graph = checkpointed_graph(data_dir, redis_url)
     config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
     started = time.perf_counter()
-    values = run_watched(lambda: graph.invoke(inputs, config, context=run, durability="exit"), control)
+    try:
+        values = run_watched(lambda: graph.invoke(inputs, config, context=run, durability="exit"), control)
+    except redis.RedisError as exc:  # the thread's history cannot be read or kept: retry later
+        raise errors.Unavailable(redact.text(f"the conversation store (REDIS_URL) is unreachable: {exc}")) from None
     seconds = time.perf_counter() - started
 
     metrics = sorted((m for m in values.get("node_metrics", []) if m.get("turn") == turn), key=lambda m: m["started"])

@@ -101,6 +101,7 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
         chat=chat,
         settings=ctx,
         data_dir=settings.load().data_dir,
+        redis_url=settings.load().redis_url,
         thread_id=thread_id,
         question=question,
     )

@@ -63,6 +63,8 @@ class Configuration(Request):
     """Absolute: the model folder replicas share; unset: ``models`` inside ``data_dir``."""
     data_source: Literal["auto", "bundled", "yahoo"] | None = None
     """Where prices come from; unset: the environment's DATA_SOURCE (settings.py)."""
+    redis_url: str | None = pydantic.Field(None, min_length=1)
+    """The server's REDIS_URL: the analyst's checkpoints live there; unset: SQLite in ``data_dir``."""
 
 
 class Configured(Response):
@@ -81,6 +83,8 @@ def configure(req: Configuration) -> Configured:
             given["models_root"] = Path(req.models_dir)
         if req.data_source is not None:
             given["data_source"] = req.data_source
+        if req.redis_url is not None:
+            given["redis_url"] = req.redis_url
         s = dataclasses.replace(settings.Settings.from_env(), **given)
     except ValueError as exc:
         raise errors.InvalidParameter(str(exc)) from None
