@@ -187,22 +187,19 @@ func run() error {
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	defer stopRelay()
 	relayDone := make(chan struct{})
-	switch {
-	case relay == nil:
-		close(relayDone)
-	default:
+	if relay != nil {
 		defer relay.Close()
 		if cfg.ServesAPI() {
 			analyst.UseRelay(relay)
 		}
-		if !cfg.TakesWork() {
-			close(relayDone)
-			break
-		}
+	}
+	if relay != nil && cfg.TakesWork() {
 		go func() {
 			defer close(relayDone)
 			relay.Serve(relayCtx, cfg.AgentWorkers, analyst.RunRelayed)
 		}()
+	} else {
+		close(relayDone)
 	}
 	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, monitoring.Deps{
 		Python: py, Policy: healthPolicy, Forecast: svc, Analyst: analyst,

@@ -82,9 +82,9 @@ func (r *Relay) flightKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return r.prefix + "analysis:flight:" + hex.EncodeToString(sum[:16])
 }
-func (r *Relay) replies(run string) string { return r.prefix + "analysis:" + run }
-func (r *Relay) request(run string) string { return r.prefix + "analysis:" + run + ":request" }
-func (r *Relay) waiters(run string) string { return r.prefix + "analysis:" + run + ":waiters" }
+func (r *Relay) replies(run string) string  { return r.prefix + "analysis:" + run }
+func (r *Relay) request(run string) string  { return r.prefix + "analysis:" + run + ":request" }
+func (r *Relay) waiters(run string) string  { return r.prefix + "analysis:" + run + ":waiters" }
 func (r *Relay) flightOf(run string) string { return r.prefix + "analysis:" + run + ":flight" }
 
 // Do returns the reply of the run for key, submitting body as a new run
@@ -141,7 +141,7 @@ func (r *Relay) wait(ctx context.Context, run, key string, fresh bool, body json
 		for _, st := range streams {
 			for _, m := range st.Messages {
 				last = m.ID
-				if out, err, ok := decodeReply(m.Values); ok {
+				if out, ok, err := decodeReply(m.Values); ok {
 					return out, err
 				}
 			}
@@ -272,24 +272,25 @@ func encodeReply(answer json.RawMessage, err error) []any {
 // reason the HTTP layer has no status of its own for (a 500).
 var errRemote = errors.New("analysis: the run failed")
 
-func decodeReply(v map[string]any) (json.RawMessage, error, bool) {
+// decodeReply reads a reply entry; ok is false for an entry that is none.
+func decodeReply(v map[string]any) (answer json.RawMessage, ok bool, err error) {
 	if a, ok := v["answer"].(string); ok {
-		return json.RawMessage(a), nil, true
+		return json.RawMessage(a), true, nil
 	}
 	kind, ok := v["error"].(string)
 	if !ok {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	detail, _ := v["detail"].(string)
 	switch kind {
 	case kindTimeout:
-		return nil, fmt.Errorf("%w: %s", ErrTimeout, detail), true
+		return nil, true, fmt.Errorf("%w: %s", ErrTimeout, detail)
 	case kindLaneFull:
-		return nil, fmt.Errorf("%w: %s", pybridge.ErrLaneFull, detail), true
+		return nil, true, fmt.Errorf("%w: %s", pybridge.ErrLaneFull, detail)
 	case kindThread:
-		return nil, ErrThreadNotFound, true
+		return nil, true, ErrThreadNotFound
 	}
-	return nil, fmt.Errorf("%w: %s", errRemote, detail), true
+	return nil, true, fmt.Errorf("%w: %s", errRemote, detail)
 }
 
 // RunFunc runs one analysis from the body a submitter gave Do; its context
@@ -334,6 +335,7 @@ func (r *Relay) runOne(ctx context.Context, d tasks.Delivery, fn RunFunc) {
 	defer stop(nil)
 	go r.watch(watchCtx, stop, d)
 
+	r.log.Info("analysis claimed", "run", run)
 	var answer json.RawMessage
 	body, err := r.c.Get(ctx, r.request(run)).Bytes()
 	if errors.Is(err, redis.Nil) {
