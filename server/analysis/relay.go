@@ -298,7 +298,9 @@ func decodeReply(v map[string]any) (answer json.RawMessage, ok bool, err error) 
 type RunFunc func(ctx context.Context, body json.RawMessage) (json.RawMessage, error)
 
 // Serve claims runs and runs them with fn, at most workers at once, until ctx
-// ends; it then waits for the runs in progress.
+// ends; it then waits for the runs in progress. A run that fails after ctx
+// ended (the process is draining and its lanes stop) goes back to the stream
+// for another process instead of answering an error.
 func (r *Relay) Serve(ctx context.Context, workers int, fn RunFunc) {
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
@@ -315,7 +317,7 @@ func (r *Relay) Serve(ctx context.Context, workers int, fn RunFunc) {
 					continue
 				}
 				if ok {
-					r.runOne(context.WithoutCancel(ctx), d, fn)
+					r.runOne(ctx, d, fn)
 				}
 			}
 		}()
@@ -327,8 +329,9 @@ func (r *Relay) Serve(ctx context.Context, workers int, fn RunFunc) {
 // waiter had gone.
 var ErrNoWaiter = errors.New("analysis: every client waiting for the run has gone")
 
-func (r *Relay) runOne(ctx context.Context, d tasks.Delivery, fn RunFunc) {
+func (r *Relay) runOne(serving context.Context, d tasks.Delivery, fn RunFunc) {
 	run := d.RunID
+	ctx := context.WithoutCancel(serving)
 	runCtx, cancel := context.WithTimeoutCause(ctx, r.timeout, ErrTimeout)
 	defer cancel()
 	watchCtx, stop := context.WithCancelCause(runCtx)
@@ -347,13 +350,30 @@ func (r *Relay) runOne(ctx context.Context, d tasks.Delivery, fn RunFunc) {
 	if cause := context.Cause(watchCtx); errors.Is(cause, ErrNoWaiter) {
 		r.log.Info("analysis cancelled: no client waits for it", "run", run)
 	}
+	if err != nil && serving.Err() != nil && watchCtx.Err() == nil {
+		if rerr := r.q.Requeue(ctx, d); rerr != nil {
+			r.log.Warn("analysis not handed back; it is reclaimed after the lease", "run", run, "error", rerr)
+		} else {
+			r.log.Info("analysis handed back to the stream while draining", "run", run)
+		}
+		return
+	}
 	if err != nil && errors.Is(context.Cause(watchCtx), ErrTimeout) && !errors.Is(err, ErrTimeout) {
 		err = fmt.Errorf("%w: the analysis did not finish within ANALYZE_TIMEOUT (%s)", ErrTimeout, r.timeout)
+	}
+	// The reply and the end of the run's claim on its flight key are one
+	// MULTI: a request that comes after the reply starts a new run.
+	fk, ferr := r.c.Get(ctx, r.flightOf(run)).Result()
+	if ferr != nil && !errors.Is(ferr, redis.Nil) {
+		r.log.Warn("analysis flight key unreadable; it expires", "run", run, "error", ferr)
 	}
 	_, perr := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.XAdd(ctx, &redis.XAddArgs{Stream: r.replies(run), Values: encodeReply(answer, err)})
 		p.Expire(ctx, r.replies(run), replyTTL)
-		p.Del(ctx, r.request(run))
+		p.Del(ctx, r.request(run), r.flightOf(run))
+		if fk != "" {
+			forgetScript.Eval(ctx, p, []string{fk}, run)
+		}
 		return nil
 	})
 	if perr != nil {
@@ -361,30 +381,15 @@ func (r *Relay) runOne(ctx context.Context, d tasks.Delivery, fn RunFunc) {
 		r.log.Warn("analysis reply not written", "run", run, "error", perr)
 		return
 	}
-	r.forget(ctx, run)
 	if err := r.q.Done(ctx, d); err != nil {
 		r.log.Warn("analysis entry not acknowledged", "run", run, "error", err)
 	}
 }
 
-// forgetScript deletes KEYS[1] only while it names ARGV[1]'s run: the next
-// identical request starts afresh instead of joining a finished run.
+// forgetScript deletes the flight key KEYS[1] only while it names ARGV[1]'s
+// run: the next identical request starts afresh instead of joining a
+// finished run.
 var forgetScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
-// forget ends the run's claim on its flight key, which the submitter noted
-// under analysis:{run}:flight.
-func (r *Relay) forget(ctx context.Context, run string) {
-	fk, err := r.c.Get(ctx, r.flightOf(run)).Result()
-	if err == nil {
-		err = forgetScript.Run(ctx, r.c, []string{fk}, run).Err()
-	}
-	if err == nil || errors.Is(err, redis.Nil) {
-		err = r.c.Del(ctx, r.flightOf(run)).Err()
-	}
-	if err != nil {
-		r.log.Warn("analysis run not forgotten; it expires", "run", run, "error", err)
-	}
-}
 
 // watch renews the run's entry and cancels the run once no live waiter
 // remains, every beat, until ctx ends.

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"stockagent/pybridge"
+	"stockagent/server/queue"
 	"stockagent/server/store/storetest"
 )
 
@@ -192,4 +193,61 @@ func TestRelayWithoutRunner(t *testing.T) {
 	if _, _, err := api.Do(ctx, "k", json.RawMessage(`{}`)); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("got %v, want ErrTimeout", err)
 	}
+}
+
+// A runner that dies with a run leaves its entry pending: another runner
+// reclaims it after the lease and the waiter, still there, gets its reply.
+func TestRelayReclaimsADeadRunnersRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url, prefix := storetest.StartRedis(t), storetest.KeyPrefix(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	const lease = time.Second
+	api, err := OpenRelay(ctx, url, prefix, "api", lease, time.Minute, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	// The dead runner: it claims the run and never answers or renews it.
+	dead, err := queue.Open(ctx, url, prefix+RelayStream, "dead", lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	errc := make(chan error, 1)
+	go func() {
+		answer, _, err := api.Do(ctx, "k", json.RawMessage(`{}`))
+		if err == nil && string(answer) != `{"ok":true}` {
+			err = errors.New("answer " + string(answer))
+		}
+		errc <- err
+	}()
+	for {
+		_, ok, err := dead.Claim(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+	}
+	runner, err := OpenRelay(ctx, url, prefix, "runner", lease, time.Minute, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runner.Close()
+	serveCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runner.Serve(serveCtx, 1, func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			return json.RawMessage(`{"ok":true}`), nil
+		})
+	}()
+	defer func() { stop(); <-done }()
+	start := time.Now()
+	if err := <-errc; err != nil {
+		t.Fatalf("the waiter of a reclaimed run: %v", err)
+	}
+	t.Logf("answered by the second runner %s after it started", time.Since(start).Round(time.Millisecond))
 }
