@@ -60,8 +60,8 @@ func TestAnalysesRelayedToTrainer(t *testing.T) {
 		start := time.Now()
 		report(analyze(context.Background(), apiA, ""))
 		t.Logf("relayed analysis in %s", time.Since(start).Round(time.Millisecond))
-		if n := trainer.metric(t, agentRuns); n != 1 {
-			t.Fatalf("the trainer ran the agent %v times, want 1", n)
+		if n, tokens := trainer.metric(t, agentRuns), trainer.metric(t, promptTokens); n != 1 || tokens == 0 {
+			t.Fatalf("the trainer ran the agent %v times (%v prompt tokens), want once", n, tokens)
 		}
 		if !strings.Contains(trainer.logs(), "analysis claimed") {
 			t.Fatal("the trainer's log does not show the analysis")

@@ -158,7 +158,7 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 
 	key := flightKey(req, nw.Source)
 	if s.relay != nil {
-		return s.relayed(ctx, key, relayed{Request: req, Prediction: raw, News: nw}, vec)
+		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw}, vec)
 	}
 	answer, err := s.runs.do(ctx, key, s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
 		answer, err := s.run(ctx, req, raw, pred, nw)

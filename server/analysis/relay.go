@@ -199,9 +199,9 @@ func (r *Relay) submit(ctx context.Context, run, key string, body json.RawMessag
 	return r.q.Enqueue(ctx, tasks.Job{TaskID: run, RunID: run})
 }
 
-// relayed is what a submitter hands a runner: the request and what Analyze
+// relayedRequest is what a submitter hands a runner: the request and what Analyze
 // gathered for it, so the runner builds the answer with Service.run.
-type relayed struct {
+type relayedRequest struct {
 	Request    Request         `json:"request"`
 	Prediction json.RawMessage `json:"prediction"`
 	News       news            `json:"news"`
@@ -214,7 +214,7 @@ func (s *Service) UseRelay(r *Relay) { s.relay = r }
 // relayed runs in through the relay. The submitting replica keeps the
 // answer (keep): its semantic cache answered the miss, and its data folder
 // holds the reports that its monitoring reads.
-func (s *Service) relayed(ctx context.Context, key string, in relayed, vec []float32) (json.RawMessage, *forecast.Training, error) {
+func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, vec []float32) (json.RawMessage, *forecast.Training, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return nil, nil, err
@@ -233,7 +233,7 @@ func (s *Service) relayed(ctx context.Context, key string, in relayed, vec []flo
 // RunRelayed runs one analysis that a replica submitted (Relay.Serve's
 // RunFunc): the agent on this process's agent lane.
 func (s *Service) RunRelayed(ctx context.Context, body json.RawMessage) (json.RawMessage, error) {
-	var in relayed
+	var in relayedRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, fmt.Errorf("analysis: relayed request: %w", err)
 	}
