@@ -180,6 +180,27 @@ func run() error {
 		DataDir: cfg.DataDir, VectorsURL: cfg.QdrantURL, VectorsKey: cfg.QdrantAPIKey,
 	}, py, svc, hot, m, log)
 	defer analyst.Close()
+	relay, err := openRelay(cfg, log)
+	if err != nil {
+		return err
+	}
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	defer stopRelay()
+	relayDone := make(chan struct{})
+	if relay != nil {
+		defer relay.Close()
+		if cfg.ServesAPI() {
+			analyst.UseRelay(relay)
+		}
+	}
+	if relay != nil && cfg.TakesWork() {
+		go func() {
+			defer close(relayDone)
+			relay.Serve(relayCtx, cfg.AgentWorkers, analyst.RunRelayed)
+		}()
+	} else {
+		close(relayDone)
+	}
 	monitor = monitoring.New(monitoring.Config{AutoRetrain: cfg.MonitorAutoRetrain}, monitoring.Deps{
 		Python: py, Policy: healthPolicy, Forecast: svc, Analyst: analyst,
 		Store: st, Limiter: limiter, Observer: m, Logger: log,
@@ -253,9 +274,11 @@ func run() error {
 	stopFollow()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	stopRelay() // claim no more analyses; those running finish or end with their waiters
 	err = errors.Join(
 		taskMgr.Shutdown(ctx),
 		app.ShutdownWithContext(ctx),
+		awaitClosed(ctx, relayDone),
 		py.Shutdown(ctx),
 	)
 	if err != nil {
@@ -283,6 +306,32 @@ func openStores(cfg config.Config) (state, hot store.Store, err error) {
 		return nil, nil, err
 	}
 	return b, store.NewMemory(), nil
+}
+
+// openRelay opens the analysis stream and its replies (analysis.Relay); nil
+// without Redis, where analyses run in process.
+func openRelay(cfg config.Config, log *slog.Logger) (*analysis.Relay, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	host, _ := os.Hostname()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := analysis.OpenRelay(ctx, cfg.RedisURL, "", fmt.Sprintf("%s/%d", host, os.Getpid()), cfg.TaskLease, cfg.AnalyzeTimeout, log)
+	if err != nil {
+		return nil, fmt.Errorf("analysis stream: %w", err)
+	}
+	return r, nil
+}
+
+// awaitClosed waits until done is closed or ctx ends.
+func awaitClosed(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("analyses still running: %w", ctx.Err())
+	}
 }
 
 // openQueue opens the work queue that processes sharing REDIS_URL take

@@ -66,6 +66,7 @@ type Observer interface {
 	CacheHit(cache string)
 	CacheMiss(cache string)
 	LLM(d time.Duration, promptTokens, completionTokens int)
+	Relayed(answered bool) // an analysis another process ran (Relay)
 }
 
 // Service runs /analyze. It is safe for concurrent use.
@@ -77,7 +78,8 @@ type Service struct {
 	obs      Observer
 	log      *slog.Logger
 
-	runs flights // identical analyses in progress
+	runs  flights // identical analyses in progress
+	relay *Relay  // with Redis: analyses run by the processes that take work
 
 	mu         sync.Mutex // guards vectors and stopExpire
 	vectors    vectorstore.Store
@@ -154,10 +156,14 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 		s.obs.CacheMiss("semantic")
 	}
 
-	answer, err := s.runs.do(ctx, flightKey(req, nw.Source), s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
+	key := flightKey(req, nw.Source)
+	if s.relay != nil {
+		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw}, vec)
+	}
+	answer, err := s.runs.do(ctx, key, s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
 		answer, err := s.run(ctx, req, raw, pred, nw)
-		if err == nil && vec != nil {
-			s.remember(ctx, req.Ticker, vec, answer)
+		if err == nil {
+			s.keep(ctx, req, vec, answer)
 		}
 		return answer, err
 	})
@@ -165,6 +171,26 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 		return nil, nil, err
 	}
 	return answer, nil, nil
+}
+
+// keep stores a run's answer once: in the semantic cache when the request
+// could have been answered from it, and as the ticker's latest report for
+// monitoring when it asked no question.
+func (s *Service) keep(ctx context.Context, req Request, vec []float32, answer json.RawMessage) {
+	if vec != nil {
+		s.remember(ctx, req.Ticker, vec, answer)
+	}
+	if req.Question != "" {
+		return
+	}
+	// The latest report, for monitoring to evaluate: no thread.
+	b, err := withoutThread(answer)
+	if err == nil {
+		err = s.saveReport(req.Ticker, b)
+	}
+	if err != nil {
+		s.log.Warn("report not saved", "ticker", req.Ticker, "error", err)
+	}
 }
 
 // flightKey says which requests are the same analysis: the ticker, the
@@ -384,14 +410,6 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 		"llm":            res.LLM,
 		"cached":         false,
 		"created_at":     time.Now().UTC().Format(time.RFC3339),
-	}
-	if req.Question == "" {
-		// The latest report, for monitoring to evaluate: no thread, no answer.
-		if b, err := json.Marshal(out); err != nil {
-			return nil, err
-		} else if err := s.saveReport(req.Ticker, b); err != nil {
-			s.log.Warn("report not saved", "ticker", req.Ticker, "error", err)
-		}
 	}
 	if res.Answer != "" {
 		out["answer"] = res.Answer

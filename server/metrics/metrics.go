@@ -77,6 +77,7 @@ type Metrics struct {
 	// the analyst's LLM (llm.go)
 	llmDuration prometheus.Histogram
 	llmTokens   *prometheus.CounterVec // kind: prompt, completion
+	relayed     *prometheus.CounterVec // outcome: answered, failed
 
 	// training, tasks, stores and limits (training.go)
 	trainingStatus   *prometheus.GaugeVec     // kind
@@ -209,6 +210,12 @@ func New(reg *prometheus.Registry) *Metrics {
 	}, []string{"kind"})
 	m.llmTokens.WithLabelValues("prompt")
 	m.llmTokens.WithLabelValues("completion")
+	m.relayed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stockagent_analyses_relayed_total",
+		Help: "Analyses this replica handed to a process that takes work and relayed the reply of, by outcome.",
+	}, []string{"outcome"})
+	m.relayed.WithLabelValues("answered")
+	m.relayed.WithLabelValues("failed")
 
 	m.driftScore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "stockagent_drift_score",
@@ -232,7 +239,7 @@ func New(reg *prometheus.Registry) *Metrics {
 
 	reg.MustRegister(
 		m.driftScore, m.driftLevel, m.driftModels,
-		m.llmDuration, m.llmTokens,
+		m.llmDuration, m.llmTokens, m.relayed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,
