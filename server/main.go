@@ -87,6 +87,9 @@ func run() error {
 	defer logFile.Close()
 	log := cfg.Logger(io.MultiWriter(os.Stderr, logFile))
 	slog.SetDefault(log)
+	for _, line := range cfg.Deprecations {
+		log.Warn(line)
+	}
 
 	// A broken or refused policy stops start-up here, naming the line and the reason.
 	healthPolicy, err := policy.Load(cfg.PolicyFile)
@@ -136,7 +139,9 @@ func run() error {
 		return err
 	}
 	// Python's settings take the server's values once, before any other call.
-	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{DataDir: cfg.DataDir, ModelsDir: cfg.ModelsDir, RedisURL: cfg.RedisURL}); err != nil {
+	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{
+		DataDir: cfg.DataDir, ModelsDir: cfg.ModelsDir, RedisURL: cfg.RedisURL, LLMBaseURL: cfg.LLMBaseURL, FMIAPIKey: cfg.FMIAPIKey,
+	}); err != nil {
 		return fmt.Errorf("configuring Python: %w", err)
 	}
 	info := py.Info()

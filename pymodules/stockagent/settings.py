@@ -3,8 +3,8 @@
 Every value has a safe default, is validated once when the object is built, and is read-only
 afterwards. Library code takes a :class:`Settings` argument; only the entry modules (and the CLI
 through them) use :func:`load`, so tests build their own settings and never share state. Inside the
-server, Go sends the values it owns (the data folder) once at start-up (:func:`configure`); the
-others come from the process environment.
+server, Go sends the values it owns (the data folder, REDIS_URL, the analyst's LLM server and
+Finnhub key) once at start-up (:func:`configure`); the others come from the process environment.
 
 | variable | default | meaning |
 |---|---|---|
@@ -62,6 +62,10 @@ class Settings:
     # REDIS_URL: the analyst's checkpoints live in Redis; None: SQLite in the data folder. It may
     # hold a password, so it stays out of repr.
     redis_url: str | None = dataclasses.field(default=None, repr=False)
+    # The analyst's server and Finnhub key as the server read them (old names included); None: the
+    # agent's context reads its environment (agent/context.py). Secrets: out of repr too.
+    llm_base_url: str | None = dataclasses.field(default=None, repr=False)
+    fmi_api_key: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         from . import tickers  # late import: tickers does not need settings

@@ -226,3 +226,44 @@ def test_llm_status_entry_loads_nothing(load_env):
     assert chat_mod._llama_models == {}
     with pytest.raises(errors.BadRequest):
         entries.llm_status(b'{"x": 1}')
+
+
+def test_old_settings_reach_the_analyst_through_configure(monkeypatch, tmp_path):
+    """The server reads LLAMA_CPP_BASE_URL and FINNHUB_API_KEY (old names) and hands the values to
+    ``configure``; the analyst uses them although its environment has neither new name, and
+    NEWS_SOURCE=auto asks Finnhub first without the request asking for it."""
+    from stockagent import settings
+    from stockagent.entries import system
+
+    for name in ("FMI_API_KEY", "LLM_BASE_URL", "LLM_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEWS_SOURCE", "auto")
+    asked = []
+
+    def finnhub_fetcher(api_key, timeout, limit):
+        return lambda ticker: asked.append(("finnhub", api_key, ticker)) or [headline("from finnhub")]
+
+    def yahoo_fetcher(timeout, limit):
+        return lambda ticker: asked.append(("yahoo", None, ticker)) or [headline("from yahoo")]
+
+    monkeypatch.setattr(tools, "finnhub_fetcher", finnhub_fetcher)
+    monkeypatch.setattr(tools, "yahoo_fetcher", yahoo_fetcher)
+    previous = settings._configured
+    try:
+        system.configure(
+            json.dumps(
+                {"data_dir": str(tmp_path), "fmi_api_key": "fh-key", "llm_base_url": "http://llm.invalid:8080/v1"}
+            ).encode()
+        )
+        assert "fh-key" not in repr(settings.load())
+        ctx = entries._agent_context()
+        assert ctx.fmi_api_key == "fh-key" and ctx.llm_base_url == "http://llm.invalid:8080/v1"
+        assert json.loads(entries.llm_status(b"{}"))["provider"] == "openai-compatible"
+
+        out = json.loads(entries.news(b'{"ticker": "AAPL"}'))  # no use_fmi: NEWS_SOURCE decides
+        assert out["source"] == "finnhub" and asked == [("finnhub", "fh-key", "AAPL")]
+        asked.clear()
+        out = json.loads(entries.news(b'{"ticker": "AAPL", "use_fmi": false}'))  # the request opts out
+        assert out["source"] == "yahoo" and asked == [("yahoo", None, "AAPL")] and "use_fmi=false" in out["detail"]
+    finally:
+        settings.configure(previous)

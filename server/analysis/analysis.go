@@ -99,7 +99,9 @@ func New(cfg Config, py pyapi.Caller, fs *forecast.Service, st store.Store, obs 
 type Request struct {
 	Ticker   string
 	ThreadID string // a conversation of Owner's; empty: a new one (when Owner is set)
-	UseFMI   bool
+	// SkipFMI is the request's "use_fmi": false: no Finnhub even with a key. Unset, news
+	// comes as NEWS_SOURCE says (auto: Finnhub when the server has a key).
+	SkipFMI  bool
 	Question string
 	// Owner is the caller's identity: a thread it names must be its own, and
 	// a new thread becomes its own. Empty for the server's own analyses
@@ -137,7 +139,7 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	if err != nil {
 		return nil, nil, err
 	}
-	nw, err := s.news(ctx, req.Ticker, req.UseFMI)
+	nw, err := s.news(ctx, req.Ticker, req.SkipFMI)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -201,19 +203,23 @@ func flightKey(req Request, newsSource string) string {
 	if req.ThreadID == "" {
 		thread = "new:" + req.Owner
 	}
-	b, _ := json.Marshal([]any{req.Ticker, thread, req.Question, req.UseFMI, newsSource})
+	b, _ := json.Marshal([]any{req.Ticker, thread, req.Question, req.SkipFMI, newsSource})
 	return string(b)
 }
 
 // news returns the headlines of ticker, fetched at most once per NewsTTL.
-func (s *Service) news(ctx context.Context, ticker string, useFMI bool) (news, error) {
-	key := fmt.Sprintf("news_%s_%t", strings.ToLower(ticker), useFMI)
+func (s *Service) news(ctx context.Context, ticker string, skipFMI bool) (news, error) {
+	key := "news_" + strings.ToLower(ticker)
+	if skipFMI {
+		key += "_nofmi"
+	}
 	var n news
 	if b, err := s.st.Get(ctx, key); err == nil && json.Unmarshal(b, &n) == nil {
 		s.obs.CacheHit("news")
 		return n, nil
 	}
 	s.obs.CacheMiss("news")
+	useFMI := !skipFMI
 	raw, err := s.py.News(ctx, pyapi.NewsRequest{Ticker: ticker, UseFMI: &useFMI})
 	if err != nil {
 		return n, err

@@ -1,7 +1,8 @@
 // Package config loads the server's configuration from environment variables
 // once, validates it, and is read-only afterwards. The README's configuration
-// table lists every variable; the Python side reads its own (DATA_SOURCE,
-// PARENT_EPOCHS, …) from the same environment.
+// table lists every variable, the old service's names included ("Old names");
+// the Python side reads its own (DATA_SOURCE, PARENT_EPOCHS, …) from the same
+// environment.
 package config
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -44,13 +46,13 @@ type Config struct {
 	BatchMaxTickers               int           // BATCH_MAX_TICKERS: tickers one /predict-batch may ask for (500)
 	BatchThreads                  int           // BATCH_THREADS: torch threads of a batch's shared forward (the inference lane's total)
 	TrainingTimeout               time.Duration // TRAINING_TIMEOUT (2h)
-	CallTimeout                   time.Duration // CALL_TIMEOUT: one synchronous call (60s)
+	CallTimeout                   time.Duration // CALL_TIMEOUT (old: PYTHON_TIMEOUT): one synchronous call (60s)
 	ShutdownTimeout               time.Duration // SHUTDOWN_TIMEOUT (20s)
 	LogLevel                      slog.Level    // LOG_LEVEL: debug, info, warn, error (info)
 	LogFormat                     string        // LOG_FORMAT: text or json (text)
 	LogFileMB                     int           // LOG_FILE_MAX_MB: rotate DATA_DIR/logs/server.log at this size (10)
 
-	RedisURL           string        // REDIS_URL: empty = in-process store
+	RedisURL           string        // REDIS_URL (old: REDIS_HOST, REDIS_PORT): empty = in-process store
 	PredictionCacheTTL time.Duration // PREDICTION_CACHE_TTL (24h)
 	TaskLease          time.Duration // TASK_LEASE: how soon a dead process's task is seen as interrupted (30s)
 
@@ -64,11 +66,19 @@ type Config struct {
 	AllowedHosts   []string       // ALLOWED_HOSTS: host names served beyond loopback names and IP literals
 	TrustedProxies []netip.Prefix // TRUSTED_PROXIES: IPs/CIDRs whose X-Forwarded-For is believed
 
-	QdrantURL         string        // QDRANT_URL: empty = the in-process vector index
+	QdrantURL         string        // QDRANT_URL (old: QDRANT_HOST, QDRANT_PORT): empty = the in-process vector index
 	QdrantAPIKey      string        // QDRANT_API_KEY
 	SemanticThreshold float64       // SEMANTIC_CACHE_THRESHOLD (0.95)
 	SemanticMaxAge    time.Duration // SEMANTIC_CACHE_MAX_AGE (24h)
 	AnalyzeTimeout    time.Duration // ANALYZE_TIMEOUT: one /analyze run (5m)
+
+	// The analyst's settings Python takes from the server (the configure entry point), so
+	// that an old name set here reaches it too.
+	LLMBaseURL string // LLM_BASE_URL (old: LLAMA_CPP_BASE_URL): an OpenAI-compatible server
+	FMIAPIKey  string // FMI_API_KEY, or FINNHUB_API_KEY: Finnhub's key for company news
+
+	// Deprecations are the start-up log's lines about old names in use, one per setting.
+	Deprecations []string
 
 	PolicyFile         string        // POLICY_FILE: the health policy; empty = the built-in default
 	MonitorInterval    time.Duration // MONITOR_INTERVAL: scheduled drift for every model; 0 = off
@@ -142,9 +152,9 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		if v == "" {
 			return
 		}
-		d, err := time.ParseDuration(v)
+		d, err := ParseDuration(v)
 		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 90s or 2h", key, v))
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 90s, 2h or 7200 (seconds)", key, v))
 			return
 		}
 		*dst = d
@@ -251,6 +261,9 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	str("RATE_LIMIT_PREDICTION", &c.RateLimitPrediction)
 	str("RATE_LIMIT_ANALYSIS", &c.RateLimitAnalysis)
 	str("AUTH_FAILURE_LIMIT", &c.AuthFailureLimit)
+	str("LLM_BASE_URL", &c.LLMBaseURL)
+	str("FMI_API_KEY", &c.FMIAPIKey)
+	errs = append(errs, c.oldNames(str)...)
 	if !slices.Contains(ProcessRoles, c.Role) {
 		errs = append(errs, fmt.Errorf("ROLE=%q: want %s", c.Role, strings.Join(ProcessRoles, ", ")))
 	} else if c.Role != RoleAll && c.RedisURL == "" {
@@ -277,6 +290,18 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		c.ModelsDir = abs
 	}
 	return c, errors.Join(errs...)
+}
+
+// ParseDuration reads a Go duration ("90s", "2h") or an integer number of seconds ("7200"),
+// as the old service's settings gave them.
+func ParseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%d seconds is out of range", n)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // The process roles (ROLE).

@@ -26,7 +26,8 @@ func (h *handlers) Analyze(c *fiber.Ctx) error {
 	if ticker == tickers.Parent {
 		return unprocessable(fmt.Sprintf("the analyst reports on stocks; %q names the parent (market) model, which has none", b.Ticker))
 	}
-	threadID, question, useFMI := value(b.ThreadId), value(b.Question), value(b.UseFmi)
+	threadID, question := value(b.ThreadId), value(b.Question)
+	skipFMI := b.UseFmi != nil && !*b.UseFmi // unset: news as NEWS_SOURCE says
 	if len(threadID) > 128 {
 		return unprocessable("thread_id is longer than 128 characters")
 	}
@@ -42,7 +43,7 @@ func (h *handlers) Analyze(c *fiber.Ctx) error {
 	ctx, cancel := untilClientGone(c)
 	defer cancel()
 	answer, tr, err := h.d.Analysis.Analyze(ctx, analysis.Request{
-		Ticker: ticker, ThreadID: threadID, UseFMI: useFMI, Question: question, Owner: callerOf(c).ID,
+		Ticker: ticker, ThreadID: threadID, SkipFMI: skipFMI, Question: question, Owner: callerOf(c).ID,
 	})
 	if err != nil {
 		return err

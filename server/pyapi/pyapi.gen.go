@@ -120,6 +120,12 @@ type Configuration struct {
 	// Where prices come from; unset: the environment's DATA_SOURCE (settings.py); one of "auto",
 	// "bundled", "yahoo".
 	DataSource string `json:"data_source,omitempty"`
+	// The server's Finnhub key (FMI_API_KEY or FINNHUB_API_KEY); unset: the environment's; at least 1
+	// character(s).
+	FMIAPIKey string `json:"fmi_api_key,omitempty"`
+	// The server's LLM_BASE_URL (or its old name); unset: the environment's (agent/context.py); at
+	// least 1 character(s).
+	LLMBaseURL string `json:"llm_base_url,omitempty"`
 	// Absolute: the model folder replicas share; unset: models inside data_dir; at least 1
 	// character(s).
 	ModelsDir string `json:"models_dir,omitempty"`

@@ -2,7 +2,9 @@
 
 Each field's metadata names its variable and says what it does; :meth:`Context.from_env` reads
 them (an unset or empty variable keeps the default) and validates once. Library code takes a
-``Context``; tests build their own.
+``Context``; tests build their own. Inside the server, ``LLM_BASE_URL`` and ``FMI_API_KEY`` come from
+the server's ``configure`` call instead (entries/agent.py), old names such as ``LLAMA_CPP_BASE_URL``
+and ``FINNHUB_API_KEY`` resolved by the server.
 
 | variable | default | meaning |
 |---|---|---|

@@ -15,6 +15,7 @@ missing or broken optional part never fails the forecasting functions.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import pydantic
@@ -29,9 +30,12 @@ _MAX_THREAD_ID_CHARS = 200
 
 
 def _agent_context():
+    """The environment's context, with the values the server gave ``configure`` over it."""
     from ..agent.context import Context
 
-    return Context.from_env()
+    s = settings.load()
+    given = {name: value for name in ("llm_base_url", "fmi_api_key") if (value := getattr(s, name)) is not None}
+    return dataclasses.replace(Context.from_env(), **given)
 
 
 class Headline(Request):

@@ -65,6 +65,10 @@ class Configuration(Request):
     """Where prices come from; unset: the environment's DATA_SOURCE (settings.py)."""
     redis_url: str | None = pydantic.Field(None, min_length=1)
     """The server's REDIS_URL: the analyst's checkpoints live there; unset: SQLite in ``data_dir``."""
+    llm_base_url: str | None = pydantic.Field(None, min_length=1)
+    """The server's LLM_BASE_URL (or its old name); unset: the environment's (agent/context.py)."""
+    fmi_api_key: str | None = pydantic.Field(None, min_length=1)
+    """The server's Finnhub key (FMI_API_KEY or FINNHUB_API_KEY); unset: the environment's."""
 
 
 class Configured(Response):
@@ -83,8 +87,9 @@ def configure(req: Configuration) -> Configured:
             given["models_root"] = Path(req.models_dir)
         if req.data_source is not None:
             given["data_source"] = req.data_source
-        if req.redis_url is not None:
-            given["redis_url"] = req.redis_url
+        for name in ("redis_url", "llm_base_url", "fmi_api_key"):
+            if (value := getattr(req, name)) is not None:
+                given[name] = value
         s = dataclasses.replace(settings.Settings.from_env(), **given)
     except ValueError as exc:
         raise errors.InvalidParameter(str(exc)) from None

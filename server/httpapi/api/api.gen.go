@@ -480,7 +480,7 @@ type AnalyzeRequest struct {
 	ThreadId *string `json:"thread_id,omitempty"`
 	Ticker   string  `json:"ticker"`
 
-	// UseFmi news from Finnhub (needs FMI_API_KEY)
+	// UseFmi false: no news from Finnhub even when the server has a key (FMI_API_KEY); unset or true: NEWS_SOURCE decides (auto: Finnhub with a key, else Yahoo Finance)
 	UseFmi *bool `json:"use_fmi,omitempty"`
 }
 

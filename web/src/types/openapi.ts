@@ -678,7 +678,7 @@ export interface components {
             ticker: string;
             /** @description a conversation of the caller's own: a follow-up on the same thread sees the earlier turns; another caller's thread is a 404 */
             thread_id?: string;
-            /** @description news from Finnhub (needs FMI_API_KEY) */
+            /** @description false: no news from Finnhub even when the server has a key (FMI_API_KEY); unset or true: NEWS_SOURCE decides (auto: Finnhub with a key, else Yahoo Finance) */
             use_fmi?: boolean;
             /** @description a follow-up question; always answered by the agent, never from the cache. Also bounded in the model's tokens (AGENT_MAX_QUESTION_TOKENS): a 422 above it */
             question?: string;
