@@ -865,11 +865,13 @@ type TaskRecord struct {
 	After *string `json:"after,omitempty"`
 
 	// Attempt 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) or handed back by a process that shut down
-	Attempt        *int       `json:"attempt,omitempty"`
-	CompletedAt    *time.Time `json:"completed_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Detail         *string    `json:"detail,omitempty"`
-	ElapsedSeconds *float32   `json:"elapsed_seconds,omitempty"`
+	Attempt     *int       `json:"attempt,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Detail      *string    `json:"detail,omitempty"`
+
+	// ElapsedSeconds whole seconds from start to end (or to now while it runs), rounded down
+	ElapsedSeconds *int       `json:"elapsed_seconds,omitempty"`
 	Error          *string    `json:"error,omitempty"`
 	FailedAt       *time.Time `json:"failed_at,omitempty"`
 	Kind           string     `json:"kind"`
@@ -1201,7 +1203,7 @@ type ServerInterface interface {
 	// GetOpenAPIDocument This specification
 	// (GET /openapi.json)
 	GetOpenAPIDocument(c *fiber.Ctx) error
-	// ListOutputs What the data folder holds
+	// ListOutputs The trained models' output folders
 	// (GET /outputs)
 	ListOutputs(c *fiber.Ctx) error
 	// GetOutputs One model's files by category ('parent' for the parent)
