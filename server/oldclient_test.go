@@ -13,8 +13,8 @@ import (
 )
 
 // The old service's clients (its web app and scripts) against the real
-// server: one case per shape they read (docs/api.md, "Old clients"), each
-// written from the old contract. The analyst is an OpenAI-compatible stub
+// server: one case per shape they read (docs/api.md), each written from the
+// old contract. The analyst is an OpenAI-compatible stub
 // (llmStub): these cases are about shapes, not prose; every answer is also
 // checked against the OpenAPI document.
 func TestOldClient(t *testing.T) {
