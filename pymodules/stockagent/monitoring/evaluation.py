@@ -191,7 +191,8 @@ def _forecast(report: dict) -> dict | None:
         return None
     # The views (full_forecast, month, ...) sit beside the history; reports stored before the
     # old clients' shape was restored nest them one level deeper, as predict answers them.
-    views = pred.get("predictions") if isinstance(pred.get("predictions"), dict) else pred
+    nested = pred.get("predictions")
+    views = nested if isinstance(nested, dict) else pred
     rows = views.get("full_forecast") or views.get("month") or []
     history = pred.get("history") or []
     try:
@@ -541,7 +542,9 @@ def with_boolean_checks(result: dict[str, Any]) -> dict[str, Any]:
     """A stored evaluation in today's shape: evaluations stored before ``check_details`` existed held
     each check's details in ``checks``, where the old service's clients read booleans."""
     metrics = result.get("metrics")
-    checks = metrics.get("checks") if isinstance(metrics, dict) else None
+    if not isinstance(metrics, dict):
+        return result
+    checks = metrics.get("checks")
     if not isinstance(checks, dict) or not any(isinstance(c, dict) for c in checks.values()):
         return result
     flat = {name: bool(c.get("passed")) if isinstance(c, dict) else bool(c) for name, c in checks.items()}
