@@ -87,9 +87,7 @@ type analysisAnswer struct {
 	Answer         string `json:"answer"`
 	Cached         bool   `json:"cached"`
 	Predictions    struct {
-		Predictions struct {
-			FullForecast []json.RawMessage `json:"full_forecast"`
-		} `json:"predictions"`
+		FullForecast []json.RawMessage `json:"full_forecast"`
 	} `json:"predictions"`
 	LLM struct {
 		Provider string `json:"provider"`
@@ -117,7 +115,7 @@ func checkAnalysis(t *testing.T, srv *server, provider string) {
 	if first.Cached || first.Ticker != "AAPL" || first.LLM.Provider != provider ||
 		!oneOf(first.Recommendation, "BULLISH", "BEARISH", "NEUTRAL") || !oneOf(first.Confidence, "High", "Medium", "Low") ||
 		!strings.Contains(strings.ToLower(first.FinalReport), "not investment advice") ||
-		len(first.Predictions.Predictions.FullForecast) != 63 || first.NewsSentiment == "" {
+		len(first.Predictions.FullForecast) != 63 || first.NewsSentiment == "" {
 		t.Fatalf("first analysis: %+v", first)
 	}
 	calls := llmCalls(t, srv)

@@ -382,10 +382,7 @@ func trainingHooks(m *metrics.Metrics, finished func(tasks.Record)) tasks.Hooks 
 	return tasks.Hooks{
 		Started: func(r tasks.Record) { m.TrainingStarted(kind(r)) },
 		Finished: func(r tasks.Record) {
-			var elapsed time.Duration
-			if r.ElapsedSeconds != nil {
-				elapsed = time.Duration(*r.ElapsedSeconds * float64(time.Second))
-			}
+			elapsed := r.Elapsed(time.Now()) // a finished record has its end: now is not read
 			var res struct {
 				BestValLoss float64 `json:"best_val_loss"`
 			}

@@ -5,10 +5,11 @@ Rules (docs/api.md): trimmed, upper-cased, 1-12 characters of letters, digits, `
 at least one letter or digit, not starting with ``.``, no ``..``; ``PARENT`` is reserved.
 
 Canonical form: a ``^`` may only lead, and leads exactly when the symbol is an index
-(:data:`INDEX_STEMS`): ``AAPL``, ``^AAPL`` and ``^^aapl`` are ``AAPL``; ``GSPC`` is ``^GSPC``. In
-requests the word ``parent`` (any case) and the parent's own symbol (``PARENT_TICKER``) name the parent
-model. The Go server (server/tickers) applies the same rules; ``server/tickers/testdata/canonical.json``
-is the table both sides' tests read.
+(:data:`INDEX_STEMS`): ``AAPL``, ``^AAPL`` and ``^^aapl`` are ``AAPL``; ``GSPC`` is ``^GSPC``. ``%5E``
+(any case) is read as ``^`` first, so a caret encoded once too often still names the index (no other
+escape is decoded). In requests the word ``parent`` (any case) and the parent's own symbol
+(``PARENT_TICKER``) name the parent model. The Go server (server/tickers) applies the same rules;
+``server/tickers/testdata/canonical.json`` is the table both sides' tests read.
 
 File names. A symbol's *stem* is the symbol without its leading ``^`` (Yahoo marks indices with it):
 ``^GSPC`` -> ``GSPC.csv`` for prices and ``models/DJI/`` for a child model trained on ``^DJI``. The
@@ -30,6 +31,7 @@ RESERVED = frozenset({"PARENT"})
 MAX_LEN = 12
 _ALLOWED = re.compile(r"[A-Za-z0-9.\-^=]+")  # matched before upper-casing: "ſ".upper() is "S"
 _ALNUM = re.compile(r"[A-Z0-9]")
+_ENCODED_CARET = re.compile(r"%5E", re.I)
 _SPACE = " \t\n\r\v\f"  # what trimming removes, as in Go (the two disagree on Unicode white space)
 # Index symbols without their caret (Go's tickers.IndexStems): the indices we ship data for or name.
 INDEX_STEMS = frozenset({"DJI", "GSPC", "IXIC", "NDX", "RUT", "VIX"})
@@ -39,7 +41,7 @@ def normalize(raw: object) -> str:
     """Return the canonical symbol for ``raw`` or raise :class:`errors.BadRequest` saying why."""
     if not isinstance(raw, str):
         raise errors.BadRequest(f"ticker must be a string, got {type(raw).__name__}")
-    symbol = raw.strip(_SPACE)
+    symbol = _ENCODED_CARET.sub("^", raw.strip(_SPACE))
     shown = raw if len(raw) <= 40 else raw[:40] + "..."
     if not symbol:
         raise errors.BadRequest("ticker is empty")

@@ -93,13 +93,18 @@ JUSTIFIED = CONTRADICTING.replace(
 )  # wrapped
 
 
+def analysis_predictions(pred):
+    """What /analyze answers as ``predictions``: the views beside the history and the other fields."""
+    return {**{k: v for k, v in pred.items() if k != "predictions"}, **pred["predictions"]}
+
+
 def report(text, change=-0.05, news=NEWS, recommendation=None, ticker="AAPL"):
     return {
         "ticker": ticker,
         "final_report": text,
         "recommendation": recommendation,
         "confidence": "Medium",
-        "predictions": prediction(change=change, ticker=ticker),
+        "predictions": analysis_predictions(prediction(change=change, ticker=ticker)),
         "news": news,
         "news_sentiment": "negative",
         "last_price": 100.0,
@@ -110,14 +115,15 @@ def report(text, change=-0.05, news=NEWS, recommendation=None, ticker="AAPL"):
 
 
 def checks(r):
-    return evaluation.evaluate_report(r)["metrics"]["checks"]
+    return evaluation.evaluate_report(r)["metrics"]["check_details"]
 
 
 def test_a_good_report_passes_every_check():
     out = evaluation.evaluate_report(report(GOOD, recommendation="BEARISH"))
     m = out["metrics"]
-    assert list(m["checks"]) == CHECKS
-    assert all(c["passed"] and c["score"] == 1.0 for c in m["checks"].values()), m["checks"]
+    assert m["checks"] == dict.fromkeys(CHECKS, True)  # {name: passed}, as the old service's clients read it
+    assert list(m["check_details"]) == CHECKS
+    assert all(c["passed"] and c["score"] == 1.0 for c in m["check_details"].values()), m["check_details"]
     assert m["overall_score"] == 1.0 and m["status"] == "Trustworthy" and m["failed_checks"] == []
     assert out["ticker"] == "AAPL" and out["output_preview_text"] == GOOD[:500]
     assert out["forecast"]["expected_stance"] == "BEARISH" and out["forecast"]["change_21d"] == pytest.approx(-0.05)
@@ -128,10 +134,11 @@ def test_a_good_report_passes_every_check():
 def test_a_stance_against_the_forecast_fails_and_lowers_the_score():
     good = evaluation.evaluate_report(report(GOOD))["metrics"]
     bad = evaluation.evaluate_report(report(CONTRADICTING))["metrics"]
-    stance = bad["checks"]["stance_agrees"]
+    stance = bad["check_details"]["stance_agrees"]
     assert not stance["passed"] and stance["score"] == 0.0
     assert "BULLISH" in stance["detail"] and "BEARISH" in stance["detail"]
-    assert not bad["checks"]["prices_agree"]["passed"]  # it says "climb" about a falling forecast
+    assert bad["checks"]["stance_agrees"] is False and bad["checks"]["prices_agree"] is False
+    assert not bad["check_details"]["prices_agree"]["passed"]  # it says "climb" about a falling forecast
     assert bad["overall_score"] < good["overall_score"]
     assert {"stance_agrees", "prices_agree"} <= set(bad["failed_checks"])
 
@@ -259,6 +266,26 @@ def test_run_evaluation_reads_the_stored_report(tmp_settings):
         evaluation.run_evaluation(tmp_settings, "MSFT")
 
 
+def test_a_report_stored_with_the_nested_forecast_still_evaluates():
+    older = report(GOOD, recommendation="BEARISH")
+    older["predictions"] = prediction()  # the views one level deeper, as predict answers them
+    m = evaluation.evaluate_report(older)["metrics"]
+    assert m["failed_checks"] == [] and m["overall_score"] == 1.0, m["check_details"]
+
+
+def test_an_evaluation_stored_with_detailed_checks_reads_back_with_booleans(tmp_settings):
+    from stockagent.monitoring import store
+
+    older = evaluation.evaluate_report(report(CONTRADICTING))
+    details = older["metrics"].pop("check_details")
+    older["metrics"]["checks"] = details  # the shape evaluations were stored in before
+    store.save(tmp_settings, "AAPL", evaluation.KIND, older, 10)
+    m = evaluation.latest_evaluation(tmp_settings, "AAPL")["metrics"]
+    assert m["checks"]["stance_agrees"] is False and m["checks"]["relevance"] is True
+    assert m["check_details"] == details
+    assert evaluation.evaluation_history(tmp_settings, "AAPL", 5)[0]["metrics"]["checks"] == m["checks"]
+
+
 # The layout agent/graph.py's finalize gives a report: the analyst's body, a News line, the stance
 # and confidence lines, any flags, and the reminder.
 BODY = """AAPL last closed at $100.00. The model forecasts a decline of about 5% over the next 21 trading
@@ -285,7 +312,7 @@ def test_the_agents_layout_passes():
     r = agent_report()
     r["predictions"]["evaluation"] = {"mae": {"lstm": {"21": 4.1}, "naive": {"21": 4.2}}}
     m = evaluation.evaluate_report(r)["metrics"]
-    assert m["failed_checks"] == [] and m["overall_score"] == 1.0, m["checks"]
+    assert m["failed_checks"] == [] and m["overall_score"] == 1.0, m["check_details"]
     # the dollar MAEs of the forecast's evaluation are known numbers; without them they are stray prices
     c = checks(agent_report())["prices_agree"]
     assert not c["passed"] and "outside: 4.1, 4.2" in c["detail"]

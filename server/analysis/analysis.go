@@ -97,6 +97,9 @@ func New(cfg Config, py pyapi.Caller, fs *forecast.Service, st store.Store, obs 
 
 // Request is one /analyze call.
 type Request struct {
+	// Ticker is a model (tickers.Model): the parent's report is on the
+	// symbol it learns from (PARENT_TICKER), whose news it reads, and is
+	// stored under that symbol, where monitoring evaluates it.
 	Ticker   string
 	ThreadID string // a conversation of Owner's; empty: a new one (when Owner is set)
 	// SkipFMI is the request's "use_fmi": false: no Finnhub even with a key. Unset, news
@@ -134,6 +137,9 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	raw, tr, err := s.forecast.Predict(ctx, req.Ticker)
 	if err != nil || tr != nil {
 		return nil, tr, err
+	}
+	if req.Ticker == tickers.Parent {
+		req.Ticker = tickers.ParentSymbol()
 	}
 	pred, err := parsePrediction(raw)
 	if err != nil {
@@ -317,6 +323,9 @@ func (s *Service) lookup(ctx context.Context, ticker string, vec []float32) (jso
 		return nil, false
 	}
 	delete(m, "thread_id") // reports stored before threads had owners carried one
+	if p, ok := m["predictions"].(map[string]any); ok {
+		m["predictions"] = forecastView(p) // reports stored before the old clients' shape was restored
+	}
 	m["cached"] = true
 	m["cache"] = map[string]any{"score": hit.Score, "created_at": hit.CreatedAt.UTC().Format(time.RFC3339)}
 	b, err := json.Marshal(m)
@@ -400,12 +409,16 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 	}
 	s.obs.LLM(time.Duration(secs*float64(time.Second)), pt, ct)
 
+	var fc map[string]any
+	if err := json.Unmarshal(raw, &fc); err != nil {
+		return nil, fmt.Errorf("analysis: forecast: %w", err)
+	}
 	out := map[string]any{
 		"ticker":         req.Ticker,
 		"final_report":   res.FinalReport,
 		"recommendation": res.Recommend,
 		"confidence":     res.Confidence,
-		"predictions":    raw,
+		"predictions":    forecastView(fc),
 		"news_sentiment": res.NewsSentiment,
 		"last_price":     pred.lastPrice(),
 		"news":           nw,
@@ -424,6 +437,28 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 		out["thread_id"] = thread // the caller's name for it, not the checkpoints'
 	}
 	return json.Marshal(out)
+}
+
+// forecastView is a forecast as the answer's "predictions" holds it, the
+// old service's shape: the views (next_day, week, month, quarter,
+// full_forecast) beside the history and the forecast's other fields, where
+// a forecast nests them under its own "predictions". One already in this
+// shape is returned as it is.
+func forecastView(fc map[string]any) map[string]any {
+	views, ok := fc["predictions"].(map[string]any)
+	if !ok {
+		return fc
+	}
+	out := make(map[string]any, len(fc)+len(views))
+	for k, v := range fc {
+		if k != "predictions" {
+			out[k] = v
+		}
+	}
+	for k, v := range views {
+		out[k] = v
+	}
+	return out
 }
 
 func shortOrEmpty(s string) string {

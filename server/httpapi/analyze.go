@@ -8,7 +8,6 @@ import (
 
 	"stockagent/server/analysis"
 	"stockagent/server/httpapi/api"
-	"stockagent/server/tickers"
 )
 
 // MaxQuestion bounds a follow-up question's length in characters. The
@@ -22,9 +21,6 @@ func (h *handlers) Analyze(c *fiber.Ctx) error {
 	ticker, err := decodeTickerBody(c, &b, &b.Ticker)
 	if err != nil {
 		return err
-	}
-	if ticker == tickers.Parent {
-		return unprocessable(fmt.Sprintf("the analyst reports on stocks; %q names the parent (market) model, which has none", b.Ticker))
 	}
 	threadID, question := value(b.ThreadId), value(b.Question)
 	skipFMI := b.UseFmi != nil && !*b.UseFmi // unset: news as NEWS_SOURCE says

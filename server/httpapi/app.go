@@ -81,9 +81,9 @@ type Deps struct {
 	AllowedHosts []string
 	// TrustedProxies may set X-Forwarded-For; others' headers are ignored.
 	TrustedProxies []netip.Prefix
-	// DataDir is the data folder /outputs lists; LogFile the file /system/logs reads.
+	// DataDir is the data folder (the path /outputs reports); LogFile the file /system/logs reads.
 	DataDir, LogFile string
-	// ModelsDir is the model folder /outputs/{ticker} reads (MODELS_DIR); empty: DataDir/models.
+	// ModelsDir is the model folder /outputs lists and /outputs/{ticker} reads (MODELS_DIR); empty: DataDir/models.
 	ModelsDir string
 	// BodyLimit bounds request bodies in bytes. Zero: DefaultBodyLimit.
 	BodyLimit int

@@ -141,7 +141,7 @@ func TestBadInputIsAClearError(t *testing.T) {
 		"empty ticker":          {"POST", "/predict-child", `{"ticker":"  "}`, 400, "empty"},
 		"reserved ticker":       {"POST", "/train-child", `{"ticker":"^PARENT"}`, 400, "reserved"},
 		"caret inside ticker":   {"POST", "/predict-child", `{"ticker":"A^B"}`, 400, "may only lead"},
-		"analyze the parent":    {"POST", "/analyze", `{"ticker":"^gspc"}`, 422, "parent"},
+		"encoded caret inside":  {"POST", "/predict-child", `{"ticker":"A%5EB"}`, 400, "may only lead"},
 		"missing ticker":        {"POST", "/predict-child", `{}`, 400, "ticker"},
 		"no body":               {"POST", "/predict-child", ``, 400, "JSON object"},
 		"malformed JSON":        {"POST", "/predict-child", `{"ticker":`, 400, "malformed JSON"},

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -107,35 +108,57 @@ type entry struct {
 	Modified  string   `json:"modified"`
 }
 
-// GET /outputs: what the data folder holds.
+// version is a model version's folder name (stockagent/forecast/registry.py).
+var version = regexp.MustCompile(`^v\d{17}-[0-9a-f]{4}$`)
+
+// GET /outputs: one entry per trained model, named as the old service named
+// its output folders: the lower-case ticker, "parent" for the market model.
+// A model is trained once a version of it is complete (has its meta.json).
 func (h *handlers) ListOutputs(c *fiber.Ctx) error {
-	items, err := os.ReadDir(h.d.DataDir)
+	root := h.modelsDir()
+	folders, err := os.ReadDir(root)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	contents := []entry{}
-	dirs, files, total := 0, 0, 0.0
-	for _, it := range items {
-		info, err := it.Info()
+	total := 0.0
+	for _, f := range folders {
+		model, err := tickers.Model(f.Name())
+		if err != nil || !f.IsDir() || tickers.Stem(model) != f.Name() || !trained(filepath.Join(root, f.Name())) {
+			continue // not a model's folder: hidden, temporary or foreign
+		}
+		info, err := f.Info()
 		if err != nil {
 			continue
 		}
-		e := entry{Name: it.Name(), Path: it.Name(), Modified: info.ModTime().UTC().Format(time.RFC3339)}
-		if it.IsDir() {
-			n, size := walk(filepath.Join(h.d.DataDir, it.Name()))
-			e.Type, e.FileCount = "directory", &n
-			total += size
-			dirs++
-		} else {
-			kb := float64(info.Size()) / 1024
-			e.Type, e.SizeKB = "file", &kb
-			total += kb
-			files++
-		}
-		contents = append(contents, e)
+		n, size := walk(filepath.Join(root, f.Name()))
+		contents = append(contents, entry{Name: strings.ToLower(model), Type: "directory", Path: filepath.Join("models", f.Name()),
+			FileCount: &n, Modified: info.ModTime().UTC().Format(time.RFC3339)})
+		total += size
 	}
-	return c.JSON(fiber.Map{"path": h.d.DataDir, "total_items": len(contents), "directories": dirs,
-		"files": files, "total_size_kb": round1(total), "contents": contents})
+	return c.JSON(fiber.Map{"path": h.d.DataDir, "total_items": len(contents), "directories": len(contents),
+		"files": 0, "total_size_kb": round1(total), "contents": contents})
+}
+
+// trained reports whether a model folder holds a complete version.
+func trained(dir string) bool {
+	versions, _ := os.ReadDir(dir) // unreadable: not listed
+	for _, v := range versions {
+		if v.IsDir() && version.MatchString(v.Name()) {
+			if _, err := os.Stat(filepath.Join(dir, v.Name(), "meta.json")); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// modelsDir is the folder model versions live in (MODELS_DIR).
+func (h *handlers) modelsDir() string {
+	if h.d.ModelsDir != "" {
+		return h.d.ModelsDir
+	}
+	return filepath.Join(h.d.DataDir, "models")
 }
 
 // GET /outputs/{ticker}: one model's files by category. The folder comes
@@ -145,10 +168,7 @@ func (h *handlers) GetOutputs(c *fiber.Ctx, ticker string) error {
 	if err != nil {
 		return err
 	}
-	root := h.d.ModelsDir
-	if root == "" {
-		root = filepath.Join(h.d.DataDir, "models")
-	}
+	root := h.modelsDir()
 	dir := filepath.Join(root, tickers.Stem(model))
 	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
 		return badRequest("ticker does not name a folder inside the data folder")

@@ -253,8 +253,8 @@ func (s *Service) AfterTraining(rec tasks.Record) {
 func (s *Service) Evaluate(ctx context.Context, ticker string) (map[string]any, *forecast.Training, error) {
 	req := pyapi.TickerRequest{Ticker: ticker}
 	raw, err := s.py.Evaluate(ctx, req)
-	// The parent has no analyst of its own: only tickers get an analysis run here.
-	if errors.Is(err, pyapi.ErrNotFound) && s.analyst != nil && ticker != tickers.Parent {
+	// The parent's report is the analyst's on the index it learns from (analysis.Analyze).
+	if errors.Is(err, pyapi.ErrNotFound) && s.analyst != nil {
 		if _, tr, aerr := s.analyst.Analyze(ctx, analysis.Request{Ticker: ticker}); aerr != nil || tr != nil {
 			return nil, tr, aerr // why there is no report: no LLM, a training to wait for, …
 		}
@@ -269,15 +269,15 @@ func (s *Service) Evaluate(ctx context.Context, ticker string) (map[string]any, 
 	}
 	metrics, _ := ev["metrics"].(map[string]any)
 	overall, _ := metrics["overall_score"].(float64)
-	checks, _ := metrics["checks"].(map[string]any)
+	checks, _ := metrics["checks"].(map[string]any) // {name: passed}
 	failed := 0
-	for _, c := range checks {
-		if m, _ := c.(map[string]any); m["passed"] == false {
+	for _, passed := range checks {
+		if passed == false {
 			failed++
 		}
 	}
 	status, err := s.policy.EvalStatus(overall, map[string]any{
-		"checks_failed": failed, "checks_total": len(checks), "ticker": ticker, "is_parent": false,
+		"checks_failed": failed, "checks_total": len(checks), "ticker": ticker, "is_parent": ticker == tickers.Parent,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("monitoring: evaluation policy for %s: %w", ticker, err)

@@ -75,16 +75,17 @@ type Record struct {
 	StartedAt      *time.Time      `json:"started_at,omitempty"`
 	CompletedAt    *time.Time      `json:"completed_at,omitempty"`
 	FailedAt       *time.Time      `json:"failed_at,omitempty"`
-	ElapsedSeconds *float64        `json:"elapsed_seconds,omitempty"`
+	ElapsedSeconds *int64          `json:"elapsed_seconds,omitempty"` // whole seconds, rounded down, as the old service's clients read it
 }
 
 // Active reports whether the task is queued or running.
 func (r Record) Active() bool { return r.Status == Queued || r.Status == Running }
 
-// withElapsed fills ElapsedSeconds: start to end, or to now while it runs.
-func (r Record) withElapsed(now time.Time) Record {
+// Elapsed is the time from start to end, or to now while it runs; zero
+// before it starts.
+func (r Record) Elapsed(now time.Time) time.Duration {
 	if r.StartedAt == nil {
-		return r
+		return 0
 	}
 	end := now
 	if r.CompletedAt != nil {
@@ -92,8 +93,15 @@ func (r Record) withElapsed(now time.Time) Record {
 	} else if r.FailedAt != nil {
 		end = *r.FailedAt
 	}
-	s := end.Sub(*r.StartedAt).Seconds()
-	r.ElapsedSeconds = &s
+	return end.Sub(*r.StartedAt)
+}
+
+// withElapsed fills ElapsedSeconds once the task has started.
+func (r Record) withElapsed(now time.Time) Record {
+	if r.StartedAt != nil {
+		s := int64(r.Elapsed(now) / time.Second)
+		r.ElapsedSeconds = &s
+	}
 	return r
 }
 

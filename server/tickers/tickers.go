@@ -7,7 +7,10 @@
 // starting with '.'; no ".."; and PARENT reserved, because "parent" names the
 // parent model. Canonical form: a '^' may only lead, and leads exactly when
 // the symbol is an index (IndexStems), so AAPL, ^AAPL and ^^AAPL are AAPL and
-// GSPC is ^GSPC. The parent's aliases are "parent" (any case) and the symbol
+// GSPC is ^GSPC. "%5E" (any case) is read as '^' before anything else, so a
+// caret a client encoded once more than the URL decodes (/monitor/%255EGSPC,
+// a query or a body holding %5EGSPC) still names the index; no other escape
+// is decoded. The parent's aliases are "parent" (any case) and the symbol
 // it learns from (PARENT_TICKER, ^GSPC by default). The Python side
 // (stockagent/tickers.py) applies the same rules; testdata/canonical.json is
 // the table both sides' tests read.
@@ -28,7 +31,8 @@ const Parent = "parent"
 // ParentTaskID is the task id of the parent model's training.
 const ParentTaskID = "parent_training"
 
-// MaxLen is the longest ticker accepted, as typed.
+// MaxLen is the longest ticker accepted, as typed (an encoded caret, %5E,
+// counts as the one character it stands for).
 const MaxLen = 12
 
 // IndexStems are the index symbols, without their caret: the indices Yahoo
@@ -58,6 +62,9 @@ var ParentSymbol = sync.OnceValue(func() string {
 	return DefaultParentSymbol
 })
 
+// encodedCaret reads a percent-encoded caret as one.
+var encodedCaret = strings.NewReplacer("%5E", "^", "%5e", "^")
+
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("invalid ticker")
 
@@ -69,7 +76,7 @@ const space = " \t\n\r\v\f"
 // error wrapping ErrInvalid that says what is wrong. It never maps to the
 // parent: Model does.
 func Normalize(raw string) (string, error) {
-	t := strings.Trim(raw, space)
+	t := encodedCaret.Replace(strings.Trim(raw, space))
 	switch {
 	case t == "":
 		return "", fmt.Errorf("%w: empty", ErrInvalid)

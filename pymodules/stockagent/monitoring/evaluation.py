@@ -54,6 +54,8 @@ forecast, ``news`` = ``{source, headlines: [{title, publisher, ...}]}``, ``last_
     BULLISH, BEARISH or NEUTRAL appears as a whole word (the old substring search took "higher" for
     "HIGH"). 1 or 0.
 
+``metrics.checks`` maps each check's name to whether it passed, the old service's shape (its clients
+read the values as booleans); ``metrics.check_details`` holds the ``{passed, score, detail}`` of each.
 ``overall_score`` is the mean of the seven scores; :func:`status` turns it into ``Trustworthy`` (above
 0.6) or ``Questionable``, the old rule. A single failed check rarely pulls a mean of seven below
 0.6, so ``metrics.failed_checks`` lists the failed ones for a stricter policy on the Go side.
@@ -187,7 +189,11 @@ def _forecast(report: dict) -> dict | None:
     pred = report.get("predictions")
     if not isinstance(pred, dict):
         return None
-    rows = (pred.get("predictions") or {}).get("full_forecast") or (pred.get("predictions") or {}).get("month") or []
+    # The views (full_forecast, month, ...) sit beside the history; reports stored before the
+    # old clients' shape was restored nest them one level deeper, as predict answers them.
+    nested = pred.get("predictions")
+    views = nested if isinstance(nested, dict) else pred
+    rows = views.get("full_forecast") or views.get("month") or []
     history = pred.get("history") or []
     try:
         closes = [float(r["close"]) for r in rows]
@@ -449,7 +455,8 @@ def evaluate_report(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "ticker": symbol,
         "metrics": {
-            "checks": checks,
+            "checks": {name: c["passed"] for name, c in checks.items()},
+            "check_details": checks,
             "overall_score": overall,
             "status": status(overall),
             "failed_checks": [name for name, c in checks.items() if not c["passed"]],
@@ -523,9 +530,22 @@ def latest_evaluation(settings: Settings, ref: str) -> dict[str, Any]:
     result = store.latest(settings, tickers.model_id(ref), KIND)
     if result is None:
         raise errors.NotFound(f"No agent evaluation for '{ref}' yet")
-    return result
+    return with_boolean_checks(result)
 
 
 def evaluation_history(settings: Settings, ref: str, limit: int = 50) -> list[dict[str, Any]]:
     """Up to ``limit`` stored evaluations of ``ref``, newest first."""
-    return store.history(settings, tickers.model_id(ref), KIND, limit)
+    return [with_boolean_checks(r) for r in store.history(settings, tickers.model_id(ref), KIND, limit)]
+
+
+def with_boolean_checks(result: dict[str, Any]) -> dict[str, Any]:
+    """A stored evaluation in today's shape: evaluations stored before ``check_details`` existed held
+    each check's details in ``checks``, where the old service's clients read booleans."""
+    metrics = result.get("metrics")
+    if not isinstance(metrics, dict):
+        return result
+    checks = metrics.get("checks")
+    if not isinstance(checks, dict) or not any(isinstance(c, dict) for c in checks.values()):
+        return result
+    flat = {name: bool(c.get("passed")) if isinstance(c, dict) else bool(c) for name, c in checks.items()}
+    return {**result, "metrics": {**metrics, "checks": flat, "check_details": checks}}

@@ -33,6 +33,21 @@ func (e AgentEvalMetricsStatus) Valid() bool {
 	}
 }
 
+// Defines values for AnalysisForecastFutureWindowDays.
+const (
+	AnalysisForecastFutureWindowDaysN63 AnalysisForecastFutureWindowDays = 63
+)
+
+// Valid indicates whether the value is a known member of the AnalysisForecastFutureWindowDays enum.
+func (e AnalysisForecastFutureWindowDays) Valid() bool {
+	switch e {
+	case AnalysisForecastFutureWindowDaysN63:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AnalyzeAnswerConfidence.
 const (
 	High   AnalyzeAnswerConfidence = "High"
@@ -423,7 +438,11 @@ func (e TrainingStartedStatus) Valid() bool {
 // AgentEval defines model for AgentEval.
 type AgentEval struct {
 	Metrics struct {
-		Checks          map[string]interface{} `json:"checks"`
+		// CheckDetails each check's result: passed, a score in 0..1 and what it found
+		CheckDetails map[string]EvalCheck `json:"check_details"`
+
+		// Checks each check's name and whether it passed, as the old service's clients read it
+		Checks          map[string]bool        `json:"checks"`
 		DurationSeconds float32                `json:"duration_seconds"`
 		FailedChecks    *[]string              `json:"failed_checks,omitempty"`
 		OverallScore    float32                `json:"overall_score"`
@@ -436,6 +455,34 @@ type AgentEval struct {
 
 // AgentEvalMetricsStatus defines model for AgentEval.Metrics.Status.
 type AgentEvalMetricsStatus string
+
+// AnalysisForecast The forecast the report rests on, in the old service's shape: the views (`next_day`, `week`, `month`, `quarter`, `full_forecast`, each of ForecastRow) beside the 90-day `history`, with the forecast's other fields (ticker, model_version, data_as_of, evaluation, …) at the same level. Old clients read `predictions.full_forecast`.
+type AnalysisForecast struct {
+	// DataAsOf the last market date the forecast rests on
+	DataAsOf   openapi_types.Date `json:"data_as_of"`
+	DataSource *string            `json:"data_source,omitempty"`
+
+	// Evaluation the serving version's held-out evaluation (forecast/predict.py)
+	Evaluation       *HeldOutEvaluation               `json:"evaluation,omitempty"`
+	FullForecast     []ForecastRow                    `json:"full_forecast"`
+	FutureWindowDays AnalysisForecastFutureWindowDays `json:"future_window_days"`
+	History          []struct {
+		Close float32            `json:"close"`
+		Date  openapi_types.Date `json:"date"`
+	} `json:"history"`
+	Interval         *PredictionInterval  `json:"interval,omitempty"`
+	LastDate         openapi_types.Date   `json:"last_date"`
+	ModelVersion     string               `json:"model_version"`
+	Month            []ForecastRow        `json:"month"`
+	NextBusinessDays []openapi_types.Date `json:"next_business_days"`
+	NextDay          ForecastRow          `json:"next_day"`
+	Quarter          []ForecastRow        `json:"quarter"`
+	Ticker           string               `json:"ticker"`
+	Week             []ForecastRow        `json:"week"`
+}
+
+// AnalysisForecastFutureWindowDays defines model for AnalysisForecast.FutureWindowDays.
+type AnalysisForecastFutureWindowDays int
 
 // AnalyzeAnswer defines model for AnalyzeAnswer.
 type AnalyzeAnswer struct {
@@ -455,8 +502,10 @@ type AnalyzeAnswer struct {
 	Nodes         *[]map[string]interface{} `json:"nodes,omitempty"`
 
 	// ParseStatus "parsed", or a labelled fallback when the model's text had no stance
-	ParseStatus    *string                     `json:"parse_status,omitempty"`
-	Predictions    Prediction                  `json:"predictions"`
+	ParseStatus *string `json:"parse_status,omitempty"`
+
+	// Predictions The forecast the report rests on, in the old service's shape: the views (`next_day`, `week`, `month`, `quarter`, `full_forecast`, each of ForecastRow) beside the 90-day `history`, with the forecast's other fields (ticker, model_version, data_as_of, evaluation, …) at the same level. Old clients read `predictions.full_forecast`.
+	Predictions    AnalysisForecast            `json:"predictions"`
 	Recommendation AnalyzeAnswerRecommendation `json:"recommendation"`
 	Revisions      *int                        `json:"revisions,omitempty"`
 
@@ -609,6 +658,13 @@ type DriftReportHealth string
 // Error every error answer: detail says what went wrong; some errors add fields
 type Error struct {
 	Detail string `json:"detail"`
+}
+
+// EvalCheck defines model for EvalCheck.
+type EvalCheck struct {
+	Detail string  `json:"detail"`
+	Passed bool    `json:"passed"`
+	Score  float32 `json:"score"`
 }
 
 // ForecastRow defines model for ForecastRow.
@@ -865,11 +921,13 @@ type TaskRecord struct {
 	After *string `json:"after,omitempty"`
 
 	// Attempt 1, or 2 once the run was re-queued after an interruption (its process died or lost its lease) or handed back by a process that shut down
-	Attempt        *int       `json:"attempt,omitempty"`
-	CompletedAt    *time.Time `json:"completed_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Detail         *string    `json:"detail,omitempty"`
-	ElapsedSeconds *float32   `json:"elapsed_seconds,omitempty"`
+	Attempt     *int       `json:"attempt,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Detail      *string    `json:"detail,omitempty"`
+
+	// ElapsedSeconds whole seconds from start to end (or to now while it runs), rounded down
+	ElapsedSeconds *int       `json:"elapsed_seconds,omitempty"`
 	Error          *string    `json:"error,omitempty"`
 	FailedAt       *time.Time `json:"failed_at,omitempty"`
 	Kind           string     `json:"kind"`
@@ -1189,7 +1247,7 @@ type ServerInterface interface {
 	// ListRuns A model's training runs from the run log, newest first: parameters, per-epoch losses, held-out metrics against the baselines, artifacts and the promotion decision (also in MLflow when configured)
 	// (GET /models/{ticker}/runs)
 	ListRuns(c *fiber.Ctx, ticker string, params ListRunsParams) error
-	// RunMonitor Drift now (judged by the health policy) and the evaluation of the analyst's latest report; 'parent' for the parent model
+	// RunMonitor Drift now (judged by the health policy) and the evaluation of the analyst's latest report (one analysis runs first when none is stored; the parent's is on the index it learns from); 'parent' for the parent model
 	// (POST /monitor/{ticker})
 	RunMonitor(c *fiber.Ctx, ticker string) error
 	// GetDrift The latest stored drift report
@@ -1201,7 +1259,7 @@ type ServerInterface interface {
 	// GetOpenAPIDocument This specification
 	// (GET /openapi.json)
 	GetOpenAPIDocument(c *fiber.Ctx) error
-	// ListOutputs What the data folder holds
+	// ListOutputs The trained models' output folders
 	// (GET /outputs)
 	ListOutputs(c *fiber.Ctx) error
 	// GetOutputs One model's files by category ('parent' for the parent)

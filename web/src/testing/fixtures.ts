@@ -1,5 +1,5 @@
 import type {
-  AgentEval, Analysis, DriftReport, ForecastRow, Health, ModelSummary, Prediction, Run, TaskRecord,
+  AgentEval, Analysis, AnalysisForecast, DriftReport, ForecastRow, Health, ModelSummary, Prediction, Run, TaskRecord,
 } from '../types/api'
 
 // Payloads shaped as server/httpapi/openapi.json describes them (and as the server answers).
@@ -68,13 +68,19 @@ export function prediction(ticker = 'MSFT', dailyDrift = 0.001): Prediction {
   }
 }
 
+// A forecast as /analyze answers it: the views beside the history.
+export function analysisForecast(p: Prediction): AnalysisForecast {
+  const { predictions, ...rest } = p
+  return { ...rest, ...predictions }
+}
+
 export function analysis(overrides: Partial<Analysis> = {}): Analysis {
   const base: Analysis = {
     ticker: 'MSFT',
     final_report: '## Outlook\nThe model expects MSFT to hold steady.\nMarket Stance: NEUTRAL\nConfidence: Medium\n\n_Not investment advice._',
     recommendation: 'NEUTRAL',
     confidence: 'Medium',
-    predictions: prediction(),
+    predictions: analysisForecast(prediction()),
     news_sentiment: 'mixed: earnings beat, guidance cautious',
     last_price: 416.56,
     news: {
@@ -140,7 +146,8 @@ export const evaluation = {
   ticker: 'MSFT',
   output_preview_text: 'Market Stance: NEUTRAL',
   metrics: {
-    checks: { relevance: { passed: false, score: 0, detail: 'MSFT is not mentioned' }, has_recommendation: { passed: true, score: 1, detail: 'states NEUTRAL' } },
+    checks: { relevance: false, has_recommendation: true },
+    check_details: { relevance: { passed: false, score: 0, detail: 'MSFT is not mentioned' }, has_recommendation: { passed: true, score: 1, detail: 'states NEUTRAL' } },
     overall_score: 0.74, status: 'Trustworthy', duration_seconds: 0.001, timestamp: '2026-11-27T01:47:22+00:00',
   },
 } satisfies AgentEval

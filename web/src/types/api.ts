@@ -29,6 +29,8 @@ export type ByHorizon = Partial<Record<Horizon, number | null>>
 
 export type Evaluation = Schemas['HeldOutEvaluation']
 export type Prediction = Schemas['Prediction']
+// /analyze's forecast: the views beside the history, the old service's shape.
+export type AnalysisForecast = Schemas['AnalysisForecast']
 
 export type Headline = { title: string, publisher?: string, url?: string, published?: string }
 
@@ -62,11 +64,8 @@ export type DriftReport = Narrow<Schemas['DriftReport'], {
   policy?: { rule?: string, action?: string, file?: string }
 }>
 
-// AgentEval.metrics.checks: no schema for one check.
-export type EvalCheck = { passed?: boolean, score?: number, detail?: string }
-export type AgentEval = Narrow<Schemas['AgentEval'], {
-  metrics: Narrow<Schemas['AgentEval']['metrics'], { checks: Record<string, EvalCheck> }>
-}>
+export type EvalCheck = Schemas['EvalCheck']
+export type AgentEval = Schemas['AgentEval']
 
 export type MonitorAnswer = Narrow<Schemas['MonitorAnswer'], {
   drift: DriftReport

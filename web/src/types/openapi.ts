@@ -300,7 +300,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the data folder holds */
+        /**
+         * The trained models' output folders
+         * @description One entry per trained model (one with a complete version), as the old service listed its output folders: `name` is the lower-case ticker (`aapl`, `^dji`), `parent` for the market model, and names the model for `/outputs/{ticker}`; `path` is the folder relative to the data folder (`models/AAPL`).
+         */
         get: operations["listOutputs"];
         put?: never;
         post?: never;
@@ -387,7 +390,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Drift now (judged by the health policy) and the evaluation of the analyst's latest report; 'parent' for the parent model */
+        /** Drift now (judged by the health policy) and the evaluation of the analyst's latest report (one analysis runs first when none is stored; the parent's is on the index it learns from); 'parent' for the parent model */
         post: operations["runMonitor"];
         delete?: never;
         options?: never;
@@ -521,6 +524,7 @@ export interface components {
             completed_at?: string;
             /** Format: date-time */
             failed_at?: string;
+            /** @description whole seconds from start to end (or to now while it runs), rounded down */
             elapsed_seconds?: number;
             /** @description the identity of the caller who started it (admins only) */
             owner?: string;
@@ -691,7 +695,7 @@ export interface components {
             recommendation: "BULLISH" | "BEARISH" | "NEUTRAL";
             /** @enum {string} */
             confidence: "High" | "Medium" | "Low";
-            predictions: components["schemas"]["Prediction"];
+            predictions: components["schemas"]["AnalysisForecast"];
             news_sentiment: string;
             last_price?: number;
             news?: Record<string, unknown>;
@@ -708,6 +712,34 @@ export interface components {
             cache?: Record<string, unknown>;
             /** Format: date-time */
             created_at?: string;
+        };
+        /** @description The forecast the report rests on, in the old service's shape: the views (`next_day`, `week`, `month`, `quarter`, `full_forecast`, each of ForecastRow) beside the 90-day `history`, with the forecast's other fields (ticker, model_version, data_as_of, evaluation, …) at the same level. Old clients read `predictions.full_forecast`. */
+        AnalysisForecast: {
+            ticker: string;
+            /** Format: date */
+            last_date: string;
+            /** @enum {integer} */
+            future_window_days: 63;
+            next_business_days: string[];
+            next_day: components["schemas"]["ForecastRow"];
+            week: components["schemas"]["ForecastRow"][];
+            month: components["schemas"]["ForecastRow"][];
+            quarter: components["schemas"]["ForecastRow"][];
+            full_forecast: components["schemas"]["ForecastRow"][];
+            history: {
+                /** Format: date */
+                date: string;
+                close: number;
+            }[];
+            model_version: string;
+            /**
+             * Format: date
+             * @description the last market date the forecast rests on
+             */
+            data_as_of: string;
+            data_source?: string;
+            evaluation?: components["schemas"]["HeldOutEvaluation"];
+            interval?: components["schemas"]["PredictionInterval"];
         };
         AnalyzeTraining: {
             /** @enum {string} */
@@ -746,7 +778,14 @@ export interface components {
             ticker: string;
             output_preview_text: string;
             metrics: {
-                checks: Record<string, unknown>;
+                /** @description each check's name and whether it passed, as the old service's clients read it */
+                checks: {
+                    [key: string]: boolean;
+                };
+                /** @description each check's result: passed, a score in 0..1 and what it found */
+                check_details: {
+                    [key: string]: components["schemas"]["EvalCheck"];
+                };
                 overall_score: number;
                 /** @enum {string} */
                 status: "Trustworthy" | "Questionable";
@@ -754,6 +793,11 @@ export interface components {
                 timestamp: string;
                 failed_checks?: string[];
             };
+        };
+        EvalCheck: {
+            passed: boolean;
+            score: number;
+            detail: string;
         };
         MonitorAnswer: {
             ticker: string;
@@ -1796,7 +1840,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description a ticker, or 'parent' */
+                /** @description a ticker, or 'parent'; ^GSPC (also encoded, %5EGSPC) names the parent too */
                 ticker: string;
             };
             cookie?: never;
@@ -1832,7 +1876,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description a ticker, or 'parent' */
+                /** @description a ticker, or 'parent'; ^GSPC (also encoded, %5EGSPC) names the parent too */
                 ticker: string;
             };
             cookie?: never;
@@ -1864,7 +1908,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description a ticker, or 'parent' */
+                /** @description a ticker, or 'parent'; ^GSPC (also encoded, %5EGSPC) names the parent too */
                 ticker: string;
             };
             cookie?: never;

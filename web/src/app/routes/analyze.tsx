@@ -1,10 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query'
-import { useEffect } from 'react'
+import { useEffect, useMemo } from 'react'
 import { useLocation } from 'wouter'
 import { Card } from '../../components/card'
 import { ErrorView } from '../../components/error-view'
 import { Loading } from '../../components/loading'
-import { analysisQueryOptions, useAnalysis } from '../../features/analyze/api/analyze'
+import { analysisQueryOptions, forecastOf, useAnalysis } from '../../features/analyze/api/analyze'
 import { predictionQueryOptions, usePrediction } from '../../features/analyze/api/get-prediction'
 import { AnalysisView } from '../../features/analyze/components/analysis-view'
 import { TickerForm } from '../../features/analyze/components/ticker-form'
@@ -53,8 +53,11 @@ function TickerAnalysis({ ticker }: { ticker: string }) {
   const prediction = usePrediction(ticker)
   const analysis = useAnalysis(ticker)
   // The report carries the forecast it was written on: a failed forecast call is made good by it.
-  const forecast = (isTraining(prediction.data) ? undefined : prediction.data)
-    ?? (isTraining(analysis.data) ? undefined : analysis.data?.predictions)
+  const reported = useMemo(
+    () => (analysis.data === undefined || isTraining(analysis.data) ? undefined : forecastOf(analysis.data)),
+    [analysis.data],
+  )
+  const forecast = (isTraining(prediction.data) ? undefined : prediction.data) ?? reported
   const training = isTraining(prediction.data) ? prediction.data : isTraining(analysis.data) ? analysis.data : undefined
 
   // Only the answers that waited for the training are asked again, once each (never on a timer,

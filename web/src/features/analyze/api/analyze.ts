@@ -1,9 +1,16 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
 import { api, data } from '../../../lib/api-client'
-import type { Analysis, TrainingStarted } from '../../../types/api'
+import type { Analysis, Prediction, TrainingStarted } from '../../../types/api'
 
 // POST /analyze answers the report, or (202) that the model must train first.
 export type AnalyzeAnswer = Analysis | TrainingStarted
+
+// The forecast a report rests on, as /predict-child answers it: the answer holds the views
+// (next_day … full_forecast) beside the history, as the old service's clients read them.
+export function forecastOf(a: Analysis): Prediction {
+  const { next_day, week, month, quarter, full_forecast, ...rest } = a.predictions
+  return { ...rest, predictions: { next_day, week, month, quarter, full_forecast } }
+}
 
 export function analyze(ticker: string, signal?: AbortSignal): Promise<AnalyzeAnswer> {
   return data(api.POST('/analyze', { body: { ticker }, signal }))

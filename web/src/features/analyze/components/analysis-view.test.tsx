@@ -7,6 +7,7 @@ import { apiError } from '../../../testing/handlers'
 import { renderApp } from '../../../testing/render'
 import { server } from '../../../testing/server'
 import type { Analysis } from '../../../types/api'
+import { forecastOf } from '../api/analyze'
 import { AnalysisView } from './analysis-view'
 
 // The chart draws on a canvas, which jsdom has not; its data is tested in chart-data.test.ts
@@ -22,7 +23,7 @@ function kpi(name: string): HTMLElement {
 // The view of a's forecast, with a as the analyst's answer.
 function renderView(a: Analysis = analysis()) {
   server.use(http.post('/analyze', () => HttpResponse.json(a)))
-  return renderApp(<AnalysisView ticker="MSFT" prediction={a.predictions} />)
+  return renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(a)} />)
 }
 
 describe('AnalysisView', () => {
@@ -39,7 +40,7 @@ describe('AnalysisView', () => {
 
   it('shows the forecast while the analyst writes, each analyst part saying it waits', async () => {
     server.use(http.post('/analyze', () => new Promise<never>(() => {})))
-    renderApp(<AnalysisView ticker="MSFT" prediction={analysis().predictions} />)
+    renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(analysis())} />)
     expect(kpi('Forecast in 21 trading days')).toHaveTextContent('+2.1%')
     expect(await screen.findByRole('img', { name: /forecast .* by/ })).toBeInTheDocument()
     expect(kpi("Analyst's stance")).toHaveTextContent('comes with the report')
@@ -50,7 +51,7 @@ describe('AnalysisView', () => {
 
   it('keeps the forecast when the analyst fails, and says so in each analyst part', async () => {
     server.use(http.post('/analyze', () => apiError(503, 'no LLM configured (LLM_PROVIDER=none)')))
-    renderApp(<AnalysisView ticker="MSFT" prediction={analysis().predictions} />)
+    renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(analysis())} />)
     const alert = await screen.findByRole('alert')
     expect(alert).toHaveTextContent('no LLM configured')
     expect(within(alert).getByRole('button', { name: 'Try again' })).toBeEnabled()
@@ -69,7 +70,7 @@ describe('AnalysisView', () => {
       await reportWritten
       return HttpResponse.json(analysis())
     }))
-    renderApp(<AnalysisView ticker="MSFT" prediction={analysis().predictions} />)
+    renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(analysis())} />)
     await userEvent.click(within(await screen.findByRole('alert')).getByRole('button', { name: 'Try again' }))
     expect(await screen.findByText(/The analyst is writing the report/)).toBeInTheDocument()
     expect(screen.queryByRole('alert')).toBeNull()

@@ -5,7 +5,7 @@ import type { AgentEval } from '../../../types/api'
 // null: no evaluation yet (the API's 404).
 export async function getEval(ticker: string, signal?: AbortSignal): Promise<AgentEval | null> {
   try {
-    return await (data(api.GET('/monitor/{ticker}/eval', { params: { path: { ticker } }, signal })) as Promise<AgentEval>)
+    return await data(api.GET('/monitor/{ticker}/eval', { params: { path: { ticker } }, signal }))
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return null
     throw err

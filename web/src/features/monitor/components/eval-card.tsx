@@ -22,13 +22,13 @@ export function EvalCard({ ticker }: { ticker: string }) {
         <span className="text-muted">{formatMoment(m.timestamp)}</span>
       </div>
       <ul className="space-y-1">
-        {Object.entries(m.checks).map(([name, c]) => (
+        {Object.entries(m.checks).map(([name, passed]) => (
           <li key={name} className="flex gap-2">
-            <span aria-hidden="true" className={c.passed ? 'text-up' : 'text-down'}>{c.passed ? '✓' : '✕'}</span>
+            <span aria-hidden="true" className={passed ? 'text-up' : 'text-down'}>{passed ? '✓' : '✕'}</span>
             <span>
               <span className="font-medium">{name.replaceAll('_', ' ')}</span>
-              <span className="sr-only">{c.passed ? ' passed' : ' failed'}</span>
-              {c.detail && <span className="text-muted">: {c.detail}</span>}
+              <span className="sr-only">{passed ? ' passed' : ' failed'}</span>
+              {m.check_details[name]?.detail && <span className="text-muted">: {m.check_details[name].detail}</span>}
             </span>
           </li>
         ))}
