@@ -24,7 +24,8 @@ type Delivery struct {
 }
 
 // Queue hands runs from the processes that accept them to the processes that
-// run them (package queue: a Redis Stream with a consumer group). Delivery is
+// run them (package queue: a Redis Stream with a consumer group; LocalQueue
+// within one process). Delivery is
 // at least once: a job may be claimed again after its claimer went silent, so
 // the Manager keys everything it does by the run, never by the delivery.
 type Queue interface {
@@ -45,11 +46,11 @@ type Queue interface {
 }
 
 // activePrefix + task id holds the run id of the task's active run while the
-// run is queued or running under a Queue: the key that makes a second
-// submission of an active task add nothing. It expires with the record.
+// run is queued or running: the key that makes a second submission of an
+// active task add nothing. It expires with the record.
 const activePrefix = "task_active:"
 
-// enqueue is Submit with a Queue: the record is written queued and the job
+// enqueue is the body of Submit: the record is written queued and the job
 // added to the queue; a process that takes work runs it (work).
 func (m *Manager) enqueue(ctx context.Context, rec Record) (Record, bool, error) {
 	id := rec.TaskID
