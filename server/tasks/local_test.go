@@ -122,6 +122,7 @@ func TestLocalQueueConcurrent(t *testing.T) {
 	seen := map[Job]int{}
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
 	for p := range producers {
 		wg.Go(func() {
 			for i := range each {
