@@ -25,9 +25,9 @@ type Delivery struct {
 
 // Queue hands runs from the processes that accept them to the processes that
 // run them (package queue: a Redis Stream with a consumer group; LocalQueue
-// within one process). Delivery is
-// at least once: a job may be claimed again after its claimer went silent, so
-// the Manager keys everything it does by the run, never by the delivery.
+// within one process). Delivery is at least once: a job may be claimed again
+// after its claimer went silent, so the Manager keys everything it does by
+// the run, never by the delivery.
 type Queue interface {
 	// Enqueue adds job for any process that takes work.
 	Enqueue(ctx context.Context, job Job) error
