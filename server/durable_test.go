@@ -188,3 +188,44 @@ func TestFinding13SupervisedRestart(t *testing.T) {
 		t.Errorf("%d servers started, want 2 (no restart after SIGTERM)", got)
 	}
 }
+
+// Without Redis, SIGTERM hands the running training back to the durable queue: the record says
+// queued (attempt 2, handed back), and the next server on the same data folder resumes it from
+// its last epoch checkpoint.
+func TestShutdownWithoutRedisResumesAtNextStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains real models")
+	}
+	dataDir := t.TempDir()
+	a := startServer(t, dataDir, crashEnv())
+	trainUntilRunning(t, a)
+	first := pollTask(t, a, "msft", 2*time.Minute, "msft past its first epoch", func(r taskStatus) bool {
+		return r.Status == "running" && r.Progress.Epoch >= 1
+	})
+	stopped := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-a.exited:
+		if err != nil {
+			t.Fatalf("server exit after SIGTERM: %v\n%s", err, a.logs())
+		}
+		t.Logf("stopped %s after SIGTERM", time.Since(stopped))
+	case <-time.After(time.Minute):
+		t.Fatalf("the server did not stop within a minute of SIGTERM:\n%s", a.logs())
+	}
+	if !strings.Contains(a.logs(), "task handed back to the queue") {
+		t.Fatalf("the training was not handed back:\n%s", a.logs())
+	}
+
+	b := startServer(t, dataDir, crashEnv())
+	second := pollTask(t, b, "msft", 2*time.Minute, "b resumes msft", func(r taskStatus) bool {
+		return r.Status == "running" && r.Attempt == 2
+	})
+	if second.RunID != first.RunID {
+		t.Fatalf("the resumed run is another run: %+v, was %+v", second, first)
+	}
+	b.waitLog(t, "MSFT: resuming at epoch", time.Minute)
+	t.Logf("resumed %s after SIGTERM", time.Since(stopped))
+}

@@ -157,18 +157,19 @@ func run() error {
 	}
 	var monitor *monitoring.Service // set below; the training hooks need it
 	taskCfg := tasks.Config{
-		MaxRunning: cfg.MaxTasks, Timeout: cfg.TrainingTimeout, Lease: cfg.TaskLease, Logger: log,
+		MaxRunning: trainingSlots(cfg), Timeout: cfg.TrainingTimeout, Lease: cfg.TaskLease, Logger: log,
 		Hooks:  trainingHooks(m, func(r tasks.Record) { monitor.AfterTraining(r) }),
 		NoWork: !cfg.TakesWork(),
 	}
-	if work != nil { // a nil *queue.Stream in the interface would not be nil
+	if work != nil { // a nil *queue.Stream in the interface would not be nil; nil: the in-process queue
 		taskCfg.Queue = work
 	}
 	taskMgr := tasks.New(st, taskCfg)
 	svc := forecast.NewService(forecast.NewClient(py),
 		taskMgr, cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL), m, log)
 	// The store's serving pointers are the truth: serving.json follows them.
-	// Then re-queue the runs that a stopped process left interrupted.
+	// Then, without Redis, queue again the runs that a stopped process left
+	// queued or running (Redis keeps its stream's entries).
 	if err := svc.Reconcile(context.Background(), st); err != nil {
 		log.Warn("serving pointers not reconciled", "error", err)
 	}
@@ -178,7 +179,7 @@ func run() error {
 		svc.Follow(followCtx, st, n, servingCheckInterval)
 	}
 	if err := taskMgr.Recover(context.Background()); err != nil {
-		log.Warn("interrupted tasks not recovered", "error", err)
+		log.Warn("unfinished tasks not recovered", "error", err)
 	}
 	analyst := analysis.New(analysis.Config{
 		Threshold: cfg.SemanticThreshold, MaxAge: cfg.SemanticMaxAge, Timeout: cfg.AnalyzeTimeout,
@@ -271,8 +272,8 @@ func run() error {
 
 	// In order, within SHUTDOWN_TIMEOUT: fail readiness (/health: draining)
 	// while still answering; stop claiming queued work and hand running
-	// trainings back to the queue at their next epoch (without Redis they are
-	// cancelled, their records say so); stop taking requests and finish those
+	// trainings back to the queue at their next epoch (without Redis the next
+	// start resumes them); stop taking requests and finish those
 	// in flight; then stop the interpreter's lanes. Following the serving
 	// pointer stops first: a version loaded now would serve no one.
 	draining.Store(true)
@@ -339,8 +340,14 @@ func awaitClosed(ctx context.Context, done <-chan struct{}) error {
 	}
 }
 
+// trainingSlots is how many trainings this process runs, and so claims from the
+// work queue, at once: MAX_TASKS, but no more than its long-work lanes
+// (LONG_WORKERS) run; an entry claimed beyond them would wait here while
+// another process could start it.
+func trainingSlots(cfg config.Config) int { return min(cfg.MaxTasks, cfg.LongWorkers) }
+
 // openQueue opens the work queue that processes sharing REDIS_URL take
-// trainings from; nil without Redis (each process runs what it accepts).
+// trainings from; nil without Redis (tasks.Manager's in-process queue).
 func openQueue(cfg config.Config) (*queue.Stream, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil

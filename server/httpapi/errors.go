@@ -52,7 +52,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status, detail = fiber.StatusBadRequest, err.Error()
 		case errors.Is(err, tasks.ErrNotFound):
 			status, detail = fiber.StatusNotFound, err.Error()
-		case errors.Is(err, pybridge.ErrPoolClosed), errors.Is(err, tasks.ErrClosed):
+		case errors.Is(err, pybridge.ErrPoolClosed):
 			status, detail = fiber.StatusServiceUnavailable, "the server is shutting down"
 		case errors.Is(err, store.ErrUnavailable):
 			status, detail = fiber.StatusServiceUnavailable, "the shared store (Redis) is unavailable; retry shortly"

@@ -24,9 +24,10 @@ type Delivery struct {
 }
 
 // Queue hands runs from the processes that accept them to the processes that
-// run them (package queue: a Redis Stream with a consumer group). Delivery is
-// at least once: a job may be claimed again after its claimer went silent, so
-// the Manager keys everything it does by the run, never by the delivery.
+// run them (package queue: a Redis Stream with a consumer group; LocalQueue
+// within one process). Delivery is at least once: a job may be claimed again
+// after its claimer went silent, so the Manager keys everything it does by
+// the run, never by the delivery.
 type Queue interface {
 	// Enqueue adds job for any process that takes work.
 	Enqueue(ctx context.Context, job Job) error
@@ -45,11 +46,11 @@ type Queue interface {
 }
 
 // activePrefix + task id holds the run id of the task's active run while the
-// run is queued or running under a Queue: the key that makes a second
-// submission of an active task add nothing. It expires with the record.
+// run is queued or running: the key that makes a second submission of an
+// active task add nothing. It expires with the record.
 const activePrefix = "task_active:"
 
-// enqueue is Submit with a Queue: the record is written queued and the job
+// enqueue is the body of Submit: the record is written queued and the job
 // added to the queue; a process that takes work runs it (work).
 func (m *Manager) enqueue(ctx context.Context, rec Record) (Record, bool, error) {
 	id := rec.TaskID
@@ -100,15 +101,17 @@ func (m *Manager) unmark(id, runID string) {
 	}
 }
 
-// work claims jobs from the queue, at most MaxRunning at once, until Shutdown.
+// work claims jobs from the queue until Shutdown, each only once a slot is
+// free: the run it claims starts at once (unless it waits for its parent,
+// which frees the slot meanwhile). A process never holds entries it cannot
+// start while another could.
 func (m *Manager) work() {
 	defer close(m.worked)
-	claims := make(chan struct{}, m.cfg.MaxRunning)
 	for {
 		select {
 		case <-m.stop:
 			return
-		case claims <- struct{}{}:
+		case m.slot <- struct{}{}:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Lease)
 		d, ok, err := m.cfg.Queue.Claim(ctx)
@@ -117,16 +120,18 @@ func (m *Manager) work() {
 			select {
 			case <-m.stop: // claimed while shutting down: another process takes it
 				m.queueLogged("requeue", d, m.cfg.Queue.Requeue)
+				<-m.slot
 				return
 			default:
 			}
 			go func() {
-				defer func() { <-claims }()
-				m.runDelivery(d)
+				if !m.runDelivery(d) {
+					<-m.slot
+				}
 			}()
 			continue
 		}
-		<-claims
+		<-m.slot
 		if err != nil {
 			m.cfg.Logger.Warn("work queue unavailable; retrying", "error", err)
 			select {
@@ -138,29 +143,41 @@ func (m *Manager) work() {
 	}
 }
 
-// runDelivery runs the run d names and returns when it has finished. A run
-// found running was interrupted (its process died): it starts its next
-// attempt, which resumes from the run's checkpoint, or fails after its last.
-func (m *Manager) runDelivery(d Delivery) {
+// runDelivery starts the run d names, handing it the slot the claim took;
+// false when it started none (the slot is still the caller's). A run found
+// running was interrupted (its process died): it starts its next attempt,
+// which resumes from the run's checkpoint, or fails after its last.
+func (m *Manager) runDelivery(d Delivery) bool {
 	ctx := context.Background()
 	rec, err := m.read(ctx, d.TaskID)
-	if errors.Is(err, ErrNotFound) || err == nil && (rec.RunID != d.RunID || !rec.Active()) {
-		m.queueLogged("done", d, m.cfg.Queue.Done) // a stale entry: its run is over
-		return
+	if stale(rec, err, d) {
+		m.queueLogged("done", d, m.cfg.Queue.Done) // its run is over
+		return false
 	}
 	if err != nil {
 		m.cfg.Logger.Warn("queued task unreadable; it is claimed again after its lease", "task_id", d.TaskID, "error", err)
-		return
+		return false
 	}
-	interrupted, prev := rec.Status == Running, rec.Worker
 	t, err := m.acquireWaiting(ctx, rec)
 	if t == nil {
 		if err != nil {
 			m.cfg.Logger.Warn("queued task not taken", "task_id", d.TaskID, "error", err)
 		}
-		return
+		return false
 	}
-	t.delivery = &d
+	// Read again under the lock: a cancel or another claimer may have ended
+	// the run while the lock was out of reach.
+	rec, err = m.read(ctx, d.TaskID)
+	if err != nil || stale(rec, nil, d) {
+		m.release(t)
+		if err == nil {
+			m.queueLogged("done", d, m.cfg.Queue.Done)
+		}
+		return false
+	}
+	t.rec, t.delivery = rec, d
+	t.rec.Worker = m.proc
+	interrupted, prev := rec.Status == Running, rec.Worker
 	h := m.handler(rec.Kind)
 	now := time.Now().UTC()
 	why := ""
@@ -178,7 +195,7 @@ func (m *Manager) runDelivery(d Delivery) {
 		m.queueLogged("done", d, m.cfg.Queue.Done)
 		m.release(t)
 		m.unmark(rec.TaskID, rec.RunID)
-		return
+		return false
 	}
 	if interrupted {
 		t.update(func(r *Record) {
@@ -191,10 +208,15 @@ func (m *Manager) runDelivery(d Delivery) {
 	if err := m.write(ctx, t); err != nil {
 		m.cfg.Logger.Warn("queued task not started", "task_id", rec.TaskID, "error", err)
 		m.release(t)
-		return
+		return false
 	}
 	m.start(t, h(rec.Params))
-	<-t.done
+	return true
+}
+
+// stale reports whether the entry d names a run that is over (or gone).
+func stale(rec Record, err error, d Delivery) bool {
+	return errors.Is(err, ErrNotFound) || err == nil && (rec.RunID != d.RunID || !rec.Active())
 }
 
 // acquireWaiting takes rec's lock, waiting up to a lease for a dead holder's

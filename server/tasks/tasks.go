@@ -12,18 +12,20 @@
 // past its lease therefore cannot overwrite the work of the process that took
 // the task over, and it cancels its own run as soon as it sees the lease gone.
 //
-// A run whose lease lapsed (its process died or was paused) is re-queued once,
-// by whichever process notices first (a read of its record, or the periodic
-// sweep); the second interruption fails it ("interrupted: …"). Cancellation is
-// cooperative: the run's context is cancelled and the work stops at its next
-// safe point; a cancel sent to another process names the run and reaches it
-// through the store within a second, and expires with the run's lease.
+// A run is not started where it is submitted: it is written queued and handed
+// to a Queue (queue.go), and the processes that take work claim it, no more
+// than they can start. The Queue is the Redis Stream that processes share
+// (package queue), or without one this process's LocalQueue (local.go), whose
+// entries Recover rebuilds from the durable records at the next start.
 //
-// With a Queue (Config.Queue; queue.go), a run is not started where it is
-// submitted: it is written queued and handed to the queue, and the processes
-// that take work claim it. The queue's reclaim then replaces the re-queueing
-// above, and Shutdown hands running runs back to the queue instead of failing
-// them.
+// A run whose process died (or was paused past its lease) is claimed again
+// from the queue and resumes as its next attempt, once; the second
+// interruption fails it ("interrupted: …"). Shutdown hands running runs back
+// to the queue. Cancellation is cooperative: the run's context is cancelled
+// and the work stops at its next safe point; a cancel sent to another process
+// names the run and reaches it through the store within a second, and expires
+// with the run's lease. A queued run that no process holds yet is failed at
+// once.
 package tasks
 
 import (
@@ -35,6 +37,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,24 +150,24 @@ type Hooks struct {
 
 // Config sizes a Manager. Zero values take the defaults.
 type Config struct {
-	// MaxRunning bounds the tasks this process runs at once. Zero: DefaultMaxRunning.
+	// MaxRunning bounds the tasks this process runs at once, and so the
+	// entries it claims: one only while a run could start. A run waiting for
+	// its parent (After) counts only once it can start. Zero: DefaultMaxRunning.
 	MaxRunning int
 	// Timeout bounds one task's run. Zero: DefaultTimeout.
 	Timeout time.Duration
 	// Lease is how long a task's lock outlives its last renewal: the time a
 	// dead process's task takes to be seen as interrupted. Zero: DefaultLease.
-	// Every Lease/2 the manager sweeps the store for interrupted runs.
 	Lease time.Duration
 	// Retention is how long finished records are kept. Zero: DefaultRetention.
 	Retention time.Duration
 	Logger    *slog.Logger // nil: slog.Default()
 	Hooks     Hooks
-	// Queue hands runs to the processes that take work (queue.go). Nil: a run
-	// starts in the process that submits it, and a run left by a dead process
-	// is re-queued by whichever process notices first (takeOver).
+	// Queue hands runs to the processes that take work (queue.go). Nil: a
+	// LocalQueue of this process.
 	Queue Queue
-	// NoWork: this process submits runs to the Queue and never runs one
-	// (ROLE=api). Ignored without a Queue.
+	// NoWork: this process submits runs to a shared Queue and never runs one
+	// (ROLE=api).
 	NoWork bool
 }
 
@@ -189,8 +192,6 @@ const (
 var (
 	// ErrNotFound is returned for an unknown task id.
 	ErrNotFound = errors.New("tasks: no such task")
-	// ErrClosed is returned by Submit after Shutdown (without a Queue).
-	ErrClosed = errors.New("tasks: manager shut down")
 	// ErrFenced is the error of a run that lost its lease to another process:
 	// its writes are refused. Its message starts the record's error.
 	ErrFenced = errors.New("fenced")
@@ -198,14 +199,15 @@ var (
 
 // Manager runs tasks. Its methods are safe for concurrent use.
 type Manager struct {
-	cfg   Config
-	st    store.Store
-	proc  string        // this process: host, pid and a random suffix
-	slot  chan struct{} // one token per running task
-	stop  chan struct{} // closed by Shutdown: ends the sweep
-	swept chan struct{} // closed when the sweep has ended
+	cfg  Config
+	st   store.Store
+	proc string // this process: host, pid and a random suffix
+	// slot holds one token per run that can start or runs: the claim loop
+	// takes one before each claim and hands it to the run it claimed.
+	slot chan struct{}
+	stop chan struct{} // closed by Shutdown: ends the claim loop
 	// worked is closed when the loop that claims from the Queue has ended
-	// (at once when this process takes no work from a Queue).
+	// (at once when this process takes no work: NoWork).
 	worked chan struct{}
 
 	mu       sync.Mutex // guards local, handlers and closed
@@ -217,21 +219,19 @@ type Manager struct {
 
 // task is a run this process holds.
 type task struct {
-	id     string     // rec.TaskID, for readers that do not hold mu
-	mu     sync.Mutex // guards rec and lost
-	rec    Record
-	lost   bool   // the lease went to another process
-	holder string // the lock's value: this process and this attempt
-	token  int64
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the run has finished
-	// delivery is the queue entry of a run taken from the Queue; nil otherwise.
-	delivery *Delivery
-	handback bool // set by Shutdown: a cancelled run goes back to the queue
+	id       string     // rec.TaskID, for readers that do not hold mu
+	mu       sync.Mutex // guards rec and lost
+	rec      Record
+	lost     bool   // the lease went to another process
+	holder   string // the lock's value: this process and this attempt
+	token    int64
+	cancel   context.CancelFunc
+	delivery Delivery // the queue entry the run was claimed as
+	handback bool     // set by Shutdown: a cancelled run goes back to the queue
 }
 
-// New returns a Manager keeping its records in st. It sweeps the store for
-// interrupted runs every Lease/2 until Shutdown.
+// New returns a Manager keeping its records in st. Unless cfg.NoWork, it
+// claims runs from its Queue until Shutdown.
 func New(st store.Store, cfg Config) *Manager {
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = DefaultMaxRunning
@@ -248,12 +248,14 @@ func New(st store.Store, cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Queue == nil {
+		cfg.Queue = NewLocalQueue(cfg.Lease)
+	}
 	host, _ := os.Hostname()
 	m := &Manager{cfg: cfg, st: st, proc: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)),
-		slot: make(chan struct{}, cfg.MaxRunning), stop: make(chan struct{}), swept: make(chan struct{}),
+		slot: make(chan struct{}, cfg.MaxRunning), stop: make(chan struct{}),
 		worked: make(chan struct{}), local: map[string]*task{}, handlers: map[string]Handler{}}
-	go m.sweep()
-	if cfg.Queue != nil && !cfg.NoWork {
+	if !cfg.NoWork {
 		go m.work()
 	} else {
 		close(m.worked)
@@ -268,7 +270,7 @@ func randomHex(n int) string {
 }
 
 // Handle registers how tasks of kind are run. Register every kind before the
-// first Submit or Recover: a re-queued run of an unknown kind fails.
+// first Submit or Recover: a claimed run of an unknown kind fails.
 func (m *Manager) Handle(kind string, h Handler) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -281,17 +283,13 @@ func (m *Manager) handler(kind string) Handler {
 	return m.handlers[kind]
 }
 
-// Submit starts a new run of spec.ID, after the task spec.After (if that one
-// is active). When a run of this id is active in any process, nothing starts:
-// Submit returns its record and false.
+// Submit queues a new run of spec.ID, to start after the task spec.After (if
+// that one is active). When a run of this id is active in any process, nothing
+// is queued: Submit returns its record and false. A draining process still
+// accepts: the record is durable, and another process (or, with a LocalQueue,
+// the next start) runs it.
 func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
-	m.mu.Lock()
-	closed, h := m.closed, m.handlers[spec.Kind]
-	m.mu.Unlock()
-	if closed && m.cfg.Queue == nil { // with a Queue a draining process still accepts: others run it
-		return Record{}, false, ErrClosed
-	}
-	if h == nil {
+	if m.handler(spec.Kind) == nil {
 		return Record{}, false, fmt.Errorf("tasks: no handler for kind %q", spec.Kind)
 	}
 	rec := Record{TaskID: spec.ID, Kind: spec.Kind, Status: Queued, RunID: randomHex(8), Attempt: 1,
@@ -299,28 +297,7 @@ func (m *Manager) Submit(ctx context.Context, spec Spec) (Record, bool, error) {
 	if spec.After != "" {
 		rec.Detail = fmt.Sprintf("waiting for %s to complete", spec.After)
 	}
-	if m.cfg.Queue != nil {
-		return m.enqueue(ctx, rec)
-	}
-	t, got, err := m.acquire(ctx, rec)
-	if err != nil {
-		return Record{}, false, err
-	}
-	if !got {
-		rec, err := m.Get(ctx, spec.ID)
-		if errors.Is(err, ErrNotFound) { // its lock went between the two reads
-			rec = Record{TaskID: spec.ID, Kind: spec.Kind, Status: Queued}
-			err = nil
-		}
-		return rec, false, err
-	}
-	if err := m.write(ctx, t); err != nil {
-		m.release(t)
-		return Record{}, false, err
-	}
-	rec = t.rec
-	m.start(t, h(spec.Params))
-	return rec, true, nil
+	return m.enqueue(ctx, rec)
 }
 
 // acquire takes the lock of rec's task and a fencing token for this attempt.
@@ -359,7 +336,7 @@ func (m *Manager) unlock(id, holder string) {
 func (m *Manager) start(t *task, fn Func) {
 	run := Run{TaskID: t.id, RunID: t.rec.RunID, Attempt: t.rec.Attempt, Token: t.token}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), runKey{}, run))
-	t.cancel, t.done = cancel, make(chan struct{})
+	t.cancel = cancel
 	m.mu.Lock()
 	m.local[run.TaskID] = t
 	if m.closed { // taken from the queue as Shutdown began: it goes back at once
@@ -371,26 +348,30 @@ func (m *Manager) start(t *task, fn Func) {
 	go m.run(ctx, t, fn)
 }
 
+// run does t's work. It is called holding a slot, which it gives back when
+// it ends.
 func (m *Manager) run(ctx context.Context, t *task, fn Func) {
 	defer m.wg.Done()
-	defer close(t.done)
 	defer t.cancel()
 	stopLease := m.holdLease(t)
 	defer stopLease()
 
 	if after := t.rec.After; after != "" {
+		// Waiting, it cannot start: its slot goes to the claim loop meanwhile
+		// (the parent may still be in the queue behind it).
+		<-m.slot
 		if err := m.waitFor(ctx, after); err != nil {
 			m.finish(t, nil, err)
 			return
 		}
+		select {
+		case m.slot <- struct{}{}:
+		case <-ctx.Done():
+			m.finish(t, nil, errors.New("cancelled while queued"))
+			return
+		}
 	}
-	select {
-	case m.slot <- struct{}{}:
-		defer func() { <-m.slot }()
-	case <-ctx.Done():
-		m.finish(t, nil, errors.New("cancelled while queued"))
-		return
-	}
+	defer func() { <-m.slot }()
 
 	now := time.Now().UTC()
 	rec := t.update(func(r *Record) { r.Status, r.StartedAt, r.Detail = Running, &now, "" })
@@ -465,9 +446,7 @@ func (m *Manager) holdLease(t *task) (stop func()) {
 				m.cfg.Logger.Warn("task lease not renewed", "task_id", id, "error", err)
 			case ok:
 				renewed = time.Now()
-				if d := t.delivery; d != nil {
-					m.queueLogged("renew", *d, m.cfg.Queue.Renew)
-				}
+				m.queueLogged("renew", t.delivery, m.cfg.Queue.Renew)
 			default:
 				t.mu.Lock()
 				t.lost = true
@@ -575,7 +554,7 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	// for a local task) last, so that whoever sees the task finished can
 	// start it again: its lock is gone by then.
 	t.mu.Lock()
-	rec, lost, token, handback := t.rec, t.lost, t.token, t.handback && t.delivery != nil
+	rec, lost, token, handback := t.rec, t.lost, t.token, t.handback
 	t.mu.Unlock()
 	if lost && !errors.Is(err, ErrFenced) {
 		err = fmt.Errorf("%w: the lease passed to another process, which runs this task now", ErrFenced)
@@ -586,7 +565,7 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	case handback:
 		// The next attempt resumes from this one's last epoch checkpoint.
 		rec.Status, rec.StartedAt, rec.Attempt = Queued, nil, min(rec.Attempt+1, MaxAttempts)
-		rec.Detail = fmt.Sprintf("handed back by %s, which shut down; another process resumes it from its last checkpoint", m.proc)
+		rec.Detail = fmt.Sprintf("handed back by %s, which shut down; the next process to take it resumes it from its last checkpoint", m.proc)
 		m.cfg.Logger.Info("task handed back to the queue", "task_id", rec.TaskID, "run_id", rec.RunID, "attempt", rec.Attempt)
 	case errors.Is(err, ErrFenced):
 		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now
@@ -620,11 +599,11 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	}
 	// The queue entry goes only once the record holds the result; a fenced run
 	// leaves it to the process that took the run over.
-	if d := t.delivery; d != nil && saved {
+	if saved {
 		if handback {
-			m.queueLogged("requeue", *d, m.cfg.Queue.Requeue)
+			m.queueLogged("requeue", t.delivery, m.cfg.Queue.Requeue)
 		} else {
-			m.queueLogged("done", *d, m.cfg.Queue.Done)
+			m.queueLogged("done", t.delivery, m.cfg.Queue.Done)
 			m.unmark(rec.TaskID, rec.RunID)
 		}
 	}
@@ -700,8 +679,7 @@ func (m *Manager) Commit(ctx context.Context, key string, val []byte) error {
 	return nil
 }
 
-// Get returns the record of task id. A run left active by a process whose
-// lease lapsed is re-queued on the way (or failed, after its second attempt).
+// Get returns the record of task id.
 func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 	m.mu.Lock()
 	t, ok := m.local[id]
@@ -714,86 +692,16 @@ func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 	}
 	rec, err := m.read(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		// Locked a moment before its first record is written (a durable store's write
-		// takes milliseconds): it exists, queued, for whoever asks meanwhile.
-		if _, lerr := m.st.Get(ctx, lockPrefix+id); lerr == nil {
-			return Record{TaskID: id, Status: Queued}, nil
+		// Submitted or locked a moment before its first record is written (a
+		// durable store's write takes milliseconds): it exists, queued, for
+		// whoever asks meanwhile.
+		for _, key := range []string{activePrefix + id, lockPrefix + id} {
+			if _, lerr := m.st.Get(ctx, key); lerr == nil {
+				return Record{TaskID: id, Status: Queued}, nil
+			}
 		}
-		if _, lerr := m.st.Get(ctx, activePrefix+id); m.cfg.Queue != nil && lerr == nil {
-			return Record{TaskID: id, Status: Queued}, nil
-		}
 	}
-	// With a Queue, the queue's own reclaim takes interrupted runs over (work).
-	if err != nil || !rec.Active() || m.cfg.Queue != nil {
-		return rec.withElapsed(time.Now()), err
-	}
-	if _, err := m.st.Get(ctx, lockPrefix+id); err == nil {
-		return rec.withElapsed(time.Now()), nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Record{}, fmt.Errorf("tasks: lock of %s: %w", id, err)
-	}
-	return m.takeOver(ctx, id)
-}
-
-// takeOver re-queues the interrupted run of task id in this process, or fails
-// it after its last attempt. It takes the task's lock first, so of several
-// processes that notice, one acts; the others read what it wrote.
-func (m *Manager) takeOver(ctx context.Context, id string) (Record, error) {
-	m.mu.Lock()
-	closed := m.closed
-	m.mu.Unlock()
-	// Read again: an owner that finished wrote its final record before it let the lock go.
-	rec, err := m.read(ctx, id)
-	if err != nil || !rec.Active() || closed {
-		return rec.withElapsed(time.Now()), err
-	}
-	interrupted := rec
-	next := rec
-	next.Attempt++ // the lock names the attempt that takes it
-	t, got, err := m.acquire(ctx, next)
-	if err != nil {
-		return Record{}, err
-	}
-	if !got { // another process acted first
-		return m.read(ctx, id)
-	}
-	if rec, err = m.read(ctx, id); err != nil || !rec.Active() || rec.RunID != interrupted.RunID || rec.Attempt != interrupted.Attempt {
-		m.release(t)
-		return rec.withElapsed(time.Now()), err
-	}
-	h := m.handler(rec.Kind)
-	now := time.Now().UTC()
-	why := fmt.Sprintf("the process running it (%s) stopped before it finished", rec.Worker)
-	prev := rec.Worker
-	if rec.Attempt >= MaxAttempts || h == nil {
-		if h == nil {
-			why += fmt.Sprintf("; this process cannot run a %q task again", rec.Kind)
-		} else {
-			why += fmt.Sprintf(" (attempt %d of %d)", rec.Attempt, MaxAttempts)
-		}
-		rec.Status, rec.FailedAt, rec.Detail, rec.Error = Failed, &now, "", "interrupted: "+why
-		rec.Worker = m.proc
-		t.rec = rec
-		err := m.write(ctx, t)
-		m.release(t)
-		if err != nil {
-			return Record{}, err
-		}
-		m.cfg.Logger.Warn("task interrupted", "task_id", id, "run_id", rec.RunID, "runner", prev, "attempt", rec.Attempt)
-		return rec.withElapsed(now), nil
-	}
-	rec.Attempt++
-	rec.Status, rec.StartedAt, rec.Worker = Queued, nil, m.proc
-	rec.Detail = fmt.Sprintf("re-queued (attempt %d of %d): %s", rec.Attempt, MaxAttempts, why)
-	t.rec = rec
-	if err := m.write(ctx, t); err != nil {
-		m.release(t)
-		return Record{}, err
-	}
-	m.cfg.Logger.Warn("task re-queued after an interruption", "task_id", id, "run_id", rec.RunID,
-		"attempt", rec.Attempt, "runner", prev)
-	m.start(t, h(rec.Params))
-	return rec, nil
+	return rec.withElapsed(time.Now()), err
 }
 
 func (m *Manager) read(ctx context.Context, id string) (Record, error) {
@@ -812,7 +720,6 @@ func (m *Manager) read(ctx context.Context, id string) (Record, error) {
 }
 
 // List returns every record, newest first (SCAN of the store, never KEYS).
-// Interrupted runs are re-queued on the way, as Get does.
 func (m *Manager) List(ctx context.Context) ([]Record, error) {
 	var ids []string
 	err := m.st.Scan(ctx, recordPrefix, func(key string) error {
@@ -842,39 +749,31 @@ func (m *Manager) List(ctx context.Context) ([]Record, error) {
 	return out, nil
 }
 
-// Recover re-queues (or fails, after their last attempt) the interrupted runs
-// in the store: the ones whose lease has lapsed. A starting server calls it
-// once; several processes may call it at once, and each run is taken over by
-// one of them. Runs whose lease is still live are left to the periodic sweep.
+// Recover puts the runs that a stopped process left queued or running back
+// on this process's LocalQueue, whose entries ended with that process: each is
+// claimed as any entry is, a queued one starts, a running one resumes from its
+// last checkpoint as its next attempt (or fails after its last). A starting
+// server calls it once. A shared Queue kept its entries: nothing to do.
 func (m *Manager) Recover(ctx context.Context) error {
-	_, err := m.List(ctx)
-	return err
-}
-
-// sweep calls Recover every Lease/2 until Shutdown, so an interrupted run is
-// re-queued even when nobody asks for its status.
-func (m *Manager) sweep() {
-	defer close(m.swept)
-	tick := time.NewTicker(m.cfg.Lease / 2)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case <-tick.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Lease)
-		if err := m.Recover(ctx); err != nil {
-			m.cfg.Logger.Debug("task sweep incomplete", "error", err)
-		}
-		cancel()
+	q, ok := m.cfg.Queue.(*LocalQueue)
+	if !ok {
+		return nil
 	}
+	recs, err := m.List(ctx)
+	for _, rec := range slices.Backward(recs) { // oldest first, as they were submitted
+		if rec.Active() && rec.RunID != "" {
+			_ = q.Enqueue(ctx, Job{TaskID: rec.TaskID, RunID: rec.RunID}) // never fails
+		}
+	}
+	return err
 }
 
 // Cancel cancels the active run of task id and returns its record. A run of
 // this process stops at its next safe point; one of another process hears of
 // it through the store within a second. The cancel names the run and expires
-// with its lease, so it never reaches a later run of the same task.
+// with its lease, so it never reaches a later run of the same task. A queued
+// run that no process has taken yet fails at once: its entry may wait longer
+// than a lease for a claim.
 func (m *Manager) Cancel(ctx context.Context, id string) (Record, error) {
 	m.mu.Lock()
 	t, ok := m.local[id]
@@ -887,10 +786,43 @@ func (m *Manager) Cancel(ctx context.Context, id string) (Record, error) {
 	if err != nil || !rec.Active() {
 		return rec, err
 	}
+	if rec.Status == Queued && rec.RunID != "" {
+		if failed, done, err := m.cancelUnclaimed(ctx, rec); err != nil || done {
+			return failed, err
+		}
+	}
 	if err := m.st.Set(ctx, cancelKey(id, rec.RunID), []byte("1"), m.cfg.Lease); err != nil {
 		return Record{}, err
 	}
 	return rec, nil
+}
+
+// cancelUnclaimed fails rec's queued run if no process holds its lock; done
+// is false when one does (it hears of the cancel through the store). The
+// run's queue entry stays until a claim finds the run over.
+func (m *Manager) cancelUnclaimed(ctx context.Context, rec Record) (Record, bool, error) {
+	t, got, err := m.acquire(ctx, rec)
+	if err != nil || !got {
+		return Record{}, false, err
+	}
+	defer m.release(t)
+	cur, err := m.read(ctx, rec.TaskID)
+	switch {
+	case err != nil:
+		return Record{}, false, err
+	case cur.RunID != rec.RunID || !cur.Active(): // finished meanwhile
+		return cur.withElapsed(time.Now()), true, nil
+	case cur.Status != Queued: // interrupted: the claim that takes it over hears of the cancel
+		return Record{}, false, nil
+	}
+	now := time.Now().UTC()
+	cur.Status, cur.FailedAt, cur.Detail, cur.Error, cur.Worker = Failed, &now, "", "cancelled while queued", m.proc
+	if err := m.save(ctx, t, cur); err != nil {
+		return Record{}, false, err
+	}
+	m.unmark(cur.TaskID, cur.RunID)
+	m.cfg.Logger.Info("queued task cancelled", "task_id", cur.TaskID, "run_id", cur.RunID)
+	return cur, true, nil
 }
 
 // Wait blocks until task id has finished or ctx ends.
@@ -910,8 +842,12 @@ func (m *Manager) Wait(ctx context.Context, id string) (Record, error) {
 	}
 }
 
-// Counts returns how many of this process's tasks are queued and running.
+// Counts returns how many of this process's tasks are queued and running;
+// with a LocalQueue, its entries waiting for a claim are this process's too.
 func (m *Manager) Counts() (queued, running int) {
+	if q, ok := m.cfg.Queue.(*LocalQueue); ok {
+		queued = q.Waiting()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, t := range m.local {
@@ -944,11 +880,11 @@ func (m *Manager) Clear(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Shutdown stops intake, the sweep and the claiming of queued runs, cancels
-// this process's tasks and waits for them until ctx ends. With a Queue, a
-// cancelled run goes back to the queue (queued, its next attempt resuming from
-// its last checkpoint) for another process; without one it fails, and a
-// restart re-queues nothing.
+// Shutdown stops the claiming of queued runs, cancels this process's tasks
+// and waits for them until ctx ends. A cancelled run goes back to the queue
+// (queued, its next attempt resuming from its last checkpoint): to another
+// process of a shared Queue, or, with a LocalQueue, to the next start
+// (Recover).
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	if !m.closed {
@@ -963,7 +899,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	done := make(chan struct{})
-	go func() { <-m.worked; m.wg.Wait(); <-m.swept; close(done) }()
+	go func() { <-m.worked; m.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,12 +246,15 @@ func TestTwoProcessesShareTasks(t *testing.T) {
 }
 
 // leaveBehind writes what a process that died (or was paused) while running
-// rec leaves in the store: its record, written under its fencing token, and a
-// lease that nobody renews.
+// rec leaves in the store: its record, written under its fencing token, the
+// task's active key, and a lease that nobody renews.
 func leaveBehind(t *testing.T, st store.Store, rec Record, lease time.Duration) {
 	t.Helper()
 	if ok, err := st.SetNX(bg, lockPrefix+rec.TaskID, []byte("dead/1/x"), lease); !ok || err != nil {
 		t.Fatalf("lock: %v %v", ok, err)
+	}
+	if err := st.Set(bg, activePrefix+rec.TaskID, []byte(rec.RunID), time.Hour); err != nil {
+		t.Fatal(err)
 	}
 	token, err := st.Incr(bg, fencePrefix+rec.TaskID, 1, 0)
 	if err != nil {
@@ -262,16 +266,19 @@ func leaveBehind(t *testing.T, st store.Store, rec Record, lease time.Duration) 
 	}
 }
 
-// An interrupted run is re-queued once, by whoever reads it, resuming the same
-// run as attempt 2 under a newer token; interrupted again, it fails.
-func TestInterruptedRunRequeuedOnce(t *testing.T) {
+// A process that starts on the store of a stopped one (without a shared
+// queue, the entries ended with it) puts that process's runs back on its
+// LocalQueue: an interrupted run resumes once, as attempt 2 of the same run
+// under a newer token once the dead lease lapsed; interrupted again, it fails;
+// a queued one starts as it was.
+func TestRecoverResumesInterruptedRuns(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		lease := 500 * time.Millisecond
 		m := newManager(t, st, Config{Lease: lease})
-		runs := make(chan Run, 1)
+		runs := make(chan Run, 3)
 		m.Handle("train_child", func(p json.RawMessage) Func {
 			if string(p) != `{"epochs":3}` {
-				t.Errorf("params of the re-queued run: %s", p)
+				t.Errorf("params of the recovered run: %s", p)
 			}
 			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
 				runs <- RunOf(ctx)
@@ -281,58 +288,99 @@ func TestInterruptedRunRequeuedOnce(t *testing.T) {
 		rec := Record{TaskID: "nvda", Kind: "train_child", Status: Running, RunID: "r1", Attempt: 1,
 			Owner: "ip:1.2.3.4", Worker: "dead/1/x", Params: json.RawMessage(`{"epochs":3}`), CreatedAt: time.Now().UTC()}
 		leaveBehind(t, st, rec, lease)
-		if r, _ := m.Get(bg, "nvda"); r.Status != Running || r.Attempt != 1 {
-			t.Fatalf("within the lease: %+v", r)
+		second := rec
+		second.TaskID, second.Attempt = "msft", 2
+		leaveBehind(t, st, second, lease)
+		queued := rec
+		queued.TaskID, queued.Status, queued.Worker = "amzn", Queued, ""
+		b, _ := json.Marshal(queued)
+		if err := st.Set(bg, recordPrefix+"amzn", b, time.Hour); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(lease + 300*time.Millisecond)
-		r, err := m.Get(bg, "nvda")
-		if err != nil || r.Status == Failed || r.Attempt != 2 || r.RunID != "r1" || r.Owner != "ip:1.2.3.4" {
-			t.Fatalf("after the lease: %+v %v (want attempt 2 of run r1)", r, err)
+		if err := m.Recover(bg); err != nil {
+			t.Fatal(err)
 		}
-		select {
-		case run := <-runs:
-			if run.Attempt != 2 || run.RunID != "r1" || run.Token != 2 {
-				t.Fatalf("the re-queued run: %+v", run)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the re-queued run never ran")
-		}
-		if r := wait(t, m, "nvda"); r.Status != Completed || r.Attempt != 2 {
-			t.Fatalf("re-queued run: %+v", r)
+		if err := m.Recover(bg); err != nil { // a second call adds nothing
+			t.Fatal(err)
 		}
 
-		// The second interruption fails the run.
-		rec.TaskID, rec.Attempt = "msft", 2
-		leaveBehind(t, st, rec, lease)
-		time.Sleep(lease + 300*time.Millisecond)
-		r, err = m.Get(bg, "msft")
-		if err != nil || r.Status != Failed || !strings.HasPrefix(r.Error, "interrupted: ") || r.Attempt != 2 {
-			t.Fatalf("after a second interruption: %+v %v", r, err)
+		if r := wait(t, m, "nvda"); r.Status != Completed || r.Attempt != 2 || r.RunID != "r1" || r.Owner != "ip:1.2.3.4" || r.Worker != m.proc {
+			t.Fatalf("the interrupted run: %+v (want attempt 2 of run r1 completed here)", r)
 		}
-
-		// The periodic sweep re-queues a run nobody reads.
-		rec.TaskID, rec.Attempt = "amzn", 1
-		leaveBehind(t, st, rec, lease)
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			b, err := st.Get(bg, recordPrefix+"amzn")
-			var got Record
-			if err == nil && json.Unmarshal(b, &got) == nil && got.Attempt == 2 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the sweep never re-queued the run: %s %v", b, err)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if r := wait(t, m, "msft"); r.Status != Failed || !strings.HasPrefix(r.Error, "interrupted: ") || r.Attempt != 2 {
+			t.Fatalf("after a second interruption: %+v", r)
 		}
-		<-runs
+		if r := wait(t, m, "amzn"); r.Status != Completed || r.Attempt != 1 {
+			t.Fatalf("the queued run: %+v", r)
+		}
+		got := map[string]Run{}
+		for len(runs) > 0 {
+			run := <-runs
+			got[run.TaskID] = run
+		}
+		if len(got) != 2 || got["nvda"].Attempt != 2 || got["nvda"].Token != 2 || got["amzn"].Attempt != 1 {
+			t.Fatalf("the runs that started: %+v (want nvda's attempt 2 under token 2 and amzn's attempt 1)", got)
+		}
+		if _, err := st.Get(bg, activePrefix+"nvda"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("nvda's active key after its run: %v", err)
+		}
 
 		// A live task keeps its lease well past one lease period.
 		mustSubmit(t, m, "live", "", blocker(make(chan struct{})))
+		for r, _ := m.Get(bg, "live"); r.Status != Running; r, _ = m.Get(bg, "live") {
+			time.Sleep(10 * time.Millisecond)
+		}
 		time.Sleep(3 * lease)
-		other := newManager(t, st, Config{Lease: lease})
-		if r, _ := other.Get(bg, "live"); r.Status != Running || r.Attempt != 1 {
-			t.Fatalf("a renewed lease lapsed: %+v", r)
+		if v, err := st.Get(bg, lockPrefix+"live"); err != nil || !strings.HasPrefix(string(v), m.proc+"/") {
+			t.Fatalf("the lock of a live run after 3 leases: %q %v", v, err)
+		}
+	})
+}
+
+// A draining process hands its running run back: the record says queued, its
+// next attempt, and the next process on the store resumes it (Recover).
+func TestShutdownHandsBackToTheNextStart(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		m := newManager(t, st, Config{Lease: 500 * time.Millisecond})
+		started := make(chan struct{})
+		m.Handle("train_child", func(json.RawMessage) Func {
+			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				close(started)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+		})
+		first, _, err := m.Submit(bg, Spec{ID: "aapl", Kind: "train_child"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+		defer cancel()
+		if err := m.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r, err := m.Get(bg, "aapl")
+		if err != nil || r.Status != Queued || r.Attempt != 2 || r.RunID != first.RunID || !strings.Contains(r.Detail, "handed back") {
+			t.Fatalf("after the shutdown: %+v %v, want queued, attempt 2 of the same run, handed back", r, err)
+		}
+
+		next := newManager(t, st, Config{Lease: 500 * time.Millisecond})
+		resumed := make(chan Run, 1)
+		next.Handle("train_child", func(json.RawMessage) Func {
+			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				resumed <- RunOf(ctx)
+				return json.RawMessage(`{}`), nil
+			}
+		})
+		if err := next.Recover(bg); err != nil {
+			t.Fatal(err)
+		}
+		if r := wait(t, next, "aapl"); r.Status != Completed || r.Attempt != 2 {
+			t.Fatalf("after the restart: %+v", r)
+		}
+		if run := <-resumed; run.RunID != first.RunID || run.Attempt != 2 {
+			t.Fatalf("the resumed run: %+v", run)
 		}
 	})
 }
@@ -369,41 +417,93 @@ func TestFinding10StaleCancel(t *testing.T) {
 	})
 }
 
-// A process whose lease went to another (it was paused past it) cancels its
-// run at once, and nothing it writes lands: not its record, not a commit.
+// pausable is one process's view of a shared store: while paused (the process
+// is stopped, SIGSTOP) its calls wait.
+type pausable struct {
+	store.Store
+	mu sync.RWMutex // held for writing while paused
+}
+
+// gate waits out a pause.
+func (p *pausable) gate() {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+}
+
+func (p *pausable) pause()  { p.mu.Lock() }
+func (p *pausable) resume() { p.mu.Unlock() }
+
+func (p *pausable) Get(ctx context.Context, key string) ([]byte, error) {
+	p.gate()
+	return p.Store.Get(ctx, key)
+}
+
+func (p *pausable) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	p.gate()
+	return p.Store.Set(ctx, key, val, ttl)
+}
+
+func (p *pausable) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
+	p.gate()
+	return p.Store.SetNX(ctx, key, val, ttl)
+}
+
+func (p *pausable) CompareAndDelete(ctx context.Context, key string, val []byte) (bool, error) {
+	p.gate()
+	return p.Store.CompareAndDelete(ctx, key, val)
+}
+
+func (p *pausable) CompareAndExpire(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
+	p.gate()
+	return p.Store.CompareAndExpire(ctx, key, val, ttl)
+}
+
+func (p *pausable) Incr(ctx context.Context, key string, by int64, ttl time.Duration) (int64, error) {
+	p.gate()
+	return p.Store.Incr(ctx, key, by, ttl)
+}
+
+func (p *pausable) CommitFenced(ctx context.Context, fenceKey string, token int64, key string, val []byte) (bool, error) {
+	p.gate()
+	return p.Store.CommitFenced(ctx, fenceKey, token, key, val)
+}
+
+// A process paused past its lease loses its run to another process sharing
+// its queue, which claims the silent entry and resumes the run as attempt 2
+// under a newer token. Resumed, the paused process cancels its run at once,
+// and nothing it writes lands: not its record, not a commit.
 func TestLostLeaseFencesTheRun(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		var logs pybridgetest.Buffer
 		lease := 600 * time.Millisecond
-		a := newManager(t, st, Config{Lease: lease, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-		b := newManager(t, st, Config{Lease: lease})
-		fenced := make(chan error, 1)
+		q := NewLocalQueue(lease)
+		paused := &pausable{Store: st}
+		a := newManager(t, paused, Config{Lease: lease, Queue: q, MaxRunning: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		fenced, running := make(chan error, 1), make(chan struct{})
 		a.Handle("train_child", func(json.RawMessage) Func {
 			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
+				close(running)
 				<-ctx.Done() // stopped because the lease was lost
 				err := a.Commit(context.WithoutCancel(ctx), "serving:aapl", []byte("a"))
 				fenced <- err
 				return nil, err
 			}
 		})
+		first, started, err := a.Submit(bg, Spec{ID: "aapl", Kind: "train_child"})
+		if !started || err != nil {
+			t.Fatal(started, err)
+		}
+		<-running
+		b := newManager(t, st, Config{Lease: lease, Queue: q})
 		b.Handle("train_child", func(json.RawMessage) Func {
 			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
 				return json.RawMessage(`{"by":"b"}`), b.Commit(ctx, "serving:aapl", []byte("b"))
 			}
 		})
-		first, started, err := a.Submit(bg, Spec{ID: "aapl", Kind: "train_child"})
-		if !started || err != nil {
-			t.Fatal(started, err)
-		}
-		// a's lease lapses as if a were paused; b notices and takes the run over.
-		if err := st.Delete(bg, lockPrefix+"aapl"); err != nil {
-			t.Fatal(err)
-		}
-		r, err := b.Get(bg, "aapl")
-		if err != nil || r.Attempt != 2 || r.RunID != first.RunID {
-			t.Fatalf("b's takeover: %+v %v", r, err)
-		}
-		if r := wait(t, b, "aapl"); r.Status != Completed || string(r.Result) != `{"by":"b"}` {
+		paused.pause()
+		r := wait(t, b, "aapl")
+		paused.resume()
+		if r.Status != Completed || string(r.Result) != `{"by":"b"}` || r.Attempt != 2 || r.RunID != first.RunID {
 			t.Fatalf("b's run: %+v", r)
 		}
 		select {
@@ -470,16 +570,30 @@ func TestStoreLostLockAndFence(t *testing.T) {
 	})
 }
 
-// Cancelling a run that waits for a slot, and one that waits for its parent.
+// Cancelling a run that no process has claimed (it waits in the queue for a
+// slot) and one that waits for its parent: the first fails at once, the second
+// hears of the cancel through the store.
 func TestCancelQueued(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		m := newManager(t, st, Config{MaxRunning: 1})
-		mustSubmit(t, m, "busy", "", blocker(make(chan struct{})))
-		for r, _ := m.Get(bg, "busy"); r.Status != Running; r, _ = m.Get(bg, "busy") {
-			time.Sleep(10 * time.Millisecond) // until it holds the one slot
+		m := newManager(t, st, Config{MaxRunning: 2})
+		runningOn := func(id string) {
+			for r, _ := m.Get(bg, id); r.Status != Running; r, _ = m.Get(bg, id) {
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
-		mustSubmit(t, m, "queued", "", returns(`{}`))
+		mustSubmit(t, m, "busy", "", blocker(make(chan struct{})))
+		runningOn("busy")
+		// Waiting for busy, the child gives its slot back; busy2 takes it.
 		mustSubmit(t, m, "child", "busy", returns(`{}`))
+		for r, _ := m.Get(bg, "child"); r.Worker == ""; r, _ = m.Get(bg, "child") {
+			time.Sleep(10 * time.Millisecond) // until it is claimed
+		}
+		mustSubmit(t, m, "busy2", "", blocker(make(chan struct{})))
+		runningOn("busy2")
+		mustSubmit(t, m, "queued", "", returns(`{}`))
+		if q, r := m.Counts(); q != 2 || r != 2 {
+			t.Fatalf("counts queued %d running %d, want 2 (the child and the unclaimed entry) and 2", q, r)
+		}
 		other := newManager(t, st, Config{})
 		for id, want := range map[string]string{"queued": "cancelled while queued", "child": "cancelled while waiting for busy"} {
 			if r, _ := m.Get(bg, id); r.Status != Queued {
@@ -490,6 +604,122 @@ func TestCancelQueued(t *testing.T) {
 			}
 			if r := wait(t, other, id); r.Status != Failed || r.Error != want {
 				t.Fatalf("%s after the cancel: %+v, want error %q", id, r, want)
+			}
+		}
+	})
+}
+
+// gated is a queue whose claims wait until open is closed (the test has
+// registered the handlers).
+type gated struct {
+	*LocalQueue
+	open chan struct{}
+}
+
+func (g gated) Claim(ctx context.Context) (Delivery, bool, error) {
+	select {
+	case <-g.open:
+		return g.LocalQueue.Claim(ctx)
+	case <-ctx.Done():
+		return Delivery{}, false, ctx.Err()
+	}
+}
+
+// One slot, and a child ahead of its parent in the queue (the parent was
+// handed back behind it): the child, claimed first, gives the slot to its
+// parent while it waits, and both complete, the parent first.
+func TestChildBeforeItsParentOnOneSlot(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		q := NewLocalQueue(DefaultLease)
+		var parentDone atomic.Bool
+		handle := func(m *Manager) {
+			m.Handle("train_parent", func(json.RawMessage) Func {
+				return func(context.Context, func(json.RawMessage)) (json.RawMessage, error) {
+					parentDone.Store(true)
+					return json.RawMessage(`{}`), nil
+				}
+			})
+			m.Handle("train_child", func(json.RawMessage) Func {
+				return func(context.Context, func(json.RawMessage)) (json.RawMessage, error) {
+					if !parentDone.Load() {
+						return nil, errors.New("ran before its parent")
+					}
+					return json.RawMessage(`{}`), nil
+				}
+			})
+		}
+		api := newManager(t, st, Config{Queue: q, NoWork: true})
+		handle(api)
+		for _, s := range []Spec{{ID: "parent_training", Kind: "train_parent"}, {ID: "aapl", Kind: "train_child", After: "parent_training"}} {
+			if _, ok, err := api.Submit(bg, s); !ok || err != nil {
+				t.Fatal(s.ID, ok, err)
+			}
+		}
+		parent, _, _ := q.Claim(bg)
+		child, _, _ := q.Claim(bg)
+		if parent.TaskID != "parent_training" || child.TaskID != "aapl" {
+			t.Fatalf("claimed %+v then %+v", parent, child)
+		}
+		_ = q.Requeue(bg, child)
+		_ = q.Requeue(bg, parent)
+
+		open := make(chan struct{})
+		trainer := newManager(t, st, Config{Queue: gated{q, open}, MaxRunning: 1})
+		handle(trainer)
+		close(open)
+		for _, id := range []string{"parent_training", "aapl"} {
+			if r := wait(t, trainer, id); r.Status != Completed {
+				t.Fatalf("%s: %+v", id, r)
+			}
+		}
+	})
+}
+
+// Two trainers share a queue, one slot each: each claims only what it can
+// start, so two trainings run at once, one on each, and a third waits in the
+// queue rather than behind a busy trainer.
+func TestClaimsBoundedBySlots(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		q := NewLocalQueue(DefaultLease)
+		release := make(chan struct{})
+		var running atomic.Int32
+		work := func(context.Context, func(json.RawMessage)) (json.RawMessage, error) {
+			running.Add(1)
+			<-release
+			return json.RawMessage(`{}`), nil
+		}
+		open := make(chan struct{})
+		var trainers []*Manager
+		for range 2 {
+			m := newManager(t, st, Config{Queue: gated{q, open}, MaxRunning: 1})
+			m.Handle("train_child", func(json.RawMessage) Func { return work })
+			trainers = append(trainers, m)
+		}
+		for _, id := range []string{"aapl", "msft", "nvda"} {
+			if _, ok, err := trainers[0].Submit(bg, Spec{ID: id, Kind: "train_child"}); !ok || err != nil {
+				t.Fatal(id, ok, err)
+			}
+		}
+		close(open)
+		start := time.Now()
+		for deadline := start.Add(10 * time.Second); running.Load() < 2; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d trainings running after 10s, want 2", running.Load())
+			}
+		}
+		t.Logf("two trainings running after %s", time.Since(start))
+		for i, m := range trainers {
+			if _, r := m.Counts(); r != 1 {
+				t.Errorf("trainer %d runs %d trainings, want 1", i, r)
+			}
+		}
+		if n := q.Waiting(); n != 1 {
+			t.Errorf("%d entries wait in the queue, want 1", n)
+		}
+		close(release)
+		for _, id := range []string{"aapl", "msft", "nvda"} {
+			if r := wait(t, trainers[0], id); r.Status != Completed {
+				t.Fatalf("%s: %+v", id, r)
 			}
 		}
 	})
