@@ -1,19 +1,18 @@
 // Package deploytest checks the monitoring configuration in deploy/ against
 // the metrics the service exports: which metric names the Grafana dashboards
-// query (DashboardMetrics, ExprMetrics), which names a /metrics page holds
-// (ScrapeNames), and which of the first the second lacks (Missing).
+// query (DashboardMetrics, ExprMetrics) and which of them a /metrics page
+// lacks (Missing).
 //
 // A check against a live service takes three calls:
 //
 //	used, err := deploytest.DashboardMetrics("deploy/grafana/dashboards")
-//	// … GET /metrics into body …
-//	if missing := deploytest.Missing(used, deploytest.ScrapeNames(body)); len(missing) > 0 { … }
+//	page, err := scrape.Parse(…) // GET /metrics, stockagent/server/metrics/scrape
+//	if missing := deploytest.Missing(used, page.Names()); len(missing) > 0 { … }
 //
 // used[name] says which dashboards and panels query each missing name.
 package deploytest
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -21,7 +20,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -129,77 +127,8 @@ func DashboardMetrics(dir string) (map[string][]string, error) {
 	return used, nil
 }
 
-// ScrapeNames returns the names of the series in body, a page in the
-// Prometheus text format (or OpenMetrics): the name of every sample line
-// (name{…} value, or {"name", …} value for a quoted name) and of every
-// "# TYPE name kind" line, with, for a histogram, name_bucket, name_sum and
-// name_count, and for a summary name_sum and name_count, so that a family
-// declared before its first sample is known as a whole.
-func ScrapeNames(body string) map[string]bool {
-	names := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "#"):
-			f := strings.Fields(line)
-			if len(f) < 4 || f[1] != "TYPE" {
-				continue
-			}
-			name := f[2]
-			if u, err := strconv.Unquote(name); err == nil {
-				name = u
-			}
-			names[name] = true
-			switch f[len(f)-1] {
-			case "histogram":
-				names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
-			case "gaugehistogram":
-				names[name+"_bucket"], names[name+"_gsum"], names[name+"_gcount"] = true, true, true
-			case "summary":
-				names[name+"_sum"], names[name+"_count"] = true, true
-			}
-		case line[0] == '{': // {"name", label="value"} value
-			if name, ok := quotedName(line[1:]); ok {
-				names[name] = true
-			}
-		default:
-			end := strings.IndexAny(line, "{ \t")
-			if end < 0 {
-				end = len(line)
-			}
-			names[line[:end]] = true
-		}
-	}
-	return names
-}
-
-// quotedName reads the metric name at the start of s, the inside of a
-// sample's braces: a quoted string followed by "," or "}".
-func quotedName(s string) (string, bool) {
-	if !strings.HasPrefix(s, `"`) {
-		return "", false
-	}
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			name, err := strconv.Unquote(s[:i+1])
-			rest := strings.TrimSpace(s[i+1:])
-			if err != nil || rest == "" || (rest[0] != ',' && rest[0] != '}') {
-				return "", false // a label name, as in {"label"="v"}
-			}
-			return name, true
-		}
-	}
-	return "", false
-}
-
 // Missing returns, sorted, the names dashboards use (DashboardMetrics) that
-// scraped (ScrapeNames) lacks.
+// scraped (the names a /metrics page holds, scrape.Page.Names) lacks.
 func Missing(dashboards map[string][]string, scraped map[string]bool) []string {
 	var missing []string
 	for name := range dashboards {

@@ -2,7 +2,6 @@ package deploytest_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"stockagent/deploy/deploytest"
+	"stockagent/server/metrics/scrape"
 )
 
 // The repository's folders, from this package's.
@@ -114,43 +114,6 @@ func TestExprMetrics(t *testing.T) {
 	}
 }
 
-func TestScrapeNames(t *testing.T) {
-	body := `# HELP req_total Requests.
-# TYPE req_total counter
-req_total{code="200",route="/a"} 3
-req_total{code="500",route="/a"} 1
-# HELP lat_seconds Latency.
-# TYPE lat_seconds histogram
-lat_seconds_bucket{le="0.1"} 1
-lat_seconds_bucket{le="+Inf"} 2
-lat_seconds_sum 0.3
-lat_seconds_count 2
-# TYPE empty_seconds histogram
-# TYPE gc_seconds summary
-gc_seconds{quantile="0.5"} 0.001
-# TYPE up_gauge gauge
-up_gauge 1
-{"dotted.name", job="x"} 4
-{"quoted_label"="v"} 5
-plain_no_labels 7 1700000000000
-# EOF
-`
-	got := deploytest.ScrapeNames(body)
-	want := []string{
-		"req_total", "lat_seconds", "lat_seconds_bucket", "lat_seconds_sum", "lat_seconds_count",
-		"empty_seconds", "empty_seconds_bucket", "empty_seconds_sum", "empty_seconds_count",
-		"gc_seconds", "gc_seconds_sum", "gc_seconds_count", "up_gauge", "dotted.name", "plain_no_labels",
-	}
-	for _, n := range want {
-		if !got[n] {
-			t.Errorf("ScrapeNames lacks %q", n)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("ScrapeNames = %v, want exactly %q", got, want)
-	}
-}
-
 func TestMissing(t *testing.T) {
 	used := map[string][]string{
 		"b_total":    {"x.json: B"},
@@ -162,7 +125,7 @@ func TestMissing(t *testing.T) {
 	if got, want := deploytest.Missing(used, scraped), []string{"b_total", "c"}; !slices.Equal(got, want) {
 		t.Errorf("Missing = %q, want %q", got, want)
 	}
-	if got := deploytest.Missing(used, deploytest.ScrapeNames("a_bucket 1\nb_total 2\nc 3\ngo_threads 4\n")); got != nil {
+	if got := deploytest.Missing(used, map[string]bool{"a_bucket": true, "b_total": true, "c": true, "go_threads": true}); got != nil {
 		t.Errorf("Missing = %q, want none", got)
 	}
 }
@@ -375,11 +338,11 @@ func definedMetrics(t *testing.T) map[string]bool {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	body, err := io.ReadAll(rec.Result().Body)
+	page, err := scrape.Parse(rec.Result().Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := range deploytest.ScrapeNames(string(body)) {
+	for n := range page.Names() {
 		defined[n] = true
 	}
 	for _, n := range []string{"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total"} {
