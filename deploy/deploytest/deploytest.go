@@ -1,7 +1,7 @@
 // Package deploytest checks the monitoring configuration in deploy/ against
 // the metrics the service exports: which metric names the Grafana dashboards
-// query (DashboardMetrics, ExprMetrics) and which of them a /metrics page
-// lacks (Missing).
+// query (DashboardMetrics, ExprMetrics), which the service declares
+// (DefinedMetrics) and which of them a /metrics page lacks (Missing).
 //
 // A check against a live service takes three calls:
 //
@@ -16,11 +16,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"stockagent/server/metrics/scrape"
 )
 
 // dashboard is the part of a Grafana dashboard's JSON that holds queries.
@@ -139,3 +146,59 @@ func Missing(dashboards map[string][]string, scraped map[string]bool) []string {
 	sort.Strings(missing)
 	return missing
 }
+
+// DefinedMetrics returns the name of every series the service can export:
+// the metrics declared in the Go source of srcDir, the server/metrics folder
+// (Name: "…" in prometheus.*Opts, with _bucket, _sum and _count for
+// histograms and _sum and _count for summaries), and those of the Go runtime
+// and process collectors it registers, as a registry of those collectors
+// exports them. It fails when the source yields none of the names the old
+// service's dashboards query (docs/api.md), as when the declarations changed
+// shape.
+func DefinedMetrics(srcDir string) (map[string]bool, error) {
+	files, err := filepath.Glob(filepath.Join(srcDir, "*.go"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no Go source in %s (%v)", srcDir, err)
+	}
+	defined := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range metricOpts.FindAllStringSubmatch(string(src), -1) {
+			kind, name := m[1], m[2]
+			defined[name] = true
+			switch kind {
+			case "Histogram":
+				defined[name+"_bucket"], defined[name+"_sum"], defined[name+"_count"] = true, true, true
+			case "Summary":
+				defined[name+"_sum"], defined[name+"_count"] = true, true
+			}
+		}
+	}
+	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_count", "redis_up"} {
+		if !defined[n] {
+			return nil, fmt.Errorf("%s not found in %s: the metrics' declarations changed shape", n, srcDir)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	families, err := reg.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("the standard collectors: %w", err)
+	}
+	page := scrape.Page{}
+	for _, f := range families {
+		page[f.GetName()] = f
+	}
+	maps.Copy(defined, page.Names())
+	return defined, nil
+}
+
+// metricOpts matches a metric's declaration: its kind and name.
+var metricOpts = regexp.MustCompile(`prometheus\.(Counter|Gauge|Histogram|Summary)Opts\{[^}]*?\bName:\s*"([^"]+)"`)

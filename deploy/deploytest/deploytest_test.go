@@ -2,21 +2,13 @@ package deploytest_test
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"stockagent/deploy/deploytest"
-	"stockagent/server/metrics/scrape"
 )
 
 // The repository's folders, from this package's.
@@ -290,65 +282,13 @@ func TestDashboardsValid(t *testing.T) {
 	}
 }
 
-// definedMetrics returns every series name the service can export: the
-// metrics declared in the Go source of server/metrics (Name: "…" in
-// prometheus.*Opts, with _bucket, _sum and _count for histograms and
-// summaries) and those of the Go runtime and process collectors it
-// registers, as a fresh registry of those collectors exports them.
+// definedMetrics returns every series name the service can export
+// (deploytest.DefinedMetrics).
 func definedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(metricsSrcDir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Go source in %s: %v", metricsSrcDir, err)
-	}
-	opts := regexp.MustCompile(`prometheus\.(Counter|Gauge|Histogram|Summary)Opts\{[^}]*?\bName:\s*"([^"]+)"`)
-	defined := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range opts.FindAllStringSubmatch(string(src), -1) {
-			kind, name := m[1], m[2]
-			defined[name] = true
-			switch kind {
-			case "Histogram":
-				defined[name+"_bucket"], defined[name+"_sum"], defined[name+"_count"] = true, true, true
-			case "Summary":
-				defined[name+"_sum"], defined[name+"_count"] = true, true
-			}
-		}
-	}
-	// The names the old dashboards know (docs/api.md) and a few of each family
-	// prove the regexp read the source.
-	for _, n := range []string{
-		"prediction_total", "prediction_latency_seconds_bucket", "training_status",
-		"training_duration_seconds_count", "redis_up", "stockagent_http_requests_total",
-		"stockagent_bridge_busy_workers", "stockagent_drift_health_level", "stockagent_llm_tokens_total",
-	} {
-		if !defined[n] {
-			t.Fatalf("%s not found in %s: the regexp no longer reads the metrics' definitions", n, metricsSrcDir)
-		}
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec := httptest.NewRecorder()
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	page, err := scrape.Parse(rec.Result().Body)
+	defined, err := deploytest.DefinedMetrics(metricsSrcDir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for n := range page.Names() {
-		defined[n] = true
-	}
-	for _, n := range []string{"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total"} {
-		if !defined[n] {
-			t.Fatalf("the standard collectors export no %s", n)
-		}
 	}
 	return defined
 }
@@ -365,7 +305,8 @@ func TestDashboardMetricsDefined(t *testing.T) {
 	for _, name := range deploytest.Missing(used, defined) {
 		t.Errorf("%s is not a metric of the service; used by %s", name, strings.Join(used[name], "; "))
 	}
-	// Every dashboard contributes, and the names docs/api.md keeps are shown.
+	// Every dashboard contributes, and the names docs/api.md keeps are shown
+	// (redis_up as stockagent_redis_up, the name no Redis exporter shares).
 	files := map[string]bool{}
 	for _, places := range used {
 		for _, p := range places {
@@ -377,47 +318,46 @@ func TestDashboardMetricsDefined(t *testing.T) {
 			t.Errorf("%s queries no metric", d)
 		}
 	}
-	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_bucket", "redis_up"} {
+	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_bucket", "stockagent_redis_up"} {
 		if len(used[n]) == 0 {
 			t.Errorf("no dashboard shows %s", n)
 		}
 	}
 }
 
-// TestAlertRulesUseDefinedMetrics reads the one-line exprs of alerts.yml and
-// fails for a metric the service does not define (up, which Prometheus
-// makes for every target, aside).
-func TestAlertRulesUseDefinedMetrics(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(prometheusDir, "alerts.yml"))
-	if err != nil {
+// TestDefinedMetrics checks the names read from server/metrics: the kept
+// names, those under the prefix, histograms' series and the standard
+// collectors' are there, names never declared are not, and a folder whose
+// source declares none of the kept names is refused.
+func TestDefinedMetrics(t *testing.T) {
+	defined := definedMetrics(t)
+	for _, n := range []string{
+		"prediction_total", "prediction_latency_seconds_bucket", "training_duration_seconds_sum", "redis_up",
+		"stockagent_redis_up", "stockagent_http_requests_total", "stockagent_http_request_duration_seconds_count",
+		"stockagent_bridge_busy_workers", "stockagent_drift_health_level", "stockagent_llm_tokens_total",
+		"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
+	} {
+		if !defined[n] {
+			t.Errorf("DefinedMetrics lacks %s", n)
+		}
+	}
+	for _, n := range []string{"prediction_total_bucket", "stockagent_tasks_count", "up", "Name"} {
+		if defined[n] {
+			t.Errorf("DefinedMetrics holds %s, which the service never exports", n)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "m.go"), []byte(`package m
+
+var x = prometheus.NewGauge(prometheus.GaugeOpts{Name: "something_else"})
+`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defined := definedMetrics(t)
-	defined["up"] = true
-	exprs := regexp.MustCompile(`(?m)^\s*expr:\s*(.*)$`).FindAllStringSubmatch(string(data), -1)
-	if len(exprs) < 5 {
-		t.Fatalf("%d alert exprs in alerts.yml, want at least 5", len(exprs))
+	if _, err := deploytest.DefinedMetrics(dir); err == nil || !strings.Contains(err.Error(), "prediction_total") {
+		t.Errorf("DefinedMetrics of source without the kept names: error %v, want one naming prediction_total", err)
 	}
-	for _, m := range exprs {
-		expr := strings.TrimSpace(m[1])
-		if expr == "" || expr == "|" || expr == ">" || strings.HasPrefix(expr, "|") || strings.HasPrefix(expr, ">") {
-			t.Errorf("expr %q: keep each alert expr on one line", expr)
-			continue
-		}
-		names := deploytest.ExprMetrics(expr)
-		if len(names) == 0 {
-			t.Errorf("expr %q queries no metric", expr)
-		}
-		for _, n := range names {
-			if !defined[n] {
-				t.Errorf("expr %q: %s is not a metric of the service", expr, n)
-			}
-		}
-	}
-	for _, n := range []string{"up", "stockagent_drift_health_level", "stockagent_trainings_total", "stockagent_http_request_duration_seconds_bucket", "redis_up"} {
-		if !strings.Contains(string(data), n) {
-			t.Errorf("no alert on %s", n)
-		}
+	if _, err := deploytest.DefinedMetrics(t.TempDir()); err == nil {
+		t.Error("DefinedMetrics of an empty folder: no error")
 	}
 }
 
