@@ -71,24 +71,22 @@ func (v variable) query() string {
 	return ""
 }
 
-// DashboardMetrics reads every Grafana dashboard (*.json) under dir, at any
-// depth, and returns each metric name their queries select (panel targets'
-// expr and query variables; see ExprMetrics) with the places that use it,
-// each written "file: panel title" ("file: variable name" for a variable),
-// file relative to dir, sorted. Names are as written: a histogram appears as
-// name_bucket, name_sum or name_count.
+// Query is one query of a dashboard: a panel target's expr (PromQL with
+// Grafana's variables) or a query variable's (label_values(…) and the like).
+type Query struct {
+	Place    string // "file: panel title", or "file: variable name"; file relative to the folder
+	Expr     string
+	Variable bool // a query variable's, which Grafana reads, not Prometheus
+}
+
+// DashboardQueries reads every Grafana dashboard (*.json) under dir, at any
+// depth, and returns their queries: every panel target's (collapsed rows'
+// panels included) and every query variable's, in file order.
 //
 // A file that cannot be read or is not JSON is an error naming the file; no
 // dashboard under dir is an error too.
-func DashboardMetrics(dir string) (map[string][]string, error) {
-	used := map[string][]string{}
-	add := func(expr, place string) {
-		for _, name := range ExprMetrics(expr) {
-			if !slices.Contains(used[name], place) {
-				used[name] = append(used[name], place)
-			}
-		}
-	}
+func DashboardQueries(dir string) ([]Query, error) {
+	var queries []Query
 	files := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
@@ -111,14 +109,16 @@ func DashboardMetrics(dir string) (map[string][]string, error) {
 		walk = func(ps []panel) {
 			for _, p := range ps {
 				for _, t := range p.Targets {
-					add(t.Expr, rel+": "+p.Title)
+					queries = append(queries, Query{Place: rel + ": " + p.Title, Expr: t.Expr})
 				}
 				walk(p.Panels)
 			}
 		}
 		walk(db.Panels)
 		for _, v := range db.Templating.List {
-			add(v.query(), rel+": variable "+v.Name)
+			if q := v.query(); q != "" {
+				queries = append(queries, Query{Place: rel + ": variable " + v.Name, Expr: q, Variable: true})
+			}
 		}
 		return nil
 	})
@@ -127,6 +127,26 @@ func DashboardMetrics(dir string) (map[string][]string, error) {
 	}
 	if files == 0 {
 		return nil, fmt.Errorf("deploytest: no dashboard (*.json) under %s", dir)
+	}
+	return queries, nil
+}
+
+// DashboardMetrics returns each metric name the queries of the dashboards
+// under dir select (DashboardQueries, ExprMetrics) with the places that use
+// it, sorted. Names are as written: a histogram appears as name_bucket,
+// name_sum or name_count. It fails as DashboardQueries does.
+func DashboardMetrics(dir string) (map[string][]string, error) {
+	queries, err := DashboardQueries(dir)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string][]string{}
+	for _, q := range queries {
+		for _, name := range ExprMetrics(q.Expr) {
+			if !slices.Contains(used[name], q.Place) {
+				used[name] = append(used[name], q.Place)
+			}
+		}
 	}
 	for _, places := range used {
 		sort.Strings(places)
