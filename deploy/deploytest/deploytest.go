@@ -177,8 +177,11 @@ func Missing(dashboards map[string][]string, scraped map[string]bool) []string {
 // shape.
 func DefinedMetrics(srcDir string) (map[string]bool, error) {
 	files, err := filepath.Glob(filepath.Join(srcDir, "*.go"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no Go source in %s (%v)", srcDir, err)
+	if err != nil {
+		return nil, fmt.Errorf("deploytest: %s: %w", srcDir, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("deploytest: no Go source in %s", srcDir)
 	}
 	defined := map[string]bool{}
 	for _, f := range files {
@@ -202,7 +205,7 @@ func DefinedMetrics(srcDir string) (map[string]bool, error) {
 	}
 	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_count", "redis_up"} {
 		if !defined[n] {
-			return nil, fmt.Errorf("%s not found in %s: the metrics' declarations changed shape", n, srcDir)
+			return nil, fmt.Errorf("deploytest: %s not found in %s: the metrics' declarations changed shape", n, srcDir)
 		}
 	}
 
@@ -210,7 +213,7 @@ func DefinedMetrics(srcDir string) (map[string]bool, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	families, err := reg.Gather()
 	if err != nil {
-		return nil, fmt.Errorf("the standard collectors: %w", err)
+		return nil, fmt.Errorf("deploytest: the standard collectors: %w", err)
 	}
 	page := scrape.Page{}
 	for _, f := range families {
