@@ -59,6 +59,9 @@ test: setup lint test-go test-py test-web ## run the linters, then every Go, Pyt
 # actionlint's dependencies cannot share one build list), so the product's go.mod stays as it is.
 # Each is rebuilt only when its go.mod or go.sum changes; the Go build cache keeps the rest.
 TOOLS := $(BUILD)/tools
+# The alert rules' check, a module of its own: the Prometheus module it needs would raise versions
+# the product shares with it (deploy/deploytest/rulecheck/doc.go).
+RULECHECK := deploy/deploytest/rulecheck
 GO_LINTERS := $(TOOLS)/golangci-lint $(TOOLS)/actionlint
 
 $(TOOLS)/%: .ci/tools/%/go.mod .ci/tools/%/go.sum | preflight
@@ -72,8 +75,10 @@ lint: $(VENV)/.installed $(BUILD)/cgo.env web/swaggerui/.stamp web/dist/index.ht
 	@echo "==> go mod tidy: go.mod and go.sum (the product's and the linters') as tidy leaves them"
 	go mod tidy -diff
 	$(foreach tool,$(notdir $(GO_LINTERS)),go -C .ci/tools/$(tool) mod tidy -diff;)
+	go -C $(RULECHECK) mod tidy -diff
 	@echo "==> golangci-lint (.golangci.yml)"
 	source $(BUILD)/cgo.env && $(TOOLS)/golangci-lint run ./...
+	cd $(RULECHECK) && $(abspath $(TOOLS))/golangci-lint run ./...
 	@echo "==> actionlint (.github/workflows)"
 	$(TOOLS)/actionlint
 	@echo "==> ruff check (pyproject.toml, [tool.ruff])"
@@ -90,6 +95,8 @@ test-go: $(BIN)
 	go mod verify
 	@echo "==> go tests"
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -count=1 -timeout 20m ./...
+	@echo "==> alert rules and dashboard queries, parsed as Prometheus does ($(RULECHECK))"
+	go -C $(RULECHECK) test -count=1 ./...
 
 test-py: $(VENV)/.installed
 	@echo "==> python tests"

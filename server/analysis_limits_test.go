@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"stockagent/server/metrics/scrape"
 	"stockagent/server/pyapi"
 )
 
@@ -216,17 +217,17 @@ func (s *server) send(t *testing.T, ctx context.Context, path, body string, head
 	return answer{status: res.StatusCode, header: res.Header, body: string(b)}
 }
 
-// metric reads one sample of the server's /metrics (0 when absent).
-func (s *server) metric(t *testing.T, sample string) float64 {
+// metric reads one series of the server's /metrics, name{label="value",…}
+// (0 when absent).
+func (s *server) metric(t *testing.T, series string) float64 {
 	t.Helper()
 	_, body := s.get(t, "/metrics")
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, sample+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
+	page, err := scrape.ParseString(body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	v, _ := page.Value(series)
+	return v
 }
 
 const agentCancelled = `stockagent_bridge_calls_total{function="` + pyapi.FuncAnalyze + `",lane="agent",outcome="cancelled"}`

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,18 +140,10 @@ func oneOf(v string, set ...string) bool {
 	return false
 }
 
-var analyzeCalls = regexp.MustCompile(`(?m)^stockagent_bridge_calls_total\{function="` + regexp.QuoteMeta(pyapi.FuncAnalyze) + `",lane="agent",outcome="ok"\} (\d+)`)
-
 // llmCalls counts the agent runs the server made, from its metrics.
 func llmCalls(t *testing.T, srv *server) int {
 	t.Helper()
-	_, body := srv.get(t, "/metrics")
-	m := analyzeCalls.FindStringSubmatch(body)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	return int(srv.metric(t, `stockagent_bridge_calls_total{function="`+pyapi.FuncAnalyze+`",lane="agent",outcome="ok"}`))
 }
 
 // startLlamaServer starts llama-cpp-python's OpenAI-compatible server on the

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,18 +35,11 @@ func TestFinding14AutoRetrainBudget(t *testing.T) {
 	if status, body := s.post(t, "/train-parent", `{}`); status != 200 || !strings.Contains(body, `"started"`) {
 		t.Fatalf("/train-parent: %d %s", status, body)
 	}
-	trainings := regexp.MustCompile(`stockagent_trainings_total\{kind="parent",status="completed"\} (\d+)`)
-	completed := func() string {
-		_, m := s.get(t, "/metrics")
-		if g := trainings.FindStringSubmatch(m); g != nil {
-			return g[1]
-		}
-		return "0"
-	}
+	completed := func() float64 { return s.metric(t, `stockagent_trainings_total{kind="parent",status="completed"}`) }
 	// The manual training, then the automatic retrain its drift check starts.
-	for deadline := time.Now().Add(5 * time.Minute); completed() != "2"; time.Sleep(500 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Minute); completed() != 2; time.Sleep(500 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s parent trainings completed; want the manual one and one automatic retrain", completed())
+			t.Fatalf("%v parent trainings completed; want the manual one and one automatic retrain", completed())
 		}
 	}
 	// Three more scheduled checks run, and none retrains again.
@@ -57,8 +49,8 @@ func TestFinding14AutoRetrainBudget(t *testing.T) {
 			t.Fatalf("%d scheduled checks in 2 minutes at a 2 s interval, want 3", strings.Count(s.logs(), "scheduled monitoring done")-scheduled)
 		}
 	}
-	if rec := waitStatus(t, s, "parent", time.Minute); rec.Status != "completed" || completed() != "2" {
-		t.Fatalf("the retraining went on: %+v, %s completed", rec, completed())
+	if rec := waitStatus(t, s, "parent", time.Minute); rec.Status != "completed" || completed() != 2 {
+		t.Fatalf("the retraining went on: %+v, %v completed", rec, completed())
 	}
 	if n := strings.Count(s.logs(), `msg="policy retrain"`); n != 1 {
 		t.Fatalf("%d automatic retrains logged, want 1", n)

@@ -19,6 +19,7 @@ import (
 	"stockagent/deploy/deploytest"
 	"stockagent/pybridge/pybridgetest"
 	"stockagent/server/httpapi/apitest"
+	"stockagent/server/metrics/scrape"
 	"stockagent/server/pyapi"
 	"stockagent/server/servertest"
 )
@@ -175,22 +176,16 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Errorf("the AAPL model was loaded %d times over two forecasts, want once (kept in memory)", n)
 	}
 	t.Run("Cache-Control: no-cache computes the forecast again", func(t *testing.T) {
-		predictCalls := func() string {
-			_, body := srv.get(t, "/metrics")
-			for _, line := range strings.Split(body, "\n") {
-				if strings.HasPrefix(line, `stockagent_bridge_calls_total{function="`+pyapi.FuncPredict+`",lane="inference",outcome="ok"}`) {
-					return line
-				}
-			}
-			return ""
+		predictCalls := func() float64 {
+			return srv.metric(t, `stockagent_bridge_calls_total{function="`+pyapi.FuncPredict+`",lane="inference",outcome="ok"}`)
 		}
 		before := predictCalls()
 		if status, body := srv.post(t, "/predict-child", `{"ticker":"AAPL"}`); status != 200 || predictCalls() != before {
-			t.Fatalf("a cached forecast called Python: %d %.200s, %q then %q", status, body, before, predictCalls())
+			t.Fatalf("a cached forecast called Python: %d %.200s, %v then %v", status, body, before, predictCalls())
 		}
 		status, body := srv.do(t, "POST", "/predict-child", `{"ticker":"AAPL"}`, map[string]string{"Cache-Control": "no-cache"})
 		if status != 200 || predictCalls() == before {
-			t.Fatalf("no-cache was answered from the cache: %d %.200s, calls %q", status, body, predictCalls())
+			t.Fatalf("no-cache was answered from the cache: %d %.200s, calls %v", status, body, predictCalls())
 		}
 	})
 
@@ -235,7 +230,7 @@ func TestServerEndToEnd(t *testing.T) {
 				t.Errorf("%s %s: %d %.300s, want %d with %s", tc.method, tc.path, status, body, tc.status, tc.want)
 			}
 		}
-		if _, body := srv.get(t, "/metrics"); !strings.Contains(body, `stockagent_bridge_calls_total{function="`+pyapi.FuncPredict+`",lane="inference",outcome="ok"}`) {
+		if srv.metric(t, `stockagent_bridge_calls_total{function="`+pyapi.FuncPredict+`",lane="inference",outcome="ok"}`) == 0 {
 			t.Error("/metrics lacks the bridge's call counts")
 		}
 	})
@@ -260,7 +255,11 @@ func TestServerEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, body := srv.get(t, "/metrics")
-		if missing := deploytest.Missing(used, deploytest.ScrapeNames(body)); len(missing) > 0 {
+		page, err := scrape.ParseString(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if missing := deploytest.Missing(used, page.Names()); len(missing) > 0 {
 			for _, m := range missing {
 				t.Errorf("%s (used by %v) is not in /metrics", m, used[m])
 			}

@@ -1,28 +1,33 @@
 // Package deploytest checks the monitoring configuration in deploy/ against
 // the metrics the service exports: which metric names the Grafana dashboards
-// query (DashboardMetrics, ExprMetrics), which names a /metrics page holds
-// (ScrapeNames), and which of the first the second lacks (Missing).
+// query (DashboardMetrics, ExprMetrics), which the service declares
+// (DefinedMetrics) and which of them a /metrics page lacks (Missing).
 //
 // A check against a live service takes three calls:
 //
 //	used, err := deploytest.DashboardMetrics("deploy/grafana/dashboards")
-//	// … GET /metrics into body …
-//	if missing := deploytest.Missing(used, deploytest.ScrapeNames(body)); len(missing) > 0 { … }
+//	page, err := scrape.Parse(…) // GET /metrics, stockagent/server/metrics/scrape
+//	if missing := deploytest.Missing(used, page.Names()); len(missing) > 0 { … }
 //
 // used[name] says which dashboards and panels query each missing name.
 package deploytest
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"stockagent/server/metrics/scrape"
 )
 
 // dashboard is the part of a Grafana dashboard's JSON that holds queries.
@@ -66,24 +71,22 @@ func (v variable) query() string {
 	return ""
 }
 
-// DashboardMetrics reads every Grafana dashboard (*.json) under dir, at any
-// depth, and returns each metric name their queries select (panel targets'
-// expr and query variables; see ExprMetrics) with the places that use it,
-// each written "file: panel title" ("file: variable name" for a variable),
-// file relative to dir, sorted. Names are as written: a histogram appears as
-// name_bucket, name_sum or name_count.
+// Query is one query of a dashboard: a panel target's expr (PromQL with
+// Grafana's variables) or a query variable's (label_values(…) and the like).
+type Query struct {
+	Place    string // "file: panel title", or "file: variable name"; file relative to the folder
+	Expr     string
+	Variable bool // a query variable's, which Grafana reads, not Prometheus
+}
+
+// DashboardQueries reads every Grafana dashboard (*.json) under dir, at any
+// depth, and returns their queries: every panel target's (collapsed rows'
+// panels included) and every query variable's, in file order.
 //
 // A file that cannot be read or is not JSON is an error naming the file; no
 // dashboard under dir is an error too.
-func DashboardMetrics(dir string) (map[string][]string, error) {
-	used := map[string][]string{}
-	add := func(expr, place string) {
-		for _, name := range ExprMetrics(expr) {
-			if !slices.Contains(used[name], place) {
-				used[name] = append(used[name], place)
-			}
-		}
-	}
+func DashboardQueries(dir string) ([]Query, error) {
+	var queries []Query
 	files := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
@@ -106,14 +109,16 @@ func DashboardMetrics(dir string) (map[string][]string, error) {
 		walk = func(ps []panel) {
 			for _, p := range ps {
 				for _, t := range p.Targets {
-					add(t.Expr, rel+": "+p.Title)
+					queries = append(queries, Query{Place: rel + ": " + p.Title, Expr: t.Expr})
 				}
 				walk(p.Panels)
 			}
 		}
 		walk(db.Panels)
 		for _, v := range db.Templating.List {
-			add(v.query(), rel+": variable "+v.Name)
+			if q := v.query(); q != "" {
+				queries = append(queries, Query{Place: rel + ": variable " + v.Name, Expr: q, Variable: true})
+			}
 		}
 		return nil
 	})
@@ -123,83 +128,34 @@ func DashboardMetrics(dir string) (map[string][]string, error) {
 	if files == 0 {
 		return nil, fmt.Errorf("deploytest: no dashboard (*.json) under %s", dir)
 	}
+	return queries, nil
+}
+
+// DashboardMetrics returns each metric name the queries of the dashboards
+// under dir select (DashboardQueries, ExprMetrics) with the places that use
+// it, sorted. Names are as written: a histogram appears as name_bucket,
+// name_sum or name_count. It fails as DashboardQueries does.
+func DashboardMetrics(dir string) (map[string][]string, error) {
+	queries, err := DashboardQueries(dir)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string][]string{}
+	for _, q := range queries {
+		for _, name := range ExprMetrics(q.Expr) {
+			if !slices.Contains(used[name], q.Place) {
+				used[name] = append(used[name], q.Place)
+			}
+		}
+	}
 	for _, places := range used {
 		sort.Strings(places)
 	}
 	return used, nil
 }
 
-// ScrapeNames returns the names of the series in body, a page in the
-// Prometheus text format (or OpenMetrics): the name of every sample line
-// (name{…} value, or {"name", …} value for a quoted name) and of every
-// "# TYPE name kind" line, with, for a histogram, name_bucket, name_sum and
-// name_count, and for a summary name_sum and name_count, so that a family
-// declared before its first sample is known as a whole.
-func ScrapeNames(body string) map[string]bool {
-	names := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "#"):
-			f := strings.Fields(line)
-			if len(f) < 4 || f[1] != "TYPE" {
-				continue
-			}
-			name := f[2]
-			if u, err := strconv.Unquote(name); err == nil {
-				name = u
-			}
-			names[name] = true
-			switch f[len(f)-1] {
-			case "histogram":
-				names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
-			case "gaugehistogram":
-				names[name+"_bucket"], names[name+"_gsum"], names[name+"_gcount"] = true, true, true
-			case "summary":
-				names[name+"_sum"], names[name+"_count"] = true, true
-			}
-		case line[0] == '{': // {"name", label="value"} value
-			if name, ok := quotedName(line[1:]); ok {
-				names[name] = true
-			}
-		default:
-			end := strings.IndexAny(line, "{ \t")
-			if end < 0 {
-				end = len(line)
-			}
-			names[line[:end]] = true
-		}
-	}
-	return names
-}
-
-// quotedName reads the metric name at the start of s, the inside of a
-// sample's braces: a quoted string followed by "," or "}".
-func quotedName(s string) (string, bool) {
-	if !strings.HasPrefix(s, `"`) {
-		return "", false
-	}
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			name, err := strconv.Unquote(s[:i+1])
-			rest := strings.TrimSpace(s[i+1:])
-			if err != nil || rest == "" || (rest[0] != ',' && rest[0] != '}') {
-				return "", false // a label name, as in {"label"="v"}
-			}
-			return name, true
-		}
-	}
-	return "", false
-}
-
 // Missing returns, sorted, the names dashboards use (DashboardMetrics) that
-// scraped (ScrapeNames) lacks.
+// scraped (the names a /metrics page holds, scrape.Page.Names) lacks.
 func Missing(dashboards map[string][]string, scraped map[string]bool) []string {
 	var missing []string
 	for name := range dashboards {
@@ -210,3 +166,62 @@ func Missing(dashboards map[string][]string, scraped map[string]bool) []string {
 	sort.Strings(missing)
 	return missing
 }
+
+// DefinedMetrics returns the name of every series the service can export:
+// the metrics declared in the Go source of srcDir, the server/metrics folder
+// (Name: "…" in prometheus.*Opts, with _bucket, _sum and _count for
+// histograms and _sum and _count for summaries), and those of the Go runtime
+// and process collectors it registers, as a registry of those collectors
+// exports them. It fails when the source yields none of the names the old
+// service's dashboards query (docs/api.md), as when the declarations changed
+// shape.
+func DefinedMetrics(srcDir string) (map[string]bool, error) {
+	files, err := filepath.Glob(filepath.Join(srcDir, "*.go"))
+	if err != nil {
+		return nil, fmt.Errorf("deploytest: %s: %w", srcDir, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("deploytest: no Go source in %s", srcDir)
+	}
+	defined := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range metricOpts.FindAllStringSubmatch(string(src), -1) {
+			kind, name := m[1], m[2]
+			defined[name] = true
+			switch kind {
+			case "Histogram":
+				defined[name+"_bucket"], defined[name+"_sum"], defined[name+"_count"] = true, true, true
+			case "Summary":
+				defined[name+"_sum"], defined[name+"_count"] = true, true
+			}
+		}
+	}
+	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_count", "redis_up"} {
+		if !defined[n] {
+			return nil, fmt.Errorf("deploytest: %s not found in %s: the metrics' declarations changed shape", n, srcDir)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	families, err := reg.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("deploytest: the standard collectors: %w", err)
+	}
+	page := scrape.Page{}
+	for _, f := range families {
+		page[f.GetName()] = f
+	}
+	maps.Copy(defined, page.Names())
+	return defined, nil
+}
+
+// metricOpts matches a metric's declaration: its kind and name.
+var metricOpts = regexp.MustCompile(`prometheus\.(Counter|Gauge|Histogram|Summary)Opts\{[^}]*?\bName:\s*"([^"]+)"`)

@@ -2,19 +2,11 @@ package deploytest_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"stockagent/deploy/deploytest"
 )
@@ -114,43 +106,6 @@ func TestExprMetrics(t *testing.T) {
 	}
 }
 
-func TestScrapeNames(t *testing.T) {
-	body := `# HELP req_total Requests.
-# TYPE req_total counter
-req_total{code="200",route="/a"} 3
-req_total{code="500",route="/a"} 1
-# HELP lat_seconds Latency.
-# TYPE lat_seconds histogram
-lat_seconds_bucket{le="0.1"} 1
-lat_seconds_bucket{le="+Inf"} 2
-lat_seconds_sum 0.3
-lat_seconds_count 2
-# TYPE empty_seconds histogram
-# TYPE gc_seconds summary
-gc_seconds{quantile="0.5"} 0.001
-# TYPE up_gauge gauge
-up_gauge 1
-{"dotted.name", job="x"} 4
-{"quoted_label"="v"} 5
-plain_no_labels 7 1700000000000
-# EOF
-`
-	got := deploytest.ScrapeNames(body)
-	want := []string{
-		"req_total", "lat_seconds", "lat_seconds_bucket", "lat_seconds_sum", "lat_seconds_count",
-		"empty_seconds", "empty_seconds_bucket", "empty_seconds_sum", "empty_seconds_count",
-		"gc_seconds", "gc_seconds_sum", "gc_seconds_count", "up_gauge", "dotted.name", "plain_no_labels",
-	}
-	for _, n := range want {
-		if !got[n] {
-			t.Errorf("ScrapeNames lacks %q", n)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("ScrapeNames = %v, want exactly %q", got, want)
-	}
-}
-
 func TestMissing(t *testing.T) {
 	used := map[string][]string{
 		"b_total":    {"x.json: B"},
@@ -162,7 +117,7 @@ func TestMissing(t *testing.T) {
 	if got, want := deploytest.Missing(used, scraped), []string{"b_total", "c"}; !slices.Equal(got, want) {
 		t.Errorf("Missing = %q, want %q", got, want)
 	}
-	if got := deploytest.Missing(used, deploytest.ScrapeNames("a_bucket 1\nb_total 2\nc 3\ngo_threads 4\n")); got != nil {
+	if got := deploytest.Missing(used, map[string]bool{"a_bucket": true, "b_total": true, "c": true, "go_threads": true}); got != nil {
 		t.Errorf("Missing = %q, want none", got)
 	}
 }
@@ -327,65 +282,13 @@ func TestDashboardsValid(t *testing.T) {
 	}
 }
 
-// definedMetrics returns every series name the service can export: the
-// metrics declared in the Go source of server/metrics (Name: "…" in
-// prometheus.*Opts, with _bucket, _sum and _count for histograms and
-// summaries) and those of the Go runtime and process collectors it
-// registers, as a fresh registry of those collectors exports them.
+// definedMetrics returns every series name the service can export
+// (deploytest.DefinedMetrics).
 func definedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(metricsSrcDir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Go source in %s: %v", metricsSrcDir, err)
-	}
-	opts := regexp.MustCompile(`prometheus\.(Counter|Gauge|Histogram|Summary)Opts\{[^}]*?\bName:\s*"([^"]+)"`)
-	defined := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range opts.FindAllStringSubmatch(string(src), -1) {
-			kind, name := m[1], m[2]
-			defined[name] = true
-			switch kind {
-			case "Histogram":
-				defined[name+"_bucket"], defined[name+"_sum"], defined[name+"_count"] = true, true, true
-			case "Summary":
-				defined[name+"_sum"], defined[name+"_count"] = true, true
-			}
-		}
-	}
-	// The names the old dashboards know (docs/api.md) and a few of each family
-	// prove the regexp read the source.
-	for _, n := range []string{
-		"prediction_total", "prediction_latency_seconds_bucket", "training_status",
-		"training_duration_seconds_count", "redis_up", "stockagent_http_requests_total",
-		"stockagent_bridge_busy_workers", "stockagent_drift_health_level", "stockagent_llm_tokens_total",
-	} {
-		if !defined[n] {
-			t.Fatalf("%s not found in %s: the regexp no longer reads the metrics' definitions", n, metricsSrcDir)
-		}
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec := httptest.NewRecorder()
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	body, err := io.ReadAll(rec.Result().Body)
+	defined, err := deploytest.DefinedMetrics(metricsSrcDir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for n := range deploytest.ScrapeNames(string(body)) {
-		defined[n] = true
-	}
-	for _, n := range []string{"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total"} {
-		if !defined[n] {
-			t.Fatalf("the standard collectors export no %s", n)
-		}
 	}
 	return defined
 }
@@ -402,7 +305,8 @@ func TestDashboardMetricsDefined(t *testing.T) {
 	for _, name := range deploytest.Missing(used, defined) {
 		t.Errorf("%s is not a metric of the service; used by %s", name, strings.Join(used[name], "; "))
 	}
-	// Every dashboard contributes, and the names docs/api.md keeps are shown.
+	// Every dashboard contributes, and the names docs/api.md keeps are shown
+	// (redis_up as stockagent_redis_up, the name no Redis exporter shares).
 	files := map[string]bool{}
 	for _, places := range used {
 		for _, p := range places {
@@ -414,47 +318,46 @@ func TestDashboardMetricsDefined(t *testing.T) {
 			t.Errorf("%s queries no metric", d)
 		}
 	}
-	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_bucket", "redis_up"} {
+	for _, n := range []string{"prediction_total", "prediction_latency_seconds_bucket", "training_status", "training_duration_seconds_bucket", "stockagent_redis_up"} {
 		if len(used[n]) == 0 {
 			t.Errorf("no dashboard shows %s", n)
 		}
 	}
 }
 
-// TestAlertRulesUseDefinedMetrics reads the one-line exprs of alerts.yml and
-// fails for a metric the service does not define (up, which Prometheus
-// makes for every target, aside).
-func TestAlertRulesUseDefinedMetrics(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(prometheusDir, "alerts.yml"))
-	if err != nil {
+// TestDefinedMetrics checks the names read from server/metrics: the kept
+// names, those under the prefix, histograms' series and the standard
+// collectors' are there, names never declared are not, and a folder whose
+// source declares none of the kept names is refused.
+func TestDefinedMetrics(t *testing.T) {
+	defined := definedMetrics(t)
+	for _, n := range []string{
+		"prediction_total", "prediction_latency_seconds_bucket", "training_duration_seconds_sum", "redis_up",
+		"stockagent_redis_up", "stockagent_http_requests_total", "stockagent_http_request_duration_seconds_count",
+		"stockagent_bridge_busy_workers", "stockagent_drift_health_level", "stockagent_llm_tokens_total",
+		"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
+	} {
+		if !defined[n] {
+			t.Errorf("DefinedMetrics lacks %s", n)
+		}
+	}
+	for _, n := range []string{"prediction_total_bucket", "stockagent_tasks_count", "up", "Name"} {
+		if defined[n] {
+			t.Errorf("DefinedMetrics holds %s, which the service never exports", n)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "m.go"), []byte(`package m
+
+var x = prometheus.NewGauge(prometheus.GaugeOpts{Name: "something_else"})
+`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defined := definedMetrics(t)
-	defined["up"] = true
-	exprs := regexp.MustCompile(`(?m)^\s*expr:\s*(.*)$`).FindAllStringSubmatch(string(data), -1)
-	if len(exprs) < 5 {
-		t.Fatalf("%d alert exprs in alerts.yml, want at least 5", len(exprs))
+	if _, err := deploytest.DefinedMetrics(dir); err == nil || !strings.Contains(err.Error(), "prediction_total") {
+		t.Errorf("DefinedMetrics of source without the kept names: error %v, want one naming prediction_total", err)
 	}
-	for _, m := range exprs {
-		expr := strings.TrimSpace(m[1])
-		if expr == "" || expr == "|" || expr == ">" || strings.HasPrefix(expr, "|") || strings.HasPrefix(expr, ">") {
-			t.Errorf("expr %q: keep each alert expr on one line", expr)
-			continue
-		}
-		names := deploytest.ExprMetrics(expr)
-		if len(names) == 0 {
-			t.Errorf("expr %q queries no metric", expr)
-		}
-		for _, n := range names {
-			if !defined[n] {
-				t.Errorf("expr %q: %s is not a metric of the service", expr, n)
-			}
-		}
-	}
-	for _, n := range []string{"up", "stockagent_drift_health_level", "stockagent_trainings_total", "stockagent_http_request_duration_seconds_bucket", "redis_up"} {
-		if !strings.Contains(string(data), n) {
-			t.Errorf("no alert on %s", n)
-		}
+	if _, err := deploytest.DefinedMetrics(t.TempDir()); err == nil {
+		t.Error("DefinedMetrics of an empty folder: no error")
 	}
 }
 

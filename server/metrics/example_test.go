@@ -2,15 +2,14 @@ package metrics_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"stockagent/server/metrics"
+	"stockagent/server/metrics/scrape"
 )
 
 // The service makes one Metrics at start-up, measures every request with its
@@ -28,13 +27,13 @@ func Example() {
 	resp.Body.Close()
 
 	resp, _ = app.Test(httptest.NewRequest(http.MethodGet, "/metrics", nil), -1)
-	body, _ := io.ReadAll(resp.Body)
+	page, err := scrape.Parse(resp.Body)
 	resp.Body.Close()
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "stockagent_http_requests_total{") {
-			fmt.Println(line)
-		}
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
+	fmt.Println(page.Value(`stockagent_http_requests_total{route="/status/:task_id",method="GET",code="200"}`))
 	// Output:
-	// stockagent_http_requests_total{code="200",method="GET",route="/status/:task_id"} 1
+	// 1 true
 }

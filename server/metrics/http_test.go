@@ -133,7 +133,7 @@ func TestMiddleware(t *testing.T) {
 						t.Fatalf("%s %s: status %d, want %d", r.method, r.path, resp.StatusCode, wantCode)
 					}
 				}
-				got := scrape(t, m)
+				got := getMetrics(t, m)
 				want := tc.want
 				if catchAll {
 					want = nil
@@ -141,17 +141,20 @@ func TestMiddleware(t *testing.T) {
 						want = append(want, strings.Replace(w, `code="405"`, `code="404"`, 1))
 					}
 				}
-				wantLines(t, got, want...)
-				if len(tc.want) == 0 {
-					for l := range got {
-						if strings.HasPrefix(l, "stockagent_http_requests_total{") && !strings.Contains(l, `route="/metrics"`) {
-							t.Errorf("unexpected series %s", l)
-						}
+				wantSamples(t, got, want...)
+				for name, f := range got {
+					if !strings.HasPrefix(name, "stockagent_http_") {
+						continue
 					}
-				}
-				for l := range got {
-					if strings.HasPrefix(l, "stockagent_http_") && (strings.Contains(l, "aapl") || strings.Contains(l, "AAPL") || strings.Contains(l, "/no/such")) {
-						t.Errorf("raw path in a label: %s", l)
+					for _, s := range f.GetMetric() {
+						for _, l := range s.GetLabel() {
+							if l.GetName() == "route" && len(tc.want) == 0 && l.GetValue() != "/metrics" {
+								t.Errorf("unexpected series %s %v", name, s.GetLabel())
+							}
+							if v := l.GetValue(); strings.Contains(v, "aapl") || strings.Contains(v, "AAPL") || strings.Contains(v, "/no/such") {
+								t.Errorf("raw path in a label: %s %v", name, s.GetLabel())
+							}
+						}
 					}
 				}
 			})
@@ -179,7 +182,7 @@ func TestMiddlewareSeesRoutesAddedLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	wantLines(t, scrape(t, m),
+	wantSamples(t, getMetrics(t, m),
 		`stockagent_http_requests_total{code="200",method="GET",route="/a"} 1`,
 		`stockagent_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
 		`stockagent_http_requests_total{code="200",method="GET",route="/b/:id"} 1`,

@@ -13,8 +13,10 @@
 //	redis_up                              1 when the Redis store answers, else 0
 //
 // The others follow the Prometheus naming conventions under the stockagent_
-// prefix:
+// prefix, the service's namespace, so that they clash with no exporter's:
 //
+//	stockagent_redis_up                                  redis_up's value under the prefix (the
+//	                                                     Redis exporter has a redis_up of its own)
 //	stockagent_http_requests_total{route,method,code}
 //	stockagent_http_request_duration_seconds{route,method}
 //	stockagent_prediction_errors_total{type}
@@ -27,6 +29,12 @@
 //	stockagent_bridge_call_duration_seconds{lane,function}
 //	stockagent_bridge_queue_wait_seconds{lane}
 //	stockagent_bridge_busy_workers{lane}
+//	stockagent_llm_duration_seconds
+//	stockagent_llm_tokens_total{kind}                    kind prompt|completion
+//	stockagent_analyses_relayed_total{outcome}           outcome answered|failed
+//	stockagent_drift_score{kind}
+//	stockagent_drift_health_level{kind}
+//	stockagent_models_by_drift_health{kind,health}       health healthy|degraded|critical
 //
 // plus the Go runtime (go_*) and process (process_*) collectors.
 //
@@ -86,7 +94,8 @@ type Metrics struct {
 	lastValLoss      *prometheus.GaugeVec     // kind
 	tasksQueued      prometheus.Gauge
 	tasksRunning     prometheus.Gauge
-	redisUp          prometheus.Gauge
+	redisUp          prometheus.Gauge       // stockagent_redis_up
+	redisUpKept      prometheus.Gauge       // redis_up, the old name
 	rateLimited      *prometheus.CounterVec // policy
 	policies         *boundedLabel
 	training         trainingStates
@@ -163,8 +172,12 @@ func New(reg *prometheus.Registry) *Metrics {
 			Help: "Last validation loss of the most recently completed training of a model kind.",
 		}, []string{"kind"}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "redis_up",
+			Name: "stockagent_redis_up",
 			Help: "1 when the Redis store answered its last check, 0 when it did not or none is configured.",
+		}),
+		redisUpKept: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "redis_up",
+			Help: "Same as stockagent_redis_up, under the old service's name, which the Redis exporter's redis_up shares.",
 		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stockagent_rate_limited_total",
@@ -245,7 +258,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.predictions, m.predictionErrors, m.predictionLatency, m.cacheRequests,
 		m.trainingStatus, m.trainingDuration, m.trainings, m.lastValLoss,
-		tasks, m.redisUp, m.rateLimited,
+		tasks, m.redisUp, m.redisUpKept, m.rateLimited,
 		m.bridgeCalls, m.bridgeDuration, m.bridgeQueueWait, m.bridgeBusy,
 	)
 	m.initSeries()

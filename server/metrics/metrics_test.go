@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +16,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"stockagent/pybridge"
 	"stockagent/server/metrics"
+	"stockagent/server/metrics/scrape"
 	"stockagent/server/pyapi"
 )
 
@@ -30,9 +32,9 @@ func newMetrics(t *testing.T) (*metrics.Metrics, *prometheus.Registry) {
 	return metrics.New(reg), reg
 }
 
-// scrape serves m's handler on GET /metrics of a fresh app, requests it and
-// returns the body's lines as a set.
-func scrape(t *testing.T, m *metrics.Metrics) map[string]bool {
+// getMetrics serves m's handler on GET /metrics of a fresh app, requests it and
+// parses the page.
+func getMetrics(t *testing.T, m *metrics.Metrics) scrape.Page {
 	t.Helper()
 	app := fiber.New()
 	app.Get("/metrics", m.Handler())
@@ -41,29 +43,33 @@ func scrape(t *testing.T, m *metrics.Metrics) map[string]bool {
 		t.Fatalf("GET /metrics: %v", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read /metrics: %v", err)
-	}
 	if resp.StatusCode != fiber.StatusOK {
-		t.Fatalf("GET /metrics: status %d: %s", resp.StatusCode, body)
+		t.Fatalf("GET /metrics: status %d", resp.StatusCode)
 	}
 	if ct := resp.Header.Get(fiber.HeaderContentType); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("GET /metrics: Content-Type %q, want text/plain", ct)
 	}
-	lines := make(map[string]bool)
-	for _, l := range strings.Split(string(body), "\n") {
-		lines[l] = true
+	p, err := scrape.Parse(resp.Body)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
 	}
-	return lines
+	return p
 }
 
-// wantLines fails for every line of want missing from got.
-func wantLines(t *testing.T, got map[string]bool, want ...string) {
+// wantSamples fails for every sample of want, "series value" as the text
+// format writes it, that got lacks or holds with another value.
+func wantSamples(t *testing.T, got scrape.Page, want ...string) {
 	t.Helper()
 	for _, w := range want {
-		if !got[w] {
-			t.Errorf("/metrics lacks the line %q", w)
+		i := strings.LastIndexByte(w, ' ')
+		wantValue, err := strconv.ParseFloat(w[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("want %q: not a sample", w)
+		}
+		if v, ok := got.Value(w[:i]); !ok {
+			t.Errorf("/metrics lacks %s", w[:i])
+		} else if v != wantValue {
+			t.Errorf("/metrics: %s is %v, want %v", w[:i], v, wantValue)
 		}
 	}
 }
@@ -152,11 +158,11 @@ func TestMethodsExportSeries(t *testing.T) {
 		},
 		"redis up": {
 			func(m *metrics.Metrics) { m.RedisUp(true) },
-			[]string{`redis_up 1`},
+			[]string{`redis_up 1`, `stockagent_redis_up 1`},
 		},
 		"redis down": {
 			func(m *metrics.Metrics) { m.RedisUp(true); m.RedisUp(false) },
-			[]string{`redis_up 0`},
+			[]string{`redis_up 0`, `stockagent_redis_up 0`},
 		},
 		"rate limited": {
 			func(m *metrics.Metrics) { m.RateLimited("training"); m.RateLimited("training") },
@@ -198,32 +204,89 @@ func TestMethodsExportSeries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m, _ := newMetrics(t)
 			tc.record(m)
-			wantLines(t, scrape(t, m), tc.want...)
+			wantSamples(t, getMetrics(t, m), tc.want...)
 		})
 	}
 }
 
 // TestOldNames checks the names existing dashboards query (docs/api.md) before
-// anything happened, with the Go and process collectors beside them.
+// anything happened, with their types, and the Go and process collectors
+// beside them.
 func TestOldNames(t *testing.T) {
 	m, _ := newMetrics(t)
-	wantLines(t, scrape(t, m),
-		"# TYPE prediction_total counter",
+	got := getMetrics(t, m)
+	for name, want := range map[string]dto.MetricType{
+		"prediction_total":           dto.MetricType_COUNTER,
+		"prediction_latency_seconds": dto.MetricType_HISTOGRAM,
+		"training_status":            dto.MetricType_GAUGE,
+		"training_duration_seconds":  dto.MetricType_HISTOGRAM,
+		"redis_up":                   dto.MetricType_GAUGE,
+		"stockagent_redis_up":        dto.MetricType_GAUGE,
+		"go_goroutines":              dto.MetricType_GAUGE,
+		"process_cpu_seconds_total":  dto.MetricType_COUNTER,
+	} {
+		if f, ok := got[name]; !ok || f.GetType() != want {
+			t.Errorf("%s: type %v, want %v", name, f.GetType(), want)
+		}
+	}
+	wantSamples(t, got,
 		`prediction_total{type="parent"} 0`,
 		`prediction_total{type="child"} 0`,
 		`prediction_total{type="batch"} 0`,
-		"# TYPE prediction_latency_seconds histogram",
 		`prediction_latency_seconds_count{type="child"} 0`,
-		"# TYPE training_status gauge",
 		`training_status{kind="parent"} 0`,
 		`training_status{kind="child"} 0`,
-		"# TYPE training_duration_seconds histogram",
 		`training_duration_seconds_count{kind="parent"} 0`,
-		"# TYPE redis_up gauge",
 		"redis_up 0",
-		"# TYPE go_goroutines gauge",
-		"# TYPE process_cpu_seconds_total counter",
+		"stockagent_redis_up 0",
 	)
+}
+
+// keptNames are the names without the service's prefix that the old
+// service's dashboards query (docs/api.md): they stay as they are.
+var keptNames = map[string]bool{
+	"prediction_total": true, "prediction_latency_seconds": true, "training_status": true,
+	"training_duration_seconds": true, "redis_up": true,
+}
+
+// TestNamespace fails for a metric outside the service's namespace
+// (stockagent_) other than the kept names and the standard collectors' (go_,
+// process_, promhttp_): an unprefixed name may clash with another exporter's.
+func TestNamespace(t *testing.T) {
+	m, reg := newMetrics(t)
+	// Record into the families that have no series until something happens.
+	m.Prediction("child", time.Millisecond, errors.New("x"))
+	m.TrainingFinished("child", time.Minute, "completed", 0.1)
+	m.RateLimited("training")
+	m.CallDone(pybridge.Inference, "a:b", time.Millisecond, nil)
+	m.LLM(time.Second, 1, 1)
+	m.Drift("child", "AAPL", 0.5, "Healthy")
+	app := fiber.New()
+	app.Use(m.Middleware())
+	app.Get("/", func(c *fiber.Ctx) error { return nil })
+	resp, err := app.Test(httptest.NewRequest(fiber.MethodGet, "/", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := 0
+	for _, f := range families {
+		name := f.GetName()
+		switch {
+		case strings.HasPrefix(name, "stockagent_"):
+			own++
+		case keptNames[name], strings.HasPrefix(name, "go_"), strings.HasPrefix(name, "process_"), strings.HasPrefix(name, "promhttp_"):
+		default:
+			t.Errorf("%s is outside the stockagent_ namespace", name)
+		}
+	}
+	if own < 19 { // as many as the service had when this test was written
+		t.Errorf("%d families under stockagent_, want every metric of the service", own)
+	}
 }
 
 // TestLint runs promlint over everything registered: the naming conventions
@@ -256,15 +319,14 @@ func TestFunctionLabelIsBounded(t *testing.T) {
 			t.Errorf("%s: %d series after 1000 function names, want %d (the cap and other)", name, n, metrics.MaxFunctionLabels+1)
 		}
 	}
-	lines := scrape(t, m)
-	wantLines(t, lines,
+	wantSamples(t, getMetrics(t, m),
 		`stockagent_bridge_calls_total{function="mod0:fn",lane="inference",outcome="ok"} 1`,
 		fmt.Sprintf(`stockagent_bridge_calls_total{function="mod%d:fn",lane="inference",outcome="ok"} 1`, metrics.MaxFunctionLabels-1),
 		fmt.Sprintf(`stockagent_bridge_calls_total{function="other",lane="inference",outcome="ok"} %d`, 1000-metrics.MaxFunctionLabels),
 	)
 	// An admitted name still counts as itself once the cap is reached.
 	m.CallDone(pybridge.Inference, "mod0:fn", time.Millisecond, nil)
-	wantLines(t, scrape(t, m), `stockagent_bridge_calls_total{function="mod0:fn",lane="inference",outcome="ok"} 2`)
+	wantSamples(t, getMetrics(t, m), `stockagent_bridge_calls_total{function="mod0:fn",lane="inference",outcome="ok"} 2`)
 }
 
 func TestPolicyLabelIsBounded(t *testing.T) {
@@ -331,8 +393,8 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got := scrape(t, m)
-	wantLines(t, got,
+	got := getMetrics(t, m)
+	wantSamples(t, got,
 		`training_status{kind="parent"} 2`,
 		`stockagent_bridge_busy_workers{lane="inference"} 0`,
 		`prediction_total{type="child"} 1600`,

@@ -104,16 +104,17 @@ func (m *Metrics) TaskQueue(queued, running int) {
 	m.tasksRunning.Set(float64(running))
 }
 
-// RedisUp sets redis_up to 1 when up, else 0.
+// RedisUp sets stockagent_redis_up and redis_up to 1 when up, else 0.
 func (m *Metrics) RedisUp(up bool) {
 	if m == nil {
 		return
 	}
+	v := 0.0
 	if up {
-		m.redisUp.Set(1)
-	} else {
-		m.redisUp.Set(0)
+		v = 1
 	}
+	m.redisUp.Set(v)
+	m.redisUpKept.Set(v)
 }
 
 // RateLimited records a request refused by the rate-limit policy named

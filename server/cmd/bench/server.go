@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,13 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"stockagent/server/metrics/scrape"
 	"stockagent/server/pyapi"
 	"stockagent/server/servertest"
 )
@@ -125,14 +125,10 @@ func (s *serverProc) predictCalls(c *fasthttp.Client) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("GET /metrics: %w", err)
 	}
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), predictCallsSeries+" "); ok {
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0, fmt.Errorf("GET /metrics: %q: %w", line, err)
-			}
-			return int(n), nil
-		}
+	page, err := scrape.Parse(bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
 	}
-	return 0, nil
+	n, _ := page.Value(predictCallsSeries)
+	return int(n), nil
 }
