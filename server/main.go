@@ -168,8 +168,6 @@ func run() error {
 	svc := forecast.NewService(forecast.NewClient(py),
 		taskMgr, cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL), m, log)
 	// The store's serving pointers are the truth: serving.json follows them.
-	// Then, without Redis, queue again the runs that a stopped process left
-	// queued or running (Redis keeps its stream's entries).
 	if err := svc.Reconcile(context.Background(), st); err != nil {
 		log.Warn("serving pointers not reconciled", "error", err)
 	}
@@ -178,7 +176,9 @@ func run() error {
 	if n, ok := st.(store.Notifier); ok {
 		svc.Follow(followCtx, st, n, servingCheckInterval)
 	}
-	if err := taskMgr.Recover(context.Background()); err != nil {
+	// Every kind is registered (NewService): take work. Without Redis this
+	// first queues again the runs a stopped process left queued or running.
+	if err := taskMgr.Start(context.Background()); err != nil {
 		log.Warn("unfinished tasks not recovered", "error", err)
 	}
 	analyst := analysis.New(analysis.Config{

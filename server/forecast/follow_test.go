@@ -68,6 +68,9 @@ func TestFollowLoadsFirstAndKeepsTheLoadedVersion(t *testing.T) {
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	svc := forecast.NewService(forecast.NewClient(&loader{serving: map[string]string{}}), m,
 		cache.NewPredictions(st, forecast.ServingVersions(st), 0), nil, quiet)
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if svc.Serving() != nil {
 		t.Fatal("a process that follows no shared pointers reports serving states")
 	}

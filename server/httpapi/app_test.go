@@ -104,6 +104,9 @@ func newTestApp(t *testing.T, opts ...func(*Deps)) (*fiber.App, *fakePython, *ta
 		Docs:         func(r fiber.Router) { web.MountDocs(r, "/openapi.json") },
 		App:          testWebApp(t),
 		Forecast:     forecast.NewService(forecast.NewClient(py), m, pc, nil, quiet)}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for _, o := range opts {
 		o(&d)
 	}

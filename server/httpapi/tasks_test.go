@@ -32,6 +32,9 @@ func TestCancelOwnerOrAdmin(t *testing.T) {
 		}
 	})
 	svc := forecast.NewService(forecast.NewClient(py), m, cache.NewPredictions(st, forecast.ServingVersions(st), 0), nil, quiet)
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	h := &handlers{d: Deps{Logger: quiet, Forecast: svc, Store: st, CallTimeout: DefaultCallTimeout}}
 	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(quiet)})
 	callers := map[string]Caller{

@@ -130,6 +130,9 @@ func newRig(t *testing.T, b storetest.Backend, replicas int, auto bool, training
 	})
 	m := metrics.New(prometheus.NewRegistry())
 	fs := forecast.NewService(forecast.NewClient(r.py), r.tm, cache.NewPredictions(st, forecast.ServingVersions(st), time.Hour), m, log)
+	if err := r.tm.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for range replicas {
 		r.svcs = append(r.svcs, New(Config{AutoRetrain: auto}, Deps{
 			Python: r.py, Policy: pol, Forecast: fs, Store: st, Limiter: limiter, Observer: r.checks, Logger: log}))

@@ -133,6 +133,9 @@ func cluster(t *testing.T, h tasks.Handler) (api *tasks.Manager, worker func(nam
 		q := open(t, url, prefix+"work", name, time.Second)
 		m := tasks.New(st, tasks.Config{Lease: time.Second, Queue: q, NoWork: noWork})
 		m.Handle("train", h)
+		if err := m.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 		return m
 	}

@@ -17,7 +17,7 @@ const localClaimWait = time.Second
 // REDIS_URL): entries in memory with the delivery rules of the Redis Stream
 // (package queue). A claimed entry stays pending until Done or Requeue; one
 // whose claimer has not renewed it for longer than the lease is claimed again.
-// The entries end with the process, the task records do not: Manager.Recover
+// The entries end with the process, the task records do not: Manager.Start
 // puts the runs a stopped process left active back on the queue. A job
 // already held (waiting or pending) is not added twice. Its methods are safe
 // for concurrent use.

@@ -16,7 +16,7 @@
 // to a Queue (queue.go), and the processes that take work claim it, no more
 // than they can start. The Queue is the Redis Stream that processes share
 // (package queue), or without one this process's LocalQueue (local.go), whose
-// entries Recover rebuilds from the durable records at the next start.
+// entries Start rebuilds from the durable records at the next start.
 //
 // A run whose process died (or was paused past its lease) is claimed again
 // from the queue and resumes as its next attempt, once; the second
@@ -207,8 +207,9 @@ type Manager struct {
 	slot chan struct{}
 	stop chan struct{} // closed by Shutdown: ends the claim loop
 	// worked is closed when the loop that claims from the Queue has ended
-	// (at once when this process takes no work: NoWork).
+	// (at once when this process takes no work, NoWork, or never started).
 	worked chan struct{}
+	begin  sync.Once // Start's claim loop, or Shutdown's close of worked
 
 	mu       sync.Mutex // guards local, handlers and closed
 	local    map[string]*task
@@ -230,8 +231,8 @@ type task struct {
 	handback bool     // set by Shutdown: a cancelled run goes back to the queue
 }
 
-// New returns a Manager keeping its records in st. Unless cfg.NoWork, it
-// claims runs from its Queue until Shutdown.
+// New returns a Manager keeping its records in st. It takes work from its
+// Queue once started (Start).
 func New(st store.Store, cfg Config) *Manager {
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = DefaultMaxRunning
@@ -255,11 +256,6 @@ func New(st store.Store, cfg Config) *Manager {
 	m := &Manager{cfg: cfg, st: st, proc: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)),
 		slot: make(chan struct{}, cfg.MaxRunning), stop: make(chan struct{}),
 		worked: make(chan struct{}), local: map[string]*task{}, handlers: map[string]Handler{}}
-	if !cfg.NoWork {
-		go m.work()
-	} else {
-		close(m.worked)
-	}
 	return m
 }
 
@@ -269,8 +265,8 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Handle registers how tasks of kind are run. Register every kind before the
-// first Submit or Recover: a claimed run of an unknown kind fails.
+// Handle registers how tasks of kind are run. Register every kind before
+// Start: a claimed run of an unknown kind fails.
 func (m *Manager) Handle(kind string, h Handler) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -749,22 +745,31 @@ func (m *Manager) List(ctx context.Context) ([]Record, error) {
 	return out, nil
 }
 
-// Recover puts the runs that a stopped process left queued or running back
-// on this process's LocalQueue, whose entries ended with that process: each is
-// claimed as any entry is, a queued one starts, a running one resumes from its
-// last checkpoint as its next attempt (or fails after its last). A starting
-// server calls it once. A shared Queue kept its entries: nothing to do.
-func (m *Manager) Recover(ctx context.Context) error {
-	q, ok := m.cfg.Queue.(*LocalQueue)
-	if !ok {
-		return nil
-	}
-	recs, err := m.List(ctx)
-	for _, rec := range slices.Backward(recs) { // oldest first, as they were submitted
-		if rec.Active() && rec.RunID != "" {
-			_ = q.Enqueue(ctx, Job{TaskID: rec.TaskID, RunID: rec.RunID}) // never fails
+// Start makes this process take work, once every kind is registered
+// (Handle): with a LocalQueue it first puts back the runs a stopped process
+// left queued or running (the LocalQueue's entries ended with that process;
+// a shared Queue kept its own), each claimed as any entry is: a queued one
+// starts, a running one resumes from its last checkpoint as its next attempt
+// (or fails after its last). Then, unless NoWork, it claims runs until
+// Shutdown. Calls after the first do nothing.
+func (m *Manager) Start(ctx context.Context) error {
+	var err error
+	m.begin.Do(func() {
+		if q, ok := m.cfg.Queue.(*LocalQueue); ok {
+			var recs []Record
+			recs, err = m.List(ctx)
+			for _, rec := range slices.Backward(recs) { // oldest first, as they were submitted
+				if rec.Active() && rec.RunID != "" {
+					_ = q.Enqueue(ctx, Job{TaskID: rec.TaskID, RunID: rec.RunID}) // never fails
+				}
+			}
 		}
-	}
+		if m.cfg.NoWork {
+			close(m.worked)
+		} else {
+			go m.work()
+		}
+	})
 	return err
 }
 
@@ -884,7 +889,7 @@ func (m *Manager) Clear(ctx context.Context) (int, error) {
 // and waits for them until ctx ends. A cancelled run goes back to the queue
 // (queued, its next attempt resuming from its last checkpoint): to another
 // process of a shared Queue, or, with a LocalQueue, to the next start
-// (Recover).
+// (Start).
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	if !m.closed {
@@ -899,6 +904,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	done := make(chan struct{})
+	m.begin.Do(func() { close(m.worked) }) // never started
 	go func() { <-m.worked; m.wg.Wait(); close(done) }()
 	select {
 	case <-done:

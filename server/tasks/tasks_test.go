@@ -25,7 +25,20 @@ func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 	})
 }
 
+// newManager returns a started Manager: kinds a test registers later are
+// registered before anything it submits is claimed.
 func newManager(t *testing.T, st store.Store, cfg Config) *Manager {
+	t.Helper()
+	m := newIdle(t, st, cfg)
+	if err := m.Start(bg); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// newIdle returns a Manager not started yet: a test registers its kinds, then
+// starts it.
+func newIdle(t *testing.T, st store.Store, cfg Config) *Manager {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -274,7 +287,7 @@ func leaveBehind(t *testing.T, st store.Store, rec Record, lease time.Duration) 
 func TestRecoverResumesInterruptedRuns(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		lease := 500 * time.Millisecond
-		m := newManager(t, st, Config{Lease: lease})
+		m := newIdle(t, st, Config{Lease: lease})
 		runs := make(chan Run, 3)
 		m.Handle("train_child", func(p json.RawMessage) Func {
 			if string(p) != `{"epochs":3}` {
@@ -297,10 +310,10 @@ func TestRecoverResumesInterruptedRuns(t *testing.T) {
 		if err := st.Set(bg, recordPrefix+"amzn", b, time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Recover(bg); err != nil {
+		if err := m.Start(bg); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Recover(bg); err != nil { // a second call adds nothing
+		if err := m.Start(bg); err != nil { // a second call adds nothing
 			t.Fatal(err)
 		}
 
@@ -338,7 +351,7 @@ func TestRecoverResumesInterruptedRuns(t *testing.T) {
 }
 
 // A draining process hands its running run back: the record says queued, its
-// next attempt, and the next process on the store resumes it (Recover).
+// next attempt, and the next process on the store resumes it (Start).
 func TestShutdownHandsBackToTheNextStart(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		m := newManager(t, st, Config{Lease: 500 * time.Millisecond})
@@ -365,7 +378,7 @@ func TestShutdownHandsBackToTheNextStart(t *testing.T) {
 			t.Fatalf("after the shutdown: %+v %v, want queued, attempt 2 of the same run, handed back", r, err)
 		}
 
-		next := newManager(t, st, Config{Lease: 500 * time.Millisecond})
+		next := newIdle(t, st, Config{Lease: 500 * time.Millisecond})
 		resumed := make(chan Run, 1)
 		next.Handle("train_child", func(json.RawMessage) Func {
 			return func(ctx context.Context, _ func(json.RawMessage)) (json.RawMessage, error) {
@@ -373,7 +386,7 @@ func TestShutdownHandsBackToTheNextStart(t *testing.T) {
 				return json.RawMessage(`{}`), nil
 			}
 		})
-		if err := next.Recover(bg); err != nil {
+		if err := next.Start(bg); err != nil {
 			t.Fatal(err)
 		}
 		if r := wait(t, next, "aapl"); r.Status != Completed || r.Attempt != 2 {
@@ -594,7 +607,7 @@ func TestCancelQueued(t *testing.T) {
 		if q, r := m.Counts(); q != 2 || r != 2 {
 			t.Fatalf("counts queued %d running %d, want 2 (the child and the unclaimed entry) and 2", q, r)
 		}
-		other := newManager(t, st, Config{})
+		other := newIdle(t, st, Config{}) // cancels only: started, it would queue m's runs again
 		for id, want := range map[string]string{"queued": "cancelled while queued", "child": "cancelled while waiting for busy"} {
 			if r, _ := m.Get(bg, id); r.Status != Queued {
 				t.Fatalf("%s before the cancel: %+v", id, r)
@@ -741,6 +754,29 @@ func TestLockedBeforeItsRecordIsQueued(t *testing.T) {
 		}
 		if _, err := m.Get(bg, "msft"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Get of a task nobody holds: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// A process takes no work before Start: an entry already queued when it is
+// created waits for the kinds it registers, rather than failing as a run of
+// a kind it cannot run.
+func TestNoClaimBeforeStart(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		q := NewLocalQueue(time.Second)
+		api := newManager(t, st, Config{Queue: q, NoWork: true})
+		api.Handle("train_child", func(json.RawMessage) Func { return returns(`{}`) })
+		if _, _, err := api.Submit(bg, Spec{ID: "aapl", Kind: "train_child"}); err != nil {
+			t.Fatal(err)
+		}
+		trainer := newIdle(t, st, Config{Queue: q})
+		time.Sleep(200 * time.Millisecond) // long enough for a claim loop, had one started
+		trainer.Handle("train_child", func(json.RawMessage) Func { return returns(`{}`) })
+		if err := trainer.Start(bg); err != nil {
+			t.Fatal(err)
+		}
+		if r := wait(t, trainer, "aapl"); r.Status != Completed {
+			t.Fatalf("the run queued before the trainer started: %+v", r)
 		}
 	})
 }
