@@ -50,8 +50,11 @@ func newLab(t *testing.T) *lab {
 	removeLeftovers(t)
 	probe := l.tag + "probe"
 	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Fatalf("cannot make a network namespace (ip netns add: %v: %s): run as root with iproute2, or set %s=off",
-			err, strings.TrimSpace(string(out)), netnsSwitch)
+		why := strings.TrimSpace(string(out))
+		if why == "" {
+			why = err.Error()
+		}
+		t.Fatalf("cannot make a network namespace (ip netns add: %s): run as root with iproute2, or set %s=off", why, netnsSwitch)
 	}
 	l.ip("netns", "del", probe)
 	t.Cleanup(func() { removeTagged(t, l.tag) })
@@ -178,4 +181,22 @@ func password(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// Where namespaces cannot be made, the partition test fails with one line that
+// names NETNS_TESTS=off, and with the switch off it skips saying so. The test
+// runs it again as a child whose PATH holds no ip.
+func TestNetnsUnavailableFailsInOneLine(t *testing.T) {
+	for _, c := range []struct{ value, want string }{{"", "--- FAIL: "}, {"off", "--- SKIP: "}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTrainerPartitionedFromRedis$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "PATH="+t.TempDir(), netnsSwitch+"="+c.value)
+		out, err := cmd.CombinedOutput()
+		text := string(out)
+		if (err == nil) != (c.value == "off") || !strings.Contains(text, c.want+"TestTrainerPartitionedFromRedis") {
+			t.Fatalf("%s=%q: %v, want %s:\n%s", netnsSwitch, c.value, err, c.want, text)
+		}
+		if n := strings.Count(text, netnsSwitch+"=off"); n != 1 {
+			t.Fatalf("%s=%q: %d lines name %s=off, want one:\n%s", netnsSwitch, c.value, n, netnsSwitch, text)
+		}
+	}
 }
