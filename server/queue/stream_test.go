@@ -139,7 +139,7 @@ func member(t *testing.T, url, prefix, name string, noWork bool, h tasks.Handler
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	var use store.Store = st
+	use := st
 	if wrap != nil {
 		use = wrap(st)
 	}

@@ -189,8 +189,12 @@ func ping(addr, password string) error {
 		if _, err := fmt.Fprintf(c, "*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(password), password); err != nil {
 			return err
 		}
-		if line, err := r.ReadString('\n'); err != nil || line != "+OK\r\n" {
-			return fmt.Errorf("AUTH answered %q: %v", line, err)
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line != "+OK\r\n" {
+			return fmt.Errorf("AUTH answered %q", line)
 		}
 	}
 	if _, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
