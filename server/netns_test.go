@@ -120,7 +120,7 @@ var leftover = regexp.MustCompile(`^` + netnsPrefix + `(\d+)-`)
 func removeLeftovers(t *testing.T) {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, name := range taggedNames(t, "") {
+	for _, name := range append(tagged("netns", netnsPrefix), tagged("link", netnsPrefix)...) {
 		m := leftover.FindStringSubmatch(name)
 		if m == nil || seen[m[0]] {
 			continue
@@ -132,42 +132,36 @@ func removeLeftovers(t *testing.T) {
 	}
 }
 
-// removeTagged deletes every namespace and link whose name starts with tag.
-// A namespace's end of a veth goes with it, and the other end with that.
+// removeTagged deletes every namespace, then every link left, whose name
+// starts with tag: a namespace takes its end of a veth with it, and the veth's
+// other end goes with that.
 func removeTagged(t *testing.T, tag string) {
 	t.Helper()
-	for _, name := range taggedNames(t, tag) {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			if out2, err2 := exec.Command("ip", "link", "del", name).CombinedOutput(); err2 != nil {
-				t.Logf("leftover %s not removed: %s; %s", name, strings.TrimSpace(string(out)), strings.TrimSpace(string(out2)))
+	for _, object := range []string{"netns", "link"} {
+		for _, name := range tagged(object, tag) {
+			if out, err := exec.Command("ip", object, "del", name).CombinedOutput(); err != nil {
+				t.Logf("leftover %s %s not removed: %v: %s", object, name, err, strings.TrimSpace(string(out)))
 			}
 		}
 	}
 }
 
-// taggedNames lists the namespaces, then the links, whose names start with
-// tag (netnsPrefix when tag is "").
-func taggedNames(t *testing.T, tag string) []string {
-	t.Helper()
-	if tag == "" {
-		tag = netnsPrefix
+// tagged lists the names of the namespaces (object "netns") or the links
+// ("link") that start with tag.
+func tagged(object, tag string) []string {
+	args := []string{"netns", "list"}
+	if object == "link" {
+		args = []string{"-o", "link", "show"}
 	}
+	out, _ := exec.Command("ip", args...).Output()
 	var names []string
-	nss, _ := exec.Command("ip", "netns", "list").Output()
-	for _, line := range strings.Split(string(nss), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], tag) {
-			names = append(names, f[0])
-		}
-	}
-	links, _ := exec.Command("ip", "-o", "link", "show").Output()
-	for _, line := range strings.Split(string(links), "\n") {
+	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
+		if object == "link" && len(f) > 1 {
+			f = []string{strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]}
 		}
-		name := strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]
-		if strings.HasPrefix(name, tag) {
-			names = append(names, name)
+		if len(f) > 0 && strings.HasPrefix(f[0], tag) {
+			names = append(names, f[0])
 		}
 	}
 	return names
