@@ -19,7 +19,7 @@ import (
 // trainer stops its run before the lease lapses, the other takes the run over,
 // resumes it and commits its version. Once the partition heals, the cut-off
 // trainer commits nothing: one version, the other trainer's, serves, and the
-// record stays the other trainer's.
+// record stays the other trainer's. The cut-off trainer is healthy again.
 func TestTrainerPartitionedFromRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains real models")
@@ -99,6 +99,13 @@ func TestTrainerPartitionedFromRedis(t *testing.T) {
 	healed = true
 	a.waitLog(t, "task record not saved: another process runs this task now", 2*time.Minute)
 	t.Logf("the cut-off trainer found itself fenced %s after the partition", time.Since(cut).Round(time.Millisecond))
+	pollHealth := func() bool { _, body := a.get(t, "/health"); return strings.Contains(body, `"status":"healthy"`) }
+	for deadline := time.Now().Add(time.Minute); !pollHealth(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_, body := a.get(t, "/health")
+			t.Fatalf("the cut-off trainer is not healthy a minute after the partition healed: %s", body)
+		}
+	}
 
 	// It stopped training before the other took the run over, and saved no version.
 	stopped, ok := logTimeOf(a, "task lease not renewed in time: the run stops and goes back to the queue", "run_id="+first.RunID)
