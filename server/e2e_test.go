@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -330,16 +331,29 @@ func (s *server) waitLog(t *testing.T, text string, limit time.Duration) {
 	}
 }
 
-// startServer starts the server binary on a free port with dataDir ("" for a
-// fresh one) and env, and returns once /health answers.
+// startServer starts the server binary on a free loopback port with dataDir
+// ("" for a fresh one) and env, and returns once /health answers.
 func startServer(t testing.TB, dataDir string, env map[string]string) *server {
+	t.Helper()
+	return startServerAt(t, place{host: "127.0.0.1"}, dataDir, env)
+}
+
+// place is where a server process runs: in the network namespace netns ("":
+// the test's own), listening on host, an address of it the test can reach.
+type place struct{ netns, host string }
+
+// startServerAt is startServer at where.
+func startServerAt(t testing.TB, where place, dataDir string, env map[string]string) *server {
 	t.Helper()
 	port := servertest.Port(t)
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	cmd := exec.Command(servertest.Binary(t))
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir)
+	if where.netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", where.netns, cmd.Path) // ip execs the binary: the pid is the server's
+	}
+	cmd.Env = append(os.Environ(), "HOST="+where.host, fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir)
 	if os.Getenv("PYTHON_EXECUTABLE") == "" {
 		if py, err := filepath.Abs("../.venv/bin/python"); err == nil {
 			cmd.Env = append(cmd.Env, "PYTHON_EXECUTABLE="+py)
@@ -348,7 +362,7 @@ func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: &pybridgetest.Buffer{}, exited: make(chan error, 1)}
+	s := &server{base: "http://" + net.JoinHostPort(where.host, strconv.Itoa(port)), cmd: cmd, out: &pybridgetest.Buffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -125,9 +125,14 @@ func loggedAt(t *testing.T, s *server, msg, version string) time.Time {
 
 // logTime is when s logged msg about version, if it did.
 func logTime(s *server, msg, version string) (time.Time, bool) {
+	return logTimeOf(s, msg, "version="+version)
+}
+
+// logTimeOf is when s first logged msg with field (key=value), if it did.
+func logTimeOf(s *server, msg, field string) (time.Time, bool) {
 	for _, line := range strings.Split(s.logs(), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 0 || !strings.Contains(line, `msg="`+msg+`"`) || !strings.Contains(line, "version="+version) {
+		if len(f) == 0 || !strings.Contains(line, `msg="`+msg+`"`) || !strings.Contains(line, field) {
 			continue
 		}
 		if at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time=")); err == nil {

@@ -89,6 +89,9 @@ func TestRedisOutage(t *testing.T) {
 	srv := startServer(t, "", map[string]string{
 		"REDIS_URL": redis.URL(), "DATA_SOURCE": "bundled", "MLFLOW_DISABLE": "1",
 		"PARENT_EPOCHS": "1", "PARENT_START_DATE": "2016-01-01",
+		// The training must outlive the outage: a run that cannot renew its lease for
+		// most of it stops and goes back to the queue (TestTrainerPartitionedFromRedis).
+		"TASK_LEASE": "10m",
 	})
 	srv.post(t, "/train-parent", `{}`)
 	if rec := waitStatus(t, srv, "parent", 3*time.Minute); rec.Status != "completed" {

@@ -29,7 +29,6 @@ import (
 
 const overlaysDir = "../k8s/overlays"
 
-
 // overlay is what differs between the overlays.
 type overlay struct {
 	gpu         []string // workloads whose container requests nvidia.com/gpu

@@ -124,22 +124,36 @@ func TestStream(t *testing.T) {
 func cluster(t *testing.T, h tasks.Handler) (api *tasks.Manager, worker func(name string) *tasks.Manager) {
 	t.Helper()
 	url, prefix := storetest.StartRedis(t), storetest.KeyPrefix(t)
-	mk := func(name string, noWork bool) *tasks.Manager {
-		st, err := store.Open(url, store.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		q := open(t, url, prefix+"work", name, time.Second)
-		m := tasks.New(st, tasks.Config{Lease: time.Second, Queue: q, NoWork: noWork})
-		m.Handle("train", h)
-		if err := m.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-		return m
+	return member(t, url, prefix, "api", true, h, nil), func(name string) *tasks.Manager {
+		return member(t, url, prefix, name, false, h, nil)
 	}
-	return mk("api", true), func(name string) *tasks.Manager { return mk(name, false) }
+}
+
+// member is one Manager of a cluster: a store and a stream of its own on the
+// Redis at url under prefix, a one-second lease, h for every run. wrap, when
+// set, stands between the Manager and its store.
+func member(t *testing.T, url, prefix, name string, noWork bool, h tasks.Handler, wrap func(store.Store) store.Store, opts ...func(*tasks.Config)) *tasks.Manager {
+	t.Helper()
+	st, err := store.Open(url, store.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	use := st
+	if wrap != nil {
+		use = wrap(st)
+	}
+	cfg := tasks.Config{Lease: time.Second, Queue: open(t, url, prefix+"work", name, time.Second), NoWork: noWork}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := tasks.New(use, cfg)
+	m.Handle("train", h)
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	return m
 }
 
 // Many concurrent submissions of one task through the queue: one run, by one worker.

@@ -416,13 +416,33 @@ func (m *Manager) waitFor(ctx context.Context, id string) error {
 // holdLease renews the task's lock until the returned stop is called, cancels
 // the run when a cancel naming it appears in the store, and cancels it at once
 // when the lease is found lost (fenced: its writes would be refused anyway).
+//
+// A run that cannot renew its lease for five sixths of it (the
+// store is out of reach from here, perhaps not from the others) is stopped
+// and handed back before the lease can pass to another process: the two must
+// never train one run at once, since both would write its checkpoint and a
+// version of the model to the shared folder, where no token guards a write.
+// A healthy run renews within half its lease; the last sixth is the margin
+// for the run to reach its next safe point. A store that comes back finds
+// the run queued again, or finds it taken over and refuses the stopped run's
+// record.
 func (m *Manager) holdLease(t *task) (stop func()) {
 	id, runID := t.id, t.rec.RunID
 	done := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(min(time.Second, m.cfg.Lease/3))
+		tick := time.NewTicker(min(time.Second, m.cfg.Lease/6))
 		defer tick.Stop()
 		renewed := time.Now()
+		keep := m.cfg.Lease * 5 / 6
+		lapse := time.AfterFunc(keep, func() {
+			m.cfg.Logger.Warn("task lease not renewed in time: the run stops and goes back to the queue",
+				"task_id", id, "run_id", runID, "lease", m.cfg.Lease.String())
+			t.mu.Lock()
+			t.handback = true
+			t.mu.Unlock()
+			t.cancel()
+		})
+		defer lapse.Stop()
 		for {
 			select {
 			case <-done:
@@ -437,11 +457,15 @@ func (m *Manager) holdLease(t *task) (stop func()) {
 			if time.Since(renewed) < m.cfg.Lease/3 {
 				continue
 			}
+			sent := time.Now() // the renewed lease runs from here at the earliest
 			switch ok, err := m.renew(bg, t); {
 			case err != nil:
 				m.cfg.Logger.Warn("task lease not renewed", "task_id", id, "error", err)
 			case ok:
-				renewed = time.Now()
+				renewed = sent
+				if lapse.Stop() { // not yet fired: the run goes on
+					lapse.Reset(time.Until(sent.Add(keep)))
+				}
 				m.queueLogged("renew", t.delivery, m.cfg.Queue.Renew)
 			default:
 				t.mu.Lock()
@@ -561,7 +585,7 @@ func (m *Manager) finish(t *task, res json.RawMessage, err error) {
 	case handback:
 		// The next attempt resumes from this one's last epoch checkpoint.
 		rec.Status, rec.StartedAt, rec.Attempt = Queued, nil, min(rec.Attempt+1, MaxAttempts)
-		rec.Detail = fmt.Sprintf("handed back by %s, which shut down; the next process to take it resumes it from its last checkpoint", m.proc)
+		rec.Detail = fmt.Sprintf("handed back by %s, which shut down or could not renew its lease; the next process to take it resumes it from its last checkpoint", m.proc)
 		m.cfg.Logger.Info("task handed back to the queue", "task_id", rec.TaskID, "run_id", rec.RunID, "attempt", rec.Attempt)
 	case errors.Is(err, ErrFenced):
 		rec.Status, rec.Error, rec.FailedAt = Failed, err.Error(), &now

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -26,11 +27,12 @@ const MissingRedis = "storetest: redis-server is not on PATH: install it with: a
 // away and bring it back on the same port. Its methods are safe for concurrent use;
 // they report failures through the test that created it.
 type Server struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
-	args []string // extra arguments from NewServer
+	t     testing.TB
+	bin   string
+	dir   string
+	port  int
+	place Place
+	args  []string // extra arguments from NewServer
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd            // guarded by mu; nil while stopped
@@ -45,11 +47,29 @@ type Server struct {
 // Without redis-server on PATH it fails t: a test that cannot run is not a pass.
 func NewServer(t testing.TB, extraArgs ...string) *Server {
 	t.Helper()
+	return NewServerAt(t, Place{}, extraArgs...)
+}
+
+// Place is where a server runs: Wrap goes before the redis-server command (e.g. ip netns
+// exec NS), Host is the address it binds ("": 127.0.0.1) and Password, when set, its
+// requirepass (a server listening beyond loopback needs one).
+type Place struct {
+	Wrap     []string
+	Host     string
+	Password string
+}
+
+// NewServerAt is NewServer at place.
+func NewServerAt(t testing.TB, place Place, extraArgs ...string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal(MissingRedis)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: extraArgs}
+	if place.Host == "" {
+		place.Host = "127.0.0.1"
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), place: place, args: extraArgs}
 	t.Cleanup(s.Stop)
 	// A free port can be taken between our probe and redis-server's bind: try a few.
 	var last error
@@ -65,11 +85,17 @@ func NewServer(t testing.TB, extraArgs ...string) *Server {
 	return nil
 }
 
-// URL is the server's address as store.Open takes it.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL is the server's address as store.Open takes it, with its password.
+func (s *Server) URL() string {
+	u := url.URL{Scheme: "redis", Host: s.Addr(), Path: "/0"}
+	if s.place.Password != "" {
+		u.User = url.UserPassword("", s.place.Password)
+	}
+	return u.String()
+}
 
 // Addr is host:port.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Server) Addr() string { return net.JoinHostPort(s.place.Host, strconv.Itoa(s.port)) }
 
 // Stop kills the server and waits for it to exit; a stopped server stays stopped.
 func (s *Server) Stop() {
@@ -108,14 +134,18 @@ func (s *Server) start() error {
 	}
 	args := append([]string{
 		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
+		"--bind", s.place.Host,
 		"--dir", s.dir,
 		"--save", "",
 		"--appendonly", "no",
 		"--rename-command", "KEYS", "",
 		"--loglevel", "warning",
 	}, s.args...)
-	cmd := exec.Command(s.bin, args...)
+	if s.place.Password != "" {
+		args = append(args, "--requirepass", s.place.Password)
+	}
+	argv := append(append(append([]string(nil), s.place.Wrap...), s.bin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	log := &pybridgetest.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -128,7 +158,7 @@ func (s *Server) start() error {
 	}()
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if ping(s.Addr()) == nil {
+		if ping(s.Addr(), s.place.Password) == nil {
 			s.cmd, s.done, s.log = cmd, done, log
 			return nil
 		}
@@ -145,18 +175,32 @@ func (s *Server) start() error {
 	}
 }
 
-// ping sends one PING over a fresh connection and expects +PONG.
-func ping(addr string) error {
+// ping sends one PING over a fresh connection (after AUTH with password, when set) and
+// expects +PONG.
+func ping(addr, password string) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
+	r := bufio.NewReader(c)
+	if password != "" {
+		if _, err := fmt.Fprintf(c, "*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(password), password); err != nil {
+			return err
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line != "+OK\r\n" {
+			return fmt.Errorf("AUTH answered %q", line)
+		}
+	}
 	if _, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := r.ReadString('\n')
 	if err != nil {
 		return err
 	}
