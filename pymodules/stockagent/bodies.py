@@ -3,8 +3,9 @@ command line prints for ``predict-*``, ``analyze`` and ``monitor-*``.
 
 The Go server assembles these bodies from several entry calls (server/httpapi/predict.go,
 server/analysis/analysis.go, server/httpapi/monitor.go with server/monitoring/monitoring.go);
-these functions compose the same calls the same way, and pymodules/tests/test_cli.py pins the
-shapes. What only the server has is left out, and said so where it shows:
+these functions compose the same calls the same way. pymodules/tests/test_cli.py pins the shapes
+against server/httpapi/openapi.json, and server/cli_test.go against a running server. What only
+the server has is left out, and said so where it shows:
 
 - no prediction cache: every forecast is computed now; a missing model is an error (ModelMissing),
   not a training started in the background;
@@ -27,6 +28,8 @@ from .entries import agent, forecast, monitoring
 from .monitoring import evaluation
 
 log = logging.getLogger(__name__)
+
+MAX_THREAD_ID = 128  # server/httpapi/analyze.go refuses longer ones (422)
 
 # The drift report's "policy" block where no policy ran (server/monitoring/monitoring.go fills it).
 NO_POLICY = {
@@ -87,6 +90,8 @@ def analyze(
 
     ``new_thread`` False: no thread in the answer (monitoring's own analysis).
     """
+    if thread_id and len(thread_id) > MAX_THREAD_ID:
+        raise errors.InvalidParameter(f"thread_id is longer than {MAX_THREAD_ID} characters")
     model = _model(ticker)
     fc = _call(forecast.predict, {"ticker": model})
     s = settings.load()

@@ -128,6 +128,8 @@ def test_monitor_and_analyze_print_the_http_bodies(analyst, capsys):
 
     code, out = run_cli(capsys, "monitor-ticker", "--ticker", "AAPL")
     assert code == 1 and out["error"] == "NotFound"  # no AAPL model: a 404 on the server
+    code, out = run_cli(capsys, "analyze", "--ticker", "parent", "--thread-id", "t" * 129)
+    assert code == 1 and out == {"detail": "thread_id is longer than 128 characters", "error": "InvalidParameter"}
 
 
 def test_monitor_without_an_llm_says_why_there_is_no_evaluation(entry_env, load_env, capsys):

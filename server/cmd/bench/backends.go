@@ -70,8 +70,11 @@ func (b *subprocessBackend) call(ctx context.Context, wl workload) ([]byte, erro
 	var body struct {
 		Result json.RawMessage `json:"result"`
 	}
-	if err := json.Unmarshal(out, &body); err != nil || body.Result == nil {
-		return nil, fmt.Errorf("%s: not an HTTP body with a result (%v): %.200s", strings.Join(wl.cli, " "), err, out)
+	if err := json.Unmarshal(out, &body); err != nil {
+		return nil, fmt.Errorf("%s: %w: %.200s", strings.Join(wl.cli, " "), err, out)
+	}
+	if body.Result == nil {
+		return nil, fmt.Errorf("%s: no result in %.200s", strings.Join(wl.cli, " "), out)
 	}
 	return body.Result, nil
 }
