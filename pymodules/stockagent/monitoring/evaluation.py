@@ -68,6 +68,7 @@ import json
 import logging
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 from .. import errors, tickers
@@ -478,7 +479,8 @@ def evaluate_report(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _report_path(settings: Settings, ref: str):
+def report_path(settings: Settings, ref: str) -> Path:
+    """Where the latest report of ``ref`` is kept (the Go server writes it; so does the command line)."""
     symbol = settings.parent_ticker if ref == tickers.PARENT else ref
     return tickers.confined(settings.data_dir / "reports", tickers.stem(symbol) + ".json")
 
@@ -489,7 +491,7 @@ def load_report(settings: Settings, ref: str) -> dict[str, Any]:
     Raises NotFound when there is none or it cannot be read (the Go side then runs an analysis,
     which replaces it).
     """
-    path = _report_path(settings, ref)
+    path = report_path(settings, ref)
     try:
         report = json.loads(path.read_text())
     except FileNotFoundError:

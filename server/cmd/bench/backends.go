@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"stockagent/pybridge"
 	"stockagent/server/cmd/bench/pyproc"
@@ -62,7 +64,19 @@ func (b *subprocessBackend) call(ctx context.Context, wl workload) ([]byte, erro
 	out, use, err := b.sub.Run(ctx, wl.cli...)
 	b.used.cpu += use.CPU
 	b.used.peakRSS = max(b.used.peakRSS, use.MaxRSS)
-	return bytes.TrimSpace(out), err
+	if err != nil || !wl.cliResult {
+		return bytes.TrimSpace(out), err
+	}
+	var body struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(out, &body); err != nil {
+		return nil, fmt.Errorf("%s: %w: %.200s", strings.Join(wl.cli, " "), err, out)
+	}
+	if body.Result == nil {
+		return nil, fmt.Errorf("%s: no result in %.200s", strings.Join(wl.cli, " "), out)
+	}
+	return body.Result, nil
 }
 
 // gpythonBackend evaluates policy rules with gpython inside this process, as

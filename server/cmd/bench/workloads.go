@@ -24,6 +24,10 @@ type workload struct {
 	rule   string         // a policy rule gpython evaluates with inputs; "": none
 	inputs map[string]any // the rule's inputs, also inside body
 
+	// cliResult: the command prints the HTTP body, {"result": answer}
+	// (predict-child), whose result is compared with the other back-ends'.
+	cliResult bool
+
 	// Default call counts: enough calls for stable percentiles in a few
 	// seconds per back-end; the process-per-call back-end pays seconds per
 	// call (the interpreter, torch and, for embed, the embedding model load
@@ -44,7 +48,7 @@ func workloads() []workload {
 		{name: "features", fn: pyapi.FuncFeatures, body: tickerReq, cli: []string{"features", "--ticker", benchTicker},
 			iterations: 300, subprocessIterations: 5},
 		{name: "forecast", fn: pyapi.FuncPredict, body: tickerReq, cli: []string{"predict-child", "--ticker", benchTicker},
-			iterations: 1000, subprocessIterations: 10},
+			cliResult: true, iterations: 1000, subprocessIterations: 10},
 		{name: "embed", fn: pyapi.FuncEmbed, body: mustJSON(map[string]string{"text": embedText}), cli: []string{"embed", "--text", embedText},
 			iterations: 200, subprocessIterations: 5},
 		{name: "policy", fn: pyapi.FuncEvalExpr, body: mustJSON(map[string]any{"expr": expr, "inputs": policyInputs}),
