@@ -70,12 +70,11 @@ func (m *Manager) enqueue(ctx context.Context, rec Record) (Record, bool, error)
 		if err != nil || cur.Active() {
 			return cur, false, err
 		}
-		// The run finished and its process stopped before it removed the key:
-		// the key is stale once it names that finished run.
-		if removed, err := m.st.CompareAndDelete(ctx, key, []byte(cur.RunID)); err != nil {
+		// The run finished and its process has not removed the key yet (or
+		// stopped before it could): the key is stale once it names that
+		// finished run. Gone already, or naming a newer run: try again.
+		if _, err := m.st.CompareAndDelete(ctx, key, []byte(cur.RunID)); err != nil {
 			return Record{}, false, fmt.Errorf("tasks: submit %s: %w", id, err)
-		} else if !removed {
-			return cur, false, nil // another run was submitted meanwhile
 		}
 	}
 	b, err := json.Marshal(rec)

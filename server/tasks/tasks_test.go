@@ -780,3 +780,39 @@ func TestNoClaimBeforeStart(t *testing.T) {
 		}
 	})
 }
+
+// finisher is a store on which the process that finished a run removes its
+// active key just before a submitter does (a race a client meets when it
+// submits again the moment it reads "completed").
+type finisher struct{ store.Store }
+
+func (f finisher) CompareAndDelete(ctx context.Context, key string, val []byte) (bool, error) {
+	if _, err := f.Store.CompareAndDelete(ctx, key, val); err != nil {
+		return false, err
+	}
+	return f.Store.CompareAndDelete(ctx, key, val)
+}
+
+// A submission that meets the finished run's key while its process removes
+// it starts a new run: nothing is active.
+func TestSubmitRightAfterCompletion(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		done := Record{TaskID: "aapl", Kind: "train_child", Status: Completed, RunID: "r1", Attempt: 1, CreatedAt: time.Now().UTC()}
+		b, _ := json.Marshal(done)
+		if err := st.Set(bg, recordPrefix+"aapl", b, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Set(bg, activePrefix+"aapl", []byte("r1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, finisher{st}, Config{})
+		m.Handle("train_child", func(json.RawMessage) Func { return returns(`{}`) })
+		rec, started, err := m.Submit(bg, Spec{ID: "aapl", Kind: "train_child"})
+		if err != nil || !started || rec.RunID == "r1" {
+			t.Fatalf("submit after completion: %+v started=%v %v, want a new run started", rec, started, err)
+		}
+		if r := wait(t, m, "aapl"); r.Status != Completed || r.RunID != rec.RunID {
+			t.Fatalf("the new run: %+v", r)
+		}
+	})
+}
