@@ -51,9 +51,20 @@ def test_psi_handles_tied_reference_quantiles():
     assert stats.psi(ref, np.full(50, 1000.0)) > 1
 
 
-@pytest.mark.parametrize("lam, p", [(0.5, 0.9639), (1.0, 0.2700), (1.36, 0.0495), (1.63, 0.0098), (0.1, 1.0)])
-def test_kolmogorov_survival_function(lam, p):
-    assert stats.kolmogorov_sf(lam) == pytest.approx(p, abs=1e-4)
+@pytest.mark.parametrize(
+    "ref, cur, d, p",
+    [
+        # Disjoint samples of 3 and 3 (5 and 5): only the two orderings that separate them are as
+        # extreme, so p = 2 / C(6, 3) (2 / C(10, 5)).
+        ([1, 2, 3], [4, 5, 6], 1.0, 2 / 20),
+        ([1, 2, 3, 4, 5], [6, 7, 8, 9, 10], 1.0, 2 / 252),
+        # Interleaved 4 and 4: D = 1/4, and every ordering is at least as extreme.
+        ([1, 3, 5, 7], [2, 4, 6, 8], 0.25, 1.0),
+    ],
+)
+def test_ks_known_values(ref, cur, d, p):
+    got_d, got_p = stats.ks_2samp(ref, cur)
+    assert got_d == pytest.approx(d) and got_p == pytest.approx(p)
 
 
 def test_ks_pvalue_is_calibrated_under_the_null():
