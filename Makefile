@@ -15,6 +15,9 @@ BUILD := .build
 BIN := $(BUILD)/stockagent-server
 PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 export PIP_CACHE_DIR
+# Downloads show their progress when make's stdout is a terminal (GNU make sets MAKE_TERMOUT then)
+# and stay quiet in CI logs.
+PIP_PROGRESS := --progress-bar $(if $(MAKE_TERMOUT),on,off)
 
 # A CPython 3.11 (the locks') with a shared libpython: PYTHON=... picks one, else the
 # newest 3.11 under pyenv, else python3.11 on PATH.
@@ -51,6 +54,7 @@ run-supervised: setup ## run the server as above, started again after a crash (S
 	PORT=$(PORT) SUPERVISE=on ./$(BIN)
 
 generate: $(VENV)/.installed ## regenerate code made from declarations (server/pyapi, server/httpapi/api); tests fail while it is stale
+	@echo "==> regenerating server/pyapi and server/httpapi/api (go generate)"
 	go generate ./...
 
 test: setup lint test-go test-py test-web ## run the linters, then every Go, Python and web test
@@ -135,6 +139,7 @@ fuzz: setup ## fuzz the whole API: >= 10,000 generated requests, 0 server errors
 GPUCHECK_PYTHON ?= python3
 
 gpu-check: ## train on the GPU and the CPU, print the speed-up (GPUCHECK_OUT=file.json keeps the figures)
+	@echo "==> training on the GPU, then on the CPU ($(GPUCHECK_PYTHON))"
 	PYTHONPATH=pymodules $(GPUCHECK_PYTHON) -m stockagent.gpucheck $(if $(GPUCHECK_OUT),--out $(GPUCHECK_OUT))
 
 # Each overlay as kubectl applies it (kubectl's built-in kustomize, default options).
@@ -166,10 +171,13 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=OFF -DLLAVA_
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml pymodules/build-requirements.lock pymodules/requirements.lock
 	@echo "==> installing the locked, hashed Python packages, then stockagent (pip cache: $(PIP_CACHE_DIR))"
 	@echo "    (a first install builds llama-cpp-python from source: several minutes)"
-	$(PY) -m pip install --progress-bar off --require-hashes -r pymodules/build-requirements.lock
+	@echo "==> the build tools (pymodules/build-requirements.lock)"
+	$(PY) -m pip install $(PIP_PROGRESS) --require-hashes -r pymodules/build-requirements.lock
+	@echo "==> the locked packages (pymodules/requirements.lock)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(PY) -m pip install --progress-bar off --require-hashes --no-build-isolation -r pymodules/requirements.lock
-	$(PY) -m pip install --progress-bar off --no-deps --no-build-isolation -e .
+		$(PY) -m pip install $(PIP_PROGRESS) --require-hashes --no-build-isolation -r pymodules/requirements.lock
+	@echo "==> stockagent, editable"
+	$(PY) -m pip install $(PIP_PROGRESS) --no-deps --no-build-isolation -e .
 	touch $@
 
 # Regenerates both locks after a change to pyproject.toml or build-requirements.in. pip-compile
@@ -180,7 +188,8 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-options $(if $(UPGRADE),--upgrade)
 
 lock: | preflight ## re-resolve the locked Python packages (pymodules/*.lock) with their hashes
-	@test -x $(PIP_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIP_TOOLS) && $(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.7.0; }
+	@test -x $(PIP_TOOLS)/bin/pip-compile || { echo "==> installing pip-tools into $(PIP_TOOLS)"; \
+		$(PYTHON) -m venv $(PIP_TOOLS) && $(PIP_TOOLS)/bin/pip install $(PIP_PROGRESS) pip-tools==7.7.0; }
 	@echo "==> resolving pyproject.toml's dependencies and extras into pymodules/requirements.lock"
 	$(PIP_COMPILE) --extra test --extra mlflow --extra feast --extra lint -o pymodules/requirements.lock pyproject.toml
 	@echo "==> resolving the build tools into pymodules/build-requirements.lock (at the same versions)"
@@ -194,7 +203,7 @@ $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py | preflight
 # npm ci installs the lock file exactly: Swagger UI, and the web app's packages and tools.
 web/node_modules/.installed: web/package.json web/package-lock.json web/.npmrc | preflight
 	@echo "==> installing the web packages (npm ci)"
-	cd web && npm ci --no-audit --no-fund
+	cd web && npm ci --no-audit --no-fund $(if $(MAKE_TERMOUT),--progress,--no-progress)
 	touch $@
 
 # Swagger UI for GET /docs: web/docs.go embeds these files, copied out of swagger-ui-dist
@@ -213,5 +222,7 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 	cd web && npm run --silent build
 
 $(BIN): $(BUILD)/cgo.env $(VENV)/.installed web/swaggerui/.stamp web/dist/index.html $(GO_SOURCES) | preflight
+	@echo "==> downloading the Go modules go.mod needs (from the module cache after the first time)"
+	go mod download $(if $(MAKE_TERMOUT),-x)
 	@echo "==> building $(BIN)"
 	source $(BUILD)/cgo.env && go build -ldflags "-X main.defaultPython=$(abspath $(PY))" -o $(BIN) ./server
