@@ -138,10 +138,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// Python's settings take the server's values once, before any other call.
-	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{
-		DataDir: cfg.DataDir, ModelsDir: cfg.ModelsDir, RedisURL: cfg.RedisURL, LLMBaseURL: cfg.LLMBaseURL, FMIAPIKey: cfg.FMIAPIKey,
-	}); err != nil {
+	// Python's settings: the server's one mapping, once, before any other call.
+	if _, err := pyapi.New(py).Configure(context.Background(), pyapi.Configuration{Settings: cfg.PythonSettings()}); err != nil {
 		return fmt.Errorf("configuring Python: %w", err)
 	}
 	info := py.Info()

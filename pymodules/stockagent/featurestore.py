@@ -21,17 +21,15 @@ Feast is imported only here and only when a function runs: importing it takes se
 
 | variable | default | meaning |
 |---|---|---|
-| ``FEATURE_STORE`` | ``off`` | ``feast`` syncs each trained ticker's features into Feast |
-| ``REDIS_URL`` | unset | ``redis://host:port/db``: Feast's online store; unset: SQLite in the data folder |
+| ``FEATURE_STORE`` | ``off`` | ``feast`` syncs each trained ticker's features into Feast (settings.py) |
+| ``REDIS_URL`` | unset | ``redis://host:port/db``: Feast's online store (settings.py); unset: SQLite |
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -49,17 +47,8 @@ PROJECT = "stockagent"
 VIEW = "daily_features"
 ENTITY = "ticker"
 FIELDS = ("open", "high", "low", "close", "volume", "rsi14", "macd")  # features.COLUMNS, in order
-MODES = ("off", "feast")
 
 _lock = threading.Lock()  # one sync at a time per process: the Parquet file is read, merged, replaced
-
-
-def mode(env: Mapping[str, str] | None = None) -> str:
-    """``FEATURE_STORE``: ``off`` or ``feast`` (anything else is an error)."""
-    value = ((os.environ if env is None else env).get("FEATURE_STORE") or "off").strip().lower()
-    if value not in MODES:
-        raise ValueError(f"setting FEATURE_STORE={value!r} is invalid: expected one of {MODES}")
-    return value
 
 
 def redis_connection(url: str) -> str:
@@ -95,7 +84,7 @@ class FeatureStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.parquet = self.folder / "daily_features.parquet"
         if redis_url is None:
-            redis_url = os.environ.get("REDIS_URL") or None
+            redis_url = settings.redis_url
         self.online = "redis" if redis_url else "sqlite"
         self._store = self._open(redis_url)
         self._applied = False

@@ -1,10 +1,11 @@
-"""Settings of the forecasting core: one frozen dataclass, read from environment variables.
+"""Settings of the forecasting core and of monitoring: one typed, frozen model (pydantic-settings).
 
 Every value has a safe default, is validated once when the object is built, and is read-only
 afterwards. Library code takes a :class:`Settings` argument; only the entry modules (and the CLI
 through them) use :func:`load`, so tests build their own settings and never share state. Inside the
-server, Go sends the values it owns (the data folder, REDIS_URL, the analyst's LLM server and
-Finnhub key) once at start-up (:func:`configure`); the others come from the process environment.
+server, Go reads every variable below (old names included) and sends them as one mapping at start-up
+(entries/system.py, ``configure``): that path reads no environment. Only the standalone CLI and
+worker read the environment (:meth:`Settings.from_env`, through :func:`load`).
 
 | variable | default | meaning |
 |---|---|---|
@@ -23,116 +24,145 @@ Finnhub key) once at start-up (:func:`configure`); the others come from the proc
 | ``MODEL_KEEP_VERSIONS`` | ``5`` | model versions kept per ticker (the serving one is never deleted) |
 | ``DEVICE`` | ``auto`` | ``cpu``, ``cuda`` or ``auto`` (CUDA when available); ``cuda`` without a GPU is an error |
 | ``TRAIN_AMP`` | ``off`` | mixed precision for training on CUDA: ``off``, ``bf16`` or ``fp16`` (ignored on the CPU) |
+| ``FEATURE_STORE`` | ``off`` | ``feast`` writes each trained ticker's features into Feast (featurestore.py) |
+| ``DRIFT_WINDOW_DAYS`` | ``60`` | trading days in drift's *current* window (the most recent ones) |
+| ``MONITOR_HISTORY_KEEP`` | ``500`` | drift and evaluation records kept per model in the history files |
+| ``REDIS_URL`` | unset | the analyst's checkpoints (and Feast's online store) live in Redis; unset: SQLite |
+| ``LLM_BASE_URL``, ``FMI_API_KEY`` | unset | the analyst's server and Finnhub key; unset: agent/context.py's |
+
+An empty or blank value keeps the default. The OMP/MKL thread caps stay environment variables: the
+native libraries read them when they load.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
-import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Literal, get_args
+
+import pydantic
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from . import errors
 
-DATA_SOURCES = ("auto", "bundled", "yahoo")
-STRATEGIES = ("freeze", "fine_tune")
-DEVICES = ("auto", "cpu", "cuda")
-AMP_MODES = ("off", "bf16", "fp16")
+MIN_DRIFT_WINDOW_DAYS = 20  # fewer current rows and the std, PSI's 10 bins and KS mean little
+DataSource = Literal["auto", "bundled", "yahoo"]
+Strategy = Literal["freeze", "fine_tune"]
+Device = Literal["auto", "cpu", "cuda"]
+AmpMode = Literal["off", "bf16", "fp16"]
+DATA_SOURCES, STRATEGIES, DEVICES, AMP_MODES = (get_args(t) for t in (DataSource, Strategy, Device, AmpMode))
+_LOWERED = ("data_source", "child_strategy", "device", "train_amp", "feature_store")
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", populate_by_name=True, validate_default=True)
+
     data_dir: Path = Path(".data")
-    models_root: Path | None = None  # MODELS_DIR; None: DATA_DIR/models (see models_dir)
-    data_source: str = "auto"
+    models_root: Path | None = pydantic.Field(default=None, validation_alias="MODELS_DIR")  # None: DATA_DIR/models
+    data_source: DataSource = "auto"
     prices_dir: Path | None = None
     parent_ticker: str = "^GSPC"
     parent_start_date: dt.date = dt.date(2004, 8, 19)  # Google's IPO: the old system's start, kept
-    parent_epochs: int = 20
-    child_epochs: int = 10
-    child_strategy: str = "freeze"
-    learning_rate: float = 1e-3
-    fine_tune_learning_rate: float = 1e-4  # 10x lower: fine-tuning must not wash out the parent
+    parent_epochs: int = pydantic.Field(default=20, ge=1, le=1000)
+    child_epochs: int = pydantic.Field(default=10, ge=1, le=1000)
+    child_strategy: Strategy = "freeze"
+    learning_rate: float = pydantic.Field(default=1e-3, gt=0, le=1)
+    fine_tune_learning_rate: float = pydantic.Field(default=1e-4, gt=0, le=1)  # 10x lower: must not wash out the parent
     train_start_date: dt.date | None = None  # None: a child trains on its full history
-    model_keep_versions: int = 5
-    device: str = "auto"
-    train_amp: str = "off"  # autocast on CUDA; weights and the optimizer stay float32 either way
-    # REDIS_URL: the analyst's checkpoints live in Redis; None: SQLite in the data folder. It may
-    # hold a password, so it stays out of repr.
-    redis_url: str | None = dataclasses.field(default=None, repr=False)
-    # The analyst's server and Finnhub key as the server read them (old names included); None: the
-    # agent's context reads its environment (agent/context.py). Secrets: out of repr too.
-    llm_base_url: str | None = dataclasses.field(default=None, repr=False)
-    fmi_api_key: str | None = dataclasses.field(default=None, repr=False)
+    model_keep_versions: int = pydantic.Field(default=5, ge=1)
+    device: Device = "auto"
+    train_amp: AmpMode = "off"  # autocast on CUDA; weights and optimizer stay float32
+    feature_store: Literal["off", "feast"] = "off"
+    drift_window_days: int = pydantic.Field(default=60, ge=MIN_DRIFT_WINDOW_DAYS, le=5000)  # ~3 months: the old window
+    history_keep: int = pydantic.Field(default=500, ge=1, le=100_000, validation_alias="MONITOR_HISTORY_KEEP")
+    # Secrets (a Redis URL may hold a password) stay out of repr. The analyst's server and Finnhub
+    # key as the server read them (old names included); None: agent/context.py reads its own.
+    redis_url: str | None = pydantic.Field(default=None, repr=False)
+    llm_base_url: str | None = pydantic.Field(default=None, repr=False)
+    fmi_api_key: str | None = pydantic.Field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keyword arguments only: from_env is the one place that reads the environment.
+        return (init_settings,)
+
+    @pydantic.field_validator(*_LOWERED, mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @pydantic.field_validator("parent_start_date", "train_start_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        # YYYY-MM-DD only: pydantic alone would also take a number as a Unix time.
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError("not a date (YYYY-MM-DD)") from None
+        return value
+
+    @pydantic.field_validator("data_dir", "models_root", "prices_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # Made absolute once, so a later chdir cannot move the data.
+        return None if value is None else value.expanduser().absolute()
+
+    @pydantic.field_validator("parent_ticker")
+    @classmethod
+    def _ticker(cls, value: str) -> str:
         from . import tickers  # late import: tickers does not need settings
 
-        # Paths are made absolute once, so a later chdir cannot move the data.
-        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
-        for name in ("prices_dir", "models_root"):
-            if (value := getattr(self, name)) is not None:
-                object.__setattr__(self, name, Path(value).expanduser().absolute())
-        for name in ("parent_start_date", "train_start_date"):  # dates may be given as YYYY-MM-DD strings
-            value = getattr(self, name)
-            if isinstance(value, str):
-                try:
-                    object.__setattr__(self, name, dt.date.fromisoformat(value))
-                except ValueError:
-                    raise ValueError(f"setting {name.upper()}={value!r} is not a date (YYYY-MM-DD)") from None
-        _require(self.data_source in DATA_SOURCES, "DATA_SOURCE", self.data_source, f"one of {DATA_SOURCES}")
-        _require(self.child_strategy in STRATEGIES, "CHILD_STRATEGY", self.child_strategy, f"one of {STRATEGIES}")
-        _require(self.device in DEVICES, "DEVICE", self.device, f"one of {DEVICES}")
-        _require(self.train_amp in AMP_MODES, "TRAIN_AMP", self.train_amp, f"one of {AMP_MODES}")
-        for name in ("parent_epochs", "child_epochs"):
-            value = getattr(self, name)
-            _require(1 <= value <= 1000, name.upper(), value, "an integer in 1..1000")
-        for name in ("learning_rate", "fine_tune_learning_rate"):
-            value = getattr(self, name)
-            _require(0 < value <= 1, name.upper(), value, "a number in (0, 1]")
-        _require(self.model_keep_versions >= 1, "MODEL_KEEP_VERSIONS", self.model_keep_versions, ">= 1")
         try:
-            object.__setattr__(self, "parent_ticker", tickers.normalize(self.parent_ticker))
-        except Exception as exc:
-            raise ValueError(f"PARENT_TICKER: {exc}") from None
+            return tickers.normalize(value)
+        except errors.BadRequest as exc:  # a ValueError is what pydantic reports as invalid
+            raise ValueError(str(exc)) from None
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Each variable's name and the field it sets."""
+        return {
+            (f.validation_alias if isinstance(f.validation_alias, str) else name.upper()): name
+            for name, f in cls.model_fields.items()
+        }
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, str]) -> Settings:
+        """Settings from variables' values (the server's mapping, or the environment's); a blank value
+        keeps its default. Raises ValueError naming the variable for an unknown name or a bad value."""
+        fields = cls.variables()
+        given: dict[str, Any] = {}
+        for name, raw in values.items():
+            if name not in fields:
+                raise ValueError(f"unknown setting {name}: expected one of {', '.join(sorted(fields))}")
+            if raw.strip():
+                given[fields[name]] = raw.strip()
+        try:
+            return cls(**given)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else ""
+            name = next((v for v, f in fields.items() if f == field), field.upper())
+            shown = "***" if field in ("redis_url", "llm_base_url", "fmi_api_key") else repr(given.get(field))
+            why = first["msg"].removeprefix("Value error, ")
+            raise ValueError(f"setting {name}={shown} is invalid: {why}") from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from environment variables; an unset or empty variable keeps its default."""
-        env = os.environ if env is None else env
-
-        def get(name: str, parse, default):
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                return parse(raw)
-            except ValueError:
-                what = {"int": "integer", "float": "number", "fromisoformat": "date (YYYY-MM-DD)"}
-                kind = what.get(parse.__name__, parse.__name__)
-                raise ValueError(f"environment variable {name}={raw!r} is not a valid {kind}") from None
-
-        d = cls()  # the defaults, in one place
-        return cls(
-            data_dir=get("DATA_DIR", Path, d.data_dir),
-            models_root=get("MODELS_DIR", Path, d.models_root),
-            data_source=get("DATA_SOURCE", str.lower, d.data_source),
-            prices_dir=get("PRICES_DIR", Path, d.prices_dir),
-            parent_ticker=get("PARENT_TICKER", str, d.parent_ticker),
-            parent_start_date=get("PARENT_START_DATE", dt.date.fromisoformat, d.parent_start_date),
-            parent_epochs=get("PARENT_EPOCHS", int, d.parent_epochs),
-            child_epochs=get("CHILD_EPOCHS", int, d.child_epochs),
-            child_strategy=get("CHILD_STRATEGY", str.lower, d.child_strategy),
-            learning_rate=get("LEARNING_RATE", float, d.learning_rate),
-            fine_tune_learning_rate=get("FINE_TUNE_LEARNING_RATE", float, d.fine_tune_learning_rate),
-            train_start_date=get("TRAIN_START_DATE", dt.date.fromisoformat, d.train_start_date),
-            model_keep_versions=get("MODEL_KEEP_VERSIONS", int, d.model_keep_versions),
-            device=get("DEVICE", str.lower, d.device),
-            train_amp=get("TRAIN_AMP", str.lower, d.train_amp),
-            redis_url=get("REDIS_URL", str, d.redis_url),
-        )
+        """Settings from environment variables (the standalone CLI and worker; tests pass a mapping)."""
+        if env is None:
+            env = {name.upper(): value for name, value in EnvSettingsSource(cls, case_sensitive=False)().items()}
+        fields = cls.variables()
+        return cls.from_values({name: value for name, value in env.items() if name in fields})
 
     @property
     def models_dir(self) -> Path:
@@ -166,24 +196,19 @@ class Settings:
         raise errors.Unavailable(f"DEVICE=cuda but {why}; DEVICE=auto or cpu runs on the CPU")
 
 
-def _require(ok: bool, name: str, value: object, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"setting {name}={value!r} is invalid: expected {expected}")
-
-
 _configured: Settings | None = None
 
 
 def configure(s: Settings) -> None:
     """Make ``s`` the process-wide settings: the server's one ``configure`` call at start-up
-    (entries/system.py), so the values Go owns reach Python without touching the environment."""
+    (entries/system.py), so Go's values reach Python without touching the environment."""
     global _configured
     _configured = s
 
 
 def load() -> Settings:
     """The process-wide settings (entry modules only): the configured value inside the server,
-    else read from the environment on first use (the CLI, tests)."""
+    else read from the environment on first use (the standalone CLI and worker, tests)."""
     return _configured if _configured is not None else _from_env()
 
 

@@ -252,7 +252,13 @@ def test_old_settings_reach_the_analyst_through_configure(monkeypatch, tmp_path)
     try:
         system.configure(
             json.dumps(
-                {"data_dir": str(tmp_path), "fmi_api_key": "fh-key", "llm_base_url": "http://llm.invalid:8080/v1"}
+                {
+                    "settings": {
+                        "DATA_DIR": str(tmp_path),
+                        "FMI_API_KEY": "fh-key",
+                        "LLM_BASE_URL": "http://llm.invalid:8080/v1",
+                    }
+                }
             ).encode()
         )
         assert "fh-key" not in repr(settings.load())

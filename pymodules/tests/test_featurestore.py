@@ -12,6 +12,7 @@ from conftest import make_settings
 from stockagent import errors, featurestore
 from stockagent.entries import forecast as entries
 from stockagent.market import features, prices
+from stockagent.settings import Settings
 
 
 @pytest.fixture
@@ -63,9 +64,8 @@ def test_a_ticker_never_synced_is_not_consistent(tmp_path, redis_url):
     assert check["consistent"] is False and check["online_as_of"] is None
 
 
-def test_training_syncs_its_ticker(entry_env, redis_url, monkeypatch):
-    monkeypatch.setenv("FEATURE_STORE", "feast")
-    monkeypatch.setenv("REDIS_URL", redis_url)
+def test_training_syncs_its_ticker(entry_env, redis_url, load_env):
+    load_env(FEATURE_STORE="feast", REDIS_URL=redis_url)
     out = json.loads(entries.train(json.dumps({"ticker": "JPM", "epochs": 1, "start_date": "2020-01-01"}).encode()))
     assert out["feature_store"]["tickers"] == ["JPM"] and out["feature_store"]["online_store"] == "redis"
     check = json.loads(entries.feature_store_check(b'{"ticker": "JPM"}'))
@@ -73,9 +73,10 @@ def test_training_syncs_its_ticker(entry_env, redis_url, monkeypatch):
 
 
 def test_settings_and_urls():
-    assert featurestore.mode({}) == "off" and featurestore.mode({"FEATURE_STORE": "Feast"}) == "feast"
+    assert Settings.from_env({}).feature_store == "off"
+    assert Settings.from_env({"FEATURE_STORE": "Feast"}).feature_store == "feast"
     with pytest.raises(ValueError, match="FEATURE_STORE"):
-        featurestore.mode({"FEATURE_STORE": "hopsworks"})
+        Settings.from_env({"FEATURE_STORE": "hopsworks"})
     assert featurestore.redis_connection("redis://localhost:6379/2") == "localhost:6379,db=2"
     assert featurestore.redis_connection("redis://:s%40cret@cache/0") == "cache:6379,db=0,password=s@cret"
     for bad in ("http://x:1/0", "redis:///0", "redis://h:1/x"):

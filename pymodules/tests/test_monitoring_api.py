@@ -5,9 +5,8 @@ import json
 import pytest
 from test_monitoring_evaluation import GOOD, report
 
-from stockagent import errors
+from stockagent import errors, settings
 from stockagent.entries import monitoring as api
-from stockagent.monitoring import config
 
 
 def call(fn, req=None):
@@ -15,11 +14,8 @@ def call(fn, req=None):
 
 
 @pytest.fixture
-def mon_env(entry_env, monkeypatch):
-    monkeypatch.setenv("DRIFT_WINDOW_DAYS", "40")
-    config.load.cache_clear()
-    yield entry_env
-    config.load.cache_clear()
+def mon_env(entry_env, load_env):
+    return load_env(DRIFT_WINDOW_DAYS=40)
 
 
 def test_drift_endpoints(mon_env):
@@ -102,12 +98,12 @@ def test_monitor_status(mon_env):
         call(api.monitor_status, {"ticker": "parent"})
 
 
-def test_config_from_env():
-    assert config.MonitorConfig.from_env({}) == config.MonitorConfig(60, 500)
-    assert (
-        config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "90", "MONITOR_HISTORY_KEEP": " "}).drift_window_days == 90
-    )
-    with pytest.raises(ValueError, match="DRIFT_WINDOW_DAYS='x' is not a valid integer"):
-        config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "x"})
-    with pytest.raises(ValueError, match="DRIFT_WINDOW_DAYS=5 is invalid"):
-        config.MonitorConfig.from_env({"DRIFT_WINDOW_DAYS": "5"})
+def test_monitoring_settings_from_env():
+    s = settings.Settings.from_env({})
+    assert (s.drift_window_days, s.history_keep) == (60, 500)
+    s = settings.Settings.from_env({"DRIFT_WINDOW_DAYS": "90", "MONITOR_HISTORY_KEEP": " "})
+    assert (s.drift_window_days, s.history_keep) == (90, 500)
+    with pytest.raises(ValueError, match=r"DRIFT_WINDOW_DAYS='x' is invalid: .*valid integer"):
+        settings.Settings.from_env({"DRIFT_WINDOW_DAYS": "x"})
+    with pytest.raises(ValueError, match=r"DRIFT_WINDOW_DAYS='5' is invalid: .*greater than or equal to 20"):
+        settings.Settings.from_env({"DRIFT_WINDOW_DAYS": "5"})

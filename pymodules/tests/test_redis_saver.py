@@ -154,7 +154,8 @@ def test_the_url_reaches_the_runner_and_its_password_no_log(tmp_path, redis_url,
     assert s.redis_url == secret and "hunter2" not in repr(s)
     previous = settings._configured
     try:
-        got = json.loads(system.configure(json.dumps({"data_dir": str(tmp_path), "redis_url": redis_url}).encode()))
+        request = {"settings": {"DATA_DIR": str(tmp_path), "REDIS_URL": redis_url}}
+        got = json.loads(system.configure(json.dumps(request).encode()))
         assert got["data_dir"] == str(tmp_path) and settings.load().redis_url == redis_url
     finally:
         settings.configure(previous)

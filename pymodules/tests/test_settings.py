@@ -59,3 +59,53 @@ def test_from_env(tmp_path):
 def test_invalid(env, name):
     with pytest.raises(ValueError, match=name):
         Settings.from_env(env)
+
+
+def test_the_model_names_the_variable_and_why():
+    with pytest.raises(ValueError, match=r"setting PARENT_EPOCHS='0' is invalid: .*greater than or equal to 1"):
+        Settings.from_values({"PARENT_EPOCHS": "0"})
+    with pytest.raises(ValueError, match=r"setting DATA_SOURCE='ftp' is invalid: .*'auto', 'bundled' or 'yahoo'"):
+        Settings.from_values({"DATA_SOURCE": "ftp"})
+    with pytest.raises(ValueError, match="unknown setting PARENT_EPOCH: expected one of"):
+        Settings.from_values({"PARENT_EPOCH": "3"})
+    assert Settings.from_values({"PARENT_EPOCHS": " ", "DEVICE": " CPU "}).device == "cpu"  # blank: the default
+
+
+def test_keyword_arguments_read_no_environment(monkeypatch):
+    monkeypatch.setenv("PARENT_EPOCHS", "7")
+    assert Settings().parent_epochs == 20 and Settings(child_epochs=3).parent_epochs == 20
+    assert Settings.from_env().parent_epochs == 7  # the standalone CLI's path reads it
+
+
+def test_configure_reads_no_environment(monkeypatch, tmp_path):
+    """The server's path: Go's mapping wins over a conflicting environment, which is not read at all."""
+    import json
+
+    from stockagent import settings
+    from stockagent.entries import system
+
+    monkeypatch.setenv("DATA_SOURCE", "yahoo")
+    monkeypatch.setenv("PARENT_EPOCHS", "not a number")  # would fail the build if it were read
+    monkeypatch.setenv("DRIFT_WINDOW_DAYS", "90")
+    previous = settings._configured
+    try:
+        request = {"settings": {"DATA_DIR": str(tmp_path), "DATA_SOURCE": "bundled", "CHILD_EPOCHS": "4"}}
+        got = json.loads(system.configure(json.dumps(request).encode()))
+        assert got == {"data_dir": str(tmp_path), "models_dir": str(tmp_path / "models"), "data_source": "bundled"}
+        s = settings.load()
+        assert (s.data_source, s.child_epochs, s.parent_epochs, s.drift_window_days) == ("bundled", 4, 20, 60)
+    finally:
+        settings.configure(previous)
+
+
+def test_configure_refuses_a_bad_value(tmp_path):
+    from stockagent import errors, settings
+    from stockagent.entries import system
+
+    previous = settings._configured
+    try:
+        with pytest.raises(errors.InvalidParameter, match="setting CHILD_STRATEGY='thaw' is invalid"):
+            system.configure(b'{"settings": {"DATA_DIR": "/tmp", "CHILD_STRATEGY": "thaw"}}')
+        assert settings._configured is previous  # nothing half-configured
+    finally:
+        settings.configure(previous)

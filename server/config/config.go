@@ -1,8 +1,8 @@
 // Package config loads the server's configuration from environment variables
 // once, validates it, and is read-only afterwards. The README's configuration
-// table lists every variable, the old service's names included ("Old names");
-// the Python side reads its own (DATA_SOURCE, PARENT_EPOCHS, …) from the same
-// environment.
+// table lists every variable, the old service's names included ("Old names").
+// Python's settings (DATA_SOURCE, PARENT_EPOCHS, …) are read here too and reach
+// Python as one mapping (PythonSettings), which its settings model validates.
 package config
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/netip"
 	"path/filepath"
@@ -76,6 +77,10 @@ type Config struct {
 	// that an old name set here reaches it too.
 	LLMBaseURL string // LLM_BASE_URL (old: LLAMA_CPP_BASE_URL): an OpenAI-compatible server
 	FMIAPIKey  string // FMI_API_KEY, or FINNHUB_API_KEY: Finnhub's key for company news
+
+	// PythonOnly holds the set variables of PythonVariables, as given (trimmed);
+	// PythonSettings adds the ones the server reads itself.
+	PythonOnly map[string]string
 
 	// Deprecations are the start-up log's lines about old names in use, one per setting.
 	Deprecations []string
@@ -263,6 +268,13 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	str("AUTH_FAILURE_LIMIT", &c.AuthFailureLimit)
 	str("LLM_BASE_URL", &c.LLMBaseURL)
 	str("FMI_API_KEY", &c.FMIAPIKey)
+	c.PythonOnly = map[string]string{}
+	for _, key := range PythonVariables {
+		var v string
+		if str(key, &v); v != "" {
+			c.PythonOnly[key] = v
+		}
+	}
 	errs = append(errs, c.oldNames(str)...)
 	if !slices.Contains(ProcessRoles, c.Role) {
 		errs = append(errs, fmt.Errorf("ROLE=%q: want %s", c.Role, strings.Join(ProcessRoles, ", ")))
@@ -290,6 +302,27 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		c.ModelsDir = abs
 	}
 	return c, errors.Join(errs...)
+}
+
+// PythonVariables are the settings only Python uses (pymodules/stockagent/settings.py's
+// table, which validates them): the server reads them with its own and passes them on.
+var PythonVariables = []string{
+	"DATA_SOURCE", "PRICES_DIR", "PARENT_TICKER", "PARENT_START_DATE", "PARENT_EPOCHS", "CHILD_EPOCHS",
+	"CHILD_STRATEGY", "LEARNING_RATE", "FINE_TUNE_LEARNING_RATE", "TRAIN_START_DATE", "MODEL_KEEP_VERSIONS",
+	"DEVICE", "TRAIN_AMP", "FEATURE_STORE", "DRIFT_WINDOW_DAYS", "MONITOR_HISTORY_KEEP",
+}
+
+// PythonSettings is the one value Python's configure entry point takes: Python's own
+// variables and those the server shares with it, old names resolved, paths absolute.
+func (c Config) PythonSettings() map[string]string {
+	out := map[string]string{"DATA_DIR": c.DataDir, "MODELS_DIR": c.ModelsDir}
+	for key, v := range map[string]string{"REDIS_URL": c.RedisURL, "LLM_BASE_URL": c.LLMBaseURL, "FMI_API_KEY": c.FMIAPIKey} {
+		if v != "" {
+			out[key] = v
+		}
+	}
+	maps.Copy(out, c.PythonOnly)
+	return out
 }
 
 // ParseDuration reads a Go duration ("90s", "2h") or an integer number of seconds ("7200"),

@@ -95,3 +95,26 @@ func TestRole(t *testing.T) {
 		})
 	}
 }
+
+func TestPythonSettingsAreOneMapping(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATA_DIR": "/srv/data", "DATA_SOURCE": " bundled ", "PARENT_EPOCHS": "3", "DRIFT_WINDOW_DAYS": "",
+		"REDIS_HOST": "cache", "LLAMA_CPP_BASE_URL": "http://llm:8080/v1", "FINNHUB_API_KEY": "fh", "PORT": "9000",
+	}), "/venv/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.PythonSettings()
+	want := map[string]string{
+		"DATA_DIR": "/srv/data", "MODELS_DIR": "/srv/data/models", "DATA_SOURCE": "bundled", "PARENT_EPOCHS": "3",
+		"REDIS_URL": "redis://cache:6379/0", "LLM_BASE_URL": "http://llm:8080/v1", "FMI_API_KEY": "fh",
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d settings, want %d: %v", len(got), len(want), got)
+	}
+	for key, v := range want { // old names arrive under their new ones; blank and server-only ones stay out
+		if got[key] != v {
+			t.Errorf("%s = %q, want %q", key, got[key], v)
+		}
+	}
+}

@@ -112,26 +112,12 @@ type AttachResponse struct {
 	Python string `json:"python"`
 }
 
-// Configuration is the request of Configure. The settings the server owns; Python takes the others
-// from its environment (settings.py).
+// Configuration is the request of Configure. Python's settings as the server read them: one
+// mapping, no environment read on this path.
 type Configuration struct {
-	// Absolute: models, prices and reports live here; at least 1 character(s).
-	DataDir string `json:"data_dir"`
-	// Where prices come from; unset: the environment's DATA_SOURCE (settings.py); one of "auto",
-	// "bundled", "yahoo".
-	DataSource string `json:"data_source,omitempty"`
-	// The server's Finnhub key (FMI_API_KEY or FINNHUB_API_KEY); unset: the environment's; at least 1
-	// character(s).
-	FMIAPIKey string `json:"fmi_api_key,omitempty"`
-	// The server's LLM_BASE_URL (or its old name); unset: the environment's (agent/context.py); at
-	// least 1 character(s).
-	LLMBaseURL string `json:"llm_base_url,omitempty"`
-	// Absolute: the model folder replicas share; unset: models inside data_dir; at least 1
-	// character(s).
-	ModelsDir string `json:"models_dir,omitempty"`
-	// The server's REDIS_URL: the analyst's checkpoints live there; unset: SQLite in data_dir; at least
-	// 1 character(s).
-	RedisURL string `json:"redis_url,omitempty"`
+	// Each set variable of settings.py's table and its value (old names resolved by the server;
+	// DATA_DIR and MODELS_DIR absolute); a variable left out keeps its default.
+	Settings map[string]string `json:"settings"`
 }
 
 // Configured is the answer of Configure.

@@ -221,9 +221,8 @@ def feature_store_check(req: TickerRequest) -> dict[str, Any]:
 def _sync_features(s: settings.Settings, ref: str) -> dict[str, Any] | None:
     """After a training, with FEATURE_STORE=feast: the ticker's features into the store. A failure
     is logged and reported in the result, never fails the training."""
-    from .. import featurestore
 
-    if featurestore.mode() != "feast":
+    if s.feature_store != "feast":
         return None
     try:
         return _feature_store(s).sync([_symbol(s, ref)])

@@ -1,7 +1,6 @@
 """Monitoring entry points: drift and the analyst's evaluation.
 
-Settings come from the environment (``settings.load()``, ``config.load()``: ``DRIFT_WINDOW_DAYS``,
-``MONITOR_HISTORY_KEEP``).
+Settings come from ``settings.load()`` (``DRIFT_WINDOW_DAYS``, ``MONITOR_HISTORY_KEEP``: settings.py).
 
 | function | answer |
 |---|---|
@@ -25,15 +24,15 @@ from .. import errors, settings, tickers
 from ..contract.models import HistoryRequest, TickerRequest
 from ..contract.registry import entry
 from ..forecast.registry import Registry
-from ..monitoring import config, evaluation, store
 from ..monitoring import drift as drift_mod
+from ..monitoring import evaluation, store
 
 
 @entry(lane="long", request=TickerRequest, raises=(errors.NotFound,))
 def drift(req: TickerRequest) -> dict[str, Any]:
     """Run drift for one model now; store and return the report."""
-    cfg = config.load()
-    return drift_mod.run_drift(settings.load(), req.ticker, window_days=cfg.drift_window_days, keep=cfg.history_keep)
+    s = settings.load()
+    return drift_mod.run_drift(s, req.ticker, window_days=s.drift_window_days, keep=s.history_keep)
 
 
 @entry(lane="inference", request=TickerRequest, raises=(errors.NotFound,))
@@ -51,7 +50,8 @@ def drift_history(req: HistoryRequest) -> dict[str, Any]:
 @entry(lane="long", request=TickerRequest, raises=(errors.NotFound,))
 def evaluate(req: TickerRequest) -> dict[str, Any]:
     """Evaluate the stored analyst report of one ticker; store and return the result."""
-    return evaluation.run_evaluation(settings.load(), req.ticker, keep=config.load().history_keep)
+    s = settings.load()
+    return evaluation.run_evaluation(s, req.ticker, keep=s.history_keep)
 
 
 @entry(lane="inference", request=TickerRequest, raises=(errors.NotFound,))

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from pathlib import Path
-from typing import Any, Literal
 
 import pydantic
 
@@ -55,20 +52,11 @@ def configure_thread(req: ThreadsRequest) -> ThreadsResponse:
 
 
 class Configuration(Request):
-    """The settings the server owns; Python takes the others from its environment (settings.py)."""
+    """Python's settings as the server read them: one mapping, no environment read on this path."""
 
-    data_dir: str = pydantic.Field(min_length=1)
-    """Absolute: models, prices and reports live here."""
-    models_dir: str | None = pydantic.Field(None, min_length=1)
-    """Absolute: the model folder replicas share; unset: ``models`` inside ``data_dir``."""
-    data_source: Literal["auto", "bundled", "yahoo"] | None = None
-    """Where prices come from; unset: the environment's DATA_SOURCE (settings.py)."""
-    redis_url: str | None = pydantic.Field(None, min_length=1)
-    """The server's REDIS_URL: the analyst's checkpoints live there; unset: SQLite in ``data_dir``."""
-    llm_base_url: str | None = pydantic.Field(None, min_length=1)
-    """The server's LLM_BASE_URL (or its old name); unset: the environment's (agent/context.py)."""
-    fmi_api_key: str | None = pydantic.Field(None, min_length=1)
-    """The server's Finnhub key (FMI_API_KEY or FINNHUB_API_KEY); unset: the environment's."""
+    settings: dict[str, str]
+    """Each set variable of settings.py's table and its value (old names resolved by the server;
+    DATA_DIR and MODELS_DIR absolute); a variable left out keeps its default."""
 
 
 class Configured(Response):
@@ -82,15 +70,7 @@ class Configured(Response):
 def configure(req: Configuration) -> Configured:
     """Make the server's configuration Python's settings; called once, right after ``attach``."""
     try:
-        given: dict[str, Any] = {"data_dir": Path(req.data_dir)}
-        if req.models_dir is not None:
-            given["models_root"] = Path(req.models_dir)
-        if req.data_source is not None:
-            given["data_source"] = req.data_source
-        for name in ("redis_url", "llm_base_url", "fmi_api_key"):
-            if (value := getattr(req, name)) is not None:
-                given[name] = value
-        s = dataclasses.replace(settings.Settings.from_env(), **given)
+        s = settings.Settings.from_values(req.settings)
     except ValueError as exc:
         raise errors.InvalidParameter(str(exc)) from None
     settings.configure(s)

@@ -43,9 +43,9 @@ from ..forecast.dataset import CONTEXT
 from ..forecast.registry import Registry
 from ..market import features
 from ..market import prices as market_prices
+from ..settings import MIN_DRIFT_WINDOW_DAYS as MIN_WINDOW_DAYS
 from ..settings import Settings
 from . import stats, store
-from .config import MIN_WINDOW_DAYS
 
 log = logging.getLogger(__name__)
 

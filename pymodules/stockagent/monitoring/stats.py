@@ -60,7 +60,7 @@ def psi(ref, cur, bins: int = PSI_BINS, eps: float = PSI_EPS) -> float:
 
 def ks_2samp(ref, cur) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov statistic ``D`` and its two-sided p-value."""
-    from scipy import stats as sps  # late import: scipy.stats costs start-up time the other calls don't need
+    from scipy import stats as sps  # type: ignore[import-untyped]  # late: costs start-up time, no stubs
 
     result = sps.ks_2samp(_sample(ref, "reference"), _sample(cur, "current"))
     return float(result.statistic), float(result.pvalue)

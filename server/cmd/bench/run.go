@@ -59,7 +59,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	settings := pyapi.Configuration{DataDir: dataDir, DataSource: "bundled"}
+	settings := pyapi.Configuration{Settings: map[string]string{"DATA_DIR": dataDir, "DATA_SOURCE": "bundled"}}
 	if _, err := pyapi.New(in).Configure(ctx, settings); err != nil {
 		return nil, fmt.Errorf("configuring Python: %w", err)
 	}

@@ -339,6 +339,9 @@ func baseType(s *Schema) (string, error) {
 		if len(s.Properties) > 0 {
 			return "", fmt.Errorf("an inline object with properties: declare it as a model")
 		}
+		if values, ok := s.AdditionalProperties.(map[string]any); ok && values["type"] == "string" {
+			return "map[string]string", nil // dict[str, str]
+		}
 		return "json.RawMessage", nil // free-form: passed on as it is
 	}
 	return "", fmt.Errorf("schema type %q is not supported", s.Type)
