@@ -109,3 +109,16 @@ def test_configure_refuses_a_bad_value(tmp_path):
         assert settings._configured is previous  # nothing half-configured
     finally:
         settings.configure(previous)
+
+
+def test_the_server_sends_every_variable():
+    """server/config/config.go's PythonVariables plus the settings the server shares with Python
+    name exactly this model's variables: one the server forgot would keep its default there."""
+    import re
+
+    go = (Path(__file__).parents[2] / "server" / "config" / "config.go").read_text()
+    block = re.search(r"var PythonVariables = \[\]string\{(.*?)\n\}", go, re.S)
+    assert block, "PythonVariables not found in server/config/config.go"
+    sent = set(re.findall(r'"([A-Z_]+)"', block.group(1)))
+    shared = {"DATA_DIR", "MODELS_DIR", "REDIS_URL", "LLM_BASE_URL", "FMI_API_KEY"}  # PythonSettings adds them
+    assert sent | shared == set(Settings.variables())
