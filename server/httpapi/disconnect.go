@@ -29,8 +29,15 @@ const clientPoll = 250 * time.Millisecond
 // watched.
 func untilClientGone(c *fiber.Ctx) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(c.UserContext())
-	sc, ok := c.Context().Conn().(syscall.Conn)
+	conn := c.Context().Conn()
+	sc, ok := conn.(syscall.Conn)
 	if !ok {
+		return ctx, cancel
+	}
+	// The read deadline fasthttp set for this request (ReadTimeout, shorter
+	// than an analysis) would make every later peek fail, which reads as a
+	// client gone; fasthttp sets a new one before it reads the next request.
+	if err := conn.SetReadDeadline(time.Time{}); err != nil {
 		return ctx, cancel
 	}
 	raw, err := sc.SyscallConn()
