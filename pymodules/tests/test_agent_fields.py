@@ -106,4 +106,4 @@ def test_schema_bounds_every_text_field():
     assert s["properties"]["stance"]["enum"] == ["BULLISH", "BEARISH", "NEUTRAL"]
     assert s["properties"]["reasons"]["maxItems"] == fields.MAX_REASONS
     assert s["properties"]["reasons"]["items"]["maxLength"] == fields.REASON_CHARS
-    assert fields.schema(narrative=True)["properties"]["narrative"]["maxLength"] == fields.NARRATIVE_CHARS
+    assert fields.schema(narrative=True)["required"][-1] == "narrative"

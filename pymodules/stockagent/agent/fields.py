@@ -27,7 +27,7 @@ STANCES = ("BULLISH", "BEARISH", "NEUTRAL")
 CONFIDENCES = ("High", "Medium", "Low")
 MAX_REASONS = 3
 REASON_CHARS = 160  # one sentence
-NARRATIVE_CHARS = 1200  # a few short paragraphs
+NARRATIVE_CHARS = 2000  # a few short paragraphs
 
 # Prompt delimiters and headings: text of ours that a model copied instead of writing.
 MARKERS = re.compile(r"<<<|>>>|market stance\s*:|confidence\s*:|stance rationale\s*:|quoted data|sentiment\s*:", re.I)
@@ -69,7 +69,9 @@ def schema(narrative: bool) -> dict[str, Any]:
     }
     required = ["stance", "confidence", "reasons"]
     if narrative:
-        props["narrative"] = {**text, "maxLength": NARRATIVE_CHARS}
+        # no maxLength here: llama.cpp writes a bound as nested optional rules, and its grammar
+        # parser refuses that many; max_tokens bounds the text and review() its length
+        props["narrative"] = text
         required.append("narrative")
     return {"type": "object", "properties": props, "required": required}
 

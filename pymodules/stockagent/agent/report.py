@@ -96,8 +96,9 @@ def data_section(facts: Mapping[str, Any], headlines: Sequence[Mapping[str, Any]
             line += f"; 80% range ${h['low']:.2f} to ${h['high']:.2f}"
         lines.append(line)
     lines.append("")
+    verb = {"up": "rises", "down": "falls"}.get(f["direction"], "stays flat")
     lines.append(
-        f"Direction over {f['direction_days']} trading days: **{f['direction'].upper()}** "
+        f"Direction over {f['direction_days']} trading days: **{f['direction'].upper()}**, the forecast {verb} "
         f"({f['direction_move_pct']:+.1f}%; moves within ±{f['band_pct']:g}% count as flat)."
     )
     if f["accuracy"]:
