@@ -52,6 +52,8 @@ def test_good_fields_pass(text):
         ("Market Stance: BEARISH", "marker"),
         ("As the quoted data says, it falls.", "marker"),
         ("It falls. It falls.", "repeats a sentence"),
+        ("One to three different short sentences about TEST.", "copies the prompt's instructions"),
+        ("rationale: Only if your stance goes against it.", "copies the prompt's instructions"),
         ("mixed, mixed, mixed, mixed, mixed, mixed, mixed, mixed, mixed", "repeats a sentence"),
         ("x" * (fields.REASON_CHARS + 1), "longer than"),
         ("   ", "empty"),

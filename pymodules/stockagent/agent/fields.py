@@ -6,10 +6,11 @@ The writer is asked for ``{stance, confidence, reasons[, rationale][, narrative]
 one of their words and every text field is bounded in length. ``narrative`` is asked only of a
 server model (``LLM_BASE_URL``): a 135M model cannot write free prose.
 
-Every text field then passes :func:`problem`: a number the facts do not contain (any rounding of a
-fact's value counts, as do the numbers of the headlines), a ticker other than the one asked, a
-sentence written twice (within the field or in an earlier field), a leaked prompt marker, or a
-length out of bounds fails, and the field is left out with a note (:func:`review`).
+Every text field then passes :func:`problem`: a phrase of the writer's instructions, a number
+the facts do not contain (any rounding of a fact's value counts, as do the numbers of the
+headlines), a ticker other than the one asked, a sentence written twice (within the field or in an
+earlier field), a leaked prompt marker, or a length out of bounds fails, and the field is left out
+with a note (:func:`review`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from . import prompts
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,18 @@ UPPER_MARKERS = re.compile(r"\b(?:[A-Z]+_NOTE|HEADLINES|DRAFT|FACTS)\b")  # mark
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _CAPS = re.compile(r"\$[A-Za-z][A-Za-z.]{0,5}\b|\b[A-Z]{2,6}\b")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+COPY_WORDS = 5  # a field sharing this many words in a row with the writer's instructions copied them
+
+
+def _grams(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z]+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+_INSTRUCTIONS = _grams(
+    re.sub(r"\{\w+\}", " ", prompts.WRITER_SYSTEM + prompts.WRITER_USER + prompts.WRITER_NARRATIVE)
+)
+
 # Capitalized words that are no ticker: the stance words and common abbreviations of a stock note.
 WORDS = frozenset(
     {*STANCES, *(c.upper() for c in CONFIDENCES), "AI", "CEO", "CFO", "EPS", "ETF", "EU", "GDP", "IPO", "LSTM", "MAE"}
@@ -96,7 +111,7 @@ def parse(text: str) -> Fields:
         confidence=confidence if confidence in CONFIDENCES else None,
         reasons=tuple(r for r in map(_text, reasons if isinstance(reasons, list) else []) if r)[: MAX_REASONS + 1],
         rationale=_text(data.get("rationale")),
-        narrative=data.get("narrative").strip() or None if isinstance(data.get("narrative"), str) else None,
+        narrative=narrative.strip() or None if isinstance(narrative := data.get("narrative"), str) else None,
     )
 
 
@@ -169,6 +184,8 @@ def problem(
         return f"it is longer than {max_chars} characters"
     if MARKERS.search(text) or UPPER_MARKERS.search(text):
         return "it copies a marker of the prompt"
+    if _grams(text) & _INSTRUCTIONS:
+        return "it copies the prompt's instructions"
     # The reasons name no offending text: it must not reach the reader through the note either.
     bad = [n for n in (m.group() for m in _NUMBER.finditer(text)) if not _supported(n, known)]
     if bad:
