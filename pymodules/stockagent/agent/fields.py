@@ -46,9 +46,7 @@ def _grams(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-_INSTRUCTIONS = _grams(
-    re.sub(r"\{\w+\}", " ", prompts.WRITER_SYSTEM + prompts.WRITER_USER + prompts.WRITER_NARRATIVE)
-)
+_INSTRUCTIONS = _grams(re.sub(r"\{\w+\}", " ", prompts.WRITER_SYSTEM + prompts.WRITER_USER + prompts.WRITER_NARRATIVE))
 
 # Capitalized words that are no ticker: the stance words and common abbreviations of a stock note.
 WORDS = frozenset(
