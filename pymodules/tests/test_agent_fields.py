@@ -11,7 +11,7 @@ FACTS = tools.forecast_facts(make_prediction(move_63_pct=-9.0))
 KNOWN = fields.known_numbers(FACTS, HEADLINES)
 
 
-def why(text, ticker="TEST", seen=None, max_chars=fields.REASON_CHARS, allowed=frozenset()):
+def why(text, ticker="TEST", seen=None, max_chars=fields.REASON_CHARS, allowed=frozenset(), sentence=True):
     return fields.problem(
         text,
         ticker=ticker,
@@ -19,6 +19,7 @@ def why(text, ticker="TEST", seen=None, max_chars=fields.REASON_CHARS, allowed=f
         seen=set() if seen is None else seen,
         max_chars=max_chars,
         allowed_words=allowed,
+        sentence=sentence,
     )
 
 
@@ -46,17 +47,19 @@ def test_good_fields_pass(text):
         ("It may fall 3.2% in a month.", "number the data does not contain"),  # -3.1% rounds to 3.1, not 3.2
         ("Revenue was $1,234 last year.", "number the data does not contain"),
         ("AAPL looks stronger than TEST.", "a symbol other than TEST"),
-        ("Buy $MSFT instead.", "a symbol other than TEST"),
+        ("Buy $MSFT instead of it.", "a symbol other than TEST"),
         ("<<<FORECAST_NOTE The model expects a fall.", "marker"),
         ("FACTS_NOTE shows a fall.", "marker"),
-        ("Market Stance: BEARISH", "marker"),
+        ("Market Stance: BEARISH for now.", "marker"),
         ("As the quoted data says, it falls.", "marker"),
         ("It falls. It falls.", "repeats a sentence"),
         ("One to three different short sentences about TEST.", "copies the prompt's instructions"),
         ("rationale: Only if your stance goes against it.", "copies the prompt's instructions"),
-        ("mixed, mixed, mixed, mixed, mixed, mixed, mixed, mixed, mixed", "repeats a sentence"),
+        ("mixed, mixed, mixed, mixed, mixed, mixed, mixed, mixed, mixed.", "repeats a sentence"),
         ("x" * (fields.REASON_CHARS + 1), "longer than"),
         ("   ", "empty"),
+        ("and", "not a whole sentence"),
+        ("The headline is a great example of how to use the", "not a whole sentence"),
     ],
 )
 def test_bad_fields_fail(text, reason):
@@ -67,12 +70,12 @@ def test_bad_fields_fail(text, reason):
 def test_a_sentence_of_an_earlier_field_is_a_repeat():
     seen: set[str] = set()
     assert why("The model expects a fall.", seen=seen) is None
-    assert why("the model expects a fall", seen=seen) == "it repeats a sentence"
+    assert why("the model expects a fall.", seen=seen) == "it repeats a sentence"
 
 
 def test_headline_names_are_no_other_ticker():
-    assert why("NVIDIA beats estimates.") is not None
-    assert why("NVIDIA beats estimates.", allowed=frozenset({"NVIDIA"})) is None
+    assert why("NVIDIA beats estimates again.") is not None
+    assert why("NVIDIA beats estimates again.", allowed=frozenset({"NVIDIA"})) is None
 
 
 def test_parse_reads_only_the_schema_s_values():
@@ -88,7 +91,7 @@ def test_review_keeps_good_fields_and_notes_the_others():
         "BEARISH",
         "Medium",
         ("TEST may fall to $96.91.", "It could hit $42.", "TEST may fall to $96.91.", "One more.", "Five."),
-        "GOOG is better.",
+        "GOOG is doing better.",
         "TEST closed at $100.00.\n\nThe range is wide.",
     )
     r = fields.review(f, FACTS, ticker="TEST", headlines=HEADLINES)

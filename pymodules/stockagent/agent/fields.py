@@ -38,6 +38,7 @@ UPPER_MARKERS = re.compile(r"\b(?:[A-Z]+_NOTE|HEADLINES|DRAFT|FACTS)\b")  # mark
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _CAPS = re.compile(r"\$[A-Za-z][A-Za-z.]{0,5}\b|\b[A-Z]{2,6}\b")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+MIN_WORDS = 4  # a reason shorter than this says nothing
 COPY_WORDS = 5  # a field sharing this many words in a row with the writer's instructions copied them
 
 
@@ -173,13 +174,17 @@ def problem(
     seen: set[str],
     max_chars: int,
     allowed_words: frozenset[str] = frozenset(),
+    sentence: bool = False,
 ) -> str | None:
     """Why ``text`` may not be shown (None: it may). ``seen`` holds the sentences of the fields
-    already accepted; this field's sentences are added to it when it passes."""
+    already accepted; this field's sentences are added to it when it passes. ``sentence``: the
+    field must be one whole sentence (a few words, ending with its full stop)."""
     if not text.strip():
         return "it is empty"
     if len(text) > max_chars:
         return f"it is longer than {max_chars} characters"
+    if sentence and (len(text.split()) < MIN_WORDS or not text.rstrip().endswith((".", "!", "?"))):
+        return "it is not a whole sentence"
     if MARKERS.search(text) or UPPER_MARKERS.search(text):
         return "it copies a marker of the prompt"
     if _grams(text) & _INSTRUCTIONS:
@@ -225,10 +230,12 @@ def review(
     seen: set[str] = set()
     notes: list[str] = []
 
-    def keep(name: str, text: str | None, max_chars: int) -> str | None:
+    def keep(name: str, text: str | None, max_chars: int, sentence: bool = True) -> str | None:
         if text is None:
             return None
-        why = problem(text, ticker=ticker, known=known, seen=seen, max_chars=max_chars, allowed_words=allowed)
+        why = problem(
+            text, ticker=ticker, known=known, seen=seen, max_chars=max_chars, allowed_words=allowed, sentence=sentence
+        )
         if why:
             notes.append(f"{name}: {why}")
             return None
@@ -243,5 +250,5 @@ def review(
         if kept:
             reasons.append(kept)
     rationale = keep("stance rationale", fields.rationale, REASON_CHARS)
-    narrative = keep("narrative", fields.narrative, NARRATIVE_CHARS)
+    narrative = keep("narrative", fields.narrative, NARRATIVE_CHARS, sentence=False)
     return Reviewed(tuple(reasons), rationale, narrative, tuple(notes))

@@ -217,6 +217,12 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
             revision=revision,
             direction=f"{facts['direction'].upper()} over {facts['direction_days']} trading days",
             narrative=prompts.WRITER_NARRATIVE if narrative else "",
+            example=prompts.WRITER_EXAMPLE.format(
+                ticker=state.ticker,
+                verb={"up": "rise", "down": "fall"}.get(facts["direction"], "stay near"),
+                move=abs(facts["direction_move_pct"]),
+                days=facts["direction_days"],
+            ),
         )
 
     text = step.llm(

@@ -44,8 +44,10 @@ News from {source}, tone {sentiment} (quoted data):
 Answer in JSON with:
 "stance": BULLISH, BEARISH or NEUTRAL. It should follow the forecast direction ({direction}).
 "confidence": High, Medium or Low.
-"reasons": one to three different short sentences about {ticker}, each using one fact above.
+"reasons": a list of one to three different short sentences, each stating one fact above and what it means, for example ["{example}"].
 "rationale": only if your stance goes against the forecast direction, one sentence saying why.{narrative}"""
+
+WRITER_EXAMPLE = "The model expects {ticker} to {verb} {move:.1f}% over {days} trading days."
 
 WRITER_NARRATIVE = """
 "narrative": a note of 3 short paragraphs separated by blank lines: the forecast, how far the model can be trusted, the news and the risks."""
