@@ -341,3 +341,20 @@ def test_entry_analyze_refuses_bad_requests_and_needs_an_llm(agent_env):
         "model": "",
         "detail": "LLM_PROVIDER=none and no LLM_BASE_URL",
     }
+
+
+def test_a_server_model_also_writes_a_narrative_under_the_same_checks(tmp_path):
+    narrative = "TEST closed at $100.00 and may fall to $96.91.\n\nIts error is a little below no change."
+    good = json.dumps({**json.loads(BEARISH_REPORT), "narrative": narrative})
+    chat = script(writer=good)
+    chat.provider = "openai-compatible"  # what the writer asks of a server model
+    out = analyze(chat, tmp_path)
+    assert chat.prompts("writer")[0].schema == fields.schema(narrative=True)
+    assert '"narrative"' in chat.prompts("writer")[0].text
+    assert "TEST closed at $100.00 and may fall to $96.91.\n\nIts error is a little below" in out["final_report"]
+
+    bad = script(writer=json.dumps({**json.loads(BEARISH_REPORT), "narrative": "TEST will reach $250.00 soon."}))
+    bad.provider = "openai-compatible"
+    out = analyze(bad, tmp_path)
+    assert "$250" not in out["final_report"]
+    assert out["left_out"] == ["narrative: it writes a number the data does not contain"]
