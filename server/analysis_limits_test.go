@@ -82,7 +82,7 @@ func (s *llmStub) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"id":"x","object":"chat.completion","created":%d,"model":"stub","choices":[{"index":0,"finish_reason":"stop",`+
-		`"message":{"role":"assistant","content":"The forecast moves little.\n\nMarket Stance: NEUTRAL\nConfidence: Low"}}],`+
+		`"message":{"role":"assistant","content":"{\"stance\":\"NEUTRAL\",\"confidence\":\"Low\",\"reasons\":[\"The forecast moves little.\"]}"}}],`+
 		`"usage":{"prompt_tokens":10,"completion_tokens":10,"total_tokens":20}}`, time.Now().Unix())
 }
 
@@ -127,7 +127,7 @@ func (s *llmStub) count(marker string) int {
 // Prompt markers: the performance analyst's, the writer's and the answer's prompts (agent/prompts.py).
 const (
 	performancePrompt = "In 2 or 3 sentences"
-	writerPrompt      = "Write a note on"
+	writerPrompt      = "Answer in JSON with:"
 	answerPrompt      = "Question: "
 )
 

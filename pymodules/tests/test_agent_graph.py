@@ -9,7 +9,7 @@ import pytest
 from agent_fakes import BEARISH_REPORT, BULLISH_REPORT, HEADLINES, INJECTION, NEWS, PERFORMANCE, make_prediction
 
 from stockagent import errors, runtime
-from stockagent.agent import runner, tools
+from stockagent.agent import fields, runner, tools
 from stockagent.agent.context import Context
 from stockagent.agent.graph import AgentRun
 from stockagent.agent.graph import graph as plain_graph
@@ -59,9 +59,15 @@ def test_a_clean_run(tmp_path):
     writer = next(n for n in out["nodes"] if n["node"] == "writer")
     assert writer["completion_tokens"] > 0 and writer["prompt_tokens"] > 0 and writer["seconds"] >= 0
     report = out["final_report"]
-    assert report.startswith("Test Corp last closed at $100.00")
-    assert "**News:** Yahoo Finance: 2 headlines, sentiment mixed." in report
+    data, model = report.index("### From the data"), report.index("### From the language model")
+    assert data == 0 and "**TEST** last closed at **$100.00**" in report[:model]  # rendered by code
+    assert "**News:** Yahoo Finance: 2 headlines." in report[:model]
+    assert "[Test Corp beats quarterly estimates](https://example.com/1) (Wire, 2025-01-02)" in report[:model]
+    assert "- Tone of the headlines: mixed" in report[model:]
+    assert "- Its error is slightly below that of no change." in report[model:]
+    assert out["left_out"] == [] and "Left out" not in report
     assert report.splitlines()[-1].startswith("_Not investment advice")
+    assert chat.prompts("writer")[0].schema == fields.schema(narrative=False)
     assert "Market Stance: BEARISH\nConfidence: Medium" in report
     assert out["news_sentiment"] == "mixed (2 headlines, Yahoo Finance)"
     assert out["llm"] == {"provider": "scripted", "model": "scripted"} and "answer" not in out
@@ -114,7 +120,7 @@ def test_critic_sends_a_contradiction_back_once_then_flags_it(tmp_path):
     out = analyze(chat, tmp_path)
     writes = chat.prompts("writer")
     assert len(writes) == 2 and out["revisions"] == 1
-    assert "no 'Stance rationale:' line" in writes[1].text and "Previous draft" in writes[1].text
+    assert "no rationale says why" in writes[1].text and "Previous answer" in writes[1].text
     assert out["recommendation"] == "NEUTRAL"
     assert any(f.startswith("stance contradicts forecast; overridden to NEUTRAL") for f in out["flags"])
     assert "Market Stance: NEUTRAL (overridden" in out["final_report"]
@@ -129,14 +135,19 @@ def test_a_revision_that_fixes_the_report_is_accepted(tmp_path):
 
 
 def test_a_stated_rationale_is_kept_and_flagged(tmp_path):
-    writer = (
-        "Orders are surging.\n\nStance rationale: record orders outweigh the model's small expected drop\n"
-        "Market Stance: BULLISH\nConfidence: Low"
+    writer = json.dumps(
+        {
+            "stance": "BULLISH",
+            "confidence": "Low",
+            "reasons": ["Orders are surging."],
+            "rationale": "Record orders outweigh the model's small expected drop.",
+        }
     )
     chat = script(writer=writer)
     out = analyze(chat, tmp_path)
     assert len(chat.prompts("writer")) == 1 and out["recommendation"] == "BULLISH"
     assert out["flags"] and "states a rationale" in out["flags"][0]
+    assert "Stance rationale: Record orders outweigh" in out["final_report"]
 
 
 def test_max_revisions_zero_never_sends_back(tmp_path):
@@ -149,17 +160,36 @@ def test_unparseable_report_gets_a_labelled_fallback(tmp_path):
     prose = "The stock could go higher or fall below $90. We are highly uncertain. HIGH risk."
     chat = script(writer=prose)
     out = analyze(chat, tmp_path)
-    assert len(chat.prompts("writer")) == 2  # sent back once for the missing lines
+    assert len(chat.prompts("writer")) == 2  # sent back once for the missing fields
     assert out["recommendation"] == "BEARISH"  # the forecast's own direction, labelled as such
     assert out["confidence"] == "Low"
-    assert out["parse_status"].startswith("fallback: model output had no Market Stance line")
-    assert "no Confidence line" in out["parse_status"]
+    assert out["parse_status"].startswith("fallback: the model gave no stance")
+    assert "no confidence" in out["parse_status"]
     assert "Market Stance: BEARISH (fallback" in out["final_report"]
-    assert any("$90" in f for f in out["flags"])  # a price the forecast does not contain
+    assert "$90" not in out["final_report"] and "no text of the model passed its checks" in out["flags"]
+
+
+def test_fields_that_fail_their_checks_are_left_out_with_a_note(tmp_path):
+    loop = "Trend: 79.6% to CAPEX +5% on the quarter."
+    writer = json.dumps(
+        {
+            "stance": "BEARISH",
+            "confidence": "Medium",
+            "reasons": [loop, "TEST may slip to $96.91 within a month.", "TEST may slip to $96.91 within a month."],
+        }
+    )
+    out = analyze(script(writer=writer), tmp_path)
+    report = out["final_report"]
+    assert "79.6" not in report and "CAPEX" not in report and report.count("TEST may slip") == 1
+    assert out["left_out"] == [
+        "reason 1: it writes a number the data does not contain",
+        "reason 3: it repeats a sentence",
+    ]
+    assert "_Left out: reason 1: it writes a number the data does not contain._" in report
 
 
 def test_think_blocks_never_reach_the_report(tmp_path):
-    chat = script(writer="<think>The user wants BULLISH. Market Stance: BULLISH</think>" + BEARISH_REPORT)
+    chat = script(writer="<think>The user wants BULLISH. stance BULLISH</think>" + BEARISH_REPORT)
     out = analyze(chat, tmp_path)
     assert "<think>" not in out["final_report"] and "The user wants" not in out["final_report"]
     assert out["recommendation"] == "BEARISH" and out["parse_status"] == "ok"
@@ -188,7 +218,7 @@ def test_injected_headline_stays_quoted_and_cannot_make_it_bullish(tmp_path):
 
 
 def test_a_follow_up_on_the_same_thread_sees_the_earlier_report(tmp_path):
-    first = script(writer=BEARISH_REPORT.replace("News is mixed.", "Watch the ZEBRA-7 contract."))
+    first = script(writer=BEARISH_REPORT.replace("Its error is slightly", "Watch the Zebra contract; its error is"))
     out1 = analyze(first, tmp_path, thread_id="thread-1")
     assert out1["thread_id"] == "thread-1"
 
@@ -196,17 +226,17 @@ def test_a_follow_up_on_the_same_thread_sees_the_earlier_report(tmp_path):
     out2 = analyze(second, tmp_path, thread_id="thread-1", question="Why bearish?")
     assert [n["node"] for n in out2["nodes"]] == ["prepare", "answer"]  # no new report
     assert out2["answer"] == "Because the model expects a fall."
-    assert "ZEBRA-7" in second.prompts("answer")[0].text and "Why bearish?" in second.prompts("answer")[0].text
+    assert "Zebra" in second.prompts("answer")[0].text and "Why bearish?" in second.prompts("answer")[0].text
     assert out2["final_report"] == out1["final_report"] and out2["recommendation"] == "BEARISH"
 
     third = script(answer="Second answer.")
     analyze(third, tmp_path, thread_id="thread-1", question="And the risks?")
     prompt = third.prompts("answer")[0].text
-    assert "ZEBRA-7" in prompt and "Why bearish?" in prompt and "Because the model expects a fall." in prompt
+    assert "Zebra" in prompt and "Why bearish?" in prompt and "Because the model expects a fall." in prompt
 
     other = script()  # another thread knows nothing of it: a full report, then the answer
     out4 = analyze(other, tmp_path, question="Why?")
-    assert out4["thread_id"] != "thread-1" and "ZEBRA-7" not in other.prompts("answer")[0].text
+    assert out4["thread_id"] != "thread-1" and "Zebra" not in other.prompts("answer")[0].text
     assert [n["node"] for n in out4["nodes"]][-2:] == ["finalize", "answer"]
 
     # a plain request on the old thread writes a fresh report and resets the turn's fields
@@ -311,3 +341,20 @@ def test_entry_analyze_refuses_bad_requests_and_needs_an_llm(agent_env):
         "model": "",
         "detail": "LLM_PROVIDER=none and no LLM_BASE_URL",
     }
+
+
+def test_a_server_model_also_writes_a_narrative_under_the_same_checks(tmp_path):
+    narrative = "TEST closed at $100.00 and may fall to $96.91.\n\nIts error is a little below no change."
+    good = json.dumps({**json.loads(BEARISH_REPORT), "narrative": narrative})
+    chat = script(writer=good)
+    chat.provider = "openai-compatible"  # what the writer asks of a server model
+    out = analyze(chat, tmp_path)
+    assert chat.prompts("writer")[0].schema == fields.schema(narrative=True)
+    assert '"narrative"' in chat.prompts("writer")[0].text
+    assert "TEST closed at $100.00 and may fall to $96.91.\n\nIts error is a little below" in out["final_report"]
+
+    bad = script(writer=json.dumps({**json.loads(BEARISH_REPORT), "narrative": "TEST will reach $250.00 soon."}))
+    bad.provider = "openai-compatible"
+    out = analyze(bad, tmp_path)
+    assert "$250" not in out["final_report"]
+    assert out["left_out"] == ["narrative: it writes a number the data does not contain"]

@@ -7,6 +7,7 @@ minute on two cores: answers of at most 200 tokens, one thread for the model.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from agent_fakes import HEADLINES, INJECTION, make_prediction
 from conftest import free_port
 
 from stockagent import errors, llm
-from stockagent.agent import runner
+from stockagent.agent import fields, report, runner, tools
 from stockagent.agent.context import Context
 
 pytestmark = pytest.mark.integration
@@ -178,3 +179,48 @@ def test_a_follow_up_on_another_replica_through_redis(tmp_path, redis_url):
     assert [n["node"] for n in second["nodes"]] == ["prepare", "answer"]  # the report came from the thread
     assert second["final_report"] == first["final_report"] and second["answer"].strip()
     assert len(list(RedisSaver.from_url(redis_url).list({"configurable": {"thread_id": "shared-turns"}}))) == 2
+
+
+READERS_TICKERS = [("MSFT", 420.5, 6.0), ("KO", 61.2, -9.0), ("^GSPC", 5021.84, 0.5)]
+MODEL_TEXT = re.compile(re.escape(report.MODEL_HEADING) + r"\n(.*?)\nMarket Stance:", re.S)
+
+
+def test_reports_from_the_default_model_show_only_checked_text(tmp_path):
+    """What reaches the reader from the real default model: no marker, no repeated sentence, and no
+    number the facts lack, on several tickers; the schema makes stance and confidence parse."""
+    settings = Context(max_tokens=MAX_TOKENS, llm_timeout=120)
+    chat = llm.select(settings, threads=1)
+    started = time.perf_counter()
+    for ticker, close, move in READERS_TICKERS:
+        prediction = make_prediction(ticker, last_close=close, move_63_pct=move)
+        headlines = [{**h, "title": h["title"].replace("Test Corp", ticker)} for h in HEADLINES]
+        out = runner.analyze(
+            ticker=ticker,
+            prediction=prediction,
+            headlines=headlines,
+            news_source="yahoo",
+            chat=chat,
+            settings=settings,
+            data_dir=tmp_path,
+        )
+        assert_structure(out, "llama-cpp")
+        assert out["parse_status"] == "ok", out["parse_status"]  # the grammar gave a stance and a confidence
+        text = out["final_report"]
+        written = MODEL_TEXT.search(text)
+        assert written, text
+        shown = [
+            line.removeprefix("- ")
+            for line in written.group(1).splitlines()
+            if line.strip() and not line.startswith(("_", "- Tone of the headlines:"))
+        ]
+        print(f"{ticker}: {len(shown)} model lines shown, left out: {out['left_out']}")
+        for line in shown:
+            assert not re.search(r"<<<|>>>|_NOTE|FACTS|HEADLINES|DRAFT|quoted data", line), line
+        sentences = [s.strip(" .").lower() for line in shown for s in re.split(r"[.!?]\s", line) if s.strip(" .")]
+        assert len(sentences) == len(set(sentences)), shown
+        known = fields.known_numbers(tools.forecast_facts(prediction), headlines)
+        for line in shown:
+            for n in re.findall(r"\d[\d,]*(?:\.\d+)?", line.replace("\\", "")):
+                value, places = float(n.replace(",", "")), len(n.partition(".")[2])
+                assert any(round(k, places) == value or abs(k - value) < 0.5 * 10**-places for k in known), (n, line)
+    print(f"{len(READERS_TICKERS)} reports in {time.perf_counter() - started:.1f}s")

@@ -1,44 +1,10 @@
-"""The strict stance parse, the critic's deterministic checks, <think> stripping and forecast facts."""
+"""The critic's deterministic checks, the data section, <think> stripping and forecast facts."""
 
 import pytest
 from agent_fakes import make_prediction
 
-from stockagent.agent import report, tools
+from stockagent.agent import fields, report, tools
 from stockagent.llm import strip_think
-
-
-@pytest.mark.parametrize(
-    "text, stance, confidence",
-    [
-        ("Market Stance: BULLISH\nConfidence: High", "BULLISH", "High"),
-        ("market stance: bearish\nconfidence: medium", "BEARISH", "Medium"),
-        ("**Market Stance:** Neutral\n**Confidence**: LOW", "NEUTRAL", "Low"),
-        ("- Market Stance - BuLLiSh\n> Confidence level: hIgH.", "BULLISH", "High"),
-        # words that contain or resemble a label's value are never read as one
-        ("The price should go higher, from below $90. We are highly confident.", None, None),
-        ("Market Stance: Bullishness abounds\nConfidence: Highly uncertain", None, None),
-        ("Market Stance: higher\nConfidence: below average", None, None),
-        ("HIGH hopes. The stock is BULLISH in tone.\nConfidence in the model is low.", None, None),
-        # ambiguous lines name no single value; the last qualifying line wins
-        ("Market Stance: BULLISH or BEARISH\nConfidence: High or Low", None, None),
-        ("Market Stance: BULLISH\nMarket Stance: BEARISH\nConfidence: Low\nConfidence: Medium", "BEARISH", "Medium"),
-        ("", None, None),
-    ],
-)
-def test_parse_reads_only_whole_labelled_words(text, stance, confidence):
-    parsed = report.parse(text)
-    assert (parsed.stance, parsed.confidence) == (stance, confidence)
-
-
-def test_strip_labels_and_rationale():
-    text = (
-        "Body one.\n\nStance rationale: strong orders outweigh the model's small drop\n"
-        "Market Stance: BULLISH\n**Confidence:** Low"
-    )
-    assert report.strip_labels(text) == "Body one.\n\nStance rationale: strong orders outweigh the model's small drop"
-    parsed = report.parse(text)
-    assert parsed.rationale.startswith("strong orders") and report.has_reason(parsed)
-    assert not report.has_reason(report.parse("Stance rationale: because\nMarket Stance: BULLISH"))
 
 
 @pytest.mark.parametrize(
@@ -75,18 +41,32 @@ def test_forecast_facts_from_a_falling_forecast():
         tools.forecast_facts({"predictions": {}, "history": []})
 
 
-def test_check_finds_contradiction_prices_and_missing_lines():
+def test_check_finds_a_contradiction_and_missing_fields():
     facts = tools.forecast_facts(make_prediction(move_63_pct=-9.0))
-    codes = lambda text: [p["code"] for p in report.check(text, facts)]  # noqa: E731
-    assert codes("Closed at $100.00, heading to $96.91.\nMarket Stance: BEARISH\nConfidence: Medium") == []
-    assert codes("Closed at $100.\nMarket Stance: BULLISH\nConfidence: High") == ["stance_contradicts_forecast"]
-    assert (
-        codes("Stance rationale: a new product launch outweighs the forecast\nMarket Stance: BULLISH\nConfidence: Low")
-        == []
-    )
-    assert codes("Target $150.00 and $1,234.\nMarket Stance: NEUTRAL\nConfidence: Low") == ["unsupported_price"]
-    assert codes("It will go higher.") == ["no_stance_line", "no_confidence_line"]
-    assert report.unsupported_prices("at $100.40 or $ 96.9", facts["known_prices"]) == []
+    codes = lambda **kw: [p["code"] for p in report.check(fields.Fields(**kw), facts)]  # noqa: E731
+    assert codes(stance="BEARISH", confidence="Medium") == []
+    assert codes(stance="BULLISH", confidence="High") == ["stance_contradicts_forecast"]
+    assert codes(stance="BULLISH", confidence="Low", rationale="a new product launch outweighs it") == []
+    assert codes(stance="BULLISH", confidence="Low", rationale="because") == ["stance_contradicts_forecast"]
+    assert codes() == ["no_stance", "no_confidence"]
+
+
+def test_data_section_renders_the_facts_and_quotes_feed_text_literally():
+    facts = tools.forecast_facts(make_prediction(move_63_pct=-9.0))
+    headlines = [
+        {"title": "**Buy** [now](javascript:alert(1)) <b>x</b>", "publisher": "_Wire_", "url": "javascript:x"},
+        {"title": "Plain", "publisher": "", "url": "https://example.com/a b", "published": "2025-01-02T10:00:00Z"},
+    ]
+    text = report.data_section(facts, headlines, "finnhub")
+    assert text.startswith(report.DATA_HEADING) and "**TEST** last closed at **$100.00**" in text
+    assert "- **1 month (21 trading days)**, 2025-01-23: $96.91, -3.1% (down); 80% range $92.46 to $101.35" in text
+    assert "- 21 trading days: model $9.10, no change $9.50 (4.2% better)" in text
+    assert "**News:** Finnhub: 2 headlines." in text
+    assert "- \\*\\*Buy\\*\\* \\[now\\](javascript:alert(1)) \\<b\\>x\\</b\\> (\\_Wire\\_)" in text
+    assert "- Plain (2025-01-02)" in text  # a link with a space is no link
+    assert "(javascript:x)" not in text  # an unsafe target is no link
+    empty = report.data_section(facts, [], "none")
+    assert "**News:** no news available offline" in empty
 
 
 @pytest.mark.parametrize(

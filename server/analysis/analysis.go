@@ -353,6 +353,7 @@ type agentResult struct {
 	NewsSentiment string          `json:"news_sentiment"`
 	ParseStatus   string          `json:"parse_status"`
 	Flags         []string        `json:"flags"`
+	LeftOut       []string        `json:"left_out"`
 	Revisions     int             `json:"revisions"`
 	Answer        string          `json:"answer,omitempty"`
 	LLM           json.RawMessage `json:"llm"`
@@ -424,6 +425,7 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 		"news":           nw,
 		"parse_status":   res.ParseStatus,
 		"flags":          res.Flags,
+		"left_out":       res.LeftOut,
 		"revisions":      res.Revisions,
 		"nodes":          res.Nodes,
 		"llm":            res.LLM,

@@ -11,13 +11,16 @@
 - ``performance_analyst`` computes the forecast's facts in Python (tools.forecast_facts) and
   asks the LLM for a short reading of them; ``news_analyst`` rates the headlines. Both run in
   the same step, in parallel.
-- ``writer`` writes the markdown report, ending with ``Market Stance:`` and ``Confidence:`` lines.
-- ``critic`` checks it deterministically (report.check: stance against a clear forecast
-  direction without a stated rationale, prices that the facts do not contain, missing stance
-  lines), optionally asks the LLM too, and sends it back at most ``max_revisions`` times.
-- ``finalize`` parses the stance lines strictly, labels any fallback, overrides a stance that
-  still contradicts the forecast to NEUTRAL (flagged), and appends the news source and the
-  "not investment advice" reminder.
+- ``writer`` fills short fields under a JSON schema (fields.py: stance, confidence, up to three
+  one-sentence reasons, a rationale; a server model also writes a narrative).
+- ``critic`` checks them deterministically (report.check: a missing stance or confidence, a stance
+  against a clear forecast direction without a stated rationale), optionally asks the LLM too,
+  and sends them back at most ``max_revisions`` times.
+- ``finalize`` renders the facts in code (report.data_section), keeps each model field that passes
+  its checks (fields.review: numbers from the facts only, the asked ticker only, no repeated
+  sentence, no leaked marker, bounded length) and notes those left out, labels any fallback,
+  overrides a stance that still contradicts the forecast to NEUTRAL (flagged), and ends with the
+  stance lines and the "not investment advice" reminder.
 - ``answer`` answers a follow-up ``question`` from the thread's earlier turns (checkpointed).
 
 Nodes are plain functions of ``(state, runtime)`` returning only the keys they change. They are
@@ -52,7 +55,7 @@ from langgraph.runtime import Runtime
 from .. import errors
 from .. import runtime as host
 from ..llm.chat import ChatModel
-from . import budget, prompts, report, tools
+from . import budget, fields, prompts, report, tools
 from .context import Context
 from .state import InputState, State
 
@@ -106,10 +109,14 @@ class _Step:
         self.prompt_tokens = self.completion_tokens = 0
 
     def llm(
-        self, system: str, build: Callable[[Mapping[str, Any]], str], parts: Mapping[str, Any] | None = None
+        self,
+        system: str,
+        build: Callable[[Mapping[str, Any]], str],
+        parts: Mapping[str, Any] | None = None,
+        schema: Mapping[str, Any] | None = None,
     ) -> str:
         """Ask the LLM: the user message is ``build(parts)``, shortened to fit (budget.fit;
-        ``parts`` in the order they may be shortened)."""
+        ``parts`` in the order they may be shortened); ``schema`` constrains the answer."""
         s, chat = self.run.settings, self.run.chat
         max_tokens = min(NODE_MAX_TOKENS.get(self.name, s.max_tokens), s.max_tokens)
         user, max_tokens = budget.fit(chat, system, build, parts or {}, max_tokens)
@@ -120,6 +127,7 @@ class _Step:
             temperature=s.temperature,
             node=self.name,
             cancelled=self.run.control.cancelled,
+            schema=schema,
         )
         self.prompt_tokens += usage["prompt_tokens"]
         self.completion_tokens += usage["completion_tokens"]
@@ -154,7 +162,7 @@ def prepare(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         raise ValueError("the analyst needs a ticker")
     updates: dict[str, Any] = {"answer": None, "critique": "", "problems": [], "verdict": ""}
     if not _answer_only(state):
-        updates.update(revisions=0, flags=[], draft="")
+        updates.update(revisions=0, flags=[], left_out=[], draft="")
     return {**updates, "node_metrics": step.metrics()}
 
 
@@ -187,8 +195,9 @@ def news_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
 
 
 def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
-    """The report; a rewrite when the critic sent the last draft back."""
+    """The model's fields; a rewrite when the critic sent the last answer back."""
     step = _Step("writer", state, runtime)
+    narrative = runtime.context.chat.provider == "openai-compatible"  # a server model of some size
     revising = state.verdict == "revise"
     facts = state.facts
 
@@ -207,12 +216,20 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
             news=tools.quote_block("NEWS_NOTE", p["news"]),
             revision=revision,
             direction=f"{facts['direction'].upper()} over {facts['direction_days']} trading days",
+            narrative=prompts.WRITER_NARRATIVE if narrative else "",
+            example=prompts.WRITER_EXAMPLE.format(
+                ticker=state.ticker,
+                verb={"up": "rise", "down": "fall"}.get(facts["direction"], "stay near"),
+                move=abs(facts["direction_move_pct"]),
+                days=facts["direction_days"],
+            ),
         )
 
     text = step.llm(
         prompts.WRITER_SYSTEM,
         build,
         {"news": state.news_analysis, "draft": state.draft, "performance": state.performance_analysis},
+        fields.schema(narrative),
     )
     return {"draft": text, "revisions": state.revisions + (1 if revising else 0), "node_metrics": step.metrics()}
 
@@ -221,7 +238,7 @@ def critic(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     """Deterministic checks first, then (optionally) the LLM; decides whether to send it back."""
     step = _Step("critic", state, runtime)
     settings = runtime.context.settings
-    problems = [p["detail"] for p in report.check(state.draft, state.facts)]
+    problems = [p["detail"] for p in report.check(fields.parse(state.draft), state.facts)]
     if not problems and settings.llm_critique:
         verdict = step.llm(
             prompts.CRITIC_SYSTEM,
@@ -245,11 +262,12 @@ def critic(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
 
 
 def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
-    """Strict parse, labelled fallbacks, flags, and the finished report."""
+    """The facts rendered in code, the model's checked fields, labelled fallbacks and flags."""
     step = _Step("finalize", state, runtime)
-    facts, draft = state.facts, state.draft
+    facts = state.facts
     direction, move, days = facts["direction"], facts["direction_move_pct"], facts["direction_days"]
-    parsed = report.parse(draft)
+    parsed = fields.parse(state.draft)
+    reviewed = fields.review(parsed, facts, ticker=state.ticker, headlines=state.headlines)
     notes: list[str] = []
     flags: list[str] = []
 
@@ -257,51 +275,46 @@ def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     stance_line = f"Market Stance: {recommendation}"
     if recommendation is None:
         recommendation = report.stance_from_forecast(direction)
-        notes.append(
-            f"fallback: model output had no Market Stance line; recommendation is the forecast's {days}-day direction"
-        )
+        notes.append(f"fallback: the model gave no stance; recommendation is the forecast's {days}-day direction")
         stance_line = (
             f"Market Stance: {recommendation} (fallback: the model gave no stance; this is the forecast's direction)"
         )
     elif report.opposes(parsed.stance, direction):
-        if report.has_reason(parsed):
+        if report.has_reason(reviewed.rationale):
             flags.append(
                 f"stance {parsed.stance} goes against the {days}-day forecast ({direction}, {move:+.1f}%); "
-                "the report states a rationale"
+                "the model states a rationale"
             )
         else:
             flags.append(
-                f"stance contradicts forecast; overridden to NEUTRAL (the report said {parsed.stance}, "
-                f"the {days}-day forecast is {direction} {move:+.1f}%, no rationale given)"
+                f"stance contradicts forecast; overridden to NEUTRAL (the model said {parsed.stance}, "
+                f"the {days}-day forecast is {direction} {move:+.1f}%, no rationale shown)"
             )
             recommendation = "NEUTRAL"
             stance_line = (
-                f"Market Stance: NEUTRAL (overridden: the report's {parsed.stance} "
+                f"Market Stance: NEUTRAL (overridden: the model's {parsed.stance} "
                 "contradicted the forecast without a reason)"
             )
     confidence = parsed.confidence
     confidence_line = f"Confidence: {confidence}"
     if confidence is None:
         confidence = "Low"
-        notes.append("fallback: model output had no Confidence line; confidence set to Low")
+        notes.append("fallback: the model gave no confidence; confidence set to Low")
         confidence_line = "Confidence: Low (fallback: the model gave no confidence)"
-
-    body = report.strip_labels(draft)
-    if not body:
-        flags.append("the model wrote no report text")
-        body = "_The model wrote no report text._"
-    bad = report.unsupported_prices(body, list(facts.get("known_prices") or []))
-    if bad:
-        flags.append("report quotes prices not in the forecast: " + ", ".join(bad[:6]))
+    if not reviewed.reasons and not reviewed.narrative:
+        flags.append("no text of the model passed its checks")
 
     label = tools.source_label(state.news_source if state.headlines else "none")
     if state.headlines:
-        news_summary = f"{state.news_sentiment} ({_count(state.headlines)}, {label})"
-        news_line = f"**News:** {label}: {_count(state.headlines)}, sentiment {state.news_sentiment}."
+        news_summary = f"{state.news_sentiment} ({report.count(state.headlines)}, {label})"
     else:
         news_summary = "none: no news available offline"
-        news_line = "**News:** no news available offline (no headlines were fetched)."
-    parts = [body, news_line, f"{stance_line}\n{confidence_line}"]
+    sentiment = state.news_sentiment if state.headlines else None
+    parts = [
+        report.data_section(facts, state.headlines, state.news_source),
+        report.model_section(runtime.context.chat.model, sentiment, reviewed),
+        f"{stance_line}\n{confidence_line}",
+    ]
     if flags:
         parts.append("\n".join(f"> Flag: {f}" for f in flags))
     parts.append(prompts.REMINDER)
@@ -312,6 +325,7 @@ def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         "confidence": confidence,
         "parse_status": "; ".join(notes) if notes else "ok",
         "flags": flags,
+        "left_out": list(reviewed.notes),
         "news_summary": news_summary,
         "report_ticker": state.ticker,
         "messages": [
@@ -320,10 +334,6 @@ def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         ],
         "node_metrics": step.metrics(),
     }
-
-
-def _count(headlines: list) -> str:
-    return f"{len(headlines)} headline{'s' if len(headlines) != 1 else ''}"
 
 
 def _history(messages: list[AnyMessage]) -> str:

@@ -28,43 +28,46 @@ NEWS_USER = """Recent headlines about {ticker} from {source}. The block below is
 Rate the overall tone of these headlines for {ticker} shareholders. Answer with a first line "Sentiment: positive", "Sentiment: negative" or "Sentiment: mixed", then one sentence saying why."""
 
 WRITER_SYSTEM = (
-    "You are a financial analyst who writes short, factual stock notes in markdown. "
-    "Use only the facts given and copy prices exactly as written. " + DATA_RULE
+    "You are a financial analyst. You answer in JSON only. Use only the facts given and copy "
+    "numbers exactly as written. " + DATA_RULE
 )
 
-WRITER_USER = """Write a note on {ticker} in 3 to 5 short paragraphs: the forecast, how far the model can be trusted, the news, and the risks.
-
-FACTS
+WRITER_USER = """Facts about {ticker}:
 {facts}
 
-FORECAST NOTE (quoted data)
+Forecast note (quoted data):
 {performance}
 
-NEWS from {source}, sentiment {sentiment} (quoted data)
+News from {source}, tone {sentiment} (quoted data):
 {news}
 {revision}
-Your stance should follow the forecast direction ({direction}). If you choose a stance against it, write a line "Stance rationale: <your reason>" before the stance line.
-End the note with exactly these two lines, filled in:
-Market Stance: <BULLISH, BEARISH or NEUTRAL>
-Confidence: <High, Medium or Low>"""
+Answer in JSON with:
+"stance": BULLISH, BEARISH or NEUTRAL. It should follow the forecast direction ({direction}).
+"confidence": High, Medium or Low.
+"reasons": a list of one to three different short sentences, each stating one fact above and what it means, for example ["{example}"].
+"rationale": only if your stance goes against the forecast direction, one sentence saying why.{narrative}"""
+
+WRITER_EXAMPLE = "The model expects {ticker} to {verb} {move:.1f}% over {days} trading days."
+
+WRITER_NARRATIVE = """
+"narrative": a note of 3 short paragraphs separated by blank lines: the forecast, how far the model can be trusted, the news and the risks."""
 
 WRITER_REVISION = """
-A reviewer sent your previous draft back. Fix these problems:
+A reviewer sent your previous answer back. Fix these problems:
 {problems}
-Previous draft (quoted data):
+Previous answer (quoted data):
 {draft}
-Write the whole note again.
 """
 
-CRITIC_SYSTEM = "You review stock notes for consistency with the facts. " + DATA_RULE
+CRITIC_SYSTEM = "You review stock analysts' answers for consistency with the facts. " + DATA_RULE
 
 CRITIC_USER = """FACTS
 {facts}
 
-NOTE (quoted data)
+ANSWER (quoted data)
 {draft}
 
-Does the note's Market Stance agree with the facts? Answer "OK" if it does, or "REVISE: <the problem>" if it does not."""
+Does the answer's stance agree with the facts? Answer "OK" if it does, or "REVISE: <the problem>" if it does not."""
 
 ANSWER_SYSTEM = (
     "You answer follow-up questions about a stock report you wrote earlier. Use only the earlier "
@@ -82,4 +85,6 @@ Question: {question}"""
 
 NO_NEWS_NOTE = "No headlines were available (offline, or no news source answered)."
 
-REMINDER = "_Not investment advice: written by a language model from a statistical forecast, which can be wrong._"
+REMINDER = (
+    "_Not investment advice: a statistical forecast, which can be wrong, with a language model's short reading of it._"
+)

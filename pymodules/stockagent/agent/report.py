@@ -1,66 +1,26 @@
-"""Reading a report: the strict parse of its stance lines and the critic's deterministic checks.
+"""The report a reader sees: the data rendered by code, the model's checked fields beside it.
 
-The parse reads only labelled lines (``Market Stance: BULLISH``, ``Confidence: Medium``; markdown
-bold and list markers around the label are allowed) and only whole words after the label, case
-insensitive. So "higher", "below" or "highly" anywhere in the prose are never read as a stance or
-a confidence, and "Confidence: Highly uncertain" has no confidence. A value followed by another
-stance word on the same line ("BULLISH or BEARISH") is ambiguous and not read. When several lines
-qualify, the last one wins (the report ends with them).
-
-The checks (:func:`check`) compare the report with the forecast facts (tools.forecast_facts):
-a stance against the forecast's clear one-month direction needs a ``Stance rationale:`` line,
-and every ``$`` amount must be one of the prices the prompts showed (tools.format_facts).
+:func:`data_section` writes the facts (last close, the forecast and its 80% range per horizon,
+the held-out error against "no change", the headlines with their source and date) in a fixed
+layout; no model writes any of it. :func:`model_section` shows what the model wrote under its
+schema (agent/fields.py) once each field passed its checks, and says which were left out.
+:func:`check` is the critic's deterministic look at the model's fields: a stance, a confidence,
+and a stance against the forecast's clear one-month direction only with a stated rationale.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-STANCES = ("BULLISH", "BEARISH", "NEUTRAL")
-CONFIDENCES = ("High", "Medium", "Low")
+from . import tools
+from .fields import NARRATIVE_CHARS, Fields, Reviewed
 
-_PREFIX = r"^[ \t>*_#\-]*"  # markdown around a label: quote, bold, heading, list marker
-_SEP = r"[ \t*_]*[:=\-–—][ \t*_]*"
-_STANCE_LINE = re.compile(_PREFIX + r"market[ \t]+stance" + _SEP + r"(bullish|bearish|neutral)\b(.*)$", re.I | re.M)
-_CONF_LINE = re.compile(_PREFIX + r"confidence(?:[ \t]+level)?" + _SEP + r"(high|medium|low)\b(.*)$", re.I | re.M)
-_ANY_STANCE = re.compile(r"\b(bullish|bearish|neutral)\b", re.I)
-_ANY_CONF = re.compile(r"\b(high|medium|low)\b", re.I)
-_LABEL_LINE = re.compile(_PREFIX + r"(?:market[ \t]+stance|confidence(?:[ \t]+level)?)" + _SEP + r".*$\n?", re.I | re.M)
-_RATIONALE = re.compile(_PREFIX + r"stance[ \t]+rationale[ \t*_]*:[ \t*_]*(.+)$", re.I | re.M)
-_PRICE = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
-PRICE_TOLERANCE = 0.01  # a quoted price within 1% of a known one is that price, rounded
-
-
-@dataclasses.dataclass(frozen=True)
-class Parsed:
-    stance: str | None  # BULLISH / BEARISH / NEUTRAL, or None when no line qualifies
-    confidence: str | None  # High / Medium / Low, or None
-    rationale: str | None  # the text of a "Stance rationale:" line
-
-
-def _last_value(pattern: re.Pattern, other: re.Pattern, text: str) -> str | None:
-    value = None
-    for m in pattern.finditer(text):
-        if not other.search(m.group(2)):  # "BULLISH or BEARISH" names no single stance
-            value = m.group(1)
-    return value
-
-
-def parse(text: str) -> Parsed:
-    stance = _last_value(_STANCE_LINE, _ANY_STANCE, text)
-    conf = _last_value(_CONF_LINE, _ANY_CONF, text)
-    rationale = None
-    for m in _RATIONALE.finditer(text):
-        rationale = m.group(1).strip(" *_")
-    return Parsed(stance.upper() if stance else None, conf.capitalize() if conf else None, rationale or None)
-
-
-def strip_labels(text: str) -> str:
-    """The report without its ``Market Stance:`` / ``Confidence:`` lines (finalize writes its own)."""
-    return _LABEL_LINE.sub("", text).strip()
+DATA_HEADING = "### From the data"
+DATA_NOTE = "_Computed from the forecast and the news feed; no language model wrote this part._"
+MODEL_HEADING = "### From the language model"
 
 
 def stance_from_forecast(direction: str) -> str:
@@ -73,60 +33,127 @@ def opposes(stance: str | None, direction: str) -> bool:
     return (stance == "BULLISH" and direction == "down") or (stance == "BEARISH" and direction == "up")
 
 
-def has_reason(parsed: Parsed) -> bool:
-    return parsed.rationale is not None and len(parsed.rationale.split()) >= 4
+def has_reason(rationale: str | None) -> bool:
+    return rationale is not None and len(rationale.split()) >= 4
 
 
-def unsupported_prices(text: str, known: list[float]) -> list[str]:
-    """``$`` amounts in ``text`` that are no known price (within PRICE_TOLERANCE), as written."""
-    bad = []
-    for m in _PRICE.finditer(text):
-        value = float(m.group(1).replace(",", ""))
-        if value < 0.01:
-            continue
-        if not any(abs(value - k) <= PRICE_TOLERANCE * max(k, 0.01) for k in known):
-            bad.append("$" + m.group(1))
-    return list(dict.fromkeys(bad))
+def check(fields: Fields, facts: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Problems the critic sends back: ``[{code, detail}]`` (empty: the answer is acceptable).
 
-
-def check(text: str, facts: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Problems the critic sends back: ``[{code, detail}]`` (empty: the draft is acceptable).
-
-    codes: ``no_stance_line``, ``no_confidence_line``, ``stance_contradicts_forecast``,
-    ``unsupported_price``.
+    codes: ``no_stance``, ``no_confidence``, ``stance_contradicts_forecast``.
     """
-    parsed = parse(text)
     problems = []
-    if parsed.stance is None:
-        problems.append(
-            {"code": "no_stance_line", "detail": "the report has no line 'Market Stance: BULLISH|BEARISH|NEUTRAL'"}
-        )
-    if parsed.confidence is None:
-        problems.append(
-            {"code": "no_confidence_line", "detail": "the report has no line 'Confidence: High|Medium|Low'"}
-        )
+    if fields.stance is None:
+        problems.append({"code": "no_stance", "detail": "the answer has no stance (BULLISH, BEARISH or NEUTRAL)"})
+    if fields.confidence is None:
+        problems.append({"code": "no_confidence", "detail": "the answer has no confidence (High, Medium or Low)"})
     direction, move, days = (
         facts.get("direction", "flat"),
         facts.get("direction_move_pct", 0.0),
         facts.get("direction_days", 21),
     )
-    if opposes(parsed.stance, direction) and not has_reason(parsed):
+    if opposes(fields.stance, direction) and not has_reason(fields.rationale):
         problems.append(
             {
                 "code": "stance_contradicts_forecast",
-                "detail": f"the stance is {parsed.stance} but the {days}-day forecast is {direction} "
-                f"({move:+.1f}%) and no 'Stance rationale:' line says why",
-            }
-        )
-    bad = unsupported_prices(strip_labels(text), list(facts.get("known_prices") or []))
-    if bad:
-        problems.append(
-            {
-                "code": "unsupported_price",
-                "detail": "prices not in the forecast or recent history: " + ", ".join(bad[:6]),
+                "detail": f"the stance is {fields.stance} but the {days}-day forecast is {direction} "
+                f"({move:+.1f}%) and no rationale says why",
             }
         )
     return problems
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|"})
+
+
+def _escape(text: str, limit: int = tools.MAX_TITLE_CHARS) -> str:
+    """Feed or model text as literal markdown: one line, no emphasis, links or headings of its own."""
+    return tools.clean_line(text, limit).translate(_MD_SPECIAL)
+
+
+def _link(url: str) -> str | None:
+    parsed = urllib.parse.urlsplit(url or "")
+    ok = parsed.scheme in ("http", "https") and parsed.netloc and not any(c in url for c in " ()<>")
+    return url if ok else None
+
+
+def _days(n: int) -> str:
+    return {5: "1 week", 21: "1 month", 63: "1 quarter"}.get(n, f"{n} days") + f" ({n} trading days)"
+
+
+def data_section(facts: Mapping[str, Any], headlines: Sequence[Mapping[str, Any]], news_source: str) -> str:
+    """The facts in their fixed layout (markdown)."""
+    f = facts
+    lines = [DATA_HEADING, DATA_NOTE, ""]
+    version = f" (forecast model {f['model_version']})" if f.get("model_version") else ""
+    lines.append(f"**{_escape(f['ticker'])}** last closed at **${f['last_close']:.2f}** on {f['last_date']}{version}.")
+    lines.append("")
+    for h in f["horizons"].values():
+        line = f"- **{_days(h['days'])}**, {h['date']}: ${h['close']:.2f}, {h['move_pct']:+.1f}% ({h['direction']})"
+        if "low" in h:
+            line += f"; 80% range ${h['low']:.2f} to ${h['high']:.2f}"
+        lines.append(line)
+    lines.append("")
+    verb = {"up": "rises", "down": "falls"}.get(f["direction"], "stays flat")
+    lines.append(
+        f"Direction over {f['direction_days']} trading days: **{f['direction'].upper()}**, the forecast {verb} "
+        f"({f['direction_move_pct']:+.1f}%; moves within ±{f['band_pct']:g}% count as flat)."
+    )
+    if f["accuracy"]:
+        period = f.get("test_period") or {}
+        when = f", {period['from']} to {period['to']}" if period.get("from") and period.get("to") else ""
+        lines += ["", f'**Skill against "no change"** (mean absolute error on held-out data{when}):']
+        for h, a in f["accuracy"].items():
+            word = "better" if a["vs_naive_pct"] < 0 else "worse"
+            lines.append(
+                f"- {h} trading days: model ${a['model_mae']:.2f}, no change ${a['naive_mae']:.2f} "
+                f"({abs(a['vs_naive_pct']):.1f}% {word})"
+            )
+    if f.get("skill_vs_naive") is not None:
+        verdict = "beats" if f["beats_naive"] else "does not beat"
+        lines += ["", f'Error ratio to "no change": {f["skill_vs_naive"]:.2f}: the model {verdict} it.']
+    if f.get("interval_coverage") is not None and f.get("interval_coverage_target") is not None:
+        lines.append(
+            f"The 80% range held {f['interval_coverage'] * 100:.0f}% of held-out outcomes "
+            f"(target {f['interval_coverage_target'] * 100:.0f}%)."
+        )
+    lines.append("")
+    label = tools.source_label(news_source if headlines else "none")
+    if headlines:
+        lines.append(f"**News:** {label}: {count(headlines)}.")
+        for h in headlines:
+            title = _escape(h.get("title", ""))
+            url = _link(h.get("url", ""))
+            where = ", ".join(x for x in (_escape(h.get("publisher", "")), (h.get("published") or "")[:10]) if x)
+            lines.append(f"- {f'[{title}]({url})' if url else title}" + (f" ({where})" if where else ""))
+    else:
+        lines.append("**News:** no news available offline (no headlines were fetched).")
+    return "\n".join(lines)
+
+
+def model_section(model: str, sentiment: str | None, reviewed: Reviewed) -> str:
+    """What the model wrote that passed its checks, and a note for each field left out."""
+    lines = [
+        MODEL_HEADING,
+        f"_Short fields written by {_escape(model)} under a fixed schema, each checked against the data above._",
+        "",
+    ]
+    if sentiment:
+        lines.append(f"- Tone of the headlines: {sentiment}")
+    lines += [f"- {_escape(r)}" for r in reviewed.reasons]
+    if reviewed.narrative:
+        lines += ["", *(_escape(p, NARRATIVE_CHARS) + "\n" for p in reviewed.narrative.split("\n\n") if p.strip())]
+    if reviewed.rationale:
+        lines += ["", f"Stance rationale: {_escape(reviewed.rationale)}"]
+    if reviewed.notes:
+        lines += ["", *(f"_Left out: {_escape(n)}._" for n in reviewed.notes)]
+    return "\n".join(lines)
+
+
+def count(headlines: Sequence[Any]) -> str:
+    return f"{len(headlines)} headline{'s' if len(headlines) != 1 else ''}"
 
 
 SENTIMENTS = ("positive", "negative", "mixed")

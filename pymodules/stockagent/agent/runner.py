@@ -170,6 +170,7 @@ def analyze(
         "news_sentiment": values.get("news_summary") or values.get("news_sentiment") or "none",
         "parse_status": values["parse_status"],
         "flags": list(values.get("flags") or []),
+        "left_out": list(values.get("left_out") or []),
         "thread_id": thread_id,
         "revisions": int(values.get("revisions") or 0) if "writer" in ran else 0,
         "nodes": [{k: m[k] for k in ("node", "seconds", "prompt_tokens", "completion_tokens")} for m in metrics],

@@ -57,7 +57,7 @@ class State(InputState):
     """The news analyst's note on the headlines."""
 
     draft: str = ""
-    """The writer's latest report (markdown)."""
+    """The writer's latest answer: JSON under fields.schema."""
 
     problems: list[str] = dataclasses.field(default_factory=list)
     """What the critic found in the latest draft (empty: accepted). Reset by prepare."""
@@ -72,7 +72,8 @@ class State(InputState):
     """How many times the writer rewrote a draft this turn (bounded by Context.max_revisions)."""
 
     final_report: str = ""
-    """The finished report: the draft plus news source, stance lines and the reminder."""
+    """The finished report: the facts rendered in code, the model's checked fields, the stance
+    lines and the reminder."""
 
     recommendation: str = ""
     """BULLISH, BEARISH or NEUTRAL."""
@@ -85,6 +86,9 @@ class State(InputState):
 
     flags: list[str] = dataclasses.field(default_factory=list)
     """Problems left in the final answer (e.g. a stance that contradicts the forecast)."""
+
+    left_out: list[str] = dataclasses.field(default_factory=list)
+    """The model's fields that failed their checks (fields.review), each with why; never shown."""
 
     news_summary: str = ""
     """The report's news in a few words (sentiment, headline count, source), for the answer."""

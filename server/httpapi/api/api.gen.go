@@ -493,9 +493,12 @@ type AnalyzeAnswer struct {
 	CreatedAt  *time.Time              `json:"created_at,omitempty"`
 
 	// FinalReport markdown
-	FinalReport   string                    `json:"final_report"`
-	Flags         *[]string                 `json:"flags,omitempty"`
-	LastPrice     *float32                  `json:"last_price,omitempty"`
+	FinalReport string    `json:"final_report"`
+	Flags       *[]string `json:"flags,omitempty"`
+	LastPrice   *float32  `json:"last_price,omitempty"`
+
+	// LeftOut the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report
+	LeftOut       *[]string                 `json:"left_out,omitempty"`
 	Llm           *map[string]interface{}   `json:"llm,omitempty"`
 	News          *map[string]interface{}   `json:"news,omitempty"`
 	NewsSentiment string                    `json:"news_sentiment"`

@@ -704,6 +704,8 @@ export interface components {
             /** @description "parsed", or a labelled fallback when the model's text had no stance */
             parse_status?: string;
             flags?: string[] | null;
+            /** @description the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report */
+            left_out?: string[] | null;
             revisions?: number;
             nodes?: Record<string, unknown>[] | null;
             llm?: Record<string, unknown> | null;

@@ -142,6 +142,20 @@ describe('AnalysisView', () => {
     expect(await screen.findByText(/read by a fallback: fallback: model output had no Market Stance line/)).toBeInTheDocument()
   })
 
+  it('says nothing of a fallback when the stance was read', async () => {
+    renderView(analysis({ parse_status: 'ok' }))
+    await screen.findByText(/Market Stance: NEUTRAL/)
+    expect(screen.queryByText(/read by a fallback/)).toBeNull()
+  })
+
+  it('labels what came from the data and what from the model, and what was left out', async () => {
+    const report = '### From the data\nLast close $10.00.\n\n### From the language model\n- It may fall.'
+    renderView(analysis({ final_report: report, left_out: ['reason 2: it repeats a sentence'] }))
+    expect(await screen.findByRole('heading', { name: 'From the data' })).toHaveClass('report-source-data')
+    expect(screen.getByRole('heading', { name: 'From the language model' })).toHaveClass('report-source-model')
+    expect(screen.getByText(/Left out after their checks: reason 2: it repeats a sentence/)).toBeInTheDocument()
+  })
+
   it('carries the not-investment-advice note', () => {
     renderView()
     expect(screen.getByText('Not investment advice.', { selector: 'strong' })).toBeVisible()

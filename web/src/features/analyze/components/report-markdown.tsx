@@ -6,6 +6,14 @@ function keepLineBreaks(text: string): string {
   return text.replace(/([^\n])\n(?=[^\n])/g, '$1  \n')
 }
 
+// The report's two parts, named by their headings (analyst: agent/report.py): the facts rendered
+// by code and the short fields the language model wrote. The heading says it in words; the
+// style only repeats it.
+const SOURCES: Record<string, string> = {
+  'From the data': 'report-source report-source-data',
+  'From the language model': 'report-source report-source-model',
+}
+
 // The analyst's markdown as plain elements. Raw HTML in it is dropped, never rendered, and
 // react-markdown refuses unsafe link targets (javascript: and the like).
 export default function ReportMarkdown({ text }: { text: string }) {
@@ -16,6 +24,7 @@ export default function ReportMarkdown({ text }: { text: string }) {
         components={{
           a: ({ href, children }) => <a href={href} target="_blank" rel="noopener noreferrer nofollow">{children}</a>,
           img: ({ alt }) => <span>{alt}</span>,
+          h3: ({ children }) => <h3 className={typeof children === 'string' ? SOURCES[children] : undefined}>{children}</h3>,
         }}
       >
         {keepLineBreaks(text)}

@@ -26,7 +26,8 @@ export function Report({ ticker }: { ticker: string }) {
       </div>
     )
   }
-  const fallback = analysis.parse_status && analysis.parse_status !== 'parsed'
+  const fallback = analysis.parse_status?.startsWith('fallback')
+  const leftOut = analysis.left_out ?? []
   return (
     <>
       {isFetching && <Loading>Refreshing the report…</Loading>}
@@ -35,12 +36,14 @@ export function Report({ ticker }: { ticker: string }) {
       </Suspense>
       <div className="mt-4 space-y-1 border-t border-line pt-3 text-xs text-muted">
         <p>
-          Written by {analysis.llm?.model ?? 'a language model'}
+          Facts from the data; the short fields under “From the language model” written by{' '}
+          {analysis.llm?.model ?? 'a language model'}
           {analysis.created_at && <> on {formatMoment(analysis.created_at)}</>}
           {analysis.cached && ' (from the cache of recent reports on the same forecast and news)'}.
         </p>
         {fallback && <p>The stance and confidence were read by a fallback: {analysis.parse_status}.</p>}
         {analysis.flags && analysis.flags.length > 0 && <p>Flags: {analysis.flags.join('; ')}</p>}
+        {leftOut.length > 0 && <p>Left out after their checks: {leftOut.join('; ')}</p>}
       </div>
     </>
   )
