@@ -345,3 +345,38 @@ def test_a_stance_rationale_line_is_a_reason_and_flags_do_not_break_the_ending()
     )
     c = checks(overridden)
     assert c["structure"]["passed"] and not c["stance_agrees"]["passed"] and c["stance_agrees"]["score"] == 0.25
+
+
+LAID_OUT = """### From the data
+_Computed from the forecast and the news feed; no language model wrote this part._
+
+- Last close: $100.00 (2025-01-02)
+- Forecast, 21 trading days: $95.00 (80% range $90.25 to $99.75), down 5.0%
+- Reuters, 2025-01-02: Apple cuts iPhone production forecast on weak China demand
+
+### From the language model
+_Short fields written by SmolLM2 under a fixed schema, each checked against the data above._
+
+- {reason}
+
+This report is not investment advice.
+
+Market Stance: BEARISH
+Confidence: Medium
+"""
+
+
+def test_a_report_laid_out_by_code_is_judged_on_the_model_part():
+    good = checks(
+        report(LAID_OUT.format(reason="Weak iPhone demand in China points to a decline."), recommendation="BEARISH")
+    )
+    assert good["structure"]["passed"], good["structure"]["detail"]
+    assert "data section, then the model's: yes" in good["structure"]["detail"]
+    assert good["prices_agree"]["passed"] and good["news_cited"]["passed"]
+    # The data section names the headline and the falling forecast; the model's part does neither.
+    bad = checks(report(LAID_OUT.format(reason="The shares should climb higher from here."), recommendation="BEARISH"))
+    assert not bad["prices_agree"]["passed"], bad["prices_agree"]["detail"]
+    assert not bad["news_cited"]["passed"], bad["news_cited"]["detail"]
+    assert bad["structure"]["passed"]
+    swapped = LAID_OUT.replace("### From the data", "### Data").format(reason="Demand is weak.")
+    assert not checks(report(swapped, recommendation="BEARISH"))["structure"]["passed"]

@@ -41,12 +41,16 @@ forecast, ``news`` = ``{source, headlines: [{title, publisher, ...}]}``, ``last_
     are left out here, or every report would pass. Without headlines: the report, that line
     included, says so ("no recent news", "no headlines", "no news available", ...). 1 or 0.
 ``structure``
-    3 to 5 prose paragraphs (blank-line separated; headings, rules, labelled lines (``Market
+    A report laid out by code (agent/report.py): its data section comes before the model's section.
+    An older, all-prose report: 3 to 5 prose paragraphs (blank-line separated; headings, rules, labelled lines (``Market
     Stance:``, ``Confidence:``, ``Stance rationale:``, ``News:``), ``>`` quotes such as the agent's
     flags, and disclaimer sentences are not prose, so a paragraph holding only those is not
     counted); the last two lines (after any disclaimer, rule or ``>`` flag) are the ``Market
     Stance`` and ``Confidence`` lines; "not investment advice" (or "not financial advice") appears.
     Score = share of the three that hold.
+
+In a report laid out by code, ``prices_agree`` and ``news_cited`` read only the model's section:
+the data section quotes the forecast and lists the headlines itself, so every report would pass.
 ``trustworthiness`` (the old check)
     A source word ("according to", "source", "reported", "data", "forecast", "model", "news",
     "headline", "analyst") and a number appear. Score = share of the two.
@@ -72,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import errors, tickers
+from ..agent.report import DATA_HEADING, MODEL_HEADING
 from ..settings import Settings
 from . import store
 
@@ -393,9 +398,22 @@ def _prose_paragraphs(text: str) -> list[str]:
     return out
 
 
+def model_part(text: str) -> str:
+    """The analyst's own words: the model's section of a report laid out by code (agent/report.py);
+    all of an older, all-prose report."""
+    _, heading, tail = text.partition(MODEL_HEADING)
+    return tail if heading else text
+
+
 def check_structure(text: str) -> dict[str, Any]:
-    n = len(_prose_paragraphs(text))
-    paragraphs_ok = PARAGRAPHS[0] <= n <= PARAGRAPHS[1]
+    if MODEL_HEADING in text:
+        data_at = text.find(DATA_HEADING)
+        layout_ok = 0 <= data_at < text.find(MODEL_HEADING)
+        layout = f"data section, then the model's: {'yes' if layout_ok else 'no'}"
+    else:
+        n = len(_prose_paragraphs(text))
+        layout_ok = PARAGRAPHS[0] <= n <= PARAGRAPHS[1]
+        layout = f"{n} paragraphs ({'ok' if layout_ok else f'want {PARAGRAPHS[0]}-{PARAGRAPHS[1]}'})"
     tail = [
         ln
         for ln in _lines(text)
@@ -406,11 +424,11 @@ def check_structure(text: str) -> dict[str, Any]:
     ending_ok = any(_STANCE_LINE.match(ln) for ln in tail) and any(_CONFIDENCE_LINE.search(ln) for ln in tail)
     disclaimer_ok = bool(_DISCLAIMER.search(_plain(text)))
     detail = (
-        f"{n} paragraphs ({'ok' if paragraphs_ok else f'want {PARAGRAPHS[0]}-{PARAGRAPHS[1]}'}); "
+        f"{layout}; "
         f"ends with Market Stance and Confidence lines: {'yes' if ending_ok else 'no'}; "
         f"'not investment advice': {'yes' if disclaimer_ok else 'no'}"
     )
-    parts = (paragraphs_ok, ending_ok, disclaimer_ok)
+    parts = (layout_ok, ending_ok, disclaimer_ok)
     return _check(all(parts), sum(parts) / len(parts), detail)
 
 
@@ -443,11 +461,12 @@ def evaluate_report(report: dict[str, Any]) -> dict[str, Any]:
     ticker = report.get("ticker")
     symbol = ticker if isinstance(ticker, str) else ""
     fc = _forecast(report)
+    own = model_part(text)
     checks = {
         "relevance": check_relevance(text, symbol) if symbol else _check(False, 0.0, "the report names no ticker"),
-        "prices_agree": check_prices(text, fc),
+        "prices_agree": check_prices(own, fc),
         "stance_agrees": check_stance(text, report.get("recommendation"), fc),
-        "news_cited": check_news(text, report.get("news"), symbol),
+        "news_cited": check_news(own, report.get("news"), symbol),
         "structure": check_structure(text),
         "trustworthiness": check_trustworthiness(text),
         "has_recommendation": check_recommendation(text),
