@@ -165,8 +165,7 @@ type Headline struct {
 	URL   string `json:"url,omitempty"`
 }
 
-// HistoryRequest is the request of Runs, DriftHistory, EvalHistory. One model's stored records,
-// newest first.
+// HistoryRequest is the request of Runs. One model's stored records, newest first.
 type HistoryRequest struct {
 	// at least 1; at most 500; default 50.
 	Limit  int    `json:"limit,omitempty"`
@@ -203,6 +202,17 @@ type NewsRequest struct {
 
 // Nothing is the answer of Noop. An empty answer.
 type Nothing struct {
+}
+
+// PagedHistoryRequest is the request of DriftHistory, EvalHistory. One model's stored records,
+// newest first, a page at a time.
+type PagedHistoryRequest struct {
+	// Only records stamped strictly before this ISO 8601 time with an offset (the previous page's
+	// next_before).
+	Before string `json:"before,omitempty"`
+	// at least 1; at most 500; default 50.
+	Limit  int    `json:"limit,omitempty"`
+	Ticker string `json:"ticker"`
 }
 
 // PolicyExpr is the request of EvalExpr.
@@ -519,7 +529,7 @@ func (c *Client) Drift(ctx context.Context, req TickerRequest, opts ...pybridge.
 // Stored drift reports of one model, newest first.
 //
 // It may fail with ErrNotFound, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
-func (c *Client) DriftHistory(ctx context.Context, req HistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+func (c *Client) DriftHistory(ctx context.Context, req PagedHistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, FuncDriftHistory, req, &out, opts...)
 	return out, err
@@ -539,7 +549,7 @@ func (c *Client) DriftLatest(ctx context.Context, req TickerRequest, opts ...pyb
 // agent evaluations of one ticker, newest first.
 //
 // It may fail with ErrNotFound, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
-func (c *Client) EvalHistory(ctx context.Context, req HistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+func (c *Client) EvalHistory(ctx context.Context, req PagedHistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, FuncEvalHistory, req, &out, opts...)
 	return out, err

@@ -142,6 +142,13 @@ export function drift(health: DriftReport['health'] = 'Healthy'): DriftReport {
   }
 }
 
+// Three daily checks, newest first as the API sends them: the last one critical, with a retrain.
+export const driftHistory: DriftReport[] = [
+  { ...drift('Critical (Drift Detected)'), drift_score: 2.4, volatility_index: 1.7, timestamp: '2026-11-29T06:00:00+00:00', policy: { rule: 'drift_health', action: 'retrain' } },
+  { ...drift('Degraded (Warning)'), drift_score: 1.3, volatility_index: 1.2, timestamp: '2026-11-28T06:00:00+00:00' },
+  { ...drift(), timestamp: '2026-11-27T06:00:00+00:00' },
+]
+
 export const evaluation = {
   ticker: 'MSFT',
   output_preview_text: 'Market Stance: NEUTRAL',

@@ -64,6 +64,9 @@ export type DriftReport = Narrow<Schemas['DriftReport'], {
   policy?: { rule?: string, action?: string, file?: string }
 }>
 
+// A page of GET /monitor/{ticker}/history, its reports narrowed as above.
+export type MonitorHistory = Narrow<Schemas['MonitorHistory'], { drift: DriftReport[] }>
+
 export type EvalCheck = Schemas['EvalCheck']
 export type AgentEval = Schemas['AgentEval']
 

@@ -432,6 +432,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/monitor/{ticker}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_before asks for the page after */
+        get: operations["getMonitorHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/models/{ticker}/runs": {
         parameters: {
             query?: never;
@@ -969,6 +986,16 @@ export interface components {
                 skill_vs_naive?: number | null;
                 interval_coverage?: number | null;
             };
+        };
+        /** @description one page of a model's monitoring history (docs/api.md, "Monitoring") */
+        MonitorHistory: {
+            ticker: string;
+            /** @description drift reports, newest first */
+            drift: components["schemas"]["DriftReport"][];
+            /** @description the analyst's evaluations, newest first */
+            evals: components["schemas"]["AgentEval"][];
+            /** @description the before of the next (older) page; null on the last page */
+            next_before: string | null;
         };
     };
     responses: {
@@ -1929,6 +1956,44 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMonitorHistory: {
+        parameters: {
+            query?: {
+                /** @description records of each kind on one page */
+                limit?: number;
+                /** @description only records stamped strictly before this ISO 8601 time with its offset from UTC (the previous page's next_before) */
+                before?: string;
+            };
+            header?: never;
+            path: {
+                /** @description a ticker, or 'parent'; ^GSPC (also encoded, %5EGSPC) names the parent too */
+                ticker: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorHistory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            421: components["responses"]["MisdirectedRequest"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
