@@ -256,7 +256,9 @@ def latest_drift(settings: Settings, ref: str) -> dict[str, Any]:
     return report
 
 
-def drift_history(settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None) -> list[dict[str, Any]]:
+def drift_history(
+    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """Up to ``limit`` stored drift reports of ``ref``, newest first, only those before ``before`` if
     given (empty when none)."""
     return store.history(settings, tickers.model_id(ref), KIND, limit, before)
