@@ -202,6 +202,8 @@ func TestServerEndToEnd(t *testing.T) {
 			{"GET", "/models/parent", "", nil, 200, `"role":"parent"`},
 			{"GET", "/models/AAPL/runs", "", nil, 200, `"promotion"`},
 			{"GET", "/models/parent/runs?limit=1", "", nil, 200, `"mlflow":{"status":"logged"`},
+			{"GET", "/models/AAPL/past-forecasts", "", nil, 200, `"close_high"`},
+			{"GET", "/models/MSFT/past-forecasts", "", nil, 404, "no trained model for 'MSFT'"},
 			{"GET", "/tickers", "", nil, 200, `"^GSPC"`},
 			{"GET", "/tasks", "", nil, 200, `"aapl"`},
 			{"DELETE", "/tasks/aapl", "", nil, 409, "already completed"},

@@ -59,6 +59,7 @@ const (
 	FuncModel             = "stockagent.entries.forecast:model"
 	FuncModelState        = "stockagent.entries.forecast:model_state"
 	FuncModels            = "stockagent.entries.forecast:models"
+	FuncPastForecasts     = "stockagent.entries.forecast:past_forecasts"
 	FuncPredict           = "stockagent.entries.forecast:predict"
 	FuncPredictBatch      = "stockagent.entries.forecast:predict_batch"
 	FuncRuns              = "stockagent.entries.forecast:runs"
@@ -263,8 +264,8 @@ type ThreadsResponse struct {
 	Threads int `json:"threads"`
 }
 
-// TickerRequest is the request of FeatureStoreCheck, Model, ModelState, Predict, Drift,
-// DriftLatest, EvalLatest, Evaluate. One model: a symbol or parent.
+// TickerRequest is the request of FeatureStoreCheck, Model, ModelState, PastForecasts, Predict,
+// Drift, DriftLatest, EvalLatest, Evaluate. One model: a symbol or parent.
 type TickerRequest struct {
 	Ticker string `json:"ticker"`
 }
@@ -387,6 +388,16 @@ func (c *Client) ModelState(ctx context.Context, req TickerRequest, opts ...pybr
 func (c *Client) Models(ctx context.Context, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, FuncModels, nil, &out, opts...)
+	return out, err
+}
+
+// PastForecasts calls stockagent.entries.forecast:past_forecasts (forecast, inference lane). The
+// serving version's forecasts at held-out cut-offs of its evaluation, with what followed.
+//
+// It may fail with ErrModelMissing, ErrNotFound, ErrUnavailable, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
+func (c *Client) PastForecasts(ctx context.Context, req TickerRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, FuncPastForecasts, req, &out, opts...)
 	return out, err
 }
 

@@ -822,6 +822,45 @@ type Outputs struct {
 // OutputsContentsType defines model for Outputs.Contents.Type.
 type OutputsContentsType string
 
+// PastForecasts forecasts made at held-out cut-offs against what followed (forecast/predict.py, past_forecasts)
+type PastForecasts struct {
+	// Closes every close of the test period
+	Closes []struct {
+		Close float32 `json:"close"`
+		Date  string  `json:"date"`
+	} `json:"closes"`
+
+	// Forecasts cut-offs spread evenly over the test period, oldest first
+	Forecasts []struct {
+		// Cutoff the last market day the forecast rests on
+		Cutoff    string  `json:"cutoff"`
+		LastClose float32 `json:"last_close"`
+
+		// Path one row per trading day after the cut-off (63)
+		Path []struct {
+			// Actual the close that followed
+			Actual float32 `json:"actual"`
+
+			// Close forecast close
+			Close float32 `json:"close"`
+
+			// CloseHigh the 80% band's upper end
+			CloseHigh float32 `json:"close_high"`
+
+			// CloseLow the 80% band's lower end
+			CloseLow float32 `json:"close_low"`
+			Date     string  `json:"date"`
+		} `json:"path"`
+	} `json:"forecasts"`
+	ModelVersion string `json:"model_version"`
+	TestPeriod   struct {
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Windows int    `json:"windows"`
+	} `json:"test_period"`
+	Ticker string `json:"ticker"`
+}
+
 // Prediction defines model for Prediction.
 type Prediction struct {
 	// DataAsOf the last market date the forecast rests on
@@ -1266,6 +1305,9 @@ type ServerInterface interface {
 	// GetModel One model ('parent' for the parent)
 	// (GET /models/{ticker})
 	GetModel(c *fiber.Ctx, ticker string) error
+	// GetPastForecasts The serving version's forecasts at held-out cut-offs of its evaluation (the test split of its training data), each with its 80% band and the closes that followed
+	// (GET /models/{ticker}/past-forecasts)
+	GetPastForecasts(c *fiber.Ctx, ticker string) error
 	// ListRuns A model's training runs from the run log, newest first: parameters, per-epoch losses, held-out metrics against the baselines, artifacts and the promotion decision (also in MLflow when configured)
 	// (GET /models/{ticker}/runs)
 	ListRuns(c *fiber.Ctx, ticker string, params ListRunsParams) error
@@ -1461,6 +1503,35 @@ func (siw *ServerInterfaceWrapper) GetModel(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.GetModel(c, ticker)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetPastForecasts operation middleware
+func (siw *ServerInterfaceWrapper) GetPastForecasts(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "ticker" -------------
+	var ticker string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ticker", c.Params("ticker"), &ticker, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter ticker: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetPastForecasts(c, ticker)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -2125,5 +2196,7 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 	router.Get(options.BaseURL+"/monitor/:ticker/history", wrapper.GetMonitorHistory)
 
 	router.Get(options.BaseURL+"/models/:ticker/runs", wrapper.ListRuns)
+
+	router.Get(options.BaseURL+"/models/:ticker/past-forecasts", wrapper.GetPastForecasts)
 
 }

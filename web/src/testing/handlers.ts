@@ -27,6 +27,7 @@ export const handlers = [
   http.post(route('/train-parent'), () => HttpResponse.json({ status: 'started', task_id: 'parent_training' } satisfies TrainAnswer)),
   http.post(route('/train-child'), () => HttpResponse.json({ status: 'started', task_id: 'msft' } satisfies TrainAnswer)),
   http.get(route('/models'), () => HttpResponse.json({ models: f.models } satisfies ModelList)),
+  http.get(route('/models/{ticker}/past-forecasts'), () => HttpResponse.json(f.pastForecasts)),
   http.get(route('/models/{ticker}/runs'), ({ params }) => HttpResponse.json({ ticker: String(params.ticker), runs: f.runs } satisfies RunList)),
   http.get(route('/monitor/{ticker}/drift'), () => HttpResponse.json(f.drift())),
   http.get(route('/monitor/{ticker}/eval'), () => HttpResponse.json(f.evaluation)),

@@ -46,6 +46,7 @@ export type TrainingResult = Schemas['TrainingResult']
 export type TaskRecord = Schemas['TaskRecord']
 
 export type ModelVersion = Schemas['ModelVersion']
+export type PastForecasts = Schemas['PastForecasts']
 export type ModelSummary = Schemas['ModelSummary']
 
 // RunList's runs: params, epochs and metrics have no schema, and created (when the run was

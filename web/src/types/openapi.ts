@@ -466,6 +466,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/{ticker}/past-forecasts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The serving version's forecasts at held-out cut-offs of its evaluation (the test split of its training data), each with its 80% band and the closes that followed */
+        get: operations["getPastForecasts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -996,6 +1013,39 @@ export interface components {
             evals: components["schemas"]["AgentEval"][];
             /** @description the before of the next (older) page; null on the last page */
             next_before: string | null;
+        };
+        /** @description forecasts made at held-out cut-offs against what followed (forecast/predict.py, past_forecasts) */
+        PastForecasts: {
+            ticker: string;
+            model_version: string;
+            test_period: {
+                from: string;
+                to: string;
+                windows: number;
+            };
+            /** @description every close of the test period */
+            closes: {
+                date: string;
+                close: number;
+            }[];
+            /** @description cut-offs spread evenly over the test period, oldest first */
+            forecasts: {
+                /** @description the last market day the forecast rests on */
+                cutoff: string;
+                last_close: number;
+                /** @description one row per trading day after the cut-off (63) */
+                path: {
+                    date: string;
+                    /** @description forecast close */
+                    close: number;
+                    /** @description the 80% band's lower end */
+                    close_low: number;
+                    /** @description the 80% band's upper end */
+                    close_high: number;
+                    /** @description the close that followed */
+                    actual: number;
+                }[];
+            }[];
         };
     };
     responses: {
@@ -2031,6 +2081,37 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    getPastForecasts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticker: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PastForecasts"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

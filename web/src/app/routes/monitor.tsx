@@ -6,6 +6,7 @@ import { Loading } from '../../components/loading'
 import { modelsQueryOptions, useModels } from '../../features/models/api/get-models'
 import { runsQueryOptions } from '../../features/models/api/get-runs'
 import { ComparisonChart } from '../../features/models/components/comparison-chart'
+import { PastForecastsChart } from '../../features/models/components/past-forecasts-chart'
 import { RunsList } from '../../features/models/components/runs-list'
 import { TrainingCurves } from '../../features/models/components/training-curves'
 import { VersionsTable } from '../../features/models/components/versions-table'
@@ -59,6 +60,9 @@ function ModelSection({ model }: { model: ModelSummary }) {
       <div className="grid gap-4 md:grid-cols-2">
         <ComparisonChart model={model} />
         <TrainingCurves ticker={model.ticker} />
+      </div>
+      <div className="max-w-3xl">
+        <PastForecastsChart ticker={model.ticker} />
       </div>
       <ModelHealth ticker={model.ticker} />
       <RunsList ticker={model.ticker} />

@@ -2,7 +2,7 @@ import { extent, linear, ticks } from './scale'
 
 export type Point = { x: number, y: number }
 // Colours are the theme's (Tailwind's stroke-/fill- classes), so both themes read well.
-export type LineSeries = { name: string, points: Point[], stroke: string, dashed?: boolean }
+export type LineSeries = { name: string, points: Point[], stroke: string, dot: string, dashed?: boolean }
 export type Band = { name: string, lower: Point[], upper: Point[], fill: string }
 export type Rule = { y: number, label: string, stroke: string }
 export type Mark = { x: number, y: number, label: string, fill: string }
@@ -13,7 +13,7 @@ const M = { top: 12, right: 16, bottom: 36, left: 56 }
 
 // Lines over a numeric x axis (epochs, days), with optional shaded bands, horizontal rules
 // (thresholds) and labelled marks (decisions). Drawn as SVG that scales with its box.
-export function LineChart({ series, bands = [], rules = [], marks = [], xLabel, yLabel, formatX = String, formatY = String, yFrom }: {
+export function LineChart({ series, bands = [], rules = [], marks = [], xLabel, yLabel, formatX = String, formatY = String, yFrom, xDomain }: {
   series: LineSeries[]
   bands?: Band[]
   rules?: Rule[]
@@ -24,9 +24,11 @@ export function LineChart({ series, bands = [], rules = [], marks = [], xLabel, 
   formatY?: (y: number) => string
   // Start the y axis here (0 for errors and scores) instead of at the smallest value.
   yFrom?: number
+  // The x axis's span, where the points' own would not do (one point in time).
+  xDomain?: [number, number]
 }) {
   const all = [...series.flatMap((s) => s.points), ...bands.flatMap((b) => [...b.lower, ...b.upper]), ...marks]
-  const xs = extent(all.map((p) => p.x))
+  const xs = xDomain ?? extent(all.map((p) => p.x))
   const [lo, hi] = extent([...all.map((p) => p.y), ...rules.map((r) => r.y), ...(yFrom === undefined ? [] : [yFrom])])
   const pad = (hi - lo) * 0.05
   const ys: [number, number] = [yFrom ?? lo - pad, hi + pad]
@@ -60,7 +62,7 @@ export function LineChart({ series, bands = [], rules = [], marks = [], xLabel, 
         <path key={s.name} data-series={s.name} d={path(s.points)} fill="none" strokeWidth={2} strokeDasharray={s.dashed ? '6 4' : undefined} className={s.stroke} />
       ))}
       {series.filter((s) => s.points.length === 1).map((s) => (
-        <circle key={`${s.name}-dot`} cx={x(s.points[0]!.x)} cy={y(s.points[0]!.y)} r={3} className={s.stroke.replace('stroke-', 'fill-')} />
+        <circle key={`${s.name}-dot`} cx={x(s.points[0]!.x)} cy={y(s.points[0]!.y)} r={3} className={s.dot} />
       ))}
       {marks.map((m, i) => (
         <circle key={i} data-mark={m.label} cx={x(m.x)} cy={y(m.y)} r={4} className={m.fill}><title>{m.label}</title></circle>

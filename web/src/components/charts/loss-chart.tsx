@@ -24,8 +24,8 @@ export function LossChart({ epochs, title, testId }: { epochs: EpochLoss[], titl
         formatX={(x) => (Number.isInteger(x) ? String(x) : '')}
         formatY={(y) => formatNumber(y, 3)}
         series={[
-          { name: 'training', points: train, stroke: 'stroke-accent' },
-          { name: 'validation', points: val, stroke: 'stroke-forecast', dashed: true },
+          { name: 'training', points: train, stroke: 'stroke-accent', dot: 'fill-accent' },
+          { name: 'validation', points: val, stroke: 'stroke-forecast', dot: 'fill-forecast', dashed: true },
         ]}
         marks={best ? [{ ...best, label: `lowest validation loss, epoch ${best.x}`, fill: 'fill-up' }] : []}
       />

@@ -7,6 +7,7 @@ import { renderApp } from '../../../testing/render'
 import { server } from '../../../testing/server'
 import type { ModelSummary } from '../../../types/api'
 import { ComparisonChart } from './comparison-chart'
+import { PastForecastsChart } from './past-forecasts-chart'
 import { TrainingCurves } from './training-curves'
 
 const evaluated: ModelSummary = {
@@ -50,5 +51,26 @@ describe('model charts', () => {
     renderApp(<ComparisonChart model={models[1]!} />)
     expect(screen.getByText(/no held-out evaluation on record/)).toBeInTheDocument()
     expect(screen.queryByTestId('comparison-chart')).toBeNull()
+  })
+
+  it('draws each held-out forecast with its band over the closes that followed', async () => {
+    renderApp(<PastForecastsChart ticker="MSFT" />)
+    const chart = await screen.findByTestId('past-forecasts-chart')
+    expect(within(chart).getByRole('img')).toHaveAccessibleName(/2 forecasts made on held-out dates from 3 Jun 2024 to 11 Jun 2024; the real close stayed inside the 80% band on 5 of 6 days\.$/)
+    expect(chart.querySelectorAll('path[data-band]')).toHaveLength(2)
+    expect(chart.querySelectorAll('path[data-series^="forecast from"]')).toHaveLength(2)
+    expect(chart.querySelector('path[data-series="actual"]')?.getAttribute('d')?.match(/L/g)).toHaveLength(6) // 7 closes
+    expect([...chart.querySelectorAll('circle[data-mark]')].map((m) => m.getAttribute('data-mark'))).toEqual(['forecast made on 2024-06-03', 'forecast made on 2024-06-06'])
+    expect(within(chart).getByRole('row', { name: /^6 Jun 2024/ })).toHaveTextContent('6 Jun 2024403.00402.00406.002 of 3')
+  })
+
+  it('has an empty state without a model, and an error state', async () => {
+    server.use(http.get('/models/:t/past-forecasts', () => apiError(404, "no trained model for 'MSFT'")))
+    const { unmount } = renderApp(<PastForecastsChart ticker="MSFT" />)
+    expect(await screen.findByText(/There are no past forecasts to compare: no trained model for 'MSFT'/)).toBeInTheDocument()
+    unmount()
+    server.use(http.get('/models/:t/past-forecasts', () => apiError(429, 'rate limited', { 'Retry-After': '3' })))
+    renderApp(<PastForecastsChart ticker="MSFT" />)
+    expect(await screen.findByRole('alert')).toHaveTextContent('rate limited')
   })
 })

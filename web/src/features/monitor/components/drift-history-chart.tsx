@@ -14,10 +14,10 @@ const ratioRules = [
   { y: 0.6, label: 'warning below 0.6', stroke: 'stroke-warn' }, { y: 0.4, label: 'critical below 0.4', stroke: 'stroke-down' },
 ]
 // The policy's decision on each check: its colour and a short word for the legend and table.
-const decided: Record<DriftHealth, { fill: string, word: string }> = {
-  'Healthy': { fill: 'fill-up', word: 'healthy' },
-  'Degraded (Warning)': { fill: 'fill-warn', word: 'warning' },
-  'Critical (Drift Detected)': { fill: 'fill-down', word: 'critical' },
+const decided: Record<DriftHealth, { fill: string, stroke: string, word: string }> = {
+  'Healthy': { fill: 'fill-up', stroke: 'stroke-up', word: 'healthy' },
+  'Degraded (Warning)': { fill: 'fill-warn', stroke: 'stroke-warn', word: 'warning' },
+  'Critical (Drift Detected)': { fill: 'fill-down', stroke: 'stroke-down', word: 'critical' },
 }
 
 function decision(r: DriftReport): string {
@@ -37,6 +37,8 @@ export function DriftHistoryChart({ ticker }: { ticker: string }) {
   const last = reports.at(-1)!
   // Checks within two days of each other are told apart by their time (UTC), not their day.
   const short = at(last) - at(reports[0]!) < 2 * 86_400_000
+  // A single check sits in the middle of its day.
+  const xDomain: [number, number] | undefined = reports.length === 1 ? [at(last) - 43_200_000, at(last) + 43_200_000] : undefined
   const day = (x: number) => (short ? `${new Date(x).toISOString().slice(11, 16)} UTC` : formatMarketDate(new Date(x).toISOString(), false))
   return (
     <ChartFigure
@@ -49,14 +51,14 @@ export function DriftHistoryChart({ ticker }: { ticker: string }) {
       }}
     >
       <p className="text-xs text-muted">Drift score</p>
-      <LineChart xLabel="Checked on" yLabel="Drift score" formatX={day} formatY={(y) => formatNumber(y, 1)} yFrom={0}
-        series={[{ name: 'drift score', points: reports.map((r) => ({ x: at(r), y: r.drift_score })), stroke: 'stroke-accent' }]}
+      <LineChart xLabel="Checked on" yLabel="Drift score" formatX={day} xDomain={xDomain} formatY={(y) => formatNumber(y, 1)} yFrom={0}
+        series={[{ name: 'drift score', points: reports.map((r) => ({ x: at(r), y: r.drift_score })), stroke: 'stroke-accent', dot: 'fill-accent' }]}
         rules={scoreRules} marks={marks((r) => r.drift_score)} />
       <p className="text-xs text-muted">Volatility ratio (recent over reference)</p>
-      <LineChart xLabel="Checked on" yLabel="Volatility ratio" formatX={day} formatY={(y) => formatNumber(y, 1)} yFrom={0}
-        series={[{ name: 'volatility ratio', points: reports.map((r) => ({ x: at(r), y: r.volatility_index })), stroke: 'stroke-accent' }]}
+      <LineChart xLabel="Checked on" yLabel="Volatility ratio" formatX={day} xDomain={xDomain} formatY={(y) => formatNumber(y, 1)} yFrom={0}
+        series={[{ name: 'volatility ratio', points: reports.map((r) => ({ x: at(r), y: r.volatility_index })), stroke: 'stroke-accent', dot: 'fill-accent' }]}
         rules={ratioRules} marks={marks((r) => r.volatility_index)} />
-      <Legend items={Object.values(decided).map((d) => ({ name: `decided ${d.word}`, className: d.fill.replace('fill-', 'stroke-') }))} />
+      <Legend items={Object.values(decided).map((d) => ({ name: `decided ${d.word}`, className: d.stroke }))} />
     </ChartFigure>
   )
 }
