@@ -311,6 +311,11 @@ try {
     const page = await newPage(browser, desktop, errors)
     await page.goto(`${base}/monitor`)
     const model = page.getByRole('article', { name: new RegExp(`^${ticker}\\b`) })
+    // One more drift check, so the drift chart draws a line through real checks.
+    const drift = model.getByTestId('drift-history-chart')
+    const checks = Number((await drift.getByRole('img').getAttribute('aria-label')).match(/^Drift over time, (\d+) check/)[1])
+    await model.getByRole('button', { name: `Check drift and evaluation of ${ticker} now` }).click()
+    await drift.getByRole('img', { name: new RegExp(`^Drift over time, ${checks + 1} checks\\.`) }).waitFor({ timeout: trainAndReport })
     // Each chart's picture names what it shows; its table holds the figures drawn.
     const charts = {
       'loss-chart': /^Loss per epoch, version \S+\. 1 epoch; the lowest validation loss, [\d.]+, came at epoch 1\.$/,
@@ -332,7 +337,8 @@ try {
       assert.ok(await comparison.locator(`rect[data-bar^="${name} "]`).count() >= 3, `the comparison lacks the bars of ${name}`)
     }
     assert.ok(await model.getByTestId('loss-chart').locator('path[data-series="validation"]').count() === 1, 'no validation loss line')
-    assert.ok(await model.getByTestId('drift-history-chart').locator('circle[data-mark]').count() >= 2, 'no check marked on the drift chart')
+    assert.equal(await drift.locator('circle[data-mark]').count(), 2 * (checks + 1), 'each check marked on both panels')
+    assert.match(await drift.locator('path[data-series="drift score"]').getAttribute('d'), /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+$/, 'a line through the checks')
     const past = model.getByTestId('past-forecasts-chart')
     assert.equal(await past.locator('path[data-band]').count(), 6, 'a band per held-out forecast')
     assert.equal(await past.locator('path[data-series="actual"]').count(), 1, 'the real closes')

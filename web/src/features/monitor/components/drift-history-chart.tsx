@@ -35,11 +35,14 @@ export function DriftHistoryChart({ ticker }: { ticker: string }) {
   const at = (r: DriftReport) => Date.parse(r.timestamp)
   const marks = (value: (r: DriftReport) => number): Mark[] => reports.map((r) => ({ x: at(r), y: value(r), label: decision(r), fill: decided[r.health]?.fill ?? 'fill-muted' }))
   const last = reports.at(-1)!
-  // Checks within two days of each other are told apart by their time (UTC), not their day.
-  const short = at(last) - at(reports[0]!) < 2 * 86_400_000
+  // Checks within two days of each other are told apart by their time (UTC), not their day;
+  // within an hour, by the second.
+  const span = at(last) - at(reports[0]!)
+  const short = span < 2 * 86_400_000
+  const clock = span < 3_600_000 ? 19 : 16
   // A single check sits in the middle of its day.
   const xDomain: [number, number] | undefined = reports.length === 1 ? [at(last) - 43_200_000, at(last) + 43_200_000] : undefined
-  const day = (x: number) => (short ? `${new Date(x).toISOString().slice(11, 16)} UTC` : formatMarketDate(new Date(x).toISOString(), false))
+  const day = (x: number) => (short ? `${new Date(x).toISOString().slice(11, clock)} UTC` : formatMarketDate(new Date(x).toISOString(), false))
   return (
     <ChartFigure
       title={`Drift over time, ${reports.length} check${reports.length === 1 ? '' : 's'}`}
