@@ -202,6 +202,8 @@ func TestServerEndToEnd(t *testing.T) {
 			{"GET", "/models/parent", "", nil, 200, `"role":"parent"`},
 			{"GET", "/models/AAPL/runs", "", nil, 200, `"promotion"`},
 			{"GET", "/models/parent/runs?limit=1", "", nil, 200, `"mlflow":{"status":"logged"`},
+			{"GET", "/models/AAPL/past-forecasts", "", nil, 200, `"close_high"`},
+			{"GET", "/models/MSFT/past-forecasts", "", nil, 404, "no trained model for 'MSFT'"},
 			{"GET", "/tickers", "", nil, 200, `"^GSPC"`},
 			{"GET", "/tasks", "", nil, 200, `"aapl"`},
 			{"DELETE", "/tasks/aapl", "", nil, 409, "already completed"},
@@ -212,6 +214,10 @@ func TestServerEndToEnd(t *testing.T) {
 			{"GET", "/monitor/AAPL/drift", "", nil, 200, `"feature_metrics"`}, // measured after its training
 			{"POST", "/monitor/AAPL", "", nil, 200, `"agent_eval":{"detail":"no LLM`},
 			{"POST", "/monitor/parent", "", nil, 200, `"type":"parent"`},
+			// Two drift reports by now (after the training, and the POST): a page of one goes on.
+			{"GET", "/monitor/AAPL/history?limit=1", "", nil, 200, `"next_before":"20`},
+			{"GET", "/monitor/AAPL/history?before=2000-01-01T00:00:00Z", "", nil, 200, `"drift":[],"evals":[],"next_before":null`},
+			{"GET", "/monitor/ZZZZ/history", "", nil, 200, `"ticker":"ZZZZ","drift":[]`},
 			{"GET", "/monitor/parent/eval", "", nil, 404, "No agent evaluation"},
 			{"GET", "/monitor/ZZZZ/drift", "", nil, 404, "ZZZZ"},
 			{"POST", "/analyze", `{"ticker":"AAPL"}`, nil, 503, "no LLM"},

@@ -43,9 +43,14 @@ func TestFinding12LooseInput(t *testing.T) {
 
 	srv := startServer(t, "", map[string]string{"LLM_PROVIDER": "none"})
 	for _, path := range []string{"/models/AAPL/runs?limit=abc", "/models/AAPL/runs?limit=0", "/models/AAPL/runs?limit=501",
-		"/system/logs?lines=abc", "/system/logs?lines=-1"} {
+		"/system/logs?lines=abc", "/system/logs?lines=-1", "/monitor/AAPL/history?limit=0", "/monitor/AAPL/history?limit=501"} {
 		if status, body := srv.get(t, path); status != 422 || !strings.Contains(body, "must be an integer from 1 to") {
 			t.Errorf("GET %s: %d %s, want 422 stating the bounds", path, status, body)
+		}
+	}
+	for _, before := range []string{"yesterday", "2026-01-31T12:00:00", "2026-01-31"} {
+		if status, body := srv.get(t, "/monitor/AAPL/history?before="+before); status != 422 || !strings.Contains(body, "before must be a time like") {
+			t.Errorf("GET /monitor/AAPL/history?before=%s: %d %s, want 422", before, status, body)
 		}
 	}
 	if status, body := srv.post(t, "/train-parent", `{"start_date":"1900-01-01"}`); status != 422 || !strings.Contains(body, "before 1950-01-01") {

@@ -52,6 +52,17 @@ def test_drift_endpoints(mon_env):
         call(api.drift_history, {"ticker": "parent", "limit": 0})
 
 
+def test_history_pages_by_time(mon_env):
+    out = call(api.drift, {"ticker": "parent"})
+    later = "2999-01-01T00:00:00Z"
+    assert call(api.drift_history, {"ticker": "parent", "before": later})["history"] == [out]
+    assert call(api.drift_history, {"ticker": "parent", "before": out["timestamp"]})["history"] == []
+    assert call(api.eval_history, {"ticker": "parent", "before": later})["history"] == []
+    for bad in ("yesterday", "2026-01-31T12:00:00", 5):
+        with pytest.raises(errors.BadRequest, match="before"):
+            call(api.drift_history, {"ticker": "parent", "before": bad})
+
+
 def test_evaluation_endpoints(mon_env):
     with pytest.raises(errors.NotFound, match="No stored report for 'AAPL'"):
         call(api.evaluate, {"ticker": "AAPL"})

@@ -1,5 +1,7 @@
 """Drift: the model's own features, Critical on injected shifts, Healthy on stable data, storage."""
 
+import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -181,6 +183,17 @@ def test_history_is_bounded(tmp_settings, no_fsync):
     assert 5 <= len(lines) <= 5 + store.TRIM_SLACK
     assert json.loads(lines[-1]) == {"i": n - 1}
     assert [r["i"] for r in store.history(tmp_settings, "parent", "drift", 3)] == [n - 1, n - 2, n - 3]
+
+
+def test_history_before_a_time(tmp_settings, no_fsync):
+    for day in (1, 2, 3):
+        store.save(tmp_settings, "parent", "drift", {"timestamp": f"2026-01-0{day}T00:00:00+00:00", "i": day}, keep=10)
+    store.save(tmp_settings, "parent", "drift", {"i": "no time"}, keep=10)
+    older = functools.partial(store.history, tmp_settings, "parent", "drift")
+    assert [r["i"] for r in older(10, dt.datetime(2026, 1, 3, tzinfo=dt.UTC))] == [2, 1]
+    assert [r["i"] for r in older(1, dt.datetime(2026, 1, 3, tzinfo=dt.UTC))] == [2]
+    assert older(10, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == []
+    assert [r["i"] for r in older(10)] == ["no time", 3, 2, 1]
 
 
 def test_latest_write_is_atomic(tmp_settings, monkeypatch):

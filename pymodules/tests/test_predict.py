@@ -80,3 +80,26 @@ def test_serve_loads_first_and_refuses_a_broken_version(with_parent):
     assert pred.serving("parent") == second
     reg.set_serving("parent", broken)
     assert pred.forecast("parent")["model_version"] == second  # the file's broken version is refused too
+
+
+def test_past_forecasts_use_the_held_out_cutoffs(parent_settings):
+    out = predict.Predictor(parent_settings).past_forecasts("parent")
+    reg = Registry.from_settings(parent_settings)
+    test = reg.meta("parent", out["model_version"])["data"]["test"]
+    assert out["test_period"] == {"from": test["first_cutoff"], "to": test["last_target"], "windows": test["windows"]}
+    closes = {r["date"]: r["close"] for r in out["closes"]}
+    assert out["closes"][0]["date"] == test["first_cutoff"] and out["closes"][-1]["date"] == test["last_target"]
+    cutoffs = [f["cutoff"] for f in out["forecasts"]]
+    assert len(cutoffs) == predict.PAST_FORECASTS and cutoffs == sorted(set(cutoffs))
+    assert cutoffs[0] == test["first_cutoff"] and cutoffs[-1] == test["last_cutoff"]
+    for f in out["forecasts"]:
+        assert f["last_close"] == closes[f["cutoff"]]
+        path = f["path"]
+        assert len(path) == 63 and all(r["date"] > f["cutoff"] for r in path)
+        assert [r["date"] for r in path] == sorted(r["date"] for r in path)
+        for r in path:
+            assert r["close_low"] < r["close"] < r["close_high"]
+            assert r["actual"] == pytest.approx(closes[r["date"]], rel=1e-4)  # what followed, from the prices
+    inside = [r["close_low"] <= r["actual"] <= r["close_high"] for f in out["forecasts"] for r in f["path"]]
+    assert 0 < sum(inside) <= len(inside)
+    json.dumps(out, allow_nan=False)

@@ -92,6 +92,12 @@ func (c *Client) Tickers(ctx context.Context) (json.RawMessage, error) {
 	return c.py.Tickers(ctx)
 }
 
+// PastForecasts is what model's serving version forecast at held-out cut-offs
+// of its evaluation, with the closes that followed.
+func (c *Client) PastForecasts(ctx context.Context, model string) (json.RawMessage, error) {
+	return c.py.PastForecasts(ctx, pyapi.TickerRequest{Ticker: model})
+}
+
 // Runs lists the training runs of model from the run log, newest first.
 func (c *Client) Runs(ctx context.Context, model string, limit int) (json.RawMessage, error) {
 	return c.py.Runs(ctx, pyapi.HistoryRequest{Ticker: model, Limit: limit})

@@ -32,6 +32,22 @@ func (h *handlers) GetModel(c *fiber.Ctx, ticker string) error {
 	return c.JSON(out)
 }
 
+// GET /models/{ticker}/past-forecasts: the serving version's forecasts at
+// held-out cut-offs of its evaluation, with their bands and what followed.
+func (h *handlers) GetPastForecasts(c *fiber.Ctx, ticker string) error {
+	model, err := pathModel(ticker)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Forecast.Client().PastForecasts(ctx, model)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
 // GET /tickers
 func (h *handlers) ListTickers(c *fiber.Ctx) error {
 	ctx, cancel := h.callCtx(c)

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"stockagent/pybridge"
+	"stockagent/server/httpapi/api"
 	"stockagent/server/pyapi"
 	"stockagent/server/tickers"
 )
@@ -81,4 +83,40 @@ func (h *handlers) latest(c *fiber.Ctx, ticker, what string) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(out)
+}
+
+// MaxHistory bounds GET /monitor/{ticker}/history?limit=N (the Python side's
+// MAX_HISTORY).
+const MaxHistory = 500
+
+// GET /monitor/{ticker}/history: a page of the model's drift reports and the
+// analyst's evaluations, newest first; ?before= (the last page's next_before)
+// pages back in time.
+func (h *handlers) GetMonitorHistory(c *fiber.Ctx, ticker string, params api.GetMonitorHistoryParams) error {
+	model, err := pathModel(ticker)
+	if err != nil {
+		return err
+	}
+	limit, err := optionalInt("limit", params.Limit, 50, 1, MaxHistory)
+	if err != nil {
+		return err
+	}
+	var before string
+	if params.Before != nil {
+		t, err := time.Parse(time.RFC3339, *params.Before)
+		if err != nil {
+			return unprocessable("before must be a time like 2026-11-27T01:47:22Z (ISO 8601 with its offset from UTC), got " + quote(*params.Before))
+		}
+		before = t.UTC().Format(time.RFC3339Nano)
+	}
+	if h.d.Monitor == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "monitoring is not configured on this server")
+	}
+	ctx, cancel := h.callCtx(c)
+	defer cancel()
+	out, err := h.d.Monitor.History(ctx, model, limit, before)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
 }

@@ -301,6 +301,100 @@ func (s *Service) Latest(ctx context.Context, what, model string) (json.RawMessa
 	return nil, fmt.Errorf("monitoring: no latest %q record", what)
 }
 
+// History is one page of a model's drift reports and evaluations, newest first.
+type History struct {
+	Ticker string            `json:"ticker"`
+	Drift  []json.RawMessage `json:"drift"`
+	Evals  []json.RawMessage `json:"evals"`
+	// NextBefore is the before of the next, older page; empty on the last one.
+	NextBefore *string `json:"next_before"`
+}
+
+// History reads up to limit drift reports and up to limit evaluations stamped
+// before before (all when empty). Both kinds share one cursor: when a kind fills
+// its page, the page ends at the oldest time it reached, and records of the other
+// kind older than that wait for the next page (records of that very second, past
+// the limit, are the price of a cursor that is a plain time).
+func (s *Service) History(ctx context.Context, model string, limit int, before string) (History, error) {
+	req := pyapi.PagedHistoryRequest{Ticker: model, Limit: limit, Before: before}
+	drift, err := historyOf(s.py.DriftHistory(ctx, req))
+	if err != nil {
+		return History{}, err
+	}
+	evals, err := historyOf(s.py.EvalHistory(ctx, req))
+	if err != nil {
+		return History{}, err
+	}
+	var end time.Time
+	for _, page := range []stamped{drift, evals} {
+		if len(page.records) == limit && page.oldest().After(end) {
+			end = page.oldest()
+		}
+	}
+	out := History{Ticker: model, Drift: drift.from(end), Evals: evals.from(end)}
+	if !end.IsZero() {
+		next := end.UTC().Format(time.RFC3339)
+		out.NextBefore = &next
+	}
+	return out, nil
+}
+
+// stamped is one kind's records, newest first, with the time of each.
+type stamped struct {
+	records []json.RawMessage
+	times   []time.Time
+}
+
+func (p stamped) oldest() time.Time { return p.times[len(p.times)-1] }
+
+// from keeps the records stamped at or after end (all when end is zero).
+func (p stamped) from(end time.Time) []json.RawMessage {
+	out := make([]json.RawMessage, 0, len(p.records))
+	for i, r := range p.records {
+		if end.IsZero() || !p.times[i].Before(end) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// historyOf reads an answer {"history": [...]}; a drift report carries its time
+// as timestamp, an evaluation as metrics.timestamp.
+func historyOf(raw json.RawMessage, err error) (stamped, error) {
+	if err != nil {
+		return stamped{}, err
+	}
+	var page struct {
+		History []json.RawMessage `json:"history"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return stamped{}, fmt.Errorf("monitoring: history: %w", err)
+	}
+	out := stamped{records: page.History, times: make([]time.Time, len(page.History))}
+	for i, r := range page.History {
+		var rec struct {
+			Timestamp string `json:"timestamp"`
+			Metrics   struct {
+				Timestamp string `json:"timestamp"`
+			} `json:"metrics"`
+		}
+		if err := json.Unmarshal(r, &rec); err != nil {
+			return stamped{}, fmt.Errorf("monitoring: history record: %w", err)
+		}
+		stamp := rec.Timestamp
+		if stamp == "" {
+			stamp = rec.Metrics.Timestamp
+		}
+		// Python pages by these times, so each record has one it could read.
+		t, err := time.Parse(time.RFC3339, stamp)
+		if err != nil {
+			return stamped{}, fmt.Errorf("monitoring: history record time %q: %w", stamp, err)
+		}
+		out.times[i] = t
+	}
+	return out, nil
+}
+
 // Status lists every trained model with its latest drift and evaluation.
 func (s *Service) Status(ctx context.Context) ([]string, error) {
 	raw, err := s.py.MonitorStatus(ctx)

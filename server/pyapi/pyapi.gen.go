@@ -59,6 +59,7 @@ const (
 	FuncModel             = "stockagent.entries.forecast:model"
 	FuncModelState        = "stockagent.entries.forecast:model_state"
 	FuncModels            = "stockagent.entries.forecast:models"
+	FuncPastForecasts     = "stockagent.entries.forecast:past_forecasts"
 	FuncPredict           = "stockagent.entries.forecast:predict"
 	FuncPredictBatch      = "stockagent.entries.forecast:predict_batch"
 	FuncRuns              = "stockagent.entries.forecast:runs"
@@ -151,8 +152,7 @@ type Headline struct {
 	URL   string `json:"url,omitempty"`
 }
 
-// HistoryRequest is the request of Runs, DriftHistory, EvalHistory. One model's stored records,
-// newest first.
+// HistoryRequest is the request of Runs. One model's stored records, newest first.
 type HistoryRequest struct {
 	// at least 1; at most 500; default 50.
 	Limit  int    `json:"limit,omitempty"`
@@ -189,6 +189,17 @@ type NewsRequest struct {
 
 // Nothing is the answer of Noop. An empty answer.
 type Nothing struct {
+}
+
+// PagedHistoryRequest is the request of DriftHistory, EvalHistory. One model's stored records,
+// newest first, a page at a time.
+type PagedHistoryRequest struct {
+	// Only records stamped strictly before this ISO 8601 time with an offset (the previous page's
+	// next_before).
+	Before string `json:"before,omitempty"`
+	// at least 1; at most 500; default 50.
+	Limit  int    `json:"limit,omitempty"`
+	Ticker string `json:"ticker"`
 }
 
 // PolicyExpr is the request of EvalExpr.
@@ -239,8 +250,8 @@ type ThreadsResponse struct {
 	Threads int `json:"threads"`
 }
 
-// TickerRequest is the request of FeatureStoreCheck, Model, ModelState, Predict, Drift,
-// DriftLatest, EvalLatest, Evaluate. One model: a symbol or parent.
+// TickerRequest is the request of FeatureStoreCheck, Model, ModelState, PastForecasts, Predict,
+// Drift, DriftLatest, EvalLatest, Evaluate. One model: a symbol or parent.
 type TickerRequest struct {
 	Ticker string `json:"ticker"`
 }
@@ -363,6 +374,16 @@ func (c *Client) ModelState(ctx context.Context, req TickerRequest, opts ...pybr
 func (c *Client) Models(ctx context.Context, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, FuncModels, nil, &out, opts...)
+	return out, err
+}
+
+// PastForecasts calls stockagent.entries.forecast:past_forecasts (forecast, inference lane). The
+// serving version's forecasts at held-out cut-offs of its evaluation, with what followed.
+//
+// It may fail with ErrModelMissing, ErrNotFound, ErrUnavailable, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
+func (c *Client) PastForecasts(ctx context.Context, req TickerRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, FuncPastForecasts, req, &out, opts...)
 	return out, err
 }
 
@@ -505,7 +526,7 @@ func (c *Client) Drift(ctx context.Context, req TickerRequest, opts ...pybridge.
 // Stored drift reports of one model, newest first.
 //
 // It may fail with ErrNotFound, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
-func (c *Client) DriftHistory(ctx context.Context, req HistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+func (c *Client) DriftHistory(ctx context.Context, req PagedHistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, FuncDriftHistory, req, &out, opts...)
 	return out, err
@@ -525,7 +546,7 @@ func (c *Client) DriftLatest(ctx context.Context, req TickerRequest, opts ...pyb
 // agent evaluations of one ticker, newest first.
 //
 // It may fail with ErrNotFound, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
-func (c *Client) EvalHistory(ctx context.Context, req HistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+func (c *Client) EvalHistory(ctx context.Context, req PagedHistoryRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := c.py.Call(ctx, pybridge.Inference, FuncEvalHistory, req, &out, opts...)
 	return out, err

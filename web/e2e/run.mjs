@@ -101,6 +101,14 @@ function watchPage() {
       obs.disconnect()
     }
   }).observe(document, { subtree: true, childList: true, characterData: true })
+  // The live loss curves: drawn once an epoch's losses arrive.
+  window.__liveLoss = false
+  new MutationObserver((_, obs) => {
+    if (document.querySelector('[data-testid="live-loss-chart"] path[data-series]')) {
+      window.__liveLoss = true
+      obs.disconnect()
+    }
+  }).observe(document, { subtree: true, childList: true })
   window.__firstRender = undefined
   new MutationObserver((_, obs) => {
     if (document.querySelector('main h1')) {
@@ -219,6 +227,8 @@ try {
       chart.waitFor({ timeout: trainAndReport }),
     ])
     await page.screenshot({ path: join(shots, 'analyze-training.png') })
+    const live = page.getByTestId('live-loss-chart').first()
+    if (await live.isVisible()) await live.screenshot({ path: join(shots, 'chart-loss-live.png') })
 
     // The forecast comes in milliseconds, the report after the analyst's run: the chart is drawn
     // while the report's card still says the analyst is writing.
@@ -232,6 +242,7 @@ try {
     console.log(`     progress shown: ${progress.join(' | ')}`)
     assert.ok(progress.includes('Epoch 1 of 2'), 'the market model\'s "Epoch 1 of 2" was not shown')
     assert.ok(progress.some((t) => t.startsWith('Trained')), 'the finished training was not shown')
+    assert.ok(await page.evaluate(() => window.__liveLoss), 'no live loss curve was drawn while the models trained')
 
     const box = await chart.boundingBox()
     assert.ok(box && box.width > 300 && box.height > 200, `chart box ${JSON.stringify(box)}`)
@@ -291,6 +302,46 @@ try {
     await model.getByText(/Drift score [\d.]+/).waitFor()
     await page.getByRole('row', { name: /msft/ }).first().waitFor()
     await page.screenshot({ path: join(shots, 'monitor.png'), fullPage: true })
+    await checkClean(page, errors)
+    await page.context().close()
+  })
+
+  await step(`the charts of ${ticker}'s model draw its real figures`, async () => {
+    const errors = []
+    const page = await newPage(browser, desktop, errors)
+    await page.goto(`${base}/monitor`)
+    const model = page.getByRole('article', { name: new RegExp(`^${ticker}\\b`) })
+    // One more drift check, so the drift chart draws a line through real checks.
+    const drift = model.getByTestId('drift-history-chart')
+    const checks = Number((await drift.getByRole('img').getAttribute('aria-label')).match(/^Drift over time, (\d+) check/)[1])
+    await model.getByRole('button', { name: `Check drift and evaluation of ${ticker} now` }).click()
+    await drift.getByRole('img', { name: new RegExp(`^Drift over time, ${checks + 1} checks\\.`) }).waitFor({ timeout: trainAndReport })
+    // Each chart's picture names what it shows; its table holds the figures drawn.
+    const charts = {
+      'loss-chart': /^Loss per epoch, version \S+\. 1 epoch; the lowest validation loss, [\d.]+, came at epoch 1\.$/,
+      'comparison-chart': /^Held-out error by horizon, version \S+\. Mean absolute error/,
+      'drift-history-chart': /^Drift over time, \d+ checks?\. .*the latest check scored [\d.]+/,
+      'past-forecasts-chart': /^Past forecasts against what followed, version \S+\. 6 forecasts made on held-out dates .*inside the 80% band on \d+ of 378 days\.$/,
+    }
+    for (const [id, name] of Object.entries(charts)) {
+      const chart = model.getByTestId(id)
+      await chart.waitFor()
+      const label = await chart.getByRole('img').getAttribute('aria-label')
+      assert.match(label, name, `${id}: ${label}`)
+      const box = await chart.locator('svg').first().boundingBox()
+      assert.ok(box && box.width > 250 && box.height > 90, `${id} box ${JSON.stringify(box)}`)
+      await chart.screenshot({ path: join(shots, `chart-${id.replace(/-chart$/, '')}.png`) })
+    }
+    const comparison = model.getByTestId('comparison-chart')
+    for (const name of ['This model', '“No change” (persistence)', 'Trend carried on (drift)']) {
+      assert.ok(await comparison.locator(`rect[data-bar^="${name} "]`).count() >= 3, `the comparison lacks the bars of ${name}`)
+    }
+    assert.ok(await model.getByTestId('loss-chart').locator('path[data-series="validation"]').count() === 1, 'no validation loss line')
+    assert.equal(await drift.locator('circle[data-mark]').count(), 2 * (checks + 1), 'each check marked on both panels')
+    assert.match(await drift.locator('path[data-series="drift score"]').getAttribute('d'), /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+$/, 'a line through the checks')
+    const past = model.getByTestId('past-forecasts-chart')
+    assert.equal(await past.locator('path[data-band]').count(), 6, 'a band per held-out forecast')
+    assert.equal(await past.locator('path[data-series="actual"]').count(), 1, 'the real closes')
     await checkClean(page, errors)
     await page.context().close()
   })

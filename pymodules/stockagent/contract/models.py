@@ -7,6 +7,7 @@ in tests: a field Go does not know is a contract change, made in the model first
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import pydantic
@@ -52,3 +53,17 @@ class HistoryRequest(Request):
 
     ticker: ModelRef
     limit: int = pydantic.Field(50, ge=1, le=MAX_HISTORY)
+
+
+def _moment(value: str) -> str:
+    when = dt.datetime.fromisoformat(value)  # a ValueError is the caller's 422
+    if when.tzinfo is None:
+        raise ValueError("a time with its offset from UTC, e.g. 2026-01-31T12:00:00Z")
+    return when.isoformat()
+
+
+class PagedHistoryRequest(HistoryRequest):
+    """One model's stored records, newest first, a page at a time."""
+
+    before: Annotated[str, pydantic.AfterValidator(_moment)] | None = None
+    """Only records stamped strictly before this ISO 8601 time with an offset (the previous page's ``next_before``)."""

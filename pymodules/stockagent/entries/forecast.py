@@ -6,6 +6,7 @@
 | ``set_serving`` | ``{ticker, version, changed}``: serving.json points at ``version`` (a copy of the server's pointer) |
 | ``load_serving`` | ``{ticker, version, serving, error}``: this process loaded ``version`` and serves it, or ``error`` says why not |
 | ``predict`` | the ``<prediction>`` of docs/api.md plus our fields (forecast/predict.py) |
+| ``past_forecasts`` | ``{ticker, model_version, test_period, closes, forecasts: [{cutoff, last_close, path}]}``: forecasts at held-out cut-offs against what followed (forecast/predict.py) |
 | ``predict_batch`` | ``{results: [{ticker, result} or {ticker, error, detail}, ...], answered, failed, lstm_forwards}`` (forecast/batch.py) |
 | ``models`` | ``{models: [summary, ...]}`` |
 | ``model`` | one summary plus the serving version's full ``meta`` |
@@ -155,6 +156,12 @@ def load_serving(req: SetServingRequest) -> LoadServingResponse:
 def predict(req: TickerRequest) -> dict[str, Any]:
     """The forecast of the parent or a child model (NotFound before ModelMissing)."""
     return _predictor(settings.load()).forecast(req.ticker)
+
+
+@entry(lane="inference", request=TickerRequest, raises=(errors.NotFound, errors.ModelMissing, errors.Unavailable))
+def past_forecasts(req: TickerRequest) -> dict[str, Any]:
+    """The serving version's forecasts at held-out cut-offs of its evaluation, with what followed."""
+    return _predictor(settings.load()).past_forecasts(req.ticker)
 
 
 BATCH_MAX_THREADS = 64

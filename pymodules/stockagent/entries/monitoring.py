@@ -6,10 +6,10 @@ Settings come from ``settings.load()`` (``DRIFT_WINDOW_DAYS``, ``MONITOR_HISTORY
 |---|---|
 | ``drift`` | runs drift now, stores and returns the report (drift.py); NotFound: no trained model / no prices |
 | ``drift_latest`` | the latest stored drift report; NotFound when none |
-| ``drift_history`` | ``{ticker, history: [report, ...]}``, newest first |
+| ``drift_history`` | ``{ticker, history: [report, ...]}``, newest first; ``before``: only older ones |
 | ``evaluate`` | evaluates the stored analyst report, stores and returns the result (evaluation.py); NotFound "No stored report for 'X'" when none |
 | ``eval_latest`` | the latest stored evaluation; NotFound when none |
-| ``eval_history`` | ``{ticker, history: [...]}``, newest first |
+| ``eval_history`` | ``{ticker, history: [...]}``, newest first; ``before``: only older ones |
 | ``monitor_status`` | ``{models: [{ticker, symbol, model, role, serving_version, drift, eval}]}`` for every trained model; ``drift``: ``{health, drift_score, volatility_index, timestamp, model_version, current_version}`` or null, ``eval``: ``{status, overall_score, failed_checks, timestamp}`` or null |
 
 Drift reads price files and takes tens of milliseconds per model; it belongs on the long-work lane
@@ -18,10 +18,11 @@ with evaluation. The ``*_latest``, ``*_history`` and ``monitor_status`` calls on
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .. import errors, settings, tickers
-from ..contract.models import HistoryRequest, TickerRequest
+from ..contract.models import PagedHistoryRequest, TickerRequest
 from ..contract.registry import entry
 from ..forecast.registry import Registry
 from ..monitoring import drift as drift_mod
@@ -41,10 +42,11 @@ def drift_latest(req: TickerRequest) -> dict[str, Any]:
     return drift_mod.latest_drift(settings.load(), req.ticker)
 
 
-@entry(lane="inference", request=HistoryRequest, raises=(errors.NotFound,))
-def drift_history(req: HistoryRequest) -> dict[str, Any]:
+@entry(lane="inference", request=PagedHistoryRequest, raises=(errors.NotFound,))
+def drift_history(req: PagedHistoryRequest) -> dict[str, Any]:
     """Stored drift reports of one model, newest first."""
-    return {"ticker": req.ticker, "history": drift_mod.drift_history(settings.load(), req.ticker, req.limit)}
+    found = drift_mod.drift_history(settings.load(), req.ticker, req.limit, _moment(req.before))
+    return {"ticker": req.ticker, "history": found}
 
 
 @entry(lane="long", request=TickerRequest, raises=(errors.NotFound,))
@@ -60,10 +62,15 @@ def eval_latest(req: TickerRequest) -> dict[str, Any]:
     return evaluation.latest_evaluation(settings.load(), req.ticker)
 
 
-@entry(lane="inference", request=HistoryRequest, raises=(errors.NotFound,))
-def eval_history(req: HistoryRequest) -> dict[str, Any]:
+@entry(lane="inference", request=PagedHistoryRequest, raises=(errors.NotFound,))
+def eval_history(req: PagedHistoryRequest) -> dict[str, Any]:
     """Stored agent evaluations of one ticker, newest first."""
-    return {"ticker": req.ticker, "history": evaluation.evaluation_history(settings.load(), req.ticker, req.limit)}
+    found = evaluation.evaluation_history(settings.load(), req.ticker, req.limit, _moment(req.before))
+    return {"ticker": req.ticker, "history": found}
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
 
 
 @entry(lane="inference")

@@ -30,13 +30,15 @@ from .. import errors, tickers
 from ..market import calendar, features
 from ..market import prices as market_prices
 from ..settings import Settings
-from .dataset import CONTEXT, HORIZON, Scalers, Windows, latest_window
+from .dataset import CONTEXT, HORIZON, Scalers, Windows, latest_window, split
+from .intervals import CLOSE, bounds
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
 from .registry import Registry
 
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 90
+PAST_FORECASTS = 6  # held-out cut-offs drawn against what followed: enough to see, few enough to read
 DISCLAIMER = "Forecasts are statistical estimates, not investment advice."
 
 
@@ -164,6 +166,58 @@ class Predictor:
         if cached is None or cached[0] is not prices:  # prices.load returns a new object when the file changed
             cached = self._windows[symbol] = (prices, latest_window(prices))
         return Inputs(ref, symbol, prices, cached[1], loaded)
+
+    def past_forecasts(self, ref: str, count: int = PAST_FORECASTS) -> dict:
+        """What the serving version forecast at ``count`` of its evaluation's held-out cut-offs
+        (the test split of its own training data, spread evenly), each with its 80% band and the
+        closes that followed, and the closes of the whole test period to draw them over.
+
+        Raises as :meth:`inputs`; NotFound when the price history no longer holds those cut-offs.
+        """
+        i = self.inputs(ref)
+        data_info = self.registry.meta(tickers.model_id(ref), i.loaded.version)["data"]
+        held_out = split(i.prices, data_info["first_date"], data_info["last_date"])
+        if held_out.info["test"] != data_info["test"]:
+            raise errors.NotFound(
+                f"the held-out cut-offs of {i.symbol} version {i.loaded.version} are no longer in its price history"
+            )
+        test = held_out.test
+        picked = test.take(np.unique(np.linspace(0, len(test) - 1, min(count, len(test))).round().astype(int)))
+        pred = i.loaded.forecaster.predict(picked)  # (k, 63, 5)
+        low, high = bounds(pred, i.loaded.q)
+        to_close = picked.close[:, None]
+        closes = to_close * np.exp(pred[..., CLOSE])
+        lows, highs = to_close * np.exp(low), to_close * np.exp(high)
+        assert picked.targets is not None
+        actual = to_close * np.exp(picked.targets[..., CLOSE])
+        days = i.prices.day_strings
+        first, last = int(test.ends[0]), int(test.ends[-1]) + HORIZON
+        period = held_out.info["test"]
+        return {
+            "ticker": i.symbol,
+            "model_version": i.loaded.version,
+            "test_period": {"from": period["first_cutoff"], "to": period["last_target"], "windows": period["windows"]},
+            "closes": [
+                {"date": days[r], "close": round(float(i.prices.features[r, 3]), 4)} for r in range(first, last + 1)
+            ],
+            "forecasts": [
+                {
+                    "cutoff": days[end],
+                    "last_close": round(float(picked.close[k]), 4),
+                    "path": [
+                        {
+                            "date": days[end + h + 1],
+                            "close": round(float(closes[k, h]), 4),
+                            "close_low": round(float(lows[k, h]), 4),
+                            "close_high": round(float(highs[k, h]), 4),
+                            "actual": round(float(actual[k, h]), 4),
+                        }
+                        for h in range(HORIZON)
+                    ],
+                }
+                for k, end in enumerate(int(e) for e in picked.ends)
+            ],
+        }
 
     def forecast(self, ref: str) -> dict:
         """The prediction for ``ref``; raises as :meth:`inputs`."""

@@ -256,6 +256,9 @@ def latest_drift(settings: Settings, ref: str) -> dict[str, Any]:
     return report
 
 
-def drift_history(settings: Settings, ref: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Up to ``limit`` stored drift reports of ``ref``, newest first (empty when none)."""
-    return store.history(settings, tickers.model_id(ref), KIND, limit)
+def drift_history(
+    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` stored drift reports of ``ref``, newest first, only those before ``before`` if
+    given (empty when none)."""
+    return store.history(settings, tickers.model_id(ref), KIND, limit, before)

@@ -554,9 +554,17 @@ def latest_evaluation(settings: Settings, ref: str) -> dict[str, Any]:
     return with_boolean_checks(result)
 
 
-def evaluation_history(settings: Settings, ref: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Up to ``limit`` stored evaluations of ``ref``, newest first."""
-    return [with_boolean_checks(r) for r in store.history(settings, tickers.model_id(ref), KIND, limit)]
+def evaluation_history(
+    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` stored evaluations of ``ref``, newest first, only those before ``before`` if given."""
+    found = store.history(settings, tickers.model_id(ref), KIND, limit, before, stamp=_stamp)
+    return [with_boolean_checks(r) for r in found]
+
+
+def _stamp(record: dict[str, Any]) -> Any:
+    metrics = record.get("metrics")
+    return metrics.get("timestamp") if isinstance(metrics, dict) else None
 
 
 def with_boolean_checks(result: dict[str, Any]) -> dict[str, Any]:

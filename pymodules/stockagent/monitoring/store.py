@@ -12,11 +12,12 @@ and skip a line they cannot parse (a crash can only cut the last one short).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,16 @@ def latest(settings: Settings, model_id: str, kind: str) -> dict[str, Any] | Non
         return None
 
 
-def history(settings: Settings, model_id: str, kind: str, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` records of ``kind``, newest first."""
+def history(
+    settings: Settings,
+    model_id: str,
+    kind: str,
+    limit: int,
+    before: dt.datetime | None = None,
+    stamp: Callable[[dict[str, Any]], Any] = lambda r: r.get("timestamp"),
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` records of ``kind``, newest first; with ``before``, only those whose
+    ``stamp`` (an ISO 8601 time) is earlier, and none without a readable one."""
     try:
         with open(folder(settings, model_id) / f"{kind}_history.jsonl", "rb") as fh:
             lines = fh.read().splitlines()
@@ -90,7 +99,18 @@ def history(settings: Settings, model_id: str, kind: str, limit: int) -> list[di
         if len(out) >= limit:
             break
         try:
-            out.append(json.loads(raw))
+            record = json.loads(raw)
         except ValueError:
             log.warning("skipping an unreadable line of %s %s history", model_id, kind)
+            continue
+        if before is None or _stamped_before(stamp(record), before):
+            out.append(record)
     return out
+
+
+def _stamped_before(value: Any, before: dt.datetime) -> bool:
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)) < before

@@ -792,6 +792,19 @@ type MonitorAnswer struct {
 // MonitorAnswerType defines model for MonitorAnswer.Type.
 type MonitorAnswerType string
 
+// MonitorHistory one page of a model's monitoring history (docs/api.md, "Monitoring")
+type MonitorHistory struct {
+	// Drift drift reports, newest first
+	Drift []DriftReport `json:"drift"`
+
+	// Evals the analyst's evaluations, newest first
+	Evals []AgentEval `json:"evals"`
+
+	// NextBefore the before of the next (older) page; null on the last page
+	NextBefore *string `json:"next_before"`
+	Ticker     string  `json:"ticker"`
+}
+
 // Outputs defines model for Outputs.
 type Outputs struct {
 	Contents *[]struct {
@@ -811,6 +824,45 @@ type Outputs struct {
 
 // OutputsContentsType defines model for Outputs.Contents.Type.
 type OutputsContentsType string
+
+// PastForecasts forecasts made at held-out cut-offs against what followed (forecast/predict.py, past_forecasts)
+type PastForecasts struct {
+	// Closes every close of the test period
+	Closes []struct {
+		Close float32 `json:"close"`
+		Date  string  `json:"date"`
+	} `json:"closes"`
+
+	// Forecasts cut-offs spread evenly over the test period, oldest first
+	Forecasts []struct {
+		// Cutoff the last market day the forecast rests on
+		Cutoff    string  `json:"cutoff"`
+		LastClose float32 `json:"last_close"`
+
+		// Path one row per trading day after the cut-off (63)
+		Path []struct {
+			// Actual the close that followed
+			Actual float32 `json:"actual"`
+
+			// Close forecast close
+			Close float32 `json:"close"`
+
+			// CloseHigh the 80% band's upper end
+			CloseHigh float32 `json:"close_high"`
+
+			// CloseLow the 80% band's lower end
+			CloseLow float32 `json:"close_low"`
+			Date     string  `json:"date"`
+		} `json:"path"`
+	} `json:"forecasts"`
+	ModelVersion string `json:"model_version"`
+	TestPeriod   struct {
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Windows int    `json:"windows"`
+	} `json:"test_period"`
+	Ticker string `json:"ticker"`
+}
 
 // Prediction defines model for Prediction.
 type Prediction struct {
@@ -1120,6 +1172,15 @@ type ListRunsParams struct {
 	Limit *string `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// GetMonitorHistoryParams defines parameters for GetMonitorHistory.
+type GetMonitorHistoryParams struct {
+	// Limit records of each kind on one page
+	Limit *string `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before only records stamped strictly before this ISO 8601 time with its offset from UTC (the previous page's next_before)
+	Before *string `form:"before,omitempty" json:"before,omitempty"`
+}
+
 // PredictChildParams defines parameters for PredictChild.
 type PredictChildParams struct {
 	// CacheControl no-cache: compute the forecast now instead of answering from the prediction cache; the new forecast replaces the cached one
@@ -1247,6 +1308,9 @@ type ServerInterface interface {
 	// GetModel One model ('parent' for the parent)
 	// (GET /models/{ticker})
 	GetModel(c *fiber.Ctx, ticker string) error
+	// GetPastForecasts The serving version's forecasts at held-out cut-offs of its evaluation (the test split of its training data), each with its 80% band and the closes that followed
+	// (GET /models/{ticker}/past-forecasts)
+	GetPastForecasts(c *fiber.Ctx, ticker string) error
 	// ListRuns A model's training runs from the run log, newest first: parameters, per-epoch losses, held-out metrics against the baselines, artifacts and the promotion decision (also in MLflow when configured)
 	// (GET /models/{ticker}/runs)
 	ListRuns(c *fiber.Ctx, ticker string, params ListRunsParams) error
@@ -1259,6 +1323,9 @@ type ServerInterface interface {
 	// GetEval The latest stored agent evaluation
 	// (GET /monitor/{ticker}/eval)
 	GetEval(c *fiber.Ctx, ticker string) error
+	// GetMonitorHistory A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_before asks for the page after
+	// (GET /monitor/{ticker}/history)
+	GetMonitorHistory(c *fiber.Ctx, ticker string, params GetMonitorHistoryParams) error
 	// GetOpenAPIDocument This specification
 	// (GET /openapi.json)
 	GetOpenAPIDocument(c *fiber.Ctx) error
@@ -1452,6 +1519,35 @@ func (siw *ServerInterfaceWrapper) GetModel(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// GetPastForecasts operation middleware
+func (siw *ServerInterfaceWrapper) GetPastForecasts(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "ticker" -------------
+	var ticker string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ticker", c.Params("ticker"), &ticker, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter ticker: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetPastForecasts(c, ticker)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // ListRuns operation middleware
 func (siw *ServerInterfaceWrapper) ListRuns(c *fiber.Ctx) error {
 
@@ -1571,6 +1667,58 @@ func (siw *ServerInterfaceWrapper) GetEval(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.GetEval(c, ticker)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetMonitorHistory operation middleware
+func (siw *ServerInterfaceWrapper) GetMonitorHistory(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "ticker" -------------
+	var ticker string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ticker", c.Params("ticker"), &ticker, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter ticker: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMonitorHistoryParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", query, &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter before: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetMonitorHistory(c, ticker, params)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -2048,6 +2196,10 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Get(options.BaseURL+"/monitor/:ticker/eval", wrapper.GetEval)
 
+	router.Get(options.BaseURL+"/monitor/:ticker/history", wrapper.GetMonitorHistory)
+
 	router.Get(options.BaseURL+"/models/:ticker/runs", wrapper.ListRuns)
+
+	router.Get(options.BaseURL+"/models/:ticker/past-forecasts", wrapper.GetPastForecasts)
 
 }

@@ -1,5 +1,5 @@
 import type {
-  AgentEval, Analysis, AnalysisForecast, DriftReport, ForecastRow, Health, ModelSummary, Prediction, Run, TaskRecord,
+  AgentEval, Analysis, AnalysisForecast, DriftReport, ForecastRow, Health, ModelSummary, PastForecasts, Prediction, Run, TaskRecord,
 } from '../types/api'
 
 // Payloads shaped as server/httpapi/openapi.json describes them (and as the server answers).
@@ -140,6 +140,25 @@ export function drift(health: DriftReport['health'] = 'Healthy'): DriftReport {
     current: { from: '2024-10-07', to: '2024-12-31', rows: 60 },
     policy: { rule: 'drift_health', action: '' },
   }
+}
+
+// Three daily checks, newest first as the API sends them: the last one critical, with a retrain.
+export const driftHistory: DriftReport[] = [
+  { ...drift('Critical (Drift Detected)'), drift_score: 2.4, volatility_index: 1.7, timestamp: '2026-11-29T06:00:00+00:00', policy: { rule: 'drift_health', action: 'retrain' } },
+  { ...drift('Degraded (Warning)'), drift_score: 1.3, volatility_index: 1.2, timestamp: '2026-11-28T06:00:00+00:00' },
+  { ...drift(), timestamp: '2026-11-27T06:00:00+00:00' },
+]
+
+// Two held-out forecasts of three days each over a week of closes; the second one's band misses
+// its last day.
+export const pastForecasts: PastForecasts = {
+  ticker: 'MSFT', model_version: 'v2',
+  test_period: { from: '2024-06-03', to: '2024-06-11', windows: 4 },
+  closes: ['2024-06-03', '2024-06-04', '2024-06-05', '2024-06-06', '2024-06-07', '2024-06-10', '2024-06-11'].map((date, i) => ({ date, close: 400 + i })),
+  forecasts: [
+    { cutoff: '2024-06-03', last_close: 400, path: [['2024-06-04', 401], ['2024-06-05', 402], ['2024-06-06', 403]].map(([date, actual]) => ({ date: String(date), close: 400.5, close_low: 398, close_high: 404, actual: Number(actual) })) },
+    { cutoff: '2024-06-06', last_close: 403, path: [['2024-06-07', 404], ['2024-06-10', 405], ['2024-06-11', 406]].map(([date, actual]) => ({ date: String(date), close: 402, close_low: 399, close_high: 405.5, actual: Number(actual) })) },
+  ],
 }
 
 export const evaluation = {

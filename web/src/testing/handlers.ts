@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw'
 import type {
-  CacheList, CancelAnswer, Logs, ModelList, MonitorAnswer, RunList, TaskList, TaskRecord, TickerList, TrainAnswer,
+  CacheList, CancelAnswer, Logs, ModelList, MonitorAnswer, MonitorHistory, RunList, TaskList, TaskRecord, TickerList, TrainAnswer,
 } from '../types/api'
 import type { components, paths } from '../types/openapi'
 import * as f from './fixtures'
@@ -27,9 +27,11 @@ export const handlers = [
   http.post(route('/train-parent'), () => HttpResponse.json({ status: 'started', task_id: 'parent_training' } satisfies TrainAnswer)),
   http.post(route('/train-child'), () => HttpResponse.json({ status: 'started', task_id: 'msft' } satisfies TrainAnswer)),
   http.get(route('/models'), () => HttpResponse.json({ models: f.models } satisfies ModelList)),
+  http.get(route('/models/{ticker}/past-forecasts'), () => HttpResponse.json(f.pastForecasts)),
   http.get(route('/models/{ticker}/runs'), ({ params }) => HttpResponse.json({ ticker: String(params.ticker), runs: f.runs } satisfies RunList)),
   http.get(route('/monitor/{ticker}/drift'), () => HttpResponse.json(f.drift())),
   http.get(route('/monitor/{ticker}/eval'), () => HttpResponse.json(f.evaluation)),
+  http.get(route('/monitor/{ticker}/history'), ({ params }) => HttpResponse.json({ ticker: String(params.ticker), drift: f.driftHistory, evals: [f.evaluation], next_before: null } satisfies MonitorHistory)),
   http.post(route('/monitor/{ticker}'), () => HttpResponse.json({ ticker: 'MSFT', is_parent: false, drift: f.drift(), agent_eval: f.evaluation } satisfies MonitorAnswer)),
   http.get(route('/health'), () => HttpResponse.json(f.health)),
   http.get(route('/system/cache'), () => HttpResponse.json({ cached_tickers: ['MSFT'], count: 1 } satisfies CacheList)),

@@ -46,6 +46,7 @@ export type TrainingResult = Schemas['TrainingResult']
 export type TaskRecord = Schemas['TaskRecord']
 
 export type ModelVersion = Schemas['ModelVersion']
+export type PastForecasts = Schemas['PastForecasts']
 export type ModelSummary = Schemas['ModelSummary']
 
 // RunList's runs: params, epochs and metrics have no schema, and created (when the run was
@@ -63,6 +64,9 @@ export type DriftReport = Narrow<Schemas['DriftReport'], {
   current?: Window
   policy?: { rule?: string, action?: string, file?: string }
 }>
+
+// A page of GET /monitor/{ticker}/history, its reports narrowed as above.
+export type MonitorHistory = Narrow<Schemas['MonitorHistory'], { drift: DriftReport[] }>
 
 export type EvalCheck = Schemas['EvalCheck']
 export type AgentEval = Schemas['AgentEval']

@@ -432,6 +432,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/monitor/{ticker}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_before asks for the page after */
+        get: operations["getMonitorHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/models/{ticker}/runs": {
         parameters: {
             query?: never;
@@ -441,6 +458,23 @@ export interface paths {
         };
         /** A model's training runs from the run log, newest first: parameters, per-epoch losses, held-out metrics against the baselines, artifacts and the promotion decision (also in MLflow when configured) */
         get: operations["listRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{ticker}/past-forecasts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The serving version's forecasts at held-out cut-offs of its evaluation (the test split of its training data), each with its 80% band and the closes that followed */
+        get: operations["getPastForecasts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -971,6 +1005,49 @@ export interface components {
                 skill_vs_naive?: number | null;
                 interval_coverage?: number | null;
             };
+        };
+        /** @description one page of a model's monitoring history (docs/api.md, "Monitoring") */
+        MonitorHistory: {
+            ticker: string;
+            /** @description drift reports, newest first */
+            drift: components["schemas"]["DriftReport"][];
+            /** @description the analyst's evaluations, newest first */
+            evals: components["schemas"]["AgentEval"][];
+            /** @description the before of the next (older) page; null on the last page */
+            next_before: string | null;
+        };
+        /** @description forecasts made at held-out cut-offs against what followed (forecast/predict.py, past_forecasts) */
+        PastForecasts: {
+            ticker: string;
+            model_version: string;
+            test_period: {
+                from: string;
+                to: string;
+                windows: number;
+            };
+            /** @description every close of the test period */
+            closes: {
+                date: string;
+                close: number;
+            }[];
+            /** @description cut-offs spread evenly over the test period, oldest first */
+            forecasts: {
+                /** @description the last market day the forecast rests on */
+                cutoff: string;
+                last_close: number;
+                /** @description one row per trading day after the cut-off (63) */
+                path: {
+                    date: string;
+                    /** @description forecast close */
+                    close: number;
+                    /** @description the 80% band's lower end */
+                    close_low: number;
+                    /** @description the 80% band's upper end */
+                    close_high: number;
+                    /** @description the close that followed */
+                    actual: number;
+                }[];
+            }[];
         };
     };
     responses: {
@@ -1937,6 +2014,44 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getMonitorHistory: {
+        parameters: {
+            query?: {
+                /** @description records of each kind on one page */
+                limit?: number;
+                /** @description only records stamped strictly before this ISO 8601 time with its offset from UTC (the previous page's next_before) */
+                before?: string;
+            };
+            header?: never;
+            path: {
+                /** @description a ticker, or 'parent'; ^GSPC (also encoded, %5EGSPC) names the parent too */
+                ticker: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorHistory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            421: components["responses"]["MisdirectedRequest"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listRuns: {
         parameters: {
             query?: {
@@ -1968,6 +2083,37 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    getPastForecasts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticker: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PastForecasts"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

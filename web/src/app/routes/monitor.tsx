@@ -5,7 +5,10 @@ import { ErrorView } from '../../components/error-view'
 import { Loading } from '../../components/loading'
 import { modelsQueryOptions, useModels } from '../../features/models/api/get-models'
 import { runsQueryOptions } from '../../features/models/api/get-runs'
+import { ComparisonChart } from '../../features/models/components/comparison-chart'
+import { PastForecastsChart } from '../../features/models/components/past-forecasts-chart'
 import { RunsList } from '../../features/models/components/runs-list'
+import { TrainingCurves } from '../../features/models/components/training-curves'
 import { VersionsTable } from '../../features/models/components/versions-table'
 import { ModelHealth } from '../../features/monitor/components/model-health'
 import { CachePanel } from '../../features/system/components/cache-panel'
@@ -54,6 +57,13 @@ function ModelSection({ model }: { model: ModelSummary }) {
         {name} <span className="text-sm font-normal text-muted">{model.role} model</span>
       </h3>
       <VersionsTable model={model} />
+      <div className="grid gap-4 md:grid-cols-2">
+        <ComparisonChart model={model} />
+        <TrainingCurves ticker={model.ticker} />
+      </div>
+      <div className="max-w-3xl">
+        <PastForecastsChart ticker={model.ticker} />
+      </div>
       <ModelHealth ticker={model.ticker} />
       <RunsList ticker={model.ticker} />
     </article>

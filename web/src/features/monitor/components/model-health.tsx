@@ -2,6 +2,7 @@ import { Button } from '../../../components/button'
 import { ErrorView } from '../../../components/error-view'
 import { useRunMonitor } from '../api/run-monitor'
 import { DriftCard } from './drift-card'
+import { DriftHistoryChart } from './drift-history-chart'
 import { EvalCard } from './eval-card'
 
 // Drift and the analyst's evaluation for one model, with a button to check both now.
@@ -26,6 +27,9 @@ export function ModelHealth({ ticker }: { ticker: string }) {
           <h4 className="mb-1 text-sm font-semibold">Analyst evaluation</h4>
           <EvalCard ticker={ticker} />
         </div>
+      </div>
+      <div className="max-w-3xl">
+        <DriftHistoryChart ticker={ticker} />
       </div>
     </div>
   )

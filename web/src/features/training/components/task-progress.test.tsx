@@ -1,4 +1,4 @@
-import { screen } from '@testing-library/react'
+import { screen, within } from '@testing-library/react'
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
 import { completedTask, task } from '../../../testing/fixtures'
@@ -21,6 +21,23 @@ describe('TaskProgress', () => {
     expect(onCompleted).toHaveBeenCalledTimes(1)
     expect(onCompleted.mock.calls[0]![0]).toMatchObject({ task_id: 'aapl', status: 'completed' })
   })
+
+  it('draws the losses of every epoch it sees, live', async () => {
+    let calls = 0
+    server.use(http.get('/status/live', () => {
+      calls++
+      if (calls === 1) return HttpResponse.json(task({ task_id: 'live', progress: { stage: 'data', train_windows: 10 } }))
+      const epoch = Math.min(calls - 1, 3)
+      return HttpResponse.json(task({ task_id: 'live', progress: { stage: 'epoch', epoch, epochs: 3, train_loss: 1 / epoch, val_loss: 1.2 / epoch } }))
+    }))
+    renderApp(<TaskProgress taskId="live" label="LIVE" />)
+    expect(await screen.findByText(/No epoch has finished yet/)).toBeInTheDocument()
+    expect(await screen.findByText('Epoch 3 of 3', {}, { timeout: 6000 })).toBeInTheDocument()
+    const chart = await screen.findByTestId('live-loss-chart')
+    expect(within(chart).getByRole('img')).toHaveAccessibleName(/Loss per epoch, training LIVE\. 3 epochs; the lowest validation loss, 0\.4000, came at epoch 3/)
+    expect(within(chart).getAllByRole('row').map((r) => r.textContent)).toEqual(['EpochTraining lossValidation loss', '11.00001.2000', '20.50000.6000', '30.33330.4000'])
+    expect(chart.querySelector('[data-series="validation"]')?.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L[\d.]+,[\d.]+L[\d.]+,[\d.]+$/)
+  }, 10_000)
 
   it('says when the server has no such task', async () => {
     server.use(http.get('/status/gone', () => apiError(404, "Task 'gone' not found.")))

@@ -2,6 +2,7 @@ import { useEffect, useEffectEvent, useState } from 'react'
 import { Button } from '../../../components/button'
 import { ErrorView } from '../../../components/error-view'
 import { Loading } from '../../../components/loading'
+import { LossChart } from '../../../components/charts/loss-chart'
 import type { TaskRecord } from '../../../types/api'
 import { useTask } from '../api/get-task'
 import { describeTask, epochOf, type EpochSeen } from './progress-text'
@@ -16,9 +17,14 @@ export function TaskProgress({ taskId, label, onCompleted, onRetry }: {
   onRetry?: (() => void) | undefined
 }) {
   const { data: task, error, refetch } = useTask(taskId)
-  const [lastEpoch, setLastEpoch] = useState<EpochSeen>()
+  // Every epoch event seen while polling, for the live loss curves; a poll may miss one, and
+  // a retried run starts a new list.
+  const [epochsSeen, setEpochsSeen] = useState<EpochSeen[]>([])
+  const lastEpoch = epochsSeen.at(-1)
   const seen = epochOf(task?.progress)
-  if (seen && (seen.epoch !== lastEpoch?.epoch || seen.epochs !== lastEpoch.epochs)) setLastEpoch(seen)
+  if (seen && (seen.epoch !== lastEpoch?.epoch || seen.epochs !== lastEpoch.epochs)) {
+    setEpochsSeen(lastEpoch && seen.epoch > lastEpoch.epoch && seen.epochs === lastEpoch.epochs ? [...epochsSeen, seen] : [seen])
+  }
 
   // Called once per completion: only a change of status counts, not each poll's new record nor
   // the caller's callback identity.
@@ -41,6 +47,11 @@ export function TaskProgress({ taskId, label, onCompleted, onRetry }: {
       <p role="status" className={`text-lg font-semibold ${task.status === 'failed' ? 'text-down' : ''}`}>{view.headline}</p>
       {(task.status === 'running' || task.status === 'completed') && <Bar fraction={view.fraction} label={`Training ${label}`} />}
       {view.details.length > 0 && <p className="mt-2 text-sm text-muted">{view.details.join(' · ')}</p>}
+      {(task.status === 'running' || epochsSeen.length > 0) && (
+        <div className="mt-3 max-w-xl">
+          <LossChart epochs={epochsSeen} title={`Loss per epoch, training ${label}`} testId="live-loss-chart" />
+        </div>
+      )}
       {task.status === 'failed' && onRetry && <Button variant="secondary" className="mt-3" onClick={onRetry}>Try again</Button>}
       {task.status === 'queued' && task.detail?.includes('parent_training') && (
         <div className="mt-3">

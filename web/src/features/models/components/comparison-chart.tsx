@@ -1,0 +1,37 @@
+import { BarChart } from '../../../components/charts/bar-chart'
+import { ChartEmpty, ChartFigure } from '../../../components/charts/chart-figure'
+import { Legend } from '../../../components/charts/line-chart'
+import { formatPrice } from '../../../lib/format'
+import type { ModelSummary } from '../../../types/api'
+
+// The forecasters of the held-out evaluation (forecast/evaluation.py), in the table's order.
+const forecasters = [
+  { key: 'lstm', name: 'This model', fill: 'fill-accent', stroke: 'stroke-accent' },
+  { key: 'naive', name: '“No change” (persistence)', fill: 'fill-flat', stroke: 'stroke-flat' },
+  { key: 'drift', name: 'Trend carried on (drift)', fill: 'fill-forecast', stroke: 'stroke-forecast' },
+]
+const horizons = ['1', '5', '21', '63']
+
+// The serving version's held-out MAE per horizon against the two baselines.
+export function ComparisonChart({ model }: { model: ModelSummary }) {
+  const version = model.versions.find((v) => v.serving) ?? model.versions[0]
+  const mae = version?.metrics?.mae ?? {}
+  const shown = forecasters.filter((f) => Object.values(mae[f.key] ?? {}).some((v) => typeof v === 'number'))
+  if (!version || shown.length === 0) return <ChartEmpty>This model has no held-out evaluation on record, so there is nothing to compare.</ChartEmpty>
+  const value = (key: string, h: string) => {
+    const v = mae[key]?.[h]
+    return typeof v === 'number' && Number.isFinite(v) ? v : null
+  }
+  const groups = horizons.map((h) => ({ label: `${h} day${h === '1' ? '' : 's'}`, values: shown.map((f) => value(f.key, h)) }))
+  return (
+    <ChartFigure
+      title={`Held-out error by horizon, version ${version.version}`}
+      testId="comparison-chart"
+      summary="Mean absolute error of the closing price, in the ticker's currency, for this model and the two simple baselines; lower bars are better."
+      table={{ head: ['Horizon', ...shown.map((f) => f.name)], rows: groups.map((g) => [g.label, ...g.values.map((v) => (v === null ? '–' : formatPrice(v)))]) }}
+    >
+      <BarChart series={shown.map((f) => ({ name: f.name, fill: f.fill }))} groups={groups} xLabel="Forecast horizon (trading days)" yLabel="Mean absolute error" formatY={formatPrice} />
+      <Legend items={shown.map((f) => ({ name: f.name, className: f.stroke }))} />
+    </ChartFigure>
+  )
+}
