@@ -57,7 +57,7 @@ func TestUntilClientGone(t *testing.T) {
 
 	url, ended = serveWaiting(t, time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	go func() { time.Sleep(300 * time.Millisecond); cancel() }() // the client leaves
 	if _, err := http.DefaultClient.Do(req); err == nil {
 		t.Fatal("the cancelled request got an answer")
