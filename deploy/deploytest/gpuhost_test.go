@@ -24,6 +24,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"stockagent/deploy/deploytest"
+	"stockagent/server/config"
 )
 
 const (
@@ -648,12 +649,15 @@ func appReads(t *testing.T) map[string][]string {
 		scan(dir, ".go", goRead)
 	}
 	scan("pymodules/stockagent", ".py", pyRead)
+	// Python's own settings the server reads and passes on in one mapping
+	// (pymodules/stockagent/settings.py declares them).
+	for _, name := range config.PythonVariables {
+		reads[name] = append(reads[name], "server/config/config.go")
+	}
 	// One name from each way of reading proves the patterns still match the code.
 	for name, file := range map[string]string{
 		"PORT": "server/config/config.go", "LOG_LEVEL": "server/config/config.go", "RATE_LIMITS": "server/config/config.go",
-		"DEVICE": "pymodules/stockagent/settings.py", "TRAIN_AMP": "pymodules/stockagent/settings.py",
 		"LLM_BASE_URL": "pymodules/stockagent/agent/context.py", "MLFLOW_DISABLE": "pymodules/stockagent/forecast/tracking.py",
-		"DRIFT_WINDOW_DAYS": "pymodules/stockagent/monitoring/config.py",
 	} {
 		if !slices.Contains(reads[name], file) {
 			t.Fatalf("%s is not found read in %s: the patterns no longer match the code (found %v)", name, file, reads[name])
