@@ -115,6 +115,7 @@ def analyze(
         "news": nw,
         "parse_status": res["parse_status"],
         "flags": res["flags"],
+        "left_out": res["left_out"],
         "revisions": res["revisions"],
         "nodes": res["nodes"],
         "llm": res["llm"],
