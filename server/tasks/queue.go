@@ -106,13 +106,17 @@ func (m *Manager) unmark(id, runID string) {
 // start while another could.
 func (m *Manager) work() {
 	defer close(m.worked)
+	// Shutdown cuts a waiting claim short rather than waiting it out.
+	stopped, unstop := context.WithCancel(context.Background())
+	defer unstop()
+	go func() { <-m.stop; unstop() }()
 	for {
 		select {
 		case <-m.stop:
 			return
 		case m.slot <- struct{}{}:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Lease)
+		ctx, cancel := context.WithTimeout(stopped, m.cfg.Lease)
 		d, ok, err := m.cfg.Queue.Claim(ctx)
 		cancel()
 		if err == nil && ok {
@@ -131,7 +135,7 @@ func (m *Manager) work() {
 			continue
 		}
 		<-m.slot
-		if err != nil {
+		if err != nil && stopped.Err() == nil {
 			m.cfg.Logger.Warn("work queue unavailable; retrying", "error", err)
 			select {
 			case <-m.stop:
