@@ -33,7 +33,7 @@ func run(t *testing.T, goal, path string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, ".ci", "preflight"), goal)
-	cmd.Env = append(os.Environ(), "PYTHON="+python, "CHROMIUM=")
+	cmd.Env = append(os.Environ(), "PYTHON="+python, "CHROMIUM=", "NETNS_TESTS=")
 	if path != "" {
 		cmd.Env = append(cmd.Env, "PATH="+path)
 		cmd.Path = filepath.Join(path, "bash")
@@ -52,9 +52,9 @@ func run(t *testing.T, goal, path string) (int, string) {
 	return 0, string(out)
 }
 
-// A machine with the build's tools but without redis-server and Chromium (and without apt-get,
-// so nothing can be installed), as the README's make test met it: the test goal stops with one
-// line per missing tool naming the command that installs it; setup needs neither and passes.
+// A machine with the build's tools but without redis-server, Chromium and ip (and without
+// apt-get, so nothing can be installed), as the README's make test met it: the test goal stops
+// with one line per missing tool naming the command that installs it; setup needs none and passes.
 func TestFinding01FreshMachine(t *testing.T) {
 	bin := t.TempDir()
 	for _, tool := range []string{"bash", "go", "gcc", "g++", "pkg-config", "cmake", "node", "npm"} {
@@ -69,10 +69,14 @@ func TestFinding01FreshMachine(t *testing.T) {
 
 	code, out := run(t, "test", bin)
 	if code == 0 {
-		t.Fatalf("preflight test passed without redis-server and chromium:\n%s", out)
+		t.Fatalf("preflight test passed without redis-server, chromium and ip:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	want := map[string]string{"redis-server": "apt-get install -y redis-server", "chromium": "apt-get install -y chromium"}
+	want := map[string]string{
+		"redis-server": "apt-get install -y redis-server",
+		"chromium":     "apt-get install -y chromium",
+		"ip":           "apt-get install -y iproute2",
+	}
 	if len(lines) != len(want) {
 		t.Fatalf("want %d lines, one per missing tool; got:\n%s", len(want), out)
 	}
@@ -87,7 +91,7 @@ func TestFinding01FreshMachine(t *testing.T) {
 	}
 
 	if code, out := run(t, "setup", bin); code != 0 {
-		t.Errorf("preflight setup needs neither redis-server nor chromium, yet failed (%d):\n%s", code, out)
+		t.Errorf("preflight setup needs none of redis-server, chromium and ip, yet failed (%d):\n%s", code, out)
 	}
 	if code, out := run(t, "test", ""); code != 0 {
 		t.Errorf("preflight test failed on this machine's PATH (%d):\n%s", code, out)
