@@ -58,6 +58,29 @@ func TestAnalyzeEndToEnd(t *testing.T) {
 			t.Fatalf("training: %+v", rec)
 		}
 		checkAnalysis(t, srv, "llama-cpp")
+
+		// A new serving version: the report of the old one no longer answers,
+		// however close the new forecast's cache text is.
+		before := analyze(t, srv, `{"ticker":"AAPL"}`)
+		if !before.Cached {
+			t.Fatal("the repeated request was not a cache hit before the new version")
+		}
+		if status, body := srv.post(t, "/train-child", `{"ticker":"AAPL","force":true,"promote":"always"}`); status != 200 {
+			t.Fatalf("train-child: %d %s", status, body)
+		}
+		rec := waitStatus(t, srv, "aapl", 5*time.Minute)
+		if rec.Status != "completed" || rec.Result.Version == before.Predictions.ModelVersion {
+			t.Fatalf("training: %+v (serving before: %s)", rec, before.Predictions.ModelVersion)
+		}
+		calls := llmCalls(t, srv)
+		after := analyze(t, srv, `{"ticker":"AAPL"}`)
+		if after.Cached || llmCalls(t, srv) != calls+1 {
+			t.Fatalf("version %s was answered from version %s's report (cached=%v)",
+				rec.Result.Version, after.Predictions.ModelVersion, after.Cached)
+		}
+		if after.Predictions.ModelVersion != rec.Result.Version {
+			t.Errorf("the new report is of version %s, want %s", after.Predictions.ModelVersion, rec.Result.Version)
+		}
 	})
 
 	t.Run("OpenAI-compatible server and "+qdranttest.Name(), func(t *testing.T) {
@@ -87,6 +110,7 @@ type analysisAnswer struct {
 	Cached         bool   `json:"cached"`
 	Predictions    struct {
 		FullForecast []json.RawMessage `json:"full_forecast"`
+		ModelVersion string            `json:"model_version"`
 	} `json:"predictions"`
 	LLM struct {
 		Provider string `json:"provider"`
@@ -98,19 +122,7 @@ type analysisAnswer struct {
 // (answered by the agent).
 func checkAnalysis(t *testing.T, srv *server, provider string) {
 	t.Helper()
-	analyze := func(body string) analysisAnswer {
-		t.Helper()
-		status, raw := srv.post(t, "/analyze", body)
-		if status != 200 {
-			t.Fatalf("/analyze %s: %d %.500s", body, status, raw)
-		}
-		var a analysisAnswer
-		if err := json.Unmarshal([]byte(raw), &a); err != nil {
-			t.Fatalf("answer: %v\n%.500s", err, raw)
-		}
-		return a
-	}
-	first := analyze(`{"ticker":"AAPL"}`)
+	first := analyze(t, srv, `{"ticker":"AAPL"}`)
 	if first.Cached || first.Ticker != "AAPL" || first.LLM.Provider != provider ||
 		!oneOf(first.Recommendation, "BULLISH", "BEARISH", "NEUTRAL") || !oneOf(first.Confidence, "High", "Medium", "Low") ||
 		!strings.Contains(strings.ToLower(first.FinalReport), "not investment advice") ||
@@ -118,17 +130,31 @@ func checkAnalysis(t *testing.T, srv *server, provider string) {
 		t.Fatalf("first analysis: %+v", first)
 	}
 	calls := llmCalls(t, srv)
-	second := analyze(`{"ticker":"AAPL"}`)
+	second := analyze(t, srv, `{"ticker":"AAPL"}`)
 	if !second.Cached || second.FinalReport != first.FinalReport {
 		t.Fatalf("the identical request was not a semantic cache hit: cached=%v", second.Cached)
 	}
 	if got := llmCalls(t, srv); got != calls {
 		t.Fatalf("the cache hit made %v agent calls", got-calls)
 	}
-	follow := analyze(fmt.Sprintf(`{"ticker":"AAPL","thread_id":%q,"question":"What is the main risk to this forecast?"}`, first.ThreadID))
+	follow := analyze(t, srv, fmt.Sprintf(`{"ticker":"AAPL","thread_id":%q,"question":"What is the main risk to this forecast?"}`, first.ThreadID))
 	if follow.Cached || follow.Answer == "" || llmCalls(t, srv) != calls+1 {
 		t.Fatalf("a question must be answered by the agent: cached=%v answer=%q", follow.Cached, follow.Answer)
 	}
+}
+
+// analyze posts body to /analyze and reads the 200 answer.
+func analyze(t *testing.T, srv *server, body string) analysisAnswer {
+	t.Helper()
+	status, raw := srv.post(t, "/analyze", body)
+	if status != 200 {
+		t.Fatalf("/analyze %s: %d %.500s", body, status, raw)
+	}
+	var a analysisAnswer
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		t.Fatalf("answer: %v\n%.500s", err, raw)
+	}
+	return a
 }
 
 func oneOf(v string, set ...string) bool {

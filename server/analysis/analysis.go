@@ -150,28 +150,32 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 		return nil, nil, err
 	}
 
-	var vec []float32
+	var slot *cacheSlot
 	// A question is always answered by the agent, and a thread's turn is
 	// written into that thread: neither is answered from the shared cache.
 	if req.Question == "" && req.ThreadID == "" {
-		text := CacheText(req.Ticker, pred, nw.Headlines)
-		if vec, err = s.embed(ctx, text); err != nil {
+		scope := vectorstore.Scope{Ticker: req.Ticker, ModelVersion: pred.ModelVersion, DataAsOf: pred.DataAsOf}
+		vec, err := s.embed(ctx, CacheText(req.Ticker, pred, nw.Headlines))
+		if err != nil {
 			s.log.Warn("semantic cache skipped: embedding failed", "ticker", req.Ticker, "error", err)
-		} else if hit, ok := s.lookup(ctx, req.Ticker, vec); ok {
-			s.obs.CacheHit("semantic")
-			return hit, nil, nil
+		} else {
+			slot = &cacheSlot{scope: scope, vec: vec}
+			if hit, ok := s.lookup(ctx, *slot); ok {
+				s.obs.CacheHit("semantic")
+				return hit, nil, nil
+			}
 		}
 		s.obs.CacheMiss("semantic")
 	}
 
 	key := flightKey(req, nw.Source)
 	if s.relay != nil {
-		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw}, vec)
+		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw}, slot)
 	}
 	answer, err := s.runs.do(ctx, key, s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
 		answer, err := s.run(ctx, req, raw, pred, nw)
 		if err == nil {
-			s.keep(ctx, req, vec, answer)
+			s.keep(ctx, req, slot, answer)
 		}
 		return answer, err
 	})
@@ -181,12 +185,19 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	return answer, nil, nil
 }
 
+// cacheSlot is where a report sits in the semantic cache: the scope it must
+// match exactly and the embedding of its cache text.
+type cacheSlot struct {
+	scope vectorstore.Scope
+	vec   []float32
+}
+
 // keep stores a run's answer once: in the semantic cache when the request
-// could have been answered from it, and as the ticker's latest report for
-// monitoring when it asked no question.
-func (s *Service) keep(ctx context.Context, req Request, vec []float32, answer json.RawMessage) {
-	if vec != nil {
-		s.remember(ctx, req.Ticker, vec, answer)
+// could have been answered from it (slot is not nil), and as the ticker's
+// latest report for monitoring when it asked no question.
+func (s *Service) keep(ctx context.Context, req Request, slot *cacheSlot, answer json.RawMessage) {
+	if slot != nil {
+		s.remember(ctx, *slot, answer)
 	}
 	if req.Question != "" {
 		return
@@ -303,15 +314,17 @@ func (s *Service) Vectors() vectorstore.Store {
 	return s.vectors
 }
 
-func (s *Service) lookup(ctx context.Context, ticker string, vec []float32) (json.RawMessage, bool) {
-	v, err := s.store(ctx, len(vec))
+// lookup finds a recent report of the slot's scope whose cache text is close
+// enough: the same ticker, model version and data date, never another's.
+func (s *Service) lookup(ctx context.Context, slot cacheSlot) (json.RawMessage, bool) {
+	v, err := s.store(ctx, len(slot.vec))
 	if err != nil {
 		s.log.Warn("semantic cache unavailable", "error", err)
 		return nil, false
 	}
-	hit, ok, err := v.Search(ctx, ticker, vec, time.Now().Add(-s.cfg.MaxAge), s.cfg.Threshold)
+	hit, ok, err := v.Search(ctx, slot.scope, slot.vec, time.Now().Add(-s.cfg.MaxAge), s.cfg.Threshold)
 	if err != nil {
-		s.log.Warn("semantic cache search failed; running the analyst", "ticker", ticker, "error", err)
+		s.log.Warn("semantic cache search failed; running the analyst", "ticker", slot.scope.Ticker, "error", err)
 		return nil, false
 	}
 	if !ok {
@@ -334,15 +347,15 @@ func (s *Service) lookup(ctx context.Context, ticker string, vec []float32) (jso
 
 // remember adds a report to the semantic cache without its thread, which is
 // the caller's own.
-func (s *Service) remember(ctx context.Context, ticker string, vec []float32, answer json.RawMessage) {
+func (s *Service) remember(ctx context.Context, slot cacheSlot, answer json.RawMessage) {
 	payload, err := withoutThread(answer)
-	v, verr := s.store(ctx, len(vec))
+	v, verr := s.store(ctx, len(slot.vec))
 	if err == nil && verr == nil {
-		err = v.Upsert(ctx, vectorstore.Point{ID: uuid.NewString(), Ticker: ticker, Vector: vec, CreatedAt: time.Now(), Payload: payload})
+		err = v.Upsert(ctx, vectorstore.Point{ID: uuid.NewString(), Scope: slot.scope, Vector: slot.vec, CreatedAt: time.Now(), Payload: payload})
 	}
 	err = errors.Join(err, verr)
 	if err != nil {
-		s.log.Warn("report not added to the semantic cache", "ticker", ticker, "error", err)
+		s.log.Warn("report not added to the semantic cache", "ticker", slot.scope.Ticker, "error", err)
 	}
 }
 

@@ -214,7 +214,7 @@ func (s *Service) UseRelay(r *Relay) { s.relay = r }
 // relayed runs in through the relay. The submitting replica keeps the
 // answer (keep): its semantic cache answered the miss, and its data folder
 // holds the reports that its monitoring reads.
-func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, vec []float32) (json.RawMessage, *forecast.Training, error) {
+func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, slot *cacheSlot) (json.RawMessage, *forecast.Training, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return nil, nil, err
@@ -225,7 +225,7 @@ func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, ve
 		return nil, nil, err
 	}
 	if fresh {
-		s.keep(context.WithoutCancel(ctx), in.Request, vec, answer)
+		s.keep(context.WithoutCancel(ctx), in.Request, slot, answer)
 	}
 	return answer, nil, nil
 }

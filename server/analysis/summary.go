@@ -64,14 +64,16 @@ func bucket(pct float64) string {
 	}
 }
 
-// CacheText is what the semantic cache embeds: the ticker, the forecast in
-// buckets (direction and size of the move at 5, 21 and 63 days), the date
-// the data runs to, and the headlines. Two requests with the same text in
-// substance find each other's report.
+// CacheText is what the semantic cache embeds: the ticker, the serving model
+// version, the date the data runs to, the forecast in buckets (direction and
+// size of the move at 5, 21 and 63 days) and the headlines. Two requests with
+// the same text in substance find each other's report; the version and the
+// date are also matched exactly (vectorstore.Scope), because two texts that
+// differ only there embed almost alike.
 func CacheText(ticker string, p prediction, headlines []Headline) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Ticker %s. Data as of %s. Forecast: 5 days %s; 21 days %s; 63 days %s.",
-		ticker, p.DataAsOf, bucket(p.move(5)), bucket(p.move(21)), bucket(p.move(63)))
+	fmt.Fprintf(&b, "Ticker %s. Model version %s. Data as of %s. Forecast: 5 days %s; 21 days %s; 63 days %s.",
+		ticker, p.ModelVersion, p.DataAsOf, bucket(p.move(5)), bucket(p.move(21)), bucket(p.move(63)))
 	if len(headlines) == 0 {
 		b.WriteString(" News: none.")
 	}

@@ -28,9 +28,12 @@ func Example() {
 	defer s.Close()
 	ctx := context.Background()
 
+	// What the report is written from: a request of another model version or data date
+	// never finds it.
+	scope := vectorstore.Scope{Ticker: "AAPL", ModelVersion: "20250102T030405Z", DataAsOf: "2025-01-02"}
 	lookup := func(vec []float32) {
 		since := time.Now().Add(-vectorstore.DefaultMaxAge)
-		hit, ok, err := s.Search(ctx, "AAPL", vec, since, vectorstore.DefaultMinScore)
+		hit, ok, err := s.Search(ctx, scope, vec, since, vectorstore.DefaultMinScore)
 		switch {
 		case err != nil:
 			fmt.Println("no cache:", err) // e.g. ErrUnavailable: run the agent anyway
@@ -44,7 +47,7 @@ func Example() {
 	lookup([]float32{0.9, 0.1, 0.2})
 	err = s.Upsert(ctx, vectorstore.Point{
 		ID:      vectorstore.NewID(),
-		Ticker:  "AAPL",
+		Scope:   scope,
 		Vector:  []float32{0.9, 0.1, 0.2},
 		Payload: json.RawMessage(`{"recommendation":"NEUTRAL"}`),
 	})

@@ -22,8 +22,9 @@ const fileVersion = 1
 // fileData is Memory's file: JSON, so a person can read it, with each vector as base64
 // of its little-endian float32s, which is exact and about a quarter the size of decimals.
 //
-//	{"version":1,"dim":384,"points":[{"id":"…","ticker":"AAPL",
-//	  "created_at":"2025-01-02T03:04:05.678Z","vector":"AAB…","payload":{…}}]}
+//	{"version":1,"dim":384,"points":[{"id":"…","ticker":"AAPL","model_version":"v3",
+//	  "data_as_of":"2025-01-02","created_at":"2025-01-02T03:04:05.678Z","vector":"AAB…",
+//	  "payload":{…}}]}
 type fileData struct {
 	Version int         `json:"version"`
 	Dim     int         `json:"dim"`
@@ -31,11 +32,13 @@ type fileData struct {
 }
 
 type filePoint struct {
-	ID        string          `json:"id"`
-	Ticker    string          `json:"ticker"`
-	CreatedAt time.Time       `json:"created_at"`
-	Vector    string          `json:"vector"`
-	Payload   json.RawMessage `json:"payload,omitempty"`
+	ID           string          `json:"id"`
+	Ticker       string          `json:"ticker"`
+	ModelVersion string          `json:"model_version,omitempty"`
+	DataAsOf     string          `json:"data_as_of,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	Vector       string          `json:"vector"`
+	Payload      json.RawMessage `json:"payload,omitempty"`
 }
 
 // loaded is what readFile found.
@@ -77,7 +80,11 @@ func readFile(path string) (*loaded, error) {
 		if fp.CreatedAt.IsZero() {
 			return nil, fmt.Errorf("%s: point %d: no created_at", path, i)
 		}
-		p, err := prepare(Point{ID: fp.ID, Ticker: fp.Ticker, Vector: vec, CreatedAt: fp.CreatedAt, Payload: fp.Payload}, time.Time{})
+		scope := Scope{Ticker: fp.Ticker, ModelVersion: fp.ModelVersion, DataAsOf: fp.DataAsOf}
+		if fp.ModelVersion == "" && fp.DataAsOf == "" {
+			continue // written before reports had a scope: it could never answer
+		}
+		p, err := prepare(Point{ID: fp.ID, Scope: scope, Vector: vec, CreatedAt: fp.CreatedAt, Payload: fp.Payload}, time.Time{})
 		if err != nil {
 			return nil, fmt.Errorf("%s: point %d: %w", path, i, err)
 		}
@@ -98,7 +105,10 @@ func writeFile(path string, dim int, pts []*point) error {
 		return pts[i].ID < pts[j].ID
 	})
 	for i, p := range pts {
-		f.Points[i] = filePoint{ID: p.ID, Ticker: p.Ticker, CreatedAt: p.CreatedAt, Vector: encodeVector(p.Vector), Payload: p.Payload}
+		f.Points[i] = filePoint{
+			ID: p.ID, Ticker: p.Ticker, ModelVersion: p.ModelVersion, DataAsOf: p.DataAsOf,
+			CreatedAt: p.CreatedAt, Vector: encodeVector(p.Vector), Payload: p.Payload,
+		}
 	}
 	b, err := json.Marshal(f)
 	if err != nil {

@@ -109,9 +109,12 @@ func (m *Memory) Ping(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Search scans every point of ticker.
-func (m *Memory) Search(ctx context.Context, ticker string, vector []float32, since time.Time, minScore float64) (Hit, bool, error) {
-	what := fmt.Sprintf("vectorstore: memory search %q", ticker)
+// Search scans every point of scope.
+func (m *Memory) Search(ctx context.Context, scope Scope, vector []float32, since time.Time, minScore float64) (Hit, bool, error) {
+	what := fmt.Sprintf("vectorstore: memory search %q", scope.Ticker)
+	if err := scope.check(); err != nil {
+		return Hit{}, false, fmt.Errorf("%s: %w", what, err)
+	}
 	q, err := unitVector(vector)
 	if err != nil {
 		return Hit{}, false, fmt.Errorf("%s: %w", what, err)
@@ -131,7 +134,7 @@ func (m *Memory) Search(ctx context.Context, ticker string, vector []float32, si
 	var best *point
 	var bestScore float64
 	for _, p := range m.points {
-		if p.Ticker != ticker || p.ms < sinceMs {
+		if p.Scope != scope || p.ms < sinceMs {
 			continue
 		}
 		s := dot(q, p.Vector)

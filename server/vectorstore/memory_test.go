@@ -217,3 +217,43 @@ func TestMemoryConcurrentPersist(t *testing.T) {
 	_ = m.Close()
 	mustCount(t, openMemory(t, dir, dim), workers*each)
 }
+
+// A file written before reports had a scope loads without its unscoped points, which could
+// never answer a search; the scoped ones stay.
+func TestMemoryDropsUnscopedPoints(t *testing.T) {
+	dir := t.TempDir()
+	m := openMemory(t, dir, dim)
+	mustUpsert(t, m, point("AAPL", axis0(), time.Now(), "scoped"))
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, vectorstore.FileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	scoped := f["points"].([]any)[0].(map[string]any)
+	old := map[string]any{}
+	for k, v := range scoped {
+		old[k] = v
+	}
+	old["id"], old["payload"] = vectorstore.NewID(), map[string]any{"name": "unscoped"}
+	delete(old, "model_version")
+	delete(old, "data_as_of")
+	f["points"] = []any{old, scoped}
+	if b, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	m = openMemory(t, dir, dim)
+	mustCount(t, m, 1)
+	h, ok := mustSearch(t, m, "AAPL", axis0(), time.Time{}, 0.95)
+	wantHit(t, h, ok, "scoped", 1)
+}

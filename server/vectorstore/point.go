@@ -97,8 +97,8 @@ func prepare(p Point, now time.Time) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	if p.Ticker == "" {
-		return prepared{}, errors.New("empty ticker")
+	if err := p.check(); err != nil {
+		return prepared{}, err
 	}
 	vec, err := unitVector(p.Vector)
 	if err != nil {
@@ -117,7 +117,7 @@ func prepare(p Point, now time.Time) (prepared, error) {
 		payload = bytes.Clone(p.Payload)
 	}
 	return prepared{
-		Point: Point{ID: id, Ticker: p.Ticker, Vector: vec, CreatedAt: time.UnixMilli(ms).UTC(), Payload: payload},
+		Point: Point{ID: id, Scope: p.Scope, Vector: vec, CreatedAt: time.UnixMilli(ms).UTC(), Payload: payload},
 		ms:    ms,
 	}, nil
 }

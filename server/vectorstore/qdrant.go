@@ -20,12 +20,14 @@ import (
 	"stockagent/server/redact"
 )
 
-// Payload fields of a Qdrant point. ticker and created_at_ms carry payload indexes
-// (keyword and integer) because every search filters on them.
+// Payload fields of a Qdrant point. The scope's three fields and created_at_ms carry
+// payload indexes (keyword and integer) because every search filters on them.
 const (
-	fieldTicker    = "ticker"
-	fieldCreatedAt = "created_at_ms" // Unix milliseconds: the same resolution as Memory
-	fieldPayload   = "payload"       // the JSON answer, as a string
+	fieldTicker       = "ticker"
+	fieldModelVersion = "model_version"
+	fieldDataAsOf     = "data_as_of"
+	fieldCreatedAt    = "created_at_ms" // Unix milliseconds: the same resolution as Memory
+	fieldPayload      = "payload"       // the JSON answer, as a string
 )
 
 // qdrantGRPCPort is the port Qdrant serves gRPC on; qdrantRESTPort is its HTTP API, a
@@ -40,9 +42,10 @@ const (
 var reconnectBackoff = backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second}
 
 // Qdrant is the Store kept in a Qdrant collection: one unnamed dense vector per point,
-// cosine distance, and the payload fields ticker (keyword index), created_at_ms (integer
-// index, Unix milliseconds) and payload (the JSON answer as a string). Searches are exact
-// (no HNSW approximation): the collection is small and filtered by ticker first.
+// cosine distance, and the payload fields ticker, model_version and data_as_of (keyword
+// indexes), created_at_ms (integer index, Unix milliseconds) and payload (the JSON answer as
+// a string). Searches are exact (no HNSW approximation): the collection is small and
+// filtered by scope first.
 //
 // It needs Qdrant 1.10 or later (the Query API). It is safe for concurrent use. Create it
 // with NewQdrant or Open; the zero Qdrant is not usable.
@@ -181,6 +184,8 @@ func (q *Qdrant) adopt(ctx context.Context, dim int) error {
 		typ   qdrant.FieldType
 	}{
 		{fieldTicker, qdrant.FieldType_FieldTypeKeyword},
+		{fieldModelVersion, qdrant.FieldType_FieldTypeKeyword},
+		{fieldDataAsOf, qdrant.FieldType_FieldTypeKeyword},
 		{fieldCreatedAt, qdrant.FieldType_FieldTypeInteger},
 	}
 	for _, ix := range indexes {
@@ -321,10 +326,14 @@ func (q *Qdrant) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Search runs one exact nearest-neighbour query, filtered by ticker and creation time,
-// with minScore as Qdrant's score threshold.
-func (q *Qdrant) Search(ctx context.Context, ticker string, vector []float32, since time.Time, minScore float64) (Hit, bool, error) {
-	what := fmt.Sprintf("vectorstore: qdrant search %q", ticker)
+// Search runs one exact nearest-neighbour query, filtered by scope and creation time,
+// with minScore as Qdrant's score threshold. Points written before scopes carry no
+// model_version, so no filter matches them.
+func (q *Qdrant) Search(ctx context.Context, scope Scope, vector []float32, since time.Time, minScore float64) (Hit, bool, error) {
+	what := fmt.Sprintf("vectorstore: qdrant search %q", scope.Ticker)
+	if err := scope.check(); err != nil {
+		return Hit{}, false, fmt.Errorf("%s: %w", what, err)
+	}
 	vec, err := unitVector(vector)
 	if err != nil {
 		return Hit{}, false, fmt.Errorf("%s: %w", what, err)
@@ -340,7 +349,11 @@ func (q *Qdrant) Search(ctx context.Context, ticker string, vector []float32, si
 	if len(vec) != dim {
 		return Hit{}, false, fmt.Errorf("%s: %w", what, &DimensionError{Want: dim, Got: len(vec)})
 	}
-	filter := &qdrant.Filter{Must: []*qdrant.Condition{qdrant.NewMatchKeyword(fieldTicker, ticker)}}
+	filter := &qdrant.Filter{Must: []*qdrant.Condition{
+		qdrant.NewMatchKeyword(fieldTicker, scope.Ticker),
+		qdrant.NewMatchKeyword(fieldModelVersion, scope.ModelVersion),
+		qdrant.NewMatchKeyword(fieldDataAsOf, scope.DataAsOf),
+	}}
 	if !since.IsZero() {
 		filter.Must = append(filter.Must, qdrant.NewRange(fieldCreatedAt, &qdrant.Range{Gte: qdrant.PtrOf(float64(since.UnixMilli()))}))
 	}
@@ -389,7 +402,11 @@ func pointFromQdrant(id *qdrant.PointId, payload map[string]*qdrant.Value, vecto
 	if !ok {
 		return Point{}, fmt.Errorf("point %s has no integer %q field: not written by this package", uuid, fieldCreatedAt)
 	}
-	p := Point{ID: uuid, Ticker: ticker.StringValue, CreatedAt: time.UnixMilli(created.IntegerValue).UTC()}
+	p := Point{ID: uuid, CreatedAt: time.UnixMilli(created.IntegerValue).UTC(), Scope: Scope{
+		Ticker:       ticker.StringValue,
+		ModelVersion: payload[fieldModelVersion].GetStringValue(),
+		DataAsOf:     payload[fieldDataAsOf].GetStringValue(),
+	}}
 	if s := payload[fieldPayload].GetStringValue(); s != "" {
 		p.Payload = []byte(s)
 	}
@@ -437,9 +454,11 @@ func (q *Qdrant) Upsert(ctx context.Context, p Point) error {
 			Id:      qdrant.NewIDUUID(sp.ID),
 			Vectors: qdrant.NewVectorsDense(sp.Vector),
 			Payload: map[string]*qdrant.Value{
-				fieldTicker:    qdrant.NewValueString(sp.Ticker),
-				fieldCreatedAt: qdrant.NewValueInt(sp.ms),
-				fieldPayload:   qdrant.NewValueString(string(sp.Payload)),
+				fieldTicker:       qdrant.NewValueString(sp.Ticker),
+				fieldModelVersion: qdrant.NewValueString(sp.ModelVersion),
+				fieldDataAsOf:     qdrant.NewValueString(sp.DataAsOf),
+				fieldCreatedAt:    qdrant.NewValueInt(sp.ms),
+				fieldPayload:      qdrant.NewValueString(string(sp.Payload)),
 			},
 		}},
 	})

@@ -85,7 +85,7 @@ func TestQdrantDoubleCallerCancelled(t *testing.T) {
 	s := openQdrant(t, qdranttest.NewServer(t).URL(), "cancel", dim)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5)
+	_, _, err := s.Search(ctx, scope("AAPL"), axis0(), time.Time{}, 0.5)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, vectorstore.ErrUnavailable) {
 		t.Fatalf("Search(cancelled) = %v; want context.Canceled, not ErrUnavailable", err)
 	}

@@ -32,7 +32,7 @@ func benchPoints(n int) []vectorstore.Point {
 	payload := json.RawMessage(`{"report":"` + strings.Repeat("x", 4096) + `"}`)
 	ps := make([]vectorstore.Point, n)
 	for i := range ps {
-		ps[i] = vectorstore.Point{ID: vectorstore.NewID(), Ticker: fmt.Sprintf("T%02d", i%50), Vector: randomVector(r),
+		ps[i] = vectorstore.Point{ID: vectorstore.NewID(), Scope: scope(fmt.Sprintf("T%02d", i%50)), Vector: randomVector(r),
 			CreatedAt: time.Now().Add(-time.Duration(i) * time.Second), Payload: payload}
 	}
 	return ps
@@ -81,7 +81,7 @@ func benchSearch(b *testing.B, s vectorstore.Store) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, _, err := s.Search(ctx, "T07", q, since, 0); err != nil {
+		if _, _, err := s.Search(ctx, scope("T07"), q, since, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -102,7 +102,7 @@ func BenchmarkMemoryUpsertPersisted(b *testing.B) {
 			}
 			defer s.Close()
 			r := rand.New(rand.NewPCG(5, 6))
-			p := vectorstore.Point{ID: vectorstore.NewID(), Ticker: "AAPL", Vector: randomVector(r), Payload: json.RawMessage(`{}`)}
+			p := vectorstore.Point{ID: vectorstore.NewID(), Scope: scope("AAPL"), Vector: randomVector(r), Payload: json.RawMessage(`{}`)}
 			b.ResetTimer()
 			for b.Loop() {
 				if err := s.Upsert(context.Background(), p); err != nil {

@@ -89,6 +89,7 @@ func TestStore(t *testing.T) {
 	suites := map[string]func(t *testing.T, b backend){
 		"Threshold":       testThreshold,
 		"TickerFilter":    testTickerFilter,
+		"ScopeFilter":     testScopeFilter,
 		"AgeFilter":       testAgeFilter,
 		"BestOfSeveral":   testBestOfSeveral,
 		"RoundTrip":       testRoundTrip,
@@ -124,11 +125,17 @@ func at(cos float64, side int) []float32 {
 // axis0 returns the query vector of most tests (a fresh slice: tests may modify it).
 func axis0() []float32 { return at(1, 1) }
 
+// scope returns the scope of ticker that every test point and search uses unless it tests
+// scopes.
+func scope(ticker string) vectorstore.Scope {
+	return vectorstore.Scope{Ticker: ticker, ModelVersion: "20250102T030405Z", DataAsOf: "2025-01-02"}
+}
+
 // point returns a point of ticker with vector v, created at created, whose payload names it.
 func point(ticker string, v []float32, created time.Time, name string) vectorstore.Point {
 	return vectorstore.Point{
 		ID:        vectorstore.NewID(),
-		Ticker:    ticker,
+		Scope:     scope(ticker),
 		Vector:    v,
 		CreatedAt: created,
 		Payload:   json.RawMessage(fmt.Sprintf(`{"name":%q}`, name)),
@@ -146,7 +153,7 @@ func mustUpsert(t *testing.T, s vectorstore.Store, ps ...vectorstore.Point) {
 
 func mustSearch(t *testing.T, s vectorstore.Store, ticker string, v []float32, since time.Time, minScore float64) (vectorstore.Hit, bool) {
 	t.Helper()
-	h, ok, err := s.Search(context.Background(), ticker, v, since, minScore)
+	h, ok, err := s.Search(context.Background(), scope(ticker), v, since, minScore)
 	if err != nil {
 		t.Fatalf("Search(%s, since %v, min %v): %v", ticker, since, minScore, err)
 	}
@@ -253,6 +260,46 @@ func testTickerFilter(t *testing.T, b backend) {
 	})
 }
 
+// A report answers only the scope it was written from: the same ticker's report of another
+// model version or of prices to another day never hits, even with an identical vector.
+func testScopeFilter(t *testing.T, b backend) {
+	s := b.open(t, dim)
+	now := time.Now()
+	mustUpsert(t, s, point("AAPL", axis0(), now, "aapl"))
+	since := now.Add(-time.Hour)
+	search := func(sc vectorstore.Scope) (vectorstore.Hit, bool) {
+		t.Helper()
+		h, ok, err := s.Search(context.Background(), sc, axis0(), since, -1)
+		if err != nil {
+			t.Fatalf("Search(%+v): %v", sc, err)
+		}
+		return h, ok
+	}
+	newVersion, newClose := scope("AAPL"), scope("AAPL")
+	newVersion.ModelVersion = "20250103T000000Z"
+	newClose.DataAsOf = "2025-01-03"
+	t.Run("another model version", func(t *testing.T) { h, ok := search(newVersion); wantMiss(t, h, ok) })
+	t.Run("prices to another day", func(t *testing.T) { h, ok := search(newClose); wantMiss(t, h, ok) })
+	t.Run("its own scope", func(t *testing.T) {
+		h, ok := search(scope("AAPL"))
+		wantHit(t, h, ok, "aapl", 1)
+		if h.Scope != scope("AAPL") {
+			t.Errorf("hit's scope = %+v, want %+v", h.Scope, scope("AAPL"))
+		}
+	})
+	for name, sc := range map[string]vectorstore.Scope{
+		"no ticker":        {ModelVersion: "v", DataAsOf: "d"},
+		"no model version": {Ticker: "AAPL", DataAsOf: "d"},
+		"no data date":     {Ticker: "AAPL", ModelVersion: "v"},
+	} {
+		t.Run("search with "+name, func(t *testing.T) {
+			if _, _, err := s.Search(context.Background(), sc, axis0(), since, -1); err == nil {
+				t.Error("searched an incomplete scope; want an error")
+			}
+		})
+	}
+}
+
 func testAgeFilter(t *testing.T, b backend) {
 	s := b.open(t, dim)
 	now := time.Now()
@@ -301,7 +348,7 @@ func testRoundTrip(t *testing.T, b backend) {
 	created := time.Date(2025, 3, 4, 5, 6, 7, 891_234_567, time.FixedZone("X", 3600))
 	in := vectorstore.Point{
 		ID:        strings.ToUpper(vectorstore.NewID()),
-		Ticker:    "BRK-B",
+		Scope:     scope("BRK-B"),
 		Vector:    []float32{3, 4, 0, 0, 0, 0, 0, 0},
 		CreatedAt: created,
 		Payload:   json.RawMessage(`{"report":"# Title\n\"quoted\" ünïcode","confidence":"High","n":[1,2.5]}`),
@@ -443,7 +490,7 @@ func testDimension(t *testing.T, b backend) {
 		call func(v []float32) error
 	}{
 		"Upsert": {4, func(v []float32) error { return s.Upsert(ctx, point("AAPL", v, time.Now(), "bad")) }},
-		"Search": {12, func(v []float32) error { _, _, err := s.Search(ctx, "AAPL", v, time.Time{}, 0.5); return err }},
+		"Search": {12, func(v []float32) error { _, _, err := s.Search(ctx, scope("AAPL"), v, time.Time{}, 0.5); return err }},
 	}
 	for name, c := range calls {
 		t.Run(name, func(t *testing.T) {
@@ -492,6 +539,8 @@ func testInvalid(t *testing.T, b backend) {
 		"ID not a UUID":    func(p *vectorstore.Point) { p.ID = "report-1" },
 		"ID with bad hex":  func(p *vectorstore.Point) { p.ID = "zzzzzzzz-0000-4000-8000-000000000000" },
 		"empty ticker":     func(p *vectorstore.Point) { p.Ticker = "" },
+		"no model version": func(p *vectorstore.Point) { p.ModelVersion = "" },
+		"no data date":     func(p *vectorstore.Point) { p.DataAsOf = "" },
 		"no vector":        func(p *vectorstore.Point) { p.Vector = nil },
 		"zero vector":      func(p *vectorstore.Point) { p.Vector = make([]float32, dim) },
 		"NaN in vector":    func(p *vectorstore.Point) { p.Vector[2] = float32(math.NaN()) },
@@ -512,7 +561,7 @@ func testInvalid(t *testing.T, b backend) {
 		})
 	}
 	mustCount(t, s, 0)
-	if _, _, err := s.Search(ctx, "AAPL", make([]float32, dim), time.Time{}, 0.5); err == nil {
+	if _, _, err := s.Search(ctx, scope("AAPL"), make([]float32, dim), time.Time{}, 0.5); err == nil {
 		t.Error("Search(zero vector) succeeded; want an error")
 	}
 }
@@ -520,7 +569,7 @@ func testInvalid(t *testing.T, b backend) {
 // everyCall calls each method of s that reaches the back-end, by name.
 func everyCall(ctx context.Context, s vectorstore.Store) map[string]func() error {
 	return map[string]func() error{
-		"Search": func() error { _, _, err := s.Search(ctx, "AAPL", axis0(), time.Time{}, 0.5); return err },
+		"Search": func() error { _, _, err := s.Search(ctx, scope("AAPL"), axis0(), time.Time{}, 0.5); return err },
 		"Upsert": func() error { return s.Upsert(ctx, point("AAPL", axis0(), time.Now(), "call")) },
 		"DeleteBefore": func() error {
 			_, err := s.DeleteBefore(ctx, time.Now())
@@ -563,7 +612,7 @@ func testConcurrent(t *testing.T, b backend) {
 				if err := s.Upsert(ctx, p); err != nil {
 					errs <- err
 				}
-				if _, ok, err := s.Search(ctx, ticker, axis0(), time.Time{}, 0.5); err != nil || !ok {
+				if _, ok, err := s.Search(ctx, scope(ticker), axis0(), time.Time{}, 0.5); err != nil || !ok {
 					errs <- fmt.Errorf("search %s after %d upserts: ok %v, %v", ticker, i+1, ok, err)
 				}
 			}

@@ -1,7 +1,8 @@
 // Package vectorstore is the semantic cache of analyst reports: each report is stored as a
-// Point (its ticker, the embedding of the text it was written from, its creation time and
-// the cached /analyze answer), and a later request on the same ticker with a similar
-// enough embedding, made soon enough, is answered from it without running the agent.
+// Point (its Scope: ticker, model version and data date; the embedding of the text it was
+// written from, its creation time and the cached /analyze answer), and a later request of
+// the same scope with a similar enough embedding, made soon enough, is answered from it
+// without running the agent.
 //
 // Store is the interface; there are two implementations with the same semantics:
 //
@@ -39,6 +40,7 @@ package vectorstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -68,6 +70,34 @@ const (
 	FileName = "semantic_cache.json"
 )
 
+// Scope is what a report was written from. A search matches it field by field, exactly:
+// a report of another model version, or of prices that end on another day, never answers,
+// however close its text, because a new serving version or a new close calls for a new
+// report. Every field is required.
+type Scope struct {
+	// Ticker: callers normalise it (upper case) before storing or searching.
+	Ticker string
+
+	// ModelVersion is the serving model version whose forecast the report describes.
+	ModelVersion string
+
+	// DataAsOf is the date of the last close that forecast rests on (YYYY-MM-DD).
+	DataAsOf string
+}
+
+// check says which required field is empty.
+func (s Scope) check() error {
+	switch {
+	case s.Ticker == "":
+		return errors.New("empty ticker")
+	case s.ModelVersion == "":
+		return errors.New("empty model version")
+	case s.DataAsOf == "":
+		return errors.New("empty data date")
+	}
+	return nil
+}
+
 // Point is one stored report.
 type Point struct {
 	// ID identifies the point: a UUID in its canonical 36-character form, in either case
@@ -75,9 +105,7 @@ type Point struct {
 	// replaces that point.
 	ID string
 
-	// Ticker is matched exactly; callers normalise it (upper case) before storing or
-	// searching.
-	Ticker string
+	Scope
 
 	// Vector is the embedding of the report's cache text. It must be non-zero and finite;
 	// stores keep it normalised to unit length, so a Hit's Vector has length 1.
@@ -103,11 +131,12 @@ type Hit struct {
 // callers may reuse theirs. A vector whose length differs from the store's dimension is an
 // error wrapping a *DimensionError, in every method that takes one.
 type Store interface {
-	// Search returns the stored point of ticker created at or after since whose cosine
+	// Search returns the stored point of scope created at or after since whose cosine
 	// similarity to vector is highest, provided it is at least minScore; ok is false when
 	// no point qualifies. A zero since means any age. Ties are broken arbitrarily.
 	// Searching a store that holds no vector yet is a miss, whatever the vector's length.
-	Search(ctx context.Context, ticker string, vector []float32, since time.Time, minScore float64) (hit Hit, ok bool, err error)
+	// A scope with an empty field is an error.
+	Search(ctx context.Context, scope Scope, vector []float32, since time.Time, minScore float64) (hit Hit, ok bool, err error)
 
 	// Upsert stores p, replacing any point with the same ID. It returns once the point is
 	// visible to Search (and, for Memory, written to its file).
