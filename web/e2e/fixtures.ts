@@ -4,7 +4,7 @@
 // progress they showed, CSP violations and errors.
 import { test as base, expect, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -90,6 +90,11 @@ function stop(proc: ChildProcess, exited: Promise<Exit>, ms: number) {
 
 async function startServer(dataDir: string): Promise<Server & { proc: ChildProcess, exited: Promise<Exit> }> {
   const bin = process.env.STOCKAGENT_SERVER_BIN || join(repo, '.build/stockagent-server')
+  try {
+    accessSync(bin, constants.X_OK)
+  } catch {
+    throw new Error(`no server binary at ${bin}: build it with make .build/stockagent-server (or set STOCKAGENT_SERVER_BIN)`)
+  }
   const port = await freePort()
   const proc = spawn(bin, [], {
     env: {
@@ -137,6 +142,8 @@ export const test = base.extend<{ openPage: (options?: BrowserContextOptions) =>
     try {
       const { proc, exited, ...server } = await startServer(dataDir)
       try {
+        // In the log: a retry's new worker starts a new server.
+        console.log(`server: ${server.base}, data folder ${dataDir}`)
         await provide(server)
       } finally {
         await stop(proc, exited, 30_000)
