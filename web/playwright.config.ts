@@ -30,7 +30,6 @@ export default defineConfig({
   testDir: 'e2e',
   // One server, one browser, the tests in order: the trainings are what takes the time.
   workers: 1,
-  fullyParallel: false,
   forbidOnly: Boolean(process.env.CI),
   retries: process.env.CI ? 1 : 0,
   // The first analysis trains two models on two cores (about a minute); the training test sets
