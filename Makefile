@@ -200,10 +200,11 @@ $(BUILD)/cgo.env: $(VENV)/bin/python native/cgoflags.py | preflight
 	@echo "==> computing cgo flags from $$($(PY) -c 'import sys; print(sys.base_prefix)')"
 	$(PY) native/cgoflags.py > $@.tmp && mv $@.tmp $@
 
-# npm ci installs the lock file exactly: Swagger UI, and the web app's packages and tools.
+# npm ci installs the lock file exactly: Swagger UI, and the web app's packages and tools. No
+# browser is downloaded: the end-to-end tests drive Debian's Chromium.
 web/node_modules/.installed: web/package.json web/package-lock.json web/.npmrc | preflight
 	@echo "==> installing the web packages (npm ci)"
-	cd web && npm ci --no-audit --no-fund $(if $(MAKE_TERMOUT),--progress,--no-progress)
+	cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund $(if $(MAKE_TERMOUT),--progress,--no-progress)
 	touch $@
 
 # Swagger UI for GET /docs: web/docs.go embeds these files, copied out of swagger-ui-dist

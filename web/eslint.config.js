@@ -31,11 +31,6 @@ export default defineConfig(
     languageOptions: { globals: globals.node },
   },
   {
-    // The functions the end-to-end run hands to page.evaluate run in the browser.
-    files: ['e2e/*.mjs'],
-    languageOptions: { globals: { ...globals.node, ...globals.browser } },
-  },
-  {
     // Swagger UI's starter, a plain script on the /docs page; SwaggerUIBundle is the bundle's global.
     files: ['docs.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser, SwaggerUIBundle: 'readonly' } },
