@@ -347,11 +347,11 @@ func (s *Service) History(ctx context.Context, model string, limit int, before s
 		}
 		return of(*from)
 	}
-	drift, err := historyOf(s.py.DriftHistory, ctx, req, below(func(c Cursor) int { return c.Drift }))
+	drift, err := historyOf(ctx, s.py.DriftHistory, req, below(func(c Cursor) int { return c.Drift }))
 	if err != nil {
 		return History{}, err
 	}
-	evals, err := historyOf(s.py.EvalHistory, ctx, req, below(func(c Cursor) int { return c.Evals }))
+	evals, err := historyOf(ctx, s.py.EvalHistory, req, below(func(c Cursor) int { return c.Evals }))
 	if err != nil {
 		return History{}, err
 	}
@@ -410,8 +410,8 @@ func (p stamped) next(n, limit int) int {
 // (no bound when negative; none when 0). An answer is {"history": [...]}; a
 // drift report carries its time as timestamp, an evaluation as
 // metrics.timestamp, and each record its seq.
-func historyOf(call func(context.Context, pyapi.PagedHistoryRequest, ...pybridge.CallOption) (json.RawMessage, error),
-	ctx context.Context, req pyapi.PagedHistoryRequest, below int,
+func historyOf(ctx context.Context, call func(context.Context, pyapi.PagedHistoryRequest, ...pybridge.CallOption) (json.RawMessage, error),
+	req pyapi.PagedHistoryRequest, below int,
 ) (stamped, error) {
 	if below == 0 {
 		return stamped{records: []json.RawMessage{}}, nil // a list, never null, in the answer

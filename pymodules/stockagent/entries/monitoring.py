@@ -65,9 +65,7 @@ def eval_latest(req: TickerRequest) -> dict[str, Any]:
 @entry(lane="inference", request=PagedHistoryRequest, raises=(errors.NotFound,))
 def eval_history(req: PagedHistoryRequest) -> dict[str, Any]:
     """Stored agent evaluations of one ticker, newest first."""
-    found = evaluation.evaluation_history(
-        settings.load(), req.ticker, req.limit, _moment(req.before), req.before_seq
-    )
+    found = evaluation.evaluation_history(settings.load(), req.ticker, req.limit, _moment(req.before), req.before_seq)
     return {"ticker": req.ticker, "history": found}
 
 

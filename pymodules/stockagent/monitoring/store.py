@@ -60,38 +60,30 @@ def save(settings: Settings, model_id: str, kind: str, record: dict[str, Any], k
     """Make ``record`` the latest of ``kind`` (``drift`` or ``eval``) and append it to the history;
     return it as stored, with its ``seq``."""
     where = folder(settings, model_id)
-    _dumps(record)  # fails on NaN before anything is written
     with _locked(where):
         history = where / f"{kind}_history.jsonl"
-        lines = _lines(history)
+        raw = _read(history)
+        lines = raw.splitlines()
         stored = {**record, "seq": max((n for n, _ in _numbered(lines)), default=0) + 1}
-        line = _dumps(stored)
-        atomicfile.write_text(where / f"{kind}_latest.json", line + "\n")
+        line = _dumps(stored).encode()  # fails on NaN before anything is written
+        atomicfile.write_text(where / f"{kind}_latest.json", line.decode() + "\n")
         with open(history, "ab") as fh:
             # A line a crash cut short gets its end, so the new record is a line of its own.
-            fh.write((b"\n" if _cut_short(history) else b"") + line.encode() + b"\n")
+            fh.write((b"\n" if raw and not raw.endswith(b"\n") else b"") + line + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
         if len(lines) + 1 > keep + TRIM_SLACK:
-            atomicfile.write_text(history, b"".join(x + b"\n" for x in [*lines, line.encode()][-keep:]).decode())
+            atomicfile.write_text(history, b"".join(x + b"\n" for x in [*lines, line][-keep:]).decode())
             log.info("trimmed %s to its last %d records", history, keep)
     return stored
 
 
-def _lines(history: Path) -> list[bytes]:
+def _read(history: Path) -> bytes:
     try:
         with open(history, "rb") as fh:
-            return fh.read().splitlines()
+            return fh.read()
     except FileNotFoundError:
-        return []
-
-
-def _cut_short(history: Path) -> bool:
-    with open(history, "rb") as fh:
-        if fh.seek(0, os.SEEK_END) == 0:
-            return False
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1) != b"\n"
+        return b""
 
 
 def _numbered(lines: list[bytes]) -> list[tuple[int, dict[str, Any] | None]]:
@@ -132,7 +124,7 @@ def history(
     ``before_seq``, only those numbered lower."""
     where = folder(settings, model_id) / f"{kind}_history.jsonl"
     out: list[dict[str, Any]] = []
-    for seq, record in reversed(_numbered(_lines(where))):
+    for seq, record in reversed(_numbered(_read(where).splitlines())):
         if len(out) >= limit:
             break
         if record is None:
