@@ -22,10 +22,7 @@ func TestCLIPrintsTheHTTPBodies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model and starts the server")
 	}
-	dataDir := withTrainedAAPL(t)
-	stub := startLLMStub(t)
-	env := tinyEnv(map[string]string{"LLM_BASE_URL": stub.URL, "LLM_MODEL": "stub"})
-	srv := startServer(t, dataDir, env)
+	srv, dataDir, env := startStubbedAAPL(t, nil)
 	defer srv.cmd.Process.Kill()
 	python, err := pybridgetest.Python()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -42,14 +43,7 @@ func TestServerEndToEnd(t *testing.T) {
 		"RATE_LIMIT_TRAINING": "4/hour",
 		"BATCH_MAX_TICKERS":   "3",
 	})
-	spec, err := os.ReadFile("httpapi/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if srv.api, err = apitest.New(spec); err != nil {
-		t.Fatal(err)
-	}
-	srv.ops = map[string]bool{}
+	srv.checkResponses(t)
 
 	t.Run("smoke checks of the old service", func(t *testing.T) {
 		for path, want := range map[string]string{"/health": "healthy", "/": "project", "/openapi.json": "openapi",
@@ -215,8 +209,8 @@ func TestServerEndToEnd(t *testing.T) {
 			{"POST", "/monitor/AAPL", "", nil, 200, `"agent_eval":{"detail":"no LLM`},
 			{"POST", "/monitor/parent", "", nil, 200, `"type":"parent"`},
 			// Two drift reports by now (after the training, and the POST): a page of one goes on.
-			{"GET", "/monitor/AAPL/history?limit=1", "", nil, 200, `"next_before":"20`},
-			{"GET", "/monitor/AAPL/history?before=2000-01-01T00:00:00Z", "", nil, 200, `"drift":[],"evals":[],"next_before":null`},
+			{"GET", "/monitor/AAPL/history?limit=1", "", nil, 200, `"next_cursor":"d`},
+			{"GET", "/monitor/AAPL/history?before=2000-01-01T00:00:00Z", "", nil, 200, `"drift":[],"evals":[],"next_cursor":null`},
 			{"GET", "/monitor/ZZZZ/history", "", nil, 200, `"ticker":"ZZZZ","drift":[]`},
 			{"GET", "/monitor/parent/eval", "", nil, 404, "No agent evaluation"},
 			{"GET", "/monitor/ZZZZ/drift", "", nil, 404, "ZZZZ"},
@@ -342,6 +336,35 @@ func (s *server) waitLog(t *testing.T, text string, limit time.Duration) {
 func startServer(t testing.TB, dataDir string, env map[string]string) *server {
 	t.Helper()
 	return startServerAt(t, place{host: "127.0.0.1"}, dataDir, env)
+}
+
+// startStubbedAAPL starts the server on a fresh data folder holding a tiny
+// trained AAPL model, with tinyEnv, an analyst that is an LLM stub (llmStub)
+// and extra; it returns the server, its data folder and its environment.
+func startStubbedAAPL(t *testing.T, extra map[string]string) (*server, string, map[string]string) {
+	t.Helper()
+	dataDir := withTrainedAAPL(t)
+	stub := startLLMStub(t)
+	env := tinyEnv(map[string]string{"LLM_BASE_URL": stub.URL, "LLM_MODEL": "stub"})
+	maps.Copy(env, extra)
+	return startServer(t, dataDir, env), dataDir, env
+}
+
+// checkResponses makes s check each later response against the OpenAPI
+// document and record the operations they reach.
+func (s *server) checkResponses(t testing.TB) {
+	t.Helper()
+	spec, err := os.ReadFile("httpapi/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := apitest.New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.api, s.ops = api, map[string]bool{}
+	s.mu.Unlock()
 }
 
 // place is where a server process runs: in the network namespace netns ("":

@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"stockagent/server/httpapi/apitest"
 )
 
 // The old service's clients (its web app and scripts) against the real
@@ -21,19 +18,8 @@ func TestOldClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains real models")
 	}
-	dataDir := withTrainedAAPL(t)
-	stub := startLLMStub(t)
-	srv := startServer(t, dataDir, tinyEnv(map[string]string{
-		"LLM_BASE_URL": stub.URL, "LLM_MODEL": "stub", "RATE_LIMITS": "off",
-	}))
-	spec, err := os.ReadFile("httpapi/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if srv.api, err = apitest.New(spec); err != nil {
-		t.Fatal(err)
-	}
-	srv.ops = map[string]bool{}
+	srv, _, _ := startStubbedAAPL(t, map[string]string{"RATE_LIMITS": "off"})
+	srv.checkResponses(t)
 
 	// The old app draws response.predictions.full_forecast, an array of {date, close}.
 	t.Run("analyze answers predictions.full_forecast", func(t *testing.T) {

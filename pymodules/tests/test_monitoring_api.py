@@ -63,6 +63,18 @@ def test_history_pages_by_time(mon_env):
             call(api.drift_history, {"ticker": "parent", "before": bad})
 
 
+def test_history_pages_by_seq(mon_env):
+    first = call(api.drift, {"ticker": "parent"})
+    second = call(api.drift, {"ticker": "parent"})
+    assert (first["seq"], second["seq"]) == (1, 2)
+    assert call(api.drift_latest, {"ticker": "parent"}) == second
+    assert call(api.drift_history, {"ticker": "parent", "before_seq": 2})["history"] == [first]
+    assert call(api.drift_history, {"ticker": "parent", "before_seq": 1})["history"] == []
+    for bad in (0, -3, "x"):
+        with pytest.raises((errors.BadRequest, errors.InvalidParameter), match="before_seq"):
+            call(api.drift_history, {"ticker": "parent", "before_seq": bad})
+
+
 def test_evaluation_endpoints(mon_env):
     with pytest.raises(errors.NotFound, match="No stored report for 'AAPL'"):
         call(api.evaluate, {"ticker": "AAPL"})

@@ -181,8 +181,12 @@ def test_history_is_bounded(tmp_settings, no_fsync):
         store.save(tmp_settings, "parent", "drift", {"i": i}, keep=5)
     lines = (store.folder(tmp_settings, "parent") / "drift_history.jsonl").read_text().splitlines()
     assert 5 <= len(lines) <= 5 + store.TRIM_SLACK
-    assert json.loads(lines[-1]) == {"i": n - 1}
-    assert [r["i"] for r in store.history(tmp_settings, "parent", "drift", 3)] == [n - 1, n - 2, n - 3]
+    assert json.loads(lines[-1]) == {"i": n - 1, "seq": n}
+    assert [(r["i"], r["seq"]) for r in store.history(tmp_settings, "parent", "drift", 3)] == [
+        (n - 1, n),
+        (n - 2, n - 1),
+        (n - 3, n - 2),
+    ]
 
 
 def test_history_before_a_time(tmp_settings, no_fsync):
@@ -194,6 +198,42 @@ def test_history_before_a_time(tmp_settings, no_fsync):
     assert [r["i"] for r in older(1, dt.datetime(2026, 1, 3, tzinfo=dt.UTC))] == [2]
     assert older(10, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == []
     assert [r["i"] for r in older(10)] == ["no time", 3, 2, 1]
+    assert [r["i"] for r in older(10, before_seq=3)] == [2, 1]
+    assert [r["i"] for r in older(10, dt.datetime(2026, 1, 3, tzinfo=dt.UTC), before_seq=2)] == [1]
+
+
+def test_seq_pages_exactly_through_records_of_one_second(tmp_settings, no_fsync, monkeypatch):
+    """Records that share a time are told apart by their seq: paging by it visits each once, while
+    records are saved, and the history is trimmed, between the pages."""
+    monkeypatch.setattr(store, "TRIM_SLACK", 0)
+    stamp = "2026-01-01T00:00:00+00:00"
+    for i in range(12):
+        store.save(tmp_settings, "parent", "drift", {"timestamp": stamp, "i": i}, keep=14)
+    seen, cursor = {}, None
+    for page in range(10):
+        rows = store.history(tmp_settings, "parent", "drift", 5, before_seq=cursor)
+        if not rows:
+            break
+        seen |= {r["i"]: r["seq"] for r in rows}
+        cursor = rows[-1]["seq"]
+        store.save(tmp_settings, "parent", "drift", {"timestamp": stamp, "i": 100 + page}, keep=14)
+    assert list(seen) == list(range(11, -1, -1))
+    # The saves trimmed the oldest lines; the records left keep the numbers they were read with.
+    left = store.history(tmp_settings, "parent", "drift", 100)
+    assert len(left) == 14 and {r["i"]: r["seq"] for r in left if r["i"] < 100} == {i: seen[i] for i in range(1, 12)}
+
+
+def test_records_saved_without_seq_keep_their_numbers(tmp_settings, no_fsync):
+    folder = store.folder(tmp_settings, "parent")
+    folder.mkdir(parents=True)
+    history = folder / "drift_history.jsonl"
+    history.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(4)) + '{"i": "cut sh')
+    before = [(r["i"], r["seq"]) for r in store.history(tmp_settings, "parent", "drift", 10)]
+    assert before == [(3, 4), (2, 3), (1, 2), (0, 1)]
+    stored = store.save(tmp_settings, "parent", "drift", {"i": 4}, keep=10)
+    assert stored == {"i": 4, "seq": 6} == store.latest(tmp_settings, "parent", "drift")
+    after = [(r["i"], r["seq"]) for r in store.history(tmp_settings, "parent", "drift", 10)]
+    assert after == [(4, 6), *before]  # the line cut short is skipped, and the new one is whole
 
 
 def test_latest_write_is_atomic(tmp_settings, monkeypatch):
@@ -207,11 +247,11 @@ def test_latest_write_is_atomic(tmp_settings, monkeypatch):
         store.save(tmp_settings, "parent", "drift", {"run": 2}, keep=10)
     monkeypatch.undo()
     folder = store.folder(tmp_settings, "parent")
-    assert store.latest(tmp_settings, "parent", "drift") == {"run": 1}  # the old record, whole
+    assert store.latest(tmp_settings, "parent", "drift") == {"run": 1, "seq": 1}  # the old record, whole
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp")]
     with pytest.raises(ValueError):  # NaN is refused before anything is written
         store.save(tmp_settings, "parent", "drift", {"x": float("nan")}, keep=10)
-    assert store.latest(tmp_settings, "parent", "drift") == {"run": 1}
+    assert store.latest(tmp_settings, "parent", "drift") == {"run": 1, "seq": 1}
 
 
 def test_concurrent_saves_keep_every_line_whole(tmp_settings, no_fsync):

@@ -8,6 +8,7 @@ import (
 
 	"stockagent/pybridge"
 	"stockagent/server/httpapi/api"
+	"stockagent/server/monitoring"
 	"stockagent/server/pyapi"
 	"stockagent/server/tickers"
 )
@@ -90,8 +91,8 @@ func (h *handlers) latest(c *fiber.Ctx, ticker, what string) error {
 const MaxHistory = 500
 
 // GET /monitor/{ticker}/history: a page of the model's drift reports and the
-// analyst's evaluations, newest first; ?before= (the last page's next_before)
-// pages back in time.
+// analyst's evaluations, newest first; ?cursor= (the last page's next_cursor)
+// pages back, ?before= starts at a time.
 func (h *handlers) GetMonitorHistory(c *fiber.Ctx, ticker string, params api.GetMonitorHistoryParams) error {
 	model, err := pathModel(ticker)
 	if err != nil {
@@ -109,12 +110,20 @@ func (h *handlers) GetMonitorHistory(c *fiber.Ctx, ticker string, params api.Get
 		}
 		before = t.UTC().Format(time.RFC3339Nano)
 	}
+	var from *monitoring.Cursor
+	if params.Cursor != nil {
+		c, ok := monitoring.ParseCursor(*params.Cursor)
+		if !ok {
+			return unprocessable("cursor must be a page's next_cursor, like d120e37, got " + quote(*params.Cursor))
+		}
+		from = &c
+	}
 	if h.d.Monitor == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "monitoring is not configured on this server")
 	}
 	ctx, cancel := h.callCtx(c)
 	defer cancel()
-	out, err := h.d.Monitor.History(ctx, model, limit, before)
+	out, err := h.d.Monitor.History(ctx, model, limit, before, from)
 	if err != nil {
 		return err
 	}

@@ -18,8 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
 	"time"
 
+	"stockagent/pybridge"
 	"stockagent/server/analysis"
 	"stockagent/server/forecast"
 	"stockagent/server/policy"
@@ -306,22 +309,49 @@ type History struct {
 	Ticker string            `json:"ticker"`
 	Drift  []json.RawMessage `json:"drift"`
 	Evals  []json.RawMessage `json:"evals"`
-	// NextBefore is the before of the next, older page; empty on the last one.
-	NextBefore *string `json:"next_before"`
+	// NextCursor is the cursor of the next, older page; nil on the last one.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Cursor is where a page of history starts: for each kind, only the records
+// numbered below it (Python numbers each record of a kind as it is saved: its
+// seq); 0 when the kind has no older records. Numbers, unlike the records'
+// times (whole seconds), never tie, so paging skips and repeats nothing.
+type Cursor struct{ Drift, Evals int }
+
+// String is the cursor as a client sends it back: "d<drift>e<evals>".
+func (c Cursor) String() string { return fmt.Sprintf("d%de%d", c.Drift, c.Evals) }
+
+var cursorForm = regexp.MustCompile(`^d(0|[1-9][0-9]{0,15})e(0|[1-9][0-9]{0,15})$`)
+
+// ParseCursor reads a cursor that String wrote; false when s is not one.
+func ParseCursor(s string) (Cursor, bool) {
+	m := cursorForm.FindStringSubmatch(s)
+	if m == nil {
+		return Cursor{}, false
+	}
+	d, _ := strconv.Atoi(m[1]) // the pattern bounds both to 16 digits
+	e, _ := strconv.Atoi(m[2])
+	return Cursor{Drift: d, Evals: e}, true
 }
 
 // History reads up to limit drift reports and up to limit evaluations stamped
-// before before (all when empty). Both kinds share one cursor: when a kind fills
-// its page, the page ends at the oldest time it reached, and records of the other
-// kind older than that wait for the next page (records of that very second, past
-// the limit, are the price of a cursor that is a plain time).
-func (s *Service) History(ctx context.Context, model string, limit int, before string) (History, error) {
+// before before (all when empty), from from on (the newest when nil). Both kinds
+// share one page: when a kind fills it, the page ends at the oldest time that
+// kind reached, and the other kind's older records wait for the next page.
+func (s *Service) History(ctx context.Context, model string, limit int, before string, from *Cursor) (History, error) {
 	req := pyapi.PagedHistoryRequest{Ticker: model, Limit: limit, Before: before}
-	drift, err := historyOf(s.py.DriftHistory(ctx, req))
+	below := func(of func(Cursor) int) int {
+		if from == nil {
+			return -1 // no bound: from the newest
+		}
+		return of(*from)
+	}
+	drift, err := historyOf(ctx, s.py.DriftHistory, req, below(func(c Cursor) int { return c.Drift }))
 	if err != nil {
 		return History{}, err
 	}
-	evals, err := historyOf(s.py.EvalHistory(ctx, req))
+	evals, err := historyOf(ctx, s.py.EvalHistory, req, below(func(c Cursor) int { return c.Evals }))
 	if err != nil {
 		return History{}, err
 	}
@@ -331,36 +361,63 @@ func (s *Service) History(ctx context.Context, model string, limit int, before s
 			end = page.oldest()
 		}
 	}
-	out := History{Ticker: model, Drift: drift.from(end), Evals: evals.from(end)}
-	if !end.IsZero() {
-		next := end.UTC().Format(time.RFC3339)
-		out.NextBefore = &next
+	nd, ne := drift.kept(end, limit), evals.kept(end, limit)
+	out := History{Ticker: model, Drift: drift.records[:nd], Evals: evals.records[:ne]}
+	if next := (Cursor{Drift: drift.next(nd, limit), Evals: evals.next(ne, limit)}); next != (Cursor{}) {
+		c := next.String()
+		out.NextCursor = &c
 	}
 	return out, nil
 }
 
-// stamped is one kind's records, newest first, with the time of each.
+// stamped is one kind's records, newest first, with the time and number of each.
 type stamped struct {
 	records []json.RawMessage
 	times   []time.Time
+	seqs    []int
 }
 
 func (p stamped) oldest() time.Time { return p.times[len(p.times)-1] }
 
-// from keeps the records stamped at or after end (all when end is zero).
-func (p stamped) from(end time.Time) []json.RawMessage {
-	out := make([]json.RawMessage, 0, len(p.records))
-	for i, r := range p.records {
-		if end.IsZero() || !p.times[i].Before(end) {
-			out = append(out, r)
-		}
+// kept is how many of the newest records the page keeps: a full page that ends
+// the page all of them; otherwise those up to the first stamped before end
+// (all when end is zero), so that the records left out follow in number.
+func (p stamped) kept(end time.Time, limit int) int {
+	if end.IsZero() || len(p.records) == limit && p.oldest().Equal(end) {
+		return len(p.records)
 	}
-	return out
+	n := 0
+	for n < len(p.records) && !p.times[n].Before(end) {
+		n++
+	}
+	return n
 }
 
-// historyOf reads an answer {"history": [...]}; a drift report carries its time
-// as timestamp, an evaluation as metrics.timestamp.
-func historyOf(raw json.RawMessage, err error) (stamped, error) {
+// next is this kind's part of the next page's cursor once the page keeps n of
+// its records: 0 when none are left.
+func (p stamped) next(n, limit int) int {
+	switch {
+	case n == len(p.records) && n < limit:
+		return 0 // the page holds the oldest
+	case n > 0:
+		return p.seqs[n-1]
+	default:
+		return p.seqs[0] + 1 // none kept: from the newest read on
+	}
+}
+
+// historyOf asks Python for one kind's page of records numbered below below
+// (no bound when negative; none when 0). An answer is {"history": [...]}; a
+// drift report carries its time as timestamp, an evaluation as
+// metrics.timestamp, and each record its seq.
+func historyOf(ctx context.Context, call func(context.Context, pyapi.PagedHistoryRequest, ...pybridge.CallOption) (json.RawMessage, error),
+	req pyapi.PagedHistoryRequest, below int,
+) (stamped, error) {
+	if below == 0 {
+		return stamped{records: []json.RawMessage{}}, nil // a list, never null, in the answer
+	}
+	req.BeforeSeq = max(below, 0)
+	raw, err := call(ctx, req)
 	if err != nil {
 		return stamped{}, err
 	}
@@ -370,16 +427,21 @@ func historyOf(raw json.RawMessage, err error) (stamped, error) {
 	if err := json.Unmarshal(raw, &page); err != nil {
 		return stamped{}, fmt.Errorf("monitoring: history: %w", err)
 	}
-	out := stamped{records: page.History, times: make([]time.Time, len(page.History))}
+	n := len(page.History)
+	out := stamped{records: page.History, times: make([]time.Time, n), seqs: make([]int, n)}
 	for i, r := range page.History {
 		var rec struct {
 			Timestamp string `json:"timestamp"`
 			Metrics   struct {
 				Timestamp string `json:"timestamp"`
 			} `json:"metrics"`
+			Seq *int `json:"seq"`
 		}
 		if err := json.Unmarshal(r, &rec); err != nil {
 			return stamped{}, fmt.Errorf("monitoring: history record: %w", err)
+		}
+		if rec.Seq == nil {
+			return stamped{}, errors.New("monitoring: history record without its seq")
 		}
 		stamp := rec.Timestamp
 		if stamp == "" {
@@ -390,7 +452,7 @@ func historyOf(raw json.RawMessage, err error) (stamped, error) {
 		if err != nil {
 			return stamped{}, fmt.Errorf("monitoring: history record time %q: %w", stamp, err)
 		}
-		out.times[i] = t
+		out.times[i], out.seqs[i] = t, *rec.Seq
 	}
 	return out, nil
 }

@@ -194,9 +194,11 @@ type Nothing struct {
 // PagedHistoryRequest is the request of DriftHistory, EvalHistory. One model's stored records,
 // newest first, a page at a time.
 type PagedHistoryRequest struct {
-	// Only records stamped strictly before this ISO 8601 time with an offset (the previous page's
-	// next_before).
+	// Only records stamped strictly before this ISO 8601 time with an offset.
 	Before string `json:"before,omitempty"`
+	// Only records numbered lower than this seq (each record's number in its history; a page cursor);
+	// at least 1.
+	BeforeSeq int `json:"before_seq,omitempty"`
 	// at least 1; at most 500; default 50.
 	Limit  int    `json:"limit,omitempty"`
 	Ticker string `json:"ticker"`

@@ -66,4 +66,6 @@ class PagedHistoryRequest(HistoryRequest):
     """One model's stored records, newest first, a page at a time."""
 
     before: Annotated[str, pydantic.AfterValidator(_moment)] | None = None
-    """Only records stamped strictly before this ISO 8601 time with an offset (the previous page's ``next_before``)."""
+    """Only records stamped strictly before this ISO 8601 time with an offset."""
+    before_seq: int | None = pydantic.Field(None, ge=1)
+    """Only records numbered lower than this ``seq`` (each record's number in its history; a page cursor)."""

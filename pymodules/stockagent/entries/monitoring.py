@@ -6,10 +6,10 @@ Settings come from ``settings.load()`` (``DRIFT_WINDOW_DAYS``, ``MONITOR_HISTORY
 |---|---|
 | ``drift`` | runs drift now, stores and returns the report (drift.py); NotFound: no trained model / no prices |
 | ``drift_latest`` | the latest stored drift report; NotFound when none |
-| ``drift_history`` | ``{ticker, history: [report, ...]}``, newest first; ``before``: only older ones |
+| ``drift_history`` | ``{ticker, history: [report, ...]}``, newest first, each with its ``seq``; ``before``, ``before_seq``: only older ones |
 | ``evaluate`` | evaluates the stored analyst report, stores and returns the result (evaluation.py); NotFound "No stored report for 'X'" when none |
 | ``eval_latest`` | the latest stored evaluation; NotFound when none |
-| ``eval_history`` | ``{ticker, history: [...]}``, newest first; ``before``: only older ones |
+| ``eval_history`` | ``{ticker, history: [...]}``, newest first, each with its ``seq``; ``before``, ``before_seq``: only older ones |
 | ``monitor_status`` | ``{models: [{ticker, symbol, model, role, serving_version, drift, eval}]}`` for every trained model; ``drift``: ``{health, drift_score, volatility_index, timestamp, model_version, current_version}`` or null, ``eval``: ``{status, overall_score, failed_checks, timestamp}`` or null |
 
 Drift reads price files and takes tens of milliseconds per model; it belongs on the long-work lane
@@ -45,7 +45,7 @@ def drift_latest(req: TickerRequest) -> dict[str, Any]:
 @entry(lane="inference", request=PagedHistoryRequest, raises=(errors.NotFound,))
 def drift_history(req: PagedHistoryRequest) -> dict[str, Any]:
     """Stored drift reports of one model, newest first."""
-    found = drift_mod.drift_history(settings.load(), req.ticker, req.limit, _moment(req.before))
+    found = drift_mod.drift_history(settings.load(), req.ticker, req.limit, _moment(req.before), req.before_seq)
     return {"ticker": req.ticker, "history": found}
 
 
@@ -65,7 +65,7 @@ def eval_latest(req: TickerRequest) -> dict[str, Any]:
 @entry(lane="inference", request=PagedHistoryRequest, raises=(errors.NotFound,))
 def eval_history(req: PagedHistoryRequest) -> dict[str, Any]:
     """Stored agent evaluations of one ticker, newest first."""
-    found = evaluation.evaluation_history(settings.load(), req.ticker, req.limit, _moment(req.before))
+    found = evaluation.evaluation_history(settings.load(), req.ticker, req.limit, _moment(req.before), req.before_seq)
     return {"ticker": req.ticker, "history": found}
 
 

@@ -233,7 +233,7 @@ def run_drift(
     cover the training window, or too few recent rows).
     """
     report = drift_report(settings, ref, window_days=window_days, space=space)
-    store.save(settings, report["model"], KIND, report, keep)
+    report = store.save(settings, report["model"], KIND, report, keep)
     log.info(
         "drift of %s (%s): %s, score %.3f, volatility ratio %.3f",
         ref,
@@ -257,8 +257,8 @@ def latest_drift(settings: Settings, ref: str) -> dict[str, Any]:
 
 
 def drift_history(
-    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None
+    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None, before_seq: int | None = None
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` stored drift reports of ``ref``, newest first, only those before ``before`` if
-    given (empty when none)."""
-    return store.history(settings, tickers.model_id(ref), KIND, limit, before)
+    """Up to ``limit`` stored drift reports of ``ref``, newest first, only those before ``before`` and
+    numbered below ``before_seq`` if given (empty when none)."""
+    return store.history(settings, tickers.model_id(ref), KIND, limit, before, before_seq=before_seq)

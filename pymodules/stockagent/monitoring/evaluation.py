@@ -534,7 +534,7 @@ def run_evaluation(settings: Settings, ref: str, *, keep: int = 500) -> dict[str
         "model": model_id,
         **{k: v for k, v in result.items() if k != "ticker"},
     }
-    store.save(settings, model_id, KIND, result, keep)
+    result = store.save(settings, model_id, KIND, result, keep)
     m = result["metrics"]
     log.info(
         "agent evaluation of %s: %s (%.2f), failed: %s",
@@ -555,10 +555,11 @@ def latest_evaluation(settings: Settings, ref: str) -> dict[str, Any]:
 
 
 def evaluation_history(
-    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None
+    settings: Settings, ref: str, limit: int = 50, before: dt.datetime | None = None, before_seq: int | None = None
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` stored evaluations of ``ref``, newest first, only those before ``before`` if given."""
-    found = store.history(settings, tickers.model_id(ref), KIND, limit, before, stamp=_stamp)
+    """Up to ``limit`` stored evaluations of ``ref``, newest first, only those before ``before`` and
+    numbered below ``before_seq`` if given."""
+    found = store.history(settings, tickers.model_id(ref), KIND, limit, before, stamp=_stamp, before_seq=before_seq)
     return [with_boolean_checks(r) for r in found]
 
 

@@ -7,6 +7,13 @@ than ``keep`` plus a slack of lines it is rewritten (atomically, as above) with 
 Writers of one folder are serialised by a lock file (``fcntl.flock``, so the scheduled monitor, a
 request and the CLI in another process cannot interleave a trim and an append); readers never lock
 and skip a line they cannot parse (a crash can only cut the last one short).
+
+Each record is saved with ``seq``, its number in the history of its kind: one more than the newest
+before it, so it orders the records as they were appended (their times, taken before the lock and
+in whole seconds, cannot) and stays the same when a trim drops older lines. A cursor made of it
+pages exactly. Records saved before ``seq`` existed are numbered on reading: one less than the
+record after them, and in a history holding none with ``seq``, by their line (1 for the first), so
+the numbers a reader sees do not change when the next record is saved.
 """
 
 from __future__ import annotations
@@ -49,26 +56,50 @@ def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
 
-def save(settings: Settings, model_id: str, kind: str, record: dict[str, Any], keep: int) -> None:
-    """Make ``record`` the latest of ``kind`` (``drift`` or ``eval``) and append it to the history."""
+def save(settings: Settings, model_id: str, kind: str, record: dict[str, Any], keep: int) -> dict[str, Any]:
+    """Make ``record`` the latest of ``kind`` (``drift`` or ``eval``) and append it to the history;
+    return it as stored, with its ``seq``."""
     where = folder(settings, model_id)
-    line = _dumps(record)  # fails on NaN before anything is written
     with _locked(where):
-        atomicfile.write_text(where / f"{kind}_latest.json", line + "\n")
         history = where / f"{kind}_history.jsonl"
-        with open(history, "a") as fh:
-            fh.write(line + "\n")
+        raw = _read(history)
+        lines = raw.splitlines()
+        stored = {**record, "seq": max((n for n, _ in _numbered(lines)), default=0) + 1}
+        line = _dumps(stored).encode()  # fails on NaN before anything is written
+        atomicfile.write_text(where / f"{kind}_latest.json", line.decode() + "\n")
+        with open(history, "ab") as fh:
+            # A line a crash cut short gets its end, so the new record is a line of its own.
+            fh.write((b"\n" if raw and not raw.endswith(b"\n") else b"") + line + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
-        _trim(history, keep)
+        if len(lines) + 1 > keep + TRIM_SLACK:
+            atomicfile.write_text(history, b"".join(x + b"\n" for x in [*lines, line][-keep:]).decode())
+            log.info("trimmed %s to its last %d records", history, keep)
+    return stored
 
 
-def _trim(history: Path, keep: int) -> None:
-    with open(history, "rb") as fh:
-        lines = fh.read().splitlines(keepends=True)
-    if len(lines) > keep + TRIM_SLACK:
-        atomicfile.write_text(history, b"".join(lines[-keep:]).decode())
-        log.info("trimmed %s to its last %d records", history, keep)
+def _read(history: Path) -> bytes:
+    try:
+        with open(history, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return b""
+
+
+def _numbered(lines: list[bytes]) -> list[tuple[int, dict[str, Any] | None]]:
+    """Each line's number and record (None when unreadable), oldest first (see the module's words)."""
+    out: list[tuple[int, dict[str, Any] | None]] = []
+    after = len(lines) + 1  # the number of the line after, for lines saved without seq
+    for raw in reversed(lines):
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            record = None
+        seq = record.get("seq") if isinstance(record, dict) else None
+        after = seq if isinstance(seq, int) and not isinstance(seq, bool) else after - 1
+        out.append((after, record if isinstance(record, dict) else None))
+    out.reverse()
+    return out
 
 
 def latest(settings: Settings, model_id: str, kind: str) -> dict[str, Any] | None:
@@ -86,25 +117,23 @@ def history(
     limit: int,
     before: dt.datetime | None = None,
     stamp: Callable[[dict[str, Any]], Any] = lambda r: r.get("timestamp"),
+    before_seq: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` records of ``kind``, newest first; with ``before``, only those whose
-    ``stamp`` (an ISO 8601 time) is earlier, and none without a readable one."""
-    try:
-        with open(folder(settings, model_id) / f"{kind}_history.jsonl", "rb") as fh:
-            lines = fh.read().splitlines()
-    except FileNotFoundError:
-        return []
+    """Up to ``limit`` records of ``kind``, newest first, each with its ``seq``; with ``before``, only
+    those whose ``stamp`` (an ISO 8601 time) is earlier, and none without a readable one; with
+    ``before_seq``, only those numbered lower."""
+    where = folder(settings, model_id) / f"{kind}_history.jsonl"
     out: list[dict[str, Any]] = []
-    for raw in reversed(lines):
+    for seq, record in reversed(_numbered(_read(where).splitlines())):
         if len(out) >= limit:
             break
-        try:
-            record = json.loads(raw)
-        except ValueError:
+        if record is None:
             log.warning("skipping an unreadable line of %s %s history", model_id, kind)
             continue
+        if before_seq is not None and seq >= before_seq:
+            continue
         if before is None or _stamped_before(stamp(record), before):
-            out.append(record)
+            out.append({**record, "seq": seq})
     return out
 
 

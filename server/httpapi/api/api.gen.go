@@ -450,7 +450,10 @@ type AgentEval struct {
 		Timestamp       string                 `json:"timestamp"`
 	} `json:"metrics"`
 	OutputPreviewText string `json:"output_preview_text"`
-	Ticker            string `json:"ticker"`
+
+	// Seq the record's number in the model's history of its kind, one more than the record saved before it
+	Seq    *int   `json:"seq,omitempty"`
+	Ticker string `json:"ticker"`
 }
 
 // AgentEvalMetricsStatus defines model for AgentEval.Metrics.Status.
@@ -647,12 +650,15 @@ type DriftReport struct {
 	ModelVersion *string           `json:"model_version,omitempty"`
 
 	// Policy which policy rule decided the health, and its action
-	Policy          *map[string]interface{} `json:"policy,omitempty"`
-	Reference       *map[string]interface{} `json:"reference,omitempty"`
-	Status          string                  `json:"status"`
-	Ticker          string                  `json:"ticker"`
-	Timestamp       string                  `json:"timestamp"`
-	VolatilityIndex float32                 `json:"volatility_index"`
+	Policy    *map[string]interface{} `json:"policy,omitempty"`
+	Reference *map[string]interface{} `json:"reference,omitempty"`
+
+	// Seq the record's number in the model's history of its kind, one more than the record saved before it
+	Seq             *int    `json:"seq,omitempty"`
+	Status          string  `json:"status"`
+	Ticker          string  `json:"ticker"`
+	Timestamp       string  `json:"timestamp"`
+	VolatilityIndex float32 `json:"volatility_index"`
 }
 
 // DriftReportHealth defines model for DriftReport.Health.
@@ -800,8 +806,8 @@ type MonitorHistory struct {
 	// Evals the analyst's evaluations, newest first
 	Evals []AgentEval `json:"evals"`
 
-	// NextBefore the before of the next (older) page; null on the last page
-	NextBefore *string `json:"next_before"`
+	// NextCursor the cursor of the next (older) page; null on the last page
+	NextCursor *string `json:"next_cursor"`
 	Ticker     string  `json:"ticker"`
 }
 
@@ -1177,8 +1183,11 @@ type GetMonitorHistoryParams struct {
 	// Limit records of each kind on one page
 	Limit *string `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Before only records stamped strictly before this ISO 8601 time with its offset from UTC (the previous page's next_before)
+	// Before only records stamped strictly before this ISO 8601 time with its offset from UTC (where the first page starts)
 	Before *string `form:"before,omitempty" json:"before,omitempty"`
+
+	// Cursor the previous page's next_cursor: the page after it, with no record skipped or repeated; without it, the newest page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PredictChildParams defines parameters for PredictChild.
@@ -1323,7 +1332,7 @@ type ServerInterface interface {
 	// GetEval The latest stored agent evaluation
 	// (GET /monitor/{ticker}/eval)
 	GetEval(c *fiber.Ctx, ticker string) error
-	// GetMonitorHistory A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_before asks for the page after
+	// GetMonitorHistory A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_cursor asks for the page after
 	// (GET /monitor/{ticker}/history)
 	GetMonitorHistory(c *fiber.Ctx, ticker string, params GetMonitorHistoryParams) error
 	// GetOpenAPIDocument This specification
@@ -1715,6 +1724,13 @@ func (siw *ServerInterfaceWrapper) GetMonitorHistory(c *fiber.Ctx) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", query, &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
 	if err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter before: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
 	}
 
 	handler := func(c *fiber.Ctx) error {

@@ -171,6 +171,19 @@ export const evaluation = {
   },
 } satisfies AgentEval
 
+// Three evaluations, newest first as the API sends them: the middle one failed two checks.
+export const evalHistory: AgentEval[] = [
+  { ...evaluation, metrics: { ...evaluation.metrics, timestamp: '2026-11-29T06:00:00+00:00' } },
+  {
+    ...evaluation,
+    metrics: {
+      ...evaluation.metrics, overall_score: 0.42, status: 'Questionable', timestamp: '2026-11-28T06:00:00+00:00',
+      checks: { relevance: false, has_recommendation: false }, failed_checks: ['relevance', 'has_recommendation'],
+    },
+  },
+  { ...evaluation, metrics: { ...evaluation.metrics, overall_score: 0.9, timestamp: '2026-11-27T06:00:00+00:00' } },
+]
+
 export const health = {
   status: 'healthy',
   version: '0.1.0',

@@ -439,7 +439,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_before asks for the page after */
+        /** A model's stored drift reports and the analyst's evaluations, newest first, a page at a time: next_cursor asks for the page after */
         get: operations["getMonitorHistory"];
         put?: never;
         post?: never;
@@ -809,6 +809,8 @@ export interface components {
             policy?: Record<string, unknown>;
             /** @description the health by the built-in thresholds, before the policy */
             computed_health?: string;
+            /** @description the record's number in the model's history of its kind, one more than the record saved before it */
+            seq?: number;
         };
         AgentEval: {
             ticker: string;
@@ -829,6 +831,8 @@ export interface components {
                 timestamp: string;
                 failed_checks?: string[];
             };
+            /** @description the record's number in the model's history of its kind, one more than the record saved before it */
+            seq?: number;
         };
         EvalCheck: {
             passed: boolean;
@@ -1013,8 +1017,8 @@ export interface components {
             drift: components["schemas"]["DriftReport"][];
             /** @description the analyst's evaluations, newest first */
             evals: components["schemas"]["AgentEval"][];
-            /** @description the before of the next (older) page; null on the last page */
-            next_before: string | null;
+            /** @description the cursor of the next (older) page; null on the last page */
+            next_cursor: string | null;
         };
         /** @description forecasts made at held-out cut-offs against what followed (forecast/predict.py, past_forecasts) */
         PastForecasts: {
@@ -2019,8 +2023,10 @@ export interface operations {
             query?: {
                 /** @description records of each kind on one page */
                 limit?: number;
-                /** @description only records stamped strictly before this ISO 8601 time with its offset from UTC (the previous page's next_before) */
+                /** @description only records stamped strictly before this ISO 8601 time with its offset from UTC (where the first page starts) */
                 before?: string;
+                /** @description the previous page's next_cursor: the page after it, with no record skipped or repeated; without it, the newest page */
+                cursor?: string;
             };
             header?: never;
             path: {

@@ -19,7 +19,8 @@ describe('Monitor page', () => {
     expect(within(child).getByText('10% more accurate than “no change”')).toBeInTheDocument()
     expect((await within(child).findByText('Healthy')).closest('[data-tone]')).toHaveAttribute('data-tone', 'up')
     expect((await within(parent).findByText('Critical (Drift Detected)')).closest('[data-tone]')).toHaveAttribute('data-tone', 'down')
-    expect(await within(child).findByText('Trustworthy')).toBeInTheDocument()
+    const evaluation = within(within(child).getByRole('heading', { name: 'Analyst evaluation' }).parentElement!)
+    expect(await evaluation.findByText('Trustworthy')).toBeInTheDocument()
 
     await userEvent.click(within(child).getByText('Training runs and promotion decisions'))
     expect(await within(child).findByText('first model: no serving version')).toBeInTheDocument()

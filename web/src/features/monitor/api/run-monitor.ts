@@ -3,7 +3,7 @@ import { api, data } from '../../../lib/api-client'
 import type { MonitorAnswer } from '../../../types/api'
 import { driftQueryOptions } from './get-drift'
 import { evalQueryOptions } from './get-eval'
-import { historyQueryOptions } from './get-history'
+import { historyKey } from './get-history'
 
 // POST /monitor/{ticker}: drift now, and the evaluation of the analyst's latest report.
 export function runMonitor(ticker: string): Promise<MonitorAnswer> {
@@ -17,7 +17,7 @@ export function useRunMonitor() {
     onSuccess: (answer, ticker) => {
       client.setQueryData(driftQueryOptions(ticker).queryKey, answer.drift)
       void client.invalidateQueries({ queryKey: evalQueryOptions(ticker).queryKey })
-      void client.invalidateQueries({ queryKey: historyQueryOptions(ticker).queryKey })
+      void client.invalidateQueries({ queryKey: historyKey(ticker) })
     },
   })
 }

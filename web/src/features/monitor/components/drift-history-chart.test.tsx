@@ -22,7 +22,7 @@ describe('DriftHistoryChart', () => {
   })
 
   it('has an empty state before the first check', async () => {
-    server.use(http.get('/monitor/:t/history', () => HttpResponse.json({ ticker: 'MSFT', drift: [], evals: [], next_before: null } satisfies MonitorHistory)))
+    server.use(http.get('/monitor/:t/history', () => HttpResponse.json({ ticker: 'MSFT', drift: [], evals: [], next_cursor: null } satisfies MonitorHistory)))
     renderApp(<DriftHistoryChart ticker="MSFT" />)
     expect(await screen.findByText(/No drift check is stored yet/)).toBeInTheDocument()
   })

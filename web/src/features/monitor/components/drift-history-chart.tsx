@@ -1,10 +1,12 @@
 import { ChartEmpty, ChartFigure } from '../../../components/charts/chart-figure'
 import { Legend, LineChart, type Mark } from '../../../components/charts/line-chart'
+import { timeAxis } from '../../../components/charts/time-axis'
 import { ErrorView } from '../../../components/error-view'
 import { Loading } from '../../../components/loading'
-import { formatMarketDate, formatMoment, formatNumber } from '../../../lib/format'
+import { formatMoment, formatNumber } from '../../../lib/format'
 import type { DriftHealth, DriftReport } from '../../../types/api'
-import { useHistory } from '../api/get-history'
+import { useHistory, type HistoryRange } from '../api/get-history'
+import { TruncatedNote } from './truncated-note'
 
 // The built-in thresholds (monitoring/drift.py, health): a score above 1 warns, above 2 is
 // critical; a volatility ratio outside 0.6–1.5 warns, outside 0.4–2.5 is critical.
@@ -24,25 +26,20 @@ function decision(r: DriftReport): string {
   return `${formatMoment(r.timestamp)}: ${r.health}${r.policy?.rule ? ` (rule ${r.policy.rule})` : ''}${r.policy?.action ? `, action ${r.policy.action}` : ''}`
 }
 
-// Drift statistics of every stored check against the thresholds, each check marked with the
-// health the policy decided (and its action, in the mark's label and the table).
-export function DriftHistoryChart({ ticker }: { ticker: string }) {
-  const { data, error, isPending, refetch } = useHistory(ticker)
+// Drift statistics of the stored checks in range against the thresholds, each check marked with
+// the health the policy decided (and its action, in the mark's label and the table).
+export function DriftHistoryChart({ ticker, range = 'latest' }: { ticker: string, range?: HistoryRange }) {
+  const { data, error, isPending, refetch } = useHistory(ticker, range)
   if (isPending) return <Loading>Loading the drift history…</Loading>
   if (error) return <ErrorView error={error} onRetry={() => void refetch()} />
   const reports = data.drift.filter((r) => Number.isFinite(Date.parse(r.timestamp))).reverse() // oldest first
-  if (reports.length === 0) return <ChartEmpty>No drift check is stored yet: the history starts with the first one.</ChartEmpty>
+  if (reports.length === 0) {
+    return <ChartEmpty>{range === 'year' ? 'No drift check in the last year.' : 'No drift check is stored yet: the history starts with the first one.'}</ChartEmpty>
+  }
   const at = (r: DriftReport) => Date.parse(r.timestamp)
   const marks = (value: (r: DriftReport) => number): Mark[] => reports.map((r) => ({ x: at(r), y: value(r), label: decision(r), fill: decided[r.health]?.fill ?? 'fill-muted' }))
   const last = reports.at(-1)!
-  // Checks within two days of each other are told apart by their time (UTC), not their day;
-  // within an hour, by the second.
-  const span = at(last) - at(reports[0]!)
-  const short = span < 2 * 86_400_000
-  const clock = span < 3_600_000 ? 19 : 16
-  // A single check sits in the middle of its day.
-  const xDomain: [number, number] | undefined = reports.length === 1 ? [at(last) - 43_200_000, at(last) + 43_200_000] : undefined
-  const day = (x: number) => (short ? `${new Date(x).toISOString().slice(11, clock)} UTC` : formatMarketDate(new Date(x).toISOString(), false))
+  const { formatX: day, xDomain } = timeAxis(reports.map(at))
   return (
     <ChartFigure
       title={`Drift over time, ${reports.length} check${reports.length === 1 ? '' : 's'}`}
@@ -62,6 +59,7 @@ export function DriftHistoryChart({ ticker }: { ticker: string }) {
         series={[{ name: 'volatility ratio', points: reports.map((r) => ({ x: at(r), y: r.volatility_index })), stroke: 'stroke-accent', dot: 'fill-accent' }]}
         rules={ratioRules} marks={marks((r) => r.volatility_index)} />
       <Legend items={Object.values(decided).map((d) => ({ name: `decided ${d.word}`, className: d.stroke }))} />
+      {data.truncated && <TruncatedNote />}
     </ChartFigure>
   )
 }

@@ -1,14 +1,19 @@
+import { useId, useState } from 'react'
 import { Button } from '../../../components/button'
 import { ErrorView } from '../../../components/error-view'
+import { historyRanges, type HistoryRange } from '../api/get-history'
 import { useRunMonitor } from '../api/run-monitor'
 import { DriftCard } from './drift-card'
 import { DriftHistoryChart } from './drift-history-chart'
 import { EvalCard } from './eval-card'
+import { EvalHistoryChart } from './eval-history-chart'
 
 // Drift and the analyst's evaluation for one model, with a button to check both now.
 export function ModelHealth({ ticker }: { ticker: string }) {
   const run = useRunMonitor()
   const running = run.isPending && run.variables === ticker
+  const [range, setRange] = useState<HistoryRange>('latest')
+  const rangeId = useId()
   return (
     <div className="space-y-3">
       <div className="flex flex-wrap items-center gap-3">
@@ -28,8 +33,15 @@ export function ModelHealth({ ticker }: { ticker: string }) {
           <EvalCard ticker={ticker} />
         </div>
       </div>
-      <div className="max-w-3xl">
-        <DriftHistoryChart ticker={ticker} />
+      <div className="flex items-center gap-2 text-sm">
+        <label htmlFor={rangeId} className="font-medium">History shown</label>
+        <select id={rangeId} value={range} onChange={(e) => setRange(e.target.value as HistoryRange)} className="min-h-10 rounded-lg border border-line bg-surface px-2">
+          {historyRanges.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+        </select>
+      </div>
+      <div className="max-w-3xl space-y-4">
+        <DriftHistoryChart ticker={ticker} range={range} />
+        <EvalHistoryChart ticker={ticker} range={range} />
       </div>
     </div>
   )
