@@ -170,13 +170,20 @@ test(`the charts of ${ticker}'s model draw its real figures`, async ({ openPage 
   const before = /^Drift over time, (\d+) check/.exec(await drift.getByRole('img').getAttribute('aria-label') ?? '')
   expect(before, 'the drift chart names its number of checks').not.toBeNull()
   const checks = Number(before?.[1])
+  // The evaluation chart: empty (no img) until the report has been evaluated once.
+  const evals = model.getByTestId('eval-history-chart')
+  await expect(evals).toBeVisible()
+  const evalLabel = (await evals.getByRole('img').count()) > 0 ? await evals.getByRole('img').getAttribute('aria-label') : ''
+  const evaluated = Number(/^Evaluations over time, (\d+) evaluation/.exec(evalLabel ?? '')?.[1] ?? 0)
   await model.getByRole('button', { name: `Check drift and evaluation of ${ticker} now` }).click()
   await expect(drift.getByRole('img', { name: new RegExp(`^Drift over time, ${checks + 1} checks\\.`) })).toBeVisible({ timeout: trainAndReport })
+  await expect(evals.getByRole('img', { name: new RegExp(`^Evaluations over time, ${evaluated + 1} evaluations?\\.`) })).toBeVisible({ timeout: trainAndReport })
   // Each chart's picture names what it shows; its table holds the figures drawn.
   const charts = {
     'loss-chart': /^Loss per epoch, version \S+\. 1 epoch; the lowest validation loss, [\d.]+, came at epoch 1\.$/,
     'comparison-chart': /^Held-out error by horizon, version \S+\. Mean absolute error/,
     'drift-history-chart': /^Drift over time, \d+ checks?\. .*the latest check scored [\d.]+/,
+    'eval-history-chart': /^Evaluations over time, \d+ evaluations?\. From .+; \d+ of \d+ passed; the latest scored \d+%, (Trustworthy|Questionable)\.$/,
     'past-forecasts-chart': /^Past forecasts against what followed, version \S+\. 6 forecasts made on held-out dates .*inside the 80% band on \d+ of 378 days\.$/,
   }
   for (const [id, name] of Object.entries(charts)) {
@@ -194,6 +201,12 @@ test(`the charts of ${ticker}'s model draw its real figures`, async ({ openPage 
   await expect(model.getByTestId('loss-chart').locator('path[data-series="validation"]'), 'a validation loss line').toHaveCount(1)
   await expect(drift.locator('circle[data-mark]'), 'each check marked on both panels').toHaveCount(2 * (checks + 1))
   await expect(drift.locator('path[data-series="drift score"]'), 'a line through the checks').toHaveAttribute('d', /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+$/)
+  await expect(evals.locator('circle[data-mark]'), 'each evaluation marked').toHaveCount(evaluated + 1)
+  await expect(evals.locator('[data-rule="passes above 60%"]'), 'the pass mark').toHaveCount(1)
+  // The whole stored history: at least as many checks and evaluations as the newest 100.
+  await page.getByLabel('History shown').selectOption({ label: 'All stored' })
+  await expect(drift.getByRole('img', { name: new RegExp(`^Drift over time, ${checks + 1} checks\\.`) })).toBeVisible()
+  await expect(evals.locator('circle[data-mark]')).toHaveCount(evaluated + 1)
   const past = model.getByTestId('past-forecasts-chart')
   await expect(past.locator('path[data-band]'), 'a band per held-out forecast').toHaveCount(6)
   await expect(past.locator('path[data-series="actual"]'), 'the real closes').toHaveCount(1)
