@@ -8,13 +8,13 @@ import time
 import pytest
 from agent_fakes import BEARISH_REPORT, BULLISH_REPORT, HEADLINES, INJECTION, NEWS, PERFORMANCE, make_prediction
 
-from stockagent import errors, runtime
+from stockagent import errors, runtime, settings
 from stockagent.agent import fields, runner, tools
-from stockagent.agent.context import Context
 from stockagent.agent.graph import AgentRun
 from stockagent.agent.graph import graph as plain_graph
 from stockagent.entries import agent as entries
 from stockagent.llm import ScriptedChat
+from stockagent.settings import Settings
 
 
 def script(writer=BEARISH_REPORT, **overrides):
@@ -36,7 +36,7 @@ def analyze(chat, tmp_path, *, prediction=None, headlines=HEADLINES, news_source
         headlines=headlines,
         news_source=news_source,
         chat=chat,
-        settings=settings or Context(),
+        settings=settings or Settings(),
         data_dir=tmp_path,
         **kw,
     )
@@ -98,7 +98,7 @@ def test_analysts_run_in_parallel(tmp_path):
             "turn": "t1",
         },
         context=AgentRun(
-            settings=Context(), chat=script(performance_analyst=meet(PERFORMANCE), news_analyst=meet(NEWS))
+            settings=Settings(), chat=script(performance_analyst=meet(PERFORMANCE), news_analyst=meet(NEWS))
         ),
     )
     metrics = {m["node"]: m for m in values["node_metrics"]}
@@ -152,7 +152,7 @@ def test_a_stated_rationale_is_kept_and_flagged(tmp_path):
 
 def test_max_revisions_zero_never_sends_back(tmp_path):
     chat = script(writer=BULLISH_REPORT)
-    out = analyze(chat, tmp_path, settings=Context(max_revisions=0))
+    out = analyze(chat, tmp_path, settings=Settings(max_revisions=0))
     assert len(chat.prompts("writer")) == 1 and out["revisions"] == 0 and out["recommendation"] == "NEUTRAL"
 
 
@@ -333,6 +333,7 @@ def test_entry_analyze_refuses_bad_requests_and_needs_an_llm(agent_env):
         with pytest.raises(errors.BadRequest, match=message):
             call(entries.analyze, req)
     agent_env.setenv("LLM_PROVIDER", "none")
+    settings.reset()  # the standalone path reads the environment once
     with pytest.raises(errors.Unavailable, match="no LLM configured: LLM_PROVIDER=none"):
         call(entries.analyze, good)
     assert call(entries.llm_status, {}) == {

@@ -55,14 +55,14 @@ from langgraph.runtime import Runtime
 from .. import errors
 from .. import runtime as host
 from ..llm.chat import ChatModel
+from ..settings import Settings
 from . import budget, fields, prompts, report, tools
-from .context import Context
 from .state import InputState, State
 
 log = logging.getLogger(__name__)
 
 NAME = "stock_analyst"
-NODE_MAX_TOKENS = {"performance_analyst": 160, "news_analyst": 96, "critic": 96}  # others: Context.max_tokens
+NODE_MAX_TOKENS = {"performance_analyst": 160, "news_analyst": 96, "critic": 96}  # others: Settings.max_tokens
 HISTORY_CHARS = {"report": 2500, "other": 400}  # what the answer node shows of earlier messages
 HISTORY_TURNS = 4  # earlier questions and answers shown besides the latest report
 
@@ -93,7 +93,7 @@ class Control:
 class AgentRun:
     """The graph's runtime context: settings, the chat model and the call's control."""
 
-    settings: Context
+    settings: Settings
     chat: ChatModel
     control: Control = dataclasses.field(default_factory=Control)
 

@@ -33,8 +33,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from .. import errors, redact
 from .. import runtime as host
 from ..llm.chat import ChatModel
+from ..settings import Settings
 from . import tools
-from .context import Context
 from .graph import NAME, AgentRun, Control, builder
 from .redis_saver import RedisSaver
 
@@ -131,7 +131,7 @@ def analyze(
     headlines: list[dict[str, Any]],
     news_source: str,
     chat: ChatModel,
-    settings: Context,
+    settings: Settings,
     data_dir: Path,
     redis_url: str | None = None,
     thread_id: str | None = None,

@@ -69,7 +69,7 @@ class State(InputState):
     """The critic's decision on the latest draft: ``revise`` (back to the writer) or ``accept``."""
 
     revisions: int = 0
-    """How many times the writer rewrote a draft this turn (bounded by Context.max_revisions)."""
+    """How many times the writer rewrote a draft this turn (bounded by Settings.max_revisions)."""
 
     final_report: str = ""
     """The finished report: the facts rendered in code, the model's checked fields, the stance

@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .context import Context
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ def yahoo_fetcher(timeout: float, limit: int) -> Fetcher:
 
 def fetch_news(
     ticker: str,
-    ctx: Context,
+    ctx: Settings,
     *,
     use_fmi: bool = True,
     finnhub: Fetcher | None = None,

@@ -15,7 +15,6 @@ missing or broken optional part never fails the forecasting functions.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Literal
 
 import pydantic
@@ -27,15 +26,6 @@ from ..contract.registry import entry
 _MAX_HEADLINES = 50
 _MAX_QUESTION_CHARS = 2000
 _MAX_THREAD_ID_CHARS = 200
-
-
-def _agent_context():
-    """The environment's context, with the values the server gave ``configure`` over it."""
-    from ..agent.context import Context
-
-    s = settings.load()
-    given = {name: value for name in ("llm_base_url", "fmi_api_key") if (value := getattr(s, name)) is not None}
-    return dataclasses.replace(Context.from_env(), **given)
 
 
 class Headline(Request):
@@ -88,14 +78,14 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
     from .. import llm
     from ..agent import runner
 
-    ctx = _agent_context()
-    chat = llm.select(ctx, threads=_thread_budget())
+    s = settings.load()
+    chat = llm.select(s, threads=_thread_budget())
     if question:
-        tokens, limit = chat.count_tokens(question), ctx.question_limit()
+        tokens, limit = chat.count_tokens(question), s.question_limit()
         if tokens > limit:
             raise errors.InvalidParameter(
                 f"question is {tokens} tokens long ({chat.counted_by}); the limit is {limit} tokens "
-                f"(AGENT_MAX_QUESTION_TOKENS, at most a third of LLM_CTX={ctx.llm_ctx} less the answer)"
+                f"(AGENT_MAX_QUESTION_TOKENS, at most a third of LLM_CTX={s.llm_ctx} less the answer)"
             )
     return runner.analyze(
         ticker=req.ticker,
@@ -103,9 +93,9 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
         headlines=headlines,
         news_source=news_source,
         chat=chat,
-        settings=ctx,
-        data_dir=settings.load().data_dir,
-        redis_url=settings.load().redis_url,
+        settings=s,
+        data_dir=s.data_dir,
+        redis_url=s.redis_url,
         thread_id=thread_id,
         question=question,
     )
@@ -130,7 +120,7 @@ def news(req: NewsRequest) -> dict[str, Any]:
     for a network failure: the answer's source is "none" and ``detail`` says why)."""
     from ..agent import tools as agent_tools
 
-    return agent_tools.fetch_news(req.ticker, _agent_context(), use_fmi=req.use_fmi)
+    return agent_tools.fetch_news(req.ticker, settings.load(), use_fmi=req.use_fmi)
 
 
 class EmbedRequest(Request):
@@ -168,7 +158,7 @@ def llm_status() -> dict[str, Any]:
     """Which LLM the analyst would use and whether it looks usable (loads nothing, calls nothing)."""
     from .. import llm
 
-    return llm.status(_agent_context())
+    return llm.status(settings.load())
 
 
 @entry(lane="inference")
