@@ -42,6 +42,8 @@ class AnalyzeRequest(Request):
     headlines: list[Headline] | None = pydantic.Field(None, max_length=_MAX_HEADLINES)
     news_source: Literal["finnhub", "yahoo", "none"] | None = None
     """Unset: \"none\" without headlines."""
+    drift: dict[str, Any] | None = None
+    """The model's latest drift report, as drift_latest answers it; unset: no drift check yet."""
     thread_id: str | None = None
     """A conversation to continue (at most 200 characters)."""
     question: str | None = None
@@ -68,6 +70,10 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
         agent_tools.forecast_facts(req.prediction)
     except (KeyError, TypeError, ValueError) as exc:
         raise errors.BadRequest(f"prediction is not a forecast: {exc}") from None
+    try:
+        agent_tools.drift_facts(req.drift)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise errors.BadRequest(f"drift is not a drift report: {exc}") from None
     headlines = [{k: v or "" for k, v in h.model_dump().items()} for h in req.headlines or []]
     news_source = req.news_source or ("none" if not headlines else None)
     if news_source is None:
@@ -95,6 +101,7 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
         chat=chat,
         settings=s,
         data_dir=s.data_dir,
+        drift=req.drift,
         redis_url=s.redis_url,
         thread_id=thread_id,
         question=question,
