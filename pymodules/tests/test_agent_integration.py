@@ -76,7 +76,13 @@ def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
     }
     out = json.loads(entries.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
-    assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
+    assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    # The answer is shown only once it passed the fields' checks; else left_out says why.
+    facts = {**tools.forecast_facts(req["prediction"]), "drift": None}
+    if out["answer"]:
+        assert fields.answer_problem(out["answer"], facts, ticker="TEST", headlines=headlines) is None
+    else:
+        assert [n for n in out["left_out"] if n.startswith("answer: ")], out["left_out"]
     assert (tmp_path / "agent" / "checkpoints.sqlite").is_file()
 
 
