@@ -68,7 +68,7 @@ def _news(symbol: str, use_fmi: bool) -> dict[str, Any]:
     return out
 
 
-def _drift(model: str) -> dict[str, Any] | None:
+def _latest_drift(model: str) -> dict[str, Any] | None:
     """The model's latest stored drift report, as the server passes it to the analyst; None when none."""
     try:
         return _call(monitoring.drift_latest, {"ticker": model})
@@ -107,7 +107,7 @@ def analyze(
     nw = _news(symbol, use_fmi is not False)
     req: dict[str, Any] = {"ticker": symbol, "prediction": fc, "headlines": nw["headlines"]}
     req["news_source"] = nw["source"]
-    drift = _drift(model)
+    drift = _latest_drift(model)
     if drift is not None:
         req["drift"] = drift
     if thread_id:

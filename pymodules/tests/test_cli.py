@@ -114,8 +114,10 @@ def test_monitor_and_analyze_print_the_http_bodies(analyst, capsys):
     stored = json.loads((analyst.data_dir / "reports" / "GSPC.json").read_text())
     assert "thread_id" not in stored and stored["ticker"] == "^GSPC"
 
+    checks = len(json.loads(monitoring.drift_history(b'{"ticker": "parent"}'))["history"])
     code, out = run_cli(capsys, "analyze", "--ticker", "parent", "--no-use-fmi")
     assert code == 0, out
+    assert len(json.loads(monitoring.drift_history(b'{"ticker": "parent"}'))["history"]) == checks  # none run
     assert_schema_keys(out, "AnalyzeAnswer", "analyze")
     assert_schema_keys(out["predictions"], "AnalysisForecast", "predictions", closed=False)
     assert len(out["predictions"]["full_forecast"]) == 63 and out["predictions"]["history"]
