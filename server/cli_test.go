@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 
 	"stockagent/pybridge/pybridgetest"
@@ -68,6 +69,29 @@ func TestCLIPrintsTheHTTPBodies(t *testing.T) {
 		if err := sameShape("$", web, term, c.values); err != nil {
 			t.Errorf("POST %s against %v: %v", c.path, c.args, err)
 		}
+	}
+
+	// Monitoring has checked AAPL's drift now: the server hands the stored check to the
+	// analyst, whose data section states it (a question: the semantic cache never answers one).
+	var drift struct {
+		Health string `json:"health"` // as Python stored it: the built-in thresholds' verdict, which the report states
+		Rows   struct {
+			N int `json:"rows"`
+		} `json:"current"`
+	}
+	if status, body := srv.get(t, "/monitor/AAPL/drift"); status != 200 || json.Unmarshal([]byte(body), &drift) != nil {
+		t.Fatalf("GET /monitor/AAPL/drift: %d %.500s", status, body)
+	}
+	status, body := srv.post(t, "/analyze", `{"ticker":"AAPL","question":"Has the model drifted?"}`)
+	var answer struct {
+		Report string `json:"final_report"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &answer) != nil {
+		t.Fatalf("POST /analyze: %d %.500s", status, body)
+	}
+	want := fmt.Sprintf("**Drift** of the model's inputs over the last %d trading days", drift.Rows.N)
+	if !strings.Contains(answer.Report, want) || !strings.Contains(answer.Report, "**"+drift.Health+"**") {
+		t.Fatalf("the report does not state the drift check (%q, %s):\n%s", want, drift.Health, answer.Report)
 	}
 }
 

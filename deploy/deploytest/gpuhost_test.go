@@ -596,11 +596,11 @@ func publishes(s types.ServiceConfig, target uint32) bool {
 var (
 	// Go: config.Load's helpers (str, num, dur, onOff, list, getenv) and os.Getenv.
 	goRead = regexp.MustCompile(`\b(?:os\.Getenv|os\.LookupEnv|getenv|str|num|dur|onOff|list)\(\s*"([A-Z][A-Z0-9_]*)"`)
-	// Python: getenv("NAME"), environ["NAME"], any get("NAME", …) (os.environ's,
-	// a mapping passed in for tests, the settings classes' helpers) and the
-	// agent context's _env("NAME", …). The package has no other upper-case
-	// keys that get() looks up; one added would show here as undocumented.
-	pyRead = regexp.MustCompile(`(?:\bgetenv\(|\bget\(|\benviron\[|(?:^|[^\w.])_?env\()\s*["']([A-Z][A-Z0-9_]*)["']`)
+	// Python: getenv("NAME"), environ["NAME"] and any get("NAME", …) (os.environ's,
+	// a mapping passed in for tests). The package has no other upper-case keys
+	// that get() looks up; one added would show here as undocumented. Its
+	// settings model's variables are config.PythonVariables (see appReads).
+	pyRead = regexp.MustCompile(`(?:\bgetenv\(|\bget\(|\benviron\[)\s*["']([A-Z][A-Z0-9_]*)["']`)
 	// A README table row's first cell holds one or more `NAME`s.
 	tableRow  = regexp.MustCompile(`(?m)^\|([^|]+)\|`)
 	tableName = regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
@@ -657,7 +657,7 @@ func appReads(t *testing.T) map[string][]string {
 	// One name from each way of reading proves the patterns still match the code.
 	for name, file := range map[string]string{
 		"PORT": "server/config/config.go", "LOG_LEVEL": "server/config/config.go", "RATE_LIMITS": "server/config/config.go",
-		"LLM_BASE_URL": "pymodules/stockagent/agent/context.py", "MLFLOW_DISABLE": "pymodules/stockagent/forecast/tracking.py",
+		"LLM_MODEL": "server/config/config.go", "MLFLOW_DISABLE": "pymodules/stockagent/forecast/tracking.py",
 	} {
 		if !slices.Contains(reads[name], file) {
 			t.Fatalf("%s is not found read in %s: the patterns no longer match the code (found %v)", name, file, reads[name])

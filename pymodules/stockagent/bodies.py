@@ -68,6 +68,14 @@ def _news(symbol: str, use_fmi: bool) -> dict[str, Any]:
     return out
 
 
+def _latest_drift(model: str) -> dict[str, Any] | None:
+    """The model's latest stored drift report, as the server passes it to the analyst; None when none."""
+    try:
+        return _call(monitoring.drift_latest, {"ticker": model})
+    except errors.NotFound:
+        return None
+
+
 def forecast_view(fc: dict[str, Any]) -> dict[str, Any]:
     """A forecast as the analysis's ``predictions`` holds it: its views (next_day, week, month,
     quarter, full_forecast) beside the history and its other fields."""
@@ -99,6 +107,9 @@ def analyze(
     nw = _news(symbol, use_fmi is not False)
     req: dict[str, Any] = {"ticker": symbol, "prediction": fc, "headlines": nw["headlines"]}
     req["news_source"] = nw["source"]
+    drift = _latest_drift(model)
+    if drift is not None:
+        req["drift"] = drift
     if thread_id:
         req["thread_id"] = thread_id
     if question:

@@ -1,4 +1,5 @@
-"""Settings of the forecasting core and of monitoring: one typed, frozen model (pydantic-settings).
+"""Settings of the forecasting core, of monitoring and of the analyst: one typed, frozen model
+(pydantic-settings).
 
 Every value has a safe default, is validated once when the object is built, and is read-only
 afterwards. Library code takes a :class:`Settings` argument; only the entry modules (and the CLI
@@ -28,7 +29,25 @@ worker read the environment (:meth:`Settings.from_env`, through :func:`load`).
 | ``DRIFT_WINDOW_DAYS`` | ``60`` | trading days in drift's *current* window (the most recent ones) |
 | ``MONITOR_HISTORY_KEEP`` | ``500`` | drift and evaluation records kept per model in the history files |
 | ``REDIS_URL`` | unset | the analyst's checkpoints (and Feast's online store) live in Redis; unset: SQLite |
-| ``LLM_BASE_URL``, ``FMI_API_KEY`` | unset | the analyst's server and Finnhub key; unset: agent/context.py's |
+| ``LLM_PROVIDER`` | ``llama-cpp`` | ``llama-cpp`` (in-process), ``openai-compatible`` (``LLM_BASE_URL``), ``none`` |
+| ``LLM_BASE_URL`` | unset | an OpenAI-compatible server (``http://host:8080/v1``); wins over ``LLM_PROVIDER`` |
+| ``LLM_MODEL`` | unset | the model name sent to that server |
+| ``LLM_API_KEY`` | unset | its API key (local servers need none) |
+| ``LLM_TIMEOUT`` | ``60`` | seconds one LLM call may take (per attempt for a server) |
+| ``LLM_MAX_RETRIES`` | ``1`` | retries of a failed server call |
+| ``LLM_GGUF`` | the packaged SmolLM2-135M-Instruct | a GGUF file for the in-process model |
+| ``LLM_CTX`` | ``2048`` | the in-process model's context window (tokens) |
+| ``LLM_THREADS`` | ``0`` = the calling worker's torch thread budget | CPU threads of the in-process model |
+| ``LLM_TEMPERATURE`` | ``0.2`` | sampling temperature |
+| ``AGENT_MAX_TOKENS`` | ``384`` | tokens one answer may have (bounds each in-process call) |
+| ``AGENT_MAX_REVISIONS`` | ``1`` | times the critic may send a report back |
+| ``AGENT_MAX_QUESTION_TOKENS`` | ``512`` | tokens a follow-up question may have (more: 422; see question_limit) |
+| ``AGENT_LLM_CRITIQUE`` | ``off`` | also ask the LLM to critique (the deterministic checks always run) |
+| ``AGENT_DIRECTION_BAND_PCT`` | ``1.0`` | a forecast move within ±this % counts as flat |
+| ``NEWS_SOURCE`` | ``auto`` | ``auto`` (Finnhub with a key, then Yahoo), ``finnhub``, ``yahoo``, ``none`` |
+| ``FMI_API_KEY`` | unset | Finnhub API key (the server also reads ``FINNHUB_API_KEY``) |
+| ``NEWS_TIMEOUT`` | ``3`` | seconds per news request |
+| ``NEWS_LIMIT`` | ``8`` | headlines kept per ticker |
 
 An empty or blank value keeps the default. The OMP/MKL thread caps stay environment variables: the
 native libraries read them when they load.
@@ -52,8 +71,12 @@ DataSource = Literal["auto", "bundled", "yahoo"]
 Strategy = Literal["freeze", "fine_tune"]
 Device = Literal["auto", "cpu", "cuda"]
 AmpMode = Literal["off", "bf16", "fp16"]
+LLMProvider = Literal["llama-cpp", "openai-compatible", "none"]
+NewsSource = Literal["auto", "finnhub", "yahoo", "none"]
 DATA_SOURCES, STRATEGIES, DEVICES, AMP_MODES = (get_args(t) for t in (DataSource, Strategy, Device, AmpMode))
-_LOWERED = ("data_source", "child_strategy", "device", "train_amp", "feature_store")
+LLM_PROVIDERS, NEWS_SOURCES = get_args(LLMProvider), get_args(NewsSource)
+_LOWERED = ("data_source", "child_strategy", "device", "train_amp", "feature_store", "llm_provider", "news_source")
+_SECRETS = ("redis_url", "llm_base_url", "llm_api_key", "fmi_api_key")
 
 
 class Settings(BaseSettings):
@@ -77,11 +100,31 @@ class Settings(BaseSettings):
     feature_store: Literal["off", "feast"] = "off"
     drift_window_days: int = pydantic.Field(default=60, ge=MIN_DRIFT_WINDOW_DAYS, le=5000)  # ~3 months: the old window
     history_keep: int = pydantic.Field(default=500, ge=1, le=100_000, validation_alias="MONITOR_HISTORY_KEEP")
-    # Secrets (a Redis URL may hold a password) stay out of repr. The analyst's server and Finnhub
-    # key as the server read them (old names included); None: agent/context.py reads its own.
+    # Secrets (a Redis URL or a server URL may hold a password) stay out of repr.
     redis_url: str | None = pydantic.Field(default=None, repr=False)
-    llm_base_url: str | None = pydantic.Field(default=None, repr=False)
-    fmi_api_key: str | None = pydantic.Field(default=None, repr=False)
+
+    # The analyst (agent/, llm/): its language model, its loop and its news.
+    llm_provider: LLMProvider = "llama-cpp"
+    llm_base_url: str = pydantic.Field(default="", repr=False)  # wins over llm_provider when set
+    llm_model: str = ""
+    llm_api_key: str = pydantic.Field(default="", repr=False)
+    llm_timeout: float = pydantic.Field(default=60.0, gt=0, le=3600)
+    llm_max_retries: int = pydantic.Field(default=1, ge=0, le=10)
+    llm_gguf: str = ""  # empty: the packaged SmolLM2
+    llm_ctx: int = pydantic.Field(default=2048, ge=256, le=131072)
+    llm_threads: int = pydantic.Field(default=0, ge=0, le=256)  # 0: the calling worker's torch budget
+    temperature: float = pydantic.Field(default=0.2, ge=0, le=2, validation_alias="LLM_TEMPERATURE")
+    max_tokens: int = pydantic.Field(default=384, ge=16, le=8192, validation_alias="AGENT_MAX_TOKENS")
+    max_revisions: int = pydantic.Field(default=1, ge=0, le=5, validation_alias="AGENT_MAX_REVISIONS")
+    max_question_tokens: int = pydantic.Field(
+        default=512, ge=16, le=32768, validation_alias="AGENT_MAX_QUESTION_TOKENS"
+    )
+    llm_critique: bool = pydantic.Field(default=False, validation_alias="AGENT_LLM_CRITIQUE")
+    direction_band_pct: float = pydantic.Field(default=1.0, ge=0, lt=50, validation_alias="AGENT_DIRECTION_BAND_PCT")
+    news_source: NewsSource = "auto"
+    fmi_api_key: str = pydantic.Field(default="", repr=False)
+    news_timeout: float = pydantic.Field(default=3.0, gt=0, le=60)
+    news_limit: int = pydantic.Field(default=8, ge=1, le=50)
 
     @classmethod
     def settings_customise_sources(
@@ -150,9 +193,10 @@ class Settings(BaseSettings):
             return cls(**given)
         except pydantic.ValidationError as exc:
             first = exc.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else ""
+            loc = str(first["loc"][0]) if first["loc"] else ""
+            field = fields.get(loc, loc)  # an aliased field is reported by its variable's name
             name = next((v for v, f in fields.items() if f == field), field.upper())
-            shown = "***" if field in ("redis_url", "llm_base_url", "fmi_api_key") else repr(given.get(field))
+            shown = "***" if field in _SECRETS else repr(given.get(field))
             why = first["msg"].removeprefix("Value error, ")
             raise ValueError(f"setting {name}={shown} is invalid: {why}") from None
 
@@ -163,6 +207,11 @@ class Settings(BaseSettings):
             env = {name.upper(): value for name, value in EnvSettingsSource(cls, case_sensitive=False)().items()}
         fields = cls.variables()
         return cls.from_values({name: value for name, value in env.items() if name in fields})
+
+    def question_limit(self) -> int:
+        """The tokens a question may have: AGENT_MAX_QUESTION_TOKENS, and at most a third of what
+        the context leaves beside the answer, so the thread's history and the facts still fit."""
+        return max(16, min(self.max_question_tokens, (self.llm_ctx - self.max_tokens) // 3))
 
     @property
     def models_dir(self) -> Path:

@@ -8,10 +8,10 @@ from agent_fakes import BEARISH_REPORT, NEWS, PERFORMANCE, make_prediction
 
 from stockagent import errors
 from stockagent.agent import budget, runner
-from stockagent.agent.context import Context
 from stockagent.entries import agent as entries
 from stockagent.llm import ScriptedChat
 from stockagent.llm.chat import estimate_tokens
+from stockagent.settings import Settings
 
 N_CTX = 900
 LONG_HEADLINES = [
@@ -40,7 +40,7 @@ def analyze(chat, tmp_path, **kw):
         headlines=kw.pop("headlines", LONG_HEADLINES),
         news_source="yahoo",
         chat=chat,
-        settings=Context(llm_ctx=N_CTX),
+        settings=Settings(llm_ctx=N_CTX),
         data_dir=tmp_path,
         **kw,
     )

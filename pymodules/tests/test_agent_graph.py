@@ -1,6 +1,7 @@
 """The analyst graph driven by a scripted chat model: parallel analysts, the bounded critic loop,
 the strict parse and its labelled fallback, prompt injection, checkpoints, cancellation."""
 
+import datetime as dt
 import json
 import threading
 import time
@@ -8,13 +9,14 @@ import time
 import pytest
 from agent_fakes import BEARISH_REPORT, BULLISH_REPORT, HEADLINES, INJECTION, NEWS, PERFORMANCE, make_prediction
 
-from stockagent import errors, runtime
+from stockagent import errors, runtime, settings
 from stockagent.agent import fields, runner, tools
-from stockagent.agent.context import Context
 from stockagent.agent.graph import AgentRun
 from stockagent.agent.graph import graph as plain_graph
 from stockagent.entries import agent as entries
 from stockagent.llm import ScriptedChat
+from stockagent.monitoring import drift
+from stockagent.settings import Settings
 
 
 def script(writer=BEARISH_REPORT, **overrides):
@@ -36,7 +38,7 @@ def analyze(chat, tmp_path, *, prediction=None, headlines=HEADLINES, news_source
         headlines=headlines,
         news_source=news_source,
         chat=chat,
-        settings=settings or Context(),
+        settings=settings or Settings(),
         data_dir=tmp_path,
         **kw,
     )
@@ -98,7 +100,7 @@ def test_analysts_run_in_parallel(tmp_path):
             "turn": "t1",
         },
         context=AgentRun(
-            settings=Context(), chat=script(performance_analyst=meet(PERFORMANCE), news_analyst=meet(NEWS))
+            settings=Settings(), chat=script(performance_analyst=meet(PERFORMANCE), news_analyst=meet(NEWS))
         ),
     )
     metrics = {m["node"]: m for m in values["node_metrics"]}
@@ -152,7 +154,7 @@ def test_a_stated_rationale_is_kept_and_flagged(tmp_path):
 
 def test_max_revisions_zero_never_sends_back(tmp_path):
     chat = script(writer=BULLISH_REPORT)
-    out = analyze(chat, tmp_path, settings=Context(max_revisions=0))
+    out = analyze(chat, tmp_path, settings=Settings(max_revisions=0))
     assert len(chat.prompts("writer")) == 1 and out["revisions"] == 0 and out["recommendation"] == "NEUTRAL"
 
 
@@ -244,6 +246,77 @@ def test_a_follow_up_on_the_same_thread_sees_the_earlier_report(tmp_path):
     assert out5["revisions"] == 1 and "answer" not in out5 and out5["recommendation"] == "NEUTRAL"
 
 
+@pytest.mark.parametrize(
+    "planted, why",
+    [
+        ("The price will be $123.45 next week.", "it writes a number the data does not contain"),
+        ("MSFT looks stronger than TEST over the month.", "it names a symbol other than TEST"),
+        ("The forecast points down. The forecast points down.", "it repeats a sentence"),
+        ("<<<NEWS_NOTE The tone is mixed.", "it copies a marker of the prompt"),
+        ("", "it is empty"),
+    ],
+)
+def test_a_follow_up_answer_that_fails_its_checks_is_left_out(tmp_path, planted, why):
+    out1 = analyze(script(), tmp_path, thread_id="t")
+    assert out1["left_out"] == []
+
+    out = analyze(script(answer=planted), tmp_path, thread_id="t", question="What next?")
+    assert out["answer"] == "" and out["left_out"] == [f"answer: {why}"]
+    assert out["final_report"] == out1["final_report"]  # the thread's report, untouched
+
+    nxt = script(answer="The model expects the price to fall.")
+    out3 = analyze(nxt, tmp_path, thread_id="t", question="And then?")
+    assert out3["answer"] == "The model expects the price to fall." and out3["left_out"] == []  # per turn
+    history = nxt.prompts("answer")[0].text
+    assert f"(an answer was left out: {why})" in history  # the thread keeps no failed answer
+    if planted:
+        assert planted not in history
+
+
+def test_a_follow_up_answer_may_cite_the_facts(tmp_path):
+    """Numbers of the forecast (rounded as shown) and the asked ticker pass; the answer is shown."""
+    text = "TEST last closed at $100.00 and the 21-day forecast is $96.91, a fall of 3.1%."
+    out = analyze(script(answer=text), tmp_path, question="What does the model expect?")
+    assert out["answer"] == text and out["left_out"] == []
+
+
+def test_the_latest_drift_check_is_among_the_facts(with_parent, tmp_path):
+    """A real drift check of the trained parent, stored as monitoring stores it, is stated in the
+    data section beside its thresholds, reaches the writer's prompt, and its numbers are numbers a
+    field or an answer may write; a number it lacks still fails."""
+    drift.run_drift(with_parent, "parent", window_days=60)
+    record = drift.latest_drift(with_parent, "parent")  # the stored record, as the server passes it
+    score, ratio, health = record["drift_score"], record["volatility_index"], record["health"]
+    when = dt.datetime.fromisoformat(record["timestamp"]).strftime("%Y-%m-%d %H:%M UTC")
+    prediction = {**make_prediction(), "model_version": record["model_version"]}
+    writer = json.dumps(
+        {
+            "stance": "BEARISH",
+            "confidence": "Low",
+            "reasons": [f"The drift check gives a drift score of {score:.2f}.", "Volatility now runs at 4321.5 times."],
+        }
+    )
+    chat = script(writer=writer, answer=f"The volatility ratio of the last drift check is {ratio:.2f}.")
+    out = analyze(chat, tmp_path, prediction=prediction, drift=record, question="What did the drift check find?")
+    report = out["final_report"]
+    data = report[: report.index("### From the language model")]
+    assert (
+        f"**Drift** of the model's inputs over the last {record['current']['rows']} trading days against its "
+        f"training data (checked {when}, on model version {record['model_version']}): **{health}**." in data
+    )
+    assert f"- Drift score {score:.2f} (degraded above 1, critical above 2)." in data
+    assert f"- Volatility ratio {ratio:.2f} (degraded outside 0.6 to 1.5, critical outside 0.4 to 2.5)." in data
+    assert health == drift.health(score, ratio)  # the verdict stated is the one the thresholds give
+    assert f"Drift of the model's inputs, checked {when}: {health}" in chat.prompts("writer")[0].text
+    assert f"- The drift check gives a drift score of {score:.2f}." in report  # a drift number passes
+    assert out["left_out"] == ["reason 2: it writes a number the data does not contain"]
+    assert out["answer"] == f"The volatility ratio of the last drift check is {ratio:.2f}."
+
+    plain = script()
+    assert "**Drift:** no drift check yet." in analyze(plain, tmp_path)["final_report"]
+    assert "Drift of the model's inputs: no drift check yet." in plain.prompts("writer")[0].text
+
+
 def test_cancellation_and_progress(tmp_path):
     events = []
     with runtime.local_call(on_progress=events.append) as cancel:
@@ -328,11 +401,13 @@ def test_entry_analyze_refuses_bad_requests_and_needs_an_llm(agent_env):
         ({**good, "headlines": [{"publisher": "x"}]}, "headlines\\[0\\]"),
         ({**good, "headlines": HEADLINES, "news_source": "twitter"}, "news_source"),
         ({**good, "question": 3}, "question must be a string"),
+        ({**good, "drift": {"health": "Healthy"}}, "drift is not a drift report"),
     ]
     for req, message in bad:
         with pytest.raises(errors.BadRequest, match=message):
             call(entries.analyze, req)
     agent_env.setenv("LLM_PROVIDER", "none")
+    settings.reset()  # the standalone path reads the environment once
     with pytest.raises(errors.Unavailable, match="no LLM configured: LLM_PROVIDER=none"):
         call(entries.analyze, good)
     assert call(entries.llm_status, {}) == {

@@ -19,7 +19,7 @@ from conftest import free_port
 
 from stockagent import errors, llm
 from stockagent.agent import fields, report, runner, tools
-from stockagent.agent.context import Context
+from stockagent.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -76,12 +76,18 @@ def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
     }
     out = json.loads(entries.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
-    assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1" and out["answer"].strip()
+    assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    # The answer is shown only once it passed the fields' checks; else left_out says why.
+    facts = {**tools.forecast_facts(req["prediction"]), "drift": None}
+    if out["answer"]:
+        assert fields.answer_problem(out["answer"], facts, ticker="TEST", headlines=headlines) is None
+    else:
+        assert [n for n in out["left_out"] if n.startswith("answer: ")], out["left_out"]
     assert (tmp_path / "agent" / "checkpoints.sqlite").is_file()
 
 
 def test_in_process_generation_stops_between_tokens():
-    chat = llm.select(Context(llm_timeout=120), threads=1)
+    chat = llm.select(Settings(llm_timeout=120), threads=1)
     messages = [{"role": "user", "content": "Write a long story about a lighthouse."}]
     checks = []
 
@@ -154,7 +160,7 @@ def llama_server(tmp_path):
 
 
 def test_openai_compatible_server(tmp_path, llama_server):
-    settings = Context(
+    settings = Settings(
         llm_base_url=llama_server, llm_model="smollm2", max_tokens=MAX_TOKENS, llm_timeout=120, llm_max_retries=0
     )
     assert llm.status(settings)["provider"] == "openai-compatible"
@@ -168,7 +174,7 @@ def test_openai_compatible_server(tmp_path, llama_server):
 def test_a_follow_up_on_another_replica_through_redis(tmp_path, redis_url):
     from stockagent.agent.redis_saver import RedisSaver
 
-    settings = Context(max_tokens=MAX_TOKENS, llm_timeout=120)
+    settings = Settings(max_tokens=MAX_TOKENS, llm_timeout=120)
     chat = llm.select(settings, threads=1)
     first = run(chat, tmp_path / "a", settings, thread_id="shared-turns", redis_url=redis_url)
     assert_structure(first, "llama-cpp")
@@ -188,7 +194,7 @@ MODEL_TEXT = re.compile(re.escape(report.MODEL_HEADING) + r"\n(.*?)\nMarket Stan
 def test_reports_from_the_default_model_show_only_checked_text(tmp_path):
     """What reaches the reader from the real default model: no marker, no repeated sentence, and no
     number the facts lack, on several tickers; the schema makes stance and confidence parse."""
-    settings = Context(max_tokens=MAX_TOKENS, llm_timeout=120)
+    settings = Settings(max_tokens=MAX_TOKENS, llm_timeout=120)
     chat = llm.select(settings, threads=1)
     started = time.perf_counter()
     for ticker, close, move in READERS_TICKERS:

@@ -82,3 +82,35 @@ def test_data_section_renders_the_facts_and_quotes_feed_text_literally():
 )
 def test_parse_sentiment(text, sentiment):
     assert report.parse_sentiment(text) == sentiment
+
+
+def test_drift_facts_state_the_check_and_its_thresholds():
+    record = {
+        "health": "Critical (Drift Detected)",
+        "timestamp": "2026-03-02T14:05:09",  # without a zone it is read as UTC
+        "model_version": "v2",
+        "drift_score": 2.345678,
+        "volatility_index": 0.912345,
+        "current": {"rows": 60},
+        "feature_metrics": {"Close": {"psi": 0.123456}},  # per-feature numbers are not facts of the report
+    }
+    d = tools.drift_facts(record)
+    assert (d["checked"], d["drift_score"], d["volatility_ratio"], d["window_days"]) == (
+        "2026-03-02 14:05 UTC",
+        2.35,
+        0.91,
+        60,
+    )
+    facts = {**tools.forecast_facts(make_prediction()), "drift": d}
+    text = report.data_section(facts, [], "none")
+    assert (
+        "(checked 2026-03-02 14:05 UTC, on model version v2, not the forecast's): **Critical (Drift Detected)**."
+        in text
+    )
+    assert "- Drift score 2.35 (degraded above 1, critical above 2)." in text
+    known = fields.known_numbers(facts)
+    assert {2.35, 0.91, 60.0, 2.5, 0.4}.issubset(known) and 0.123456 not in known
+    assert tools.drift_facts(None) is None
+    for bad, error in [({**record, "health": None}, ValueError), ({"health": "Healthy"}, KeyError)]:
+        with pytest.raises(error):
+            tools.drift_facts(bad)

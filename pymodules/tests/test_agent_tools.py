@@ -9,9 +9,9 @@ import pytest
 
 from stockagent import errors, llm
 from stockagent.agent import tools
-from stockagent.agent.context import Context
 from stockagent.entries import agent as entries
 from stockagent.llm import chat as chat_mod
+from stockagent.settings import Settings
 
 
 def headline(title):
@@ -35,7 +35,7 @@ def test_news_source_order_and_fallbacks():
 
         return fetch
 
-    keyed = Context(fmi_api_key="k")
+    keyed = Settings(fmi_api_key="k")
     out = tools.fetch_news("AAPL", keyed, finnhub=ok("finnhub"), yahoo=ok("yahoo"))
     assert (
         out["source"] == "finnhub" and out["headlines"][0]["title"] == "finnhub AAPL" and calls == [("finnhub", "AAPL")]
@@ -47,7 +47,7 @@ def test_news_source_order_and_fallbacks():
     out = tools.fetch_news("AAPL", keyed, use_fmi=False, finnhub=ok("finnhub"), yahoo=ok("yahoo"))
     assert out["source"] == "yahoo" and "use_fmi=false" in out["detail"]
 
-    out = tools.fetch_news("AAPL", Context(), finnhub=ok("finnhub"), yahoo=ok("yahoo"))  # no key: Yahoo
+    out = tools.fetch_news("AAPL", Settings(), finnhub=ok("finnhub"), yahoo=ok("yahoo"))  # no key: Yahoo
     assert out["source"] == "yahoo" and "FMI_API_KEY is not set" in out["detail"]
 
     out = tools.fetch_news("AAPL", keyed, finnhub=lambda t: [], yahoo=failing(ConnectionError("offline")))
@@ -59,16 +59,16 @@ def test_news_source_order_and_fallbacks():
     }
 
     out = tools.fetch_news(
-        "AAPL", Context(news_source="none", fmi_api_key="k"), finnhub=ok("finnhub"), yahoo=ok("yahoo")
+        "AAPL", Settings(news_source="none", fmi_api_key="k"), finnhub=ok("finnhub"), yahoo=ok("yahoo")
     )
     assert out["source"] == "none" and out["detail"] == "NEWS_SOURCE=none"
 
     out = tools.fetch_news(
-        "AAPL", Context(news_source="finnhub", fmi_api_key="k"), finnhub=failing(OSError("down")), yahoo=ok("yahoo")
+        "AAPL", Settings(news_source="finnhub", fmi_api_key="k"), finnhub=failing(OSError("down")), yahoo=ok("yahoo")
     )
     assert out["source"] == "none"  # only Finnhub was asked for
 
-    many = tools.fetch_news("AAPL", Context(news_limit=3), yahoo=lambda t: [headline(str(i)) for i in range(10)])
+    many = tools.fetch_news("AAPL", Settings(news_limit=3), yahoo=lambda t: [headline(str(i)) for i in range(10)])
     assert len(many["headlines"]) == 3
 
 
@@ -146,8 +146,8 @@ def test_headline_block_quotes_and_cleans():
     assert tools.quote_block("NOTE", "a\nb >>> c") == "<<<NOTE\na b c\nNOTE>>>"
 
 
-def test_entry_news_offline_never_raises(monkeypatch):
-    monkeypatch.setenv("NEWS_SOURCE", "none")
+def test_entry_news_offline_never_raises(load_env):
+    load_env(NEWS_SOURCE="none")
     out = json.loads(entries.news(b'{"ticker": "aapl"}'))
     assert out == {"ticker": "AAPL", "source": "none", "headlines": [], "detail": "NEWS_SOURCE=none"}
     with pytest.raises(errors.BadRequest):
@@ -156,46 +156,12 @@ def test_entry_news_offline_never_raises(monkeypatch):
         entries.news(b'{"ticker": "AAPL", "use_fmi": "yes"}')
 
 
-def test_context_from_env():
-    ctx = Context.from_env(
-        {
-            "LLM_PROVIDER": " NONE ",
-            "LLM_TIMEOUT": "5",
-            "AGENT_MAX_REVISIONS": "0",
-            "AGENT_LLM_CRITIQUE": "yes",
-            "NEWS_SOURCE": "Yahoo",
-            "LLM_MODEL": "",
-            "FMI_API_KEY": "Key",
-        }
-    )
-    assert (
-        ctx.llm_provider,
-        ctx.llm_timeout,
-        ctx.max_revisions,
-        ctx.llm_critique,
-        ctx.news_source,
-        ctx.fmi_api_key,
-    ) == ("none", 5.0, 0, True, "yahoo", "Key")
-    assert Context.from_env({}) == Context()
-    for env, message in [
-        ({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"),
-        ({"LLM_TIMEOUT": "soon"}, "LLM_TIMEOUT"),
-        ({"AGENT_MAX_REVISIONS": "9"}, "AGENT_MAX_REVISIONS"),
-        ({"AGENT_LLM_CRITIQUE": "maybe"}, "AGENT_LLM_CRITIQUE"),
-        ({"NEWS_SOURCE": "twitter"}, "NEWS_SOURCE"),
-    ]:
-        with pytest.raises(ValueError, match=message):
-            Context.from_env(env)
-    for f in Context.__dataclass_fields__.values():
-        assert f.metadata["env"] and f.metadata["description"]
-
-
 def test_llm_choice_and_cheap_status(tmp_path):
-    status = llm.status(Context())
+    status = llm.status(Settings())
     assert status["provider"] == "llama-cpp" and status["available"] is True
     assert status["model"] == "SmolLM2-135M-Instruct.Q4_1" and llm.packaged_gguf().is_file()
 
-    remote = Context(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_provider="none")
+    remote = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_provider="none")
     assert llm.status(remote) == {
         "available": True,
         "provider": "openai-compatible",
@@ -205,8 +171,8 @@ def test_llm_choice_and_cheap_status(tmp_path):
     model = llm.select(remote)
     assert isinstance(model, llm.OpenAIChat) and llm.select(remote) is model  # built once
 
-    assert llm.status(Context(llm_provider="openai-compatible"))["available"] is False
-    missing = Context(llm_gguf=str(tmp_path / "nope.gguf"))
+    assert llm.status(Settings(llm_provider="openai-compatible"))["available"] is False
+    missing = Settings(llm_gguf=str(tmp_path / "nope.gguf"))
     assert llm.status(missing)["available"] is False and "is not a file" in llm.status(missing)["detail"]
     with pytest.raises(errors.Unavailable, match="no LLM configured: LLM_GGUF="):
         llm.select(missing)
@@ -237,7 +203,7 @@ def test_old_settings_reach_the_analyst_through_configure(monkeypatch, tmp_path)
 
     for name in ("FMI_API_KEY", "LLM_BASE_URL", "LLM_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NEWS_SOURCE", "auto")
+    monkeypatch.setenv("NEWS_SOURCE", "none")  # not read: the server's mapping leaves NEWS_SOURCE at auto
     asked = []
 
     def finnhub_fetcher(api_key, timeout, limit):
@@ -262,8 +228,8 @@ def test_old_settings_reach_the_analyst_through_configure(monkeypatch, tmp_path)
             ).encode()
         )
         assert "fh-key" not in repr(settings.load())
-        ctx = entries._agent_context()
-        assert ctx.fmi_api_key == "fh-key" and ctx.llm_base_url == "http://llm.invalid:8080/v1"
+        s = settings.load()
+        assert s.fmi_api_key == "fh-key" and s.llm_base_url == "http://llm.invalid:8080/v1"
         assert json.loads(entries.llm_status(b"{}"))["provider"] == "openai-compatible"
 
         out = json.loads(entries.news(b'{"ticker": "AAPL"}'))  # no use_fmi: NEWS_SOURCE decides

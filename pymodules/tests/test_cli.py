@@ -114,14 +114,21 @@ def test_monitor_and_analyze_print_the_http_bodies(analyst, capsys):
     stored = json.loads((analyst.data_dir / "reports" / "GSPC.json").read_text())
     assert "thread_id" not in stored and stored["ticker"] == "^GSPC"
 
+    checks = len(json.loads(monitoring.drift_history(b'{"ticker": "parent"}'))["history"])
     code, out = run_cli(capsys, "analyze", "--ticker", "parent", "--no-use-fmi")
     assert code == 0, out
+    assert len(json.loads(monitoring.drift_history(b'{"ticker": "parent"}'))["history"]) == checks  # none run
     assert_schema_keys(out, "AnalyzeAnswer", "analyze")
     assert_schema_keys(out["predictions"], "AnalysisForecast", "predictions", closed=False)
     assert len(out["predictions"]["full_forecast"]) == 63 and out["predictions"]["history"]
     assert out["last_price"] == out["predictions"]["history"][-1]["close"]
     assert out["recommendation"] == "BEARISH" and out["cached"] is False and out["thread_id"]
     assert out["news"] == {"ticker": "^GSPC", "source": "none", "headlines": [], "detail": "NEWS_SOURCE=none"}
+    assert (
+        f"**Drift** of the model's inputs over the last {stored_drift['current']['rows']} trading days"
+        in (out["final_report"])
+        and f"**{stored_drift['health']}**" in out["final_report"]
+    )  # the stored drift check, as the server passes it
     thread = out["thread_id"]
     code, follow = run_cli(capsys, "analyze", "--ticker", "^GSPC", "--thread-id", thread, "--question", "Why?")
     assert code == 0 and follow["thread_id"] == thread and follow["answer"] == "Because."

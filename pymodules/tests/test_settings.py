@@ -122,3 +122,49 @@ def test_the_server_sends_every_variable():
     sent = set(re.findall(r'"([A-Z_]+)"', block.group(1)))
     shared = {"DATA_DIR", "MODELS_DIR", "REDIS_URL", "LLM_BASE_URL", "FMI_API_KEY"}  # PythonSettings adds them
     assert sent | shared == set(Settings.variables())
+
+
+def test_the_analysts_settings():
+    """LLM_*, AGENT_* and NEWS_* are fields of the one model, read and refused as the others are."""
+    s = Settings.from_values(
+        {
+            "LLM_PROVIDER": " NONE ",
+            "LLM_TIMEOUT": "5",
+            "LLM_TEMPERATURE": "0.7",
+            "AGENT_MAX_REVISIONS": "0",
+            "AGENT_LLM_CRITIQUE": "on",
+            "NEWS_SOURCE": "Yahoo",
+            "LLM_MODEL": "",
+            "LLM_API_KEY": "sk-secret",
+            "FMI_API_KEY": "Key",
+        }
+    )
+    assert (s.llm_provider, s.llm_timeout, s.temperature, s.max_revisions, s.llm_critique) == (
+        "none",
+        5.0,
+        0.7,
+        0,
+        True,
+    )
+    assert (s.news_source, s.fmi_api_key, s.llm_model, s.llm_api_key) == ("yahoo", "Key", "", "sk-secret")
+    assert "sk-secret" not in repr(s) and "Key" not in repr(s)
+    d = Settings()
+    assert (d.llm_provider, d.llm_ctx, d.max_tokens, d.max_question_tokens, d.news_limit) == (
+        "llama-cpp",
+        2048,
+        384,
+        512,
+        8,
+    )
+    assert d.question_limit() == 512 and Settings(llm_ctx=1024).question_limit() == (1024 - 384) // 3
+    for values, message in [
+        ({"LLM_PROVIDER": "gpt"}, r"setting LLM_PROVIDER='gpt' is invalid: Input should be 'llama-cpp'"),
+        ({"LLM_TIMEOUT": "soon"}, "setting LLM_TIMEOUT='soon' is invalid"),
+        ({"LLM_TEMPERATURE": "3"}, r"setting LLM_TEMPERATURE='3' is invalid: .*less than or equal to 2"),
+        ({"AGENT_MAX_REVISIONS": "9"}, "setting AGENT_MAX_REVISIONS='9' is invalid"),
+        ({"AGENT_LLM_CRITIQUE": "maybe"}, "setting AGENT_LLM_CRITIQUE='maybe' is invalid"),
+        ({"NEWS_SOURCE": "twitter"}, "setting NEWS_SOURCE='twitter' is invalid"),
+        ({"NEWS_LIMIT": "0"}, "setting NEWS_LIMIT='0' is invalid"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Settings.from_values(values)

@@ -138,6 +138,10 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	if err != nil || tr != nil {
 		return nil, tr, err
 	}
+	drift, err := s.drift(ctx, req.Ticker)
+	if err != nil {
+		return nil, nil, err
+	}
 	if req.Ticker == tickers.Parent {
 		req.Ticker = tickers.ParentSymbol()
 	}
@@ -170,10 +174,10 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 
 	key := flightKey(req, nw.Source)
 	if s.relay != nil {
-		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw}, slot)
+		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw, Drift: drift}, slot)
 	}
 	answer, err := s.runs.do(ctx, key, s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
-		answer, err := s.run(ctx, req, raw, pred, nw)
+		answer, err := s.run(ctx, req, raw, pred, nw, drift)
 		if err == nil {
 			s.keep(ctx, req, slot, answer)
 		}
@@ -387,10 +391,21 @@ func withoutThread(answer json.RawMessage) (json.RawMessage, error) {
 	return json.Marshal(m)
 }
 
+// drift is the model's latest drift report, which the analyst states among
+// its facts; nil when the model has none yet. It is read here, where the
+// monitoring that wrote it keeps its data, so a relayed run has it too.
+func (s *Service) drift(ctx context.Context, model string) (json.RawMessage, error) {
+	raw, err := s.py.DriftLatest(ctx, pyapi.TickerRequest{Ticker: model})
+	if errors.Is(err, pyapi.ErrNotFound) {
+		return nil, nil
+	}
+	return raw, err
+}
+
 // run calls the agent on the agent lane and builds the API answer. ctx is
 // the run's own (flights.do): it ends at ANALYZE_TIMEOUT or when nobody waits.
-func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news) (json.RawMessage, error) {
-	in := pyapi.AnalyzeRequest{Ticker: req.Ticker, Prediction: raw, Headlines: nw.Headlines, NewsSource: nw.Source}
+func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news, drift json.RawMessage) (json.RawMessage, error) {
+	in := pyapi.AnalyzeRequest{Ticker: req.Ticker, Prediction: raw, Headlines: nw.Headlines, NewsSource: nw.Source, Drift: drift}
 	thread := req.ThreadID
 	if thread == "" && req.Owner != "" {
 		thread = uuid.NewString() // a new conversation, the caller's own

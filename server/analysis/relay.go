@@ -205,6 +205,7 @@ type relayedRequest struct {
 	Request    Request         `json:"request"`
 	Prediction json.RawMessage `json:"prediction"`
 	News       news            `json:"news"`
+	Drift      json.RawMessage `json:"drift,omitempty"`
 }
 
 // UseRelay makes Analyze hand its runs to r instead of the agent lane of
@@ -241,7 +242,7 @@ func (s *Service) RunRelayed(ctx context.Context, body json.RawMessage) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	return s.run(ctx, in.Request, in.Prediction, pred, in.News)
+	return s.run(ctx, in.Request, in.Prediction, pred, in.News, in.Drift)
 }
 
 // Reply error kinds: the errors the HTTP layer maps to a status travel by name.

@@ -118,3 +118,26 @@ func TestPythonSettingsAreOneMapping(t *testing.T) {
 		}
 	}
 }
+
+// The analyst's settings travel in the same mapping: Python reads no environment inside the server.
+func TestAnalystSettingsReachPython(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"LLM_PROVIDER": "none", "LLM_MODEL": "qwen", "LLM_API_KEY": "k", "AGENT_MAX_TOKENS": " 200 ",
+		"AGENT_LLM_CRITIQUE": "on", "NEWS_SOURCE": "yahoo", "NEWS_LIMIT": "3", "LLM_CTX": "",
+	}), "/venv/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.PythonSettings()
+	for key, v := range map[string]string{
+		"LLM_PROVIDER": "none", "LLM_MODEL": "qwen", "LLM_API_KEY": "k", "AGENT_MAX_TOKENS": "200",
+		"AGENT_LLM_CRITIQUE": "on", "NEWS_SOURCE": "yahoo", "NEWS_LIMIT": "3",
+	} {
+		if got[key] != v {
+			t.Errorf("%s = %q, want %q", key, got[key], v)
+		}
+	}
+	if _, ok := got["LLM_CTX"]; ok {
+		t.Errorf("a blank LLM_CTX was sent (%q): Python keeps its default only when it is left out", got["LLM_CTX"])
+	}
+}

@@ -85,6 +85,8 @@ const (
 
 // AnalyzeRequest is the request of Analyze.
 type AnalyzeRequest struct {
+	// The model's latest drift report, as drift_latest answers it; unset: no drift check yet.
+	Drift json.RawMessage `json:"drift,omitempty"`
 	// at most 50 items.
 	Headlines []Headline `json:"headlines,omitempty"`
 	// Unset: "none" without headlines; one of "finnhub", "yahoo", "none".

@@ -10,7 +10,8 @@ Every text field then passes :func:`problem`: a phrase of the writer's instructi
 the facts do not contain (any rounding of a fact's value counts, as do the numbers of the
 headlines), a ticker other than the one asked, a sentence written twice (within the field or in an
 earlier field), a leaked prompt marker, or a length out of bounds fails, and the field is left out
-with a note (:func:`review`).
+with a note (:func:`review`). A follow-up answer is free prose and passes the same checks
+(:func:`answer_problem`); one that fails is left out with a note too.
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ def _grams(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:
 
 _INSTRUCTIONS = _grams(re.sub(r"\{\w+\}", " ", prompts.WRITER_SYSTEM + prompts.WRITER_USER + prompts.WRITER_NARRATIVE))
 
-# Capitalized words that are no ticker: the stance words and common abbreviations of a stock note.
+# Capitalized words that are no ticker: the stance words, the facts' own (a direction, the drift
+# check's time zone) and common abbreviations of a stock note.
 WORDS = frozenset(
     {*STANCES, *(c.upper() for c in CONFIDENCES), "AI", "CEO", "CFO", "EPS", "ETF", "EU", "GDP", "IPO", "LSTM", "MAE"}
-    | {"SEC", "UK", "US", "USA", "USD", "OK", "Q"}
+    | {"SEC", "UK", "US", "USA", "USD", "OK", "Q", "UP", "DOWN", "FLAT", "UTC"}
 )
 
 
@@ -210,6 +212,26 @@ def problem(
     return None
 
 
+def _named(headlines: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """Capitalized words of the headlines (company and product names): the news, not other tickers."""
+    return frozenset(w.upper() for h in headlines for w in re.findall(r"\b[A-Z]{2,6}\b", h.get("title", "")))
+
+
+def answer_problem(
+    text: str, facts: Mapping[str, Any], *, ticker: str, headlines: Sequence[Mapping[str, Any]] = ()
+) -> str | None:
+    """Why a follow-up answer may not be shown (None: it may): :func:`problem` with the facts' and
+    the headlines' numbers, as for a report's narrative."""
+    return problem(
+        text,
+        ticker=ticker,
+        known=known_numbers(facts, headlines),
+        seen=set(),
+        max_chars=NARRATIVE_CHARS,
+        allowed_words=_named(headlines),
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Reviewed:
     """The fields a reader may see, and a note for each one left out."""
@@ -225,8 +247,7 @@ def review(
 ) -> Reviewed:
     """Each text field checked by :func:`problem`; a failing one is left out with a note."""
     known = known_numbers(facts, headlines)
-    # capitalized words of the headlines (company and product names) are the news, not other tickers
-    allowed = frozenset(w.upper() for h in headlines for w in re.findall(r"\b[A-Z]{2,6}\b", h.get("title", "")))
+    allowed = _named(headlines)
     seen: set[str] = set()
     notes: list[str] = []
 

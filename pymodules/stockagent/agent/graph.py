@@ -21,7 +21,8 @@
   sentence, no leaked marker, bounded length) and notes those left out, labels any fallback,
   overrides a stance that still contradicts the forecast to NEUTRAL (flagged), and ends with the
   stance lines and the "not investment advice" reminder.
-- ``answer`` answers a follow-up ``question`` from the thread's earlier turns (checkpointed).
+- ``answer`` answers a follow-up ``question`` from the thread's earlier turns (checkpointed); the
+  answer passes the fields' checks (fields.answer_problem) or is left out with a note.
 
 Nodes are plain functions of ``(state, runtime)`` returning only the keys they change. They are
 synchronous, not async: the bridge calls Python synchronously and the checkpointer is the
@@ -55,14 +56,14 @@ from langgraph.runtime import Runtime
 from .. import errors
 from .. import runtime as host
 from ..llm.chat import ChatModel
+from ..settings import Settings
 from . import budget, fields, prompts, report, tools
-from .context import Context
 from .state import InputState, State
 
 log = logging.getLogger(__name__)
 
 NAME = "stock_analyst"
-NODE_MAX_TOKENS = {"performance_analyst": 160, "news_analyst": 96, "critic": 96}  # others: Context.max_tokens
+NODE_MAX_TOKENS = {"performance_analyst": 160, "news_analyst": 96, "critic": 96}  # others: Settings.max_tokens
 HISTORY_CHARS = {"report": 2500, "other": 400}  # what the answer node shows of earlier messages
 HISTORY_TURNS = 4  # earlier questions and answers shown besides the latest report
 
@@ -93,7 +94,7 @@ class Control:
 class AgentRun:
     """The graph's runtime context: settings, the chat model and the call's control."""
 
-    settings: Context
+    settings: Settings
     chat: ChatModel
     control: Control = dataclasses.field(default_factory=Control)
 
@@ -160,7 +161,7 @@ def prepare(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     step = _Step("prepare", state, runtime)
     if not state.ticker:
         raise ValueError("the analyst needs a ticker")
-    updates: dict[str, Any] = {"answer": None, "critique": "", "problems": [], "verdict": ""}
+    updates: dict[str, Any] = {"answer": None, "answer_left_out": None, "critique": "", "problems": [], "verdict": ""}
     if not _answer_only(state):
         updates.update(revisions=0, flags=[], left_out=[], draft="")
     return {**updates, "node_metrics": step.metrics()}
@@ -169,7 +170,10 @@ def prepare(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
 def performance_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     """The forecast in numbers (Python) and a short reading of them (LLM)."""
     step = _Step("performance_analyst", state, runtime)
-    facts = tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct)
+    facts = {
+        **tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct),
+        "drift": state.drift,
+    }
     text = step.llm(
         prompts.PERFORMANCE_SYSTEM,
         lambda _: prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)),
@@ -365,10 +369,13 @@ def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         ),
         {"history": _history(state.messages), "facts": tools.format_facts(state.facts) if state.facts else "(none)"},
     )
-    text = text or "(the model gave no answer)"
+    why = fields.answer_problem(text, state.facts, ticker=state.ticker, headlines=state.headlines)
+    # A failed answer is neither shown nor kept in the thread, where the next answer would read it.
+    kept = f"(an answer was left out: {why})" if why else text
     return {
-        "answer": text,
-        "messages": [HumanMessage(content=question, name="question"), AIMessage(content=text, name="answer")],
+        "answer": None if why else text,
+        "answer_left_out": f"answer: {why}" if why else None,
+        "messages": [HumanMessage(content=question, name="question"), AIMessage(content=kept, name="answer")],
         "node_metrics": step.metrics(),
     }
 

@@ -1,8 +1,8 @@
 """The report a reader sees: the data rendered by code, the model's checked fields beside it.
 
 :func:`data_section` writes the facts (last close, the forecast and its 80% range per horizon,
-the held-out error against "no change", the headlines with their source and date) in a fixed
-layout; no model writes any of it. :func:`model_section` shows what the model wrote under its
+the held-out error against "no change", the latest drift check, the headlines with their source
+and date) in a fixed layout; no model writes any of it. :func:`model_section` shows what the model wrote under its
 schema (agent/fields.py) once each field passed its checks, and says which were left out.
 :func:`check` is the critic's deterministic look at the model's fields: a stance, a confidence,
 and a stance against the forecast's clear one-month direction only with a stated rationale.
@@ -119,7 +119,7 @@ def data_section(facts: Mapping[str, Any], headlines: Sequence[Mapping[str, Any]
             f"The 80% range held {f['interval_coverage'] * 100:.0f}% of held-out outcomes "
             f"(target {f['interval_coverage_target'] * 100:.0f}%)."
         )
-    lines.append("")
+    lines += ["", *_drift_lines(f.get("drift"), f.get("model_version")), ""]
     label = tools.source_label(news_source if headlines else "none")
     if headlines:
         lines.append(f"**News:** {label}: {count(headlines)}.")
@@ -131,6 +131,27 @@ def data_section(facts: Mapping[str, Any], headlines: Sequence[Mapping[str, Any]
     else:
         lines.append("**News:** no news available offline (no headlines were fetched).")
     return "\n".join(lines)
+
+
+def _drift_lines(d: Mapping[str, Any] | None, forecast_version: str | None) -> list[str]:
+    """The latest drift check (tools.drift_facts): its verdict, when, and each statistic beside the
+    thresholds the verdict applies."""
+    if d is None:
+        return ["**Drift:** no drift check yet."]
+    version = ""
+    if d.get("model_version"):
+        other = ", not the forecast's" if forecast_version and d["model_version"] != forecast_version else ""
+        version = f", on model version {_escape(d['model_version'])}{other}"
+    window = f"the last {d['window_days']} trading days" if d.get("window_days") else "recent days"
+    score, ratio = d["score_limits"], d["ratio_limits"]
+    return [
+        f"**Drift** of the model's inputs over {window} against its training data (checked {d['checked']}"
+        f"{version}): **{_escape(d['health'])}**.",
+        f"- Drift score {d['drift_score']:.2f} (degraded above {score['degraded']:g}, critical above "
+        f"{score['critical']:g}).",
+        f"- Volatility ratio {d['volatility_ratio']:.2f} (degraded outside {ratio['degraded'][0]:g} to "
+        f"{ratio['degraded'][1]:g}, critical outside {ratio['critical'][0]:g} to {ratio['critical'][1]:g}).",
+    ]
 
 
 def model_section(model: str, sentiment: str | None, reviewed: Reviewed) -> str:

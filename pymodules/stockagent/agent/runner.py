@@ -33,8 +33,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from .. import errors, redact
 from .. import runtime as host
 from ..llm.chat import ChatModel
+from ..settings import Settings
 from . import tools
-from .context import Context
 from .graph import NAME, AgentRun, Control, builder
 from .redis_saver import RedisSaver
 
@@ -131,13 +131,15 @@ def analyze(
     headlines: list[dict[str, Any]],
     news_source: str,
     chat: ChatModel,
-    settings: Context,
+    settings: Settings,
     data_dir: Path,
+    drift: dict[str, Any] | None = None,
     redis_url: str | None = None,
     thread_id: str | None = None,
     question: str | None = None,
 ) -> dict[str, Any]:
-    """One turn of the analyst on a thread; the entry module's ``analyze`` answer."""
+    """One turn of the analyst on a thread; the entry module's ``analyze`` answer. ``drift`` is the
+    model's latest stored drift report (monitoring/drift.py), None when it has none."""
     host.check_cancelled()
     thread_id = thread_id or uuid.uuid4().hex
     turn = uuid.uuid4().hex
@@ -146,6 +148,7 @@ def analyze(
         "prediction": tools.slim_prediction(prediction),
         "headlines": list(headlines),
         "news_source": news_source if headlines else "none",
+        "drift": tools.drift_facts(drift),
         "question": question or None,
         "turn": turn,
     }
@@ -177,8 +180,10 @@ def analyze(
         "llm": {"provider": chat.provider, "model": chat.model},
         "seconds": round(seconds, 3),
     }
-    if question:
+    if question:  # an answer that failed its checks is left out, as a report's field is
         out["answer"] = values.get("answer") or ""
+        if values.get("answer_left_out"):
+            out["left_out"].append(values["answer_left_out"])
     # No thread id and no question in logs: a thread is its owner's alone.
     log.info(
         "analyst %s: %s/%s in %.1fs (%s)",

@@ -33,6 +33,9 @@ class InputState:
     news_source: str = "none"
     """``finnhub``, ``yahoo`` or ``none``: named in the report."""
 
+    drift: dict[str, Any] | None = None
+    """The model's latest drift check (tools.drift_facts of monitoring's record); None: none yet."""
+
     question: str | None = None
     """A follow-up question; with an earlier report on the thread only the answer node runs."""
 
@@ -45,7 +48,8 @@ class State(InputState):
     """Everything the nodes read and write."""
 
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Numbers computed from the forecast by the performance analyst (tools.forecast_facts)."""
+    """Numbers computed from the forecast by the performance analyst (tools.forecast_facts), with
+    the drift check under ``drift``."""
 
     performance_analysis: str = ""
     """The performance analyst's note on the forecast and its held-out accuracy."""
@@ -69,7 +73,7 @@ class State(InputState):
     """The critic's decision on the latest draft: ``revise`` (back to the writer) or ``accept``."""
 
     revisions: int = 0
-    """How many times the writer rewrote a draft this turn (bounded by Context.max_revisions)."""
+    """How many times the writer rewrote a draft this turn (bounded by Settings.max_revisions)."""
 
     final_report: str = ""
     """The finished report: the facts rendered in code, the model's checked fields, the stance
@@ -97,7 +101,10 @@ class State(InputState):
     """The ticker ``final_report`` is about: a question about another ticker needs a new report."""
 
     answer: str | None = None
-    """The answer to this turn's question, if any. Reset by prepare."""
+    """The answer to this turn's question once it passed its checks (fields.problem). Reset by prepare."""
+
+    answer_left_out: str | None = None
+    """Why this turn's answer was left out, if it was. Reset by prepare."""
 
     messages: Annotated[list[AnyMessage], add_messages] = dataclasses.field(default_factory=list)
     """The thread's conversation: each report and each question with its answer."""

@@ -3,7 +3,8 @@
 Forecast facts (:func:`forecast_facts`): the numbers the performance analyst and the critic use,
 computed from the prediction (forecast/predict.py's answer) so the LLM is given facts instead of
 being asked to do arithmetic: the move at 5, 21 and 63 trading days, its 80% interval, and the
-model's held-out accuracy against the naive baseline.
+model's held-out accuracy against the naive baseline. Drift facts (:func:`drift_facts`): the
+latest drift check of the model's inputs, as monitoring stored it.
 
 News (:func:`fetch_news`): Finnhub's company news when ``FMI_API_KEY`` is set, Yahoo Finance as
 fallback, none when offline or ``NEWS_SOURCE=none``. Each request is bounded by ``NEWS_TIMEOUT``
@@ -26,7 +27,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .context import Context
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,36 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
     }
 
 
+def drift_facts(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The latest drift check as the report states it, from monitoring/drift.py's stored record:
+    its verdict and its two statistics beside the thresholds that verdict applies, when it ran and
+    on which model version. None: no drift check yet. Raises KeyError, TypeError or ValueError for
+    a record without them."""
+    if record is None:
+        return None
+    from ..monitoring import drift  # late import: monitoring's evaluation imports this package
+
+    when = dt.datetime.fromisoformat(record["timestamp"])
+    when = when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    health = record["health"]
+    if not isinstance(health, str) or not health:
+        raise ValueError(f"the drift record's health is {health!r}")
+    current = record.get("current") or {}
+    return {
+        "health": health,
+        "checked": when.strftime("%Y-%m-%d %H:%M UTC"),
+        "model_version": record.get("model_version"),
+        "window_days": current.get("rows"),
+        "drift_score": round(float(record["drift_score"]), 2),
+        "volatility_ratio": round(float(record["volatility_index"]), 2),
+        "score_limits": {"degraded": drift.DEGRADED_SCORE, "critical": drift.CRITICAL_SCORE},
+        "ratio_limits": {
+            "degraded": [drift.DEGRADED_RATIO_LOW, drift.DEGRADED_RATIO_HIGH],
+            "critical": [drift.CRITICAL_RATIO_LOW, drift.CRITICAL_RATIO_HIGH],
+        },
+    }
+
+
 def _signed(x: float) -> str:
     return f"{x:+.1f}%"
 
@@ -166,6 +197,16 @@ def format_facts(f: Mapping[str, Any]) -> str:
         lines.append(
             f"The 80% range held {f['interval_coverage'] * 100:.0f}% of held-out outcomes "
             f"(target {f['interval_coverage_target'] * 100:.0f}%)."
+        )
+    d = f.get("drift")
+    if d is None:
+        lines.append("Drift of the model's inputs: no drift check yet.")
+    else:
+        score, ratio = d["score_limits"], d["ratio_limits"]["degraded"]
+        lines.append(
+            f"Drift of the model's inputs, checked {d['checked']}: {d['health']}; drift score "
+            f"{d['drift_score']:.2f} (above {score['degraded']:g} is degraded); volatility ratio "
+            f"{d['volatility_ratio']:.2f} (outside {ratio[0]:g} to {ratio[1]:g} is degraded)."
         )
     return "\n".join(lines)
 
@@ -271,7 +312,7 @@ def yahoo_fetcher(timeout: float, limit: int) -> Fetcher:
 
 def fetch_news(
     ticker: str,
-    ctx: Context,
+    ctx: Settings,
     *,
     use_fmi: bool = True,
     finnhub: Fetcher | None = None,

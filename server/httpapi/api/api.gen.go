@@ -489,6 +489,7 @@ type AnalysisForecastFutureWindowDays int
 
 // AnalyzeAnswer defines model for AnalyzeAnswer.
 type AnalyzeAnswer struct {
+	// Answer the answer to question, once it passed the same checks as the report's fields; absent when it was left out (left_out says why)
 	Answer     *string                 `json:"answer,omitempty"`
 	Cache      *map[string]interface{} `json:"cache,omitempty"`
 	Cached     *bool                   `json:"cached,omitempty"`
@@ -500,7 +501,7 @@ type AnalyzeAnswer struct {
 	Flags       *[]string `json:"flags,omitempty"`
 	LastPrice   *float32  `json:"last_price,omitempty"`
 
-	// LeftOut the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report
+	// LeftOut the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report. A follow-up answer that failed them is named here as 'answer: why' and left out of the body
 	LeftOut       *[]string                 `json:"left_out,omitempty"`
 	Llm           *map[string]interface{}   `json:"llm,omitempty"`
 	News          *map[string]interface{}   `json:"news,omitempty"`

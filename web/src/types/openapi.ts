@@ -738,11 +738,12 @@ export interface components {
             /** @description "parsed", or a labelled fallback when the model's text had no stance */
             parse_status?: string;
             flags?: string[] | null;
-            /** @description the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report */
+            /** @description the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report. A follow-up answer that failed them is named here as 'answer: why' and left out of the body */
             left_out?: string[] | null;
             revisions?: number;
             nodes?: Record<string, unknown>[] | null;
             llm?: Record<string, unknown> | null;
+            /** @description the answer to question, once it passed the same checks as the report's fields; absent when it was left out (left_out says why) */
             answer?: string;
             cached?: boolean;
             cache?: Record<string, unknown>;
