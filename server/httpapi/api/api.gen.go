@@ -105,6 +105,45 @@ func (e AnalyzeTrainingStatus) Valid() bool {
 	}
 }
 
+// Defines values for BacktestRequestHorizons.
+const (
+	N1  BacktestRequestHorizons = 1
+	N21 BacktestRequestHorizons = 21
+	N5  BacktestRequestHorizons = 5
+)
+
+// Valid indicates whether the value is a known member of the BacktestRequestHorizons enum.
+func (e BacktestRequestHorizons) Valid() bool {
+	switch e {
+	case N1:
+		return true
+	case N21:
+		return true
+	case N5:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BacktestStartedStatus.
+const (
+	BacktestStartedStatusAlreadyRunning BacktestStartedStatus = "already running"
+	BacktestStartedStatusStarted        BacktestStartedStatus = "started"
+)
+
+// Valid indicates whether the value is a known member of the BacktestStartedStatus enum.
+func (e BacktestStartedStatus) Valid() bool {
+	switch e {
+	case BacktestStartedStatusAlreadyRunning:
+		return true
+	case BacktestStartedStatusStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BatchEntryError.
 const (
 	BatchEntryErrorInsufficientData BatchEntryError = "insufficient_data"
@@ -546,6 +585,68 @@ type AnalyzeTraining struct {
 
 // AnalyzeTrainingStatus defines model for AnalyzeTraining.Status.
 type AnalyzeTrainingStatus string
+
+// BacktestConfig defines model for BacktestConfig.
+type BacktestConfig struct {
+	CostBps    float32 `json:"cost_bps"`
+	EndDate    string  `json:"end_date"`
+	Horizons   []int   `json:"horizons"`
+	RefitEvery *int    `json:"refit_every,omitempty"`
+	StartDate  string  `json:"start_date"`
+	Symbol     string  `json:"symbol"`
+	Ticker     string  `json:"ticker"`
+}
+
+// BacktestList defines model for BacktestList.
+type BacktestList struct {
+	Backtests []BacktestResult `json:"backtests"`
+	Ticker    string           `json:"ticker"`
+}
+
+// BacktestRequest defines model for BacktestRequest.
+type BacktestRequest struct {
+	// CostBps the strategy's cost per unit of turnover in basis points; default BACKTEST_COST_BPS (5)
+	CostBps *float64 `json:"cost_bps,omitempty"`
+
+	// EndDate the range's last day; after start_date, within the data
+	EndDate string `json:"end_date"`
+
+	// Horizons trading days ahead to score; default all three
+	Horizons *[]BacktestRequestHorizons `json:"horizons,omitempty"`
+
+	// RefitEvery refit the forecasters every this many origins; default the engine's
+	RefitEvery *int `json:"refit_every,omitempty"`
+
+	// StartDate the first forecast origin; within the ticker's data, after its first day
+	StartDate string `json:"start_date"`
+
+	// Ticker a symbol, or parent (^GSPC and %5EGSPC name the parent too)
+	Ticker string `json:"ticker"`
+}
+
+// BacktestRequestHorizons defines model for BacktestRequest.Horizons.
+type BacktestRequestHorizons int
+
+// BacktestResult A completed backtest (forecast/backtest.py's result) as stored with the model's others.
+type BacktestResult struct {
+	// BacktestId UTC time stamp and configuration key
+	BacktestId string         `json:"backtest_id"`
+	Created    time.Time      `json:"created"`
+	Model      string         `json:"model"`
+	Request    BacktestConfig `json:"request"`
+}
+
+// BacktestStarted defines model for BacktestStarted.
+type BacktestStarted struct {
+	Detail *string               `json:"detail,omitempty"`
+	Status BacktestStartedStatus `json:"status"`
+
+	// TaskId backtest_ and the model's task id: one backtest per model at a time
+	TaskId string `json:"task_id"`
+}
+
+// BacktestStartedStatus defines model for BacktestStarted.Status.
+type BacktestStartedStatus string
 
 // BatchAnswer defines model for BatchAnswer.
 type BatchAnswer struct {
@@ -993,10 +1094,10 @@ type TaskRecord struct {
 	// Params what the task runs with (the training's model and parameters)
 	Params *map[string]interface{} `json:"params,omitempty"`
 
-	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision).
+	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 	Progress *TrainingProgress `json:"progress,omitempty"`
 
-	// Result A completed training (forecast/train.py, train_and_save).
+	// Result A completed training (forecast/train.py, train_and_save). A backtest task's result is a BacktestResult instead.
 	Result *TrainingResult `json:"result,omitempty"`
 
 	// RunId this submission's run; the same for every attempt of it, and what a cancel names
@@ -1070,7 +1171,7 @@ type TrainParams struct {
 // TrainParamsPromote defines model for TrainParams.Promote.
 type TrainParamsPromote string
 
-// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision).
+// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 type TrainingProgress struct {
 	BestValLoss *float32 `json:"best_val_loss,omitempty"`
 	Epoch       *int     `json:"epoch,omitempty"`
@@ -1088,7 +1189,7 @@ type TrainingProgress struct {
 	Version      *string  `json:"version,omitempty"`
 }
 
-// TrainingResult A completed training (forecast/train.py, train_and_save).
+// TrainingResult A completed training (forecast/train.py, train_and_save). A backtest task's result is a BacktestResult instead.
 type TrainingResult struct {
 	BestEpoch     *int                    `json:"best_epoch,omitempty"`
 	BestValLoss   *float32                `json:"best_val_loss,omitempty"`
@@ -1211,6 +1312,9 @@ type GetLogsParams struct {
 // AnalyzeJSONRequestBody defines body for Analyze for application/json ContentType.
 type AnalyzeJSONRequestBody = AnalyzeRequest
 
+// StartBacktestJSONRequestBody defines body for StartBacktest for application/json ContentType.
+type StartBacktestJSONRequestBody = BacktestRequest
+
 // PredictBatchJSONRequestBody defines body for PredictBatch for application/json ContentType.
 type PredictBatchJSONRequestBody = BatchRequest
 
@@ -1293,6 +1397,9 @@ type ServerInterface interface {
 	// Analyze The analyst's report on a ticker's forecast and news (semantic cache first, then the LangGraph agent); starts training when the model is missing
 	// (POST /analyze)
 	Analyze(c *fiber.Ctx) error
+	// StartBacktest Start a walk-forward backtest of one model's ticker (background task on the training queue): forecasts from rolling origins scored per horizon, and a long/flat strategy against buy-and-hold
+	// (POST /backtest)
+	StartBacktest(c *fiber.Ctx) error
 	// GetDocs Swagger UI for this document, served from the binary (no CDN)
 	// (GET /docs)
 	GetDocs(c *fiber.Ctx) error
@@ -1308,6 +1415,9 @@ type ServerInterface interface {
 	// GetModel One model ('parent' for the parent)
 	// (GET /models/{ticker})
 	GetModel(c *fiber.Ctx, ticker string) error
+	// ListBacktests A model's stored backtest results, newest first (the newest per configuration, at most 20)
+	// (GET /models/{ticker}/backtests)
+	ListBacktests(c *fiber.Ctx, ticker string) error
 	// GetPastForecasts The serving version's forecasts at held-out cut-offs of its evaluation (the test split of its training data), each with its 80% band and the closes that followed
 	// (GET /models/{ticker}/past-forecasts)
 	GetPastForecasts(c *fiber.Ctx, ticker string) error
@@ -1418,6 +1528,24 @@ func (siw *ServerInterfaceWrapper) Analyze(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// StartBacktest operation middleware
+func (siw *ServerInterfaceWrapper) StartBacktest(c *fiber.Ctx) error {
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.StartBacktest(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // GetDocs operation middleware
 func (siw *ServerInterfaceWrapper) GetDocs(c *fiber.Ctx) error {
 
@@ -1506,6 +1634,35 @@ func (siw *ServerInterfaceWrapper) GetModel(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.GetModel(c, ticker)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListBacktests operation middleware
+func (siw *ServerInterfaceWrapper) ListBacktests(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "ticker" -------------
+	var ticker string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ticker", c.Params("ticker"), &ticker, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter ticker: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListBacktests(c, ticker)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -2156,6 +2313,8 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Post(options.BaseURL+"/train-child", wrapper.TrainChild)
 
+	router.Post(options.BaseURL+"/backtest", wrapper.StartBacktest)
+
 	router.Get(options.BaseURL+"/status/:task_id", wrapper.GetStatus)
 
 	router.Post(options.BaseURL+"/predict-parent", wrapper.PredictParent)
@@ -2201,5 +2360,7 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 	router.Get(options.BaseURL+"/models/:ticker/runs", wrapper.ListRuns)
 
 	router.Get(options.BaseURL+"/models/:ticker/past-forecasts", wrapper.GetPastForecasts)
+
+	router.Get(options.BaseURL+"/models/:ticker/backtests", wrapper.ListBacktests)
 
 }

@@ -1,0 +1,91 @@
+"""The backtest entry points: requests checked against the rules and the data before anything runs,
+and the stored results (newest per configuration, a bounded list, atomic files)."""
+
+import json
+
+import pytest
+
+from stockagent import errors
+from stockagent.entries import forecast as entries
+from stockagent.forecast import backtest_results
+
+
+def call(fn, req=None):
+    return json.loads(fn(json.dumps(req or {}).encode()))
+
+
+GOOD = {"ticker": "msft", "start_date": "2023-01-03", "end_date": "2023-12-29", "cost_bps": 5.0}
+
+
+def test_backtest_check_makes_the_request_whole(load_env, tmp_path):
+    load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
+    assert call(entries.backtest_check, GOOD) == {
+        "ticker": "MSFT",
+        "symbol": "MSFT",
+        "start_date": "2023-01-03",
+        "end_date": "2023-12-29",
+        "horizons": [1, 5, 21],
+        "refit_every": None,
+        "cost_bps": 5.0,
+    }
+    out = call(entries.backtest_check, {**GOOD, "ticker": "%5EGSPC", "horizons": [21, 1, 1], "refit_every": 5})
+    assert (out["ticker"], out["symbol"], out["horizons"], out["refit_every"]) == ("parent", "^GSPC", [1, 21], 5)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"start_date": "2023-02-30"}, errors.InvalidParameter, "start_date must be a date"),
+        ({"end_date": "yesterday"}, errors.InvalidParameter, "end_date must be a date"),
+        ({"start_date": "2023-12-29", "end_date": "2023-01-03"}, errors.InvalidParameter, "must be before"),
+        ({"horizons": []}, errors.InvalidParameter, "subset of 1, 5 and 21"),
+        ({"horizons": [1, 2]}, errors.InvalidParameter, "subset of 1, 5 and 21"),
+        ({"refit_every": 0}, errors.InvalidParameter, "refit_every"),
+        ({"refit_every": 253}, errors.InvalidParameter, "refit_every"),
+        ({"cost_bps": -0.5}, errors.InvalidParameter, "cost_bps"),
+        ({"cost_bps": 1001}, errors.InvalidParameter, "cost_bps"),
+        ({"end_date": "2031-01-02"}, errors.InvalidParameter, "within MSFT's data"),
+        ({"start_date": "1980-01-02"}, errors.InvalidParameter, "within MSFT's data"),
+        ({"ticker": "NOPE"}, errors.NotFound, "NOPE"),
+        ({"ticker": "../x"}, errors.BadRequest, "ticker"),
+        ({"horizons": "1,5"}, errors.BadRequest, "horizons"),
+        ({"epochs": 1}, errors.BadRequest, "unknown field"),
+    ],
+)
+def test_bad_backtest_requests_are_refused(load_env, tmp_path, change, error, match):
+    load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
+    with pytest.raises(error, match=match):
+        call(entries.backtest_check, {**GOOD, **change})
+    with pytest.raises(error, match=match):  # the run checks the same before it starts
+        call(entries.backtest, {**GOOD, **change})
+    assert not (tmp_path / "backtests").exists()
+
+
+def test_results_keep_the_newest_per_configuration_and_a_bounded_list(tmp_path, monkeypatch):
+    a, b = {"symbol": "MSFT", "cost_bps": 5.0}, {"symbol": "MSFT", "cost_bps": 0.0}
+    first = backtest_results.save(tmp_path, "MSFT", a, {"n": 1})
+    second = backtest_results.save(tmp_path, "MSFT", b, {"n": 2})
+    third = backtest_results.save(tmp_path, "MSFT", a, {"n": 3})
+    stored = backtest_results.read(tmp_path, "MSFT")
+    assert [r["n"] for r in stored] == [3, 2]  # newest first; the first of config a was replaced
+    assert stored[0] == third and stored[1] == second and first["backtest_id"] != third["backtest_id"]
+    assert (
+        third["request"] == a
+        and third["model"] == "MSFT"
+        and third["backtest_id"].endswith(backtest_results.config_key(a))
+    )
+    assert backtest_results.read(tmp_path, "AAPL") == []
+
+    monkeypatch.setattr(backtest_results, "KEEP", 3)
+    for n in range(5):
+        backtest_results.save(tmp_path, "MSFT", {"symbol": "MSFT", "refit_every": n + 1}, {"n": 10 + n})
+    assert [r["n"] for r in backtest_results.read(tmp_path, "MSFT")] == [14, 13, 12]
+    folder = tmp_path / "backtests" / "MSFT"
+    assert len(list(folder.iterdir())) == 3  # no temp files left behind
+
+
+def test_backtests_lists_a_models_results(load_env, tmp_path):
+    s = load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
+    assert call(entries.backtests, {"ticker": "parent"}) == {"ticker": "parent", "backtests": []}
+    backtest_results.save(s.data_dir, "parent", {"symbol": "^GSPC"}, {"n": 1})
+    assert [r["n"] for r in call(entries.backtests, {"ticker": "^gspc"})["backtests"]] == [1]
