@@ -89,3 +89,23 @@ def test_backtests_lists_a_models_results(load_env, tmp_path):
     assert call(entries.backtests, {"ticker": "parent"}) == {"ticker": "parent", "backtests": []}
     backtest_results.save(s.data_dir, "parent", {"symbol": "^GSPC"}, {"n": 1})
     assert [r["n"] for r in call(entries.backtests, {"ticker": "^gspc"})["backtests"]] == [1]
+
+
+def test_cli_backtest_sends_the_entry_its_request(load_env, tmp_path, capsys):
+    from stockagent import cli
+
+    load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled", BACKTEST_COST_BPS="2.5")
+    argv = ["backtest", "--ticker", "MSFT", "--start-date", "2023-01-03", "--end-date", "2023-12-29"]
+    fn, req = cli._request(cli._parser().parse_args([*argv, "--horizons", "1,21", "--refit-every", "5"]))
+    assert entries.backtest in (fn, getattr(fn, "__wrapped__", None))
+    assert req == {**GOOD, "ticker": "MSFT", "cost_bps": 2.5, "horizons": [1, 21], "refit_every": 5}
+    assert cli._request(cli._parser().parse_args([*argv, "--cost-bps", "0"]))[1]["cost_bps"] == 0.0
+
+    assert cli.main([*argv, "--horizons", "1,2"]) == 1  # refused by the entry, before any work
+    assert json.loads(capsys.readouterr().out) == {
+        "detail": "horizons must be a non-empty subset of 1, 5 and 21, got [1, 2]",
+        "error": "InvalidParameter",
+    }
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "--horizons", "one"])
+    assert exit_.value.code == 2 and "want integers separated by commas" in capsys.readouterr().out
