@@ -24,6 +24,7 @@ Angelopoulos & Bates, "A Gentle Introduction to Conformal Prediction", 2021.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -61,3 +62,50 @@ def coverage(windows: Windows, predicted: np.ndarray, q: np.ndarray) -> dict:
         "by_horizon": {str(h): float(inside[:, h - 1].mean()) for h in (1, 5, 21, 63)},
         "windows": len(y),
     }
+
+
+# --- walk-forward bands: volatility-normalised scores with adaptive conformal inference ---------
+
+LEVELS = (0.8, 0.95)
+ACI_GAMMA = 0.005  # Gibbs & Candès' step size: alpha moves by at most 0.005 per outcome
+
+
+def window_volatility(inputs: np.ndarray) -> np.ndarray:
+    """Std of the daily close log returns inside each window (59 of them): ``(m, 60, 7)`` -> ``(m,)``.
+
+    The window's inputs hold ``log(close_s / close_t)`` (dataset.py), whose differences are the daily
+    log returns; it uses only days up to the cut-off, so it is known when the forecast is made."""
+    returns = np.diff(inputs[..., CLOSE].astype(np.float64), axis=1)
+    return np.maximum(returns.std(axis=1, ddof=1), 1e-6)
+
+
+def adaptive(
+    center: np.ndarray, actual: np.ndarray, scale: np.ndarray, delay: int, level: float, gamma: float = ACI_GAMMA
+) -> tuple[np.ndarray, np.ndarray]:
+    """Half-widths of walk-forward bands at consecutive origins, and the alpha used at each.
+
+    Origin i's score ``|actual_i - center_i| / scale_i`` becomes known ``delay`` origins later (its
+    outcome lies ``delay`` trading days ahead), so origin j calibrates only on scores of origins
+    ``i <= j - delay``: the ``ceil((n + 1)(1 - alpha_j))``-th smallest of those n, times ``scale_j``
+    (the largest when that rank passes n; NaN while none is known). As each outcome arrives,
+    ``alpha <- alpha + gamma * (1 - level - miss_i)`` (Gibbs & Candès 2021), where ``miss_i`` says
+    whether origin i's own band missed. ``actual`` may be NaN where the outcome is never seen.
+    """
+    n = len(center)
+    scores = np.abs(actual - center) / scale
+    known: list[float] = []
+    half = np.full(n, np.nan)
+    alphas = np.full(n, np.nan)
+    alpha = 1.0 - level
+    for j in range(n):
+        i = j - delay
+        if i >= 0 and math.isfinite(scores[i]):
+            if math.isfinite(half[i]):
+                miss = float(abs(actual[i] - center[i]) > half[i])
+                alpha += gamma * (1.0 - level - miss)
+            bisect.insort(known, float(scores[i]))
+        alphas[j] = alpha
+        if known:
+            k = math.ceil((len(known) + 1) * (1.0 - alpha) - 1e-9)
+            half[j] = known[min(max(k, 1), len(known)) - 1] * scale[j]
+    return half, alphas
