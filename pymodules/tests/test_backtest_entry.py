@@ -27,6 +27,8 @@ def test_backtest_check_makes_the_request_whole(load_env, tmp_path):
         "horizons": [1, 5, 21],
         "refit_every": None,
         "cost_bps": 5.0,
+        "forecasters": ["naive", "drift", "lstm"],
+        "epochs": None,
     }
     out = call(entries.backtest_check, {**GOOD, "ticker": "%5EGSPC", "horizons": [21, 1, 1], "refit_every": 5})
     assert (out["ticker"], out["symbol"], out["horizons"], out["refit_every"]) == ("parent", "^GSPC", [1, 21], 5)
@@ -49,7 +51,10 @@ def test_backtest_check_makes_the_request_whole(load_env, tmp_path):
         ({"ticker": "NOPE"}, errors.NotFound, "NOPE"),
         ({"ticker": "../x"}, errors.BadRequest, "ticker"),
         ({"horizons": "1,5"}, errors.BadRequest, "horizons"),
-        ({"epochs": 1}, errors.BadRequest, "unknown field"),
+        ({"epoch": 1}, errors.BadRequest, "unknown field"),
+        ({"epochs": 0}, errors.InvalidParameter, "epochs"),
+        ({"forecasters": []}, errors.InvalidParameter, "forecasters must be"),
+        ({"forecasters": ["naive", "arima"]}, errors.InvalidParameter, "forecasters must be"),
     ],
 )
 def test_bad_backtest_requests_are_refused(load_env, tmp_path, change, error, match):
@@ -59,6 +64,19 @@ def test_bad_backtest_requests_are_refused(load_env, tmp_path, change, error, ma
     with pytest.raises(error, match=match):  # the run checks the same before it starts
         call(entries.backtest, {**GOOD, **change})
     assert not (tmp_path / "backtests").exists()
+
+
+def test_a_backtest_runs_and_is_stored(load_env, tmp_path):
+    """A real run of the baselines over half a year (seconds): its result is stored and listed."""
+    load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
+    req = {**GOOD, "end_date": "2023-06-30", "horizons": [1, 5], "forecasters": ["drift", "naive"], "refit_every": 21}
+    out = call(entries.backtest, req)
+    assert out["model"] == "MSFT" and out["request"]["forecasters"] == ["naive", "drift"]
+    assert {(r["horizon"], r["forecaster"]) for r in out["scores"]} == {
+        (h, f) for h in (1, 5) for f in ("naive", "drift")
+    }
+    assert out["equity"][0]["strategy"] == out["equity"][0]["buy_and_hold"] == 1.0
+    assert call(entries.backtests, {"ticker": "MSFT"})["backtests"] == [out]
 
 
 def test_results_keep_the_newest_per_configuration_and_a_bounded_list(tmp_path, monkeypatch):

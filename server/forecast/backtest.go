@@ -16,7 +16,7 @@ import (
 const KindBacktest = "backtest"
 
 // BacktestParams is a backtest request; Python's backtest_check makes it whole
-// (default horizons) and checks it against the ticker's data.
+// (default horizons and forecasters) and checks it against the ticker's data.
 type BacktestParams = pyapi.BacktestRequest
 
 // BacktestCheck checks p against the rules and the ticker's data without
@@ -45,7 +45,7 @@ func (s *Service) Backtest(ctx context.Context, p BacktestParams, owner string) 
 		return nil, err
 	}
 	whole := BacktestParams{Ticker: p.Ticker, StartDate: cfg.StartDate, EndDate: cfg.EndDate,
-		Horizons: cfg.Horizons, RefitEvery: cfg.RefitEvery, CostBps: cfg.CostBps}
+		Horizons: cfg.Horizons, RefitEvery: cfg.RefitEvery, CostBps: cfg.CostBps, Forecasters: cfg.Forecasters, Epochs: cfg.Epochs}
 	params, err := json.Marshal(whole)
 	if err != nil {
 		return nil, err

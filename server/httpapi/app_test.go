@@ -85,8 +85,11 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 		if bt.Horizons == nil {
 			bt.Horizons = []int{1, 5, 21}
 		}
+		if bt.Forecasters == nil {
+			bt.Forecasters = []string{"naive", "drift", "lstm"}
+		}
 		return answer(pyapi.BacktestConfig{Ticker: bt.Ticker, Symbol: bt.Ticker, StartDate: bt.StartDate, EndDate: bt.EndDate,
-			Horizons: bt.Horizons, RefitEvery: bt.RefitEvery, CostBps: bt.CostBps})
+			Horizons: bt.Horizons, RefitEvery: bt.RefitEvery, CostBps: bt.CostBps, Forecasters: bt.Forecasters, Epochs: bt.Epochs})
 	case pyapi.FuncBacktest:
 		var bt pyapi.BacktestRequest
 		_ = json.Unmarshal(b, &bt)

@@ -22,7 +22,8 @@ const (
 var BacktestHorizons = []int{1, 5, 21}
 
 // backtestParams validates what a body can say without the data: dates, their order,
-// horizons, refit_every and cost_bps (defaultCost when absent). Each refusal is a 422.
+// horizons, refit_every, forecasters, epochs and cost_bps (defaultCost when absent). Each
+// refusal is a 422.
 func backtestParams(b api.BacktestRequest, model string, defaultCost float64, now time.Time) (forecast.BacktestParams, error) {
 	p := forecast.BacktestParams{Ticker: model, StartDate: b.StartDate, EndDate: b.EndDate, CostBps: defaultCost}
 	start, err := parseDate("start_date", b.StartDate, now)
@@ -55,6 +56,23 @@ func backtestParams(b api.BacktestRequest, model string, defaultCost float64, no
 			return p, unprocessable(fmt.Sprintf("refit_every must be between 1 and %d, got %d", MaxRefitEvery, *b.RefitEvery))
 		}
 		p.RefitEvery = *b.RefitEvery
+	}
+	if b.Forecasters != nil {
+		if len(*b.Forecasters) == 0 {
+			return p, unprocessable("forecasters is empty: name some of naive, drift and lstm, or leave it out for all three")
+		}
+		for _, f := range *b.Forecasters {
+			if !f.Valid() {
+				return p, unprocessable(fmt.Sprintf("forecasters must be some of naive, drift and lstm, got %q", f))
+			}
+			p.Forecasters = append(p.Forecasters, string(f))
+		}
+	}
+	if b.Epochs != nil {
+		if *b.Epochs < 1 || *b.Epochs > MaxEpochs {
+			return p, unprocessable(fmt.Sprintf("epochs must be between 1 and %d, got %d", MaxEpochs, *b.Epochs))
+		}
+		p.Epochs = *b.Epochs
 	}
 	if b.CostBps != nil {
 		if c := *b.CostBps; !(c >= 0 && c <= MaxCostBps) {

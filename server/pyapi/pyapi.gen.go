@@ -119,13 +119,15 @@ type AttachResponse struct {
 // BacktestConfig is the answer of BacktestCheck. A backtest request made whole: what the run uses
 // and what its stored result is keyed by.
 type BacktestConfig struct {
-	CostBps    float64 `json:"cost_bps"`
-	EndDate    string  `json:"end_date"`
-	Horizons   []int   `json:"horizons"`
-	RefitEvery int     `json:"refit_every,omitempty"`
-	StartDate  string  `json:"start_date"`
-	Symbol     string  `json:"symbol"`
-	Ticker     string  `json:"ticker"`
+	CostBps     float64  `json:"cost_bps"`
+	EndDate     string   `json:"end_date"`
+	Epochs      int      `json:"epochs,omitempty"`
+	Forecasters []string `json:"forecasters"`
+	Horizons    []int    `json:"horizons"`
+	RefitEvery  int      `json:"refit_every,omitempty"`
+	StartDate   string   `json:"start_date"`
+	Symbol      string   `json:"symbol"`
+	Ticker      string   `json:"ticker"`
 }
 
 // BacktestRequest is the request of Backtest, BacktestCheck. A walk-forward backtest of one model's
@@ -136,6 +138,11 @@ type BacktestRequest struct {
 	CostBps float64 `json:"cost_bps"`
 	// Last day of the range, YYYY-MM-DD, after start_date and within the data.
 	EndDate string `json:"end_date"`
+	// Epochs of the LSTM the backtest trains before its first origin; unset: the engine's default; at
+	// least 1; at most 1000.
+	Epochs int `json:"epochs,omitempty"`
+	// Some of naive, drift and lstm; unset: all three.
+	Forecasters []string `json:"forecasters,omitempty"`
 	// A subset of 1, 5 and 21 trading days; unset: all three.
 	Horizons []int `json:"horizons,omitempty"`
 	// Refit the forecasters every this many origins; unset: the engine's default; at least 1; at most

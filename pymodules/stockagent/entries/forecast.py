@@ -34,6 +34,7 @@ from .. import errors, settings
 from .. import tickers as symbols  # the name `tickers` is the entry point below
 from ..contract.models import HistoryRequest, ModelRef, Request, Response, TickerRequest
 from ..contract.registry import entry
+from ..forecast import backtest as forecast_backtest
 from ..forecast import backtest_results
 from ..forecast import batch as forecast_batch
 from ..forecast import predict as forecast_predict
@@ -340,9 +341,10 @@ def runs(req: HistoryRequest) -> dict[str, Any]:
     return {"ticker": req.ticker, "runs": found}
 
 
-BACKTEST_HORIZONS = (1, 5, 21)
+BACKTEST_HORIZONS = forecast_backtest.HORIZONS
 MAX_REFIT_EVERY = 252  # a year of origins between refits; more is one fit for the whole range
 MAX_COST_BPS = 1000
+MAX_BACKTEST_EPOCHS = 1000  # as a training's
 
 
 class BacktestRequest(Request):
@@ -359,6 +361,10 @@ class BacktestRequest(Request):
     """Refit the forecasters every this many origins; unset: the engine's default."""
     cost_bps: float = pydantic.Field(ge=0, le=MAX_COST_BPS)
     """Transaction cost of the strategy per unit of turnover, in basis points (callers default it to BACKTEST_COST_BPS)."""
+    forecasters: list[str] | None = None
+    """Some of naive, drift and lstm; unset: all three."""
+    epochs: int | None = pydantic.Field(None, ge=1, le=MAX_BACKTEST_EPOCHS)
+    """Epochs of the LSTM the backtest trains before its first origin; unset: the engine's default."""
 
 
 class BacktestConfig(Response):
@@ -371,6 +377,8 @@ class BacktestConfig(Response):
     horizons: list[int]
     refit_every: int | None
     cost_bps: float
+    forecasters: list[str]
+    epochs: int | None
 
 
 def _iso_day(name: str, value: str) -> dt.date:
@@ -388,6 +396,12 @@ def _backtest_config(s: settings.Settings, req: BacktestRequest) -> BacktestConf
     horizons = sorted(set(req.horizons if req.horizons is not None else BACKTEST_HORIZONS))
     if not horizons or not set(horizons) <= set(BACKTEST_HORIZONS):
         raise errors.InvalidParameter(f"horizons must be a non-empty subset of 1, 5 and 21, got {req.horizons}")
+    known = list(forecast_backtest.FACTORIES)
+    asked = req.forecasters if req.forecasters is not None else known
+    if not asked or not set(asked) <= set(known):
+        raise errors.InvalidParameter(
+            f"forecasters must be a non-empty subset of {', '.join(known)}, got {req.forecasters}"
+        )
     symbol = _symbol(s, req.ticker)
     data = prices.load(symbol, s)
     first, last = dt.date.fromisoformat(data.first_date), dt.date.fromisoformat(data.last_date)
@@ -404,6 +418,8 @@ def _backtest_config(s: settings.Settings, req: BacktestRequest) -> BacktestConf
         horizons=horizons,
         refit_every=req.refit_every,
         cost_bps=req.cost_bps,
+        forecasters=[f for f in known if f in asked],
+        epochs=req.epochs,
     )
 
 
@@ -420,16 +436,17 @@ def backtest(req: BacktestRequest) -> dict[str, Any]:
     total) and store its result with the model's others (forecast/backtest_results.py)."""
     s = settings.load()
     config = _backtest_config(s, req)
-    from ..forecast import backtest as engine  # imported once a request is known to be good
-
     options: dict[str, Any] = {"refit_every": config.refit_every} if config.refit_every is not None else {}
-    result = engine.run(
+    if config.epochs is not None:
+        options["lstm_epochs"] = config.epochs
+    result = forecast_backtest.run(
         s,
         config.symbol,
         config.start_date,
         config.end_date,
         horizons=tuple(config.horizons),
         cost_bps=config.cost_bps,
+        forecasters=tuple(config.forecasters),
         **options,
     )
     return backtest_results.save(s.data_dir, symbols.model_id(req.ticker), config.model_dump(), result)

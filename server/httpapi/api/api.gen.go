@@ -105,6 +105,27 @@ func (e AnalyzeTrainingStatus) Valid() bool {
 	}
 }
 
+// Defines values for BacktestRequestForecasters.
+const (
+	Drift BacktestRequestForecasters = "drift"
+	Lstm  BacktestRequestForecasters = "lstm"
+	Naive BacktestRequestForecasters = "naive"
+)
+
+// Valid indicates whether the value is a known member of the BacktestRequestForecasters enum.
+func (e BacktestRequestForecasters) Valid() bool {
+	switch e {
+	case Drift:
+		return true
+	case Lstm:
+		return true
+	case Naive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BacktestRequestHorizons.
 const (
 	N1  BacktestRequestHorizons = 1
@@ -588,13 +609,15 @@ type AnalyzeTrainingStatus string
 
 // BacktestConfig defines model for BacktestConfig.
 type BacktestConfig struct {
-	CostBps    float32 `json:"cost_bps"`
-	EndDate    string  `json:"end_date"`
-	Horizons   []int   `json:"horizons"`
-	RefitEvery *int    `json:"refit_every,omitempty"`
-	StartDate  string  `json:"start_date"`
-	Symbol     string  `json:"symbol"`
-	Ticker     string  `json:"ticker"`
+	CostBps     float32  `json:"cost_bps"`
+	EndDate     string   `json:"end_date"`
+	Epochs      *int     `json:"epochs,omitempty"`
+	Forecasters []string `json:"forecasters"`
+	Horizons    []int    `json:"horizons"`
+	RefitEvery  *int     `json:"refit_every,omitempty"`
+	StartDate   string   `json:"start_date"`
+	Symbol      string   `json:"symbol"`
+	Ticker      string   `json:"ticker"`
 }
 
 // BacktestList defines model for BacktestList.
@@ -611,6 +634,12 @@ type BacktestRequest struct {
 	// EndDate the range's last day; after start_date, within the data
 	EndDate string `json:"end_date"`
 
+	// Epochs epochs of that LSTM; default the engine's (3)
+	Epochs *int `json:"epochs,omitempty"`
+
+	// Forecasters which forecasters to score: persistence, drift, and an LSTM trained for the backtest before its first origin; default all three
+	Forecasters *[]BacktestRequestForecasters `json:"forecasters,omitempty"`
+
 	// Horizons trading days ahead to score; default all three
 	Horizons *[]BacktestRequestHorizons `json:"horizons,omitempty"`
 
@@ -624,16 +653,113 @@ type BacktestRequest struct {
 	Ticker string `json:"ticker"`
 }
 
+// BacktestRequestForecasters defines model for BacktestRequest.Forecasters.
+type BacktestRequestForecasters string
+
 // BacktestRequestHorizons defines model for BacktestRequest.Horizons.
 type BacktestRequestHorizons int
 
 // BacktestResult A completed backtest (forecast/backtest.py's result) as stored with the model's others.
 type BacktestResult struct {
 	// BacktestId UTC time stamp and configuration key
-	BacktestId string         `json:"backtest_id"`
-	Created    time.Time      `json:"created"`
-	Model      string         `json:"model"`
-	Request    BacktestConfig `json:"request"`
+	BacktestId string `json:"backtest_id"`
+
+	// Config what the engine ran with, its defaults filled in
+	Config    *map[string]interface{} `json:"config,omitempty"`
+	Created   time.Time               `json:"created"`
+	DataRange *struct {
+		BurnInFrom    *string `json:"burn_in_from,omitempty"`
+		BurnInOrigins *int    `json:"burn_in_origins,omitempty"`
+		FirstOrigin   *string `json:"first_origin,omitempty"`
+		LastOrigin    *string `json:"last_origin,omitempty"`
+		LastOutcome   *string `json:"last_outcome,omitempty"`
+		Origins       *int    `json:"origins,omitempty"`
+	} `json:"data_range,omitempty"`
+	DataSource *string `json:"data_source,omitempty"`
+
+	// Equity growth of 1 from the first scored origin
+	Equity []struct {
+		BuyAndHold float32 `json:"buy_and_hold"`
+		Date       string  `json:"date"`
+		Strategy   float32 `json:"strategy"`
+	} `json:"equity"`
+	Model   string          `json:"model"`
+	Notes   *[]string       `json:"notes,omitempty"`
+	Request BacktestConfig  `json:"request"`
+	Scores  []BacktestScore `json:"scores"`
+	Seconds *float32        `json:"seconds,omitempty"`
+
+	// Served the model serving when it ran, and whether its training data reached into the backtest's range
+	Served *map[string]interface{} `json:"served,omitempty"`
+
+	// Strategy long/flat on the one-day forecast's direction against buy-and-hold; null without horizon 1
+	Strategy *struct {
+		// BuyAndHold total return, annualised volatility (√252), Sharpe (risk-free 0), maximum drawdown, turnover
+		BuyAndHold *struct {
+			AnnualisedVolatility *float32 `json:"annualised_volatility,omitempty"`
+			MaxDrawdown          *float32 `json:"max_drawdown,omitempty"`
+			Sharpe               *float32 `json:"sharpe,omitempty"`
+			TotalReturn          *float32 `json:"total_return,omitempty"`
+			Turnover             *float32 `json:"turnover,omitempty"`
+		} `json:"buy_and_hold,omitempty"`
+		ByForecaster *map[string]struct {
+			AnnualisedVolatility *float32 `json:"annualised_volatility,omitempty"`
+			MaxDrawdown          *float32 `json:"max_drawdown,omitempty"`
+			Sharpe               *float32 `json:"sharpe,omitempty"`
+			TotalReturn          *float32 `json:"total_return,omitempty"`
+			Turnover             *float32 `json:"turnover,omitempty"`
+		} `json:"by_forecaster,omitempty"`
+		CostBps    *float32 `json:"cost_bps,omitempty"`
+		Forecaster *string  `json:"forecaster,omitempty"`
+
+		// Strategy total return, annualised volatility (√252), Sharpe (risk-free 0), maximum drawdown, turnover
+		Strategy *struct {
+			AnnualisedVolatility *float32 `json:"annualised_volatility,omitempty"`
+			MaxDrawdown          *float32 `json:"max_drawdown,omitempty"`
+			Sharpe               *float32 `json:"sharpe,omitempty"`
+			TotalReturn          *float32 `json:"total_return,omitempty"`
+			Turnover             *float32 `json:"turnover,omitempty"`
+		} `json:"strategy,omitempty"`
+	} `json:"strategy,omitempty"`
+
+	// Ticker the symbol backtested
+	Ticker *string `json:"ticker,omitempty"`
+}
+
+// BacktestScore One forecaster at one horizon over the scored origins (errors on close prices).
+type BacktestScore struct {
+	// Coverage by band level: "80" and "95"
+	Coverage *struct {
+		N80 *float32 `json:"80,omitempty"`
+		N95 *float32 `json:"95,omitempty"`
+	} `json:"coverage,omitempty"`
+	DirectionalAccuracy *float32 `json:"directional_accuracy,omitempty"`
+
+	// DirectionalCi Wilson 95% interval [low, high]
+	DirectionalCi *[]*float32 `json:"directional_ci,omitempty"`
+
+	// Forecaster naive (persistence), drift or lstm
+	Forecaster string   `json:"forecaster"`
+	Horizon    int      `json:"horizon"`
+	Mae        *float32 `json:"mae,omitempty"`
+
+	// Mase MAE over persistence's on the same origins: below 1 beats it
+	Mase *float32 `json:"mase,omitempty"`
+
+	// N scored origins
+	N int `json:"n"`
+
+	// Width by band level: "80" and "95"
+	Width *struct {
+		N80 *float32 `json:"80,omitempty"`
+		N95 *float32 `json:"95,omitempty"`
+	} `json:"width,omitempty"`
+
+	// Winkler by band level: "80" and "95"
+	Winkler *struct {
+		N80 *float32 `json:"80,omitempty"`
+		N95 *float32 `json:"95,omitempty"`
+	} `json:"winkler,omitempty"`
 }
 
 // BacktestStarted defines model for BacktestStarted.
@@ -1097,8 +1223,8 @@ type TaskRecord struct {
 	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 	Progress *TrainingProgress `json:"progress,omitempty"`
 
-	// Result A completed training (forecast/train.py, train_and_save). A backtest task's result is a BacktestResult instead.
-	Result *TrainingResult `json:"result,omitempty"`
+	// Result a completed task's result: a training's, or a backtest's (kind backtest)
+	Result *TaskRecord_Result `json:"result,omitempty"`
 
 	// RunId this submission's run; the same for every attempt of it, and what a cancel names
 	RunId     *string          `json:"run_id,omitempty"`
@@ -1108,6 +1234,11 @@ type TaskRecord struct {
 
 	// Worker the server process running it, or that ran it last: host name/process id/instance (ROLE=trainer or all)
 	Worker *string `json:"worker,omitempty"`
+}
+
+// TaskRecord_Result a completed task's result: a training's, or a backtest's (kind backtest)
+type TaskRecord_Result struct {
+	union json.RawMessage
 }
 
 // TaskRecordStatus defines model for TaskRecord.Status.
@@ -1174,14 +1305,20 @@ type TrainParamsPromote string
 // TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 type TrainingProgress struct {
 	BestValLoss *float32 `json:"best_val_loss,omitempty"`
-	Epoch       *int     `json:"epoch,omitempty"`
-	Epochs      *int     `json:"epochs,omitempty"`
+
+	// Done a backtest's origins forecast so far
+	Done   *int `json:"done,omitempty"`
+	Epoch  *int `json:"epoch,omitempty"`
+	Epochs *int `json:"epochs,omitempty"`
 
 	// Promotion the decision: promoted or kept
-	Promotion    *string  `json:"promotion,omitempty"`
-	Serving      *bool    `json:"serving,omitempty"`
-	Stage        *string  `json:"stage,omitempty"`
-	TestWindows  *int     `json:"test_windows,omitempty"`
+	Promotion   *string `json:"promotion,omitempty"`
+	Serving     *bool   `json:"serving,omitempty"`
+	Stage       *string `json:"stage,omitempty"`
+	TestWindows *int    `json:"test_windows,omitempty"`
+
+	// Total a backtest's origins in all
+	Total        *int     `json:"total,omitempty"`
 	TrainLoss    *float32 `json:"train_loss,omitempty"`
 	TrainWindows *int     `json:"train_windows,omitempty"`
 	ValLoss      *float32 `json:"val_loss,omitempty"`
@@ -1189,7 +1326,7 @@ type TrainingProgress struct {
 	Version      *string  `json:"version,omitempty"`
 }
 
-// TrainingResult A completed training (forecast/train.py, train_and_save). A backtest task's result is a BacktestResult instead.
+// TrainingResult A completed training (forecast/train.py, train_and_save).
 type TrainingResult struct {
 	BestEpoch     *int                    `json:"best_epoch,omitempty"`
 	BestValLoss   *float32                `json:"best_val_loss,omitempty"`
@@ -1326,6 +1463,68 @@ type TrainChildJSONRequestBody = TrainChild
 
 // TrainParentJSONRequestBody defines body for TrainParent for application/json ContentType.
 type TrainParentJSONRequestBody = TrainParams
+
+// AsTrainingResult returns the union data inside the TaskRecord_Result as a TrainingResult
+func (t TaskRecord_Result) AsTrainingResult() (TrainingResult, error) {
+	var body TrainingResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTrainingResult overwrites any union data inside the TaskRecord_Result as the provided TrainingResult
+func (t *TaskRecord_Result) FromTrainingResult(v TrainingResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTrainingResult performs a merge with any union data inside the TaskRecord_Result, using the provided TrainingResult
+func (t *TaskRecord_Result) MergeTrainingResult(v TrainingResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsBacktestResult returns the union data inside the TaskRecord_Result as a BacktestResult
+func (t TaskRecord_Result) AsBacktestResult() (BacktestResult, error) {
+	var body BacktestResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBacktestResult overwrites any union data inside the TaskRecord_Result as the provided BacktestResult
+func (t *TaskRecord_Result) FromBacktestResult(v BacktestResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBacktestResult performs a merge with any union data inside the TaskRecord_Result, using the provided BacktestResult
+func (t *TaskRecord_Result) MergeBacktestResult(v BacktestResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t TaskRecord_Result) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *TaskRecord_Result) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsCacheList returns the union data inside the GetCache200JSONResponseBody as a CacheList
 func (t GetCache200JSONResponseBody) AsCacheList() (CacheList, error) {

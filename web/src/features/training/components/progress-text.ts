@@ -67,6 +67,9 @@ export function describeTask(task: TaskRecord, lastEpoch: EpochSeen | undefined)
           : []
         return { headline: 'Preparing the data', fraction: 0, details: [...windows, ...elapsed] }
       }
+      if (p?.stage === 'backtest' && p.done !== undefined && p.total) {
+        return { headline: `Backtest: origin ${p.done.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')}`, fraction: p.done / p.total, details: elapsed }
+      }
       if (p?.stage === 'saved') {
         return { headline: 'Evaluated on held-out data and saved', fraction: 1, details: [...(p.version ? [`version ${p.version}`] : []), ...elapsed] }
       }
