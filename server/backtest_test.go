@@ -16,7 +16,7 @@ import (
 // A backtest across processes: an api replica queues it, a trainer claims it from the Redis
 // Stream and runs it for real (the baselines over a year of MSFT: seconds), and /status on
 // the api replica carries its progress and result, which GET /models/{ticker}/backtests reads
-// back from the shared data folder. Another backtest, with the LSTM, is cancelled while it
+// back from the models folder the replicas share (each has its own data folder). Another backtest, with the LSTM, is cancelled while it
 // runs. Every answer is checked against the OpenAPI document.
 func TestBacktestAcrossProcesses(t *testing.T) {
 	env := crashEnv()
@@ -28,9 +28,9 @@ func TestBacktestAcrossProcesses(t *testing.T) {
 		e["ROLE"] = r
 		return e
 	}
-	dataDir := t.TempDir()
-	api := startServer(t, dataDir, role("api"))
-	trainer := startServer(t, dataDir, role("trainer"))
+	env["MODELS_DIR"] = t.TempDir()
+	api := startServer(t, "", role("api"))
+	trainer := startServer(t, "", role("trainer"))
 	spec, err := os.ReadFile("httpapi/openapi.json")
 	if err != nil {
 		t.Fatal(err)

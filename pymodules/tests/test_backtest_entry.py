@@ -8,6 +8,7 @@ import pytest
 from stockagent import errors
 from stockagent.entries import forecast as entries
 from stockagent.forecast import backtest_results
+from stockagent.forecast.registry import Registry
 
 
 def call(fn, req=None):
@@ -63,12 +64,12 @@ def test_bad_backtest_requests_are_refused(load_env, tmp_path, change, error, ma
         call(entries.backtest_check, {**GOOD, **change})
     with pytest.raises(error, match=match):  # the run checks the same before it starts
         call(entries.backtest, {**GOOD, **change})
-    assert not (tmp_path / "backtests").exists()
+    assert not list(tmp_path.rglob("backtests"))
 
 
 def test_a_backtest_runs_and_is_stored(load_env, tmp_path):
     """A real run of the baselines over half a year (seconds): its result is stored and listed."""
-    load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
+    s = load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
     req = {**GOOD, "end_date": "2023-06-30", "horizons": [1, 5], "forecasters": ["drift", "naive"], "refit_every": 21}
     out = call(entries.backtest, req)
     assert out["model"] == "MSFT" and out["request"]["forecasters"] == ["naive", "drift"]
@@ -77,6 +78,8 @@ def test_a_backtest_runs_and_is_stored(load_env, tmp_path):
     }
     assert out["equity"][0]["strategy"] == out["equity"][0]["buy_and_hold"] == 1.0
     assert call(entries.backtests, {"ticker": "MSFT"})["backtests"] == [out]
+    assert (s.models_dir / "MSFT" / "backtests").is_dir()
+    assert Registry.from_settings(s).list_models() == []  # stored beside versions, never one
 
 
 def test_results_keep_the_newest_per_configuration_and_a_bounded_list(tmp_path, monkeypatch):
@@ -98,14 +101,14 @@ def test_results_keep_the_newest_per_configuration_and_a_bounded_list(tmp_path, 
     for n in range(5):
         backtest_results.save(tmp_path, "MSFT", {"symbol": "MSFT", "refit_every": n + 1}, {"n": 10 + n})
     assert [r["n"] for r in backtest_results.read(tmp_path, "MSFT")] == [14, 13, 12]
-    folder = tmp_path / "backtests" / "MSFT"
+    folder = tmp_path / "MSFT" / "backtests"
     assert len(list(folder.iterdir())) == 3  # no temp files left behind
 
 
 def test_backtests_lists_a_models_results(load_env, tmp_path):
     s = load_env(DATA_DIR=tmp_path, DATA_SOURCE="bundled")
     assert call(entries.backtests, {"ticker": "parent"}) == {"ticker": "parent", "backtests": []}
-    backtest_results.save(s.data_dir, "parent", {"symbol": "^GSPC"}, {"n": 1})
+    backtest_results.save(s.models_dir, "parent", {"symbol": "^GSPC"}, {"n": 1})
     assert [r["n"] for r in call(entries.backtests, {"ticker": "^gspc"})["backtests"]] == [1]
 
 

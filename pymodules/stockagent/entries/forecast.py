@@ -449,11 +449,11 @@ def backtest(req: BacktestRequest) -> dict[str, Any]:
         forecasters=tuple(config.forecasters),
         **options,
     )
-    return backtest_results.save(s.data_dir, symbols.model_id(req.ticker), config.model_dump(), result)
+    return backtest_results.save(s.models_dir, symbols.model_id(req.ticker), config.model_dump(), result)
 
 
 @entry(lane="inference", request=TickerRequest)
 def backtests(req: TickerRequest) -> dict[str, Any]:
     """The stored backtest results of one model, newest first (at most backtest_results.KEEP)."""
     s = settings.load()
-    return {"ticker": req.ticker, "backtests": backtest_results.read(s.data_dir, symbols.model_id(req.ticker))}
+    return {"ticker": req.ticker, "backtests": backtest_results.read(s.models_dir, symbols.model_id(req.ticker))}

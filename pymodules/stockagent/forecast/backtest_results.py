@@ -1,4 +1,7 @@
-"""Stored backtest results: one JSON file per result in ``DATA_DIR/backtests/<model id>/``.
+"""Stored backtest results: one JSON file per result in ``MODELS_DIR/<model id>/backtests/``.
+
+They sit beside the model's versions, in the one folder replicas share, so that any replica reads
+what a trainer stored (the registry counts only version folders, so they are no version).
 
 A file is named ``<UTC stamp>-<config key>.json``: the stamp orders them (newest last by name), the
 key is a hash of the configuration (symbol, dates, horizons, refit_every, cost_bps). Saving a
@@ -23,8 +26,8 @@ log = logging.getLogger(__name__)
 KEEP = 20  # results kept per model
 
 
-def _dir(data_dir: Path, model_id: str) -> Path:
-    return tickers.confined(data_dir / "backtests", model_id)
+def _dir(models_dir: Path, model_id: str) -> Path:
+    return tickers.confined(models_dir, model_id) / "backtests"
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -33,14 +36,14 @@ def config_key(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def save(data_dir: Path, model_id: str, config: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+def save(models_dir: Path, model_id: str, config: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """Store ``result`` of ``config`` for ``model_id`` and return the stored record: the result
     with ``backtest_id``, ``model``, ``created`` and ``request`` (the configuration) added."""
     now = dt.datetime.now(dt.UTC)
     key = config_key(config)
     backtest_id = f"{now:%Y%m%dT%H%M%S%fZ}-{key}"
     record = {**result, "backtest_id": backtest_id, "model": model_id, "created": now.isoformat(), "request": config}
-    folder = _dir(data_dir, model_id)
+    folder = _dir(models_dir, model_id)
     atomicfile.write_text(folder / f"{backtest_id}.json", json.dumps(record, allow_nan=False))
     # Older files of this configuration, then the oldest beyond KEEP.
     names = _names(folder)
@@ -58,9 +61,9 @@ def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*.json") if not p.name.startswith(atomicfile.TMP_PREFIX))
 
 
-def read(data_dir: Path, model_id: str) -> list[dict[str, Any]]:
+def read(models_dir: Path, model_id: str) -> list[dict[str, Any]]:
     """The stored results of ``model_id``, newest first; an unreadable file is logged and skipped."""
-    folder = _dir(data_dir, model_id)
+    folder = _dir(models_dir, model_id)
     out = []
     for name in reversed(_names(folder)):
         try:
