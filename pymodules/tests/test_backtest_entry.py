@@ -130,3 +130,10 @@ def test_cli_backtest_sends_the_entry_its_request(load_env, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main([*argv, "--horizons", "one"])
     assert exit_.value.code == 2 and "want integers separated by commas" in capsys.readouterr().out
+
+
+def test_a_terminal_shows_a_backtests_origins_as_a_bar():
+    from stockagent import progressbar
+
+    line = progressbar.render({"stage": "backtest", "done": 127, "total": 254}, 75)
+    assert line == f"backtest origin 127/254 [{'#' * 10}{'-' * 10}] 1:15"
