@@ -13,7 +13,9 @@ def test_parent_coverage_saved_and_near_target(parent_settings):
     assert iv["coverage_target"] == 0.8 and len(iv["quantiles"]) == HORIZON
     assert meta["data"]["test"]["windows"] >= 500  # a long held-out slice: ~3 years of ^GSPC
     assert iv["test_windows"] == meta["data"]["test"]["windows"]
-    assert abs(iv["test_coverage"] - 0.8) <= 0.10, iv
+    assert abs(iv["test_coverage"] - 0.8) <= 0.10 and abs(iv["test_coverage_95"] - 0.95) <= 0.05, iv
+    assert len(iv["quantiles_95"]) == HORIZON
+    assert all(a < b for a, b in zip(iv["quantiles"], iv["quantiles_95"], strict=True))
     assert set(iv["test_coverage_by_horizon"]) == {"1", "5", "21", "63"}
 
 

@@ -154,7 +154,11 @@ class FrozenLSTM:
 
     def forecast(self, histories: Sequence[np.ndarray], horizons: Sequence[int]) -> np.ndarray:
         assert tuple(horizons) == self.horizons, "the head was fitted for other horizons"
-        codes = np.vstack([self._encode(x, [len(x) - 1]) for x in histories])
+        inputs = np.concatenate(
+            [make_windows(x, np.array([len(x) - 1]), features.WARMUP, with_targets=False).inputs for x in histories]
+        )
+        with torch.inference_mode():
+            codes = self.model.encode(torch.from_numpy(self.scalers.x(inputs))).double().numpy()
         return np.hstack([codes, np.ones((len(codes), 1))]) @ self.coef
 
 
@@ -343,7 +347,9 @@ def run(
             }
             for level in intervals.LEVELS:
                 key = str(round(level * 100))
-                half, _ = intervals.adaptive(center, actual[:, k], vol * math.sqrt(h), h, level, aci_gamma)
+                half, _, _ = intervals.adaptive(
+                    center, actual[:, k], vol * math.sqrt(h), h, level, aci_gamma / math.sqrt(h)
+                )
                 ok = use & np.isfinite(half)
                 lo_p, hi_p = (close[origins[ok]] * np.exp(center[ok] + s * half[ok]) for s in (-1, 1))
                 y_ok = close[origins[ok]] * np.exp(actual[ok, k])

@@ -29,14 +29,18 @@ import math
 
 import numpy as np
 
-from .dataset import TARGETS, Windows
+from .dataset import HORIZON, TARGETS, Windows
 
 COVERAGE = 0.8
+LEVELS = (0.8, 0.95)
 CLOSE = TARGETS.index("close")
+ACI_GAMMA = 0.005  # Gibbs & Candès' step size; at horizon h it is divided by sqrt(h) (see the module doc)
+SCALE = "std of the window's daily close log returns x sqrt(h)"
 
 
 def calibrate(windows: Windows, predicted: np.ndarray, coverage: float = COVERAGE) -> np.ndarray:
-    """Per-horizon half-widths ``q`` (63,) in log-return units, from validation windows and predictions."""
+    """Per-horizon half-widths ``q`` (63,) in log-return units, from validation windows and predictions:
+    the plain split-conformal quantile of absolute errors (no volatility scaling, no adaptation)."""
     assert windows.targets is not None, "calibration needs windows with targets"
     scores = np.abs(windows.targets[..., CLOSE] - predicted[..., CLOSE])  # (m, 63)
     n = len(scores)
@@ -45,16 +49,17 @@ def calibrate(windows: Windows, predicted: np.ndarray, coverage: float = COVERAG
     return np.sort(scores, axis=0)[k - 1]
 
 
-def bounds(predicted: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper close log returns (m, 63) of the intervals around ``predicted`` (m, 63, 5)."""
+def bounds(predicted: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper close log returns (m, 63) of the intervals around ``predicted`` (m, 63, 5);
+    ``half``: half-widths (63,) or (m, 63)."""
     center = predicted[..., CLOSE]
-    return center - q, center + q
+    return center - half, center + half
 
 
-def coverage(windows: Windows, predicted: np.ndarray, q: np.ndarray) -> dict:
+def coverage(windows: Windows, predicted: np.ndarray, half: np.ndarray) -> dict:
     """Share of actual closes inside their interval: overall and at horizons 1, 5, 21, 63."""
     assert windows.targets is not None, "coverage needs windows with targets"
-    lo, hi = bounds(predicted, q)
+    lo, hi = bounds(predicted, half)
     y = windows.targets[..., CLOSE]
     inside = (y >= lo) & (y <= hi)  # (m, 63)
     return {
@@ -62,12 +67,6 @@ def coverage(windows: Windows, predicted: np.ndarray, q: np.ndarray) -> dict:
         "by_horizon": {str(h): float(inside[:, h - 1].mean()) for h in (1, 5, 21, 63)},
         "windows": len(y),
     }
-
-
-# --- walk-forward bands: volatility-normalised scores with adaptive conformal inference ---------
-
-LEVELS = (0.8, 0.95)
-ACI_GAMMA = 0.005  # Gibbs & Candès' step size: alpha moves by at most 0.005 per outcome
 
 
 def window_volatility(inputs: np.ndarray) -> np.ndarray:
@@ -79,10 +78,22 @@ def window_volatility(inputs: np.ndarray) -> np.ndarray:
     return np.maximum(returns.std(axis=1, ddof=1), 1e-6)
 
 
+def scale(inputs: np.ndarray, horizons: int = HORIZON) -> np.ndarray:
+    """``(m, horizons)``: :data:`SCALE` of each window at h = 1..horizons, the unit of the scores."""
+    return window_volatility(inputs)[:, None] * np.sqrt(np.arange(1, horizons + 1))[None, :]
+
+
+def _rank(known: list[float], alpha: float) -> float:
+    """The ``ceil((n + 1)(1 - alpha))``-th smallest of the sorted ``known``, clamped to ranks 1..n."""
+    k = math.ceil((len(known) + 1) * (1.0 - alpha) - 1e-9)
+    return known[min(max(k, 1), len(known)) - 1]
+
+
 def adaptive(
     center: np.ndarray, actual: np.ndarray, scale: np.ndarray, delay: int, level: float, gamma: float = ACI_GAMMA
-) -> tuple[np.ndarray, np.ndarray]:
-    """Half-widths of walk-forward bands at consecutive origins, and the alpha used at each.
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Bands at consecutive origins: their half-widths, the alpha used at each, and the normalised
+    quantile a next origin would use once every outcome here is known.
 
     Origin i's score ``|actual_i - center_i| / scale_i`` becomes known ``delay`` origins later (its
     outcome lies ``delay`` trading days ahead), so origin j calibrates only on scores of origins
@@ -97,15 +108,30 @@ def adaptive(
     half = np.full(n, np.nan)
     alphas = np.full(n, np.nan)
     alpha = 1.0 - level
-    for j in range(n):
+    for j in range(n + delay):
         i = j - delay
         if i >= 0 and math.isfinite(scores[i]):
             if math.isfinite(half[i]):
                 miss = float(abs(actual[i] - center[i]) > half[i])
                 alpha += gamma * (1.0 - level - miss)
             bisect.insort(known, float(scores[i]))
-        alphas[j] = alpha
-        if known:
-            k = math.ceil((len(known) + 1) * (1.0 - alpha) - 1e-9)
-            half[j] = known[min(max(k, 1), len(known)) - 1] * scale[j]
-    return half, alphas
+        if j < n:
+            alphas[j] = alpha
+            if known:
+                half[j] = _rank(known, alpha) * scale[j]
+    return half, alphas, _rank(known, alpha) if known else math.nan
+
+
+def served(held_out: Windows, predicted: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Served bands of a trained model: :func:`adaptive` walked over its held-out windows in time
+    order (validation, then test) at every horizon. Returns the normalised quantiles (63,) to serve
+    (half-width ``q_h * scale``) and the half-widths (m, 63) each window got online, from earlier
+    outcomes only, which measure the test coverage."""
+    assert held_out.targets is not None, "calibration needs windows with targets"
+    y, c = held_out.targets[..., CLOSE].astype(np.float64), predicted[..., CLOSE]
+    sc = scale(held_out.inputs, y.shape[1])
+    q, half = np.empty(y.shape[1]), np.empty(y.shape)
+    for k in range(y.shape[1]):
+        h = k + 1
+        half[:, k], _, q[k] = adaptive(c[:, k], y[:, k], sc[:, k], h, level, ACI_GAMMA / math.sqrt(h))
+    return q, half
