@@ -187,7 +187,11 @@ def test_backtest_one_year(tmp_settings):
         ({"refit_every": 0}, "refit_every"),
         ({"horizons": (0,)}, "horizons"),
         ({"cost_bps": -1}, "cost_bps"),
+        ({"horizons": "1"}, "horizons"),
         ({"forecasters": ("oracle",)}, "forecasters"),
+        ({"forecasters": "naive"}, "forecasters"),
+        ({"lstm_hidden": 0}, "lstm_hidden"),
+        ({"aci_gamma": float("nan")}, "aci_gamma"),
         ({"start_date": "1970-01-01", "end_date": "1970-02-01"}, "trading days"),
     ],
 )
