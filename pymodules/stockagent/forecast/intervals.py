@@ -127,16 +127,19 @@ def adaptive(
     return half, alphas, _rank(known, alpha) if known else math.nan
 
 
-def served(held_out: Windows, predicted: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Served bands of a trained model: :func:`adaptive` walked over its held-out windows in time
-    order (validation, then test) at every horizon. Returns the normalised quantiles (63,) to serve
-    (half-width ``q_h * scale``) and the half-widths (m, 63) each window got online, from earlier
-    outcomes only, which measure the test coverage."""
-    assert held_out.targets is not None, "calibration needs windows with targets"
-    y, c = held_out.targets[..., CLOSE].astype(np.float64), predicted[..., CLOSE]
-    sc = scale(held_out.inputs, y.shape[1])
+def served(
+    val: Windows, val_pred: np.ndarray, test: Windows, test_pred: np.ndarray, level: float
+) -> tuple[np.ndarray, dict]:
+    """Served band of a trained model at ``level``: :func:`adaptive` walked over its validation then
+    test windows (in time order) at every horizon. Returns the normalised quantiles (63,) to serve
+    (half-width ``q_h * scale``) and the :func:`coverage` of the bands each test window got online,
+    from earlier outcomes only."""
+    assert val.targets is not None and test.targets is not None, "calibration needs windows with targets"
+    y = np.concatenate([val.targets, test.targets])[..., CLOSE].astype(np.float64)
+    c = np.concatenate([val_pred, test_pred])[..., CLOSE]
+    sc = scale(np.concatenate([val.inputs, test.inputs]), y.shape[1])
     q, half = np.empty(y.shape[1]), np.empty(y.shape)
     for k in range(y.shape[1]):
         h = k + 1
         half[:, k], _, q[k] = adaptive(c[:, k], y[:, k], sc[:, k], h, level, ACI_GAMMA / math.sqrt(h))
-    return q, half
+    return q, coverage(test, test_pred, half[len(val) :])

@@ -374,13 +374,8 @@ def train(
     lstm = LSTMForecaster(model, scalers, cfg.device)
     test_pred = {f.alias: f.predict(data.test) for f in (lstm, Naive(), Drift())}
     table = evaluation.evaluate(cfg.ticker, data.test, test_pred)
-    held_out = Windows(
-        **{f: np.concatenate([getattr(data.val, f), getattr(data.test, f)]) for f in Windows.__dataclass_fields__}
-    )
-    bands = {}  # level -> (served quantiles, test coverage of the online bands)
-    for level in intervals.LEVELS:
-        q, half = intervals.served(held_out, np.concatenate([lstm.predict(data.val), test_pred["lstm"]]), level)
-        bands[level] = q, intervals.coverage(data.test, test_pred["lstm"], half[len(data.val) :])
+    val_pred = lstm.predict(data.val)
+    bands = {lv: intervals.served(data.val, val_pred, data.test, test_pred["lstm"], lv) for lv in intervals.LEVELS}
     q, cover = bands[intervals.COVERAGE]
     report["seconds"] = round(time.monotonic() - started, 3)
     meta = {

@@ -915,6 +915,9 @@ type PredictionAnswer struct {
 type PredictionInterval struct {
 	CoverageTarget *float32  `json:"coverage_target,omitempty"`
 	Fields         *[]string `json:"fields,omitempty"`
+
+	// Fields95 the 95% band's fields, when the model has one
+	Fields95 *[]string `json:"fields_95,omitempty"`
 }
 
 // Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).

@@ -997,6 +997,8 @@ export interface components {
         PredictionInterval: {
             coverage_target?: number;
             fields?: string[];
+            /** @description the 95% band's fields, when the model has one */
+            fields_95?: string[];
         };
         ModelVersion: {
             version: string;
