@@ -72,13 +72,15 @@ def test_strategy_by_hand():
 def test_adaptive_bands_by_hand():
     actual, zero, one = np.array([1.0, 2.0, 3.0, 4.0]), np.zeros(4), np.ones(4)
     # scores 1, 2, 3, 4, each known one origin later; rank ceil((n + 1) * 0.5) of those known
-    half, alphas = intervals.adaptive(zero, actual, one, delay=1, level=0.5, gamma=0.0)
+    half, alphas, q_next = intervals.adaptive(zero, actual, one, delay=1, level=0.5, gamma=0.0)
     assert np.isnan(half[0]) and half[1:].tolist() == [1.0, 2.0, 2.0]
+    assert q_next == 3.0  # all four known: rank ceil(5 * 0.5) = 3
     # gamma 0.1: origin 1 (band 1, outcome 2) and origin 2 (band 2, outcome 3) miss: alpha 0.5 -> 0.45 -> 0.40
-    half, alphas = intervals.adaptive(zero, actual, one, delay=1, level=0.5, gamma=0.1)
+    half, alphas, q_next = intervals.adaptive(zero, actual, one, delay=1, level=0.5, gamma=0.1)
     assert half[1:].tolist() == [1.0, 2.0, 3.0] and alphas == pytest.approx([0.5, 0.5, 0.45, 0.40])
+    assert q_next == 4.0  # origin 3 (band 3, outcome 4) misses too: alpha 0.35, rank ceil(5 * 0.65) = 4
     # the band scales with the origin's volatility
-    half, _ = intervals.adaptive(zero, actual, np.array([1.0, 1.0, 1.0, 2.0]), delay=1, level=0.5, gamma=0.0)
+    half, _, _ = intervals.adaptive(zero, actual, np.array([1.0, 1.0, 1.0, 2.0]), delay=1, level=0.5, gamma=0.0)
     assert half[3] == pytest.approx(2 * 2)  # scores 1, 2, 3 known, rank 2 is 2, times origin 3's scale 2
 
 
@@ -86,10 +88,10 @@ def test_adaptive_bands_use_only_known_outcomes():
     rng = np.random.default_rng(0)
     n, delay, cut = 400, 5, 300
     center, actual, scale = rng.normal(size=n) * 0.1, rng.normal(size=n), np.abs(rng.normal(size=n)) + 0.5
-    half, alphas = intervals.adaptive(center, actual, scale, delay, 0.8)
+    half, alphas, _ = intervals.adaptive(center, actual, scale, delay, 0.8)
     shocked = actual.copy()
     shocked[cut - delay :] += 50.0  # outcomes landing on day `cut` or later
-    half2, alphas2 = intervals.adaptive(center, shocked, scale, delay, 0.8)
+    half2, alphas2, _ = intervals.adaptive(center, shocked, scale, delay, 0.8)
     assert np.array_equal(half[:cut], half2[:cut], equal_nan=True) and np.array_equal(alphas[:cut], alphas2[:cut])
     assert not np.allclose(half[cut:], half2[cut:])  # the shock is seen once known
 
@@ -185,7 +187,11 @@ def test_backtest_one_year(tmp_settings):
         ({"refit_every": 0}, "refit_every"),
         ({"horizons": (0,)}, "horizons"),
         ({"cost_bps": -1}, "cost_bps"),
+        ({"horizons": "1"}, "horizons"),
         ({"forecasters": ("oracle",)}, "forecasters"),
+        ({"forecasters": "naive"}, "forecasters"),
+        ({"lstm_hidden": 0}, "lstm_hidden"),
+        ({"aci_gamma": float("nan")}, "aci_gamma"),
         ({"start_date": "1970-01-01", "end_date": "1970-02-01"}, "trading days"),
     ],
 )

@@ -154,11 +154,16 @@ class FrozenLSTM:
 
     def forecast(self, histories: Sequence[np.ndarray], horizons: Sequence[int]) -> np.ndarray:
         assert tuple(horizons) == self.horizons, "the head was fitted for other horizons"
-        codes = np.vstack([self._encode(x, [len(x) - 1]) for x in histories])
+        inputs = np.concatenate(
+            [make_windows(x, np.array([len(x) - 1]), features.WARMUP, with_targets=False).inputs for x in histories]
+        )
+        with torch.inference_mode():
+            codes = self.model.encode(torch.from_numpy(self.scalers.x(inputs))).double().numpy()
         return np.hstack([codes, np.ones((len(codes), 1))]) @ self.coef
 
 
-_parents: dict[tuple, tuple[LSTMModel, Scalers, dict]] = {}  # one training per parent config
+_parents: dict[tuple, tuple[LSTMModel, Scalers, dict]] = {}  # one training per parent config, newest last
+PARENTS_KEPT = 4  # a server runs many backtests: keep a few parents, not one per start date ever asked
 
 
 def parent(settings: Settings, before: dt.date, epochs: int, hidden: int, layers: int) -> tuple:
@@ -182,11 +187,14 @@ def parent(settings: Settings, before: dt.date, epochs: int, hidden: int, layers
             end_date=end,
             epochs=epochs,
             learning_rate=settings.learning_rate,
+            device=settings.torch_device(),
             model=LSTMConfig(hidden=hidden, layers=layers),
         )
         model, report = fit(cfg, data, scalers)
         info = {"ticker": settings.parent_ticker, "from": data.info["first_date"], "through": data.info["last_date"]}
         _parents[key] = (model.cpu().eval(), scalers, info | {"epochs_run": report["epochs_run"]})
+        while len(_parents) > PARENTS_KEPT:
+            del _parents[next(iter(_parents))]
     return _parents[key]
 
 
@@ -250,6 +258,11 @@ def _clean(x) -> float | None:
     return round(x, 6) if math.isfinite(x) else None
 
 
+def _number(field: str, value, least: float, most: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not least <= value <= most:
+        raise errors.InvalidParameter(f"{field} must be a number in {least}..{most}, got {value!r}")
+
+
 def _positive_int(field: str, value, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
         raise errors.InvalidParameter(f"{field} must be an integer in 1..{most}, got {value!r}")
@@ -281,15 +294,23 @@ def run(
     start, end = _day("start_date", start_date), _day("end_date", end_date)
     if start > end:
         raise errors.InvalidParameter(f"start_date {start} is after end_date {end}")
+    if not isinstance(horizons, (list, tuple)) or not horizons:
+        raise errors.InvalidParameter(f"horizons must be a list of trading-day counts, got {horizons!r}")
     hs = tuple(sorted({_positive_int("horizons", h, MAX_HORIZON) for h in horizons}))
-    if not hs:
-        raise errors.InvalidParameter("horizons must name at least one horizon")
     refit_every = _positive_int("refit_every", refit_every, 10_000)
-    if isinstance(cost_bps, bool) or not isinstance(cost_bps, (int, float)) or not 0 <= cost_bps <= 1000:
-        raise errors.InvalidParameter(f"cost_bps must be a number in 0..1000, got {cost_bps!r}")
-    unknown = [f for f in forecasters if f not in FACTORIES]
-    if unknown or not forecasters:
-        raise errors.InvalidParameter(f"forecasters must be some of {', '.join(FACTORIES)}, got {list(forecasters)!r}")
+    _number("cost_bps", cost_bps, 0, 1000)
+    _number("aci_gamma", aci_gamma, 0, 0.5)
+    options = {
+        "lstm_epochs": _positive_int("lstm_epochs", lstm_epochs, 1000),
+        "lstm_hidden": _positive_int("lstm_hidden", lstm_hidden, 1024),
+        "lstm_layers": _positive_int("lstm_layers", lstm_layers, 8),
+    }
+    if (
+        not isinstance(forecasters, (list, tuple))
+        or not forecasters
+        or any(not isinstance(f, str) or f not in FACTORIES for f in forecasters)
+    ):
+        raise errors.InvalidParameter(f"forecasters must be some of {', '.join(FACTORIES)}, got {forecasters!r}")
     prices = market_prices.load(ticker, settings)
     feats = prices.features
     lo = max(prices.index_of(start), FIRST_ORIGIN)
@@ -303,14 +324,7 @@ def run(
     first = max(FIRST_ORIGIN, lo - BURN_IN)
     origins = np.arange(first, hi - 1)  # each has at least the one-day outcome inside the data
     notes: list[str] = []
-    setup = Setup(
-        settings,
-        prices,
-        hs,
-        first,
-        {"lstm_epochs": lstm_epochs, "lstm_hidden": lstm_hidden, "lstm_layers": lstm_layers},
-        notes,
-    )
+    setup = Setup(settings, prices, hs, first, options, notes)
     models = [m for m in (FACTORIES[name](setup) for name in dict.fromkeys(forecasters)) if m is not None]
 
     predicted = walk(feats, origins, models, hs, refit_every)
@@ -343,7 +357,9 @@ def run(
             }
             for level in intervals.LEVELS:
                 key = str(round(level * 100))
-                half, _ = intervals.adaptive(center, actual[:, k], vol * math.sqrt(h), h, level, aci_gamma)
+                half, _, _ = intervals.adaptive(
+                    center, actual[:, k], vol * math.sqrt(h), h, level, aci_gamma / math.sqrt(h)
+                )
                 ok = use & np.isfinite(half)
                 lo_p, hi_p = (close[origins[ok]] * np.exp(center[ok] + s * half[ok]) for s in (-1, 1))
                 y_ok = close[origins[ok]] * np.exp(actual[ok, k])

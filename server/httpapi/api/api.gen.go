@@ -836,14 +836,20 @@ type CompactPrediction struct {
 	DataSource *string                 `json:"data_source,omitempty"`
 	Evaluation *map[string]interface{} `json:"evaluation,omitempty"`
 	Forecast   struct {
-		Close     []float32            `json:"close"`
-		CloseHigh []float32            `json:"close_high"`
-		CloseLow  []float32            `json:"close_low"`
-		Date      []openapi_types.Date `json:"date"`
-		High      []float32            `json:"high"`
-		Low       []float32            `json:"low"`
-		Open      []float32            `json:"open"`
-		Volume    []int                `json:"volume"`
+		Close     []float32 `json:"close"`
+		CloseHigh []float32 `json:"close_high"`
+
+		// CloseHigh95 the 95% band's upper end (absent for models saved before it)
+		CloseHigh95 *[]float32 `json:"close_high_95,omitempty"`
+		CloseLow    []float32  `json:"close_low"`
+
+		// CloseLow95 the 95% band's lower end (absent for models saved before it)
+		CloseLow95 *[]float32           `json:"close_low_95,omitempty"`
+		Date       []openapi_types.Date `json:"date"`
+		High       []float32            `json:"high"`
+		Low        []float32            `json:"low"`
+		Open       []float32            `json:"open"`
+		Volume     []int                `json:"volume"`
 	} `json:"forecast"`
 	FutureWindowDays CompactPredictionFutureWindowDays `json:"future_window_days"`
 	Interval         *map[string]interface{}           `json:"interval,omitempty"`
@@ -904,13 +910,19 @@ type ForecastRow struct {
 	// CloseHigh upper bound of the 80% prediction interval
 	CloseHigh *float32 `json:"close_high,omitempty"`
 
+	// CloseHigh95 upper bound of the 95% prediction interval (absent for models saved before it)
+	CloseHigh95 *float32 `json:"close_high_95,omitempty"`
+
 	// CloseLow lower bound of the 80% prediction interval
-	CloseLow *float32           `json:"close_low,omitempty"`
-	Date     openapi_types.Date `json:"date"`
-	High     float32            `json:"high"`
-	Low      float32            `json:"low"`
-	Open     float32            `json:"open"`
-	Volume   float32            `json:"volume"`
+	CloseLow *float32 `json:"close_low,omitempty"`
+
+	// CloseLow95 lower bound of the 95% prediction interval (absent for models saved before it)
+	CloseLow95 *float32           `json:"close_low_95,omitempty"`
+	Date       openapi_types.Date `json:"date"`
+	High       float32            `json:"high"`
+	Low        float32            `json:"low"`
+	Open       float32            `json:"open"`
+	Volume     float32            `json:"volume"`
 }
 
 // Health Callers without the admin role get only status and each component's status; admins also get version and the components' details.
@@ -1130,6 +1142,9 @@ type PredictionAnswer struct {
 type PredictionInterval struct {
 	CoverageTarget *float32  `json:"coverage_target,omitempty"`
 	Fields         *[]string `json:"fields,omitempty"`
+
+	// Fields95 the 95% band's fields, when the model has one
+	Fields95 *[]string `json:"fields_95,omitempty"`
 }
 
 // Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).

@@ -623,6 +623,10 @@ export interface components {
             close_low?: number;
             /** @description upper bound of the 80% prediction interval */
             close_high?: number;
+            /** @description lower bound of the 95% prediction interval (absent for models saved before it) */
+            close_low_95?: number;
+            /** @description upper bound of the 95% prediction interval (absent for models saved before it) */
+            close_high_95?: number;
         };
         Prediction: {
             ticker: string;
@@ -912,6 +916,10 @@ export interface components {
                 close: number[];
                 close_low: number[];
                 close_high: number[];
+                /** @description the 95% band's lower end (absent for models saved before it) */
+                close_low_95?: number[];
+                /** @description the 95% band's upper end (absent for models saved before it) */
+                close_high_95?: number[];
                 volume: number[];
             };
             model_version: string;
@@ -1028,6 +1036,8 @@ export interface components {
         PredictionInterval: {
             coverage_target?: number;
             fields?: string[];
+            /** @description the 95% band's fields, when the model has one */
+            fields_95?: string[];
         };
         ModelVersion: {
             version: string;
