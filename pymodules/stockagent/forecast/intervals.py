@@ -18,9 +18,9 @@ scored, the full step overshoots at long horizons.
   model is that of the bands each test window got online. Versions saved before this (no ``scale``
   in their interval) serve their fixed 80% band as before.
 
-Measured (docs/backtests.md): walk-forward 2015-2024 on the ten bundled tickers, naive and drift
-forecasters, every ticker x horizon (1, 5, 21) x level within 1.4 points of nominal; plain
-volatility-normalised split conformal (gamma 0) missed by up to 3.5 points at h = 21, and a gamma of
+Measured (docs/backtests.md): walk-forward 2015-2024 on the ten bundled tickers, naive, drift and
+LSTM forecasters, every ticker x horizon (1, 5, 21) x level within 1.8 points of nominal; for drift,
+the same scores without adaptation (gamma 0) missed by up to 3.5 points at h = 21, and a gamma of
 0.005 at every horizon held coverage but doubled the 95% width at h = 21 (ACI's alpha dipped below 0
 and took the largest score).
 
