@@ -11,6 +11,9 @@ describe('describeTask', () => {
   it('says how many origins a backtest has forecast', () => {
     const v = describeTask(task({ task_id: 'backtest_msft', kind: 'backtest', progress: { stage: 'backtest', done: 21, total: 1254 }, elapsed_seconds: 3 }), undefined)
     expect(v).toEqual({ headline: 'Backtest: origin 21 of 1,254', fraction: 21 / 1254, details: ['3 s so far'] })
+    const done = task({ task_id: 'backtest_msft', kind: 'backtest', status: 'completed', elapsed_seconds: 7 })
+    expect(describeTask(done, undefined)).toMatchObject({ headline: 'Backtest done in 7 s', fraction: 1 })
+    expect(describeTask({ ...done, status: 'failed', error: 'cancelled' }, undefined)).toMatchObject({ headline: 'Backtest failed', details: ['cancelled'] })
   })
 
   it('says a child waits for the market model', () => {

@@ -38,8 +38,12 @@ export function describeTask(task: TaskRecord, lastEpoch: EpochSeen | undefined)
           : task.detail ?? 'Queued behind other trainings.'],
       }
     case 'failed':
-      return { headline: 'Training failed', fraction: undefined, details: [task.error ?? task.detail ?? 'No reason given.'] }
+      return { headline: task.kind === 'backtest' ? 'Backtest failed' : 'Training failed', fraction: undefined, details: [task.error ?? task.detail ?? 'No reason given.'] }
     case 'completed': {
+      if (task.kind === 'backtest') {
+        const took = task.elapsed_seconds
+        return { headline: `Backtest done${took !== undefined ? ` in ${formatDuration(took)}` : ''}`, fraction: 1, details: ['the result is in the model\'s Backtest section'] }
+      }
       const r = task.result ?? {}
       const epochs = lastEpoch
         ? `${lastEpoch.epoch} of ${lastEpoch.epochs} epochs`
