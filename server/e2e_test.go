@@ -197,6 +197,8 @@ func TestServerEndToEnd(t *testing.T) {
 			{"GET", "/models/AAPL/runs", "", nil, 200, `"promotion"`},
 			{"GET", "/models/parent/runs?limit=1", "", nil, 200, `"mlflow":{"status":"logged"`},
 			{"GET", "/models/AAPL/past-forecasts", "", nil, 200, `"close_high"`},
+			{"GET", "/models/AAPL/backtests", "", nil, 200, `"backtests":[]`},
+			{"POST", "/backtest", `{"ticker":"AAPL","start_date":"1990-01-02","end_date":"1999-12-31"}`, nil, 422, "within AAPL's data"},
 			{"GET", "/models/MSFT/past-forecasts", "", nil, 404, "no trained model for 'MSFT'"},
 			{"GET", "/tickers", "", nil, 200, `"^GSPC"`},
 			{"GET", "/tasks", "", nil, 200, `"aapl"`},

@@ -232,6 +232,7 @@ func run() error {
 		AdminToken:      cfg.AdminToken,
 		AuthFailures:    lockout,
 		MonitorRetrains: cfg.MonitorAutoRetrain,
+		BacktestCostBps: cfg.BacktestCostBps,
 		CORSOrigins:     cfg.CORSOrigins,
 		AllowedHosts:    cfg.AllowedHosts,
 		TrustedProxies:  cfg.TrustedProxies,
@@ -380,13 +381,21 @@ func newLimiter(cfg config.Config, st store.Store) (*ratelimit.Limiter, error) {
 	return ratelimit.New(st, ratelimit.Config{Enabled: true, Policies: []ratelimit.Policy{training, prediction, analysis}})
 }
 
-// trainingHooks turn task life cycles into the training metrics, and pass
-// every finished training to finished (monitoring).
+// trainingHooks turn the life cycles of training tasks into the training
+// metrics, and pass every finished training to finished (monitoring).
 func trainingHooks(m *metrics.Metrics, finished func(tasks.Record)) tasks.Hooks {
 	kind := func(r tasks.Record) string { return strings.TrimPrefix(r.Kind, "train_") }
+	training := func(r tasks.Record) bool { return r.Kind != forecast.KindBacktest } // backtests are no trainings
 	return tasks.Hooks{
-		Started: func(r tasks.Record) { m.TrainingStarted(kind(r)) },
+		Started: func(r tasks.Record) {
+			if training(r) {
+				m.TrainingStarted(kind(r))
+			}
+		},
 		Finished: func(r tasks.Record) {
+			if !training(r) {
+				return
+			}
 			elapsed := r.Elapsed(time.Now()) // a finished record has its end: now is not read
 			var res struct {
 				BestValLoss float64 `json:"best_val_loss"`

@@ -9,8 +9,11 @@ The old service's commands print what the HTTP server answers for the same reque
     python -m stockagent.cli monitor-ticker --ticker AAPL         # POST /monitor/AAPL
     python -m stockagent.cli train-parent [--epochs N] [--start-date D] [--end-date D] [--learning-rate X]
     python -m stockagent.cli train-child --ticker AAPL [--epochs N] [--strategy freeze|fine_tune] [...]
+    python -m stockagent.cli backtest --ticker MSFT --start-date D --end-date D [--horizons 1,5,21]
+                                      [--refit-every K] [--cost-bps 5]   # a backtest task's result
 
-Training runs in the process and prints its result (what a task's ``result`` holds on the server).
+Training and backtests run in the process and print their result (what a task's ``result`` holds on
+the server; a backtest's is stored with the model's others, as the server stores it).
 What only the server has is not here: the prediction cache, the semantic cache, callers' own
 threads, the health policy (see bodies.py); a missing model is an error, not a training started.
 
@@ -33,7 +36,7 @@ import logging
 import sys
 from typing import Any
 
-from . import bodies, diagnostics, errors, progressbar, runtime
+from . import bodies, diagnostics, errors, progressbar, runtime, settings
 from .entries import agent, forecast
 
 log = logging.getLogger("stockagent.cli")
@@ -63,6 +66,14 @@ _EPILOG = (
 )
 
 
+def _horizons(text: str) -> list[int]:
+    """``1,5,21`` as a list; which values are allowed is the entry's to say."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want integers separated by commas, got {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stockagent",
@@ -90,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-child", help="train a child model from the parent's weights")
     p.add_argument("--ticker", required=True)
     _hparams(p, child=True)
+    p = sub.add_parser("backtest", help="walk-forward backtest of one model's ticker, as POST /backtest's result")
+    p.add_argument("--ticker", required=True, help="a symbol, or parent")
+    p.add_argument("--start-date", required=True, help="first forecast origin, YYYY-MM-DD")
+    p.add_argument("--end-date", required=True, help="last day of the range, YYYY-MM-DD")
+    p.add_argument("--horizons", type=_horizons, help="some of 1,5,21 (default all)")
+    p.add_argument("--refit-every", type=int, help="refit the forecasters every K origins")
+    p.add_argument(
+        "--cost-bps", type=float, help="cost per unit of turnover in basis points (default BACKTEST_COST_BPS)"
+    )
     sub.add_parser("models", help="list models and versions")
     sub.add_parser("model", help="one model in detail").add_argument("--ticker", required=True)
     sub.add_parser("model-state", help="serving version and data date").add_argument("--ticker", required=True)
@@ -136,6 +156,8 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         return forecast.train, {"ticker": "parent", **req}
     if cmd == "train-child":
         return forecast.train, req
+    if cmd == "backtest":
+        return forecast.backtest, {"cost_bps": settings.load().backtest_cost_bps, **req}
     return {
         "models": forecast.models,
         "model": forecast.model,

@@ -1,8 +1,9 @@
 """Progress on a terminal: one status line redrawn in place, with log records printed above it.
 
 A training's epoch events draw a bar (``epoch 3/10 [######------] train 0.0123 val 0.0145``
-and the time since the command started); other events (data, saved, the analyst's nodes) show
-as ``stage: key=value ...`` on the same line.
+and the time since the command started), and so do a backtest's origins (``backtest origin
+21/254 [##----]``); other events (data, saved, the analyst's nodes) show as ``stage: key=value ...``
+on the same line.
 """
 
 from __future__ import annotations
@@ -24,15 +25,22 @@ def _elapsed(seconds: float) -> str:
     return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
 
 
+def _bar(i: int, n: int) -> str:
+    done = WIDTH * min(i, n) // n
+    return f"[{'#' * done}{'-' * (WIDTH - done)}]"
+
+
 def render(event: dict[str, Any], seconds: float) -> str:
     """The status line of one progress event."""
     if event.get("stage") == "epoch" and event.get("epochs"):
         i, n = int(event["epoch"]), int(event["epochs"])
-        done = WIDTH * min(i, n) // n
-        parts = [f"epoch {i}/{n} [{'#' * done}{'-' * (WIDTH - done)}]"]
+        parts = [f"epoch {i}/{n} {_bar(i, n)}"]
         for key, name in (("train_loss", "train"), ("val_loss", "val"), ("best_val_loss", "best")):
             if isinstance(event.get(key), int | float):
                 parts.append(f"{name} {event[key]:.4g}")
+    elif event.get("stage") == "backtest" and event.get("total"):
+        i, n = int(event["done"]), int(event["total"])
+        parts = [f"backtest origin {i}/{n} {_bar(i, n)}"]
     else:
         parts = [f"{event.get('stage', 'progress')}:", *(f"{k}={v}" for k, v in event.items() if k != "stage")]
     return " ".join([*parts, _elapsed(seconds)])

@@ -28,6 +28,7 @@ worker read the environment (:meth:`Settings.from_env`, through :func:`load`).
 | ``FEATURE_STORE`` | ``off`` | ``feast`` writes each trained ticker's features into Feast (featurestore.py) |
 | ``DRIFT_WINDOW_DAYS`` | ``60`` | trading days in drift's *current* window (the most recent ones) |
 | ``MONITOR_HISTORY_KEEP`` | ``500`` | drift and evaluation records kept per model in the history files |
+| ``BACKTEST_COST_BPS`` | ``5`` | a backtest's cost in basis points per unit of turnover when a request sets none |
 | ``REDIS_URL`` | unset | the analyst's checkpoints (and Feast's online store) live in Redis; unset: SQLite |
 | ``LLM_PROVIDER`` | ``llama-cpp`` | ``llama-cpp`` (in-process), ``openai-compatible`` (``LLM_BASE_URL``), ``none`` |
 | ``LLM_BASE_URL`` | unset | an OpenAI-compatible server (``http://host:8080/v1``); wins over ``LLM_PROVIDER`` |
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     feature_store: Literal["off", "feast"] = "off"
     drift_window_days: int = pydantic.Field(default=60, ge=MIN_DRIFT_WINDOW_DAYS, le=5000)  # ~3 months: the old window
     history_keep: int = pydantic.Field(default=500, ge=1, le=100_000, validation_alias="MONITOR_HISTORY_KEEP")
+    backtest_cost_bps: float = pydantic.Field(default=5.0, ge=0, le=1000)
     # Secrets (a Redis URL or a server URL may hold a password) stay out of repr.
     redis_url: str | None = pydantic.Field(default=None, repr=False)
 

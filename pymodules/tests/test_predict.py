@@ -27,9 +27,20 @@ def test_forecast_shape(parent_settings):
     assert "2025-01-09" not in days and "2025-01-20" not in days and days[5] == "2025-01-10"
     assert days[-1] == "2025-04-03"
     for r in p["full_forecast"]:
-        assert set(r) == {"date", "open", "high", "low", "close", "volume", "close_low", "close_high"}
+        assert set(r) == {
+            "date",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "close_low",
+            "close_high",
+            *predict.BANDS_95,
+        }
         assert r["low"] <= min(r["open"], r["close"]) <= max(r["open"], r["close"]) <= r["high"]
-        assert r["close_low"] < r["close"] < r["close_high"] and r["volume"] > 0
+        assert r["close_low_95"] < r["close_low"] < r["close"] < r["close_high"] < r["close_high_95"]
+        assert r["volume"] > 0
     h = out["history"]
     assert (
         len(h) == 90 and h[-1] == {"date": "2024-12-31", "close": 5881.63} and all(DATE.fullmatch(r["date"]) for r in h)
@@ -103,3 +114,21 @@ def test_past_forecasts_use_the_held_out_cutoffs(parent_settings):
     inside = [r["close_low"] <= r["actual"] <= r["close_high"] for f in out["forecasts"] for r in f["path"]]
     assert 0 < sum(inside) <= len(inside)
     json.dumps(out, allow_nan=False)
+
+
+def test_model_saved_before_volatility_bands_still_serves(with_parent):
+    """A version whose meta.json predates the 95% and volatility-scaled bands serves its fixed 80% band."""
+    reg = Registry.from_settings(with_parent)
+    version = reg.serving_version("parent")
+    path = with_parent.models_dir / "parent" / version / "meta.json"
+    meta = json.loads(path.read_text())
+    for key in ("scale", "quantiles_95"):
+        del meta["interval"][key]
+    meta["interval"]["quantiles"] = [0.01 * (h + 1) ** 0.5 for h in range(63)]  # log-return half-widths
+    path.write_text(json.dumps(meta))
+    out = predict.Predictor(with_parent).forecast("parent")
+    rows = out["predictions"]["full_forecast"]
+    assert set(rows[0]) == {"date", "open", "high", "low", "close", "volume", "close_low", "close_high"}
+    assert "fields_95" not in out["interval"]
+    for h, r in enumerate(rows, 1):
+        assert r["close_high"] / r["close_low"] == pytest.approx(np.exp(2 * 0.01 * h**0.5), rel=1e-3)

@@ -120,7 +120,14 @@ def test_the_server_sends_every_variable():
     block = re.search(r"var PythonVariables = \[\]string\{(.*?)\n\}", go, re.S)
     assert block, "PythonVariables not found in server/config/config.go"
     sent = set(re.findall(r'"([A-Z_]+)"', block.group(1)))
-    shared = {"DATA_DIR", "MODELS_DIR", "REDIS_URL", "LLM_BASE_URL", "FMI_API_KEY"}  # PythonSettings adds them
+    shared = {
+        "DATA_DIR",
+        "MODELS_DIR",
+        "REDIS_URL",
+        "LLM_BASE_URL",
+        "FMI_API_KEY",
+        "BACKTEST_COST_BPS",
+    }  # PythonSettings adds them
     assert sent | shared == set(Settings.variables())
 
 

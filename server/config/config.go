@@ -77,6 +77,9 @@ type Config struct {
 	// that an old name set here reaches it too.
 	LLMBaseURL string // LLM_BASE_URL (old: LLAMA_CPP_BASE_URL): an OpenAI-compatible server
 	FMIAPIKey  string // FMI_API_KEY, or FINNHUB_API_KEY: Finnhub's key for company news
+	// BacktestCostBps (BACKTEST_COST_BPS, 5) is a backtest's cost in basis points when its
+	// request names none; Python's CLI takes the same default from its settings.
+	BacktestCostBps float64
 
 	// PythonOnly holds the set variables of PythonVariables, as given (trimmed);
 	// PythonSettings adds the ones the server reads itself.
@@ -127,6 +130,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		SemanticThreshold: 0.95,
 		SemanticMaxAge:    24 * time.Hour,
 		AnalyzeTimeout:    5 * time.Minute,
+		BacktestCostBps:   5,
 
 		RateLimits:          true,
 		RateLimitTraining:   "5/hour",
@@ -205,6 +209,14 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SEMANTIC_CACHE_THRESHOLD=%q: want a cosine similarity in (0, 1]", v))
 		} else {
 			c.SemanticThreshold = f
+		}
+	}
+	if v := strings.TrimSpace(getenv("BACKTEST_COST_BPS")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0 && f <= 1000) {
+			errs = append(errs, fmt.Errorf("BACKTEST_COST_BPS=%q: want basis points in [0, 1000]", v))
+		} else {
+			c.BacktestCostBps = f
 		}
 	}
 	onOff := func(key string, def bool) bool {
@@ -319,7 +331,8 @@ var PythonVariables = []string{
 // PythonSettings is the one value Python's configure entry point takes: Python's own
 // variables and those the server shares with it, old names resolved, paths absolute.
 func (c Config) PythonSettings() map[string]string {
-	out := map[string]string{"DATA_DIR": c.DataDir, "MODELS_DIR": c.ModelsDir}
+	out := map[string]string{"DATA_DIR": c.DataDir, "MODELS_DIR": c.ModelsDir,
+		"BACKTEST_COST_BPS": strconv.FormatFloat(c.BacktestCostBps, 'g', -1, 64)}
 	for key, v := range map[string]string{"REDIS_URL": c.RedisURL, "LLM_BASE_URL": c.LLMBaseURL, "FMI_API_KEY": c.FMIAPIKey} {
 		if v != "" {
 			out[key] = v

@@ -87,6 +87,7 @@ func TestRole(t *testing.T) {
 	}{
 		"unknown":           {map[string]string{"ROLE": "worker"}, `ROLE="worker": want all, api, trainer`},
 		"api without redis": {map[string]string{"ROLE": "api"}, "ROLE=api needs REDIS_URL"},
+		"backtest cost":     {map[string]string{"BACKTEST_COST_BPS": "1001"}, "BACKTEST_COST_BPS=\"1001\": want basis points in [0, 1000]"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Load(env(tc.env), "/p"); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -108,6 +109,7 @@ func TestPythonSettingsAreOneMapping(t *testing.T) {
 	want := map[string]string{
 		"DATA_DIR": "/srv/data", "MODELS_DIR": "/srv/data/models", "DATA_SOURCE": "bundled", "PARENT_EPOCHS": "3",
 		"REDIS_URL": "redis://cache:6379/0", "LLM_BASE_URL": "http://llm:8080/v1", "FMI_API_KEY": "fh",
+		"BACKTEST_COST_BPS": "5",
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d settings, want %d: %v", len(got), len(want), got)

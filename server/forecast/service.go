@@ -59,6 +59,7 @@ func NewService(c *Client, m *tasks.Manager, pc *cache.Predictions, obs Observer
 	s := &Service{client: c, tasks: m, cache: pc, obs: obs, log: log}
 	m.Handle(kindParent, s.training)
 	m.Handle(kindChild, s.training)
+	m.Handle(KindBacktest, s.backtest)
 	return s
 }
 

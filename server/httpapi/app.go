@@ -73,6 +73,9 @@ type Deps struct {
 	// MonitorRetrains says the health policy may start a forced retraining
 	// (MONITOR_AUTO_RETRAIN): POST /monitor then needs admin.
 	MonitorRetrains bool
+	// BacktestCostBps is a backtest's cost in basis points when its request names none
+	// (BACKTEST_COST_BPS).
+	BacktestCostBps float64
 	// CORSOrigins are the origins allowed to call from a browser; empty: none
 	// (the web app is served from the same origin).
 	CORSOrigins []string

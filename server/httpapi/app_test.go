@@ -31,9 +31,10 @@ import (
 // handlers call from a small in-memory model registry. Trainings block until
 // release is closed.
 type fakePython struct {
-	mu      sync.Mutex
-	trained map[string]bool
-	release chan struct{}
+	mu        sync.Mutex
+	trained   map[string]bool
+	release   chan struct{}
+	backtests []pyapi.BacktestRequest // the backtests run, as sent
 }
 
 func (f *fakePython) Info() pybridge.Info { return pybridge.Info{Version: "3.11-fake"} }
@@ -72,6 +73,37 @@ func (f *fakePython) Call(ctx context.Context, lane pybridge.Lane, fn string, re
 		f.trained[r.Ticker] = true
 		f.mu.Unlock()
 		return answer(map[string]any{"version": "v1"})
+	case pyapi.FuncBacktestCheck:
+		var bt pyapi.BacktestRequest
+		_ = json.Unmarshal(b, &bt)
+		if bt.Ticker == "ZZZZ" {
+			return &pybridge.PyError{Type: string(pyapi.ErrNotFound), Message: "No price data for ticker 'ZZZZ'"}
+		}
+		if bt.StartDate < "2000-01-01" {
+			return &pybridge.PyError{Type: string(pyapi.ErrInvalidParameter), Message: "the backtest range must lie within the ticker's data"}
+		}
+		if bt.Horizons == nil {
+			bt.Horizons = []int{1, 5, 21}
+		}
+		if bt.Forecasters == nil {
+			bt.Forecasters = []string{"naive", "drift", "lstm"}
+		}
+		return answer(pyapi.BacktestConfig{Ticker: bt.Ticker, Symbol: bt.Ticker, StartDate: bt.StartDate, EndDate: bt.EndDate,
+			Horizons: bt.Horizons, RefitEvery: bt.RefitEvery, CostBps: bt.CostBps, Forecasters: bt.Forecasters, Epochs: bt.Epochs})
+	case pyapi.FuncBacktest:
+		var bt pyapi.BacktestRequest
+		_ = json.Unmarshal(b, &bt)
+		f.mu.Lock()
+		f.backtests = append(f.backtests, bt)
+		f.mu.Unlock()
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return &pybridge.PyError{Type: string(pyapi.ErrCancelled), Message: "cancelled"}
+		}
+		return answer(map[string]any{"backtest_id": "20240101T000000000000Z-abc", "model": bt.Ticker, "request": bt})
+	case pyapi.FuncBacktests:
+		return answer(map[string]any{"ticker": r.Ticker, "backtests": []any{}})
 	case pyapi.FuncModels, pyapi.FuncTickers:
 		return answer(map[string]any{"models": []any{}, "tickers": []any{}})
 	case pyapi.FuncModel:

@@ -53,6 +53,9 @@ const (
 	FuncAttach            = "stockagent.entries.system:attach"
 	FuncConfigure         = "stockagent.entries.system:configure"
 	FuncConfigureThread   = "stockagent.entries.system:configure_thread"
+	FuncBacktest          = "stockagent.entries.forecast:backtest"
+	FuncBacktestCheck     = "stockagent.entries.forecast:backtest_check"
+	FuncBacktests         = "stockagent.entries.forecast:backtests"
 	FuncFeatureStoreCheck = "stockagent.entries.forecast:feature_store_check"
 	FuncFeatureStoreSync  = "stockagent.entries.forecast:feature_store_sync"
 	FuncLoadServing       = "stockagent.entries.forecast:load_serving"
@@ -113,6 +116,43 @@ type AttachResponse struct {
 	Prefix     string `json:"prefix"`
 	// Python's sys.version.
 	Python string `json:"python"`
+}
+
+// BacktestConfig is the answer of BacktestCheck. A backtest request made whole: what the run uses
+// and what its stored result is keyed by.
+type BacktestConfig struct {
+	CostBps     float64  `json:"cost_bps"`
+	EndDate     string   `json:"end_date"`
+	Epochs      int      `json:"epochs,omitempty"`
+	Forecasters []string `json:"forecasters"`
+	Horizons    []int    `json:"horizons"`
+	RefitEvery  int      `json:"refit_every,omitempty"`
+	StartDate   string   `json:"start_date"`
+	Symbol      string   `json:"symbol"`
+	Ticker      string   `json:"ticker"`
+}
+
+// BacktestRequest is the request of Backtest, BacktestCheck. A walk-forward backtest of one model's
+// ticker over [start_date, end_date].
+type BacktestRequest struct {
+	// Transaction cost of the strategy per unit of turnover, in basis points (callers default it to
+	// BACKTEST_COST_BPS); at least 0; at most 1000.
+	CostBps float64 `json:"cost_bps"`
+	// Last day of the range, YYYY-MM-DD, after start_date and within the data.
+	EndDate string `json:"end_date"`
+	// Epochs of the LSTM the backtest trains before its first origin; unset: the engine's default; at
+	// least 1; at most 1000.
+	Epochs int `json:"epochs,omitempty"`
+	// Some of naive, drift and lstm; unset: all three.
+	Forecasters []string `json:"forecasters,omitempty"`
+	// A subset of 1, 5 and 21 trading days; unset: all three.
+	Horizons []int `json:"horizons,omitempty"`
+	// Refit the forecasters every this many origins; unset: the engine's default; at least 1; at most
+	// 252.
+	RefitEvery int `json:"refit_every,omitempty"`
+	// First forecast origin, YYYY-MM-DD, within the ticker's data.
+	StartDate string `json:"start_date"`
+	Ticker    string `json:"ticker"`
 }
 
 // Configuration is the request of Configure. Python's settings as the server read them: one
@@ -254,8 +294,8 @@ type ThreadsResponse struct {
 	Threads int `json:"threads"`
 }
 
-// TickerRequest is the request of FeatureStoreCheck, Model, ModelState, PastForecasts, Predict,
-// Drift, DriftLatest, EvalLatest, Evaluate. One model: a symbol or parent.
+// TickerRequest is the request of Backtests, FeatureStoreCheck, Model, ModelState, PastForecasts,
+// Predict, Drift, DriftLatest, EvalLatest, Evaluate. One model: a symbol or parent.
 type TickerRequest struct {
 	Ticker string `json:"ticker"`
 }
@@ -316,6 +356,38 @@ func (c *Client) Configure(ctx context.Context, req Configuration, opts ...pybri
 func (c *Client) ConfigureThread(ctx context.Context, req ThreadsRequest, opts ...pybridge.CallOption) (ThreadsResponse, error) {
 	var out ThreadsResponse
 	err := c.py.Call(ctx, pybridge.Inference, FuncConfigureThread, req, &out, opts...)
+	return out, err
+}
+
+// Backtest calls stockagent.entries.forecast:backtest (forecast, long lane). Run a walk-forward
+// backtest (forecast/backtest.py; sends progress events: origins done of total) and store its
+// result with the model's others (forecast/backtest_results.py).
+//
+// It may fail with ErrNotFound, ErrUnavailable, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
+func (c *Client) Backtest(ctx context.Context, req BacktestRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Long, FuncBacktest, req, &out, opts...)
+	return out, err
+}
+
+// BacktestCheck calls stockagent.entries.forecast:backtest_check (forecast, inference lane). The
+// backtest request made whole and checked against the ticker's data, without running it: the
+// server's check before it queues the backtest.
+//
+// It may fail with ErrNotFound, ErrUnavailable, ErrBadRequest, ErrInvalidParameter, ErrCancelled.
+func (c *Client) BacktestCheck(ctx context.Context, req BacktestRequest, opts ...pybridge.CallOption) (BacktestConfig, error) {
+	var out BacktestConfig
+	err := c.py.Call(ctx, pybridge.Inference, FuncBacktestCheck, req, &out, opts...)
+	return out, err
+}
+
+// Backtests calls stockagent.entries.forecast:backtests (forecast, inference lane). The stored
+// backtest results of one model, newest first (at most backtest_results.KEEP).
+//
+// It may fail with ErrBadRequest, ErrInvalidParameter, ErrCancelled.
+func (c *Client) Backtests(ctx context.Context, req TickerRequest, opts ...pybridge.CallOption) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.py.Call(ctx, pybridge.Inference, FuncBacktests, req, &out, opts...)
 	return out, err
 }
 

@@ -158,13 +158,28 @@ func ModelOfTask(id string) string {
 	return strings.ToUpper(id)
 }
 
+// BacktestPrefix starts the task id of a model's backtest: BacktestPrefix +
+// TaskID(model), so a model has at most one backtest running at a time.
+const BacktestPrefix = "backtest_"
+
+// BacktestTaskID is the backtest task id of a model.
+func BacktestTaskID(model string) string { return BacktestPrefix + TaskID(model) }
+
 // FromTaskID turns a task id from a URL back into the task id it names:
-// "parent" is an alias of "parent_training"; any other id is read as a
-// ticker (so ^aapl is aapl, and gspc is parent_training).
+// "parent" is an alias of "parent_training"; "backtest_" and any spelling of
+// a model is that model's backtest; any other id is read as a ticker (so
+// ^aapl is aapl, and gspc is parent_training).
 func FromTaskID(raw string) (string, error) {
 	id := strings.ToLower(strings.Trim(raw, space))
 	if id == ParentTaskID {
 		return ParentTaskID, nil
+	}
+	if rest, ok := strings.CutPrefix(id, BacktestPrefix); ok {
+		inner, err := FromTaskID(rest)
+		if err != nil || strings.HasPrefix(inner, BacktestPrefix) {
+			return "", fmt.Errorf("%q names no backtest task", truncate(raw))
+		}
+		return BacktestPrefix + inner, nil
 	}
 	m, err := Model(id)
 	if err != nil {

@@ -70,12 +70,13 @@ func TestTaskIDs(t *testing.T) {
 	for in, want := range map[string]string{
 		"parent": "parent_training", "parent_training": "parent_training", "AAPL": "aapl", "brk.b": "brk.b",
 		"^aapl": "aapl", "^gspc": "parent_training", "gspc": "parent_training", "dji": "^dji", "^DJI": "^dji",
+		"backtest_MSFT": "backtest_msft", "backtest_parent": "backtest_parent_training", "backtest_%5Egspc": "backtest_parent_training",
 	} {
 		if got, err := FromTaskID(in); err != nil || got != want {
 			t.Errorf("FromTaskID(%q) = %q, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"../x", "a^b", "parent_trainingx", ""} {
+	for _, bad := range []string{"../x", "a^b", "parent_trainingx", "", "backtest_", "backtest_backtest_aapl", "backtest_../x"} {
 		if _, err := FromTaskID(bad); err == nil {
 			t.Errorf("FromTaskID accepted %q", bad)
 		}

@@ -13,12 +13,16 @@
 | ``tickers`` | ``{tickers: [{symbol, first_date, last_date, rows, source}], data_source}`` |
 | ``model_state`` | ``{ticker, exists, serving_version, data_as_of, data_source}`` (cheap) |
 | ``runs`` | ``{ticker, runs: [run-log entry, ...]}``, newest first (forecast/tracking.py) |
+| ``backtest_check`` | the backtest request made whole: dates, horizons, refit_every, cost_bps (checked against the data) |
+| ``backtest`` | the walk-forward backtest's result (forecast/backtest.py) with ``backtest_id``, ``model``, ``created``, ``request`` |
+| ``backtests`` | ``{ticker, backtests: [result, ...]}``: the stored results, newest first (forecast/backtest_results.py) |
 | ``feature_store_sync`` | the features of each ticker into Feast, offline and online (featurestore.py) |
 | ``feature_store_check`` | ``{ticker, date, online_as_of, consistent, max_relative_difference, features}`` |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from typing import Any, Literal
@@ -30,6 +34,8 @@ from .. import errors, settings
 from .. import tickers as symbols  # the name `tickers` is the entry point below
 from ..contract.models import HistoryRequest, ModelRef, Request, Response, TickerRequest
 from ..contract.registry import entry
+from ..forecast import backtest as forecast_backtest
+from ..forecast import backtest_results
 from ..forecast import batch as forecast_batch
 from ..forecast import predict as forecast_predict
 from ..forecast import train as forecast_train
@@ -333,3 +339,121 @@ def runs(req: HistoryRequest) -> dict[str, Any]:
     if not found:
         raise errors.NotFound(f"No training runs for '{req.ticker}'")
     return {"ticker": req.ticker, "runs": found}
+
+
+BACKTEST_HORIZONS = forecast_backtest.HORIZONS
+MAX_REFIT_EVERY = 252  # a year of origins between refits; more is one fit for the whole range
+MAX_COST_BPS = 1000
+MAX_BACKTEST_EPOCHS = 1000  # as a training's
+
+
+class BacktestRequest(Request):
+    """A walk-forward backtest of one model's ticker over ``[start_date, end_date]``."""
+
+    ticker: ModelRef
+    start_date: str
+    """First forecast origin, YYYY-MM-DD, within the ticker's data."""
+    end_date: str
+    """Last day of the range, YYYY-MM-DD, after start_date and within the data."""
+    horizons: list[int] | None = None
+    """A subset of 1, 5 and 21 trading days; unset: all three."""
+    refit_every: int | None = pydantic.Field(None, ge=1, le=MAX_REFIT_EVERY)
+    """Refit the forecasters every this many origins; unset: the engine's default."""
+    cost_bps: float = pydantic.Field(ge=0, le=MAX_COST_BPS)
+    """Transaction cost of the strategy per unit of turnover, in basis points (callers default it to BACKTEST_COST_BPS)."""
+    forecasters: list[str] | None = None
+    """Some of naive, drift and lstm; unset: all three."""
+    epochs: int | None = pydantic.Field(None, ge=1, le=MAX_BACKTEST_EPOCHS)
+    """Epochs of the LSTM the backtest trains before its first origin; unset: the engine's default."""
+
+
+class BacktestConfig(Response):
+    """A backtest request made whole: what the run uses and what its stored result is keyed by."""
+
+    ticker: str
+    symbol: str
+    start_date: str
+    end_date: str
+    horizons: list[int]
+    refit_every: int | None
+    cost_bps: float
+    forecasters: list[str]
+    epochs: int | None
+
+
+def _iso_day(name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise errors.InvalidParameter(f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _backtest_config(s: settings.Settings, req: BacktestRequest) -> BacktestConfig:
+    """Check ``req`` against the rules and the ticker's data (InvalidParameter, NotFound)."""
+    start, end = _iso_day("start_date", req.start_date), _iso_day("end_date", req.end_date)
+    if start >= end:
+        raise errors.InvalidParameter(f"start_date {start} must be before end_date {end}")
+    horizons = sorted(set(req.horizons if req.horizons is not None else BACKTEST_HORIZONS))
+    if not horizons or not set(horizons) <= set(BACKTEST_HORIZONS):
+        raise errors.InvalidParameter(f"horizons must be a non-empty subset of 1, 5 and 21, got {req.horizons}")
+    known = list(forecast_backtest.FACTORIES)
+    asked = req.forecasters if req.forecasters is not None else known
+    if not asked or not set(asked) <= set(known):
+        raise errors.InvalidParameter(
+            f"forecasters must be a non-empty subset of {', '.join(known)}, got {req.forecasters}"
+        )
+    symbol = _symbol(s, req.ticker)
+    data = prices.load(symbol, s)
+    first, last = dt.date.fromisoformat(data.first_date), dt.date.fromisoformat(data.last_date)
+    if start <= first or end > last:
+        raise errors.InvalidParameter(
+            f"the backtest range {start} to {end} must lie within {symbol}'s data, which runs from {first} to {last} "
+            "(with at least one day before start_date to learn from)"
+        )
+    return BacktestConfig(
+        ticker=req.ticker,
+        symbol=symbol,
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        horizons=horizons,
+        refit_every=req.refit_every,
+        cost_bps=req.cost_bps,
+        forecasters=[f for f in known if f in asked],
+        epochs=req.epochs,
+    )
+
+
+@entry(lane="inference", request=BacktestRequest, response=BacktestConfig, raises=(errors.NotFound, errors.Unavailable))
+def backtest_check(req: BacktestRequest) -> BacktestConfig:
+    """The backtest request made whole and checked against the ticker's data, without running it:
+    the server's check before it queues the backtest."""
+    return _backtest_config(settings.load(), req)
+
+
+@entry(lane="long", request=BacktestRequest, raises=(errors.NotFound, errors.Unavailable))
+def backtest(req: BacktestRequest) -> dict[str, Any]:
+    """Run a walk-forward backtest (forecast/backtest.py; sends progress events: origins done of
+    total) and store its result with the model's others (forecast/backtest_results.py)."""
+    s = settings.load()
+    config = _backtest_config(s, req)
+    options: dict[str, Any] = {"refit_every": config.refit_every} if config.refit_every is not None else {}
+    if config.epochs is not None:
+        options["lstm_epochs"] = config.epochs
+    result = forecast_backtest.run(
+        s,
+        config.symbol,
+        config.start_date,
+        config.end_date,
+        horizons=tuple(config.horizons),
+        cost_bps=config.cost_bps,
+        forecasters=tuple(config.forecasters),
+        **options,
+    )
+    return backtest_results.save(s.models_dir, symbols.model_id(req.ticker), config.model_dump(), result)
+
+
+@entry(lane="inference", request=TickerRequest)
+def backtests(req: TickerRequest) -> dict[str, Any]:
+    """The stored backtest results of one model, newest first (at most backtest_results.KEEP)."""
+    s = settings.load()
+    return {"ticker": req.ticker, "backtests": backtest_results.read(s.models_dir, symbols.model_id(req.ticker))}

@@ -10,10 +10,11 @@ by day (market/calendar.py), so a forecast costs one LSTM pass over one window p
 answer: no file reads and no pandas.
 
 The answer (docs/api.md) plus our fields: ``model_version``, ``data_as_of`` (the last market day the
-forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% interval), an
-``evaluation`` block (held-out accuracy of this model against the naive baseline, and the
-interval's measured coverage) and a ``disclaimer``. Prices come from :func:`price_columns`, which
-batch.py calls on many forecasts at once.
+forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% band) and
+``close_low_95``/``close_high_95`` (the 95% band, absent for models saved before it; both widen with
+the latest window's volatility, intervals.py), an ``evaluation`` block (held-out accuracy of this
+model against the naive baseline, and the interval's measured coverage) and a ``disclaimer``. Prices
+come from :func:`price_columns`, which batch.py calls on many forecasts at once.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .. import errors, tickers
 from ..market import calendar, features
 from ..market import prices as market_prices
 from ..settings import Settings
+from . import intervals
 from .dataset import CONTEXT, HORIZON, Scalers, Windows, latest_window, split
 from .intervals import CLOSE, bounds
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
@@ -47,9 +49,17 @@ class _Loaded:
     stamp: tuple | None  # Registry.serving_stamp when loaded
     version: str
     forecaster: LSTMForecaster
-    q: np.ndarray  # (63,) interval half-widths in log-return units
+    q: np.ndarray  # (63,) 80% band: half-widths in log-return units, in units of intervals.scale if ``scaled``
+    q95: np.ndarray | None  # (63,) the 95% band likewise (None: a model saved before it had one)
+    scaled: bool  # False: a model saved before bands followed volatility; its q are log returns
     evaluation: dict  # the prediction's "evaluation" block, built once
     encoder: str  # digest of the LSTM's weights: equal digests, one shared forward (batch.py)
+
+    def half_widths(self, inputs: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
+        """``(m, 63)`` half-widths in log-return units of the band ``q`` (default: the 80% one) for
+        windows with these ``inputs``: wider where the window's market was more volatile."""
+        q = self.q if q is None else q
+        return q * intervals.scale(inputs) if self.scaled else np.broadcast_to(q, (len(inputs), len(q)))
 
 
 class Predictor:
@@ -145,6 +155,10 @@ class Predictor:
             version,
             LSTMForecaster(net, Scalers.from_json(art.scalers), self.device),
             np.asarray(meta["interval"]["quantiles"], dtype=np.float64),
+            np.asarray(meta["interval"]["quantiles_95"], dtype=np.float64)
+            if "quantiles_95" in meta["interval"]
+            else None,
+            "scale" in meta["interval"],
             evaluation,
             _digest(net.lstm),
         )
@@ -184,7 +198,7 @@ class Predictor:
         test = held_out.test
         picked = test.take(np.unique(np.linspace(0, len(test) - 1, min(count, len(test))).round().astype(int)))
         pred = i.loaded.forecaster.predict(picked)  # (k, 63, 5)
-        low, high = bounds(pred, i.loaded.q)
+        low, high = bounds(pred, i.loaded.half_widths(picked.inputs))
         to_close = picked.close[:, None]
         closes = to_close * np.exp(pred[..., CLOSE])
         lows, highs = to_close * np.exp(low), to_close * np.exp(high)
@@ -245,32 +259,37 @@ class Inputs:
 
 
 COLUMNS = ("open", "high", "low", "close", "close_low", "close_high")  # a row's prices, volume apart
+BANDS_95 = ("close_low_95", "close_high_95")  # after COLUMNS, when every model has a 95% band
 
 
 def price_columns(inputs: list[Inputs], pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Prices from the model outputs ``pred`` (n, 63, 5) in target space of n forecasts at once.
 
-    Returns the columns (n, 6, 63) in :data:`COLUMNS` order, rounded to 4 decimals; the volumes
+    Returns the columns (n, 6, 63) in :data:`COLUMNS` order, then :data:`BANDS_95` (n, 8, 63) when
+    every model has a 95% band, rounded to 4 decimals; the volumes
     (n, 63) as integers; and which forecasts are finite (n,). Prices are the exponentiated log
     returns (a median-type forecast); a row's high and low are widened to hold its open and close.
     """
     close_t = np.array([i.window.close[0] for i in inputs], dtype=np.float64)[:, None]  # (n, 1)
     volume_ref = np.array([i.window.volume_ref[0] for i in inputs], dtype=np.float64)[:, None]
-    q = np.stack([i.loaded.q for i in inputs])  # (n, 63) interval half-widths
+    q = np.concatenate([i.loaded.half_widths(i.window.inputs) for i in inputs])  # (n, 63) 80% half-widths
+    with_95 = all(i.loaded.q95 is not None for i in inputs)
     ohlc = close_t[..., None] * np.exp(pred[..., :4])  # (n, 63, 4)
     open_, close = ohlc[..., 0], ohlc[..., 3]
     high = np.maximum(ohlc[..., 1], np.maximum(open_, close))
     low = np.minimum(ohlc[..., 2], np.minimum(open_, close))
-    close_lo = close_t * np.exp(pred[..., 3] - q)
-    close_hi = close_t * np.exp(pred[..., 3] + q)
-    cols = np.stack([open_, high, low, close, close_lo, close_hi], axis=1).round(4)  # (n, 6, 63)
+    bands = [close_t * np.exp(pred[..., 3] - q), close_t * np.exp(pred[..., 3] + q)]
+    if with_95:
+        q95 = np.concatenate([i.loaded.half_widths(i.window.inputs, i.loaded.q95) for i in inputs])
+        bands += [close_t * np.exp(pred[..., 3] - q95), close_t * np.exp(pred[..., 3] + q95)]
+    cols = np.stack([open_, high, low, close, *bands], axis=1).round(4)  # (n, 6 or 8, 63)
     volume = np.exp(pred[..., 4] + volume_ref)
     finite = np.isfinite(cols).all(axis=(1, 2)) & np.isfinite(volume).all(axis=1)
     return cols, np.where(np.isfinite(volume), volume, 0).astype(np.int64), finite  # truncated, as int() would
 
 
 def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = False) -> dict:
-    """The API's prediction from one forecast's :func:`price_columns`: ``cols`` (6, 63), ``volumes`` (63,).
+    """The API's prediction from one forecast's :func:`price_columns`: ``cols`` (6 or 8, 63), ``volumes`` (63,).
 
     ``compact`` is a batch's form: the 63 rows as columns (``forecast``: ``date``, ``open``, …, one
     list each) in place of ``predictions`` and its views, and no 90-day history. The numbers are the
@@ -279,6 +298,7 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
     prices, loaded = i.prices, i.loaded
     days = calendar.sessions_after(prices.last_date, HORIZON)
     volumes = volumes.tolist()
+    names = COLUMNS + (BANDS_95 if len(cols) > len(COLUMNS) else ())
     out = {
         "ticker": i.symbol,
         "model": tickers.model_id(i.ref),
@@ -287,12 +307,12 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
         "next_business_days": list(days[:5]),
     }
     if compact:
-        out["forecast"] = {"date": list(days), **dict(zip(COLUMNS, cols.tolist(), strict=True)), "volume": volumes}
+        out["forecast"] = {"date": list(days), **dict(zip(names, cols.tolist(), strict=True)), "volume": volumes}
     else:
-        rows = [
-            {"date": d, "open": o, "high": h, "low": lo, "close": c, "volume": v, "close_low": cl, "close_high": ch}
-            for d, (o, h, lo, c, cl, ch), v in zip(days, cols.T.tolist(), volumes, strict=True)
-        ]
+        rows = []
+        for d, values, v in zip(days, cols.T.tolist(), volumes, strict=True):
+            row = dict(zip(names, values, strict=True))
+            rows.append({"date": d, **{k: row.pop(k) for k in ("open", "high", "low", "close")}, "volume": v, **row})
         out["predictions"] = {
             "next_day": rows[0],
             "week": rows[:5],
@@ -309,6 +329,7 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
             "interval": {
                 "coverage_target": loaded.evaluation["interval_coverage_target"],
                 "fields": ["close_low", "close_high"],
+                **({"fields_95": list(BANDS_95)} if len(names) > len(COLUMNS) else {}),
             },
             "evaluation": loaded.evaluation,
             "disclaimer": DISCLAIMER,

@@ -113,7 +113,14 @@ def build_entry(settings: Settings, model_id: str, version: str, meta: dict, ser
             "skill_vs_naive": metrics["skill_vs_naive"],
         },
         "interval": {
-            k: interval.get(k) for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon", "test_windows")
+            k: interval.get(k)
+            for k in (
+                "coverage_target",
+                "test_coverage",
+                "test_coverage_by_horizon",
+                "test_windows",
+                "test_coverage_95",
+            )
         },
         "artifacts": artifacts(settings, model_id, version),
         "promotion": meta.get("promotion"),

@@ -10,8 +10,9 @@ One run = one :class:`TrainConfig` (logged, and saved in meta.json). The steps:
 3. Adam on the MSE of standardised targets (on CUDA optionally under mixed precision, TRAIN_AMP),
    one progress event per epoch, early stopping after ``patience`` epochs without a better
    validation loss, and the best epoch's weights restored;
-4. evaluate on the test windows against the naive and drift baselines, calibrate the 80% interval
-   on the validation windows and measure its coverage on the test windows;
+4. evaluate on the test windows against the naive and drift baselines, and calibrate the 80% and 95%
+   bands (intervals.served): adaptive conformal over the validation then test windows, whose online
+   bands measure the test coverage;
 5. decide promotion (:func:`decide_promotion`) and save a new version (registry.py): under
    ``promote="auto"`` (the default) it takes the serving pointer only if its held-out MAE is no
    worse than the serving version's on the same test windows; ``promote="always"`` always moves the
@@ -373,8 +374,9 @@ def train(
     lstm = LSTMForecaster(model, scalers, cfg.device)
     test_pred = {f.alias: f.predict(data.test) for f in (lstm, Naive(), Drift())}
     table = evaluation.evaluate(cfg.ticker, data.test, test_pred)
-    q = intervals.calibrate(data.val, lstm.predict(data.val))
-    cover = intervals.coverage(data.test, test_pred["lstm"], q)
+    val_pred = lstm.predict(data.val)
+    bands = {lv: intervals.served(data.val, val_pred, data.test, test_pred["lstm"], lv) for lv in intervals.LEVELS}
+    q, cover = bands[intervals.COVERAGE]
     report["seconds"] = round(time.monotonic() - started, 3)
     meta = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -397,11 +399,16 @@ def train(
         },
         "interval": {
             "coverage_target": intervals.COVERAGE,
-            "method": "split conformal: per-horizon quantile of validation absolute errors of the close log return",
+            "method": "adaptive conformal on volatility-normalised absolute errors of the close log return, "
+            "walked over the validation then test windows (intervals.served)",
+            "scale": intervals.SCALE,
             "quantiles": [round(float(v), 6) for v in q],
             "test_coverage": round(cover["overall"], 6),
             "test_coverage_by_horizon": {h: round(v, 6) for h, v in cover["by_horizon"].items()},
             "test_windows": cover["windows"],
+            "quantiles_95": [round(float(v), 6) for v in bands[0.95][0]],
+            "test_coverage_95": round(bands[0.95][1]["overall"], 6),
+            "test_coverage_95_by_horizon": {h: round(v, 6) for h, v in bands[0.95][1]["by_horizon"].items()},
         },
     }
     log.info(
@@ -582,7 +589,10 @@ def train_and_save(
         "data_source": prices.source,
         "data_as_of": meta["data_as_of"],
         "metrics": {k: meta["metrics"][k] for k in ("mae", "mape", "directional_accuracy", "skill_vs_naive")},
-        "interval": {k: meta["interval"][k] for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon")},
+        "interval": {
+            k: meta["interval"][k]
+            for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon", "test_coverage_95")
+        },
         "best_epoch": meta["training"]["best_epoch"],
         "epochs_run": meta["training"]["epochs_run"],
         "best_val_loss": meta["training"]["best_val_loss"],

@@ -105,6 +105,66 @@ func (e AnalyzeTrainingStatus) Valid() bool {
 	}
 }
 
+// Defines values for BacktestRequestForecasters.
+const (
+	Drift BacktestRequestForecasters = "drift"
+	Lstm  BacktestRequestForecasters = "lstm"
+	Naive BacktestRequestForecasters = "naive"
+)
+
+// Valid indicates whether the value is a known member of the BacktestRequestForecasters enum.
+func (e BacktestRequestForecasters) Valid() bool {
+	switch e {
+	case Drift:
+		return true
+	case Lstm:
+		return true
+	case Naive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BacktestRequestHorizons.
+const (
+	N1  BacktestRequestHorizons = 1
+	N21 BacktestRequestHorizons = 21
+	N5  BacktestRequestHorizons = 5
+)
+
+// Valid indicates whether the value is a known member of the BacktestRequestHorizons enum.
+func (e BacktestRequestHorizons) Valid() bool {
+	switch e {
+	case N1:
+		return true
+	case N21:
+		return true
+	case N5:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BacktestStartedStatus.
+const (
+	BacktestStartedStatusAlreadyRunning BacktestStartedStatus = "already running"
+	BacktestStartedStatusStarted        BacktestStartedStatus = "started"
+)
+
+// Valid indicates whether the value is a known member of the BacktestStartedStatus enum.
+func (e BacktestStartedStatus) Valid() bool {
+	switch e {
+	case BacktestStartedStatusAlreadyRunning:
+		return true
+	case BacktestStartedStatusStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BatchEntryError.
 const (
 	BatchEntryErrorInsufficientData BatchEntryError = "insufficient_data"
@@ -551,6 +611,173 @@ type AnalyzeTraining struct {
 // AnalyzeTrainingStatus defines model for AnalyzeTraining.Status.
 type AnalyzeTrainingStatus string
 
+// BacktestConfig defines model for BacktestConfig.
+type BacktestConfig struct {
+	CostBps     float32  `json:"cost_bps"`
+	EndDate     string   `json:"end_date"`
+	Epochs      *int     `json:"epochs,omitempty"`
+	Forecasters []string `json:"forecasters"`
+	Horizons    []int    `json:"horizons"`
+	RefitEvery  *int     `json:"refit_every,omitempty"`
+	StartDate   string   `json:"start_date"`
+	Symbol      string   `json:"symbol"`
+	Ticker      string   `json:"ticker"`
+}
+
+// BacktestList defines model for BacktestList.
+type BacktestList struct {
+	Backtests []BacktestResult `json:"backtests"`
+	Ticker    string           `json:"ticker"`
+}
+
+// BacktestRequest defines model for BacktestRequest.
+type BacktestRequest struct {
+	// CostBps the strategy's cost per unit of turnover in basis points; default BACKTEST_COST_BPS (5)
+	CostBps *float64 `json:"cost_bps,omitempty"`
+
+	// EndDate the range's last day; after start_date, within the data
+	EndDate string `json:"end_date"`
+
+	// Epochs epochs of that LSTM; default the engine's (3)
+	Epochs *int `json:"epochs,omitempty"`
+
+	// Forecasters which forecasters to score: persistence, drift, and an LSTM trained for the backtest before its first origin; default all three
+	Forecasters *[]BacktestRequestForecasters `json:"forecasters,omitempty"`
+
+	// Horizons trading days ahead to score; default all three
+	Horizons *[]BacktestRequestHorizons `json:"horizons,omitempty"`
+
+	// RefitEvery refit the forecasters every this many origins; default the engine's
+	RefitEvery *int `json:"refit_every,omitempty"`
+
+	// StartDate the first forecast origin; within the ticker's data, after its first day
+	StartDate string `json:"start_date"`
+
+	// Ticker a symbol, or parent (^GSPC and %5EGSPC name the parent too)
+	Ticker string `json:"ticker"`
+}
+
+// BacktestRequestForecasters defines model for BacktestRequest.Forecasters.
+type BacktestRequestForecasters string
+
+// BacktestRequestHorizons defines model for BacktestRequest.Horizons.
+type BacktestRequestHorizons int
+
+// BacktestResult A completed backtest (forecast/backtest.py's result) as stored with the model's others.
+type BacktestResult struct {
+	// BacktestId UTC time stamp and configuration key
+	BacktestId string `json:"backtest_id"`
+
+	// Config what the engine ran with, its defaults filled in
+	Config    *map[string]interface{} `json:"config,omitempty"`
+	Created   time.Time               `json:"created"`
+	DataRange *struct {
+		BurnInFrom    *string `json:"burn_in_from,omitempty"`
+		BurnInOrigins *int    `json:"burn_in_origins,omitempty"`
+		FirstOrigin   *string `json:"first_origin,omitempty"`
+		LastOrigin    *string `json:"last_origin,omitempty"`
+		LastOutcome   *string `json:"last_outcome,omitempty"`
+		Origins       *int    `json:"origins,omitempty"`
+	} `json:"data_range,omitempty"`
+	DataSource *string `json:"data_source,omitempty"`
+
+	// Equity growth of 1 from the first scored origin
+	Equity []struct {
+		BuyAndHold float32 `json:"buy_and_hold"`
+		Date       string  `json:"date"`
+		Strategy   float32 `json:"strategy"`
+	} `json:"equity"`
+	Model   string          `json:"model"`
+	Notes   *[]string       `json:"notes,omitempty"`
+	Request BacktestConfig  `json:"request"`
+	Scores  []BacktestScore `json:"scores"`
+	Seconds *float32        `json:"seconds,omitempty"`
+
+	// Served the model serving when it ran, and whether its training data reached into the backtest's range
+	Served *map[string]interface{} `json:"served,omitempty"`
+
+	// Strategy long/flat on the one-day forecast's direction against buy-and-hold; null without horizon 1
+	Strategy *struct {
+		// BuyAndHold total return, annualised volatility (√252), Sharpe (risk-free 0), maximum drawdown, turnover
+		BuyAndHold *struct {
+			AnnualisedVolatility *float32 `json:"annualised_volatility,omitempty"`
+			MaxDrawdown          *float32 `json:"max_drawdown,omitempty"`
+			Sharpe               *float32 `json:"sharpe,omitempty"`
+			TotalReturn          *float32 `json:"total_return,omitempty"`
+			Turnover             *float32 `json:"turnover,omitempty"`
+		} `json:"buy_and_hold,omitempty"`
+		ByForecaster *map[string]struct {
+			AnnualisedVolatility *float32 `json:"annualised_volatility,omitempty"`
+			MaxDrawdown          *float32 `json:"max_drawdown,omitempty"`
+			Sharpe               *float32 `json:"sharpe,omitempty"`
+			TotalReturn          *float32 `json:"total_return,omitempty"`
+			Turnover             *float32 `json:"turnover,omitempty"`
+		} `json:"by_forecaster,omitempty"`
+		CostBps    *float32 `json:"cost_bps,omitempty"`
+		Forecaster *string  `json:"forecaster,omitempty"`
+
+		// Strategy total return, annualised volatility (√252), Sharpe (risk-free 0), maximum drawdown, turnover
+		Strategy *struct {
+			AnnualisedVolatility *float32 `json:"annualised_volatility,omitempty"`
+			MaxDrawdown          *float32 `json:"max_drawdown,omitempty"`
+			Sharpe               *float32 `json:"sharpe,omitempty"`
+			TotalReturn          *float32 `json:"total_return,omitempty"`
+			Turnover             *float32 `json:"turnover,omitempty"`
+		} `json:"strategy,omitempty"`
+	} `json:"strategy,omitempty"`
+
+	// Ticker the symbol backtested
+	Ticker *string `json:"ticker,omitempty"`
+}
+
+// BacktestScore One forecaster at one horizon over the scored origins (errors on close prices).
+type BacktestScore struct {
+	// Coverage by band level: "80" and "95"
+	Coverage *struct {
+		N80 *float32 `json:"80,omitempty"`
+		N95 *float32 `json:"95,omitempty"`
+	} `json:"coverage,omitempty"`
+	DirectionalAccuracy *float32 `json:"directional_accuracy,omitempty"`
+
+	// DirectionalCi Wilson 95% interval [low, high]
+	DirectionalCi *[]*float32 `json:"directional_ci,omitempty"`
+
+	// Forecaster naive (persistence), drift or lstm
+	Forecaster string   `json:"forecaster"`
+	Horizon    int      `json:"horizon"`
+	Mae        *float32 `json:"mae,omitempty"`
+
+	// Mase MAE over persistence's on the same origins: below 1 beats it
+	Mase *float32 `json:"mase,omitempty"`
+
+	// N scored origins
+	N int `json:"n"`
+
+	// Width by band level: "80" and "95"
+	Width *struct {
+		N80 *float32 `json:"80,omitempty"`
+		N95 *float32 `json:"95,omitempty"`
+	} `json:"width,omitempty"`
+
+	// Winkler by band level: "80" and "95"
+	Winkler *struct {
+		N80 *float32 `json:"80,omitempty"`
+		N95 *float32 `json:"95,omitempty"`
+	} `json:"winkler,omitempty"`
+}
+
+// BacktestStarted defines model for BacktestStarted.
+type BacktestStarted struct {
+	Detail *string               `json:"detail,omitempty"`
+	Status BacktestStartedStatus `json:"status"`
+
+	// TaskId backtest_ and the model's task id: one backtest per model at a time
+	TaskId string `json:"task_id"`
+}
+
+// BacktestStartedStatus defines model for BacktestStarted.Status.
+type BacktestStartedStatus string
+
 // BatchAnswer defines model for BatchAnswer.
 type BatchAnswer struct {
 	Answered int `json:"answered"`
@@ -613,14 +840,20 @@ type CompactPrediction struct {
 	DataSource *string                 `json:"data_source,omitempty"`
 	Evaluation *map[string]interface{} `json:"evaluation,omitempty"`
 	Forecast   struct {
-		Close     []float32            `json:"close"`
-		CloseHigh []float32            `json:"close_high"`
-		CloseLow  []float32            `json:"close_low"`
-		Date      []openapi_types.Date `json:"date"`
-		High      []float32            `json:"high"`
-		Low       []float32            `json:"low"`
-		Open      []float32            `json:"open"`
-		Volume    []int                `json:"volume"`
+		Close     []float32 `json:"close"`
+		CloseHigh []float32 `json:"close_high"`
+
+		// CloseHigh95 the 95% band's upper end (absent for models saved before it)
+		CloseHigh95 *[]float32 `json:"close_high_95,omitempty"`
+		CloseLow    []float32  `json:"close_low"`
+
+		// CloseLow95 the 95% band's lower end (absent for models saved before it)
+		CloseLow95 *[]float32           `json:"close_low_95,omitempty"`
+		Date       []openapi_types.Date `json:"date"`
+		High       []float32            `json:"high"`
+		Low        []float32            `json:"low"`
+		Open       []float32            `json:"open"`
+		Volume     []int                `json:"volume"`
 	} `json:"forecast"`
 	FutureWindowDays CompactPredictionFutureWindowDays `json:"future_window_days"`
 	Interval         *map[string]interface{}           `json:"interval,omitempty"`
@@ -684,13 +917,19 @@ type ForecastRow struct {
 	// CloseHigh upper bound of the 80% prediction interval
 	CloseHigh *float32 `json:"close_high,omitempty"`
 
+	// CloseHigh95 upper bound of the 95% prediction interval (absent for models saved before it)
+	CloseHigh95 *float32 `json:"close_high_95,omitempty"`
+
 	// CloseLow lower bound of the 80% prediction interval
-	CloseLow *float32           `json:"close_low,omitempty"`
-	Date     openapi_types.Date `json:"date"`
-	High     float32            `json:"high"`
-	Low      float32            `json:"low"`
-	Open     float32            `json:"open"`
-	Volume   float32            `json:"volume"`
+	CloseLow *float32 `json:"close_low,omitempty"`
+
+	// CloseLow95 lower bound of the 95% prediction interval (absent for models saved before it)
+	CloseLow95 *float32           `json:"close_low_95,omitempty"`
+	Date       openapi_types.Date `json:"date"`
+	High       float32            `json:"high"`
+	Low        float32            `json:"low"`
+	Open       float32            `json:"open"`
+	Volume     float32            `json:"volume"`
 }
 
 // Health Callers without the admin role get only status and each component's status; admins also get version and the components' details.
@@ -910,6 +1149,9 @@ type PredictionAnswer struct {
 type PredictionInterval struct {
 	CoverageTarget *float32  `json:"coverage_target,omitempty"`
 	Fields         *[]string `json:"fields,omitempty"`
+
+	// Fields95 the 95% band's fields, when the model has one
+	Fields95 *[]string `json:"fields_95,omitempty"`
 }
 
 // Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).
@@ -1000,11 +1242,11 @@ type TaskRecord struct {
 	// Params what the task runs with (the training's model and parameters)
 	Params *map[string]interface{} `json:"params,omitempty"`
 
-	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision).
+	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 	Progress *TrainingProgress `json:"progress,omitempty"`
 
-	// Result A completed training (forecast/train.py, train_and_save).
-	Result *TrainingResult `json:"result,omitempty"`
+	// Result a completed task's result: a training's, or a backtest's (kind backtest)
+	Result *TaskRecord_Result `json:"result,omitempty"`
 
 	// RunId this submission's run; the same for every attempt of it, and what a cancel names
 	RunId     *string          `json:"run_id,omitempty"`
@@ -1014,6 +1256,11 @@ type TaskRecord struct {
 
 	// Worker the server process running it, or that ran it last: host name/process id/instance (ROLE=trainer or all)
 	Worker *string `json:"worker,omitempty"`
+}
+
+// TaskRecord_Result a completed task's result: a training's, or a backtest's (kind backtest)
+type TaskRecord_Result struct {
+	union json.RawMessage
 }
 
 // TaskRecordStatus defines model for TaskRecord.Status.
@@ -1077,17 +1324,23 @@ type TrainParams struct {
 // TrainParamsPromote defines model for TrainParams.Promote.
 type TrainParamsPromote string
 
-// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision).
+// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 type TrainingProgress struct {
 	BestValLoss *float32 `json:"best_val_loss,omitempty"`
-	Epoch       *int     `json:"epoch,omitempty"`
-	Epochs      *int     `json:"epochs,omitempty"`
+
+	// Done a backtest's origins forecast so far
+	Done   *int `json:"done,omitempty"`
+	Epoch  *int `json:"epoch,omitempty"`
+	Epochs *int `json:"epochs,omitempty"`
 
 	// Promotion the decision: promoted or kept
-	Promotion    *string  `json:"promotion,omitempty"`
-	Serving      *bool    `json:"serving,omitempty"`
-	Stage        *string  `json:"stage,omitempty"`
-	TestWindows  *int     `json:"test_windows,omitempty"`
+	Promotion   *string `json:"promotion,omitempty"`
+	Serving     *bool   `json:"serving,omitempty"`
+	Stage       *string `json:"stage,omitempty"`
+	TestWindows *int    `json:"test_windows,omitempty"`
+
+	// Total a backtest's origins in all
+	Total        *int     `json:"total,omitempty"`
 	TrainLoss    *float32 `json:"train_loss,omitempty"`
 	TrainWindows *int     `json:"train_windows,omitempty"`
 	ValLoss      *float32 `json:"val_loss,omitempty"`
@@ -1221,6 +1474,9 @@ type GetLogsParams struct {
 // AnalyzeJSONRequestBody defines body for Analyze for application/json ContentType.
 type AnalyzeJSONRequestBody = AnalyzeRequest
 
+// StartBacktestJSONRequestBody defines body for StartBacktest for application/json ContentType.
+type StartBacktestJSONRequestBody = BacktestRequest
+
 // PredictBatchJSONRequestBody defines body for PredictBatch for application/json ContentType.
 type PredictBatchJSONRequestBody = BatchRequest
 
@@ -1232,6 +1488,68 @@ type TrainChildJSONRequestBody = TrainChild
 
 // TrainParentJSONRequestBody defines body for TrainParent for application/json ContentType.
 type TrainParentJSONRequestBody = TrainParams
+
+// AsTrainingResult returns the union data inside the TaskRecord_Result as a TrainingResult
+func (t TaskRecord_Result) AsTrainingResult() (TrainingResult, error) {
+	var body TrainingResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTrainingResult overwrites any union data inside the TaskRecord_Result as the provided TrainingResult
+func (t *TaskRecord_Result) FromTrainingResult(v TrainingResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTrainingResult performs a merge with any union data inside the TaskRecord_Result, using the provided TrainingResult
+func (t *TaskRecord_Result) MergeTrainingResult(v TrainingResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsBacktestResult returns the union data inside the TaskRecord_Result as a BacktestResult
+func (t TaskRecord_Result) AsBacktestResult() (BacktestResult, error) {
+	var body BacktestResult
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBacktestResult overwrites any union data inside the TaskRecord_Result as the provided BacktestResult
+func (t *TaskRecord_Result) FromBacktestResult(v BacktestResult) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBacktestResult performs a merge with any union data inside the TaskRecord_Result, using the provided BacktestResult
+func (t *TaskRecord_Result) MergeBacktestResult(v BacktestResult) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t TaskRecord_Result) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *TaskRecord_Result) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsCacheList returns the union data inside the GetCache200JSONResponseBody as a CacheList
 func (t GetCache200JSONResponseBody) AsCacheList() (CacheList, error) {
@@ -1303,6 +1621,9 @@ type ServerInterface interface {
 	// Analyze The analyst's report on a ticker's forecast and news (semantic cache first, then the LangGraph agent); starts training when the model is missing
 	// (POST /analyze)
 	Analyze(c *fiber.Ctx) error
+	// StartBacktest Start a walk-forward backtest of one model's ticker (background task on the training queue): forecasts from rolling origins scored per horizon, and a long/flat strategy against buy-and-hold
+	// (POST /backtest)
+	StartBacktest(c *fiber.Ctx) error
 	// GetDocs Swagger UI for this document, served from the binary (no CDN)
 	// (GET /docs)
 	GetDocs(c *fiber.Ctx) error
@@ -1318,6 +1639,9 @@ type ServerInterface interface {
 	// GetModel One model ('parent' for the parent)
 	// (GET /models/{ticker})
 	GetModel(c *fiber.Ctx, ticker string) error
+	// ListBacktests A model's stored backtest results, newest first (the newest per configuration, at most 20)
+	// (GET /models/{ticker}/backtests)
+	ListBacktests(c *fiber.Ctx, ticker string) error
 	// GetPastForecasts The serving version's forecasts at held-out cut-offs of its evaluation (the test split of its training data), each with its 80% band and the closes that followed
 	// (GET /models/{ticker}/past-forecasts)
 	GetPastForecasts(c *fiber.Ctx, ticker string) error
@@ -1428,6 +1752,24 @@ func (siw *ServerInterfaceWrapper) Analyze(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// StartBacktest operation middleware
+func (siw *ServerInterfaceWrapper) StartBacktest(c *fiber.Ctx) error {
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.StartBacktest(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // GetDocs operation middleware
 func (siw *ServerInterfaceWrapper) GetDocs(c *fiber.Ctx) error {
 
@@ -1516,6 +1858,35 @@ func (siw *ServerInterfaceWrapper) GetModel(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.GetModel(c, ticker)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListBacktests operation middleware
+func (siw *ServerInterfaceWrapper) ListBacktests(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "ticker" -------------
+	var ticker string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ticker", c.Params("ticker"), &ticker, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter ticker: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListBacktests(c, ticker)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -2173,6 +2544,8 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Post(options.BaseURL+"/train-child", wrapper.TrainChild)
 
+	router.Post(options.BaseURL+"/backtest", wrapper.StartBacktest)
+
 	router.Get(options.BaseURL+"/status/:task_id", wrapper.GetStatus)
 
 	router.Post(options.BaseURL+"/predict-parent", wrapper.PredictParent)
@@ -2218,5 +2591,7 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 	router.Get(options.BaseURL+"/models/:ticker/runs", wrapper.ListRuns)
 
 	router.Get(options.BaseURL+"/models/:ticker/past-forecasts", wrapper.GetPastForecasts)
+
+	router.Get(options.BaseURL+"/models/:ticker/backtests", wrapper.ListBacktests)
 
 }

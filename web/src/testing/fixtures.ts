@@ -1,5 +1,5 @@
 import type {
-  AgentEval, Analysis, AnalysisForecast, DriftReport, ForecastRow, Health, ModelSummary, PastForecasts, Prediction, Run, TaskRecord,
+  AgentEval, Analysis, BacktestResult, AnalysisForecast, DriftReport, ForecastRow, Health, ModelSummary, PastForecasts, Prediction, Run, TaskRecord,
 } from '../types/api'
 
 // Payloads shaped as server/httpapi/openapi.json describes them (and as the server answers).
@@ -194,3 +194,29 @@ export const health = {
     llm: { status: 'up', provider: 'llama-cpp', model: 'SmolLM2-135M-Instruct.Q4_1' },
   },
 } satisfies Health
+
+// A backtest of MSFT over four trading days with the three forecasters at horizons 1 and 5.
+export const backtest = {
+  backtest_id: '20261127T014700000000Z-0a1b2c3d4e5f', model: 'MSFT', created: '2026-11-27T01:47:00+00:00', ticker: 'MSFT',
+  request: { ticker: 'MSFT', symbol: 'MSFT', start_date: '2024-12-20', end_date: '2024-12-31', horizons: [1, 5], refit_every: null, cost_bps: 5, forecasters: ['naive', 'drift', 'lstm'], epochs: null },
+  data_range: { first_origin: '2024-12-20', last_origin: '2024-12-26', last_outcome: '2024-12-31', origins: 4, burn_in_from: '2023-12-20', burn_in_origins: 250 },
+  scores: [1, 5].flatMap((horizon) => (['naive', 'drift', 'lstm'] as const).map((forecaster, i) => ({
+    horizon, forecaster, n: horizon === 1 ? 4 : 1,
+    mae: 2 + i, mase: forecaster === 'naive' ? 1 : horizon === 1 ? 0.8 + i * 0.1 : 1.2,
+    directional_accuracy: 0.75, directional_ci: [0.3, 0.95],
+    coverage: { 80: 0.75, 95: 1 }, width: { 80: 8, 95: 12 }, winkler: { 80: 10, 95: 14 },
+  }))),
+  strategy: {
+    forecaster: 'lstm', cost_bps: 5,
+    strategy: { total_return: 0.012, annualised_volatility: 0.15, sharpe: 1.1, max_drawdown: -0.004, turnover: 2 },
+    buy_and_hold: { total_return: -0.01, annualised_volatility: 0.2, sharpe: -0.5, max_drawdown: -0.02, turnover: 1 },
+  },
+  equity: [
+    { date: '2024-12-20', strategy: 1, buy_and_hold: 1 },
+    { date: '2024-12-23', strategy: 1.004, buy_and_hold: 0.996 },
+    { date: '2024-12-24', strategy: 1.01, buy_and_hold: 1.003 },
+    { date: '2024-12-26', strategy: 1.012, buy_and_hold: 0.99 },
+  ],
+  notes: ['h=1: drift beat persistence on MAE (MASE below 1)'],
+  seconds: 6.2,
+} satisfies BacktestResult

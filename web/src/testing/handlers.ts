@@ -1,6 +1,6 @@
 import { http, HttpResponse } from 'msw'
 import type {
-  CacheList, CancelAnswer, Logs, ModelList, MonitorAnswer, MonitorHistory, RunList, TaskList, TaskRecord, TickerList, TrainAnswer,
+  BacktestList, BacktestStarted, CacheList, CancelAnswer, Logs, ModelList, MonitorAnswer, MonitorHistory, RunList, TaskList, TaskRecord, TickerList, TrainAnswer,
 } from '../types/api'
 import type { components, paths } from '../types/openapi'
 import * as f from './fixtures'
@@ -28,6 +28,8 @@ export const handlers = [
   http.post(route('/train-child'), () => HttpResponse.json({ status: 'started', task_id: 'msft' } satisfies TrainAnswer)),
   http.get(route('/models'), () => HttpResponse.json({ models: f.models } satisfies ModelList)),
   http.get(route('/models/{ticker}/past-forecasts'), () => HttpResponse.json(f.pastForecasts)),
+  http.post(route('/backtest'), () => HttpResponse.json({ status: 'started', task_id: 'backtest_msft' } satisfies BacktestStarted, { status: 202 })),
+  http.get(route('/models/{ticker}/backtests'), ({ params }) => HttpResponse.json({ ticker: String(params.ticker), backtests: [f.backtest] } satisfies BacktestList)),
   http.get(route('/models/{ticker}/runs'), ({ params }) => HttpResponse.json({ ticker: String(params.ticker), runs: f.runs } satisfies RunList)),
   http.get(route('/monitor/{ticker}/drift'), () => HttpResponse.json(f.drift())),
   http.get(route('/monitor/{ticker}/eval'), () => HttpResponse.json(f.evaluation)),

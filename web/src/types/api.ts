@@ -43,7 +43,15 @@ export type TaskProgress = Schemas['TrainingProgress']
 export type Promotion = Schemas['Promotion']
 export type TrainingResult = Schemas['TrainingResult']
 
-export type TaskRecord = Schemas['TaskRecord']
+// A task's result is a training's or a backtest's (by kind); each view reads the one it starts.
+export type TaskRecord = Narrow<Schemas['TaskRecord'], { result?: TrainingResult }>
+export type BacktestTask = Narrow<Schemas['TaskRecord'], { result?: BacktestResult }>
+
+export type BacktestRequest = Schemas['BacktestRequest']
+export type BacktestStarted = Schemas['BacktestStarted']
+export type BacktestResult = Schemas['BacktestResult']
+export type BacktestScore = Schemas['BacktestScore']
+export type BacktestList = Schemas['BacktestList']
 
 export type ModelVersion = Schemas['ModelVersion']
 export type PastForecasts = Schemas['PastForecasts']

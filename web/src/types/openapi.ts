@@ -89,6 +89,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a walk-forward backtest of one model's ticker (background task on the training queue): forecasts from rolling origins scored per horizon, and a long/flat strategy against buy-and-hold */
+        post: operations["startBacktest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/status/{task_id}": {
         parameters: {
             query?: never;
@@ -483,6 +500,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/{ticker}/backtests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's stored backtest results, newest first (the newest per configuration, at most 20) */
+        get: operations["listBacktests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -548,7 +582,8 @@ export interface components {
             status: "queued" | "running" | "completed" | "failed";
             detail?: string;
             progress?: components["schemas"]["TrainingProgress"];
-            result?: components["schemas"]["TrainingResult"];
+            /** @description a completed task's result: a training's, or a backtest's (kind backtest) */
+            result?: components["schemas"]["TrainingResult"] | components["schemas"]["BacktestResult"];
             error?: string;
             /** Format: date-time */
             created_at: string;
@@ -588,6 +623,10 @@ export interface components {
             close_low?: number;
             /** @description upper bound of the 80% prediction interval */
             close_high?: number;
+            /** @description lower bound of the 95% prediction interval (absent for models saved before it) */
+            close_low_95?: number;
+            /** @description upper bound of the 95% prediction interval (absent for models saved before it) */
+            close_high_95?: number;
         };
         Prediction: {
             ticker: string;
@@ -882,6 +921,10 @@ export interface components {
                 close: number[];
                 close_low: number[];
                 close_high: number[];
+                /** @description the 95% band's lower end (absent for models saved before it) */
+                close_low_95?: number[];
+                /** @description the 95% band's upper end (absent for models saved before it) */
+                close_high_95?: number[];
                 volume: number[];
             };
             model_version: string;
@@ -930,7 +973,7 @@ export interface components {
             serving_mae?: number | null;
             previous_version?: string | null;
         };
-        /** @description A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). */
+        /** @description A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total). */
         TrainingProgress: {
             stage?: string;
             epoch?: number;
@@ -945,6 +988,10 @@ export interface components {
             serving?: boolean;
             /** @description the decision: promoted or kept */
             promotion?: string;
+            /** @description a backtest's origins forecast so far */
+            done?: number;
+            /** @description a backtest's origins in all */
+            total?: number;
         };
         /** @description A completed training (forecast/train.py, train_and_save). */
         TrainingResult: {
@@ -994,6 +1041,8 @@ export interface components {
         PredictionInterval: {
             coverage_target?: number;
             fields?: string[];
+            /** @description the 95% band's fields, when the model has one */
+            fields_95?: string[];
         };
         ModelVersion: {
             version: string;
@@ -1053,6 +1102,147 @@ export interface components {
                     actual: number;
                 }[];
             }[];
+        };
+        BacktestRequest: {
+            /** @description a symbol, or parent (^GSPC and %5EGSPC name the parent too) */
+            ticker: string;
+            /**
+             * Format: date
+             * @description the first forecast origin; within the ticker's data, after its first day
+             */
+            start_date: string;
+            /**
+             * Format: date
+             * @description the range's last day; after start_date, within the data
+             */
+            end_date: string;
+            /** @description trading days ahead to score; default all three */
+            horizons?: (1 | 5 | 21)[];
+            /** @description refit the forecasters every this many origins; default the engine's */
+            refit_every?: number;
+            /**
+             * Format: double
+             * @description the strategy's cost per unit of turnover in basis points; default BACKTEST_COST_BPS (5)
+             */
+            cost_bps?: number;
+            /** @description which forecasters to score: persistence, drift, and an LSTM trained for the backtest before its first origin; default all three */
+            forecasters?: ("naive" | "drift" | "lstm")[];
+            /** @description epochs of that LSTM; default the engine's (3) */
+            epochs?: number;
+        };
+        BacktestStarted: {
+            /** @enum {string} */
+            status: "started" | "already running";
+            /** @description backtest_ and the model's task id: one backtest per model at a time */
+            task_id: string;
+            detail?: string;
+        };
+        BacktestConfig: {
+            ticker: string;
+            symbol: string;
+            start_date: string;
+            end_date: string;
+            horizons: number[];
+            refit_every?: number | null;
+            cost_bps: number;
+            forecasters: string[];
+            epochs?: number | null;
+        };
+        /** @description A completed backtest (forecast/backtest.py's result) as stored with the model's others. */
+        BacktestResult: {
+            /** @description UTC time stamp and configuration key */
+            backtest_id: string;
+            model: string;
+            /** Format: date-time */
+            created: string;
+            request: components["schemas"]["BacktestConfig"];
+            /** @description the symbol backtested */
+            ticker?: string;
+            data_source?: string;
+            data_range?: {
+                first_origin?: string;
+                last_origin?: string;
+                last_outcome?: string;
+                origins?: number;
+                burn_in_from?: string;
+                burn_in_origins?: number;
+            };
+            /** @description what the engine ran with, its defaults filled in */
+            config?: Record<string, unknown>;
+            scores: components["schemas"]["BacktestScore"][];
+            /** @description long/flat on the one-day forecast's direction against buy-and-hold; null without horizon 1 */
+            strategy?: {
+                forecaster?: string;
+                cost_bps?: number;
+                /** @description total return, annualised volatility (√252), Sharpe (risk-free 0), maximum drawdown, turnover */
+                strategy?: {
+                    total_return?: number | null;
+                    annualised_volatility?: number | null;
+                    sharpe?: number | null;
+                    max_drawdown?: number | null;
+                    turnover?: number | null;
+                };
+                /** @description total return, annualised volatility (√252), Sharpe (risk-free 0), maximum drawdown, turnover */
+                buy_and_hold?: {
+                    total_return?: number | null;
+                    annualised_volatility?: number | null;
+                    sharpe?: number | null;
+                    max_drawdown?: number | null;
+                    turnover?: number | null;
+                };
+                by_forecaster?: {
+                    [key: string]: {
+                        total_return?: number | null;
+                        annualised_volatility?: number | null;
+                        sharpe?: number | null;
+                        max_drawdown?: number | null;
+                        turnover?: number | null;
+                    };
+                };
+            } | null;
+            /** @description growth of 1 from the first scored origin */
+            equity: {
+                date: string;
+                strategy: number;
+                buy_and_hold: number;
+            }[];
+            /** @description the model serving when it ran, and whether its training data reached into the backtest's range */
+            served?: Record<string, unknown> | null;
+            notes?: string[];
+            seconds?: number;
+        };
+        BacktestList: {
+            ticker: string;
+            backtests: components["schemas"]["BacktestResult"][];
+        };
+        /** @description One forecaster at one horizon over the scored origins (errors on close prices). */
+        BacktestScore: {
+            horizon: number;
+            /** @description naive (persistence), drift or lstm */
+            forecaster: string;
+            /** @description scored origins */
+            n: number;
+            mae?: number | null;
+            /** @description MAE over persistence's on the same origins: below 1 beats it */
+            mase?: number | null;
+            directional_accuracy?: number | null;
+            /** @description Wilson 95% interval [low, high] */
+            directional_ci?: (number | null)[];
+            /** @description by band level: "80" and "95" */
+            coverage?: {
+                80?: number | null;
+                95?: number | null;
+            };
+            /** @description by band level: "80" and "95" */
+            width?: {
+                80?: number | null;
+                95?: number | null;
+            };
+            /** @description by band level: "80" and "95" */
+            winkler?: {
+                80?: number | null;
+                95?: number | null;
+            };
         };
     };
     responses: {
@@ -1325,6 +1515,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainAnswer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            421: components["responses"]["MisdirectedRequest"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startBacktest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the backtest is queued (or one of this model is already queued or running); poll /status/{task_id}, whose result is a BacktestResult when completed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestStarted"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2121,6 +2347,36 @@ export interface operations {
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listBacktests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticker: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            421: components["responses"]["MisdirectedRequest"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
 }

@@ -5,6 +5,7 @@ import { ErrorView } from '../../components/error-view'
 import { Loading } from '../../components/loading'
 import { modelsQueryOptions, useModels } from '../../features/models/api/get-models'
 import { runsQueryOptions } from '../../features/models/api/get-runs'
+import { BacktestPanel } from '../../features/models/components/backtest-panel'
 import { ComparisonChart } from '../../features/models/components/comparison-chart'
 import { PastForecastsChart } from '../../features/models/components/past-forecasts-chart'
 import { RunsList } from '../../features/models/components/runs-list'
@@ -65,6 +66,7 @@ function ModelSection({ model }: { model: ModelSummary }) {
         <PastForecastsChart ticker={model.ticker} />
       </div>
       <ModelHealth ticker={model.ticker} />
+      <BacktestPanel ticker={model.ticker} dataAsOf={(model.versions.find((v) => v.serving) ?? model.versions[0])?.data_as_of} />
       <RunsList ticker={model.ticker} />
     </article>
   )

@@ -5,7 +5,7 @@ import { taskQueryOptions } from './get-task'
 import { tasksQueryOptions } from './get-tasks'
 
 export function cancelTask(taskId: string): Promise<CancelAnswer> {
-  return data(api.DELETE('/tasks/{task_id}', { params: { path: { task_id: taskId } } }))
+  return data(api.DELETE('/tasks/{task_id}', { params: { path: { task_id: taskId } } })) as Promise<CancelAnswer>
 }
 
 export function useCancelTask() {

@@ -3,7 +3,7 @@ import { api, data } from '../../../lib/api-client'
 import type { TaskRecord, TaskStatus } from '../../../types/api'
 
 export function getTask(taskId: string, signal?: AbortSignal): Promise<TaskRecord> {
-  return data(api.GET('/status/{task_id}', { params: { path: { task_id: taskId } }, signal }))
+  return data(api.GET('/status/{task_id}', { params: { path: { task_id: taskId } }, signal })) as Promise<TaskRecord>
 }
 
 // A running task is polled often enough to show each epoch; a queued one waits for another

@@ -3,7 +3,7 @@ import { api, data } from '../../../lib/api-client'
 import type { TaskList } from '../../../types/api'
 
 export function getTasks(signal?: AbortSignal): Promise<TaskList> {
-  return data(api.GET('/tasks', { signal }))
+  return data(api.GET('/tasks', { signal })) as Promise<TaskList>
 }
 
 export function tasksQueryOptions() {

@@ -8,6 +8,14 @@ describe('describeTask', () => {
     expect(v).toEqual({ headline: 'Epoch 3 of 10', fraction: 0.3, details: ['training loss 0.5000', 'validation loss 0.2500', '12 s so far'] })
   })
 
+  it('says how many origins a backtest has forecast', () => {
+    const v = describeTask(task({ task_id: 'backtest_msft', kind: 'backtest', progress: { stage: 'backtest', done: 21, total: 1254 }, elapsed_seconds: 3 }), undefined)
+    expect(v).toEqual({ headline: 'Backtest: origin 21 of 1,254', fraction: 21 / 1254, details: ['3 s so far'] })
+    const done = task({ task_id: 'backtest_msft', kind: 'backtest', status: 'completed', elapsed_seconds: 7 })
+    expect(describeTask(done, undefined)).toMatchObject({ headline: 'Backtest done in 7 s', fraction: 1 })
+    expect(describeTask({ ...done, status: 'failed', error: 'cancelled' }, undefined)).toMatchObject({ headline: 'Backtest failed', details: ['cancelled'] })
+  })
+
   it('says a child waits for the market model', () => {
     const v = describeTask(task({ status: 'queued', detail: 'waiting for parent_training to complete' }), undefined)
     expect(v.headline).toBe('Waiting to start')

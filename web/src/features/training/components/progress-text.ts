@@ -38,8 +38,12 @@ export function describeTask(task: TaskRecord, lastEpoch: EpochSeen | undefined)
           : task.detail ?? 'Queued behind other trainings.'],
       }
     case 'failed':
-      return { headline: 'Training failed', fraction: undefined, details: [task.error ?? task.detail ?? 'No reason given.'] }
+      return { headline: task.kind === 'backtest' ? 'Backtest failed' : 'Training failed', fraction: undefined, details: [task.error ?? task.detail ?? 'No reason given.'] }
     case 'completed': {
+      if (task.kind === 'backtest') {
+        const took = task.elapsed_seconds
+        return { headline: `Backtest done${took !== undefined ? ` in ${formatDuration(took)}` : ''}`, fraction: 1, details: ['the result is in the model\'s Backtest section'] }
+      }
       const r = task.result ?? {}
       const epochs = lastEpoch
         ? `${lastEpoch.epoch} of ${lastEpoch.epochs} epochs`
@@ -66,6 +70,9 @@ export function describeTask(task: TaskRecord, lastEpoch: EpochSeen | undefined)
           ? [`${p.train_windows.toLocaleString('en-US')} training windows, ${(p.val_windows ?? 0).toLocaleString('en-US')} for validation, ${(p.test_windows ?? 0).toLocaleString('en-US')} for the held-out test`]
           : []
         return { headline: 'Preparing the data', fraction: 0, details: [...windows, ...elapsed] }
+      }
+      if (p?.stage === 'backtest' && p.done !== undefined && p.total) {
+        return { headline: `Backtest: origin ${p.done.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')}`, fraction: p.done / p.total, details: elapsed }
       }
       if (p?.stage === 'saved') {
         return { headline: 'Evaluated on held-out data and saved', fraction: 1, details: [...(p.version ? [`version ${p.version}`] : []), ...elapsed] }
