@@ -22,7 +22,10 @@ Measured (docs/backtests.md): walk-forward 2015-2024 on the ten bundled tickers,
 LSTM forecasters, every ticker x horizon (1, 5, 21) x level within 1.8 points of nominal; for drift,
 the same scores without adaptation (gamma 0) missed by up to 3.5 points at h = 21, and a gamma of
 0.005 at every horizon held coverage but doubled the 95% width at h = 21 (ACI's alpha dipped below 0
-and took the largest score).
+and took the largest score). Served, on a 1-epoch parent's test slice (^GSPC from 2004, 706
+windows): 80% coverage 0.746 overall, 0.79 / 0.76 / 0.75 / 0.75 at h = 1 / 5 / 21 / 63, against the
+old plain band's 0.773 (0.77 / 0.75 / 0.74 / 0.86); from 1990 (1,260 windows) 0.795, every horizon
+within 0.01 of 0.8.
 
 History: the first served band was plain split conformal on unscaled validation errors, one
 width per horizon. Volatility scaling without ACI was tried then on eight held-out slices
