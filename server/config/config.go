@@ -309,7 +309,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 var PythonVariables = []string{
 	"DATA_SOURCE", "PRICES_DIR", "PARENT_TICKER", "PARENT_START_DATE", "PARENT_EPOCHS", "CHILD_EPOCHS",
 	"CHILD_STRATEGY", "LEARNING_RATE", "FINE_TUNE_LEARNING_RATE", "TRAIN_START_DATE", "MODEL_KEEP_VERSIONS",
-	"DEVICE", "TRAIN_AMP", "FEATURE_STORE", "DRIFT_WINDOW_DAYS", "MONITOR_HISTORY_KEEP",
+	"DEVICE", "TRAIN_AMP", "REFIT", "STAT_BASELINES", "FEATURE_STORE", "DRIFT_WINDOW_DAYS", "MONITOR_HISTORY_KEEP",
 }
 
 // PythonSettings is the one value Python's configure entry point takes: Python's own

@@ -1,8 +1,9 @@
 """Held-out evaluation: every forecaster on the same test windows, scored on the close price.
 
 :func:`evaluate` returns one row per (ticker, horizon, metric) with one column per forecaster
-(``lstm``, ``naive``, ``drift``), the long-table shape of Nixtla's ``evaluate``; walk-forward
-cut-offs can add a ``cutoff`` column later without changing the readers.
+(``lstm``, ``naive``, ``drift``, the statistical ``ets``, ``theta``, ``arima`` when scored, and
+``served``: the forecast the version serves, train.py's choice), the long-table shape of Nixtla's
+``evaluate``; walk-forward cut-offs can add a ``cutoff`` column later without changing the readers.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def summary(rows: list[dict], metric: str = "mae") -> dict:
     return out
 
 
-def skill(rows: list[dict]) -> float | None:
-    """Mean over the evaluated horizons of LSTM MAE / naive MAE (below 1: the LSTM beats naive)."""
-    ratios = [r["lstm"] / r["naive"] for r in rows if r["metric"] == "mae" and r.get("lstm") and r.get("naive")]
+def skill(rows: list[dict], alias: str = "lstm") -> float | None:
+    """Mean over the evaluated horizons of ``alias``'s MAE / naive MAE (below 1: it beats naive)."""
+    ratios = [r[alias] / r["naive"] for r in rows if r["metric"] == "mae" and r.get(alias) and r.get("naive")]
     return round(float(np.mean(ratios)), 6) if ratios else None
