@@ -1,6 +1,8 @@
 """The one-line summary: skill against "no change" and band coverage, and plain words for no skill."""
 
-from stockagent.forecast import summary
+import numpy as np
+
+from stockagent.forecast import evaluation, summary
 
 META = {
     "data": {"test": {"first_cutoff": "2022-03-01", "last_target": "2024-12-31"}},
@@ -33,3 +35,29 @@ def test_no_skill_is_said_plainly():
 
 def test_a_stored_backtest_coverage_wins():
     assert summary.line({**META, "backtest": {"coverage": 0.8}}).endswith("80% band held 80% (backtest).")
+
+
+def test_an_interval_reaching_one_is_no_skill():
+    skilled = summary.line(_with(served_skill_vs_naive=0.95, served_skill_interval=[0.91, 0.99]))
+    assert skilled.startswith("Held-out error vs 'no change': 0.95\u00d7 (5% better; 95% interval 0.91\u20130.99)")
+    unsure = summary.line(_with(served_skill_vs_naive=0.95, served_skill_interval=[0.88, 1.02]))
+    assert unsure.startswith(summary.NO_SKILL + " Held-out error vs 'no change': 0.95\u00d7 (95% interval 0.88")
+
+
+def _windows(m, targets):
+    from stockagent.forecast.dataset import Windows
+
+    zeros = np.zeros(m)
+    return Windows(np.zeros((m, 60, 7), np.float32), targets, np.arange(m), zeros + 100.0, zeros, zeros)
+
+
+def test_the_skill_interval_brackets_what_the_data_say():
+    rng = np.random.default_rng(0)
+    m = 400
+    targets = rng.normal(0, 0.03, (m, 63, 5)).astype(np.float32)
+    w, naive = _windows(m, targets), np.zeros((m, 63, 5))
+    lo, hi = evaluation.skill_interval(w, 0.5 * targets.astype(np.float64), naive)
+    assert hi < 1  # a forecast that halves every error: skill, surely
+    lo, hi = evaluation.skill_interval(w, rng.normal(0, 0.001, (m, 63, 5)), naive)
+    assert lo < 1 < hi  # noise around "no change": no telling
+    assert evaluation.skill_interval(_windows(100, targets[:100]), naive[:100], naive[:100]) is None  # < 2 blocks

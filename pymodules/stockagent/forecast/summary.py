@@ -1,8 +1,10 @@
 """The one-line honest summary every forecast carries: skill against "no change", and band coverage.
 
 Skill is the served forecast's held-out MAE over the naive one's (mean over horizons 1, 5, 21,
-63; train.py's ``served_skill_vs_naive``). Below 1 the line says by how much it was better; at 1 or
-above, or when unknown, it tells the user plainly to read the forecast as "no change" with a band.
+63; train.py's ``served_skill_vs_naive``), with its 95% interval when measured
+(``served_skill_interval``, evaluation.skill_interval). Only when all of that interval is below 1
+does the line say by how much it was better; at 1 or above, when the interval reaches 1, or when
+unknown, it tells the user plainly to read the forecast as "no change" with a band.
 The band's coverage is a stored backtest's when the version has one (:func:`backtest_coverage`),
 else the held-out test windows'.
 """
@@ -34,7 +36,10 @@ def line(meta: dict) -> str:
     if skill is None:
         return f"{NO_SKILL} No held-out error was measured; {held}."
     ratio = f"Held-out error vs 'no change': {skill:.2f}{TIMES}"
-    if skill >= 1:
-        return f"{NO_SKILL} {ratio} over {period}; {held}."
+    ci = metrics.get("served_skill_interval")
+    within = f"95% interval {ci[0]:.2f}{DASH}{ci[1]:.2f}" if ci else None
+    if skill >= 1 or (ci and ci[1] >= 1):
+        return f"{NO_SKILL} {ratio}{f' ({within})' if within else ''} over {period}; {held}."
     better = round(100 * (1 - skill))
-    return f"{ratio} ({f'{better}%' if better >= 1 else 'under 1%'} better) over {period}; {held}."
+    said = f"{better}%" if better >= 1 else "under 1%"
+    return f"{ratio} ({said} better{f'; {within}' if within else ''}) over {period}; {held}."

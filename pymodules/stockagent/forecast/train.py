@@ -477,6 +477,8 @@ def train(
             "directional_accuracy": evaluation.summary(table, "directional_accuracy"),
             "skill_vs_naive": evaluation.skill(table),  # mean LSTM/naive MAE ratio; < 1 beats naive
             "served_skill_vs_naive": evaluation.skill(table, "served"),  # the same of the served forecast
+            # its 95% interval (block bootstrap over the test windows): "no skill" unless all of it is below 1
+            "served_skill_interval": evaluation.skill_interval(data.test, test_pred["served"], test_pred["naive"]),
         },
         "interval": {
             "coverage_target": intervals.COVERAGE,
@@ -743,7 +745,14 @@ def train_and_save(
         "data_as_of": meta["data_as_of"],
         "metrics": {
             k: meta["metrics"][k]
-            for k in ("mae", "mape", "directional_accuracy", "skill_vs_naive", "served_skill_vs_naive")
+            for k in (
+                "mae",
+                "mape",
+                "directional_accuracy",
+                "skill_vs_naive",
+                "served_skill_vs_naive",
+                "served_skill_interval",
+            )
         },
         "evaluation": meta["evaluation"],
         "served_weights": meta["serving"],  # meta.json's "serving"; the result's "serving" says whether it serves
