@@ -25,6 +25,8 @@ worker read the environment (:meth:`Settings.from_env`, through :func:`load`).
 | ``MODEL_KEEP_VERSIONS`` | ``5`` | model versions kept per ticker (the serving one is never deleted) |
 | ``DEVICE`` | ``auto`` | ``cpu``, ``cuda`` or ``auto`` (CUDA when available); ``cuda`` without a GPU is an error |
 | ``TRAIN_AMP`` | ``off`` | mixed precision for training on CUDA: ``off``, ``bf16`` or ``fp16`` (ignored on the CPU) |
+| ``REFIT`` | ``on`` | refit on every day up to the last close after the evaluation, and serve that (train.py) |
+| ``STAT_BASELINES`` | ``on`` | score AutoETS, AutoTheta and AutoARIMA on the test windows too (statmodels.py) |
 | ``FEATURE_STORE`` | ``off`` | ``feast`` writes each trained ticker's features into Feast (featurestore.py) |
 | ``DRIFT_WINDOW_DAYS`` | ``60`` | trading days in drift's *current* window (the most recent ones) |
 | ``MONITOR_HISTORY_KEEP`` | ``500`` | drift and evaluation records kept per model in the history files |
@@ -98,6 +100,8 @@ class Settings(BaseSettings):
     model_keep_versions: int = pydantic.Field(default=5, ge=1)
     device: Device = "auto"
     train_amp: AmpMode = "off"  # autocast on CUDA; weights and optimizer stay float32
+    refit: bool = True
+    stat_baselines: bool = True
     feature_store: Literal["off", "feast"] = "off"
     drift_window_days: int = pydantic.Field(default=60, ge=MIN_DRIFT_WINDOW_DAYS, le=5000)  # ~3 months: the old window
     history_keep: int = pydantic.Field(default=500, ge=1, le=100_000, validation_alias="MONITOR_HISTORY_KEEP")

@@ -34,7 +34,8 @@ def free_port() -> int:
 
 
 def make_settings(data_dir, **overrides) -> settings.Settings:
-    return settings.Settings(data_dir=data_dir, **{"data_source": "bundled", **overrides})
+    # The statistical baselines cost seconds a run: only the tests about them turn them on.
+    return settings.Settings(data_dir=data_dir, **{"data_source": "bundled", "stat_baselines": False, **overrides})
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def load_env(monkeypatch):
 def entry_env(with_parent, load_env) -> settings.Settings:
     """Environment for the entry functions (they read settings.load()), with a parent model."""
     entries._predictors.clear()
-    yield load_env(DATA_DIR=with_parent.data_dir, DATA_SOURCE="bundled")
+    yield load_env(DATA_DIR=with_parent.data_dir, DATA_SOURCE="bundled", STAT_BASELINES="off")
     entries._predictors.clear()
 
 

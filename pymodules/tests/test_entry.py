@@ -57,7 +57,7 @@ def test_train_child_then_predict(entry_env):
         entries.train, {"ticker": "aapl", "epochs": 1, "start_date": "2016-01-01", "strategy": "freeze", "force": True}
     )
     assert res["ticker"] == "AAPL" and res["serving"] is True and res["epochs_run"] == 1
-    assert set(res["metrics"]["mae"]) == {"lstm", "naive", "drift"} and "test_coverage" in res["interval"]
+    assert set(res["metrics"]["mae"]) == {"lstm", "naive", "drift", "served"} and "test_coverage" in res["interval"]
     out = call(entries.predict, {"ticker": "AAPL"})
     assert out["model_version"] == res["version"]
     kept = call(entries.train, {"ticker": "AAPL", "epochs": 1, "start_date": "2016-01-01", "promote": "auto"})

@@ -46,7 +46,8 @@ def test_forecast_shape(parent_settings):
         len(h) == 90 and h[-1] == {"date": "2024-12-31", "close": 5881.63} and all(DATE.fullmatch(r["date"]) for r in h)
     )
     ev = out["evaluation"]
-    assert set(ev["mae"]) == {"lstm", "naive"} and set(ev["mae"]["lstm"]) == {"1", "5", "21", "63"}
+    assert set(ev["mae"]) == {"lstm", "naive", "served"} and set(ev["mae"]["lstm"]) == {"1", "5", "21", "63"}
+    assert ev["serving_weights"] == "refit" and out["summary"].endswith("(held-out).")
     assert 0 <= ev["interval_coverage"] <= 1 and out["model_version"].startswith("v")
     json.dumps(out, allow_nan=False)  # every number finite
     assert np.isfinite([r["close"] for r in p["full_forecast"]]).all()

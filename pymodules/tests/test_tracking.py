@@ -83,7 +83,10 @@ def test_training_writes_run_log_and_runs_lists_it(entry_env, no_mlflow):
         assert logged["val_loss"] == pytest.approx(sent["val_loss"], abs=1e-6)
     assert run["training"]["best_epoch"] == first["best_epoch"]
     # held-out metrics against the baselines, and the interval
-    assert set(run["metrics"]["mae"]) == {"lstm", "naive", "drift"} and run["metrics"]["mae"] == first["metrics"]["mae"]
+    assert (
+        set(run["metrics"]["mae"]) == {"lstm", "naive", "drift", "served"}
+        and run["metrics"]["mae"] == first["metrics"]["mae"]
+    )
     assert run["metrics"]["mean_mae"]["lstm"] == first["promotion"]["new_mae"]
     assert run["metrics"]["skill_vs_naive"] == first["metrics"]["skill_vs_naive"]
     assert run["interval"]["test_coverage"] == first["interval"]["test_coverage"]
@@ -300,10 +303,10 @@ def test_unscorable_serving_version_falls_back_to_its_stored_mae(with_parent, no
     good = train.train_and_save(with_parent, "MSFT", **CHILD)
     real_load = registry_mod.Registry.load
 
-    def broken(self, model_id, version=None, map_location="cpu"):
+    def broken(self, model_id, version=None, map_location="cpu", **kwargs):
         if model_id == "MSFT":
             raise OSError("weights unreadable")
-        return real_load(self, model_id, version, map_location)
+        return real_load(self, model_id, version, map_location, **kwargs)
 
     monkeypatch.setattr(registry_mod.Registry, "load", broken)
     _ruin_fit(monkeypatch)

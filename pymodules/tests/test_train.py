@@ -53,7 +53,7 @@ def test_training_lowers_val_loss_and_keeps_best_epoch(tmp_path):
         tmp_path / "data", prices_dir=tmp_path / "prices", parent_ticker="SYN", parent_start_date="2010-01-01"
     )
     result = train.train_and_save(s, "parent", epochs=2)
-    art = Registry.from_settings(s).load("parent")
+    art = Registry.from_settings(s).load("parent", evaluated=True)  # the weights the evaluation is of
     history = art.meta["training"]["history"]
     assert [h["epoch"] for h in history] == [1, 2] and art.meta["data"]["source"] == "prices_dir"
     assert art.meta["training"]["best_val_loss"] == min(h["val_loss"] for h in history)
@@ -130,7 +130,10 @@ def test_progress_in_order_and_cancel(tmp_settings):
     with runtime.local_call(on_progress=events.append):
         train.train_and_save(tmp_settings, "parent", epochs=2, **SLICE)
     epochs = [e for e in events if e["stage"] == "epoch"]
-    assert [e["stage"] for e in events] == ["data", "epoch", "epoch", "saved"]
+    refit = [e for e in events if e["stage"] == "refit"]
+    assert [e["stage"] for e in events] == ["data", "epoch", "epoch", *["refit"] * len(refit), "saved"]
+    best = 1 + min(range(2), key=lambda k: epochs[k]["val_loss"])
+    assert [(e["epoch"], e["epochs"]) for e in refit] == [(k, best) for k in range(best + 1)]
     assert [(e["epoch"], e["epochs"]) for e in epochs] == [(1, 2), (2, 2)]
     assert set(epochs[0]) == {"stage", "epoch", "epochs", "train_loss", "val_loss", "best_val_loss"}
     assert epochs[1]["best_val_loss"] == min(e["val_loss"] for e in epochs)

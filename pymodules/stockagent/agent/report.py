@@ -119,6 +119,8 @@ def data_section(facts: Mapping[str, Any], headlines: Sequence[Mapping[str, Any]
             f"The 80% range held {f['interval_coverage'] * 100:.0f}% of held-out outcomes "
             f"(target {f['interval_coverage_target'] * 100:.0f}%)."
         )
+    if f.get("summary"):
+        lines += ["", f"**In one line:** {_escape(f['summary'], 400)}"]
     lines += ["", *_drift_lines(f.get("drift"), f.get("model_version")), ""]
     label = tools.source_label(news_source if headlines else "none")
     if headlines:

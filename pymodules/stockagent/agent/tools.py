@@ -52,7 +52,17 @@ def slim_prediction(prediction: Mapping[str, Any], history_days: int = 5) -> dic
     once (not the week/month/full copies), the last few closes and the evaluation."""
     preds = prediction.get("predictions") or {}
     rows = preds.get("quarter") or preds.get("full_forecast") or []
-    keep = ("ticker", "model", "model_version", "last_date", "data_as_of", "data_source", "evaluation", "interval")
+    keep = (
+        "ticker",
+        "model",
+        "model_version",
+        "last_date",
+        "data_as_of",
+        "data_source",
+        "evaluation",
+        "interval",
+        "summary",
+    )
     out = {k: prediction[k] for k in keep if k in prediction}
     out["predictions"] = {"quarter": list(rows)}
     out["history"] = list(prediction.get("history") or [])[-history_days:]
@@ -95,7 +105,8 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
 
     ev = prediction.get("evaluation") or {}
     mae = ev.get("mae") or {}
-    lstm, naive = mae.get("lstm") or {}, mae.get("naive") or {}
+    # the forecast shown is the served one (the LSTM shrunk toward "no change"); older models serve the LSTM
+    lstm, naive = mae.get("served") or mae.get("lstm") or {}, mae.get("naive") or {}
     accuracy: dict[str, dict[str, float]] = {}
     for h in HORIZONS:
         m, n = lstm.get(str(h), lstm.get(h)), naive.get(str(h), naive.get(h))
@@ -105,7 +116,7 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
                 "naive_mae": round(float(n), 2),
                 "vs_naive_pct": round((float(m) / float(n) - 1) * 100, 1),
             }
-    skill = ev.get("skill_vs_naive")
+    skill = ev["served_skill_vs_naive"] if ev.get("served_skill_vs_naive") is not None else ev.get("skill_vs_naive")
     main = horizons.get(str(DIRECTION_HORIZON)) or (list(horizons.values())[-1] if horizons else None)
 
     return {
@@ -124,6 +135,7 @@ def forecast_facts(prediction: Mapping[str, Any], band_pct: float = 1.0) -> dict
         "test_period": ev.get("test_period"),
         "interval_coverage": ev.get("interval_coverage"),
         "interval_coverage_target": ev.get("interval_coverage_target"),
+        "summary": prediction.get("summary"),
     }
 
 

@@ -262,6 +262,8 @@ def _summary(registry: Registry, model_id: str) -> dict[str, Any]:
                 "metrics": {
                     "mae": meta["metrics"]["mae"],
                     "skill_vs_naive": meta["metrics"]["skill_vs_naive"],
+                    "served_skill_vs_naive": meta["metrics"].get("served_skill_vs_naive"),
+                    "serving_weights": meta.get("serving", {}).get("weights", "evaluated"),
                     "interval_coverage": meta["interval"]["test_coverage"],
                 },
             }

@@ -160,6 +160,25 @@ def split(prices: Prices, start: str | None = None, end: str | None = None) -> S
     return Split(parts["train"], parts["val"], parts["test"], info)
 
 
+def all_windows(prices: Prices, start: str | None = None, end: str | None = None) -> tuple[Windows, dict]:
+    """Every window of the usable rows with all its targets inside them, no split: the refit's data.
+
+    The last window's last target is the last close (of ``end``, or of the history). Returns the
+    windows and their dates.
+    """
+    lo, hi = usable_rows(prices, start, end)
+    ends = np.arange(lo + CONTEXT - 1, hi - HORIZON)
+    assert len(ends), f"{hi - lo} usable rows hold no window"
+    days = prices.day_strings
+    info = {
+        "first_cutoff": days[ends[0]],
+        "last_cutoff": days[ends[-1]],
+        "last_date": days[ends[-1] + HORIZON],
+        "windows": len(ends),
+    }
+    return make_windows(prices.features, ends, lo), info
+
+
 @dataclasses.dataclass
 class Scalers:
     """Per-feature input and per-(horizon, target) output standardisation, fitted on training windows."""

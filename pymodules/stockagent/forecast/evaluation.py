@@ -1,8 +1,9 @@
 """Held-out evaluation: every forecaster on the same test windows, scored on the close price.
 
 :func:`evaluate` returns one row per (ticker, horizon, metric) with one column per forecaster
-(``lstm``, ``naive``, ``drift``), the long-table shape of Nixtla's ``evaluate``; walk-forward
-cut-offs can add a ``cutoff`` column later without changing the readers.
+(``lstm``, ``naive``, ``drift``, the statistical ``ets``, ``theta``, ``arima`` when scored, and
+``served``: the forecast the version serves, train.py's choice), the long-table shape of Nixtla's
+``evaluate``; walk-forward cut-offs can add a ``cutoff`` column later without changing the readers.
 """
 
 from __future__ import annotations
@@ -60,7 +61,37 @@ def summary(rows: list[dict], metric: str = "mae") -> dict:
     return out
 
 
-def skill(rows: list[dict]) -> float | None:
-    """Mean over the evaluated horizons of LSTM MAE / naive MAE (below 1: the LSTM beats naive)."""
-    ratios = [r["lstm"] / r["naive"] for r in rows if r["metric"] == "mae" and r.get("lstm") and r.get("naive")]
+def skill(rows: list[dict], alias: str = "lstm") -> float | None:
+    """Mean over the evaluated horizons of ``alias``'s MAE / naive MAE (below 1: it beats naive)."""
+    ratios = [r[alias] / r["naive"] for r in rows if r["metric"] == "mae" and r.get(alias) and r.get("naive")]
     return round(float(np.mean(ratios)), 6) if ratios else None
+
+
+def skill_interval(
+    windows: Windows,
+    predicted: np.ndarray,
+    naive: np.ndarray,
+    *,
+    level: float = 0.95,
+    resamples: int = 500,
+    block: int = 63,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """A ``level`` interval of :func:`skill` (``predicted`` against ``naive``) by a moving-block
+    bootstrap over the windows: consecutive windows share most of their target days, so they are
+    resampled in runs of ``block`` (the horizon), never one by one. None with fewer than two blocks.
+    """
+    assert windows.targets is not None, "the interval needs windows with targets"
+    m = len(windows)
+    if m < 2 * block:
+        return None
+    actual = close_prices(windows, windows.targets)
+    cols = [h - 1 for h in HORIZONS]
+    err = np.abs(close_prices(windows, predicted) - actual)[:, cols]  # (m, 4)
+    base = np.abs(close_prices(windows, naive) - actual)[:, cols]
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, m - block + 1, size=(resamples, -(-m // block)))
+    idx = (starts[..., None] + np.arange(block)).reshape(resamples, -1)[:, :m]  # (resamples, m)
+    ratios = (err[idx].mean(axis=1) / base[idx].mean(axis=1)).mean(axis=1)  # (resamples,)
+    lo, hi = np.quantile(ratios, [(1 - level) / 2, (1 + level) / 2])
+    return round(float(lo), 6), round(float(hi), 6)

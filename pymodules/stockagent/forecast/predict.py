@@ -13,7 +13,9 @@ The answer (docs/api.md) plus our fields: ``model_version``, ``data_as_of`` (the
 forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% band) and
 ``close_low_95``/``close_high_95`` (the 95% band, absent for models saved before it; both widen with
 the latest window's volatility, intervals.py), an ``evaluation`` block (held-out accuracy of this
-model against the naive baseline, and the interval's measured coverage) and a ``disclaimer``. Prices
+model against the naive baseline, the interval's measured coverage, and which weights serve), a
+one-line ``summary`` (summary.py) and a ``disclaimer``. The served forecast is the LSTM's shrunk by
+the version's validation-fitted weights (shrinkage.py), applied in :func:`price_columns`. Prices
 come from :func:`price_columns`, which batch.py calls on many forecasts at once.
 """
 
@@ -31,7 +33,7 @@ from .. import errors, tickers
 from ..market import calendar, features
 from ..market import prices as market_prices
 from ..settings import Settings
-from . import intervals
+from . import intervals, shrinkage, summary
 from .dataset import CONTEXT, HORIZON, Scalers, Windows, latest_window, split
 from .intervals import CLOSE, bounds
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
@@ -54,6 +56,8 @@ class _Loaded:
     scaled: bool  # False: a model saved before bands followed volatility; its q are log returns
     evaluation: dict  # the prediction's "evaluation" block, built once
     encoder: str  # digest of the LSTM's weights: equal digests, one shared forward (batch.py)
+    shrink: np.ndarray  # (63,) the serving choice's weights on the predicted returns (ones: the LSTM as is)
+    summary: str
 
     def half_widths(self, inputs: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
         """``(m, 63)`` half-widths in log-return units of the band ``q`` (default: the 80% one) for
@@ -137,31 +141,39 @@ class Predictor:
     def _load(self, model_id: str, version: str, stamp) -> _Loaded:
         art = self.registry.load(model_id, version, map_location=self.device)
         log.info("loaded model %s version %s", model_id, version)
-        net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
-        net.load_state_dict(art.state_dict)
         meta = art.meta
         test = meta["data"]["test"]
         evaluation = {
             "test_period": {"from": test["first_cutoff"], "to": test["last_target"], "windows": test["windows"]},
             "horizons": [1, 5, 21, 63],
             "metric": "mae of the close",
-            "mae": {k: v for k, v in meta["metrics"]["mae"].items() if k in ("lstm", "naive")},
+            "mae": {k: v for k, v in meta["metrics"]["mae"].items() if k in ("lstm", "naive", "served")},
             "skill_vs_naive": meta["metrics"]["skill_vs_naive"],
+            "served_skill_vs_naive": meta["metrics"].get("served_skill_vs_naive"),
             "interval_coverage": meta["interval"]["test_coverage"],
             "interval_coverage_target": meta["interval"]["coverage_target"],
+            "serving_weights": meta.get("serving", {}).get("weights", "evaluated"),
         }
+        forecaster = self._forecaster(art)
         return _Loaded(
             stamp,
             version,
-            LSTMForecaster(net, Scalers.from_json(art.scalers), self.device),
+            forecaster,
             np.asarray(meta["interval"]["quantiles"], dtype=np.float64),
             np.asarray(meta["interval"]["quantiles_95"], dtype=np.float64)
             if "quantiles_95" in meta["interval"]
             else None,
             "scale" in meta["interval"],
             evaluation,
-            _digest(net.lstm),
+            _digest(forecaster.model.lstm),
+            np.asarray(meta["choice"]["weights"] if "choice" in meta else np.ones(HORIZON), dtype=np.float64),
+            summary.line(meta),
         )
+
+    def _forecaster(self, art) -> LSTMForecaster:
+        net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
+        net.load_state_dict(art.state_dict)
+        return LSTMForecaster(net, Scalers.from_json(art.scalers), self.device)
 
     def inputs(self, ref: str) -> Inputs:
         """What a forecast for ``ref`` (``"parent"`` or a validated symbol) reads.
@@ -184,7 +196,8 @@ class Predictor:
     def past_forecasts(self, ref: str, count: int = PAST_FORECASTS) -> dict:
         """What the serving version forecast at ``count`` of its evaluation's held-out cut-offs
         (the test split of its own training data, spread evenly), each with its 80% band and the
-        closes that followed, and the closes of the whole test period to draw them over.
+        closes that followed, and the closes of the whole test period to draw them over. These are
+        the evaluated weights' forecasts: a refit's weights saw those days.
 
         Raises as :meth:`inputs`; NotFound when the price history no longer holds those cut-offs.
         """
@@ -197,7 +210,8 @@ class Predictor:
             )
         test = held_out.test
         picked = test.take(np.unique(np.linspace(0, len(test) - 1, min(count, len(test))).round().astype(int)))
-        pred = i.loaded.forecaster.predict(picked)  # (k, 63, 5)
+        evaluated = self._forecaster(self.registry.load(tickers.model_id(ref), i.loaded.version, evaluated=True))
+        pred = shrinkage.apply(evaluated.predict(picked), i.loaded.shrink)  # (k, 63, 5)
         low, high = bounds(pred, i.loaded.half_widths(picked.inputs))
         to_close = picked.close[:, None]
         closes = to_close * np.exp(pred[..., CLOSE])
@@ -274,6 +288,8 @@ def price_columns(inputs: list[Inputs], pred: np.ndarray) -> tuple[np.ndarray, n
     volume_ref = np.array([i.window.volume_ref[0] for i in inputs], dtype=np.float64)[:, None]
     q = np.concatenate([i.loaded.half_widths(i.window.inputs) for i in inputs])  # (n, 63) 80% half-widths
     with_95 = all(i.loaded.q95 is not None for i in inputs)
+    pred = np.array(pred, dtype=np.float64, copy=True)
+    pred[..., :4] *= np.stack([i.loaded.shrink for i in inputs])[..., None]  # the serving choice (shrinkage.py)
     ohlc = close_t[..., None] * np.exp(pred[..., :4])  # (n, 63, 4)
     open_, close = ohlc[..., 0], ohlc[..., 3]
     high = np.maximum(ohlc[..., 1], np.maximum(open_, close))
@@ -332,6 +348,7 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
                 **({"fields_95": list(BANDS_95)} if len(names) > len(COLUMNS) else {}),
             },
             "evaluation": loaded.evaluation,
+            "summary": loaded.summary,
             "disclaimer": DISCLAIMER,
         }
     )

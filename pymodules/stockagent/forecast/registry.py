@@ -12,6 +12,8 @@ Layout under ``MODELS_DIR`` (default ``DATA_DIR/models/``; the one folder replic
         scalers.json           dataset.Scalers as plain JSON (never pickle)
         meta.json              version, created, ticker, data range, data_as_of, config,
                                metrics with baselines, interval and its coverage, parent version
+        evaluated-weights.pt   with a refit (train.py): the evaluation run's weights and scalers,
+        evaluated-scalers.json which the held-out numbers are of; weights.pt is then the refit
 
 A save writes every file into ``.tmp-<version>/`` (each fsynced), renames that folder to its final
 name, then replaces ``serving.json`` (temp file, fsync, ``os.replace``, fsync of the folder). A crash
@@ -40,6 +42,7 @@ from .. import atomicfile, errors, tickers
 log = logging.getLogger(__name__)
 
 WEIGHTS, SCALERS, META, SERVING = "weights.pt", "scalers.json", "meta.json", "serving.json"
+EVALUATED_WEIGHTS, EVALUATED_SCALERS = "evaluated-weights.pt", "evaluated-scalers.json"
 _VERSION = re.compile(r"v\d{17}-[0-9a-f]{4}")
 _RUN_ID = re.compile(r"[0-9a-f]{8,32}")
 CHECKPOINTS = ".checkpoints"
@@ -123,8 +126,13 @@ class Registry:
         except FileNotFoundError:
             raise errors.NotFound(f"model '{model_id}' has no version {version}") from None
 
-    def load(self, model_id: str, version: str | None = None, map_location: str = "cpu") -> Artifact:
+    def load(
+        self, model_id: str, version: str | None = None, map_location: str = "cpu", *, evaluated: bool = False
+    ) -> Artifact:
         """A version's weights, scalers and meta; ``version=None`` loads the serving version.
+
+        ``evaluated``: the weights its held-out evaluation is of. They differ from the served ones
+        only for a refit version; any other version serves its evaluated weights.
 
         Raises :class:`errors.ModelMissing` when ``model_id`` has no serving version.
         """
@@ -137,9 +145,12 @@ class Registry:
         folder = self._version_dir(model_id, version)
         if not (folder / META).is_file():
             raise errors.NotFound(f"model '{model_id}' has no version {version}")
-        state = torch.load(folder / WEIGHTS, map_location=map_location, weights_only=True)
+        weights, scalers = WEIGHTS, SCALERS
+        if evaluated and (folder / EVALUATED_WEIGHTS).is_file():
+            weights, scalers = EVALUATED_WEIGHTS, EVALUATED_SCALERS
+        state = torch.load(folder / weights, map_location=map_location, weights_only=True)
         return Artifact(
-            model_id, version, state, json.loads((folder / SCALERS).read_text()), self.meta(model_id, version)
+            model_id, version, state, json.loads((folder / scalers).read_text()), self.meta(model_id, version)
         )
 
     # --- writing ---
@@ -153,8 +164,19 @@ class Registry:
             stamp = max(stamp, int(existing[-1][1:18]) + 1)  # clocks can step back; names must not
         return f"v{stamp:017d}-{secrets.token_hex(2)}"
 
-    def save(self, model_id: str, state_dict: dict, scalers: dict, meta: dict, promote: bool = True) -> str:
-        """Write a new version atomically; make it the serving one when ``promote``. Returns its name."""
+    def save(
+        self,
+        model_id: str,
+        state_dict: dict,
+        scalers: dict,
+        meta: dict,
+        promote: bool = True,
+        evaluated: tuple[dict, dict] | None = None,
+    ) -> str:
+        """Write a new version atomically; make it the serving one when ``promote``. Returns its name.
+
+        ``evaluated``: the weights and scalers the held-out evaluation is of, when they are not the
+        served ones (a refit)."""
         folder = self._dir(model_id)
         folder.mkdir(parents=True, exist_ok=True)
         self._remove_stale_tmp(folder)
@@ -162,13 +184,16 @@ class Registry:
         meta = {**meta, "version": version, "model_id": model_id}
         tmp = folder / f"{atomicfile.TMP_PREFIX}{version}"
         tmp.mkdir()
-        state_dict = {k: v.detach().cpu() for k, v in state_dict.items()}  # no device recorded in the file
+        files = [(WEIGHTS, SCALERS, state_dict, scalers)]
+        if evaluated is not None:
+            files.append((EVALUATED_WEIGHTS, EVALUATED_SCALERS, *evaluated))
         try:
-            with open(tmp / WEIGHTS, "wb") as fh:
-                torch.save(state_dict, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            _write_json(tmp / SCALERS, scalers)
+            for weights_name, scalers_name, state, scaler_values in files:
+                with open(tmp / weights_name, "wb") as fh:
+                    torch.save({k: v.detach().cpu() for k, v in state.items()}, fh)  # no device recorded in the file
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                _write_json(tmp / scalers_name, scaler_values)
             _write_json(tmp / META, meta)
             atomicfile.fsync_dir(tmp)
             os.replace(tmp, folder / version)  # the version appears whole or not at all

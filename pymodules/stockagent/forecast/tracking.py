@@ -111,7 +111,9 @@ def build_entry(settings: Settings, model_id: str, version: str, meta: dict, ser
             "mape": metrics["mape"],
             "directional_accuracy": metrics["directional_accuracy"],
             "skill_vs_naive": metrics["skill_vs_naive"],
+            "served_skill_vs_naive": metrics.get("served_skill_vs_naive"),
         },
+        "serving": meta.get("serving"),
         "interval": {
             k: interval.get(k)
             for k in (

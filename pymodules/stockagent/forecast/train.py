@@ -4,31 +4,48 @@ One run = one :class:`TrainConfig` (logged, and saved in meta.json). The steps:
 
 1. cut the ticker's history into chronological train/validation/test windows (dataset.py) and fit
    the scalers on the training windows;
-2. build the model: fresh for the parent; for a child, the parent's weights, then either
+2. build the model: fresh for the parent; for a child, the parent's (evaluated) weights, then either
    ``freeze`` (the LSTM is frozen and kept in eval mode, so its dropout is off; only the head
    learns) or ``fine_tune`` (everything learns, at FINE_TUNE_LEARNING_RATE);
 3. Adam on the MSE of standardised targets (on CUDA optionally under mixed precision, TRAIN_AMP),
    one progress event per epoch, early stopping after ``patience`` epochs without a better
    validation loss, and the best epoch's weights restored;
-4. evaluate on the test windows against the naive and drift baselines, and calibrate the 80% and 95%
-   bands (intervals.served): adaptive conformal over the validation then test windows, whose online
-   bands measure the test coverage;
-5. decide promotion (:func:`decide_promotion`) and save a new version (registry.py): under
+4. evaluate on the test windows against the naive and drift baselines and, with ``stat_baselines``
+   (STAT_BASELINES), AutoETS, AutoTheta and AutoARIMA (statmodels.py), every origin from its own past;
+5. choose what serves, on the validation windows only: the LSTM's predicted returns shrunk toward
+   "no change" by a weight per horizon (shrinkage.py; serves in microseconds). The test windows
+   then score that choice too (column ``served``). Calibrate the 80% and 95% bands of the served
+   forecast (intervals.served): adaptive conformal over the validation then test windows, whose
+   online bands measure the test coverage;
+6. refit (``refit``, REFIT, on by default): the same configuration trained afresh on every window up
+   to the last close (dataset.all_windows; scalers fitted on them; a child from the parent's served
+   weights), for the evaluation run's best epoch count, as there is no hold-out left to stop on,
+   and with no early stopping. Those weights serve; the held-out numbers, the shrinkage weights and
+   the bands stay those of the evaluation run (they belong to the configuration). meta.json
+   records both, ``evaluation`` and ``serving`` (the result: ``evaluation`` and ``served_weights``).
+   With ``refit`` off the evaluated weights serve, as before;
+7. decide promotion (:func:`decide_promotion`) and save a new version (registry.py): under
    ``promote="auto"`` (the default) it takes the serving pointer only if its held-out MAE is no
    worse than the serving version's on the same test windows; ``promote="always"`` always moves the
-   pointer; a first model always serves. The decision goes into the result, meta.json and the run log;
-6. record the run (tracking.py): the local run log always, MLflow when configured or installed.
+   pointer; a first model always serves. The decision goes into the result, meta.json and the run
+   log. Promotion compares configurations without leaking: a refit version also keeps its
+   evaluated weights (registry ``evaluated-weights.pt``), and the serving version is scored with
+   those, never with its refit, which may have trained on the new run's test days;
+8. record the run (tracking.py): the local run log always, MLflow when configured or installed.
    Tracking never fails a training.
 
 The cancel flag is checked before every batch (runtime.check_cancelled), not after the save.
 
 A run with a ``run_id`` writes a checkpoint after every epoch (weights, optimizer, epoch, best weights
-and loss, history, RNG states; registry.checkpoint_path); a run given ``resume_run_id`` continues from
-that run's checkpoint, as if it had never stopped. A run's checkpoint is removed when the run ends,
-unless it was cancelled: the server may hand a cancelled run back to its work queue for another
-process to resume (its next attempt). A fresh run clears the model's leftover checkpoints (the server
-runs one training per model at a time). The server's runs leave the serving pointer alone
-(``move_pointer=False``): it commits the pointer itself, fenced by the run's lease, and then has serving.json rewritten.
+and loss, history, RNG states; registry.checkpoint_path), of the evaluation run or of the refit
+(``phase``; a refit checkpoint also holds the evaluated weights and their report); a run given
+``resume_run_id`` continues from that run's checkpoint, as if it had never stopped: inside the refit,
+it re-scores the evaluated weights (deterministic) and trains only the refit's remaining epochs. A
+run's checkpoint is removed when the run ends, unless it was cancelled: the server may hand a
+cancelled run back to its work queue for another process to resume (its next attempt). A fresh run
+clears the model's leftover checkpoints (the server runs one training per model at a time). The
+server's runs leave the serving pointer alone (``move_pointer=False``): it commits the pointer
+itself, fenced by the run's lease, and then has serving.json rewritten.
 """
 
 from __future__ import annotations
@@ -51,9 +68,9 @@ import torch
 from .. import errors, runtime, tickers
 from ..market import prices as market_prices
 from ..settings import STRATEGIES, Settings
-from . import evaluation, intervals, tracking
+from . import evaluation, intervals, shrinkage, summary, tracking
 from .baselines import Drift, Naive
-from .dataset import HORIZON, TARGETS, Scalers, Split, Windows, split
+from .dataset import HORIZON, TARGETS, Scalers, Split, Windows, all_windows, split, usable_rows
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
 from .registry import Artifact, Registry
 
@@ -85,6 +102,8 @@ class TrainConfig:
     seed: int = 1337  # the one seed of a run: python, numpy, torch and the batch order
     device: str = "cpu"
     amp: str = "off"  # mixed precision (TRAIN_AMP): "off", "bf16" or "fp16"; CUDA only, so "off" on the CPU
+    refit: bool = True  # REFIT: serve weights refitted on every day (see the module doc)
+    stat_baselines: bool = True  # STAT_BASELINES: score the statistical models on the test windows too
     model: LSTMConfig = dataclasses.field(default_factory=LSTMConfig)
 
 
@@ -159,6 +178,8 @@ def make_config(
         strategy=strategy,
         device=device,
         amp=settings.train_amp if device == "cuda" else "off",
+        refit=settings.refit,
+        stat_baselines=settings.stat_baselines,
     )
     if cfg.start_date and cfg.end_date and cfg.start_date >= cfg.end_date:
         raise errors.InvalidParameter(f"start_date {cfg.start_date} must be before end_date {cfg.end_date}")
@@ -170,10 +191,11 @@ def make_config(
 
 @dataclasses.dataclass
 class Trained:
-    model: LSTMModel
+    model: LSTMModel  # the served weights: the refit, or the evaluated ones
     scalers: Scalers
     meta: dict
     test: Windows | None = None  # the held-out windows, so the serving version can be scored on them too
+    evaluated: tuple[dict, dict] | None = None  # with a refit: the evaluated weights' state dict and scalers
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int, rng: np.random.Generator | None):
@@ -207,8 +229,12 @@ def fit(
     precompute: bool = True,
     checkpoint: Callable[[dict], None] | None = None,
     resume: dict | None = None,
+    fixed_epochs: int | None = None,
 ) -> tuple[LSTMModel, dict]:
     """Train a model on ``data``; returns it with its best weights and a training report.
+
+    ``fixed_epochs``: the refit. Exactly that many epochs on ``data.train``, no validation, no early
+    stopping; the last epoch's weights are kept and progress events are of stage ``refit``.
 
     ``precompute=False`` runs the whole model on every batch even when the LSTM is frozen: the
     straightforward loop, kept so a test can show the fast one learns the same head.
@@ -225,6 +251,8 @@ def fit(
     model.to(cfg.device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.learning_rate)
+    refit = fixed_epochs is not None
+    epochs = fixed_epochs if fixed_epochs is not None else cfg.epochs
     best_loss, best_state, best_epoch, history, first = float("inf"), None, 0, [], 1
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -232,7 +260,7 @@ def fit(
         best_loss, best_state, best_epoch = resume["best_loss"], resume["best_state"], resume["best_epoch"]
         history, first = list(resume["history"]), resume["epoch"] + 1
         torch.set_rng_state(resume["torch_rng"])
-        log.info("%s: resuming at epoch %d of %d from a checkpoint", cfg.model_id, first, cfg.epochs)
+        log.info("%s: resuming at epoch %d of %d from a checkpoint", cfg.model_id, first, epochs)
 
     def tensors(w):
         return (
@@ -241,7 +269,7 @@ def fit(
         )
 
     xtr, ytr = tensors(data.train)
-    xva, yva = tensors(data.val)
+    xva, yva = tensors(data.train.take(slice(0, 0)) if refit else data.val)
     step: Callable[..., Any] = model  # x -> (pred, loss)
     if frozen and precompute:
         # A frozen LSTM in eval mode is a fixed function of its input: encode every window once and
@@ -260,8 +288,8 @@ def fit(
     assert amp_dtype is None or cfg.device == "cuda", f"amp {cfg.amp} is for CUDA, not {cfg.device}"
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp == "fp16")
-    stop = resume is not None and first - 1 - best_epoch >= cfg.patience
-    for epoch in range(first, 0 if stop else cfg.epochs + 1):
+    stop = resume is not None and not refit and first - 1 - best_epoch >= cfg.patience
+    for epoch in range(first, 0 if stop else epochs + 1):
         model.train()
         if frozen:
             model.lstm.eval()  # frozen weights, and no dropout inside the LSTM
@@ -279,16 +307,19 @@ def fit(
             total += loss.item() * len(xb)
             seen += len(xb)
         train_loss = total / seen
-        val_loss = estimate_loss(model, xva, yva, step=step)
+        val_loss = train_loss if refit else estimate_loss(model, xva, yva, step=step)  # the refit has no validation
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise errors.InvalidParameter(
                 f"training diverged at epoch {epoch} (loss is not finite); "
                 f"try a smaller learning_rate than {cfg.learning_rate}"
             )
-        if val_loss < best_loss:
-            best_loss, best_epoch = val_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "val_loss": round(val_loss, 6)})
+        if refit:
+            history.append({"epoch": epoch, "train_loss": round(train_loss, 6)})
+        else:
+            if val_loss < best_loss:
+                best_loss, best_epoch = val_loss, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            history.append({"epoch": epoch, "train_loss": round(train_loss, 6), "val_loss": round(val_loss, 6)})
         if checkpoint is not None:
             checkpoint(
                 {
@@ -304,6 +335,10 @@ def fit(
                     "torch_rng": torch.get_rng_state(),
                 }
             )
+        if refit:
+            log.info("%s refit epoch %d/%d: train loss %.4f", cfg.model_id, epoch, epochs, train_loss)
+            runtime.progress({"stage": "refit", "epoch": epoch, "epochs": epochs, "train_loss": train_loss})
+            continue
         log.info(
             "%s epoch %d/%d: train loss %.4f, val loss %.4f (best %.4f at epoch %d)",
             cfg.model_id,
@@ -327,6 +362,10 @@ def fit(
         if epoch - best_epoch >= cfg.patience:
             log.info("%s: no better validation loss for %d epochs, stopping", cfg.model_id, cfg.patience)
             break
+    if refit:
+        assert history, "no epoch ran"
+        model.eval()
+        return model, {"epochs_run": len(history), "history": history}
     assert best_state is not None, "no epoch ran"
     model.load_state_dict(best_state)
     model.eval()
@@ -347,8 +386,14 @@ def train(
     *,
     checkpoint: Callable[[dict], None] | None = None,
     resume: dict | None = None,
+    parent_evaluated: Artifact | None = None,
 ) -> Trained:
-    """One run: data, fit, evaluation, interval (see the module doc). Nothing is saved here."""
+    """One run: data, fit, evaluation, interval, refit (see the module doc). Nothing is saved here.
+
+    A child's evaluation run starts from ``parent_evaluated`` (default: ``parent``), the parent's
+    evaluated weights, and its refit from ``parent``, the served ones: a parent's refit saw the
+    index on the child's test days, which its held-out numbers must not rest on.
+    """
     started = time.monotonic()
     log.info("training %s on %s (%s): %s", cfg.model_id, cfg.ticker, prices.source, dataclasses.asdict(cfg))
     assert (parent is None) == (cfg.role == "parent"), "a child needs the parent's weights, the parent none"
@@ -368,15 +413,33 @@ def train(
             "test_windows": len(data.test),
         }
     )
-    model, report = fit(cfg, data, scalers, parent, checkpoint=checkpoint, resume=resume)
+    evaluated_at = resume if resume is not None and resume.get("phase") == "refit" else None
+    if evaluated_at is not None:  # the evaluation run had finished: only the refit is left to resume
+        model = LSTMModel(cfg.model)
+        model.load_state_dict(evaluated_at["evaluated"]["state"])
+        model.to(cfg.device).eval()
+        report = evaluated_at["evaluated"]["report"]
+    else:
+        model, report = fit(
+            cfg, data, scalers, parent_evaluated or parent, checkpoint=_in_phase(checkpoint, "evaluate"), resume=resume
+        )
 
     runtime.check_cancelled()
     lstm = LSTMForecaster(model, scalers, cfg.device)
-    test_pred = {f.alias: f.predict(data.test) for f in (lstm, Naive(), Drift())}
-    table = evaluation.evaluate(cfg.ticker, data.test, test_pred)
     val_pred = lstm.predict(data.val)
-    bands = {lv: intervals.served(data.val, val_pred, data.test, test_pred["lstm"], lv) for lv in intervals.LEVELS}
+    weights = shrinkage.fit(data.val, val_pred)  # the serving choice, from validation only
+    test_pred = {f.alias: f.predict(data.test) for f in (lstm, Naive(), Drift())}
+    if cfg.stat_baselines:
+        test_pred |= _stat_predictions(prices, cfg, data.test)
+    test_pred["served"] = shrinkage.apply(test_pred["lstm"], weights)
+    table = evaluation.evaluate(cfg.ticker, data.test, test_pred)
+    val_served = shrinkage.apply(val_pred, weights)
+    bands = {lv: intervals.served(data.val, val_served, data.test, test_pred["served"], lv) for lv in intervals.LEVELS}
     q, cover = bands[intervals.COVERAGE]
+    served, served_scalers, evaluated, serving = model, scalers, None, {"weights": "evaluated", "refit": False}
+    if cfg.refit:
+        served, served_scalers, serving = _refit(cfg, prices, data, parent, model, report, checkpoint, evaluated_at)
+        evaluated = (model.cpu().state_dict(), scalers.to_json())
     report["seconds"] = round(time.monotonic() - started, 3)
     meta = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -390,17 +453,40 @@ def train(
         "targets": list(TARGETS),
         "horizon": HORIZON,
         "training": report,
+        "evaluation": {
+            "weights": "evaluated",
+            "about": "held-out test windows, scored with the weights fitted on the training windows "
+            f"(best epoch {report['best_epoch']} by validation loss): the configuration's numbers",
+            "test_period": {
+                "from": data.info["test"]["first_cutoff"],
+                "to": data.info["test"]["last_target"],
+                "windows": data.info["test"]["windows"],
+            },
+        },
+        "serving": serving,
+        "choice": {
+            "served": "served",
+            "method": shrinkage.METHOD,
+            "chosen_on": "validation windows",
+            "weights": [round(float(v), 6) for v in weights],
+            "weights_by_horizon": {str(h): round(float(weights[h - 1]), 6) for h in evaluation.HORIZONS},
+            "why": "chosen on validation only and serves in microseconds; the statistical models are "
+            "scored beside it but not served (a fit at request time costs 0.05-0.4 s per ticker)",
+        },
         "metrics": {
             "table": table,
             "mae": evaluation.summary(table, "mae"),
             "mape": evaluation.summary(table, "mape"),
             "directional_accuracy": evaluation.summary(table, "directional_accuracy"),
             "skill_vs_naive": evaluation.skill(table),  # mean LSTM/naive MAE ratio; < 1 beats naive
+            "served_skill_vs_naive": evaluation.skill(table, "served"),  # the same of the served forecast
+            # its 95% interval (block bootstrap over the test windows): "no skill" unless all of it is below 1
+            "served_skill_interval": evaluation.skill_interval(data.test, test_pred["served"], test_pred["naive"]),
         },
         "interval": {
             "coverage_target": intervals.COVERAGE,
-            "method": "adaptive conformal on volatility-normalised absolute errors of the close log return, "
-            "walked over the validation then test windows (intervals.served)",
+            "method": "adaptive conformal on volatility-normalised absolute errors of the close log return "
+            "of the served forecast, walked over the validation then test windows (intervals.served)",
             "scale": intervals.SCALE,
             "quantiles": [round(float(v), 6) for v in q],
             "test_coverage": round(cover["overall"], 6),
@@ -412,14 +498,85 @@ def train(
         },
     }
     log.info(
-        "%s: best epoch %d, test MAE lstm %s naive %s, interval coverage %.3f",
+        "%s: best epoch %d, test MAE lstm %s served %s naive %s, interval coverage %.3f, serving %s weights",
         cfg.model_id,
         report["best_epoch"],
         meta["metrics"]["mae"].get("lstm"),
+        meta["metrics"]["mae"].get("served"),
         meta["metrics"]["mae"].get("naive"),
         cover["overall"],
+        serving["weights"],
     )
-    return Trained(model.cpu(), scalers, meta, data.test)
+    return Trained(served.cpu(), served_scalers, meta, data.test, evaluated)
+
+
+def _in_phase(checkpoint: Callable[[dict], None] | None, phase: str, **extra) -> Callable[[dict], None] | None:
+    """``checkpoint`` with each state marked by the phase it belongs to (and ``extra``)."""
+    if checkpoint is None:
+        return None
+    return lambda state: checkpoint({**state, "phase": phase, **extra})
+
+
+def _refit(
+    cfg: TrainConfig,
+    prices: market_prices.Prices,
+    data: Split,
+    parent: Artifact | None,
+    evaluated: LSTMModel,
+    report: dict,
+    checkpoint: Callable[[dict], None] | None,
+    resume: dict | None,
+) -> tuple[LSTMModel, Scalers, dict]:
+    """The same configuration fitted on every window up to the last close, for the evaluation
+    run's best number of epochs (no hold-out is left to stop on). Returns the model, its scalers
+    (fitted on all those windows) and the ``serving`` record."""
+    windows, info = all_windows(prices, cfg.start_date, cfg.end_date)
+    scalers = Scalers.fit(windows)
+    epochs = report["best_epoch"]
+    runtime.progress({"stage": "refit", "epoch": 0, "epochs": epochs, "windows": info["windows"]})
+    marked = _in_phase(
+        checkpoint, "refit", evaluated={"state": copy.deepcopy(evaluated.state_dict()), "report": report}
+    )
+    model, refit_report = fit(
+        cfg,
+        dataclasses.replace(data, train=windows),
+        scalers,
+        parent,
+        checkpoint=marked,
+        resume=resume,
+        fixed_epochs=epochs,
+    )
+    serving = {
+        "weights": "refit",
+        "refit": True,
+        "about": "the same configuration refitted on every window up to the last close, for the evaluation "
+        "run's best epoch count (no hold-out is left to stop on); the held-out numbers are the evaluated weights'",
+        **info,
+        "epochs": epochs,
+        "final_train_loss": refit_report["history"][-1]["train_loss"],
+    }
+    return model, scalers, serving
+
+
+def _stat_predictions(prices: market_prices.Prices, cfg: TrainConfig, windows: Windows) -> dict[str, np.ndarray]:
+    """The statistical models' forecasts for ``windows`` in target space (open/high/low follow the
+    close, the volume is naive, as for the drift baseline), each origin from its own past only."""
+    from . import statmodels  # statsforecast takes seconds to import: only runs that use it pay
+
+    lo, _ = usable_rows(prices, cfg.start_date, cfg.end_date)
+    started = time.monotonic()
+    log_close = np.log(prices.features[lo:, 3])
+    returns = statmodels.log_returns(log_close, windows.ends - lo, HORIZON)
+    naive = Naive().predict(windows)
+    out = {}
+    for alias, r in returns.items():
+        pred = naive.copy()
+        pred[..., 0:4] = r[..., None]
+        out[alias] = pred
+    log.info(
+        "%s: statistical baselines on %d windows in %.1f s", cfg.model_id, len(windows), time.monotonic() - started
+    )
+    return out
 
 
 # --- promotion ---------------------------------------------------------------------------------
@@ -428,10 +585,13 @@ def train(
 def _serving_mae(
     registry: Registry, model_id: str, version: str, ticker: str, test: Windows | None, device: str
 ) -> float | None:
-    """The serving version's mean LSTM MAE on ``test``: the same windows and scoring as the new model's."""
+    """The serving version's mean LSTM MAE on ``test``: the same windows and scoring as the new model's.
+
+    Its evaluated weights are scored, never its refit: those saw every day up to their last close,
+    which may be the new run's test days."""
     if test is None:
         raise ValueError("the new model kept no held-out windows to score on")
-    art = registry.load(model_id, version, map_location=device)
+    art = registry.load(model_id, version, map_location=device, evaluated=True)
     net = LSTMModel(LSTMConfig(**art.meta["config"]["model"]))
     net.load_state_dict(art.state_dict)
     predicted = LSTMForecaster(net, Scalers.from_json(art.scalers), device).predict(test)
@@ -532,12 +692,13 @@ def train_and_save(
     cfg = make_config(settings, ref, **hparams)
     registry = Registry.from_settings(settings)
     prices = market_prices.load(cfg.ticker, settings)
-    parent = None
+    parent = parent_evaluated = None
     if cfg.role == "child":
         try:
             parent = registry.load(tickers.PARENT)
         except errors.ModelMissing:
             raise errors.ModelMissing("parent model missing") from None
+        parent_evaluated = registry.load(tickers.PARENT, parent.version, evaluated=True)
     paths = {registry.checkpoint_path(cfg.model_id, r) for r in (run_id, resume_run_id) if r is not None}
     if run_id is not None and resume_run_id is None:
         for leftover in registry.checkpoint_path(cfg.model_id, run_id).parent.glob("*.pt"):
@@ -548,7 +709,7 @@ def train_and_save(
         checkpoint = None
         if run_id is not None:
             checkpoint = functools.partial(registry.save_checkpoint, registry.checkpoint_path(cfg.model_id, run_id))
-        trained = train(cfg, prices, parent, checkpoint=checkpoint, resume=resume)
+        trained = train(cfg, prices, parent, checkpoint=checkpoint, resume=resume, parent_evaluated=parent_evaluated)
         runtime.check_cancelled()
         promotion = decide_promotion(trained, registry, cfg, promote)
         ok = promotion["promoted"]
@@ -559,6 +720,7 @@ def train_and_save(
             trained.scalers.to_json(),
             trained.meta,
             promote=ok and move_pointer,
+            evaluated=trained.evaluated,
         )
     except errors.Cancelled:
         cancelled = True
@@ -588,7 +750,21 @@ def train_and_save(
         "strategy": cfg.strategy,
         "data_source": prices.source,
         "data_as_of": meta["data_as_of"],
-        "metrics": {k: meta["metrics"][k] for k in ("mae", "mape", "directional_accuracy", "skill_vs_naive")},
+        "metrics": {
+            k: meta["metrics"][k]
+            for k in (
+                "mae",
+                "mape",
+                "directional_accuracy",
+                "skill_vs_naive",
+                "served_skill_vs_naive",
+                "served_skill_interval",
+            )
+        },
+        "evaluation": meta["evaluation"],
+        "served_weights": meta["serving"],  # meta.json's "serving"; the result's "serving" says whether it serves
+        "choice": {k: meta["choice"][k] for k in ("method", "chosen_on", "weights_by_horizon", "why")},
+        "summary": summary.line(meta),
         "interval": {
             k: meta["interval"][k]
             for k in ("coverage_target", "test_coverage", "test_coverage_by_horizon", "test_coverage_95")

@@ -261,6 +261,24 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for HeldOutEvaluationServingWeights.
+const (
+	HeldOutEvaluationServingWeightsEvaluated HeldOutEvaluationServingWeights = "evaluated"
+	HeldOutEvaluationServingWeightsRefit     HeldOutEvaluationServingWeights = "refit"
+)
+
+// Valid indicates whether the value is a known member of the HeldOutEvaluationServingWeights enum.
+func (e HeldOutEvaluationServingWeights) Valid() bool {
+	switch e {
+	case HeldOutEvaluationServingWeightsEvaluated:
+		return true
+	case HeldOutEvaluationServingWeightsRefit:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ModelSummaryRole.
 const (
 	ModelSummaryRoleChild  ModelSummaryRole = "child"
@@ -273,6 +291,24 @@ func (e ModelSummaryRole) Valid() bool {
 	case ModelSummaryRoleChild:
 		return true
 	case ModelSummaryRoleParent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelVersionMetricsServingWeights.
+const (
+	ModelVersionMetricsServingWeightsEvaluated ModelVersionMetricsServingWeights = "evaluated"
+	ModelVersionMetricsServingWeightsRefit     ModelVersionMetricsServingWeights = "refit"
+)
+
+// Valid indicates whether the value is a known member of the ModelVersionMetricsServingWeights enum.
+func (e ModelVersionMetricsServingWeights) Valid() bool {
+	switch e {
+	case ModelVersionMetricsServingWeightsEvaluated:
+		return true
+	case ModelVersionMetricsServingWeightsRefit:
 		return true
 	default:
 		return false
@@ -540,8 +576,11 @@ type AnalysisForecast struct {
 	NextBusinessDays []openapi_types.Date `json:"next_business_days"`
 	NextDay          ForecastRow          `json:"next_day"`
 	Quarter          []ForecastRow        `json:"quarter"`
-	Ticker           string               `json:"ticker"`
-	Week             []ForecastRow        `json:"week"`
+
+	// Summary one line for users: the served forecast's held-out error against "no change" and its band's coverage, or plainly that it has no measurable skill (forecast/summary.py)
+	Summary *string       `json:"summary,omitempty"`
+	Ticker  string        `json:"ticker"`
+	Week    []ForecastRow `json:"week"`
 }
 
 // AnalysisForecastFutureWindowDays defines model for AnalysisForecast.FutureWindowDays.
@@ -860,7 +899,10 @@ type CompactPrediction struct {
 	LastDate         openapi_types.Date                `json:"last_date"`
 	ModelVersion     string                            `json:"model_version"`
 	NextBusinessDays []openapi_types.Date              `json:"next_business_days"`
-	Ticker           string                            `json:"ticker"`
+
+	// Summary one line for users: the served forecast's held-out error against "no change" and its band's coverage, or plainly that it has no measurable skill (forecast/summary.py)
+	Summary *string `json:"summary,omitempty"`
+	Ticker  string  `json:"ticker"`
 }
 
 // CompactPredictionFutureWindowDays defines model for CompactPrediction.FutureWindowDays.
@@ -952,9 +994,15 @@ type HeldOutEvaluation struct {
 	IntervalCoverage       *float32 `json:"interval_coverage,omitempty"`
 	IntervalCoverageTarget *float32 `json:"interval_coverage_target,omitempty"`
 
-	// Mae by model: lstm, naive (the last close carried forward)
+	// Mae by model: lstm (the evaluated weights as trained), served (the forecast served: the LSTM shrunk toward no change by weights fitted on validation), naive (the last close carried forward)
 	Mae    *map[string]HorizonErrors `json:"mae,omitempty"`
 	Metric *string                   `json:"metric,omitempty"`
+
+	// ServedSkillVsNaive the same ratio for the served forecast
+	ServedSkillVsNaive *float32 `json:"served_skill_vs_naive,omitempty"`
+
+	// ServingWeights refit: the served weights were refitted on every day up to the last close, and the numbers above are of the evaluated weights (trained on the training dates only); evaluated: the served weights are the evaluated ones
+	ServingWeights *HeldOutEvaluationServingWeights `json:"serving_weights,omitempty"`
 
 	// SkillVsNaive mean LSTM MAE over the naive one's: below 1 beats it
 	SkillVsNaive *float32 `json:"skill_vs_naive,omitempty"`
@@ -964,6 +1012,9 @@ type HeldOutEvaluation struct {
 		Windows int    `json:"windows"`
 	} `json:"test_period,omitempty"`
 }
+
+// HeldOutEvaluationServingWeights refit: the served weights were refitted on every day up to the last close, and the numbers above are of the evaluated weights (trained on the training dates only); evaluated: the served weights are the evaluated ones
+type HeldOutEvaluationServingWeights string
 
 // HorizonErrors an error by forecast horizon in trading days (keys 1, 5, 21, 63); null where it could not be measured
 type HorizonErrors map[string]*float32
@@ -1011,15 +1062,20 @@ type ModelVersion struct {
 	Created   *string `json:"created,omitempty"`
 	DataAsOf  *string `json:"data_as_of,omitempty"`
 	Metrics   *struct {
-		IntervalCoverage *float32                  `json:"interval_coverage,omitempty"`
-		Mae              *map[string]HorizonErrors `json:"mae,omitempty"`
-		SkillVsNaive     *float32                  `json:"skill_vs_naive,omitempty"`
+		IntervalCoverage   *float32                           `json:"interval_coverage,omitempty"`
+		Mae                *map[string]HorizonErrors          `json:"mae,omitempty"`
+		ServedSkillVsNaive *float32                           `json:"served_skill_vs_naive,omitempty"`
+		ServingWeights     *ModelVersionMetricsServingWeights `json:"serving_weights,omitempty"`
+		SkillVsNaive       *float32                           `json:"skill_vs_naive,omitempty"`
 	} `json:"metrics,omitempty"`
 	ParentVersion *string `json:"parent_version,omitempty"`
 	Serving       *bool   `json:"serving,omitempty"`
 	Strategy      *string `json:"strategy,omitempty"`
 	Version       string  `json:"version"`
 }
+
+// ModelVersionMetricsServingWeights defines model for ModelVersion.Metrics.ServingWeights.
+type ModelVersionMetricsServingWeights string
 
 // MonitorAnswer defines model for MonitorAnswer.
 type MonitorAnswer struct {
@@ -1134,7 +1190,10 @@ type Prediction struct {
 		Quarter      []ForecastRow `json:"quarter"`
 		Week         []ForecastRow `json:"week"`
 	} `json:"predictions"`
-	Ticker string `json:"ticker"`
+
+	// Summary one line for users: the served forecast's held-out error against "no change" and its band's coverage, or plainly that it has no measurable skill (forecast/summary.py)
+	Summary *string `json:"summary,omitempty"`
+	Ticker  string  `json:"ticker"`
 }
 
 // PredictionFutureWindowDays defines model for Prediction.FutureWindowDays.
@@ -1242,7 +1301,7 @@ type TaskRecord struct {
 	// Params what the task runs with (the training's model and parameters)
 	Params *map[string]interface{} `json:"params,omitempty"`
 
-	// Progress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
+	// Progress A training's latest progress event: stage data (window counts), epoch (losses), refit (the refit's epochs and training loss; windows at its start) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 	Progress *TrainingProgress `json:"progress,omitempty"`
 
 	// Result a completed task's result: a training's, or a backtest's (kind backtest)
@@ -1324,7 +1383,7 @@ type TrainParams struct {
 // TrainParamsPromote defines model for TrainParams.Promote.
 type TrainParamsPromote string
 
-// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total).
+// TrainingProgress A training's latest progress event: stage data (window counts), epoch (losses), refit (the refit's epochs and training loss; windows at its start) or saved (version and decision). A backtest's events are the engine's (origins done of total).
 type TrainingProgress struct {
 	BestValLoss *float32 `json:"best_val_loss,omitempty"`
 
@@ -1346,30 +1405,45 @@ type TrainingProgress struct {
 	ValLoss      *float32 `json:"val_loss,omitempty"`
 	ValWindows   *int     `json:"val_windows,omitempty"`
 	Version      *string  `json:"version,omitempty"`
+
+	// Windows refit: the windows it trains on
+	Windows *int `json:"windows,omitempty"`
 }
 
 // TrainingResult A completed training (forecast/train.py, train_and_save).
 type TrainingResult struct {
-	BestEpoch     *int                    `json:"best_epoch,omitempty"`
-	BestValLoss   *float32                `json:"best_val_loss,omitempty"`
-	DataAsOf      *string                 `json:"data_as_of,omitempty"`
-	DataSource    *string                 `json:"data_source,omitempty"`
-	EpochsRun     *int                    `json:"epochs_run,omitempty"`
+	BestEpoch   *int     `json:"best_epoch,omitempty"`
+	BestValLoss *float32 `json:"best_val_loss,omitempty"`
+
+	// Choice the serving choice, made on validation windows only: the LSTM's predicted returns shrunk toward no change by a weight per horizon
+	Choice     *map[string]interface{} `json:"choice,omitempty"`
+	DataAsOf   *string                 `json:"data_as_of,omitempty"`
+	DataSource *string                 `json:"data_source,omitempty"`
+	EpochsRun  *int                    `json:"epochs_run,omitempty"`
+
+	// Evaluation what the held-out numbers are of: the weights fitted on the training windows only (forecast/train.py)
+	Evaluation    *map[string]interface{} `json:"evaluation,omitempty"`
 	Interval      *map[string]interface{} `json:"interval,omitempty"`
 	Metrics       *map[string]interface{} `json:"metrics,omitempty"`
 	Model         *string                 `json:"model,omitempty"`
 	ParentVersion *string                 `json:"parent_version,omitempty"`
 
 	// Promotion Whether a new version took the serving pointer, and why (forecast/train.py, decide_promotion).
-	Promotion *Promotion              `json:"promotion,omitempty"`
-	Role      *TrainingResultRole     `json:"role,omitempty"`
-	Seconds   *float32                `json:"seconds,omitempty"`
-	Serving   *bool                   `json:"serving,omitempty"`
-	Strategy  *string                 `json:"strategy,omitempty"`
-	Symbol    *string                 `json:"symbol,omitempty"`
-	Ticker    *string                 `json:"ticker,omitempty"`
-	Tracking  *map[string]interface{} `json:"tracking,omitempty"`
-	Version   *string                 `json:"version,omitempty"`
+	Promotion *Promotion          `json:"promotion,omitempty"`
+	Role      *TrainingResultRole `json:"role,omitempty"`
+	Seconds   *float32            `json:"seconds,omitempty"`
+
+	// ServedWeights the weights served: {weights: refit, windows, first_cutoff, last_cutoff, last_date, epochs} (refitted on every window up to the last close), or {weights: evaluated, refit: false}
+	ServedWeights *map[string]interface{} `json:"served_weights,omitempty"`
+	Serving       *bool                   `json:"serving,omitempty"`
+	Strategy      *string                 `json:"strategy,omitempty"`
+
+	// Summary the one-line summary every forecast of this version carries
+	Summary  *string                 `json:"summary,omitempty"`
+	Symbol   *string                 `json:"symbol,omitempty"`
+	Ticker   *string                 `json:"ticker,omitempty"`
+	Tracking *map[string]interface{} `json:"tracking,omitempty"`
+	Version  *string                 `json:"version,omitempty"`
 }
 
 // TrainingResultRole defines model for TrainingResult.Role.

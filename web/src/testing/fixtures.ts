@@ -64,7 +64,9 @@ export function prediction(ticker = 'MSFT', dailyDrift = 0.001): Prediction {
       skill_vs_naive: 0.95,
       interval_coverage: 0.73,
       interval_coverage_target: 0.8,
+      serving_weights: 'refit',
     },
+    summary: "Held-out error vs 'no change': 0.95× (5% better) over 2021-04–2024-12; 80% band held 73% (held-out).",
   }
 }
 

@@ -655,6 +655,8 @@ export interface components {
             data_as_of: string;
             data_source?: string;
             evaluation?: components["schemas"]["HeldOutEvaluation"];
+            /** @description one line for users: the served forecast's held-out error against "no change" and its band's coverage, or plainly that it has no measurable skill (forecast/summary.py) */
+            summary?: string;
             interval?: components["schemas"]["PredictionInterval"];
         };
         PredictionAnswer: {
@@ -815,6 +817,8 @@ export interface components {
             data_as_of: string;
             data_source?: string;
             evaluation?: components["schemas"]["HeldOutEvaluation"];
+            /** @description one line for users: the served forecast's held-out error against "no change" and its band's coverage, or plainly that it has no measurable skill (forecast/summary.py) */
+            summary?: string;
             interval?: components["schemas"]["PredictionInterval"];
         };
         AnalyzeTraining: {
@@ -935,6 +939,8 @@ export interface components {
             data_as_of: string;
             data_source?: string;
             evaluation?: Record<string, unknown>;
+            /** @description one line for users: the served forecast's held-out error against "no change" and its band's coverage, or plainly that it has no measurable skill (forecast/summary.py) */
+            summary?: string;
             interval?: Record<string, unknown>;
         };
         BatchRequest: {
@@ -973,7 +979,7 @@ export interface components {
             serving_mae?: number | null;
             previous_version?: string | null;
         };
-        /** @description A training's latest progress event: stage data (window counts), epoch (losses) or saved (version and decision). A backtest's events are the engine's (origins done of total). */
+        /** @description A training's latest progress event: stage data (window counts), epoch (losses), refit (the refit's epochs and training loss; windows at its start) or saved (version and decision). A backtest's events are the engine's (origins done of total). */
         TrainingProgress: {
             stage?: string;
             epoch?: number;
@@ -992,6 +998,8 @@ export interface components {
             done?: number;
             /** @description a backtest's origins in all */
             total?: number;
+            /** @description refit: the windows it trains on */
+            windows?: number;
         };
         /** @description A completed training (forecast/train.py, train_and_save). */
         TrainingResult: {
@@ -1009,6 +1017,14 @@ export interface components {
             data_as_of?: string;
             metrics?: Record<string, unknown>;
             interval?: Record<string, unknown>;
+            /** @description what the held-out numbers are of: the weights fitted on the training windows only (forecast/train.py) */
+            evaluation?: Record<string, unknown>;
+            /** @description the weights served: {weights: refit, windows, first_cutoff, last_cutoff, last_date, epochs} (refitted on every window up to the last close), or {weights: evaluated, refit: false} */
+            served_weights?: Record<string, unknown>;
+            /** @description the serving choice, made on validation windows only: the LSTM's predicted returns shrunk toward no change by a weight per horizon */
+            choice?: Record<string, unknown>;
+            /** @description the one-line summary every forecast of this version carries */
+            summary?: string;
             best_epoch?: number;
             epochs_run?: number;
             best_val_loss?: number;
@@ -1028,15 +1044,22 @@ export interface components {
             };
             horizons?: number[];
             metric?: string;
-            /** @description by model: lstm, naive (the last close carried forward) */
+            /** @description by model: lstm (the evaluated weights as trained), served (the forecast served: the LSTM shrunk toward no change by weights fitted on validation), naive (the last close carried forward) */
             mae?: {
                 [key: string]: components["schemas"]["HorizonErrors"];
             };
             /** @description mean LSTM MAE over the naive one's: below 1 beats it */
             skill_vs_naive?: number | null;
+            /** @description the same ratio for the served forecast */
+            served_skill_vs_naive?: number | null;
             /** @description share of held-out closes inside the band */
             interval_coverage?: number | null;
             interval_coverage_target?: number;
+            /**
+             * @description refit: the served weights were refitted on every day up to the last close, and the numbers above are of the evaluated weights (trained on the training dates only); evaluated: the served weights are the evaluated ones
+             * @enum {string}
+             */
+            serving_weights?: "refit" | "evaluated";
         };
         PredictionInterval: {
             coverage_target?: number;
@@ -1058,6 +1081,9 @@ export interface components {
                 };
                 skill_vs_naive?: number | null;
                 interval_coverage?: number | null;
+                served_skill_vs_naive?: number | null;
+                /** @enum {string} */
+                serving_weights?: "refit" | "evaluated";
             };
         };
         /** @description one page of a model's monitoring history (docs/api.md, "Monitoring") */

@@ -20,21 +20,33 @@ function at(m: ByHorizon | undefined, h: number): number | undefined {
   return typeof v === 'number' ? v : undefined
 }
 
-// The model's held-out accuracy against the naive baseline, in words a non-expert reads.
-export function Accuracy({ evaluation, horizon }: { evaluation: Evaluation | undefined, horizon: ChartHorizon }) {
-  const model = at(evaluation?.mae?.lstm, horizon)
+// The served forecast: the LSTM shrunk toward "no change" on validation; older models serve the LSTM as is.
+function served(evaluation: Evaluation | undefined): ByHorizon | undefined {
+  return evaluation?.mae?.served ?? evaluation?.mae?.lstm
+}
+
+// The model's held-out accuracy against the naive baseline, in words a non-expert reads, led by
+// the prediction's one-line summary.
+export function Accuracy({ evaluation, horizon, summary }: { evaluation: Evaluation | undefined, horizon: ChartHorizon, summary?: string }) {
+  const model = at(served(evaluation), horizon)
   const naive = at(evaluation?.mae?.naive, horizon)
   if (!evaluation || model === undefined || naive === undefined || naive === 0) {
-    return <p className="text-muted">This model has no held-out evaluation on record, so how good it is is unknown.</p>
+    return (
+      <div className="space-y-2">
+        {summary && <p className="font-medium">{summary}</p>}
+        <p className="text-muted">This model has no held-out evaluation on record, so how good it is is unknown.</p>
+      </div>
+    )
   }
   const v = verdict(model, naive)
   const period = evaluation.test_period
   const coverage = evaluation.interval_coverage
   const target = evaluation.interval_coverage_target ?? 0.8
-  const horizonsShown = (evaluation.horizons ?? [1, 5, 21, 63]).filter((h) => at(evaluation.mae?.lstm, h) !== undefined)
+  const horizonsShown = (evaluation.horizons ?? [1, 5, 21, 63]).filter((h) => at(served(evaluation), h) !== undefined)
 
   return (
     <div className="space-y-3">
+      {summary && <p className="font-medium">{summary}</p>}
       <p>
         {period
           ? <>Tested on {period.windows.toLocaleString('en-US')} forecasts for dates it never saw in training ({formatMarketDate(period.from, false)} to {formatMarketDate(period.to, false)}), its </>
@@ -52,6 +64,12 @@ export function Accuracy({ evaluation, horizon }: { evaluation: Evaluation | und
           {v.kind === 'same' && 'The model adds little over the simplest guess at this horizon.'}
         </span>
       </p>
+      {evaluation.serving_weights === 'refit' && (
+        <p className="text-sm text-muted">
+          These figures are of the model trained without those dates; the forecast above comes from the same model
+          retrained on every day up to the last close.
+        </p>
+      )}
       {coverage != null && (
         <p className="text-sm">
           Its 80% range held the real price {formatPercent(coverage)} of the time (the aim is {formatPercent(target)}).
@@ -72,7 +90,7 @@ export function Accuracy({ evaluation, horizon }: { evaluation: Evaluation | und
             {horizonsShown.map((h) => (
               <tr key={h}>
                 <th scope="row" className="pr-4 font-normal">{h}</th>
-                <td className="pr-4">{formatPrice(at(evaluation.mae?.lstm, h) ?? NaN)}</td>
+                <td className="pr-4">{formatPrice(at(served(evaluation), h) ?? NaN)}</td>
                 <td>{formatPrice(at(evaluation.mae?.naive, h) ?? NaN)}</td>
               </tr>
             ))}

@@ -107,6 +107,20 @@ describe('AnalysisView', () => {
     expect(screen.getByText(/held the real price 73% of the time/)).toBeInTheDocument()
   })
 
+  it('leads with the one-line summary and says which weights serve', () => {
+    renderView()
+    expect(screen.getByText(/^Held-out error vs 'no change': 0.95× \(5% better\)/)).toBeInTheDocument()
+    expect(screen.getByText(/figures are of the model trained without those dates/)).toBeInTheDocument()
+  })
+
+  it('scores the served forecast when the model serves a shrunk one', () => {
+    const a = analysis()
+    a.predictions.evaluation!.mae!.served = { 1: 3.7, 5: 8.0, 21: 16.75, 63: 29.1 }
+    renderView(a)
+    expect(screen.getByText(/Tested on 873 forecasts/)).toHaveTextContent('missed the real closing price by 16.75 on average')
+    expect(screen.getByText(/As accurate as “no change”/)).toBeInTheDocument()
+  })
+
   it('warns when the model has done worse than no change', () => {
     const a = analysis()
     a.predictions.evaluation!.mae!.lstm!['21'] = 20

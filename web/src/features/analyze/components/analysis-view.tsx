@@ -45,7 +45,7 @@ export function AnalysisView({ ticker, prediction: p }: { ticker: string, predic
       </Card>
       <div className="grid gap-4 lg:grid-cols-2">
         <Card title="How good has this model been?">
-          <Accuracy evaluation={p.evaluation} horizon={horizon} />
+          <Accuracy evaluation={p.evaluation} horizon={horizon} summary={p.summary} />
         </Card>
         <Card title="News">
           <News ticker={ticker} />

@@ -5,14 +5,20 @@ import { formatPrice } from '../../../lib/format'
 import type { ModelSummary } from '../../../types/api'
 
 // The forecasters of the held-out evaluation (forecast/evaluation.py), in the table's order.
+// "served" is what the version serves: the model's forecast shrunk toward "no change" by weights
+// chosen on validation dates. The statistical models show only where the training scored them.
 const forecasters = [
   { key: 'lstm', name: 'This model', fill: 'fill-accent', stroke: 'stroke-accent' },
+  { key: 'served', name: 'Served (shrunk toward “no change”)', fill: 'fill-up', stroke: 'stroke-up' },
   { key: 'naive', name: '“No change” (persistence)', fill: 'fill-flat', stroke: 'stroke-flat' },
   { key: 'drift', name: 'Trend carried on (drift)', fill: 'fill-forecast', stroke: 'stroke-forecast' },
+  { key: 'ets', name: 'Exponential smoothing (ETS)', fill: 'fill-warn', stroke: 'stroke-warn' },
+  { key: 'theta', name: 'Theta', fill: 'fill-down', stroke: 'stroke-down' },
+  { key: 'arima', name: 'ARIMA', fill: 'fill-muted', stroke: 'stroke-muted' },
 ]
 const horizons = ['1', '5', '21', '63']
 
-// The serving version's held-out MAE per horizon against the two baselines.
+// The serving version's held-out MAE per horizon against the baselines (evaluated weights: see versions-table.tsx).
 export function ComparisonChart({ model }: { model: ModelSummary }) {
   const version = model.versions.find((v) => v.serving) ?? model.versions[0]
   const mae = version?.metrics?.mae ?? {}
@@ -27,7 +33,7 @@ export function ComparisonChart({ model }: { model: ModelSummary }) {
     <ChartFigure
       title={`Held-out error by horizon, version ${version.version}`}
       testId="comparison-chart"
-      summary="Mean absolute error of the closing price, in the ticker's currency, for this model and the two simple baselines; lower bars are better."
+      summary="Mean absolute error of the closing price, in the ticker's currency, for this model, the forecast it serves and the baselines, measured by the model trained without these dates; lower bars are better."
       table={{ head: ['Horizon', ...shown.map((f) => f.name)], rows: groups.map((g) => [g.label, ...g.values.map((v) => (v === null ? '–' : formatPrice(v)))]) }}
     >
       <BarChart series={shown.map((f) => ({ name: f.name, fill: f.fill }))} groups={groups} xLabel="Forecast horizon (trading days)" yLabel="Mean absolute error" formatY={formatPrice} />

@@ -16,6 +16,11 @@ describe('describeTask', () => {
     expect(describeTask({ ...done, status: 'failed', error: 'cancelled' }, undefined)).toMatchObject({ headline: 'Backtest failed', details: ['cancelled'] })
   })
 
+  it('says when the model is retrained on every day for serving', () => {
+    const v = describeTask(task({ progress: { stage: 'refit', epoch: 1, epochs: 4, train_loss: 0.5 }, elapsed_seconds: 30 }), undefined)
+    expect(v).toEqual({ headline: 'Retraining on every day for serving: epoch 1 of 4', fraction: 0.25, details: ['training loss 0.5000', '30 s so far'] })
+  })
+
   it('says a child waits for the market model', () => {
     const v = describeTask(task({ status: 'queued', detail: 'waiting for parent_training to complete' }), undefined)
     expect(v.headline).toBe('Waiting to start')

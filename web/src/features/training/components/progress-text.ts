@@ -65,6 +65,14 @@ export function describeTask(task: TaskRecord, lastEpoch: EpochSeen | undefined)
       if (p?.stage === 'epoch' && p.epoch !== undefined && p.epochs !== undefined) {
         return { headline: `Epoch ${p.epoch} of ${p.epochs}`, fraction: p.epoch / p.epochs, details: [...losses(p), ...elapsed] }
       }
+      if (p?.stage === 'refit' && p.epoch !== undefined && p.epochs !== undefined) {
+        // after the evaluation: the same model trained again on every day, to serve
+        return {
+          headline: `Retraining on every day for serving: epoch ${p.epoch} of ${p.epochs}`,
+          fraction: p.epochs > 0 ? p.epoch / p.epochs : undefined,
+          details: [...losses(p), ...elapsed],
+        }
+      }
       if (p?.stage === 'data') {
         const windows = p.train_windows !== undefined
           ? [`${p.train_windows.toLocaleString('en-US')} training windows, ${(p.val_windows ?? 0).toLocaleString('en-US')} for validation, ${(p.test_windows ?? 0).toLocaleString('en-US')} for the held-out test`]
