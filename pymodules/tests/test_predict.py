@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stockagent import errors
-from stockagent.forecast import predict, train
+from stockagent.forecast import backtest_results, predict, train
 from stockagent.forecast.registry import Registry
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -133,3 +133,17 @@ def test_model_saved_before_volatility_bands_still_serves(with_parent):
     assert "fields_95" not in out["interval"]
     for h, r in enumerate(rows, 1):
         assert r["close_high"] / r["close_low"] == pytest.approx(np.exp(2 * 0.01 * h**0.5), rel=1e-3)
+
+
+def test_summary_names_the_newest_stored_backtest(with_parent):
+    """A backtest stored after the model was loaded shows in the next forecast's summary; a
+    backtest of the baselines alone does not (it measured nothing of this model's bands)."""
+    pred = predict.Predictor(with_parent)
+    assert pred.forecast("parent")["summary"].endswith("(held-out).")
+    span = {"first_origin": "2023-01-03", "last_outcome": "2023-12-29"}
+    baselines = {"scores": [{"horizon": 1, "forecaster": "naive", "coverage": {"80": 0.5}}], "data_range": span}
+    backtest_results.save(with_parent.models_dir, "parent", {"forecasters": ["naive"]}, baselines)
+    assert pred.forecast("parent")["summary"].endswith("(held-out).")
+    lstm = [{"horizon": h, "forecaster": "lstm", "coverage": {"80": c}} for h, c in ((1, 0.78), (5, 0.80))]
+    backtest_results.save(with_parent.models_dir, "parent", {"forecasters": ["lstm"]}, {**baselines, "scores": lstm})
+    assert pred.forecast("parent")["summary"].endswith("80% band held 79% (backtest 2023-01\u20132023-12).")

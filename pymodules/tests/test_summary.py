@@ -34,7 +34,15 @@ def test_no_skill_is_said_plainly():
 
 
 def test_a_stored_backtest_coverage_wins():
-    assert summary.line({**META, "backtest": {"coverage": 0.8}}).endswith("80% band held 80% (backtest).")
+    rows = [
+        {"horizon": 1, "forecaster": "lstm", "coverage": {"80": 0.79, "95": 0.95}},
+        {"horizon": 5, "forecaster": "lstm", "coverage": {"80": 0.83, "95": 0.96}},
+        {"horizon": 1, "forecaster": "naive", "coverage": {"80": 0.5, "95": 0.6}},
+    ]
+    result = {"scores": rows, "data_range": {"first_origin": "2023-01-03", "last_outcome": "2023-12-29"}}
+    assert summary.line(META, result).endswith("80% band held 81% (backtest 2023-01\u20132023-12).")
+    # a backtest of the baselines alone says nothing of this model's bands
+    assert summary.line(META, {"scores": rows[2:]}) == summary.line(META)
 
 
 def test_an_interval_reaching_one_is_no_skill():

@@ -121,6 +121,14 @@ func (p *Predictions) Put(ctx context.Context, model string, pred json.RawMessag
 	return p.st.Set(ctx, Key(model), encodeEntry(head.Version, Session(now), now, pred), p.ttl)
 }
 
+// Forget deletes model's cached forecast, if any, so that the next request
+// computes it: a forecast also says what is known of its model (its summary
+// names the newest stored backtest), which can change while the version and
+// the session stay.
+func (p *Predictions) Forget(ctx context.Context, model string) error {
+	return p.st.Delete(ctx, Key(model))
+}
+
 // Tickers lists the models with a cached entry (SCAN, never KEYS); the
 // parent is listed as "parent".
 func (p *Predictions) Tickers(ctx context.Context) ([]string, error) {

@@ -111,7 +111,23 @@ func TestPredictionCache(t *testing.T) {
 			t.Fatal("answered from an unreadable entry")
 		}
 
+		// Forget drops one model's entry (a new backtest changes its summary), not another's.
 		ptrs.set("parent", "p1")
+		for _, m := range []string{"AAPL", "parent"} {
+			if err := p.Put(ctx, m, forecast(ptrs.m[m])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Forget(ctx, "AAPL"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := get(); ok {
+			t.Fatal("answered a forgotten entry")
+		}
+		if _, ok, err := p.Get(ctx, "parent"); err != nil || !ok {
+			t.Fatalf("Forget(AAPL) took the parent's entry too: %v %v", ok, err)
+		}
+
 		if err := p.Put(ctx, "parent", forecast("p1")); err != nil {
 			t.Fatal(err)
 		}

@@ -71,6 +71,13 @@ func (s *Service) backtest(params json.RawMessage) tasks.Func {
 		if err := json.Unmarshal(params, &p); err != nil {
 			return nil, fmt.Errorf("backtest params: %w", err)
 		}
-		return s.client.Backtest(ctx, p, progress)
+		res, err := s.client.Backtest(ctx, p, progress)
+		if err == nil {
+			// A forecast's summary names the newest backtest: a cached one would keep the old line.
+			if ferr := s.cache.Forget(ctx, p.Ticker); ferr != nil {
+				s.log.Warn("cached forecast not refreshed after a backtest", "model", p.Ticker, "error", ferr)
+			}
+		}
+		return res, err
 	}
 }

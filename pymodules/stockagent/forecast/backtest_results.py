@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,28 @@ def _names(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.glob("*.json") if not p.name.startswith(atomicfile.TMP_PREFIX))
+
+
+def stamp(models_dir: Path, model_id: str) -> str | None:
+    """The name of the newest stored result, which changes whenever a result is stored; None
+    without one. One listing of at most KEEP names: cheap enough to ask on every forecast (a
+    folder's modification time would be cheaper, but two stores within one clock tick share it)."""
+    try:
+        names = os.listdir(_dir(models_dir, model_id))
+    except OSError:
+        return None
+    return max((n for n in names if n.endswith(".json") and not n.startswith(atomicfile.TMP_PREFIX)), default=None)
+
+
+def newest(models_dir: Path, model_id: str) -> dict[str, Any] | None:
+    """The newest readable stored result of ``model_id``, or None."""
+    folder = _dir(models_dir, model_id)
+    for name in reversed(_names(folder)):
+        try:
+            return json.loads((folder / name).read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("backtest result %s/%s unreadable: %s", model_id, name, exc)
+    return None
 
 
 def read(models_dir: Path, model_id: str) -> list[dict[str, Any]]:

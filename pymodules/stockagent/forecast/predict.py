@@ -33,7 +33,7 @@ from .. import errors, tickers
 from ..market import calendar, features
 from ..market import prices as market_prices
 from ..settings import Settings
-from . import intervals, shrinkage, summary
+from . import backtest_results, intervals, shrinkage, summary
 from .dataset import CONTEXT, HORIZON, Scalers, Windows, latest_window, split
 from .intervals import CLOSE, bounds
 from .model import LSTMConfig, LSTMForecaster, LSTMModel
@@ -57,7 +57,9 @@ class _Loaded:
     evaluation: dict  # the prediction's "evaluation" block, built once
     encoder: str  # digest of the LSTM's weights: equal digests, one shared forward (batch.py)
     shrink: np.ndarray  # (63,) the serving choice's weights on the predicted returns (ones: the LSTM as is)
-    summary: str
+    meta: dict
+    summary: str  # summary.line of meta and the newest stored backtest
+    backtests: str | None  # backtest_results.stamp the summary was made at
 
     def half_widths(self, inputs: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
         """``(m, 63)`` half-widths in log-return units of the band ``q`` (default: the 80% one) for
@@ -82,7 +84,7 @@ class Predictor:
         stamp = self.registry.serving_stamp(model_id)
         cur = self._loaded.get(model_id)
         if cur is not None and stamp is not None and cur.stamp == stamp:
-            return cur
+            return self._summarised(model_id, cur)
         with self._lock:
             version = self.registry.serving_version(model_id)
             if version is None:
@@ -106,7 +108,16 @@ class Predictor:
                     )
             cur.stamp = stamp  # a refused version is retried only when the pointer moves again
             self._loaded[model_id] = cur
-            return cur
+            return self._summarised(model_id, cur)
+
+    def _summarised(self, model_id: str, cur: _Loaded) -> _Loaded:
+        """``cur`` with its summary naming the newest stored backtest: re-read only when the
+        model's newest result changed (one short folder listing per forecast)."""
+        stamp = backtest_results.stamp(self.settings.models_dir, model_id)
+        if stamp != cur.backtests:
+            newest = backtest_results.newest(self.settings.models_dir, model_id) if stamp is not None else None
+            cur.summary, cur.backtests = summary.line(cur.meta, newest), stamp
+        return cur
 
     def serve(self, model_id: str, version: str) -> str | None:
         """Load ``version`` of ``model_id`` and serve it from now on, whatever ``serving.json``
@@ -167,7 +178,9 @@ class Predictor:
             evaluation,
             _digest(forecaster.model.lstm),
             np.asarray(meta["choice"]["weights"] if "choice" in meta else np.ones(HORIZON), dtype=np.float64),
+            meta,
             summary.line(meta),
+            None,
         )
 
     def _forecaster(self, art) -> LSTMForecaster:

@@ -5,8 +5,9 @@ Skill is the served forecast's held-out MAE over the naive one's (mean over hori
 (``served_skill_interval``, evaluation.skill_interval). Only when all of that interval is below 1
 does the line say by how much it was better; at 1 or above, when the interval reaches 1, or when
 unknown, it tells the user plainly to read the forecast as "no change" with a band.
-The band's coverage is a stored backtest's when the version has one (:func:`backtest_coverage`),
-else the held-out test windows'.
+The band's coverage is the newest stored walk-forward backtest's when the model has one
+(:func:`backtest_coverage`: its LSTM's 80% band, the mean over the horizons it scored), else the
+held-out test windows'.
 """
 
 from __future__ import annotations
@@ -15,20 +16,33 @@ TIMES, DASH = "\u00d7", "\u2013"  # the multiplication sign and the en dash
 NO_SKILL = "No measurable skill over 'no change': treat the forecast as 'no change' with a band."
 
 
-def backtest_coverage(meta: dict) -> float | None:
-    """The interval coverage a walk-forward backtest measured for this version, if one is stored
-    in its meta.json (``backtest.coverage``); None until then."""
-    value = (meta.get("backtest") or {}).get("coverage")
-    return float(value) if isinstance(value, (int, float)) else None
+def backtest_coverage(result: dict | None) -> tuple[float, str] | None:
+    """The 80% band's coverage a stored walk-forward backtest (backtest_results.py) measured for
+    the model's LSTM, as the mean over the horizons it scored, and the period it covered; None
+    without a backtest or without LSTM rows (a backtest of the baselines alone says nothing of
+    this model's bands)."""
+    if not result:
+        return None
+    values = [
+        row["coverage"]["80"]
+        for row in result.get("scores", [])
+        if row.get("forecaster") == "lstm" and isinstance((row.get("coverage") or {}).get("80"), (int, float))
+    ]
+    if not values:
+        return None
+    span = result.get("data_range", {})
+    period = f"{str(span.get('first_origin', '?'))[:7]}{DASH}{str(span.get('last_outcome', '?'))[:7]}"
+    return sum(values) / len(values), period
 
 
-def line(meta: dict) -> str:
-    """The summary of a version from its meta.json."""
+def line(meta: dict, backtest: dict | None = None) -> str:
+    """The summary of a version from its meta.json and the model's newest stored backtest."""
     metrics, interval = meta.get("metrics", {}), meta.get("interval", {})
     skill = metrics.get("served_skill_vs_naive", metrics.get("skill_vs_naive"))
     test = meta.get("data", {}).get("test", {})
     period = f"{test.get('first_cutoff', '?')[:7]}{DASH}{test.get('last_target', '?')[:7]}"
-    coverage, source = backtest_coverage(meta), "backtest"
+    walked = backtest_coverage(backtest)
+    coverage, source = (walked[0], f"backtest {walked[1]}") if walked else (None, "")
     if coverage is None:
         coverage, source = interval.get("test_coverage"), "held-out"
     band = f"{round(100 * interval.get('coverage_target', 0.8))}% band"
