@@ -3,9 +3,10 @@ bands per ticker, horizon and forecaster in a walk-forward backtest over a date 
 2015-2024 on every bundled ticker). Prints a Markdown table and writes the raw results as JSON.
 Not part of the package.
 
-    .venv/bin/python pymodules/experiments/backtest_coverage.py OUT.json [FORECASTERS] [EPOCHS HIDDEN LAYERS]
+    .venv/bin/python pymodules/experiments/backtest_coverage.py OUT.json [FORECASTERS] [EPOCHS HIDDEN LAYERS] [TICKERS]
 
-FORECASTERS is a comma-separated list (default ``naive,drift``); EPOCHS/HIDDEN/LAYERS size the LSTM's parent.
+FORECASTERS is a comma-separated list (default ``naive,drift``); EPOCHS/HIDDEN/LAYERS size the LSTM's parent;
+TICKERS (comma-separated, default all bundled) are run in that order, OUT.json rewritten after each.
 """
 
 import json
@@ -20,11 +21,18 @@ from stockagent.settings import Settings
 TICKERS = ("^GSPC", "SPY", "AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "TSLA", "META", "JPM")
 
 
-def main(out: str, names: str = "naive,drift", epochs: str = "3", hidden: str = "128", layers: str = "3") -> None:
+def main(
+    out: str,
+    names: str = "naive,drift",
+    epochs: str = "3",
+    hidden: str = "128",
+    layers: str = "3",
+    symbols: str = ",".join(TICKERS),
+) -> None:
     torch.set_num_threads(2)
     settings = Settings(data_dir="/tmp/backtest-coverage", data_source="bundled")
     results = {}
-    for ticker in TICKERS:
+    for ticker in symbols.split(","):
         started = time.monotonic()
         r = backtest.run(
             settings,
@@ -39,8 +47,8 @@ def main(out: str, names: str = "naive,drift", epochs: str = "3", hidden: str = 
         r.pop("equity")
         results[ticker] = r
         print(f"{ticker}: {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
-    with open(out, "w") as f:
-        json.dump(results, f, indent=1)
+        with open(out, "w") as f:
+            json.dump(results, f, indent=1)
     print("| ticker | forecaster | h | n | cov 80 | cov 95 | width 80 | width 95 | MASE |")
     print("|---|---|---|---|---|---|---|---|---|")
     for ticker, r in results.items():

@@ -129,16 +129,23 @@ def test_no_forecast_moves_before_a_future_shock(tmp_path):
         p = market_prices.load("^GSPC", s)
         first, last = p.index_of(dt.date(2013, 1, 2)), p.index_of(dt.date(2013, 9, 3))
         model, scalers, _ = backtest.parent(s, dt.date(2013, 1, 2), 1, 8, 1)
-        models = [backtest.Naive(), backtest.Drift(), backtest.FrozenLSTM(model, scalers, hs)]
+        models = [
+            backtest.Naive(),
+            backtest.Drift(),
+            backtest.FrozenLSTM(model, scalers, hs),
+            backtest.Served(model, scalers, hs),
+            *(backtest.StatModel(alias, hs) for alias in ("ets", "theta", "arima")),
+        ]
         origins = np.arange(first, last)
         got.append(
             (backtest.walk(p.features, origins, models, hs, refit_every=7), origins, p.index_of(dt.date(2013, 6, 3)))
         )
     (before, origins, t), (after, _, _) = got
     early = origins < t
-    for alias in ("naive", "drift", "lstm"):
+    assert models[3].weights.any(), "served: weights fitted, not left at persistence"
+    for alias in ("naive", "drift", "lstm", "served", "ets", "theta", "arima"):
         assert np.array_equal(before[alias][early], after[alias][early]), alias
-    for alias in ("drift", "lstm"):  # the shock itself is seen from day T on
+    for alias in ("drift", "lstm", "served", "ets", "theta", "arima"):  # the shock itself is seen from day T on
         assert not np.allclose(before[alias][~early], after[alias][~early]), alias
 
 
@@ -177,6 +184,25 @@ def test_backtest_one_year(tmp_settings):
     }
     assert events and events[-1] == {"stage": "backtest", "done": days + 250, "total": days + 250}  # burn-in too
     assert any("never saw a forecast day" in n for n in out["notes"])
+
+
+def test_backtest_served_and_statistical(tmp_settings):
+    """The served choice and the statistical models through run(): scored like the rest, and the
+    strategy trades what a user gets, the served forecast."""
+    names = ["naive", "served", "ets", "theta", "arima"]
+    started = time.monotonic()
+    out = backtest.run(tmp_settings, "AAPL", "2023-10-02", "2023-12-29", forecasters=names, **TINY)
+    print(f"served and statistical backtest in {time.monotonic() - started:.1f}s")
+    assert out["config"]["forecasters"] == names and out["config"]["lstm"] == {"epochs": 1, "hidden": 8, "layers": 1}
+    rows = {(r["horizon"], r["forecaster"]): r for r in out["scores"]}
+    assert set(rows) == {(h, f) for h in (1, 5, 21) for f in names}
+    for (h, alias), r in rows.items():
+        assert r["n"] == out["data_range"]["origins"] + 1 - h, (h, alias)
+        assert r["mase"] > 0 and 0 <= r["coverage"]["80"] <= r["coverage"]["95"] <= 1, (h, alias)
+    for alias in ("ets", "theta", "arima", "served"):  # a forecast of its own, not persistence's
+        assert rows[(5, alias)]["mase"] != 1.0 and rows[(5, alias)]["directional_accuracy"] is not None, alias
+    assert out["strategy"]["forecaster"] == "served" and set(out["strategy"]["by_forecaster"]) == set(names)
+    assert any(n.startswith("served: the lstm forecast times") for n in out["notes"])
 
 
 @pytest.mark.parametrize(

@@ -59,11 +59,11 @@ func backtestParams(b api.BacktestRequest, model string, defaultCost float64, no
 	}
 	if b.Forecasters != nil {
 		if len(*b.Forecasters) == 0 {
-			return p, unprocessable("forecasters is empty: name some of naive, drift and lstm, or leave it out for all three")
+			return p, unprocessable("forecasters is empty: name some of naive, drift, lstm, served, ets, theta and arima, or leave it out for naive, drift and lstm")
 		}
 		for _, f := range *b.Forecasters {
 			if !f.Valid() {
-				return p, unprocessable(fmt.Sprintf("forecasters must be some of naive, drift and lstm, got %q", f))
+				return p, unprocessable(fmt.Sprintf("forecasters must be some of naive, drift, lstm, served, ets, theta and arima, got %q", f))
 			}
 			p.Forecasters = append(p.Forecasters, string(f))
 		}

@@ -143,7 +143,7 @@ type BacktestRequest struct {
 	// Epochs of the LSTM the backtest trains before its first origin; unset: the engine's default; at
 	// least 1; at most 1000.
 	Epochs int `json:"epochs,omitempty"`
-	// Some of naive, drift and lstm; unset: all three.
+	// Some of naive, drift, lstm, served, ets, theta and arima; unset: naive, drift and lstm.
 	Forecasters []string `json:"forecasters,omitempty"`
 	// A subset of 1, 5 and 21 trading days; unset: all three.
 	Horizons []int `json:"horizons,omitempty"`

@@ -364,7 +364,7 @@ class BacktestRequest(Request):
     cost_bps: float = pydantic.Field(ge=0, le=MAX_COST_BPS)
     """Transaction cost of the strategy per unit of turnover, in basis points (callers default it to BACKTEST_COST_BPS)."""
     forecasters: list[str] | None = None
-    """Some of naive, drift and lstm; unset: all three."""
+    """Some of naive, drift, lstm, served, ets, theta and arima; unset: naive, drift and lstm."""
     epochs: int | None = pydantic.Field(None, ge=1, le=MAX_BACKTEST_EPOCHS)
     """Epochs of the LSTM the backtest trains before its first origin; unset: the engine's default."""
 

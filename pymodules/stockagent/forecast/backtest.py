@@ -21,6 +21,15 @@ the close at each horizon:
   outcomes are known by that origin. A frozen LSTM is a fixed function of its window, so each
   window is encoded once and the head refit is a least-squares solve on those codes (the same
   squared error train.fit minimises, solved exactly; a small ridge term keeps it stable).
+- ``served``: what a trained model serves (shrinkage.py), walked forward: the ``lstm`` forecast times
+  a weight per horizon in [0, 1]. At each refit origin the weights are fitted on the most recent
+  :data:`VALIDATION` windows whose outcomes are known by then, predicted by a head fitted on the
+  windows before them (with a gap of the longest horizon, so no training outcome falls among
+  theirs); then the head is refitted on all known windows, as for ``lstm``. Until enough windows
+  are known, the weights are 0: persistence.
+- ``ets``, ``theta``, ``arima``: AutoETS, AutoTheta and AutoARIMA (statmodels.py), fitted afresh on
+  the closes up to each refit origin and carried forward, fitted parameters unchanged, over each
+  later origin's own closes until the next refit.
 
 Scores per horizon and forecaster are on close prices (metrics.py): MAE, MASE against persistence
 on the same origins, directional accuracy with its Wilson 95% interval, and the 80% and 95% bands'
@@ -46,7 +55,7 @@ from .. import errors, runtime, tickers
 from ..market import features
 from ..market import prices as market_prices
 from ..settings import Settings
-from . import intervals, metrics, strategy
+from . import intervals, metrics, shrinkage, statmodels, strategy
 from .dataset import CONTEXT, Scalers, make_windows, split
 from .model import LSTMConfig, LSTMModel
 
@@ -58,6 +67,7 @@ MAX_HORIZON = 63
 FIRST_ORIGIN = features.WARMUP + CONTEXT - 1  # the first row with a full window of trusted features
 RIDGE = 1e-3  # head refit: ridge term relative to the codes' mean square
 MIN_FIT_WINDOWS = 64  # fewer windows with known outcomes and the head keeps the parent's
+VALIDATION = 252  # served: the most recent known windows (a year of origins) its weights are fitted on
 
 
 class WalkForecaster(Protocol):
@@ -86,6 +96,7 @@ class Setup:
     first_origin: int  # row of the first forecast origin, burn-in included
     options: dict[str, Any]  # run's keyword options (lstm_epochs, ...)
     notes: list[str]  # plain-language notes the factory adds for the result
+    shared: dict[str, Any] = dataclasses.field(default_factory=dict)  # what factories share (lstm codes)
 
 
 class Naive:
@@ -108,6 +119,32 @@ class Drift:
         first = features.WARMUP  # as dataset.make_windows: the drift runs from the first usable row
         drift = np.array([(math.log(x[-1, 3]) - math.log(x[first, 3])) / max(len(x) - 1 - first, 1) for x in histories])
         return drift[:, None] * np.asarray(horizons, dtype=np.float64)[None, :]
+
+
+class StatModel:
+    """A statistical model of statmodels.py (see the module doc)."""
+
+    def __init__(self, alias: str, horizons: Sequence[int]):
+        self.alias, self.horizons = alias, tuple(horizons)
+        self.model: object | None = None
+        self.rows = 0  # rows of the history it was fitted on
+        self.fitted = np.zeros(0)  # its forecast from that history's last row
+
+    def fit(self, history: np.ndarray) -> None:
+        self.rows = len(history)
+        self.model, self.fitted = statmodels.fit(self.alias, statmodels.tail(np.log(history[:, 3])), MAX_HORIZON)
+
+    def forecast(self, histories: Sequence[np.ndarray], horizons: Sequence[int]) -> np.ndarray:
+        assert self.model is not None and tuple(horizons) == self.horizons, "forecast before fit"
+        out = []
+        for x in histories:
+            assert len(x) >= self.rows, "a history older than the fit"
+            out.append(
+                self.fitted
+                if len(x) == self.rows
+                else statmodels.forward(self.model, statmodels.tail(np.log(x[:, 3])), MAX_HORIZON)
+            )
+        return np.stack(out)[:, np.asarray(horizons) - 1]
 
 
 class FrozenLSTM:
@@ -138,18 +175,29 @@ class FrozenLSTM:
             self.codes.update(zip(part.tolist(), codes, strict=True))
         return np.stack([self.codes[e] for e in ends]) if len(ends) else np.zeros((0, self.model.config.hidden))
 
-    def fit(self, history: np.ndarray) -> None:
-        r = len(history) - 1
-        ends = list(range(FIRST_ORIGIN, r - max(self.horizons) + 1))  # outcomes known by r
-        if len(ends) < MIN_FIT_WINDOWS:
-            return
+    def known(self, history: np.ndarray) -> list[int]:
+        """Window ends whose outcomes at every horizon are known by the history's last row."""
+        return list(range(FIRST_ORIGIN, len(history) - max(self.horizons)))
+
+    def codes_and_returns(self, history: np.ndarray, ends: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The windows' codes with a constant column, and their actual close log returns per horizon."""
         x = np.hstack([self._encode(history, ends), np.ones((len(ends), 1))])
         e = np.asarray(ends)
         y = np.log(history[e[:, None] + np.asarray(self.horizons)[None, :], 3] / history[e, 3][:, None])
+        return x, y
+
+    @staticmethod
+    def solve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         gram = x.T @ x
         ridge = RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
         ridge[-1, -1] = 0.0  # the intercept is not shrunk
-        self.coef = np.linalg.solve(gram + ridge, x.T @ y)
+        return np.linalg.solve(gram + ridge, x.T @ y)
+
+    def fit(self, history: np.ndarray) -> None:
+        ends = self.known(history)
+        if len(ends) < MIN_FIT_WINDOWS:
+            return
+        self.coef = self.solve(*self.codes_and_returns(history, ends))
         self.refits += 1
 
     def forecast(self, histories: Sequence[np.ndarray], horizons: Sequence[int]) -> np.ndarray:
@@ -160,6 +208,29 @@ class FrozenLSTM:
         with torch.inference_mode():
             codes = self.model.encode(torch.from_numpy(self.scalers.x(inputs))).double().numpy()
         return np.hstack([codes, np.ones((len(codes), 1))]) @ self.coef
+
+
+class Served(FrozenLSTM):
+    """The LSTM's forecast shrunk toward persistence by weights fitted on validation (see the module doc)."""
+
+    alias = "served"
+
+    def __init__(self, model: LSTMModel, scalers: Scalers, horizons: Sequence[int]):
+        super().__init__(model, scalers, horizons)
+        self.weights = np.zeros(len(self.horizons))
+
+    def fit(self, history: np.ndarray) -> None:
+        ends = self.known(history)
+        train = ends[: -(VALIDATION + max(self.horizons))]
+        if len(train) >= MIN_FIT_WINDOWS:
+            x, y = self.codes_and_returns(history, ends)
+            n = len(train)
+            head = self.solve(x[:n], y[:n])
+            self.weights = shrinkage.weights(x[-VALIDATION:] @ head, y[-VALIDATION:])
+        super().fit(history)
+
+    def forecast(self, histories: Sequence[np.ndarray], horizons: Sequence[int]) -> np.ndarray:
+        return super().forecast(histories, horizons) * self.weights
 
 
 _parents: dict[tuple, tuple[LSTMModel, Scalers, dict]] = {}  # one training per parent config, newest last
@@ -198,7 +269,7 @@ def parent(settings: Settings, before: dt.date, epochs: int, hidden: int, layers
     return _parents[key]
 
 
-def _lstm(setup: Setup) -> WalkForecaster | None:
+def _lstm(setup: Setup, kind: type[FrozenLSTM] = FrozenLSTM) -> WalkForecaster | None:
     o = setup.options
     before = dt.date.fromisoformat(setup.prices.day_strings[setup.first_origin])
     try:
@@ -206,18 +277,29 @@ def _lstm(setup: Setup) -> WalkForecaster | None:
     except ValueError as exc:
         setup.notes.append(f"lstm left out: too little index history before {before} to train its parent ({exc})")
         return None
-    setup.notes.append(
-        f"lstm: a parent trained on {info['ticker']} from {info['from']} through {info['through']} "
-        f"({info['epochs_run']} epochs), before the first origin, so it never saw a forecast day; "
-        "its head is refitted on the ticker every refit_every origins"
-    )
-    return FrozenLSTM(model, scalers, setup.horizons)
+    if "lstm" not in setup.shared:
+        setup.notes.append(
+            f"lstm: a parent trained on {info['ticker']} from {info['from']} through {info['through']} "
+            f"({info['epochs_run']} epochs), before the first origin, so it never saw a forecast day; "
+            "its head is refitted on the ticker every refit_every origins"
+        )
+        setup.shared["lstm"] = {}  # window codes, shared: each window is encoded once
+    if kind is Served:
+        setup.notes.append(
+            f"served: the lstm forecast times per-horizon weights in [0, 1], fitted at each refit on the "
+            f"latest {VALIDATION} windows with known outcomes"
+        )
+    net = kind(model, scalers, setup.horizons)
+    net.codes = setup.shared["lstm"]
+    return net
 
 
 FACTORIES: dict[str, Callable[[Setup], WalkForecaster | None]] = {
     "naive": lambda setup: Naive(),
     "drift": lambda setup: Drift(),
     "lstm": _lstm,
+    "served": lambda setup: _lstm(setup, Served),
+    **{alias: (lambda setup, alias=alias: StatModel(alias, setup.horizons)) for alias in statmodels.ALIASES},
 }
 
 
@@ -378,7 +460,7 @@ def run(
         for m in models:
             cmp = strategy.compare(predicted[m.alias][scored, h1], asset, cost_bps)
             by_forecaster[m.alias] = {k: _clean(v) for k, v in cmp["strategy"].items()}
-        primary = next((a for a in ("lstm", "drift") if a in by_forecaster), next(iter(by_forecaster), None))
+        primary = next((a for a in ("served", "lstm", "drift") if a in by_forecaster), next(iter(by_forecaster), None))
     strategy_block = None
     if primary is not None:
         cmp = strategy.compare(predicted[primary][scored, h1], asset, cost_bps)
@@ -419,7 +501,7 @@ def run(
             "levels": [round(level * 100) for level in intervals.LEVELS],
             "aci_gamma": aci_gamma,
             "lstm": {"epochs": lstm_epochs, "hidden": lstm_hidden, "layers": lstm_layers}
-            if any(m.alias == "lstm" for m in models)
+            if any(isinstance(m, FrozenLSTM) for m in models)
             else None,
             "units": "close price (mae, width, winkler); shares (coverage, directional accuracy)",
         },

@@ -30,8 +30,12 @@ METHOD = (
 def fit(windows: Windows, predicted: np.ndarray) -> np.ndarray:
     """Weights (63,) from validation ``windows`` and the LSTM's predictions (m, 63, 5) for them."""
     assert windows.targets is not None, "the weights are fitted on windows with targets"
-    p = predicted[..., CLOSE].astype(np.float64)
-    y = windows.targets[..., CLOSE].astype(np.float64)
+    return weights(predicted[..., CLOSE], windows.targets[..., CLOSE])
+
+
+def weights(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Weights per column from predicted and actual close log returns, both (m, horizons)."""
+    p, y = predicted.astype(np.float64), actual.astype(np.float64)
     num, den = (p * y).sum(axis=0), (p * p).sum(axis=0)
     w = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return np.clip(w, 0.0, 1.0)

@@ -59,19 +59,35 @@ def log_returns(
     origins = np.asarray(origins, dtype=np.int64)
     assert origins.ndim == 1 and (np.diff(origins) > 0).all(), "origins must be increasing"
     assert not len(origins) or 0 <= origins[0] <= origins[-1] < len(log_close), "origins outside the series"
-    makers = _models()
     out = {}
     for alias in aliases:
         pred = np.empty((len(origins), horizon))
         model = None
         for k, t in enumerate(origins):
-            y = np.asarray(log_close[max(0, t - context + 1) : t + 1], dtype=np.float64)
+            y = tail(log_close[: t + 1], context)
             if k % refit_every == 0:
-                model = makers[alias]()
-                model.fit(y)  # type: ignore[attr-defined]
-                mean = model.predict(horizon)["mean"]  # type: ignore[attr-defined]
+                model, pred[k] = fit(alias, y, horizon)
             else:
-                mean = model.forward(y, h=horizon)["mean"]  # type: ignore[attr-defined]
-            pred[k] = np.asarray(mean, dtype=np.float64) - y[-1]
+                pred[k] = forward(model, y, horizon)
         out[alias] = pred
     return out
+
+
+def tail(log_close: np.ndarray, context: int = CONTEXT) -> np.ndarray:
+    """The trailing ``context`` log closes a model fits on or is carried forward over."""
+    return np.asarray(log_close[-context:], dtype=np.float64)
+
+
+def fit(alias: str, y: np.ndarray, horizon: int) -> tuple[object, np.ndarray]:
+    """``(model, returns)``: ``alias`` fitted on the log closes ``y`` and its predicted log returns
+    for h = 1..``horizon`` from the last of them."""
+    model = _models()[alias]()
+    model.fit(y)  # type: ignore[attr-defined]
+    mean = model.predict(horizon)["mean"]  # type: ignore[attr-defined]
+    return model, np.asarray(mean, dtype=np.float64) - y[-1]
+
+
+def forward(model: object, y: np.ndarray, horizon: int) -> np.ndarray:
+    """A fitted model's predicted log returns from the last of ``y``, its parameters unchanged."""
+    mean = model.forward(y, h=horizon)["mean"]  # type: ignore[attr-defined]
+    return np.asarray(mean, dtype=np.float64) - y[-1]

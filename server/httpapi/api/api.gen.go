@@ -107,19 +107,31 @@ func (e AnalyzeTrainingStatus) Valid() bool {
 
 // Defines values for BacktestRequestForecasters.
 const (
-	Drift BacktestRequestForecasters = "drift"
-	Lstm  BacktestRequestForecasters = "lstm"
-	Naive BacktestRequestForecasters = "naive"
+	Arima  BacktestRequestForecasters = "arima"
+	Drift  BacktestRequestForecasters = "drift"
+	Ets    BacktestRequestForecasters = "ets"
+	Lstm   BacktestRequestForecasters = "lstm"
+	Naive  BacktestRequestForecasters = "naive"
+	Served BacktestRequestForecasters = "served"
+	Theta  BacktestRequestForecasters = "theta"
 )
 
 // Valid indicates whether the value is a known member of the BacktestRequestForecasters enum.
 func (e BacktestRequestForecasters) Valid() bool {
 	switch e {
+	case Arima:
+		return true
 	case Drift:
+		return true
+	case Ets:
 		return true
 	case Lstm:
 		return true
 	case Naive:
+		return true
+	case Served:
+		return true
+	case Theta:
 		return true
 	default:
 		return false
@@ -680,7 +692,7 @@ type BacktestRequest struct {
 	// Epochs epochs of that LSTM; default the engine's (3)
 	Epochs *int `json:"epochs,omitempty"`
 
-	// Forecasters which forecasters to score: persistence, drift, and an LSTM trained for the backtest before its first origin; default all three
+	// Forecasters which forecasters to score: persistence, drift, an LSTM trained for the backtest before its first origin, served (that LSTM shrunk toward persistence as a trained model serves it), and the statistical models ets, theta, arima; default naive, drift and lstm
 	Forecasters *[]BacktestRequestForecasters `json:"forecasters,omitempty"`
 
 	// Horizons trading days ahead to score; default all three
@@ -781,7 +793,7 @@ type BacktestScore struct {
 	// DirectionalCi Wilson 95% interval [low, high]
 	DirectionalCi *[]*float32 `json:"directional_ci,omitempty"`
 
-	// Forecaster naive (persistence), drift or lstm
+	// Forecaster naive (persistence), drift, lstm, served, ets, theta or arima
 	Forecaster string   `json:"forecaster"`
 	Horizon    int      `json:"horizon"`
 	Mae        *float32 `json:"mae,omitempty"`

@@ -1151,8 +1151,8 @@ export interface components {
              * @description the strategy's cost per unit of turnover in basis points; default BACKTEST_COST_BPS (5)
              */
             cost_bps?: number;
-            /** @description which forecasters to score: persistence, drift, and an LSTM trained for the backtest before its first origin; default all three */
-            forecasters?: ("naive" | "drift" | "lstm")[];
+            /** @description which forecasters to score: persistence, drift, an LSTM trained for the backtest before its first origin, served (that LSTM shrunk toward persistence as a trained model serves it), and the statistical models ets, theta, arima; default naive, drift and lstm */
+            forecasters?: ("naive" | "drift" | "lstm" | "served" | "ets" | "theta" | "arima")[];
             /** @description epochs of that LSTM; default the engine's (3) */
             epochs?: number;
         };
@@ -1244,7 +1244,7 @@ export interface components {
         /** @description One forecaster at one horizon over the scored origins (errors on close prices). */
         BacktestScore: {
             horizon: number;
-            /** @description naive (persistence), drift or lstm */
+            /** @description naive (persistence), drift, lstm, served, ets, theta or arima */
             forecaster: string;
             /** @description scored origins */
             n: number;
