@@ -294,12 +294,16 @@ def _lstm(setup: Setup, kind: type[FrozenLSTM] = FrozenLSTM) -> WalkForecaster |
     return net
 
 
+def _stat(alias: str) -> Callable[[Setup], WalkForecaster | None]:
+    return lambda setup: StatModel(alias, setup.horizons)
+
+
 FACTORIES: dict[str, Callable[[Setup], WalkForecaster | None]] = {
     "naive": lambda setup: Naive(),
     "drift": lambda setup: Drift(),
     "lstm": _lstm,
     "served": lambda setup: _lstm(setup, Served),
-    **{alias: (lambda setup, alias=alias: StatModel(alias, setup.horizons)) for alias in statmodels.ALIASES},
+    **{alias: _stat(alias) for alias in statmodels.ALIASES},
 }
 
 
