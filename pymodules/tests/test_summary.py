@@ -41,6 +41,11 @@ def test_a_stored_backtest_coverage_wins():
     ]
     result = {"scores": rows, "data_range": {"first_origin": "2023-01-03", "last_outcome": "2023-12-29"}}
     assert summary.line(META, result).endswith("80% band held 81% (backtest 2023-01\u20132023-12).")
+    # the served forecast's bands, when scored, are what users get
+    served = [{"horizon": 1, "forecaster": "served", "coverage": {"80": 0.7, "95": 0.9}}]
+    assert summary.line(META, result | {"scores": rows + served}).endswith(
+        "80% band held 70% (backtest 2023-01–2023-12)."
+    )
     # a backtest of the baselines alone says nothing of this model's bands
     assert summary.line(META, {"scores": rows[2:]}) == summary.line(META)
 

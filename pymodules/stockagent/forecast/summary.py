@@ -18,18 +18,16 @@ NO_SKILL = "No measurable skill over 'no change': treat the forecast as 'no chan
 
 def backtest_coverage(result: dict | None) -> tuple[float, str] | None:
     """The 80% band's coverage a stored walk-forward backtest (backtest_results.py) measured for
-    the model's LSTM, as the mean over the horizons it scored, and the period it covered; None
-    without a backtest or without LSTM rows (a backtest of the baselines alone says nothing of
-    this model's bands)."""
+    the model's served forecast (else its LSTM), as the mean over the horizons it scored, and the
+    period it covered; None without a backtest or without such rows (a backtest of the baselines
+    alone says nothing of this model's bands)."""
     if not result:
         return None
-    values = [
-        row["coverage"]["80"]
-        for row in result.get("scores", [])
-        if row.get("forecaster") == "lstm" and isinstance((row.get("coverage") or {}).get("80"), (int, float))
-    ]
-    if not values:
+    rows = [r for r in result.get("scores", []) if isinstance((r.get("coverage") or {}).get("80"), (int, float))]
+    alias = next((a for a in ("served", "lstm") if any(r.get("forecaster") == a for r in rows)), None)
+    if alias is None:
         return None
+    values = [r["coverage"]["80"] for r in rows if r.get("forecaster") == alias]
     span = result.get("data_range", {})
     period = f"{str(span.get('first_origin', '?'))[:7]}{DASH}{str(span.get('last_outcome', '?'))[:7]}"
     return sum(values) / len(values), period
