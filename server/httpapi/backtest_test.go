@@ -31,7 +31,7 @@ func TestBacktestBadInput(t *testing.T) {
 		"cost huge":            {`{` + ok + `,"cost_bps":1000.5}`, 422, "cost_bps must be between 0 and 1000"},
 		"unknown field":        {`{` + ok + `,"epoch":1}`, 422, `unknown field "epoch"`},
 		"forecasters empty":    {`{` + ok + `,"forecasters":[]}`, 422, "forecasters is empty"},
-		"forecaster unknown":   {`{` + ok + `,"forecasters":["naive","arima"]}`, 422, `got "arima"`},
+		"forecaster unknown":   {`{` + ok + `,"forecasters":["naive","oracle"]}`, 422, `got "oracle"`},
 		"epochs zero":          {`{` + ok + `,"epochs":0}`, 422, "epochs must be between 1 and 1000"},
 		"outside the data":     {`{"ticker":"AAPL","start_date":"1990-01-02","end_date":"2023-12-29"}`, 422, "within the ticker's data"},
 		"unknown ticker":       {`{"ticker":"ZZZZ","start_date":"2023-01-03","end_date":"2023-12-29"}`, 404, "No price data"},
@@ -53,7 +53,7 @@ func TestBacktestBadInput(t *testing.T) {
 // /status once completed.
 func TestBacktestRunsAsATask(t *testing.T) {
 	app, py, _ := newTestApp(t, func(d *Deps) { d.BacktestCostBps = 7.5 })
-	body := `{"ticker":"%5Egspc","start_date":"2023-01-03","end_date":"2023-12-29","horizons":[21,1,21],"refit_every":21,"forecasters":["lstm","naive"],"epochs":2}`
+	body := `{"ticker":"%5Egspc","start_date":"2023-01-03","end_date":"2023-12-29","horizons":[21,1,21],"refit_every":21,"forecasters":["lstm","naive","served","arima"],"epochs":2}`
 	status, out := do(t, app, "POST", "/backtest", body)
 	if status != 202 || out["status"] != "started" || out["task_id"] != "backtest_parent_training" {
 		t.Fatalf("POST /backtest: %d %v", status, out)
@@ -65,7 +65,7 @@ func TestBacktestRunsAsATask(t *testing.T) {
 	eventually(t, func() bool { py.mu.Lock(); defer py.mu.Unlock(); return len(py.backtests) == 1 })
 	got := py.backtests[0]
 	if got.Ticker != "parent" || !slices.Equal(got.Horizons, []int{1, 21}) || got.RefitEvery != 21 || got.CostBps != 7.5 ||
-		!slices.Equal(got.Forecasters, []string{"lstm", "naive"}) || got.Epochs != 2 {
+		!slices.Equal(got.Forecasters, []string{"lstm", "naive", "served", "arima"}) || got.Epochs != 2 {
 		t.Fatalf("the backtest ran with %+v", got)
 	}
 	_, rec := do(t, app, "GET", "/status/backtest_parent", "")
