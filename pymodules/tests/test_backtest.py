@@ -203,6 +203,8 @@ def test_backtest_served_and_statistical(tmp_settings):
         assert rows[(5, alias)]["mase"] != 1.0 and rows[(5, alias)]["directional_accuracy"] is not None, alias
     assert out["strategy"]["forecaster"] == "served" and set(out["strategy"]["by_forecaster"]) == set(names)
     assert any(n.startswith("served: the lstm forecast times") for n in out["notes"])
+    weights = next(n for n in out["notes"] if n.startswith("served: weights at the last refit h=1 "))
+    assert "h=21" in weights
 
 
 @pytest.mark.parametrize(

@@ -414,6 +414,10 @@ def run(
     models = [m for m in (FACTORIES[name](setup) for name in dict.fromkeys(forecasters)) if m is not None]
 
     predicted = walk(feats, origins, models, hs, refit_every)
+    for m in models:
+        if isinstance(m, Served):
+            shown = ", ".join(f"h={h} {w:.2f}" for h, w in zip(hs, m.weights, strict=True))
+            notes.append(f"served: weights at the last refit {shown} (0 is persistence, 1 the lstm)")
     close = feats[:, 3]
     steps = origins[:, None] + np.asarray(hs)[None, :]
     known = steps < hi
