@@ -13,7 +13,7 @@ import pytest
 from conftest import make_settings
 
 from stockagent import errors, runtime
-from stockagent.forecast import backtest, intervals, metrics, strategy
+from stockagent.forecast import backtest, intervals, metrics, shrinkage, strategy
 from stockagent.market import prices as market_prices
 
 TINY = {"lstm_epochs": 1, "lstm_hidden": 8, "lstm_layers": 1}
@@ -64,6 +64,14 @@ def test_strategy_by_hand():
     assert out["equity_buy_and_hold"] == pytest.approx([1, 1.099, 0.9891, 0.9891, 1.08801])
     assert b["total_return"] == pytest.approx(0.08801) and b["max_drawdown"] == pytest.approx(0.1)
     assert b["trades"] == 1
+
+
+def test_shrinkage_weights_by_hand():
+    p = np.array([[1.0, 1.0, 0.0], [2.0, -1.0, 0.0]])
+    y = np.array([[0.5, -1.0, 3.0], [1.0, 2.0, 1.0]])
+    # column 0: sum(p y) / sum(p p) = 2.5 / 5; column 1: -3 / 2 clipped to 0; column 2: no move predicted
+    assert shrinkage.weights(p, y).tolist() == [0.5, 0.0, 0.0]
+    assert shrinkage.weights(p, 3 * p).tolist() == [1.0, 1.0, 0.0]  # never above 1
 
 
 # --- bands --------------------------------------------------------------------------------------
