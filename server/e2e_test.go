@@ -42,6 +42,7 @@ func TestServerEndToEnd(t *testing.T) {
 		"NEWS_SOURCE":         "none",
 		"RATE_LIMIT_TRAINING": "4/hour",
 		"BATCH_MAX_TICKERS":   "3",
+		"STAT_BASELINES":      "on", // the default, off in the other server tests (startServerAt)
 	})
 	srv.checkResponses(t)
 
@@ -384,7 +385,9 @@ func startServerAt(t testing.TB, where place, dataDir string, env map[string]str
 	if where.netns != "" {
 		cmd = exec.Command("ip", "netns", "exec", where.netns, cmd.Path) // ip execs the binary: the pid is the server's
 	}
-	cmd.Env = append(os.Environ(), "HOST="+where.host, fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir)
+	// The statistical baselines add seconds to every training and are tested in Python and in
+	// TestServerEndToEnd; a test that wants them sets STAT_BASELINES (the last value wins).
+	cmd.Env = append(os.Environ(), "HOST="+where.host, fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir, "STAT_BASELINES=off")
 	if os.Getenv("PYTHON_EXECUTABLE") == "" {
 		if py, err := filepath.Abs("../.venv/bin/python"); err == nil {
 			cmd.Env = append(cmd.Env, "PYTHON_EXECUTABLE="+py)
