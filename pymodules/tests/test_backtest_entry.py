@@ -55,7 +55,7 @@ def test_backtest_check_makes_the_request_whole(load_env, tmp_path):
         ({"epoch": 1}, errors.BadRequest, "unknown field"),
         ({"epochs": 0}, errors.InvalidParameter, "epochs"),
         ({"forecasters": []}, errors.InvalidParameter, "forecasters must be"),
-        ({"forecasters": ["naive", "arima"]}, errors.InvalidParameter, "forecasters must be"),
+        ({"forecasters": ["naive", "oracle"]}, errors.InvalidParameter, "forecasters must be"),
     ],
 )
 def test_bad_backtest_requests_are_refused(load_env, tmp_path, change, error, match):

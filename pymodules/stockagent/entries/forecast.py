@@ -399,7 +399,7 @@ def _backtest_config(s: settings.Settings, req: BacktestRequest) -> BacktestConf
     if not horizons or not set(horizons) <= set(BACKTEST_HORIZONS):
         raise errors.InvalidParameter(f"horizons must be a non-empty subset of 1, 5 and 21, got {req.horizons}")
     known = list(forecast_backtest.FACTORIES)
-    asked = req.forecasters if req.forecasters is not None else known
+    asked = req.forecasters if req.forecasters is not None else list(forecast_backtest.DEFAULT_FORECASTERS)
     if not asked or not set(asked) <= set(known):
         raise errors.InvalidParameter(
             f"forecasters must be a non-empty subset of {', '.join(known)}, got {req.forecasters}"
