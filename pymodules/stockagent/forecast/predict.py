@@ -301,8 +301,7 @@ def price_columns(inputs: list[Inputs], pred: np.ndarray) -> tuple[np.ndarray, n
     volume_ref = np.array([i.window.volume_ref[0] for i in inputs], dtype=np.float64)[:, None]
     q = np.concatenate([i.loaded.half_widths(i.window.inputs) for i in inputs])  # (n, 63) 80% half-widths
     with_95 = all(i.loaded.q95 is not None for i in inputs)
-    pred = np.array(pred, dtype=np.float64, copy=True)
-    pred[..., :4] *= np.stack([i.loaded.shrink for i in inputs])[..., None]  # the serving choice (shrinkage.py)
+    pred = shrinkage.apply(pred, np.stack([i.loaded.shrink for i in inputs]))  # the serving choice
     ohlc = close_t[..., None] * np.exp(pred[..., :4])  # (n, 63, 4)
     open_, close = ohlc[..., 0], ohlc[..., 3]
     high = np.maximum(ohlc[..., 1], np.maximum(open_, close))

@@ -42,7 +42,8 @@ def weights(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
 
 
 def apply(predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``predicted`` (m, 63, 5) with its open/high/low/close returns scaled by ``weights`` (63,)."""
+    """``predicted`` (m, 63, 5) with its open/high/low/close returns scaled by ``weights``: (63,)
+    for every row, or (m, 63), one set per row (a batch of models)."""
     out = np.array(predicted, dtype=np.float64, copy=True)
-    out[..., :4] *= weights[:, None]
+    out[..., :4] *= weights[..., None]
     return out

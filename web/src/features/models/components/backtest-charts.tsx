@@ -3,18 +3,7 @@ import { ChartEmpty, ChartFigure } from '../../../components/charts/chart-figure
 import { Legend, LineChart } from '../../../components/charts/line-chart'
 import { formatChange, formatMarketDate, formatNumber, formatPercent } from '../../../lib/format'
 import type { BacktestResult, BacktestScore } from '../../../types/api'
-
-// The engine's forecasters (forecast/backtest.py), in the order charts and tables list them.
-// "served" is the LSTM shrunk toward "no change", as a trained model serves it.
-const forecasters = [
-  { key: 'lstm', name: 'LSTM', fill: 'fill-accent', stroke: 'stroke-accent' },
-  { key: 'served', name: 'Served (shrunk toward “no change”)', fill: 'fill-up', stroke: 'stroke-up' },
-  { key: 'naive', name: '“No change” (persistence)', fill: 'fill-flat', stroke: 'stroke-flat' },
-  { key: 'drift', name: 'Trend carried on (drift)', fill: 'fill-forecast', stroke: 'stroke-forecast' },
-  { key: 'ets', name: 'Exponential smoothing (ETS)', fill: 'fill-warn', stroke: 'stroke-warn' },
-  { key: 'theta', name: 'Theta', fill: 'fill-down', stroke: 'stroke-down' },
-  { key: 'arima', name: 'ARIMA', fill: 'fill-muted', stroke: 'stroke-muted' },
-]
+import { forecasters } from '../forecasters'
 
 function forecasterName(key: string): string {
   return forecasters.find((f) => f.key === key)?.name ?? key

@@ -3,26 +3,18 @@ import { ChartEmpty, ChartFigure } from '../../../components/charts/chart-figure
 import { Legend } from '../../../components/charts/line-chart'
 import { formatPrice } from '../../../lib/format'
 import type { ModelSummary } from '../../../types/api'
+import { forecasters } from '../forecasters'
 
-// The forecasters of the held-out evaluation (forecast/evaluation.py), in the table's order.
-// "served" is what the version serves: the model's forecast shrunk toward "no change" by weights
-// chosen on validation dates. The statistical models show only where the training scored them.
-const forecasters = [
-  { key: 'lstm', name: 'This model', fill: 'fill-accent', stroke: 'stroke-accent' },
-  { key: 'served', name: 'Served (shrunk toward “no change”)', fill: 'fill-up', stroke: 'stroke-up' },
-  { key: 'naive', name: '“No change” (persistence)', fill: 'fill-flat', stroke: 'stroke-flat' },
-  { key: 'drift', name: 'Trend carried on (drift)', fill: 'fill-forecast', stroke: 'stroke-forecast' },
-  { key: 'ets', name: 'Exponential smoothing (ETS)', fill: 'fill-warn', stroke: 'stroke-warn' },
-  { key: 'theta', name: 'Theta', fill: 'fill-down', stroke: 'stroke-down' },
-  { key: 'arima', name: 'ARIMA', fill: 'fill-muted', stroke: 'stroke-muted' },
-]
+// The held-out evaluation's forecasters; the statistical models show only where the training
+// scored them. Here the LSTM is the model the page is about.
+const shownAs = forecasters.map((f) => (f.key === 'lstm' ? { ...f, name: 'This model' } : f))
 const horizons = ['1', '5', '21', '63']
 
 // The serving version's held-out MAE per horizon against the baselines (evaluated weights: see versions-table.tsx).
 export function ComparisonChart({ model }: { model: ModelSummary }) {
   const version = model.versions.find((v) => v.serving) ?? model.versions[0]
   const mae = version?.metrics?.mae ?? {}
-  const shown = forecasters.filter((f) => Object.values(mae[f.key] ?? {}).some((v) => typeof v === 'number'))
+  const shown = shownAs.filter((f) => Object.values(mae[f.key] ?? {}).some((v) => typeof v === 'number'))
   if (!version || shown.length === 0) return <ChartEmpty>This model has no held-out evaluation on record, so there is nothing to compare.</ChartEmpty>
   const value = (key: string, h: string) => {
     const v = mae[key]?.[h]
