@@ -357,6 +357,15 @@ func startStubbedAAPL(t *testing.T, extra map[string]string) (*server, string, m
 // document and record the operations they reach.
 func (s *server) checkResponses(t testing.TB) {
 	t.Helper()
+	api := openAPI(t)
+	s.mu.Lock()
+	s.api, s.ops = api, map[string]bool{}
+	s.mu.Unlock()
+}
+
+// openAPI is the checker of responses against the OpenAPI document.
+func openAPI(t testing.TB) *apitest.Validator {
+	t.Helper()
 	spec, err := os.ReadFile("httpapi/openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -365,9 +374,7 @@ func (s *server) checkResponses(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Lock()
-	s.api, s.ops = api, map[string]bool{}
-	s.mu.Unlock()
+	return api
 }
 
 // place is where a server process runs: in the network namespace netns ("":

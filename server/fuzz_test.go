@@ -48,14 +48,7 @@ func TestAPIFuzz(t *testing.T) {
 	out, runErr := cmd.CombinedOutput()
 	t.Logf("schemathesis (%s):\n%s", time.Since(start).Round(time.Second), shorten(string(out)))
 
-	spec, err := os.ReadFile("httpapi/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := apitest.New(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := openAPI(t)
 	byStatus, ops, missingRetry, err := readHAR(har, api)
 	if err != nil {
 		t.Fatalf("reading the run's HAR: %v", err)
