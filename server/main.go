@@ -163,8 +163,9 @@ func run() error {
 		taskCfg.Queue = work
 	}
 	taskMgr := tasks.New(st, taskCfg)
-	svc := forecast.NewService(forecast.NewClient(py),
-		taskMgr, cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL), m, log)
+	predictions := cache.NewPredictions(hot, forecast.ServingVersions(st), cfg.PredictionCacheTTL,
+		cache.WithObserver(m), cache.WithLocal(cfg.PredictionCacheLocalEntries, int64(cfg.PredictionCacheLocalMB)<<20))
+	svc := forecast.NewService(forecast.NewClient(py), taskMgr, predictions, m, log)
 	// The store's serving pointers are the truth: serving.json follows them.
 	if err := svc.Reconcile(context.Background(), st); err != nil {
 		log.Warn("serving pointers not reconciled", "error", err)

@@ -55,6 +55,10 @@ type Config struct {
 
 	RedisURL           string        // REDIS_URL (old: REDIS_HOST, REDIS_PORT): empty = in-process store
 	PredictionCacheTTL time.Duration // PREDICTION_CACHE_TTL (24h)
+	// The prediction cache's in-process first level in front of Redis (unused without it):
+	// PREDICTION_CACHE_LOCAL_ENTRIES forecasts (2048) and PREDICTION_CACHE_LOCAL_MB MiB (64)
+	// at most; 0 turns it off.
+	PredictionCacheLocalEntries, PredictionCacheLocalMB int
 	TaskLease          time.Duration // TASK_LEASE: how soon a dead process's task is seen as interrupted (30s)
 
 	// APIKeys are API_KEYS' entries, "key" or "key:role" (see ParseAPIKey); empty = no
@@ -124,7 +128,9 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		LogFormat:        "text",
 		LogFileMB:        10,
 
-		PredictionCacheTTL: 24 * time.Hour,
+		PredictionCacheTTL:          24 * time.Hour,
+		PredictionCacheLocalEntries: 2048, // a forecast is about 27 kB: more models than a deployment serves
+		PredictionCacheLocalMB:      64,
 		TaskLease:          30 * time.Second,
 
 		SemanticThreshold: 0.95,
@@ -198,6 +204,8 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	num("LOG_FILE_MAX_MB", &c.LogFileMB, 1, 10240)
 	str("REDIS_URL", &c.RedisURL)
 	dur("PREDICTION_CACHE_TTL", &c.PredictionCacheTTL)
+	num("PREDICTION_CACHE_LOCAL_ENTRIES", &c.PredictionCacheLocalEntries, 0, 1<<20)
+	num("PREDICTION_CACHE_LOCAL_MB", &c.PredictionCacheLocalMB, 0, 1<<20)
 	dur("TASK_LEASE", &c.TaskLease)
 	str("QDRANT_URL", &c.QdrantURL)
 	str("QDRANT_API_KEY", &c.QdrantAPIKey)

@@ -47,7 +47,8 @@ type follower struct {
 // loads the version and switches to it only once it loaded (a version that
 // cannot be loaded is refused and reported by Serving; the previous one keeps
 // serving). Notices missed while disconnected are caught up by reading every
-// pointer on each (re)subscription and every interval. Follow returns at once;
+// pointer on each (re)subscription and every interval. The prediction cache
+// listens to the same notices (cache.Predictions.Listen). Follow returns at once;
 // the work runs until ctx ends. Call it once, before the process takes traffic.
 func (s *Service) Follow(ctx context.Context, st store.Store, n store.Notifier, interval time.Duration) {
 	s.follow.notify = n
@@ -58,16 +59,22 @@ func (s *Service) Follow(ctx context.Context, st store.Store, n store.Notifier, 
 		}
 	}
 	go func() {
-		err := n.Subscribe(ctx, servingChannel, catchUp, func(msg []byte) {
+		err := n.Subscribe(ctx, []string{servingChannel}, store.Listener{Subscribed: catchUp, Message: func(_ string, msg []byte) {
 			var ntc servingNotice
 			if err := json.Unmarshal(msg, &ntc); err != nil || ntc.Model == "" || ntc.Version == "" {
 				s.log.Warn("serving notice unreadable", "notice", fmt.Sprintf("%.200s", msg))
 				return
 			}
 			s.adopt(ctx, ntc.Model, ntc.Version, true)
-		})
+		}})
 		if ctx.Err() == nil {
 			s.log.Warn("serving notices stopped", "error", err)
+		}
+	}()
+	go func() {
+		// The prediction cache's first level drops a model's copy on each of these notices.
+		if err := s.cache.Listen(ctx, servingChannel); err != nil && ctx.Err() == nil {
+			s.log.Warn("prediction cache notices stopped; its first level answers nothing", "error", err)
 		}
 	}()
 	go func() {

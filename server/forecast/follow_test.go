@@ -47,14 +47,14 @@ type notices chan []byte
 
 func (n notices) Publish(_ context.Context, _ string, msg []byte) error { n <- msg; return nil }
 
-func (n notices) Subscribe(ctx context.Context, _ string, subscribed func(), fn func([]byte)) error {
-	subscribed()
+func (n notices) Subscribe(ctx context.Context, channels []string, h store.Listener) error {
+	h.Subscribed()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case m := <-n:
-			fn(m)
+			h.Message(channels[0], m)
 		}
 	}
 }

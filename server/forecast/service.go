@@ -120,7 +120,11 @@ func (s *Service) predict(ctx context.Context, model string, fromCache bool) (js
 		}
 		s.obs.CacheMiss("prediction")
 	}
-	pred, err := s.forecast(ctx, model)
+	// Identical concurrent misses (and no-cache requests) share one call
+	// (cache.Predictions.Compute), across replicas too.
+	pred, err := s.cache.Compute(ctx, model, !fromCache, func(ctx context.Context) (json.RawMessage, error) {
+		return s.forecast(ctx, model)
+	})
 	if err == nil || !errors.Is(err, pyapi.ErrModelMissing) {
 		s.obs.Prediction(kind, time.Since(start), err)
 	}

@@ -27,6 +27,9 @@ const (
 var (
 	predictionTypes  = []string{"parent", "child", "batch"}
 	cacheNames       = []string{"prediction", "semantic", "news"}
+	localResults     = []string{"hit", "miss", "down"}
+	localReasons     = []string{"notice", "all", "lost"}
+	flightScopes     = []string{"process", "replica"}
 	trainingKinds    = []string{"parent", "child"}
 	trainingStatuses = []string{"completed", "failed", "cancelled"}
 )

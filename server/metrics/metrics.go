@@ -21,6 +21,10 @@
 //	stockagent_http_request_duration_seconds{route,method}
 //	stockagent_prediction_errors_total{type}
 //	stockagent_cache_requests_total{cache,result}        cache prediction|semantic|news|other, result hit|miss
+//	stockagent_prediction_local_requests_total{result}   the prediction cache's first level (with Redis): hit|miss|down
+//	stockagent_prediction_local_invalidations_total{reason} reason notice|all|lost
+//	stockagent_prediction_local_up                       1 while the first level's subscription is up
+//	stockagent_prediction_flights_joined_total{scope}    scope process|replica
 //	stockagent_trainings_total{kind,status}              status completed|failed|cancelled|other
 //	stockagent_training_last_val_loss{kind}
 //	stockagent_tasks{state}                              state queued|running
@@ -75,6 +79,10 @@ type Metrics struct {
 	predictionErrors  *prometheus.CounterVec   // type
 	predictionLatency *prometheus.HistogramVec // type
 	cacheRequests     *prometheus.CounterVec   // cache, result
+	localRequests     *prometheus.CounterVec   // result
+	localInvalidated  *prometheus.CounterVec   // reason
+	localUp           prometheus.Gauge
+	flightsJoined     *prometheus.CounterVec // scope
 
 	// drift (drift.go)
 	driftScore  *prometheus.GaugeVec // kind
@@ -153,6 +161,22 @@ func New(reg *prometheus.Registry) *Metrics {
 			Name: "stockagent_cache_requests_total",
 			Help: "Cache look-ups by cache (prediction, semantic, news) and result (hit, miss).",
 		}, []string{"cache", "result"}),
+		localRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockagent_prediction_local_requests_total",
+			Help: "Look-ups in the prediction cache's in-process first level (with Redis) by result: hit, miss, or down (not answering while its invalidation notices may be missed).",
+		}, []string{"result"}),
+		localInvalidated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockagent_prediction_local_invalidations_total",
+			Help: "Drops from the prediction cache's first level by reason: notice (one model's entry), all (the cache was cleared), lost (every entry, on a lost or new subscription).",
+		}, []string{"reason"}),
+		localUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "stockagent_prediction_local_up",
+			Help: "1 while the prediction cache's first level is subscribed to its invalidation notices, else 0.",
+		}),
+		flightsJoined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockagent_prediction_flights_joined_total",
+			Help: "Forecast requests answered by a computation they did not run, by scope: process (an identical request's here), replica (another process's, through the store's lock).",
+		}, []string{"scope"}),
 
 		trainingStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "training_status",
@@ -257,6 +281,7 @@ func New(reg *prometheus.Registry) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,
 		m.predictions, m.predictionErrors, m.predictionLatency, m.cacheRequests,
+		m.localRequests, m.localInvalidated, m.localUp, m.flightsJoined,
 		m.trainingStatus, m.trainingDuration, m.trainings, m.lastValLoss,
 		tasks, m.redisUp, m.redisUpKept, m.rateLimited,
 		m.bridgeCalls, m.bridgeDuration, m.bridgeQueueWait, m.bridgeBusy,
@@ -282,6 +307,15 @@ func (m *Metrics) initSeries() {
 	for _, c := range cacheNames {
 		m.cacheRequests.WithLabelValues(c, "hit")
 		m.cacheRequests.WithLabelValues(c, "miss")
+	}
+	for _, r := range localResults {
+		m.localRequests.WithLabelValues(r)
+	}
+	for _, r := range localReasons {
+		m.localInvalidated.WithLabelValues(r)
+	}
+	for _, s := range flightScopes {
+		m.flightsJoined.WithLabelValues(s)
 	}
 	for _, k := range trainingKinds {
 		m.trainingStatus.WithLabelValues(k).Set(TrainingIdle)

@@ -113,6 +113,28 @@ func TestMethodsExportSeries(t *testing.T) {
 			func(m *metrics.Metrics) { m.CacheHit("predict_child_AAPL") },
 			[]string{`stockagent_cache_requests_total{cache="other",result="hit"} 1`},
 		},
+		"first level": {
+			func(m *metrics.Metrics) {
+				m.LocalCache("hit")
+				m.LocalCache("down")
+				m.LocalCache("predict_child_AAPL")
+				m.LocalInvalidated("notice")
+				m.LocalLive(true)
+				m.FlightJoined("process")
+				m.FlightJoined("replica")
+			},
+			[]string{
+				`stockagent_prediction_local_requests_total{result="hit"} 1`,
+				`stockagent_prediction_local_requests_total{result="miss"} 0`,
+				`stockagent_prediction_local_requests_total{result="down"} 1`,
+				`stockagent_prediction_local_requests_total{result="other"} 1`,
+				`stockagent_prediction_local_invalidations_total{reason="notice"} 1`,
+				`stockagent_prediction_local_invalidations_total{reason="lost"} 0`,
+				`stockagent_prediction_local_up 1`,
+				`stockagent_prediction_flights_joined_total{scope="process"} 1`,
+				`stockagent_prediction_flights_joined_total{scope="replica"} 1`,
+			},
+		},
 		"training started": {
 			func(m *metrics.Metrics) { m.TrainingStarted("parent") },
 			[]string{`training_status{kind="parent"} 1`, `training_status{kind="child"} 0`},

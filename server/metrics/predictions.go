@@ -36,3 +36,42 @@ func (m *Metrics) CacheMiss(cache string) {
 	}
 	m.cacheRequests.WithLabelValues(pick(cache, cacheNames), "miss").Inc()
 }
+
+// LocalCache records a look-up in the prediction cache's first level: result
+// "hit", "miss" or "down" (else "other").
+func (m *Metrics) LocalCache(result string) {
+	if m == nil {
+		return
+	}
+	m.localRequests.WithLabelValues(pick(result, localResults)).Inc()
+}
+
+// LocalInvalidated records a drop from the first level: reason "notice",
+// "all" or "lost" (else "other").
+func (m *Metrics) LocalInvalidated(reason string) {
+	if m == nil {
+		return
+	}
+	m.localInvalidated.WithLabelValues(pick(reason, localReasons)).Inc()
+}
+
+// LocalLive records whether the first level's subscription is up.
+func (m *Metrics) LocalLive(up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.localUp.Set(v)
+}
+
+// FlightJoined records a forecast request answered by a computation it did
+// not run: scope "process" or "replica" (else "other").
+func (m *Metrics) FlightJoined(scope string) {
+	if m == nil {
+		return
+	}
+	m.flightsJoined.WithLabelValues(pick(scope, flightScopes)).Inc()
+}

@@ -331,23 +331,33 @@ func (r *Redis) Publish(ctx context.Context, channel string, msg []byte) error {
 	return nil
 }
 
-// Subscribe listens on channel until ctx ends, calling fn with each message in order.
-// go-redis re-subscribes after a lost connection; subscribed is called after every
-// (re)subscription, since messages sent while disconnected are lost and the caller must
-// catch up from the store.
-func (r *Redis) Subscribe(ctx context.Context, channel string, subscribed func(), fn func(msg []byte)) error {
-	ps := r.client.Subscribe(ctx, r.k(channel))
+// Subscribe listens on channels until ctx ends (one connection, SUBSCRIBE), telling h
+// what it hears in order. go-redis re-subscribes after a lost connection; h.Subscribed is
+// called once every channel is subscribed again, since notices sent while disconnected
+// are lost and the caller must catch up from the store.
+func (r *Redis) Subscribe(ctx context.Context, channels []string, h Listener) error {
+	full := make([]string, len(channels))
+	for i, c := range channels {
+		full[i] = r.k(c)
+	}
+	ps := r.client.Subscribe(ctx, full...)
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // a blocked Receive does not watch ctx
 	defer stop()
+	if h.PingEvery > 0 {
+		go pingSubscription(ctx, ps, h.PingEvery)
+	}
 	for {
 		m, err := ps.Receive(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, redis.ErrClosed):
-			return r.wrap(ctx, "subscribe", channel, err)
+			return r.wrap(ctx, "subscribe", channels[0], err)
 		case err != nil:
+			if h.Lost != nil {
+				h.Lost(r.wrap(ctx, "subscribe", channels[0], err))
+			}
 			// The next Receive reconnects; wait a little so a Redis that is down is not spun on.
 			select {
 			case <-ctx.Done():
@@ -357,11 +367,33 @@ func (r *Redis) Subscribe(ctx context.Context, channel string, subscribed func()
 		}
 		switch m := m.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				subscribed()
+			if m.Kind == "subscribe" && m.Count == len(channels) && h.Subscribed != nil {
+				h.Subscribed()
 			}
 		case *redis.Message:
-			fn([]byte(m.Payload))
+			if h.Message != nil {
+				h.Message(strings.TrimPrefix(m.Channel, r.prefix), []byte(m.Payload))
+			}
+		case *redis.Pong:
+			if sent, err := strconv.ParseInt(m.Payload, 10, 64); err == nil && h.Heard != nil {
+				h.Heard(time.Unix(0, sent))
+			}
+		}
+	}
+}
+
+// pingSubscription sends a PING carrying its send time on ps every interval until ctx
+// ends; Subscribe's loop reads the answers. A failed ping is not reported: its missing
+// answer is what the subscriber notices (Listener.Heard).
+func pingSubscription(ctx context.Context, ps *redis.PubSub, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			_ = ps.Ping(ctx, strconv.FormatInt(time.Now().UnixNano(), 10))
 		}
 	}
 }

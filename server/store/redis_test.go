@@ -218,31 +218,58 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// A notice published on a channel reaches a subscriber, in order, once it is subscribed;
-// after Redis restarts, the subscriber is told it subscribed again (notices sent meanwhile
-// are lost: the caller catches up) and receives the next notices.
+// A notice published on a channel reaches a subscriber, in order and with its channel,
+// once it is subscribed to every channel; its pings are answered; after Redis restarts,
+// the subscriber is told the connection was lost, then that it subscribed again (notices
+// sent meanwhile are lost: the caller catches up), and receives the next notices.
 func TestRedisPublishSubscribe(t *testing.T) {
 	srv := storetest.NewServer(t)
-	s, err := store.Open(srv.URL())
+	s, err := store.Open(srv.URL(), store.WithPrefix("p:"))
 	must(t, "Open", err)
 	t.Cleanup(func() { _ = s.Close() })
 	n := s.(store.Notifier)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a timing
 	defer cancel()
-	subscribed, got := make(chan struct{}, 1), make(chan string, 2)
+	subscribed, got := make(chan struct{}, 4), make(chan string, 4)
+	lost, heard := make(chan struct{}, 16), make(chan time.Time, 16)
 	done := make(chan error, 1)
+	start := time.Now()
 	go func() {
-		done <- n.Subscribe(ctx, "notices", func() { subscribed <- struct{}{} }, func(m []byte) { got <- string(m) })
+		done <- n.Subscribe(ctx, []string{"notices", "others"}, store.Listener{
+			Subscribed: func() { subscribed <- struct{}{} },
+			Lost:       func(error) { lost <- struct{}{} },
+			Message:    func(ch string, m []byte) { got <- ch + " " + string(m) },
+			PingEvery:  20 * time.Millisecond,
+			Heard: func(sent time.Time) {
+				select {
+				case heard <- sent:
+				default:
+				}
+			},
+		})
 	}()
+	receive := func(what string, c <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-ctx.Done():
+			t.Fatal(what + ": never")
+		}
+	}
+	receive("subscribed", subscribed)
 	select {
-	case <-subscribed:
+	case sent := <-heard:
+		if sent.Before(start) {
+			t.Fatalf("a ping answered as sent at %s, before the subscription began", sent)
+		}
 	case <-ctx.Done():
-		t.Fatal("never subscribed")
+		t.Fatal("no ping answered")
 	}
-	for _, m := range []string{"one", "two"} {
-		must(t, "Publish", n.Publish(ctx, "notices", []byte(m)))
+	for _, m := range []string{"notices one", "others two", "notices three"} {
+		ch, msg, _ := strings.Cut(m, " ")
+		must(t, "Publish", n.Publish(ctx, ch, []byte(msg)))
 	}
-	for _, want := range []string{"one", "two"} {
+	for _, want := range []string{"notices one", "others two", "notices three"} {
 		select {
 		case m := <-got:
 			if m != want {
@@ -254,17 +281,14 @@ func TestRedisPublishSubscribe(t *testing.T) {
 	}
 
 	srv.Stop()
+	receive("told the connection was lost", lost)
 	srv.Start()
-	select {
-	case <-subscribed:
-	case <-ctx.Done():
-		t.Fatal("never subscribed again after a Redis restart")
-	}
-	must(t, "Publish after the restart", n.Publish(ctx, "notices", []byte("three")))
+	receive("subscribed again after a Redis restart", subscribed)
+	must(t, "Publish after the restart", n.Publish(ctx, "notices", []byte("four")))
 	select {
 	case m := <-got:
-		if m != "three" {
-			t.Fatalf("after the restart got %q, want %q", m, "three")
+		if m != "notices four" {
+			t.Fatalf("after the restart got %q, want %q", m, "notices four")
 		}
 	case <-ctx.Done():
 		t.Fatal("the notice after the restart never arrived")

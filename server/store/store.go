@@ -97,11 +97,29 @@ type Store interface {
 type Notifier interface {
 	// Publish sends msg to every current subscriber of channel.
 	Publish(ctx context.Context, channel string, msg []byte) error
-	// Subscribe calls fn with each message on channel until ctx ends, and subscribed after
-	// every (re)subscription. It returns ctx's error, or an error when the store is closed.
-	Subscribe(ctx context.Context, channel string, subscribed func(), fn func(msg []byte)) error
+	// Subscribe listens on channels until ctx ends, telling h what it hears (Listener). It
+	// returns ctx's error, or an error when the store is closed.
+	Subscribe(ctx context.Context, channels []string, h Listener) error
 }
 
+// Listener is what a subscription tells its subscriber. Its functions are called from one
+// goroutine, in the order the connection delivered what they report; nil ones are skipped.
+type Listener struct {
+	// Subscribed is called after every (re)subscription to all the channels: notices sent
+	// while disconnected are lost, so the subscriber catches up from the store here.
+	Subscribed func()
+	// Lost is called when the connection failed: notices may be missed until Subscribed.
+	Lost func(err error)
+	// Message is called with each notice and the channel it came on.
+	Message func(channel string, msg []byte)
+	// PingEvery, when positive, sends a PING on the subscription's own connection that
+	// often, and Heard is called with the time each answered ping was sent. Replies come
+	// in order on that connection, so every notice published before then has reached
+	// Message already: the subscriber knows how far behind it can be, which a silent
+	// network partition (no error, just nothing) would otherwise hide.
+	PingEvery time.Duration
+	Heard     func(sent time.Time)
+}
 var _ Notifier = (*Redis)(nil)
 
 // RateLimitResult is the outcome of one RateLimit step.
