@@ -55,11 +55,11 @@ type Config struct {
 
 	RedisURL           string        // REDIS_URL (old: REDIS_HOST, REDIS_PORT): empty = in-process store
 	PredictionCacheTTL time.Duration // PREDICTION_CACHE_TTL (24h)
+	TaskLease          time.Duration // TASK_LEASE: how soon a dead process's task is seen as interrupted (30s)
 	// The prediction cache's in-process first level in front of Redis (unused without it):
 	// PREDICTION_CACHE_LOCAL_ENTRIES forecasts (2048) and PREDICTION_CACHE_LOCAL_MB MiB (64)
 	// at most; 0 turns it off.
 	PredictionCacheLocalEntries, PredictionCacheLocalMB int
-	TaskLease          time.Duration // TASK_LEASE: how soon a dead process's task is seen as interrupted (30s)
 
 	// APIKeys are API_KEYS' entries, "key" or "key:role" (see ParseAPIKey); empty = no
 	// key needed from loopback callers (protected mode).
@@ -131,7 +131,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		PredictionCacheTTL:          24 * time.Hour,
 		PredictionCacheLocalEntries: 2048, // a forecast is about 27 kB: more models than a deployment serves
 		PredictionCacheLocalMB:      64,
-		TaskLease:          30 * time.Second,
+		TaskLease:                   30 * time.Second,
 
 		SemanticThreshold: 0.95,
 		SemanticMaxAge:    24 * time.Hour,

@@ -120,6 +120,7 @@ type Listener struct {
 	PingEvery time.Duration
 	Heard     func(sent time.Time)
 }
+
 var _ Notifier = (*Redis)(nil)
 
 // RateLimitResult is the outcome of one RateLimit step.
