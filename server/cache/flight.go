@@ -31,57 +31,45 @@ type Func func(ctx context.Context) (json.RawMessage, error)
 type flight struct {
 	ctx     context.Context // the creator's, without its cancellation: the flight serves others too
 	cancel  context.CancelFunc
-	fresh   bool
 	compute Func
 	done    chan struct{}
 	pred    json.RawMessage // set before done closes
 	err     error
 }
 
-// flights are this process's computations by key: the one running, and the
-// fresh one gathering requests to start once it ends.
+// flights are this process's running computations by key.
 type flights struct {
 	mu      sync.Mutex
 	running map[string]*flight
-	next    map[string]*flight
 }
 
-// Compute returns a forecast of model from compute, shared by identical
-// concurrent requests: a flight per model in this process.
+// Compute returns a forecast of model from compute after a cache miss,
+// shared by identical concurrent misses: a flight per model in this process,
+// which every miss that comes while it runs joins.
 //
-// A miss (fresh false) joins the flight running now, if any. A fresh request
-// (Cache-Control: no-cache) asks for a forecast computed after it arrived: it
-// joins the flight that gathers to start once the running one ends, or starts
-// one when none runs, so any number of identical no-cache requests at once
-// cost at most two computations, each answer begun after its request came.
-//
-// On a store several processes share, a miss's flight first takes the
-// model's lock in the store (SET NX PX with a token of its own, renewed while
-// it computes, deleted after). A process that finds it taken polls the cache
+// On a store several processes share, the flight first takes the model's
+// lock in the store (SET NX PX with a token of its own, renewed while it
+// computes, deleted after). A process that finds it taken polls the cache
 // for the holder's entry until it is there, the lock is gone or flightWait
-// passed, and then computes itself. Fresh flights take no lock: another
-// process's entry may predate the request.
+// passed, and then computes itself.
 //
 // The computation runs with the context of the request that started it, less
 // its cancellation (its deadline stays): a client that leaves stops waiting,
 // not the computation the others wait for.
-func (p *Predictions) Compute(ctx context.Context, model string, fresh bool, compute Func) (json.RawMessage, error) {
+//
+// A request with Cache-Control: no-cache never comes here: it asks for a
+// forecast computed for it, and each one runs the model (make bench counts
+// on that: one forecast computed per no-cache request).
+func (p *Predictions) Compute(ctx context.Context, model string, compute Func) (json.RawMessage, error) {
 	key := Key(model)
 	fl := &p.flights
 	fl.mu.Lock()
 	if fl.running == nil {
-		fl.running, fl.next = map[string]*flight{}, map[string]*flight{}
+		fl.running = map[string]*flight{}
 	}
 	f, joined := fl.running[key], true
-	switch {
-	case f != nil && !fresh:
-	case fl.next[key] != nil:
-		f = fl.next[key]
-	case f != nil:
-		f, joined = newFlight(ctx, true, compute), false
-		fl.next[key] = f
-	default:
-		f, joined = newFlight(ctx, fresh, compute), false
+	if f == nil {
+		f, joined = newFlight(ctx, compute), false
 		fl.running[key] = f
 		go p.fly(key, model, f)
 	}
@@ -97,34 +85,29 @@ func (p *Predictions) Compute(ctx context.Context, model string, fresh bool, com
 	}
 }
 
-func newFlight(ctx context.Context, fresh bool, compute Func) *flight {
+func newFlight(ctx context.Context, compute Func) *flight {
 	fctx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
 	if dl, ok := ctx.Deadline(); ok {
 		fctx, cancel = context.WithDeadline(fctx, dl)
 	}
-	return &flight{ctx: fctx, cancel: cancel, fresh: fresh, compute: compute, done: make(chan struct{})}
+	return &flight{ctx: fctx, cancel: cancel, compute: compute, done: make(chan struct{})}
 }
 
-// fly runs f, then starts the flight that gathered behind it.
+// fly runs f and lets its waiters go.
 func (p *Predictions) fly(key, model string, f *flight) {
-	f.pred, f.err = p.lead(f.ctx, model, f.fresh, f.compute)
+	f.pred, f.err = p.lead(f.ctx, model, f.compute)
 	f.cancel()
 	fl := &p.flights
 	fl.mu.Lock()
 	close(f.done)
 	delete(fl.running, key)
-	if n := fl.next[key]; n != nil {
-		delete(fl.next, key)
-		fl.running[key] = n
-		go p.fly(key, model, n)
-	}
 	fl.mu.Unlock()
 }
 
-// lead computes, first taking the store's lock for a miss on a shared store
-// (or answering with the entry of the process that holds it).
-func (p *Predictions) lead(ctx context.Context, model string, fresh bool, compute Func) (json.RawMessage, error) {
-	if p.notify != nil && !fresh {
+// lead computes, first taking the store's lock on a shared store (or
+// answering with the entry of the process that holds it).
+func (p *Predictions) lead(ctx context.Context, model string, compute Func) (json.RawMessage, error) {
+	if p.notify != nil {
 		pred, ok, release := p.lockOrWait(ctx, model)
 		if ok {
 			p.obs.FlightJoined("replica")

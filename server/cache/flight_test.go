@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"stockagent/server/store"
 	"stockagent/server/store/storetest"
 )
 
@@ -20,11 +19,15 @@ type computer struct {
 	release func() bool // nil: at once
 }
 
-func (c *computer) fn(ctx context.Context, t *testing.T, p *Predictions) Func {
+func (c *computer) fn(ctx context.Context, p *Predictions) Func {
 	return func(context.Context) (json.RawMessage, error) {
 		n := c.calls.Add(1)
-		if c.release != nil {
-			await(ctx, t, "the requests gathered", c.release)
+		for c.release != nil && !c.release() {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("call %d: the requests never gathered: %w", n, ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
 		}
 		pred := json.RawMessage(fmt.Sprintf(`{"model_version":"v1","call":%d}`, n))
 		return pred, p.Put(ctx, "AAPL", pred)
@@ -32,13 +35,13 @@ func (c *computer) fn(ctx context.Context, t *testing.T, p *Predictions) Func {
 }
 
 // askAll sends n identical requests to p at once and returns their answers.
-func askAll(ctx context.Context, t *testing.T, p *Predictions, n int, fresh bool, compute Func) []string {
+func askAll(ctx context.Context, t *testing.T, p *Predictions, n int, compute Func) []string {
 	t.Helper()
 	out := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			pred, err := p.Compute(ctx, "AAPL", fresh, compute)
+			pred, err := p.Compute(ctx, "AAPL", compute)
 			if err != nil {
 				t.Error(err)
 			}
@@ -57,7 +60,7 @@ func TestComputeMissesShareOneCall(t *testing.T) {
 		obs := &recorder{}
 		p := NewPredictions(b.Open(t), func(context.Context, string) (string, bool, error) { return "", false, nil }, 0, WithObserver(obs))
 		c := &computer{release: func() bool { return obs.count("joined process") == 63 }}
-		for i, got := range askAll(ctx, t, p, 64, false, c.fn(ctx, t, p)) {
+		for i, got := range askAll(ctx, t, p, 64, c.fn(ctx, p)) {
 			if got != `{"model_version":"v1","call":1}` {
 				t.Fatalf("request %d: %s", i, got)
 			}
@@ -66,50 +69,6 @@ func TestComputeMissesShareOneCall(t *testing.T) {
 			t.Fatalf("%d computations for 64 identical misses, want 1", n)
 		}
 	})
-}
-
-// 64 identical no-cache requests at once: each answer is a computation that
-// began after its request came, two in all (the first request's, and one for
-// every request that came while it ran).
-func TestComputeFreshRequestsShareTheNextCall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a timing
-	defer cancel()
-	obs := &recorder{}
-	p := NewPredictions(store.NewMemory(), func(context.Context, string) (string, bool, error) { return "", false, nil }, 0, WithObserver(obs))
-	c := &computer{}
-	started := make(chan struct{})
-	c.release = func() bool {
-		if c.calls.Load() == 1 {
-			select {
-			case <-started:
-			default:
-				close(started)
-			}
-			return obs.count("joined process") == 62 // all but the first and the one that gathers the next
-		}
-		return true
-	}
-	compute := c.fn(ctx, t, p)
-	first := make(chan string)
-	go func() {
-		pred, err := p.Compute(ctx, "AAPL", true, compute)
-		if err != nil {
-			t.Error(err)
-		}
-		first <- string(pred)
-	}()
-	<-started // the first computation runs: the others come after it began
-	for i, got := range askAll(ctx, t, p, 63, true, compute) {
-		if got != `{"model_version":"v1","call":2}` {
-			t.Fatalf("request %d, which came while call 1 ran: %s", i+2, got)
-		}
-	}
-	if got := <-first; got != `{"model_version":"v1","call":1}` {
-		t.Fatalf("first request: %s", got)
-	}
-	if n := c.calls.Load(); n != 2 {
-		t.Fatalf("%d computations, want 2", n)
-	}
 }
 
 // Two replicas, 32 identical misses each at once: one computation in all, the
@@ -130,7 +89,7 @@ func TestComputeAcrossReplicas(t *testing.T) {
 	answers := make([][]string, 2)
 	var wg sync.WaitGroup
 	for i, r := range reps {
-		wg.Go(func() { answers[i] = askAll(ctx, t, r.p, 32, false, c.fn(ctx, t, r.p)) })
+		wg.Go(func() { answers[i] = askAll(ctx, t, r.p, 32, c.fn(ctx, r.p)) })
 	}
 	wg.Wait()
 	for i := range reps {
@@ -158,7 +117,7 @@ func TestComputeAfterTheLockHolderDied(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	c := &computer{}
-	pred, err := r.p.Compute(ctx, "AAPL", false, c.fn(ctx, t, r.p))
+	pred, err := r.p.Compute(ctx, "AAPL", c.fn(ctx, r.p))
 	if err != nil || string(pred) != `{"model_version":"v1","call":1}` || c.calls.Load() != 1 {
 		t.Fatalf("%s %v after %d calls", pred, err, c.calls.Load())
 	}

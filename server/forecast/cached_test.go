@@ -129,11 +129,11 @@ func newProcess(ctx context.Context, t *testing.T, st store.Store, version strin
 	return p
 }
 
-func (p *process) predict(ctx context.Context, t *testing.T) string {
-	t.Helper()
+// predict answers the forecast, or what went wrong instead.
+func (p *process) predict(ctx context.Context) string {
 	pred, tr, err := p.svc.Predict(ctx, "AAPL")
 	if err != nil || tr != nil {
-		t.Fatalf("predict: %v %+v", err, tr)
+		return fmt.Sprintf("predict: %v %+v", err, tr)
 	}
 	return string(pred)
 }
@@ -159,7 +159,7 @@ func TestConcurrentMissesForecastOnce(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 64 {
 			wg.Go(func() {
-				if got := p.predict(ctx, t); got != `{"ticker":"AAPL","model_version":"v1"}` {
+				if got := p.predict(ctx); got != `{"ticker":"AAPL","model_version":"v1"}` {
 					t.Errorf("answer %s", got)
 				}
 			})
@@ -169,6 +169,27 @@ func TestConcurrentMissesForecastOnce(t *testing.T) {
 			t.Fatalf("%d Python forecasts for 64 identical misses, want 1", n)
 		}
 	})
+}
+
+// No-cache requests are never shared: each runs the model (make bench counts
+// one forecast per no-cache request), even while identical ones run.
+func TestNoCacheRequestsForecastEach(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a timing
+	defer cancel()
+	p := newProcess(ctx, t, store.NewMemory(), "v1")
+	p.py.gate = func() bool { return p.py.predicts.Load() == 8 } // all eight run at once
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if pred, _, err := p.svc.PredictFresh(ctx, "AAPL"); err != nil || string(pred) != `{"ticker":"AAPL","model_version":"v1"}` {
+				t.Errorf("answer %s %v", pred, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := p.py.predicts.Load(); n != 8 {
+		t.Fatalf("%d Python forecasts for 8 no-cache requests, want 8", n)
+	}
 }
 
 // Two replicas on one Redis, 32 identical misses each at once: one Python
@@ -188,7 +209,7 @@ func TestReplicasForecastOnce(t *testing.T) {
 		p.py.gate = gathered
 		for range 32 {
 			wg.Go(func() {
-				if got := p.predict(ctx, t); got != `{"ticker":"AAPL","model_version":"v1"}` {
+				if got := p.predict(ctx); got != `{"ticker":"AAPL","model_version":"v1"}` {
 					t.Errorf("answer %s", got)
 				}
 			})
@@ -220,7 +241,7 @@ func TestServingNoticeReachesTheOtherFirstLevel(t *testing.T) {
 	}
 	v1 := `{"ticker":"AAPL","model_version":"v1"}`
 	for range 3 {
-		if got := other.predict(ctx, t); got != v1 {
+		if got := other.predict(ctx); got != v1 {
 			t.Fatalf("before the training: %s", got)
 		}
 	}
@@ -248,7 +269,7 @@ func TestServingNoticeReachesTheOtherFirstLevel(t *testing.T) {
 	awaitCond(ctx, t, "the serving notice reached the other's first level", func() bool {
 		return other.obs.get("invalidated notice") > before
 	})
-	if got := other.predict(ctx, t); got != `{"ticker":"AAPL","model_version":"v2"}` {
+	if got := other.predict(ctx); got != `{"ticker":"AAPL","model_version":"v2"}` {
 		t.Fatalf("after the serving notice the other replica answered %s", got)
 	}
 }

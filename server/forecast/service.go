@@ -120,11 +120,16 @@ func (s *Service) predict(ctx context.Context, model string, fromCache bool) (js
 		}
 		s.obs.CacheMiss("prediction")
 	}
-	// Identical concurrent misses (and no-cache requests) share one call
-	// (cache.Predictions.Compute), across replicas too.
-	pred, err := s.cache.Compute(ctx, model, !fromCache, func(ctx context.Context) (json.RawMessage, error) {
-		return s.forecast(ctx, model)
-	})
+	var pred json.RawMessage
+	var err error
+	if fromCache {
+		// Identical concurrent misses share one call, across replicas too.
+		pred, err = s.cache.Compute(ctx, model, func(ctx context.Context) (json.RawMessage, error) {
+			return s.forecast(ctx, model)
+		})
+	} else {
+		pred, err = s.forecast(ctx, model)
+	}
 	if err == nil || !errors.Is(err, pyapi.ErrModelMissing) {
 		s.obs.Prediction(kind, time.Since(start), err)
 	}
