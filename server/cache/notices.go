@@ -42,6 +42,14 @@ func (p *Predictions) announce(ctx context.Context, n notice) error {
 	return nil
 }
 
+// Drop drops this process's first-level copy of model: its serving pointer
+// was found moved without a notice (forecast.Service's catch-up).
+func (p *Predictions) Drop(model string) {
+	if p.local != nil {
+		p.local.invalidate(Key(model))
+	}
+}
+
 // Listen keeps the first level current until ctx ends: it subscribes to
 // InvalidationChannel and to channels (the serving notices, whose moves make
 // a model's entries stale), drops a model's copy on each notice naming it,

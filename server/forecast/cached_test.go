@@ -273,3 +273,38 @@ func TestServingNoticeReachesTheOtherFirstLevel(t *testing.T) {
 		t.Fatalf("after the serving notice the other replica answered %s", got)
 	}
 }
+
+// A pointer that moved without a notice reaching this replica is found by its
+// periodic read of the pointers, which drops the first level's copy too.
+func TestCatchUpDropsAnUnannouncedMove(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a timing
+	defer cancel()
+	st := storetest.Backend{Name: "redis", URL: storetest.StartRedis(t)}.Open(t)
+	p := newProcess(ctx, t, st, "v1")
+	set := func(v string) {
+		t.Helper()
+		ptr, _ := json.Marshal(forecast.ServingPointer{Version: v, Updated: time.Now()})
+		if err := st.Set(ctx, "serving:AAPL", ptr, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("v1")
+	p.svc.Follow(ctx, st, st.(store.Notifier), 50*time.Millisecond)
+	awaitCond(ctx, t, "the first level answers", func() bool { return p.obs.get("live true") > 0 })
+	for range 3 {
+		if got := p.predict(ctx); got != `{"ticker":"AAPL","model_version":"v1"}` {
+			t.Fatalf("before the move: %s", got)
+		}
+	}
+	if p.obs.get("local hit") == 0 {
+		t.Fatal("never answered from the first level")
+	}
+	set("v2") // no notice
+	awaitCond(ctx, t, "the catch-up loaded v2", func() bool {
+		s := p.svc.Serving()
+		return len(s) == 1 && s[0].Version == "v2"
+	})
+	if got := p.predict(ctx); got != `{"ticker":"AAPL","model_version":"v2"}` {
+		t.Fatalf("after the catch-up: %s", got)
+	}
+}

@@ -116,6 +116,9 @@ func (s *Service) adopt(ctx context.Context, model, version string, retry bool) 
 	if cur.Version == version || (cur.Refused == version && !retry) {
 		return
 	}
+	// A pointer that moved unannounced (a notice lost on the way) reaches the
+	// prediction cache's first level here, at the latest on the next catch-up.
+	s.cache.Drop(model)
 	out, err := s.client.LoadServing(ctx, model, version)
 	cur.Model = model
 	switch {
