@@ -5,11 +5,14 @@ import re
 import shutil
 
 import numpy as np
+import orjson
 import pytest
+from conftest import make_settings
 
-from stockagent import errors
+from stockagent import errors, tickers
 from stockagent.forecast import backtest_results, predict, train
 from stockagent.forecast.registry import Registry
+from stockagent.market import prices as market_prices
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -147,3 +150,39 @@ def test_summary_names_the_newest_stored_backtest(with_parent):
     lstm = [{"horizon": h, "forecaster": "lstm", "coverage": {"80": c}} for h, c in ((1, 0.78), (5, 0.80))]
     backtest_results.save(with_parent.models_dir, "parent", {"forecasters": ["lstm"]}, {**baselines, "scores": lstm})
     assert pred.forecast("parent")["summary"].endswith("80% band held 79% (backtest 2023-01\u20132023-12).")
+
+
+def test_encoded_answer_equals_the_fresh_one_and_follows_changes(with_parent, tmp_path):
+    """The server's encoded answer, whose parts around the forecast rows are encoded once, is the
+    answer built whole, key order included, and it follows new prices, a new serving version and a
+    new summary from the next call on."""
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    name = tickers.stem("^GSPC") + ".csv"
+    lines = (market_prices.BUNDLED_DIR / name).read_text().splitlines(keepends=True)
+    (folder / name).write_text("".join(lines[:-1]))  # a day short of the bundled history
+    s = make_settings(with_parent.data_dir, prices_dir=folder)
+    pred = predict.Predictor(s)
+
+    def same() -> dict:
+        fresh = pred.forecast("parent")
+        assert json.dumps(orjson.loads(pred.forecast_json("parent"))) == json.dumps(fresh)
+        return fresh
+
+    first = same()
+    frame = pred._frames["parent"]
+    assert same() == first and pred._frames["parent"] is frame  # reused while nothing changed
+
+    (folder / name).write_text("".join(lines))  # a new day of prices
+    assert same()["last_date"] == "2024-12-31" != first["last_date"]
+
+    reg = Registry.from_settings(s)
+    version = reg.new_version("parent")
+    shutil.copytree(reg.root / "parent" / first["model_version"], reg.root / "parent" / version)
+    reg.set_serving("parent", version)
+    assert same()["model_version"] == version
+
+    span = {"first_origin": "2023-01-03", "last_outcome": "2023-12-29"}
+    lstm = [{"horizon": 1, "forecaster": "lstm", "coverage": {"80": 0.78}}]
+    backtest_results.save(s.models_dir, "parent", {"forecasters": ["lstm"]}, {"scores": lstm, "data_range": span})
+    assert "backtest 2023-01" in same()["summary"]

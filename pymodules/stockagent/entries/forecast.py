@@ -159,9 +159,9 @@ def load_serving(req: SetServingRequest) -> LoadServingResponse:
 
 
 @entry(lane="inference", request=TickerRequest, raises=(errors.NotFound, errors.ModelMissing, errors.Unavailable))
-def predict(req: TickerRequest) -> dict[str, Any]:
+def predict(req: TickerRequest) -> bytes:
     """The forecast of the parent or a child model (NotFound before ModelMissing)."""
-    return _predictor(settings.load()).forecast(req.ticker)
+    return _predictor(settings.load()).forecast_json(req.ticker)
 
 
 @entry(lane="inference", request=TickerRequest, raises=(errors.NotFound, errors.ModelMissing, errors.Unavailable))

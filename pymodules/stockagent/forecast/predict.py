@@ -7,7 +7,9 @@ shared serving pointer moved). Either way a version is loaded first and switched
 loaded: a version that cannot be loaded is refused and the previous one keeps serving.
 Prices and their features are cached in memory by file (market/prices.py) and the trading calendar
 by day (market/calendar.py), so a forecast costs one LSTM pass over one window plus building the
-answer: no file reads and no pandas.
+answer: no file reads and no pandas. The server's form (:meth:`Predictor.forecast_json`) encodes only
+the forecast rows per call; the rest of the answer is encoded once per prices, model version and
+summary.
 
 The answer (docs/api.md) plus our fields: ``model_version``, ``data_as_of`` (the last market day the
 forecast rests on), ``data_source``, per row ``close_low``/``close_high`` (the 80% band) and
@@ -27,6 +29,7 @@ import logging
 import threading
 
 import numpy as np
+import orjson
 import torch
 
 from .. import errors, tickers
@@ -61,11 +64,11 @@ class _Loaded:
     summary: str  # summary.line of meta and the newest stored backtest
     backtests: str | None  # backtest_results.stamp the summary was made at
 
-    def half_widths(self, inputs: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
+    def half_widths(self, scale: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
         """``(m, 63)`` half-widths in log-return units of the band ``q`` (default: the 80% one) for
-        windows with these ``inputs``: wider where the window's market was more volatile."""
+        windows of ``intervals.scale`` ``scale``: wider where the window's market was more volatile."""
         q = self.q if q is None else q
-        return q * intervals.scale(inputs) if self.scaled else np.broadcast_to(q, (len(inputs), len(q)))
+        return q * scale if self.scaled else np.broadcast_to(q, (len(scale), len(q)))
 
 
 class Predictor:
@@ -76,7 +79,9 @@ class Predictor:
         self.registry = Registry.from_settings(settings)
         self.device = settings.torch_device()
         self._loaded: dict[str, _Loaded] = {}
-        self._windows: dict[str, tuple[market_prices.Prices, Windows]] = {}  # symbol -> (prices, latest window)
+        # symbol -> (prices, latest window, its intervals.scale)
+        self._windows: dict[str, tuple[market_prices.Prices, Windows, np.ndarray]] = {}
+        self._frames: dict[str, _Frame] = {}  # ref -> the encoded parts of its answer that are not the forecast
         self._lock = threading.Lock()
 
     def model(self, model_id: str) -> _Loaded:
@@ -203,8 +208,9 @@ class Predictor:
         loaded = self.model(tickers.model_id(ref))
         cached = self._windows.get(symbol)
         if cached is None or cached[0] is not prices:  # prices.load returns a new object when the file changed
-            cached = self._windows[symbol] = (prices, latest_window(prices))
-        return Inputs(ref, symbol, prices, cached[1], loaded)
+            window = latest_window(prices)
+            cached = self._windows[symbol] = (prices, window, intervals.scale(window.inputs))
+        return Inputs(ref, symbol, prices, cached[1], cached[2], loaded)
 
     def past_forecasts(self, ref: str, count: int = PAST_FORECASTS) -> dict:
         """What the serving version forecast at ``count`` of its evaluation's held-out cut-offs
@@ -225,7 +231,7 @@ class Predictor:
         picked = test.take(np.unique(np.linspace(0, len(test) - 1, min(count, len(test))).round().astype(int)))
         evaluated = self._forecaster(self.registry.load(tickers.model_id(ref), i.loaded.version, evaluated=True))
         pred = shrinkage.apply(evaluated.predict(picked), i.loaded.shrink)  # (k, 63, 5)
-        low, high = bounds(pred, i.loaded.half_widths(picked.inputs))
+        low, high = bounds(pred, i.loaded.half_widths(intervals.scale(picked.inputs)))
         to_close = picked.close[:, None]
         closes = to_close * np.exp(pred[..., CLOSE])
         lows, highs = to_close * np.exp(low), to_close * np.exp(high)
@@ -261,13 +267,28 @@ class Predictor:
         }
 
     def forecast(self, ref: str) -> dict:
-        """The prediction for ``ref``; raises as :meth:`inputs`."""
+        """The prediction for ``ref``, built whole; raises as :meth:`inputs`."""
+        i, cols, volumes = self._run(ref)
+        return answer(i, cols, volumes)
+
+    def forecast_json(self, ref: str) -> bytes:
+        """:meth:`forecast` encoded as JSON, the form the server sends: only the 63 forecast rows are
+        encoded per call; the rest comes encoded from the last call with the same prices, model
+        version and summary (:class:`_Frame`)."""
+        i, cols, volumes = self._run(ref)
+        frame = self._frames.get(ref)
+        if frame is None or not frame.fits(i, len(cols)):
+            frame = self._frames[ref] = _Frame.of(i, len(cols))
+        return frame.encode(cols, volumes)
+
+    def _run(self, ref: str) -> tuple[Inputs, np.ndarray, np.ndarray]:
+        """The inputs of ``ref`` and its forecast's :func:`price_columns` (one forecast's)."""
         i = self.inputs(ref)
         pred = i.loaded.forecaster.predict(i.window)  # (1, 63, 5) log-ratios to the last close; log volume
         cols, volumes, finite = price_columns([i], pred)
         if not finite[0]:
             raise ValueError(f"the model for {i.symbol} produced non-finite values")
-        return answer(i, cols[0], volumes[0])
+        return i, cols[0], volumes[0]
 
 
 def _reason(exc: Exception) -> str:
@@ -282,6 +303,7 @@ class Inputs:
     symbol: str
     prices: market_prices.Prices
     window: Windows
+    scale: np.ndarray  # (1, 63) intervals.scale of the window
     loaded: _Loaded
 
 
@@ -299,7 +321,7 @@ def price_columns(inputs: list[Inputs], pred: np.ndarray) -> tuple[np.ndarray, n
     """
     close_t = np.array([i.window.close[0] for i in inputs], dtype=np.float64)[:, None]  # (n, 1)
     volume_ref = np.array([i.window.volume_ref[0] for i in inputs], dtype=np.float64)[:, None]
-    q = np.concatenate([i.loaded.half_widths(i.window.inputs) for i in inputs])  # (n, 63) 80% half-widths
+    q = np.concatenate([i.loaded.half_widths(i.scale) for i in inputs])  # (n, 63) 80% half-widths
     with_95 = all(i.loaded.q95 is not None for i in inputs)
     pred = shrinkage.apply(pred, np.stack([i.loaded.shrink for i in inputs]))  # the serving choice
     ohlc = close_t[..., None] * np.exp(pred[..., :4])  # (n, 63, 4)
@@ -308,7 +330,7 @@ def price_columns(inputs: list[Inputs], pred: np.ndarray) -> tuple[np.ndarray, n
     low = np.minimum(ohlc[..., 2], np.minimum(open_, close))
     bands = [close_t * np.exp(pred[..., 3] - q), close_t * np.exp(pred[..., 3] + q)]
     if with_95:
-        q95 = np.concatenate([i.loaded.half_widths(i.window.inputs, i.loaded.q95) for i in inputs])
+        q95 = np.concatenate([i.loaded.half_widths(i.scale, i.loaded.q95) for i in inputs])
         bands += [close_t * np.exp(pred[..., 3] - q95), close_t * np.exp(pred[..., 3] + q95)]
     cols = np.stack([open_, high, low, close, *bands], axis=1).round(4)  # (n, 6 or 8, 63)
     volume = np.exp(pred[..., 4] + volume_ref)
@@ -323,24 +345,17 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
     list each) in place of ``predictions`` and its views, and no 90-day history. The numbers are the
     same; a batch of 100 is built and encoded in a fifth of the time.
     """
-    prices, loaded = i.prices, i.loaded
-    days = calendar.sessions_after(prices.last_date, HORIZON)
-    volumes = volumes.tolist()
-    names = COLUMNS + (BANDS_95 if len(cols) > len(COLUMNS) else ())
-    out = {
-        "ticker": i.symbol,
-        "model": tickers.model_id(i.ref),
-        "last_date": prices.last_date,
-        "future_window_days": HORIZON,
-        "next_business_days": list(days[:5]),
-    }
+    days = calendar.sessions_after(i.prices.last_date, HORIZON)
+    names = _names(len(cols))
+    out = _head(i, days)
     if compact:
-        out["forecast"] = {"date": list(days), **dict(zip(names, cols.tolist(), strict=True)), "volume": volumes}
+        out["forecast"] = {
+            "date": list(days),
+            **dict(zip(names, cols.tolist(), strict=True)),
+            "volume": volumes.tolist(),
+        }
     else:
-        rows = []
-        for d, values, v in zip(days, cols.T.tolist(), volumes, strict=True):
-            row = dict(zip(names, values, strict=True))
-            rows.append({"date": d, **{k: row.pop(k) for k in ("open", "high", "low", "close")}, "volume": v, **row})
+        rows = _rows(days, cols, volumes)
         out["predictions"] = {
             "next_day": rows[0],
             "week": rows[:5],
@@ -348,23 +363,114 @@ def answer(i: Inputs, cols: np.ndarray, volumes: np.ndarray, compact: bool = Fal
             "quarter": rows,
             "full_forecast": rows,
         }
-        out["history"] = _history(prices)
-    out.update(
-        {
-            "model_version": loaded.version,
-            "data_as_of": prices.last_date,
-            "data_source": prices.source,
-            "interval": {
-                "coverage_target": loaded.evaluation["interval_coverage_target"],
-                "fields": ["close_low", "close_high"],
-                **({"fields_95": list(BANDS_95)} if len(names) > len(COLUMNS) else {}),
-            },
-            "evaluation": loaded.evaluation,
-            "summary": loaded.summary,
-            "disclaimer": DISCLAIMER,
-        }
-    )
+        out["history"] = _history(i.prices)
+    out.update(_tail(i, names))
     return out
+
+
+def _names(columns: int) -> tuple[str, ...]:
+    """The names of :func:`price_columns`' columns, given how many there are."""
+    return COLUMNS + (BANDS_95 if columns > len(COLUMNS) else ())
+
+
+ROW_KEYS = ("date", "open", "high", "low", "close", "volume")  # a prediction row's keys; its bands follow
+
+
+def _rows(days: tuple[str, ...], cols: np.ndarray, volumes: np.ndarray) -> list[dict]:
+    """The prediction rows: ``{date, open, high, low, close, volume}`` then the bands' bounds."""
+    keys = ROW_KEYS + _names(len(cols))[4:]
+    return [
+        dict(zip(keys, (d, *values[:4], v, *values[4:]), strict=True))
+        for d, values, v in zip(days, cols.T.tolist(), volumes.tolist(), strict=True)
+    ]
+
+
+def _head(i: Inputs, days: tuple[str, ...]) -> dict:
+    """The prediction's fields before the forecast."""
+    return {
+        "ticker": i.symbol,
+        "model": tickers.model_id(i.ref),
+        "last_date": i.prices.last_date,
+        "future_window_days": HORIZON,
+        "next_business_days": list(days[:5]),
+    }
+
+
+def _tail(i: Inputs, names: tuple[str, ...]) -> dict:
+    """The prediction's fields after the forecast and its history."""
+    loaded = i.loaded
+    return {
+        "model_version": loaded.version,
+        "data_as_of": i.prices.last_date,
+        "data_source": i.prices.source,
+        "interval": {
+            "coverage_target": loaded.evaluation["interval_coverage_target"],
+            "fields": ["close_low", "close_high"],
+            **({"fields_95": list(BANDS_95)} if len(names) > len(COLUMNS) else {}),
+        },
+        "evaluation": loaded.evaluation,
+        "summary": loaded.summary,
+        "disclaimer": DISCLAIMER,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frame:
+    """A prediction's JSON around its forecast rows, encoded once: it changes only with the prices
+    (their object: a changed file is a new one), the model version (a new :class:`_Loaded`) and
+    the summary. :meth:`encode` then encodes just the 63 rows, each once for all five views."""
+
+    prices: market_prices.Prices
+    loaded: _Loaded
+    summary: str
+    columns: int
+    dates: list[bytes]  # per row '{"date":"…",'
+    row: bytes  # the rest of a row, with %b for each number: '"open":%b,…,"volume":%b,…}'
+    head: bytes  # '{"ticker":…,"next_business_days":[…],"predictions":'
+    tail: bytes  # ',"history":[…],"model_version":…}'
+
+    @classmethod
+    def of(cls, i: Inputs, columns: int) -> _Frame:
+        days = calendar.sessions_after(i.prices.last_date, HORIZON)
+        names = _names(columns)
+        dates = [b'{"date":' + orjson.dumps(d) + b"," for d in days]
+        row = b",".join(orjson.dumps(k) + b":%b" for k in ROW_KEYS[1:] + names[4:]) + b"}"
+        head = orjson.dumps(_head(i, days))[:-1] + b',"predictions":'
+        tail = b"," + orjson.dumps({"history": _history(i.prices), **_tail(i, names)})[1:]
+        return cls(i.prices, i.loaded, i.loaded.summary, columns, dates, row, head, tail)
+
+    def fits(self, i: Inputs, columns: int) -> bool:
+        return (
+            self.prices is i.prices
+            and self.loaded is i.loaded
+            and self.summary == i.loaded.summary
+            and self.columns == columns
+        )
+
+    def encode(self, cols: np.ndarray, volumes: np.ndarray) -> bytes:
+        """The answer with these :func:`price_columns` (as :func:`answer` builds it, encoded)."""
+        table = [(*r[:4], v, *r[4:]) for r, v in zip(cols.T.tolist(), volumes.tolist(), strict=True)]
+        # Numbers hold no ',', '[' or ']': one encoding of the table splits into rows, a row into its numbers.
+        numbers = orjson.dumps(table)[2:-2].split(b"],[")
+        rows = [date + self.row % tuple(n.split(b",")) for date, n in zip(self.dates, numbers, strict=True)]
+        quarter = b"[" + b",".join(rows) + b"]"
+        return b"".join(
+            (
+                self.head,
+                b'{"next_day":',
+                rows[0],
+                b',"week":[',
+                b",".join(rows[:5]),
+                b'],"month":[',
+                b",".join(rows[:21]),
+                b'],"quarter":',
+                quarter,
+                b',"full_forecast":',
+                quarter,
+                b"}",
+                self.tail,
+            )
+        )
 
 
 def _digest(module: torch.nn.Module) -> str:
