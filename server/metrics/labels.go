@@ -29,6 +29,8 @@ var (
 	cacheNames       = []string{"prediction", "semantic", "news"}
 	trainingKinds    = []string{"parent", "child"}
 	trainingStatuses = []string{"completed", "failed", "cancelled"}
+	// the analyst graph's nodes that call the LLM (pymodules/stockagent/agent/graph.py)
+	agentNodes = []string{"performance_analyst", "news_analyst", "writer", "critic", "answer"}
 )
 
 // pick returns the element of set equal to v, or "other". It returns the

@@ -31,6 +31,11 @@
 //	stockagent_bridge_busy_workers{lane}
 //	stockagent_llm_duration_seconds
 //	stockagent_llm_tokens_total{kind}                    kind prompt|completion
+//	stockagent_llm_node_duration_seconds{node}           node performance_analyst|news_analyst|writer|critic|answer
+//	stockagent_llm_node_wait_seconds{node}
+//	stockagent_llm_node_first_token_seconds{node}
+//	stockagent_llm_node_prompt_tokens_per_second{node}
+//	stockagent_llm_node_generation_tokens_per_second{node}
 //	stockagent_analyses_relayed_total{outcome}           outcome answered|failed
 //	stockagent_drift_score{kind}
 //	stockagent_drift_health_level{kind}
@@ -85,7 +90,13 @@ type Metrics struct {
 	// the analyst's LLM (llm.go)
 	llmDuration prometheus.Histogram
 	llmTokens   *prometheus.CounterVec // kind: prompt, completion
-	relayed     *prometheus.CounterVec // outcome: answered, failed
+	// per agent node that called the LLM (label node)
+	nodeDuration       *prometheus.HistogramVec
+	nodeWait           *prometheus.HistogramVec
+	nodeFirstToken     *prometheus.HistogramVec
+	nodePromptRate     *prometheus.HistogramVec
+	nodeGenerationRate *prometheus.HistogramVec
+	relayed            *prometheus.CounterVec // outcome: answered, failed
 
 	// training, tasks, stores and limits (training.go)
 	trainingStatus   *prometheus.GaugeVec     // kind
@@ -223,6 +234,24 @@ func New(reg *prometheus.Registry) *Metrics {
 	}, []string{"kind"})
 	m.llmTokens.WithLabelValues("prompt")
 	m.llmTokens.WithLabelValues("completion")
+	perNode := func(name, help string, buckets []float64) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"node"})
+	}
+	m.nodeDuration = perNode("stockagent_llm_node_duration_seconds",
+		"Time of an agent node that called the LLM, waiting included, by node.", nodeBuckets)
+	m.nodeWait = perNode("stockagent_llm_node_wait_seconds",
+		"Time an agent node waited for the in-process model while another node's call held it, by node.", nodeBuckets)
+	m.nodeFirstToken = perNode("stockagent_llm_node_first_token_seconds",
+		"Time from an agent node's start to its first generated token (in-process model), by node.", nodeBuckets)
+	m.nodePromptRate = perNode("stockagent_llm_node_prompt_tokens_per_second",
+		"Prompt tokens an agent node's model evaluated per second, a reused prefix not counted (in-process model), by node.", tokenRateBuckets)
+	m.nodeGenerationRate = perNode("stockagent_llm_node_generation_tokens_per_second",
+		"Tokens an agent node's model generated per second after the first (in-process model), by node.", tokenRateBuckets)
+	for _, n := range agentNodes {
+		for _, h := range []*prometheus.HistogramVec{m.nodeDuration, m.nodeWait, m.nodeFirstToken, m.nodePromptRate, m.nodeGenerationRate} {
+			h.WithLabelValues(n)
+		}
+	}
 	m.relayed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stockagent_analyses_relayed_total",
 		Help: "Analyses this replica handed to a process that takes work and relayed the reply of, by outcome.",
@@ -253,6 +282,7 @@ func New(reg *prometheus.Registry) *Metrics {
 	reg.MustRegister(
 		m.driftScore, m.driftLevel, m.driftModels,
 		m.llmDuration, m.llmTokens, m.relayed,
+		m.nodeDuration, m.nodeWait, m.nodeFirstToken, m.nodePromptRate, m.nodeGenerationRate,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,
