@@ -122,7 +122,8 @@ def test_in_process_generation_stops_between_tokens():
 def test_in_process_model_reads_a_shared_prefix_once():
     chat = llm.select(Settings(llm_timeout=120), threads=1)
     facts = {**tools.forecast_facts(make_prediction()), "drift": None}
-    system = {"role": "system", "content": prompts.ANALYST_SYSTEM.format(ticker="TEST", facts=tools.format_facts(facts))}
+    text = prompts.ANALYST_SYSTEM.format(ticker="TEST", facts=tools.format_facts(facts))
+    system = {"role": "system", "content": text}
     shared = chat.count_tokens(system["content"])
     other = [{"role": "system", "content": "You write short poems."}, {"role": "user", "content": "One line on rain."}]
     chat.invoke(other, max_tokens=4, temperature=0.2)  # whatever the context held before, now it holds this

@@ -234,19 +234,33 @@ func New(reg *prometheus.Registry) *Metrics {
 	}, []string{"kind"})
 	m.llmTokens.WithLabelValues("prompt")
 	m.llmTokens.WithLabelValues("completion")
-	perNode := func(name, help string, buckets []float64) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"node"})
-	}
-	m.nodeDuration = perNode("stockagent_llm_node_duration_seconds",
-		"Time of an agent node that called the LLM, waiting included, by node.", nodeBuckets)
-	m.nodeWait = perNode("stockagent_llm_node_wait_seconds",
-		"Time an agent node waited for the in-process model while another node's call held it, by node.", nodeBuckets)
-	m.nodeFirstToken = perNode("stockagent_llm_node_first_token_seconds",
-		"Time from an agent node's start to its first generated token (in-process model), by node.", nodeBuckets)
-	m.nodePromptRate = perNode("stockagent_llm_node_prompt_tokens_per_second",
-		"Prompt tokens an agent node's model evaluated per second, a reused prefix not counted (in-process model), by node.", tokenRateBuckets)
-	m.nodeGenerationRate = perNode("stockagent_llm_node_generation_tokens_per_second",
-		"Tokens an agent node's model generated per second after the first (in-process model), by node.", tokenRateBuckets)
+	// Declared one by one, each Name a literal: deploy/deploytest reads the names from this source.
+	byNode := []string{"node"}
+	m.nodeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_duration_seconds",
+		Help:    "Time of an agent node that called the LLM, waiting included, by node.",
+		Buckets: nodeBuckets,
+	}, byNode)
+	m.nodeWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_wait_seconds",
+		Help:    "Time an agent node waited for the in-process model while another node's call held it, by node.",
+		Buckets: nodeBuckets,
+	}, byNode)
+	m.nodeFirstToken = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_first_token_seconds",
+		Help:    "Time from an agent node's start to its first generated token (in-process model), by node.",
+		Buckets: nodeBuckets,
+	}, byNode)
+	m.nodePromptRate = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_prompt_tokens_per_second",
+		Help:    "Prompt tokens an agent node's model computed per second, a reused prefix not counted (in-process model), by node.",
+		Buckets: tokenRateBuckets,
+	}, byNode)
+	m.nodeGenerationRate = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_generation_tokens_per_second",
+		Help:    "Tokens an agent node's model generated per second after the first (in-process model), by node.",
+		Buckets: tokenRateBuckets,
+	}, byNode)
 	for _, n := range agentNodes {
 		for _, h := range []*prometheus.HistogramVec{m.nodeDuration, m.nodeWait, m.nodeFirstToken, m.nodePromptRate, m.nodeGenerationRate} {
 			h.WithLabelValues(n)
