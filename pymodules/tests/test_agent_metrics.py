@@ -103,3 +103,15 @@ def test_the_log_line_says_where_the_time_went(tmp_path, caplog):
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("analyst TEST"))
     assert f"({3 * TimedChat.EVALUATED} evaluated)" in line
     assert "writer " in line and "wait 0.05s" in line and "tok/s" in line and "first token" in line
+
+
+def test_llama_cpp_counters_read_as_decoded_tokens():
+    from types import SimpleNamespace
+
+    from stockagent.llm.chat import _decoded
+
+    counters = SimpleNamespace  # llama_perf_context_data's fields that count
+    assert _decoded(counters(n_p_eval=120, t_p_eval_ms=80.0, n_eval=30, t_eval_ms=400.0)) == 150
+    # llama.cpp reports a count of 0 as 1 (its floor against division by zero); its time is then 0
+    assert _decoded(counters(n_p_eval=1, t_p_eval_ms=0.0, n_eval=12, t_eval_ms=90.0)) == 12
+    assert _decoded(counters(n_p_eval=1, t_p_eval_ms=0.0, n_eval=1, t_eval_ms=0.0)) == 0

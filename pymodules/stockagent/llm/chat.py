@@ -202,7 +202,7 @@ class LlamaCppChat:
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
-        import llama_cpp
+        from llama_cpp import LogitsProcessorList, llama_perf_context, llama_perf_context_reset
 
         sampled = 0
 
@@ -217,7 +217,7 @@ class LlamaCppChat:
         with self._lock:
             waited = time.perf_counter() - called
             llama = self._get()
-            llama_cpp.llama_perf_context_reset(llama.ctx)
+            llama_perf_context_reset(llama.ctx)  # llama.cpp's own counters, read below
             started = time.perf_counter()
             deadline = time.monotonic() + self.timeout
             try:
@@ -229,7 +229,7 @@ class LlamaCppChat:
                     repeat_penalty=self.repeat_penalty,
                     response_format=None if schema is None else {"type": "json_object", "schema": dict(schema)},
                     stream=True,
-                    logits_processor=llama_cpp.LogitsProcessorList([count]),
+                    logits_processor=LogitsProcessorList([count]),
                 )
                 first = next(gen, None)  # the prompt is evaluated here: a prompt too long fails now
                 first_at = time.perf_counter()
@@ -255,7 +255,8 @@ class LlamaCppChat:
             # but the last one when max_tokens cut the answer, all but the end token otherwise.
             completion = sampled - (1 if finish == "stop" else 0)
             prompt = llama.n_tokens - completion + (1 if finish == "length" else 0)
-            evaluated = _decoded(llama_cpp.llama_perf_context(llama.ctx)) - (llama.n_tokens - prompt)
+            # What llama.cpp decoded: the prompt after the prefix it kept, and the answer fed back.
+            evaluated = _decoded(llama_perf_context(llama.ctx)) - (llama.n_tokens - prompt)
             ended = time.perf_counter()
         if stopped == "cancelled":
             raise errors.Cancelled("cancelled by the caller while the LLM was writing")
