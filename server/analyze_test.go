@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"stockagent/pybridge/pybridgetest"
+	"stockagent/server/metrics"
 	"stockagent/server/pyapi"
 	"stockagent/server/servertest"
 	"stockagent/server/vectorstore/qdranttest"
@@ -117,6 +118,7 @@ type analysisAnswer struct {
 	LLM struct {
 		Provider string `json:"provider"`
 	} `json:"llm"`
+	Nodes []metrics.AgentNode `json:"nodes"`
 }
 
 // checkAnalysis runs /analyze three times: an analysis, the same request
@@ -131,6 +133,7 @@ func checkAnalysis(t *testing.T, srv *server, provider string) {
 		len(first.Predictions.FullForecast) != 63 || first.NewsSentiment == "" {
 		t.Fatalf("first analysis: %+v", first)
 	}
+	checkNodeMetrics(t, srv, first, provider == "llama-cpp")
 	calls := llmCalls(t, srv)
 	second := analyze(t, srv, `{"ticker":"AAPL"}`)
 	if !second.Cached || second.FinalReport != first.FinalReport {
@@ -144,6 +147,48 @@ func checkAnalysis(t *testing.T, srv *server, provider string) {
 	answered := follow.Answer != "" || slices.ContainsFunc(follow.LeftOut, func(n string) bool { return strings.HasPrefix(n, "answer: ") })
 	if follow.Cached || !answered || llmCalls(t, srv) != calls+1 {
 		t.Fatalf("a question must be answered by the agent: cached=%v answer=%q left_out=%q", follow.Cached, follow.Answer, follow.LeftOut)
+	}
+}
+
+// checkNodeMetrics checks an analysis's nodes against the per-node
+// histograms of /metrics: the writer is observed as many times as the answer
+// has writer nodes, and its timings only where the model measured them (in
+// process): then its rates are positive and it read less of its prompt than
+// the prompt holds (the facts' prefix came from the model's cache).
+func checkNodeMetrics(t *testing.T, srv *server, a analysisAnswer, measured bool) {
+	t.Helper()
+	var writers []metrics.AgentNode
+	for _, n := range a.Nodes {
+		if n.Node == "writer" {
+			writers = append(writers, n)
+		}
+	}
+	if len(writers) == 0 {
+		t.Fatalf("no writer among the nodes: %+v", a.Nodes)
+	}
+	series := func(name string) float64 {
+		return srv.metric(t, "stockagent_llm_node_"+name+`_count{node="writer"}`)
+	}
+	timed := 0.0
+	if measured {
+		timed = float64(len(writers))
+	}
+	for name, want := range map[string]float64{
+		"duration_seconds": float64(len(writers)), "wait_seconds": float64(len(writers)),
+		"first_token_seconds": timed, "prompt_tokens_per_second": timed, "generation_tokens_per_second": timed,
+	} {
+		if got := series(name); got != want {
+			t.Errorf("stockagent_llm_node_%s{node=writer} counts %v observations, want %v", name, got, want)
+		}
+	}
+	for _, w := range writers {
+		if (w.FirstTokenSeconds != nil) != measured || (w.PromptTokensPerSecond != nil) != measured {
+			t.Errorf("writer %+v: timings present %v, want %v", w, w.FirstTokenSeconds != nil, measured)
+		}
+		if measured && (*w.PromptTokensPerSecond <= 0 || *w.GenerationTokensPerSecond <= 0 ||
+			w.PromptTokensEvaluated <= 0 || w.PromptTokensEvaluated >= w.PromptTokens) {
+			t.Errorf("writer %+v: want positive rates and a prompt read in part", w)
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ from stockagent.llm import ScriptedChat
 from stockagent.llm.chat import estimate_tokens
 from stockagent.settings import Settings
 
-N_CTX = 900
+N_CTX = 1100  # the shared facts prefix (about 600 estimated tokens) and a little room for each node
 LONG_HEADLINES = [
     {"title": f"Headline {i}: " + "Ünïcödé ñews " * 14, "publisher": "Wire", "url": "", "published": ""}
     for i in range(50)

@@ -18,7 +18,7 @@ from agent_fakes import HEADLINES, INJECTION, make_prediction
 from conftest import free_port
 
 from stockagent import errors, llm
-from stockagent.agent import fields, report, runner, tools
+from stockagent.agent import fields, prompts, report, runner, tools
 from stockagent.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -77,6 +77,17 @@ def test_in_process_llama_cpp_through_the_entry_function(tmp_path, load_env):
     out = json.loads(entries.analyze(json.dumps(req).encode()))
     assert_structure(out, "llama-cpp")
     assert out["llm"]["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    calls = [n for n in out["nodes"] if n["prompt_tokens"]]
+    for n in calls:  # the in-process model measures every call
+        assert 0 < n["prompt_tokens_evaluated"] <= n["prompt_tokens"], n
+        assert n["prompt_tokens_per_second"] > 0 and n["generation_tokens_per_second"] > 0, n
+        assert n["wait_seconds"] <= n["first_token_seconds"] <= n["seconds"], n
+    # the two analysts and the writer share the facts' prefix: after the first call of the report,
+    # each reads only its own part (llama.cpp's counters)
+    first = min(n["prompt_tokens"] - n["prompt_tokens_evaluated"] for n in calls if n["node"] != "answer")
+    assert first < 16, calls  # the first node read its prompt (only the chat template's start was cached)
+    writer = next(n for n in calls if n["node"] == "writer")
+    assert writer["prompt_tokens_evaluated"] < writer["prompt_tokens"] - 100, writer
     # The answer is shown only once it passed the fields' checks; else left_out says why.
     facts = {**tools.forecast_facts(req["prediction"]), "drift": None}
     if out["answer"]:
@@ -106,6 +117,22 @@ def test_in_process_generation_stops_between_tokens():
         chat.timeout = timeout
     text, usage = chat.invoke(messages, max_tokens=8, temperature=0.2)
     assert text and usage["completion_tokens"] == 8 and usage["prompt_tokens"] > 5
+
+
+def test_in_process_model_reads_a_shared_prefix_once():
+    chat = llm.select(Settings(llm_timeout=120), threads=1)
+    facts = {**tools.forecast_facts(make_prediction()), "drift": None}
+    text = prompts.ANALYST_SYSTEM.format(ticker="TEST", facts=tools.format_facts(facts))
+    system = {"role": "system", "content": text}
+    shared = chat.count_tokens(system["content"])
+    other = [{"role": "system", "content": "You write short poems."}, {"role": "user", "content": "One line on rain."}]
+    chat.invoke(other, max_tokens=4, temperature=0.2)  # whatever the context held before, now it holds this
+    _, first = chat.invoke([system, {"role": "user", "content": "Name the ticker."}], max_tokens=4, temperature=0.2)
+    _, second = chat.invoke([system, {"role": "user", "content": "Is it up or down?"}], max_tokens=4, temperature=0.2)
+    assert first["prompt_evaluated"] > shared, first  # all but the chat template's first tokens
+    assert 0 < second["prompt_evaluated"] < second["prompt_tokens"] - shared, second  # its own message only
+    for usage in (first, second):
+        assert usage["wait_seconds"] >= 0 and usage["prompt_seconds"] > 0 and usage["generation_seconds"] >= 0
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ import (
 
 	"stockagent/server/atomicfile"
 	"stockagent/server/forecast"
+	"stockagent/server/metrics"
 	"stockagent/server/pyapi"
 	"stockagent/server/store"
 	"stockagent/server/tickers"
@@ -66,7 +67,8 @@ type Observer interface {
 	CacheHit(cache string)
 	CacheMiss(cache string)
 	LLM(d time.Duration, promptTokens, completionTokens int)
-	Relayed(answered bool) // an analysis another process ran (Relay)
+	LLMNode(n metrics.AgentNode) // each node of an analysis, as the analyst measured it
+	Relayed(answered bool)       // an analysis another process ran (Relay)
 }
 
 // Service runs /analyze. It is safe for concurrent use.
@@ -364,22 +366,17 @@ func (s *Service) remember(ctx context.Context, slot cacheSlot, answer json.RawM
 }
 
 type agentResult struct {
-	FinalReport   string          `json:"final_report"`
-	Recommend     string          `json:"recommendation"`
-	Confidence    string          `json:"confidence"`
-	NewsSentiment string          `json:"news_sentiment"`
-	ParseStatus   string          `json:"parse_status"`
-	Flags         []string        `json:"flags"`
-	LeftOut       []string        `json:"left_out"`
-	Revisions     int             `json:"revisions"`
-	Answer        string          `json:"answer,omitempty"`
-	LLM           json.RawMessage `json:"llm"`
-	Nodes         []struct {
-		Node             string  `json:"node"`
-		Seconds          float64 `json:"seconds"`
-		PromptTokens     int     `json:"prompt_tokens"`
-		CompletionTokens int     `json:"completion_tokens"`
-	} `json:"nodes"`
+	FinalReport   string              `json:"final_report"`
+	Recommend     string              `json:"recommendation"`
+	Confidence    string              `json:"confidence"`
+	NewsSentiment string              `json:"news_sentiment"`
+	ParseStatus   string              `json:"parse_status"`
+	Flags         []string            `json:"flags"`
+	LeftOut       []string            `json:"left_out"`
+	Revisions     int                 `json:"revisions"`
+	Answer        string              `json:"answer,omitempty"`
+	LLM           json.RawMessage     `json:"llm"`
+	Nodes         []metrics.AgentNode `json:"nodes"`
 }
 
 func withoutThread(answer json.RawMessage) (json.RawMessage, error) {
@@ -435,6 +432,7 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 	var pt, ct int
 	for _, n := range res.Nodes {
 		secs, pt, ct = secs+n.Seconds, pt+n.PromptTokens, ct+n.CompletionTokens
+		s.obs.LLMNode(n)
 	}
 	s.obs.LLM(time.Duration(secs*float64(time.Second)), pt, ct)
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"stockagent/pybridge"
+	"stockagent/server/metrics"
 	"stockagent/server/pyapi"
 	"stockagent/server/store"
 )
@@ -34,6 +35,7 @@ type quiet struct{}
 func (quiet) CacheHit(string)             {}
 func (quiet) CacheMiss(string)            {}
 func (quiet) LLM(time.Duration, int, int) {}
+func (quiet) LLMNode(metrics.AgentNode)   {}
 func (quiet) Relayed(bool)                {}
 
 // With a Finnhub key and NEWS_SOURCE=auto the Python side uses Finnhub unless the request

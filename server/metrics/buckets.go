@@ -38,6 +38,15 @@ var (
 	// CPU writes a report in seconds to a minute, a 7B model on a GPU in seconds.
 	llmBuckets = []float64{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300}
 
+	// nodeBuckets are for one agent node's time, its wait for the model and
+	// its time to the first token: from milliseconds (no wait, a prompt
+	// read from the cached prefix) to the 60 s LLM_TIMEOUT and beyond.
+	nodeBuckets = []float64{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120}
+
+	// tokenRateBuckets are for tokens per second: a small model on two
+	// cores generates tens and reads hundreds to thousands; a GPU more.
+	tokenRateBuckets = []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000}
+
 	// trainingBuckets are for whole trainings. A child model fine-tunes in
 	// tens of seconds to minutes, a parent trains for minutes to an hour, and
 	// the default TRAINING_TIMEOUT ends any at 2 h; the 3 h bucket catches a

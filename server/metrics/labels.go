@@ -32,6 +32,8 @@ var (
 	flightScopes     = []string{"process", "replica"}
 	trainingKinds    = []string{"parent", "child"}
 	trainingStatuses = []string{"completed", "failed", "cancelled"}
+	// the analyst graph's nodes that call the LLM (pymodules/stockagent/agent/graph.py)
+	agentNodes = []string{"performance_analyst", "news_analyst", "writer", "critic", "answer"}
 )
 
 // pick returns the element of set equal to v, or "other". It returns the

@@ -35,6 +35,11 @@
 //	stockagent_bridge_busy_workers{lane}
 //	stockagent_llm_duration_seconds
 //	stockagent_llm_tokens_total{kind}                    kind prompt|completion
+//	stockagent_llm_node_duration_seconds{node}           node performance_analyst|news_analyst|writer|critic|answer
+//	stockagent_llm_node_wait_seconds{node}
+//	stockagent_llm_node_first_token_seconds{node}
+//	stockagent_llm_node_prompt_tokens_per_second{node}
+//	stockagent_llm_node_generation_tokens_per_second{node}
 //	stockagent_analyses_relayed_total{outcome}           outcome answered|failed
 //	stockagent_drift_score{kind}
 //	stockagent_drift_health_level{kind}
@@ -93,7 +98,13 @@ type Metrics struct {
 	// the analyst's LLM (llm.go)
 	llmDuration prometheus.Histogram
 	llmTokens   *prometheus.CounterVec // kind: prompt, completion
-	relayed     *prometheus.CounterVec // outcome: answered, failed
+	// per agent node that called the LLM (label node)
+	nodeDuration       *prometheus.HistogramVec
+	nodeWait           *prometheus.HistogramVec
+	nodeFirstToken     *prometheus.HistogramVec
+	nodePromptRate     *prometheus.HistogramVec
+	nodeGenerationRate *prometheus.HistogramVec
+	relayed            *prometheus.CounterVec // outcome: answered, failed
 
 	// training, tasks, stores and limits (training.go)
 	trainingStatus   *prometheus.GaugeVec     // kind
@@ -247,6 +258,38 @@ func New(reg *prometheus.Registry) *Metrics {
 	}, []string{"kind"})
 	m.llmTokens.WithLabelValues("prompt")
 	m.llmTokens.WithLabelValues("completion")
+	// Declared one by one, each Name a literal: deploy/deploytest reads the names from this source.
+	byNode := []string{"node"}
+	m.nodeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_duration_seconds",
+		Help:    "Time of an agent node that called the LLM, waiting included, by node.",
+		Buckets: nodeBuckets,
+	}, byNode)
+	m.nodeWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_wait_seconds",
+		Help:    "Time an agent node waited for the in-process model while another node's call held it, by node.",
+		Buckets: nodeBuckets,
+	}, byNode)
+	m.nodeFirstToken = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_first_token_seconds",
+		Help:    "Time from an agent node's start to its first generated token (in-process model), by node.",
+		Buckets: nodeBuckets,
+	}, byNode)
+	m.nodePromptRate = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_prompt_tokens_per_second",
+		Help:    "Prompt tokens an agent node's model computed per second, a reused prefix not counted (in-process model), by node.",
+		Buckets: tokenRateBuckets,
+	}, byNode)
+	m.nodeGenerationRate = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stockagent_llm_node_generation_tokens_per_second",
+		Help:    "Tokens an agent node's model generated per second after the first (in-process model), by node.",
+		Buckets: tokenRateBuckets,
+	}, byNode)
+	for _, n := range agentNodes {
+		for _, h := range []*prometheus.HistogramVec{m.nodeDuration, m.nodeWait, m.nodeFirstToken, m.nodePromptRate, m.nodeGenerationRate} {
+			h.WithLabelValues(n)
+		}
+	}
 	m.relayed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stockagent_analyses_relayed_total",
 		Help: "Analyses this replica handed to a process that takes work and relayed the reply of, by outcome.",
@@ -277,6 +320,7 @@ func New(reg *prometheus.Registry) *Metrics {
 	reg.MustRegister(
 		m.driftScore, m.driftLevel, m.driftModels,
 		m.llmDuration, m.llmTokens, m.relayed,
+		m.nodeDuration, m.nodeWait, m.nodeFirstToken, m.nodePromptRate, m.nodeGenerationRate,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,

@@ -468,3 +468,36 @@ func TestNewPanicsOnSecondRegistration(t *testing.T) {
 	}()
 	metrics.New(reg)
 }
+
+// An analysis's nodes become per-node histograms: a node without an LLM call
+// records nothing, timings a server model did not measure (nil) are not
+// observed, and a node name outside the graph's is "other".
+func TestLLMNode(t *testing.T) {
+	m, _ := newMetrics(t)
+	f := func(v float64) *float64 { return &v }
+	m.LLMNode(metrics.AgentNode{Node: "prepare", Seconds: 0.01})
+	m.LLMNode(metrics.AgentNode{Node: "writer", Seconds: 3, PromptTokens: 800, CompletionTokens: 60, PromptTokensEvaluated: 350,
+		WaitSeconds: 0.5, FirstTokenSeconds: f(1.5), PromptTokensPerSecond: f(350), GenerationTokensPerSecond: f(30)})
+	m.LLMNode(metrics.AgentNode{Node: "writer", Seconds: 2, PromptTokens: 800, CompletionTokens: 60})
+	m.LLMNode(metrics.AgentNode{Node: "made_up", Seconds: 1, PromptTokens: 10, CompletionTokens: 1})
+	p := getMetrics(t, m)
+	for series, want := range map[string]float64{
+		`stockagent_llm_node_duration_seconds_count{node="writer"}`:             2,
+		`stockagent_llm_node_duration_seconds_sum{node="writer"}`:               5,
+		`stockagent_llm_node_wait_seconds_sum{node="writer"}`:                   0.5,
+		`stockagent_llm_node_first_token_seconds_count{node="writer"}`:          1,
+		`stockagent_llm_node_first_token_seconds_bucket{node="writer",le="1"}`:  0,
+		`stockagent_llm_node_first_token_seconds_bucket{node="writer",le="2"}`:  1,
+		`stockagent_llm_node_prompt_tokens_per_second_sum{node="writer"}`:       350,
+		`stockagent_llm_node_generation_tokens_per_second_count{node="writer"}`: 1,
+		`stockagent_llm_node_duration_seconds_count{node="other"}`:              1,
+		`stockagent_llm_node_duration_seconds_count{node="news_analyst"}`:       0,
+	} {
+		if got, ok := p.Value(series); !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
+		}
+	}
+	if _, ok := p.Value(`stockagent_llm_node_duration_seconds_count{node="prepare"}`); ok {
+		t.Error("prepare, which made no LLM call, has a series")
+	}
+}

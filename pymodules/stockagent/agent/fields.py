@@ -48,7 +48,7 @@ def _grams(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-_INSTRUCTIONS = _grams(re.sub(r"\{\w+\}", " ", prompts.WRITER_SYSTEM + prompts.WRITER_USER + prompts.WRITER_NARRATIVE))
+_INSTRUCTIONS = _grams(re.sub(r"\{\w+\}", " ", prompts.ANALYST_SYSTEM + prompts.WRITER_USER + prompts.WRITER_NARRATIVE))
 
 # Capitalized words that are no ticker: the stance words, the facts' own (a direction, the drift
 # check's time zone) and common abbreviations of a stock note.

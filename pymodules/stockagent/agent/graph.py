@@ -8,9 +8,13 @@
                      │                            └── max_revisions times)      └─→ answer → END
                      └─→ answer (a question on a thread that already has a report) → END
 
-- ``performance_analyst`` computes the forecast's facts in Python (tools.forecast_facts) and
-  asks the LLM for a short reading of them; ``news_analyst`` rates the headlines. Both run in
-  the same step, in parallel.
+- ``prepare`` computes the forecast's facts in Python (tools.forecast_facts). Every LLM node of a
+  report sends them in one shared system message (prompts.ANALYST_SYSTEM) followed by its own
+  instruction, so the in-process model evaluates that prefix once per report and later nodes
+  only their own part (their ``prompt_tokens_evaluated``).
+- ``performance_analyst`` asks the LLM for a short reading of the facts; ``news_analyst`` rates the
+  headlines (only it sees them). Both run in the same step, in parallel; the in-process model
+  serves them one after the other under its lock (one llama.cpp context holds one sequence).
 - ``writer`` fills short fields under a JSON schema (fields.py: stance, confidence, up to three
   one-sentence reasons, a rationale; a server model also writes a narrative).
 - ``critic`` checks them deterministically (report.check: a missing stance or confidence, a stance
@@ -32,7 +36,8 @@ an answer), so it needs no last-step guard.
 
 Each node starts by checking the call's cancel flag and sending a progress event, checks it again
 before each LLM call, fits each prompt into the model's context (budget.py: news and history are
-shortened first), and records its latency and token counts in ``node_metrics``. Nodes reach the
+shortened first), and records its latency, token counts and timings in ``node_metrics``
+(``_Step.metrics``). Nodes reach the
 host through :class:`Control`, not through ``stockagent.runtime`` directly: LangGraph runs parallel
 nodes on its own threads, where the host call's thread-local cancel flag and progress channel are
 not visible (runner.py bridges them).
@@ -55,7 +60,7 @@ from langgraph.runtime import Runtime
 
 from .. import errors
 from .. import runtime as host
-from ..llm.chat import ChatModel
+from ..llm.chat import ChatModel, Usage
 from ..settings import Settings
 from . import budget, fields, prompts, report, tools
 from .state import InputState, State
@@ -63,7 +68,11 @@ from .state import InputState, State
 log = logging.getLogger(__name__)
 
 NAME = "stock_analyst"
-NODE_MAX_TOKENS = {"performance_analyst": 160, "news_analyst": 96, "critic": 96}  # others: Settings.max_tokens
+# Each node's answer cap, by what it needs (others: Settings.max_tokens; the writer's JSON is bounded
+# by its schema): 2 or 3 sentences are 40 to 70 tokens, and on two cores a generated token costs
+# as much as reading three prompt tokens. Measured over AAPL, MSFT and NVDA reports, the performance
+# note ran from 27 tokens to its old cap of 160; a note cut at the cap is still read as quoted data.
+NODE_MAX_TOKENS = {"performance_analyst": 80, "news_analyst": 64, "critic": 64}
 HISTORY_CHARS = {"report": 2500, "other": 400}  # what the answer node shows of earlier messages
 HISTORY_TURNS = 4  # earlier questions and answers shown besides the latest report
 
@@ -107,7 +116,11 @@ class _Step:
         self.run.control.check()
         self.run.control.progress({"stage": "agent", "node": name})
         self.started, self.t0 = time.time(), time.perf_counter()
-        self.prompt_tokens = self.completion_tokens = 0
+        self.prompt_tokens = self.completion_tokens = self.prompt_evaluated = 0
+        self.wait_seconds = 0.0
+        self.prompt_seconds: float | None = None  # measured only by the in-process model
+        self.generation_seconds: float | None = None
+        self.first_token: float | None = None  # seconds from the node's start to its first generated token
 
     def llm(
         self,
@@ -122,6 +135,7 @@ class _Step:
         max_tokens = min(NODE_MAX_TOKENS.get(self.name, s.max_tokens), s.max_tokens)
         user, max_tokens = budget.fit(chat, system, build, parts or {}, max_tokens)
         self.run.control.check()  # an abandoned run makes no further LLM call
+        called = time.perf_counter()
         text, usage = chat.invoke(
             [{"role": "system", "content": system}, {"role": "user", "content": user}],
             max_tokens=max_tokens,
@@ -130,12 +144,31 @@ class _Step:
             cancelled=self.run.control.cancelled,
             schema=schema,
         )
-        self.prompt_tokens += usage["prompt_tokens"]
-        self.completion_tokens += usage["completion_tokens"]
+        self._count(usage, called)
         self.run.control.check()
         return text
 
+    def _count(self, usage: Usage, called: float) -> None:
+        """Add one call's tokens and timings; a model that measures no timing leaves them None."""
+        self.prompt_tokens += usage["prompt_tokens"]
+        self.completion_tokens += usage["completion_tokens"]
+        self.prompt_evaluated += usage.get("prompt_evaluated", usage["prompt_tokens"])
+        self.wait_seconds += usage.get("wait_seconds", 0.0)
+        if "prompt_seconds" in usage and "generation_seconds" in usage:
+            prompt, generation = usage["prompt_seconds"], usage["generation_seconds"]
+            if self.first_token is None:
+                self.first_token = called - self.t0 + usage.get("wait_seconds", 0.0) + prompt
+            self.prompt_seconds = (self.prompt_seconds or 0.0) + prompt
+            self.generation_seconds = (self.generation_seconds or 0.0) + generation
+
     def metrics(self) -> list[dict[str, Any]]:
+        """The node's record (runner.py's ``nodes``). Rates are tokens over the seconds spent on
+        them: the prompt's evaluated tokens until the first generated token, the answer's tokens
+        after it; None where nothing was measured (no LLM call, or a server model)."""
+
+        def rate(tokens: int, seconds: float | None) -> float | None:
+            return None if seconds is None else round(tokens / max(seconds, 1e-6), 1)
+
         return [
             {
                 "node": self.name,
@@ -144,6 +177,11 @@ class _Step:
                 "seconds": round(time.perf_counter() - self.t0, 4),
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
+                "prompt_tokens_evaluated": self.prompt_evaluated,
+                "wait_seconds": round(self.wait_seconds, 4),
+                "first_token_seconds": None if self.first_token is None else round(self.first_token, 4),
+                "prompt_tokens_per_second": rate(self.prompt_evaluated, self.prompt_seconds),
+                "generation_tokens_per_second": rate(self.completion_tokens, self.generation_seconds),
             }
         ]
 
@@ -157,28 +195,32 @@ def _answer_only(state: State) -> bool:
 
 
 def prepare(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
-    """Reset what belongs to one turn (the checkpoint keeps the thread's earlier values)."""
+    """Reset what belongs to one turn (the checkpoint keeps the thread's earlier values) and, for a
+    report, compute the forecast's facts (Python), which every later node's prompt starts with."""
     step = _Step("prepare", state, runtime)
     if not state.ticker:
         raise ValueError("the analyst needs a ticker")
     updates: dict[str, Any] = {"answer": None, "answer_left_out": None, "critique": "", "problems": [], "verdict": ""}
     if not _answer_only(state):
-        updates.update(revisions=0, flags=[], left_out=[], draft="")
+        facts = {
+            **tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct),
+            "drift": state.drift,
+        }
+        updates.update(revisions=0, flags=[], left_out=[], draft="", facts=facts)
     return {**updates, "node_metrics": step.metrics()}
 
 
+def _system(state: State) -> str:
+    """The system message every node of a report shares (prompts.ANALYST_SYSTEM): one prompt
+    prefix that the in-process model evaluates once per report."""
+    return prompts.ANALYST_SYSTEM.format(ticker=state.ticker, facts=tools.format_facts(state.facts))
+
+
 def performance_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
-    """The forecast in numbers (Python) and a short reading of them (LLM)."""
+    """A short reading of the forecast's facts (LLM)."""
     step = _Step("performance_analyst", state, runtime)
-    facts = {
-        **tools.forecast_facts(state.prediction, runtime.context.settings.direction_band_pct),
-        "drift": state.drift,
-    }
-    text = step.llm(
-        prompts.PERFORMANCE_SYSTEM,
-        lambda _: prompts.PERFORMANCE_USER.format(ticker=state.ticker, facts=tools.format_facts(facts)),
-    )
-    return {"facts": facts, "performance_analysis": text, "node_metrics": step.metrics()}
+    text = step.llm(_system(state), lambda _: prompts.PERFORMANCE_USER.format(ticker=state.ticker))
+    return {"performance_analysis": text, "node_metrics": step.metrics()}
 
 
 def news_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
@@ -187,7 +229,7 @@ def news_analyst(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     if not state.headlines:
         return {"news_sentiment": "none", "news_analysis": prompts.NO_NEWS_NOTE, "node_metrics": step.metrics()}
     text = step.llm(
-        prompts.NEWS_SYSTEM,
+        _system(state),
         lambda p: prompts.NEWS_USER.format(
             ticker=state.ticker,
             source=tools.source_label(state.news_source),
@@ -212,8 +254,6 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
                 problems="\n".join(f"- {x}" for x in state.problems), draft=tools.quote_block("DRAFT", p["draft"], 1500)
             )
         return prompts.WRITER_USER.format(
-            ticker=state.ticker,
-            facts=tools.format_facts(facts),
             performance=tools.quote_block("FORECAST_NOTE", p["performance"]),
             source=tools.source_label(state.news_source),
             sentiment=state.news_sentiment,
@@ -230,7 +270,7 @@ def writer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         )
 
     text = step.llm(
-        prompts.WRITER_SYSTEM,
+        _system(state),
         build,
         {"news": state.news_analysis, "draft": state.draft, "performance": state.performance_analysis},
         fields.schema(narrative),
@@ -245,10 +285,8 @@ def critic(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     problems = [p["detail"] for p in report.check(fields.parse(state.draft), state.facts)]
     if not problems and settings.llm_critique:
         verdict = step.llm(
-            prompts.CRITIC_SYSTEM,
-            lambda p: prompts.CRITIC_USER.format(
-                facts=tools.format_facts(state.facts), draft=tools.quote_block("NOTE", p["draft"], 2500)
-            ),
+            _system(state),
+            lambda p: prompts.CRITIC_USER.format(draft=tools.quote_block("NOTE", p["draft"], 2500)),
             {"draft": state.draft},
         )
         m = re.match(r"\s*\**revise\b\**[\s:]*(.*)", verdict, re.I | re.S)

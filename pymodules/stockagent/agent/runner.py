@@ -43,6 +43,17 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05
 CANCEL_GRACE_S = 5.0
 RECURSION_LIMIT = 25  # supersteps; a full run with one revision and an answer takes 8
+NODE_FIELDS = (  # each node's record in the answer (graph._Step.metrics)
+    "node",
+    "seconds",
+    "prompt_tokens",
+    "completion_tokens",
+    "prompt_tokens_evaluated",
+    "wait_seconds",
+    "first_token_seconds",
+    "prompt_tokens_per_second",
+    "generation_tokens_per_second",
+)
 
 _compiled: dict[Path | str, Any] = {}
 _compiled_lock = threading.Lock()
@@ -176,7 +187,7 @@ def analyze(
         "left_out": list(values.get("left_out") or []),
         "thread_id": thread_id,
         "revisions": int(values.get("revisions") or 0) if "writer" in ran else 0,
-        "nodes": [{k: m[k] for k in ("node", "seconds", "prompt_tokens", "completion_tokens")} for m in metrics],
+        "nodes": [{k: m[k] for k in NODE_FIELDS} for m in metrics],
         "llm": {"provider": chat.provider, "model": chat.model},
         "seconds": round(seconds, 3),
     }
@@ -186,11 +197,26 @@ def analyze(
             out["left_out"].append(values["answer_left_out"])
     # No thread id and no question in logs: a thread is its owner's alone.
     log.info(
-        "analyst %s: %s/%s in %.1fs (%s)",
+        "analyst %s: %s/%s in %.1fs, %d prompt tokens (%d evaluated), %d generated (%s)",
         ticker,
         out["recommendation"],
         out["confidence"],
         seconds,
-        ", ".join(f"{m['node']} {m['seconds']:.2f}s" for m in metrics),
+        sum(m["prompt_tokens"] for m in metrics),
+        sum(m["prompt_tokens_evaluated"] for m in metrics),
+        sum(m["completion_tokens"] for m in metrics),
+        ", ".join(_node_line(m) for m in metrics),
     )
     return out
+
+
+def _node_line(m: dict[str, Any]) -> str:
+    """One node in the log line: its seconds, and for an LLM call where they went."""
+    line = f"{m['node']} {m['seconds']:.2f}s"
+    if m["prompt_tokens"] or m["completion_tokens"]:
+        line += (
+            f" [wait {m['wait_seconds']:.2f}s, prompt {m['prompt_tokens_evaluated']}/{m['prompt_tokens']} tok"
+            f" at {m['prompt_tokens_per_second']} tok/s, first token {m['first_token_seconds']}s,"
+            f" {m['completion_tokens']} generated at {m['generation_tokens_per_second']} tok/s]"
+        )
+    return line

@@ -48,7 +48,7 @@ class State(InputState):
     """Everything the nodes read and write."""
 
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Numbers computed from the forecast by the performance analyst (tools.forecast_facts), with
+    """Numbers computed from the forecast by prepare (tools.forecast_facts), with
     the drift check under ``drift``."""
 
     performance_analysis: str = ""

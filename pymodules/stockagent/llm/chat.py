@@ -2,7 +2,8 @@
 
 ``ChatModel.invoke(messages, *, max_tokens, temperature) -> (text, usage)`` takes OpenAI-style
 messages (``[{"role": "system"|"user"|"assistant", "content": str}]``) and returns the answer with
-``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Three
+``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}`` (the
+in-process model adds its timings, see :class:`Usage`). Three
 optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it),
 ``cancelled`` is a zero-argument callable checked while the answer is produced, and ``schema`` is
 a JSON schema the answer must follow: llama.cpp turns it into a grammar that constrains every
@@ -45,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from .. import errors, redact
 from ..settings import Settings
@@ -63,6 +64,11 @@ Message = Mapping[str, str]
 class Usage(TypedDict):
     prompt_tokens: int
     completion_tokens: int
+    # Measured by the in-process model only (a server's are out of reach):
+    prompt_evaluated: NotRequired[int]  # prompt tokens llama.cpp computed; the rest was its cached prefix
+    wait_seconds: NotRequired[float]  # waiting for the model while another call held it
+    prompt_seconds: NotRequired[float]  # from holding the model to the first generated token
+    generation_seconds: NotRequired[float]  # from the first generated token to the last
 
 
 class ChatModel(Protocol):
@@ -196,7 +202,7 @@ class LlamaCppChat:
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
-        from llama_cpp import LogitsProcessorList
+        from llama_cpp import LogitsProcessorList, llama_perf_context, llama_perf_context_reset
 
         sampled = 0
 
@@ -207,8 +213,12 @@ class LlamaCppChat:
 
         parts: list[str] = []
         stopped, finish = None, None
+        called = time.perf_counter()
         with self._lock:
+            waited = time.perf_counter() - called
             llama = self._get()
+            llama_perf_context_reset(llama.ctx)  # llama.cpp's own counters, read below
+            started = time.perf_counter()
             deadline = time.monotonic() + self.timeout
             try:
                 gen = llama.create_chat_completion(
@@ -222,6 +232,7 @@ class LlamaCppChat:
                     logits_processor=LogitsProcessorList([count]),
                 )
                 first = next(gen, None)  # the prompt is evaluated here: a prompt too long fails now
+                first_at = time.perf_counter()
             except ValueError as exc:  # llama-cpp-python: "Requested tokens (…) exceed context window of …"
                 raise errors.InvalidParameter(
                     f"the prompt does not fit the in-process model's context (LLM_CTX={self.n_ctx}): {exc}"
@@ -244,6 +255,9 @@ class LlamaCppChat:
             # but the last one when max_tokens cut the answer, all but the end token otherwise.
             completion = sampled - (1 if finish == "stop" else 0)
             prompt = llama.n_tokens - completion + (1 if finish == "length" else 0)
+            # What llama.cpp decoded: the prompt after the prefix it kept, and the answer fed back.
+            evaluated = _decoded(llama_perf_context(llama.ctx)) - (llama.n_tokens - prompt)
+            ended = time.perf_counter()
         if stopped == "cancelled":
             raise errors.Cancelled("cancelled by the caller while the LLM was writing")
         if stopped:
@@ -251,7 +265,21 @@ class LlamaCppChat:
                 f"the in-process LLM ({self.model}) did not finish within LLM_TIMEOUT={self.timeout:g}s"
                 + (f" (node {node})" if node else "")
             )
-        return strip_think("".join(parts)), Usage(prompt_tokens=max(prompt, 0), completion_tokens=max(completion, 0))
+        return strip_think("".join(parts)), Usage(
+            prompt_tokens=max(prompt, 0),
+            completion_tokens=max(completion, 0),
+            prompt_evaluated=min(max(evaluated, 0), max(prompt, 0)),
+            wait_seconds=waited,
+            prompt_seconds=first_at - started,
+            generation_seconds=ended - first_at,
+        )
+
+
+def _decoded(perf: Any) -> int:
+    """Tokens llama.cpp decoded since its counters were reset (``llama_perf_context``): batches of
+    several tokens count as prompt, single tokens as generation. Each count reads 1 when it is 0
+    (llama.cpp's floor against division by zero), which its time of 0 gives away."""
+    return (perf.n_p_eval if perf.t_p_eval_ms > 0 else 0) + (perf.n_eval if perf.t_eval_ms > 0 else 0)
 
 
 # --- OpenAI-compatible servers -----------------------------------------------------------------

@@ -567,6 +567,36 @@ type AgentEval struct {
 // AgentEvalMetricsStatus defines model for AgentEval.Metrics.Status.
 type AgentEvalMetricsStatus string
 
+// AgentNode One node of the analyst's graph in one analysis: its time, its LLM tokens and where the time went. The timings that only the in-process model measures are null for a model behind a server, and for a node that made no LLM call.
+type AgentNode struct {
+	// CompletionTokens tokens the model generated
+	CompletionTokens int `json:"completion_tokens"`
+
+	// FirstTokenSeconds time from the node's start to its first generated token
+	FirstTokenSeconds *float32 `json:"first_token_seconds,omitempty"`
+
+	// GenerationTokensPerSecond completion_tokens per second after the first token
+	GenerationTokensPerSecond *float32 `json:"generation_tokens_per_second,omitempty"`
+
+	// Node performance_analyst, news_analyst, writer, critic, answer, or a node without an LLM call (prepare, finalize)
+	Node string `json:"node"`
+
+	// PromptTokens tokens of the node's prompts
+	PromptTokens int `json:"prompt_tokens"`
+
+	// PromptTokensEvaluated prompt tokens the model computed; the rest was reused from the prompt prefix it had cached (in-process model, by llama.cpp's own counters; a server's prompt_tokens)
+	PromptTokensEvaluated *int `json:"prompt_tokens_evaluated,omitempty"`
+
+	// PromptTokensPerSecond prompt_tokens_evaluated per second of prompt reading
+	PromptTokensPerSecond *float32 `json:"prompt_tokens_per_second,omitempty"`
+
+	// Seconds the node's time, waiting for the model included
+	Seconds float32 `json:"seconds"`
+
+	// WaitSeconds time the node waited for the in-process model while another node's call held it
+	WaitSeconds *float32 `json:"wait_seconds,omitempty"`
+}
+
 // AnalysisForecast The forecast the report rests on, in the old service's shape: the views (`next_day`, `week`, `month`, `quarter`, `full_forecast`, each of ForecastRow) beside the 90-day `history`, with the forecast's other fields (ticker, model_version, data_as_of, evaluation, …) at the same level. Old clients read `predictions.full_forecast`.
 type AnalysisForecast struct {
 	// DataAsOf the last market date the forecast rests on
@@ -613,11 +643,13 @@ type AnalyzeAnswer struct {
 	LastPrice   *float32  `json:"last_price,omitempty"`
 
 	// LeftOut the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report. A follow-up answer that failed them is named here as 'answer: why' and left out of the body
-	LeftOut       *[]string                 `json:"left_out,omitempty"`
-	Llm           *map[string]interface{}   `json:"llm,omitempty"`
-	News          *map[string]interface{}   `json:"news,omitempty"`
-	NewsSentiment string                    `json:"news_sentiment"`
-	Nodes         *[]map[string]interface{} `json:"nodes,omitempty"`
+	LeftOut       *[]string               `json:"left_out,omitempty"`
+	Llm           *map[string]interface{} `json:"llm,omitempty"`
+	News          *map[string]interface{} `json:"news,omitempty"`
+	NewsSentiment string                  `json:"news_sentiment"`
+
+	// Nodes each node of the analyst's graph that ran, in the order they started, with its time and tokens
+	Nodes *[]AgentNode `json:"nodes,omitempty"`
 
 	// ParseStatus "parsed", or a labelled fallback when the model's text had no stance
 	ParseStatus *string `json:"parse_status,omitempty"`

@@ -782,7 +782,8 @@ export interface components {
             /** @description the model's fields that failed their checks (a number the data lacks, another ticker, a repeated sentence, a prompt marker, a bad length), each with why; they are not in final_report. A follow-up answer that failed them is named here as 'answer: why' and left out of the body */
             left_out?: string[] | null;
             revisions?: number;
-            nodes?: Record<string, unknown>[] | null;
+            /** @description each node of the analyst's graph that ran, in the order they started, with its time and tokens */
+            nodes?: components["schemas"]["AgentNode"][] | null;
             llm?: Record<string, unknown> | null;
             /** @description the answer to question, once it passed the same checks as the report's fields; absent when it was left out (left_out says why) */
             answer?: string;
@@ -790,6 +791,27 @@ export interface components {
             cache?: Record<string, unknown>;
             /** Format: date-time */
             created_at?: string;
+        };
+        /** @description One node of the analyst's graph in one analysis: its time, its LLM tokens and where the time went. The timings that only the in-process model measures are null for a model behind a server, and for a node that made no LLM call. */
+        AgentNode: {
+            /** @description performance_analyst, news_analyst, writer, critic, answer, or a node without an LLM call (prepare, finalize) */
+            node: string;
+            /** @description the node's time, waiting for the model included */
+            seconds: number;
+            /** @description tokens of the node's prompts */
+            prompt_tokens: number;
+            /** @description tokens the model generated */
+            completion_tokens: number;
+            /** @description prompt tokens the model computed; the rest was reused from the prompt prefix it had cached (in-process model, by llama.cpp's own counters; a server's prompt_tokens) */
+            prompt_tokens_evaluated?: number;
+            /** @description time the node waited for the in-process model while another node's call held it */
+            wait_seconds?: number;
+            /** @description time from the node's start to its first generated token */
+            first_token_seconds?: number | null;
+            /** @description prompt_tokens_evaluated per second of prompt reading */
+            prompt_tokens_per_second?: number | null;
+            /** @description completion_tokens per second after the first token */
+            generation_tokens_per_second?: number | null;
         };
         /** @description The forecast the report rests on, in the old service's shape: the views (`next_day`, `week`, `month`, `quarter`, `full_forecast`, each of ForecastRow) beside the 90-day `history`, with the forecast's other fields (ticker, model_version, data_as_of, evaluation, …) at the same level. Old clients read `predictions.full_forecast`. */
         AnalysisForecast: {
