@@ -29,7 +29,9 @@ _PROMPT_TEXT = (
 )
 
 
-def measure(model_path: Path, *, threads: int, prompt_tokens: int, tokens: int, rounds: int, n_ctx: int) -> dict[str, Any]:
+def measure(
+    model_path: Path, *, threads: int, prompt_tokens: int, tokens: int, rounds: int, n_ctx: int
+) -> dict[str, Any]:
     from llama_cpp import Llama
 
     if prompt_tokens + tokens > n_ctx:
