@@ -142,10 +142,9 @@ func loadPrevious(dir string) (*previousRun, error) {
 // so that it reads in a terminal too: the baseline's figure and the ratio
 // to it when the run had one, then the previous run's and the ratio to it.
 func (r *Report) figureTable(w io.Writer, prev *previousRun) {
-	switch {
-	case prev == nil:
+	if prev == nil {
 		fmt.Fprintln(w, "No previous run in this folder: the previous column is empty.")
-	default:
+	} else {
 		fmt.Fprintf(w, "Previous run: %s (%s).\n", prev.Started.UTC().Format("2006-01-02 15:04 MST"), prev.Path)
 	}
 	baseline := r.Baseline != nil

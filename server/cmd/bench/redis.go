@@ -45,7 +45,7 @@ type redisProc struct {
 
 // startRedis starts redis-server (from PATH) in dir and waits until it
 // answers PING.
-func startRedis(dir string) (*redisProc, error) {
+func startRedis(ctx context.Context, dir string) (*redisProc, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, errors.New("redis-server is not on PATH (the redis workload needs it): install it with: apt-get install -y redis-server")
@@ -61,18 +61,18 @@ func startRedis(dir string) (*redisProc, error) {
 	}
 	r := &redisProc{cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if r.ping() {
+		if r.ping(ctx) {
 			return r, nil
 		}
-		if time.Now().After(deadline) {
+		if ctx.Err() != nil || time.Now().After(deadline) {
 			r.stop()
 			return nil, fmt.Errorf("redis-server did not answer PING within 10 s; log: %s", filepath.Join(dir, "redis.log"))
 		}
 	}
 }
 
-func (r *redisProc) ping() bool {
-	conn, err := net.DialTimeout("tcp", r.addr, time.Second)
+func (r *redisProc) ping(ctx context.Context) bool {
+	conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", r.addr)
 	if err != nil {
 		return false
 	}
@@ -135,7 +135,7 @@ func redisBeside(ctx context.Context, cfg Config, t target, srv *serverProc, dat
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	rd, err := startRedis(dir)
+	rd, err := startRedis(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
