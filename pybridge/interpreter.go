@@ -5,7 +5,8 @@
 // A process has one interpreter. A lane has a fixed number of workers; a call
 // holds one for its length and runs on the caller's OS thread with that
 // thread's persistent Python thread state, taking the GIL and giving it back
-// in one cgo crossing (see pool).
+// in one cgo crossing (see pool); the long lane's calls run on threads of its
+// own at a lower priority when Config.LongNice is set.
 package pybridge
 
 import (
