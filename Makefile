@@ -136,7 +136,7 @@ SERVER_BENCH_COUNT ?= 1
 .PHONY: bench-go
 bench-go: setup $(TOOLS)/benchstat ## the go test benchmarks, compared with the previous run's by benchstat
 	@mkdir -p $(BUILD)/bench
-	@prev=$$(ls $(BUILD)/bench/go-*.txt 2>/dev/null | sort | tail -n1); \
+	@prev=$$(ls $(BUILD)/bench/go-*.txt 2>/dev/null | sort | tail -n1 || true); \
 	new=$(BUILD)/bench/go-$$(date -u +%Y%m%dT%H%M%SZ).txt; \
 	source $(BUILD)/cgo.env; \
 	echo "==> bridge benchmarks ($(BENCH_COUNT) runs each)"; \
