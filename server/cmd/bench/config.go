@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.SubprocessIterations, "subprocess-iterations", 0, "calls per workload for the process-per-call back-end (0: per-workload defaults)")
 	fs.IntVar(&c.HTTPRequests, "http-requests", 0, "requests per concurrency level for the HTTP workloads (0: defaults)")
 	fs.IntVar(&c.Analyses, "analyses", 3, "cache-miss analyses in the analyze workload (each a new thread)")
-	fs.IntVar(&c.ParentEpochs, "parent-epochs", 3, "epochs of the parent training the training workload runs")
+	fs.IntVar(&c.ParentEpochs, "parent-epochs", 3, "epochs of the parent training the training workload runs (a new parent version in the data folder, promoted as promote=auto decides)")
 	fs.StringVar(&concurrency, "concurrency", "1,8,64", "comma-separated concurrency levels for the HTTP workloads")
 	fs.DurationVar(&c.LoadDuration, "load-duration", 60*time.Second, "length of the open-loop load phase")
 	fs.Float64Var(&c.LoadRate, "load-rate", 200, "requests per second in the load phase")
