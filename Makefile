@@ -67,6 +67,8 @@ TOOLS := $(BUILD)/tools
 # the product shares with it (deploy/deploytest/rulecheck/doc.go).
 RULECHECK := deploy/deploytest/rulecheck
 GO_LINTERS := $(TOOLS)/golangci-lint $(TOOLS)/actionlint
+# benchstat compares the Go benchmarks' runs (bench-go), pinned the same way.
+GO_TOOLS := $(GO_LINTERS) $(TOOLS)/benchstat
 
 $(TOOLS)/%: .ci/tools/%/go.mod .ci/tools/%/go.sum | preflight
 	@echo "==> building $* (pinned in .ci/tools/$*/go.mod)"
@@ -78,7 +80,7 @@ $(TOOLS)/%: .ci/tools/%/go.mod .ci/tools/%/go.sum | preflight
 lint: $(VENV)/.installed $(BUILD)/cgo.env web/swaggerui/.stamp web/dist/index.html $(GO_LINTERS) ## run the linters (Go, workflows, Python, web)
 	@echo "==> go mod tidy: go.mod and go.sum (the product's and the linters') as tidy leaves them"
 	go mod tidy -diff
-	$(foreach tool,$(notdir $(GO_LINTERS)),go -C .ci/tools/$(tool) mod tidy -diff;)
+	$(foreach tool,$(notdir $(GO_TOOLS)),go -C .ci/tools/$(tool) mod tidy -diff;)
 	go -C $(RULECHECK) mod tidy -diff
 	@echo "==> golangci-lint (.golangci.yml)"
 	source $(BUILD)/cgo.env && $(TOOLS)/golangci-lint run ./...
@@ -114,18 +116,36 @@ test-web: $(BIN) ## the web app's tests: components (Vitest), then end to end in
 	@echo "==> web end to end: the real server and Chromium (screenshots in $(BUILD)/screenshots)"
 	cd web && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) npm run --silent e2e
 
-# The back-ends side by side (embedded, persistent worker, process per call, gpython; HTTP; an
-# open-loop load): a few minutes. BENCH_DATA_DIR=… reuses trained models; flags: go run ./server/cmd/bench -h.
-bench: setup ## compare the back-ends; results in .build/bench (figures in BENCHMARKS.md)
-	@echo "==> back-ends side by side (results in $(BUILD)/bench)"
+# Every figure in one table beside the previous run's (results in .build/bench): the back-ends side
+# by side (embedded, persistent worker, process per call, gpython), the model's raw speed, HTTP,
+# Redis, forecasts during a training, streamed analyses and an open-loop load: about 8 minutes.
+# BENCH_DATA_DIR=… reuses trained models; BENCH_BASELINE=/other/checkout runs the server workloads
+# against that checkout's build too (before and after in one run); flags: go run ./server/cmd/bench -h.
+bench: setup ## every figure beside the previous run's; results in .build/bench (figures in BENCHMARKS.md)
+	@echo "==> benchmarks (results in $(BUILD)/bench)"
 	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go run ./server/cmd/bench -out $(BUILD)/bench
 
+# The go test -bench suites. Each run's output is kept in .build/bench/go-TIME.txt and compared with
+# the previous one by benchstat (pinned in .ci/tools/benchstat): the bridge's suites run
+# BENCH_COUNT times so that benchstat has samples; the server's (seconds to minutes each, the real
+# binary) SERVER_BENCH_COUNT times. BENCH=regexp picks benchmarks.
+BENCH ?= .
+BENCH_COUNT ?= 6
+SERVER_BENCH_COUNT ?= 1
+
 .PHONY: bench-go
-bench-go: setup ## the go test benchmarks of the bridge and the server
-	@echo "==> bridge benchmarks"
-	source $(BUILD)/cgo.env && go test -run '^$$' -bench . -benchtime 2s ./pybridge/ ./server/cmd/bench/pyproc/ ./server/policy/
-	@echo "==> server benchmarks (real binary, real interpreter)"
-	source $(BUILD)/cgo.env && STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/
+bench-go: setup $(TOOLS)/benchstat ## the go test benchmarks, compared with the previous run's by benchstat
+	@mkdir -p $(BUILD)/bench
+	@prev=$$(ls $(BUILD)/bench/go-*.txt 2>/dev/null | sort | tail -n1 || true); \
+	new=$(BUILD)/bench/go-$$(date -u +%Y%m%dT%H%M%SZ).txt; \
+	source $(BUILD)/cgo.env; \
+	echo "==> bridge benchmarks ($(BENCH_COUNT) runs each)"; \
+	go test -run '^$$' -bench '$(BENCH)' -benchtime 1s -count $(BENCH_COUNT) ./pybridge/ ./server/cmd/bench/pyproc/ ./server/policy/ | tee $$new.tmp; \
+	echo "==> server benchmarks (real binary, real interpreter; $(SERVER_BENCH_COUNT) run(s) each)"; \
+	STOCKAGENT_SERVER_BIN=$(abspath $(BIN)) go test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count $(SERVER_BENCH_COUNT) -timeout 60m ./server/ | tee -a $$new.tmp; \
+	mv $$new.tmp $$new; \
+	if [ -n "$$prev" ]; then echo "==> benchstat $$prev $$new"; $(TOOLS)/benchstat $$prev $$new; \
+	else echo "==> benchstat $$new (no earlier run to compare with)"; $(TOOLS)/benchstat $$new; fi
 
 # schemathesis against a real server's OpenAPI document, every operation; the short pass of the
 # same test runs in make test. Prints the totals (requests, server errors, statuses).

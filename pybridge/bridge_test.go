@@ -26,6 +26,9 @@ var (
 
 const diag = "stockagent.diagnostics:"
 
+// testLongNice is how much lower the long lane's threads run in these tests.
+const testLongNice = 5
+
 func TestMain(m *testing.M) {
 	pybridgetest.Main(m, func(python string) (pybridgetest.Stopper, error) {
 		var err error
@@ -37,6 +40,7 @@ func TestMain(m *testing.M) {
 			ThreadSetup:      "stockagent.entries.system:configure_thread",
 			InferenceWorkers: 2,
 			LongWorkers:      1,
+			LongNice:         testLongNice,
 			AgentWorkers:     1,
 			AgentQueue:       1,
 			Logger:           slog.New(slog.NewJSONHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -408,4 +412,35 @@ func rssKiB(t *testing.T) int {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// The long lane's calls run on a thread of their own at a lower priority,
+// the same thread each time; the inference lane's on their callers' threads,
+// whose priority is left as it was.
+func TestLongLaneRunsOnItsOwnLowerPriorityThread(t *testing.T) {
+	type thread struct {
+		NativeID int `json:"native_id"`
+		Nice     int `json:"nice"`
+	}
+	call := func(lane Lane) thread {
+		var th thread
+		if err := interp.Call(context.Background(), lane, diag+"thread", nil, &th); err != nil {
+			t.Fatal(err)
+		}
+		return th
+	}
+	base := call(Inference)
+	first, second := call(Long), call(Long)
+	if first.Nice != min(base.Nice+testLongNice, 19) || second.Nice != first.Nice {
+		t.Errorf("long lane nice %d, %d; inference %d; want inference + %d", first.Nice, second.Nice, base.Nice, testLongNice)
+	}
+	if first.NativeID != second.NativeID || first.NativeID == base.NativeID {
+		t.Errorf("long lane threads %d, %d (inference %d): want one thread of its own", first.NativeID, second.NativeID, base.NativeID)
+	}
+	// Many inference calls from fresh goroutines: none lands on a lowered thread.
+	for range 50 {
+		if th := call(Inference); th.Nice != base.Nice {
+			t.Fatalf("an inference call ran at nice %d, want %d", th.Nice, base.Nice)
+		}
+	}
 }

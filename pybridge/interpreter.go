@@ -5,7 +5,8 @@
 // A process has one interpreter. A lane has a fixed number of workers; a call
 // holds one for its length and runs on the caller's OS thread with that
 // thread's persistent Python thread state, taking the GIL and giving it back
-// in one cgo crossing (see pool).
+// in one cgo crossing (see pool); the long lane's calls run on threads of its
+// own at a lower priority when Config.LongNice is set.
 package pybridge
 
 import (
@@ -60,6 +61,12 @@ type Config struct {
 	// (torch/BLAS, llama.cpp) threads each worker of the lane may use. Zero:
 	// DefaultThreads.
 	InferenceThreads, LongThreads, AgentThreads int
+	// LongNice, when above zero, runs the long lane's calls (trainings,
+	// monitoring) on OS threads of their own whose scheduling priority is
+	// this much lower (nice), so that on a machine with few cores a training
+	// yields the CPU to forecasts instead of sharing it evenly. Zero: its
+	// calls run on their callers' threads, as the other lanes' do.
+	LongNice int
 	// AgentQueue bounds the calls waiting for an agent worker; a call beyond
 	// it fails at once with ErrLaneFull. Zero: DefaultAgentQueue. The other
 	// lanes do not bound their waiting calls: trainings are bounded by the
@@ -104,10 +111,10 @@ func Start(cfg Config) (*Interpreter, error) {
 		return nil, ErrStarted
 	}
 	orDefault := func(n, d int) int { return cmp.Or(max(n, 0), d) }
-	sizes := [len(lanes)]struct{ workers, threads, maxWaiting int }{
-		Inference: {orDefault(cfg.InferenceWorkers, DefaultInferenceWorkers), orDefault(cfg.InferenceThreads, DefaultThreads), 0},
-		Long:      {orDefault(cfg.LongWorkers, DefaultLongWorkers), orDefault(cfg.LongThreads, DefaultThreads), 0},
-		Agent:     {orDefault(cfg.AgentWorkers, DefaultAgentWorkers), orDefault(cfg.AgentThreads, DefaultThreads), orDefault(cfg.AgentQueue, DefaultAgentQueue)},
+	sizes := [len(lanes)]struct{ workers, threads, maxWaiting, nice int }{
+		Inference: {orDefault(cfg.InferenceWorkers, DefaultInferenceWorkers), orDefault(cfg.InferenceThreads, DefaultThreads), 0, 0},
+		Long:      {orDefault(cfg.LongWorkers, DefaultLongWorkers), orDefault(cfg.LongThreads, DefaultThreads), 0, max(cfg.LongNice, 0)},
+		Agent:     {orDefault(cfg.AgentWorkers, DefaultAgentWorkers), orDefault(cfg.AgentThreads, DefaultThreads), orDefault(cfg.AgentQueue, DefaultAgentQueue), 0},
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	if cfg.Metrics == nil {
@@ -137,7 +144,7 @@ func Start(cfg Config) (*Interpreter, error) {
 	for lane, s := range sizes {
 		in.info.Workers[Lane(lane).String()], in.info.Threads[Lane(lane).String()] = s.workers, s.threads
 		budget := native.Budget{Setup: setup, Threads: s.threads}
-		if in.lanes[lane], err = newPool(Lane(lane), s.workers, s.maxWaiting, budget, funcs, cfg.Metrics); err != nil {
+		if in.lanes[lane], err = newPool(Lane(lane), s.workers, s.maxWaiting, s.nice, budget, funcs, cfg.Metrics); err != nil {
 			return nil, fmt.Errorf("pybridge: starting the %s lane: %w", Lane(lane), err)
 		}
 	}

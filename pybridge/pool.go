@@ -3,6 +3,7 @@ package pybridge
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,28 +50,89 @@ func (l Lane) String() string {
 // thread instead costs two OS thread wake-ups per call (measured here: about
 // 20–40 µs against 0.35 µs), for no gain: a call is one cgo crossing, so the
 // goroutine cannot change threads in the middle of it.
+//
+// A lane with a nice value is the exception: its workers run calls on OS
+// threads of their own, each at a lower scheduling priority, because a
+// priority belongs to a thread and a caller's thread goes back to Go's
+// scheduler after the call (an unprivileged process cannot raise it again).
+// Its calls take seconds to hours, so the hand-over's wake-ups cost nothing.
 type pool struct {
 	lane       Lane
-	workers    chan *native.Slot // idle workers; a call takes one and gives it back
-	maxWaiting int64             // bound on the calls waiting for a worker; 0: none
-	waiting    atomic.Int64      // calls waiting for a worker now
+	workers    chan *worker // idle workers; a call takes one and gives it back
+	maxWaiting int64        // bound on the calls waiting for a worker; 0: none
+	waiting    atomic.Int64 // calls waiting for a worker now
 	budget     native.Budget
 	quit       chan struct{} // closed when shutdown begins
 	funcs      *funcTable
 	metrics    Metrics
 }
 
-func newPool(lane Lane, workers, maxWaiting int, budget native.Budget, funcs *funcTable, m Metrics) (*pool, error) {
-	p := &pool{lane: lane, workers: make(chan *native.Slot, workers), maxWaiting: int64(maxWaiting),
+// worker is a call slot and, in a lane with a nice value, the thread its
+// calls run on.
+type worker struct {
+	slot *native.Slot
+	run  chan func() // nil: calls run on the caller's thread
+}
+
+func newPool(lane Lane, workers, maxWaiting, nice int, budget native.Budget, funcs *funcTable, m Metrics) (*pool, error) {
+	p := &pool{lane: lane, workers: make(chan *worker, workers), maxWaiting: int64(maxWaiting),
 		budget: budget, quit: make(chan struct{}), funcs: funcs, metrics: m}
 	for range workers {
 		s, err := native.NewSlot()
 		if err != nil {
 			return nil, err
 		}
-		p.workers <- s
+		w := &worker{slot: s}
+		if nice > 0 {
+			if w.run, err = startNiceThread(nice); err != nil {
+				return nil, err
+			}
+		}
+		p.workers <- w
 	}
 	return p, nil
+}
+
+// startNiceThread starts a goroutine locked to an OS thread whose nice value
+// it raises by nice, and returns the channel it takes functions to run from.
+// The thread lives as long as the process: its Python thread state is made
+// on its first call and kept, as every worker thread's is.
+func startNiceThread(nice int) (chan func(), error) {
+	run := make(chan func())
+	ready := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread keeps its priority
+		if err := lowerThreadPriority(nice); err != nil {
+			ready <- err
+			return // exiting while locked ends the thread
+		}
+		close(ready)
+		for f := range run {
+			f()
+		}
+	}()
+	if err := <-ready; err != nil {
+		return nil, fmt.Errorf("pybridge: lowering a worker thread's priority: %w", err)
+	}
+	return run, nil
+}
+
+// call runs one call on w: on its own thread, or on the caller's.
+func (w *worker) call(j *job, fn *native.Func, budget native.Budget) ([]byte, error) {
+	if w.run == nil {
+		return w.slot.Call(j.ctx, fn, j.in, j.sink, budget)
+	}
+	var (
+		out  []byte
+		err  error
+		done = make(chan struct{})
+	)
+	w.run <- func() {
+		defer close(done)
+		out, err = w.slot.Call(j.ctx, fn, j.in, j.sink, budget)
+	}
+	<-done
+	return out, err
 }
 
 // call runs one call on a worker of this lane, waiting for a free worker
@@ -95,7 +157,7 @@ func (p *pool) call(j *job) ([]byte, error) {
 	}
 	p.metrics.Busy(p.lane, 1)
 	start := time.Now()
-	out, err := w.Call(j.ctx, fn, j.in, j.sink, p.budget)
+	out, err := w.call(j, fn, p.budget)
 	err = fromNative(j.fn, err)
 	p.metrics.CallDone(p.lane, j.fn, time.Since(start), err)
 	p.metrics.Busy(p.lane, -1)
@@ -112,7 +174,7 @@ func (p *pool) closed() bool {
 }
 
 // take returns a free worker, waiting for one within the lane's bound.
-func (p *pool) take(j *job) (*native.Slot, error) {
+func (p *pool) take(j *job) (*worker, error) {
 	select {
 	case w := <-p.workers:
 		return w, nil

@@ -129,6 +129,7 @@ func run() error {
 		LongWorkers:      cfg.LongWorkers,
 		InferenceThreads: cfg.InferenceThreads,
 		LongThreads:      cfg.LongThreads,
+		LongNice:         cfg.TrainingNice,
 		AgentWorkers:     cfg.AgentWorkers,
 		AgentThreads:     cfg.LongThreads,
 		AgentQueue:       cfg.AgentQueue,

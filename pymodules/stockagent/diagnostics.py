@@ -122,6 +122,16 @@ def interpreter(req: dict[str, Any]) -> dict[str, Any]:
     return {"version": sys.version, "libdir": sysconfig.get_config_var("LIBDIR"), "file": package_file}
 
 
+@runtime.endpoint
+def thread(req: dict[str, Any]) -> dict[str, Any]:
+    """The OS thread this call runs on and its nice value (a lane's priority)."""
+    import os
+    import threading
+
+    tid = threading.get_native_id()
+    return {"native_id": tid, "nice": os.getpriority(os.PRIO_PROCESS, tid)}
+
+
 # --- benchmark workloads (make bench): the same functions through every back-end ----------------
 
 

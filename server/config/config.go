@@ -42,6 +42,7 @@ type Config struct {
 	// Lane sizes and per-worker native thread budgets.
 	InferenceWorkers, LongWorkers int           // INFERENCE_WORKERS (2), LONG_WORKERS (1)
 	InferenceThreads, LongThreads int           // INFERENCE_THREADS (1), TRAINING_THREADS (1)
+	TrainingNice                  int           // TRAINING_NICE (10): how much lower the long lane's threads run
 	AgentWorkers, AgentQueue      int           // AGENT_WORKERS (1): analyses at once; AGENT_QUEUE (4): analyses waiting, more get 503
 	MaxTasks                      int           // MAX_TASKS: trainings running at once (4)
 	BatchMaxTickers               int           // BATCH_MAX_TICKERS: tickers one /predict-batch may ask for (500)
@@ -117,6 +118,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 		LongWorkers:      1,
 		InferenceThreads: 1,
 		LongThreads:      1,
+		TrainingNice:     10,
 		AgentWorkers:     1,
 		AgentQueue:       4,
 		MaxTasks:         4,
@@ -184,6 +186,7 @@ func Load(getenv func(string) string, defaultPython string) (Config, error) {
 	num("LONG_WORKERS", &c.LongWorkers, 1, 64)
 	num("INFERENCE_THREADS", &c.InferenceThreads, 1, 256)
 	num("TRAINING_THREADS", &c.LongThreads, 1, 256)
+	num("TRAINING_NICE", &c.TrainingNice, 0, 19)
 	num("AGENT_WORKERS", &c.AgentWorkers, 1, 64)
 	num("AGENT_QUEUE", &c.AgentQueue, 1, 1024)
 	num("MAX_TASKS", &c.MaxTasks, 1, 256)

@@ -19,6 +19,15 @@ func TestDefaults(t *testing.T) {
 	if c.ModelsDir != c.DataDir+"/models" {
 		t.Fatalf("MODELS_DIR defaults to %q, want DATA_DIR/models", c.ModelsDir)
 	}
+	if c.TrainingNice != 10 {
+		t.Errorf("TRAINING_NICE defaults to %d, want 10", c.TrainingNice)
+	}
+	if c, err := Load(env(map[string]string{"TRAINING_NICE": "0"}), "/venv/bin/python"); err != nil || c.TrainingNice != 0 {
+		t.Errorf("TRAINING_NICE=0: %d, %v", c.TrainingNice, err)
+	}
+	if _, err := Load(env(map[string]string{"TRAINING_NICE": "20"}), "/venv/bin/python"); err == nil || !strings.Contains(err.Error(), "TRAINING_NICE") {
+		t.Errorf("TRAINING_NICE=20: %v, want an error naming it", err)
+	}
 	c, err = Load(env(map[string]string{"MODELS_DIR": "shared/models"}), "/venv/bin/python")
 	if err != nil || !strings.HasSuffix(c.ModelsDir, "/shared/models") || !strings.HasPrefix(c.ModelsDir, "/") {
 		t.Fatalf("MODELS_DIR=shared/models: %q %v", c.ModelsDir, err)

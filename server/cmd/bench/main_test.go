@@ -32,6 +32,7 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 		"-python", python, "-server", servertest.Binary(t), "-out", out,
 		"-iterations", "3", "-subprocess-iterations", "1", "-http-requests", "10",
 		"-concurrency", "1,2", "-load-duration", "2s", "-load-rate", "10",
+		"-analyses", "1", "-parent-epochs", "1",
 	}
 	var stdout, stderr bytes.Buffer
 	if code := mainCode(args, &stdout, &stderr); code != 0 {
@@ -100,11 +101,29 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 		t.Errorf("load phase: %+v", rep.Load)
 	}
 
+	// The model's raw speed, Redis beside the in-process store, forecasts
+	// during a training and an analysis were measured.
+	if m := rep.LLM; m == nil || m.PromptTokensPerSecond <= 0 || m.GenerationTokensPerSec <= 0 || m.GeneratedTokens != 64 {
+		t.Errorf("llm: %+v", rep.LLM)
+	}
+	if r := rep.Redis; r == nil || r.InProcess.Throughput <= 0 || r.Redis.Throughput <= 0 || r.Ratio <= 0 {
+		t.Errorf("redis: %+v", rep.Redis)
+	}
+	if tr := rep.Training; tr == nil || tr.DuringRequests == 0 || tr.IdleRequests < tr.DuringRequests || tr.P99Ratio <= 0 || tr.Errors != 0 {
+		t.Errorf("training: %+v", rep.Training)
+	}
+	if a := rep.Analyze; a == nil || a.Analyses != 1 || len(a.CompletionTokens) != 1 || a.CompletionTokens[0] <= 0 || a.FirstToken.P50 <= 0 || a.FirstToken.P50 > a.Latency.P50 {
+		t.Errorf("analyze: %+v", rep.Analyze)
+	}
+	if len(rep.Figures) == 0 {
+		t.Error("results.json has no figures")
+	}
+
 	md, err := os.ReadFile(filepath.Join(out, "results.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"## One call at a time", "| forecast | subprocess | 1 |", "## HTTP", "`Cache-Control: no-cache`", "## Open-loop load", "## Same answers"} {
+	for _, s := range []string{"## Every figure", "No previous run", "| analyze ", "| training ", "| redis ", "| llm ", "## One call at a time", "| forecast | subprocess | 1 |", "## HTTP", "`Cache-Control: no-cache`", "## Open-loop load", "## Same answers"} {
 		if !bytes.Contains(md, []byte(s)) {
 			t.Errorf("results.md lacks %q", s)
 		}
@@ -218,6 +237,9 @@ func TestFlagsAreChecked(t *testing.T) {
 		wantErr string
 	}{
 		"unknown workload":  {[]string{"-workloads", "noop,warp"}, `unknown "warp"`},
+		"no analyses":       {[]string{"-analyses", "0"}, "-analyses"},
+		"no baseline build": {[]string{"-workloads", "noop", "-baseline", t.TempDir()}, "baseline: "},
+		"server workload":   {[]string{"-workloads", "training", "-server", "/nonexistent/server"}, "server binary"},
 		"bad concurrency":   {[]string{"-concurrency", "1,0"}, "positive integers"},
 		"bad share":         {[]string{"-load-cached-share", "1.5"}, "[0, 1]"},
 		"no server binary":  {[]string{"-server", "/nonexistent/server"}, "server binary"},

@@ -16,13 +16,23 @@ import (
 
 // Report is everything one run measured; results.json holds it as is.
 type Report struct {
-	Started  time.Time   `json:"started"`
-	Seconds  float64     `json:"seconds"`
-	Machine  Machine     `json:"machine"`
-	Settings Settings    `json:"settings"`
-	Results  []Result    `json:"results"`
-	Load     *LoadResult `json:"load,omitempty"`
-	Checks   []Check     `json:"checks"`
+	Started  time.Time       `json:"started"`
+	Seconds  float64         `json:"seconds"`
+	Machine  Machine         `json:"machine"`
+	Settings Settings        `json:"settings"`
+	Results  []Result        `json:"results"`
+	LLM      *LLMResult      `json:"llm,omitempty"`
+	Redis    *RedisResult    `json:"redis,omitempty"`
+	Training *TrainingResult `json:"training,omitempty"`
+	Analyze  *AnalyzeResult  `json:"analyze,omitempty"`
+	Load     *LoadResult     `json:"load,omitempty"`
+	// Baseline is the server workloads against another checkout's binary
+	// (BENCH_BASELINE), in the same run.
+	Baseline *Baseline `json:"baseline,omitempty"`
+	Checks   []Check   `json:"checks"`
+	// Figures is every figure above as one list, the baseline's beside
+	// this checkout's: what the comparison with the next run reads.
+	Figures []Figure `json:"figures"`
 }
 
 // Machine describes where the run happened.
@@ -108,15 +118,15 @@ func (r *Report) addRatios() {
 	}
 }
 
-// write saves results.json, results.md and latency.svg in dir and returns
-// their paths.
-func (r *Report) write(dir string) ([]string, error) {
+// write saves results.json, results.md (its figures beside prev's) and
+// latency.svg in dir and returns their paths.
+func (r *Report) write(dir string, prev *previousRun) ([]string, error) {
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	var md strings.Builder
-	r.markdown(&md)
+	r.markdown(&md, prev)
 	files := map[string][]byte{"results.json": append(js, '\n'), "results.md": []byte(md.String()), "latency.svg": latencySVG(r.Results)}
 	var paths []string
 	for _, name := range []string{"results.json", "results.md", "latency.svg"} {
@@ -129,10 +139,13 @@ func (r *Report) write(dir string) ([]string, error) {
 	return paths, nil
 }
 
-// markdown writes the tables BENCHMARKS.md quotes.
-func (r *Report) markdown(w io.Writer) {
-	fmt.Fprintf(w, "# Back-ends side by side\n\n%s, %d CPUs, %s, Python %s. Ratios are the other back-end's p50 divided by this row's.\n",
-		r.Started.Format("2006-01-02 15:04 MST"), r.Machine.CPUs, r.Machine.GoVersion, firstLine(r.Machine.Python))
+// markdown writes the tables BENCHMARKS.md quotes: every figure beside the
+// previous run's first, then each workload's own.
+func (r *Report) markdown(w io.Writer, prev *previousRun) {
+	fmt.Fprintf(w, "# Benchmarks\n\n%s, %d CPUs, %s, Python %s.\n\n## Every figure\n\n",
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Machine.CPUs, r.Machine.GoVersion, firstLine(r.Machine.Python))
+	r.figureTable(w, prev)
+	fmt.Fprint(w, "\n## Back-ends side by side\n\nRatios are the other back-end's p50 divided by this row's.\n")
 	if r.Machine.WorkerStartSeconds > 0 {
 		fmt.Fprintf(w, "The persistent worker started in %.1f s (interpreter and imports, paid once).\n", r.Machine.WorkerStartSeconds)
 	}
@@ -210,42 +223,6 @@ func (r *Report) markdown(w io.Writer) {
 		default:
 			fmt.Fprintf(w, "- %s: %s against %s: **differs**: %s\n", c.Workload, c.Backend, c.Against, c.Detail)
 		}
-	}
-}
-
-// summary is what the command prints at the end: per workload, the
-// embedded (or HTTP, or gpython) p50 and the other back-ends' p50 as
-// multiples of it.
-func (r *Report) summary(w io.Writer) {
-	fmt.Fprintln(w, "p50 per call; in brackets, that back-end's p50 divided by the first one's:")
-	p50 := map[[2]string]float64{}
-	for _, res := range r.Results {
-		p50[[2]string{res.Workload, res.Backend}] = res.P50
-	}
-	for _, res := range r.Results {
-		first := res.Backend == "embedded" || res.Backend == "gpython" || (res.Backend == "server" && res.Concurrency == 1)
-		if !first {
-			continue
-		}
-		label := res.Workload
-		if res.Backend == "gpython" {
-			label += " (gpython)"
-		}
-		fmt.Fprintf(w, "  %-22s %9s", label, fmtMS(res.P50))
-		wl := res.Workload
-		if res.Backend == "server" {
-			wl = "forecast"
-		}
-		for _, other := range []struct{ backend, name string }{{"embedded", "embedded"}, {"worker", "worker"}, {"subprocess", "process per call"}} {
-			if v := p50[[2]string{wl, other.backend}]; v > 0 && other.backend != res.Backend {
-				fmt.Fprintf(w, "   %s %s (%s)", other.name, fmtMS(v), fmtRatio(v/res.P50))
-			}
-		}
-		fmt.Fprintln(w)
-	}
-	if l := r.Load; l != nil {
-		fmt.Fprintf(w, "  load: server RSS %s -> %s (%+.1f%%)\n", fmtMiB(l.Server.RSSBeforeBytes), fmtMiB(l.Server.RSSAfterBytes), l.Server.GrowthPercent)
-		fmt.Fprintf(w, "  load: %d sent (%d uncached), %d errors, %d forecasts computed, p99 %s\n", l.Sent, l.UncachedSent, l.Errors, l.ForecastsComputed, fmtMS(l.All.P99))
 	}
 }
 

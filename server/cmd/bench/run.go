@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,13 +78,19 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		return nil, err
 	}
 	rep.Checks = compareAnswers(answers)
-	if cfg.wants("http") || cfg.wants("load") {
+	if cfg.wants("llm") {
+		if rep.LLM, err = llmSpeed(ctx, cfg.Python, pyEnv, progress); err != nil {
+			return nil, fmt.Errorf("the llm workload: %w", err)
+		}
+	}
+	if cfg.wantsServer() || cfg.wants("load") {
 		if err := runServer(ctx, cfg, in, dataDir, rep, progress); err != nil {
 			return nil, err
 		}
 	}
 	rep.sortResults()
 	rep.addRatios()
+	rep.Figures = rep.figures()
 	rep.Seconds = time.Since(rep.Started).Seconds()
 	return rep, nil
 }
@@ -148,18 +155,65 @@ func runDirect(ctx context.Context, cfg Config, in *pybridge.Interpreter, cli *p
 	return drive(gpythonBackend{policy.Default()})
 }
 
-// runServer starts the server binary, measures /predict-child on it cached
-// and uncached (Cache-Control: no-cache), then runs the load phase, a mix of
-// both, against it.
+// ServerSide is what the server workloads measured against one server binary.
+type ServerSide struct {
+	Results  []Result        `json:"results"` // HTTP /predict-child, closed loop
+	Redis    *RedisResult    `json:"redis,omitempty"`
+	Training *TrainingResult `json:"training,omitempty"`
+	Analyze  *AnalyzeResult  `json:"analyze,omitempty"`
+}
+
+// Baseline is the server workloads against another checkout's binary, in
+// the same run: the "before" figures.
+type Baseline struct {
+	Checkout string `json:"checkout"`
+	ServerSide
+}
+
+// runServer runs the server workloads against the baseline's binary, when
+// there is one, then against this checkout's, then the load phase on the latter.
 func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDir string, rep *Report, progress io.Writer) error {
+	if cfg.Baseline != "" && cfg.wantsServer() {
+		fmt.Fprintf(progress, "==> before: the baseline's server (%s)\n", cfg.Baseline)
+		side, checks, err := serverSide(ctx, cfg, target{"before", cfg.baselineServer(), cfg.baselinePython()}, nil, dataDir, nil, progress)
+		if err != nil {
+			return fmt.Errorf("the baseline: %w", err)
+		}
+		rep.Baseline = &Baseline{Checkout: cfg.Baseline, ServerSide: side}
+		for i := range checks {
+			checks[i].Backend = "baseline " + checks[i].Backend
+		}
+		rep.Checks = append(rep.Checks, checks...)
+	}
 	forecast, err := pyapi.New(in).Predict(ctx, pyapi.TickerRequest{Ticker: benchTicker})
 	if err != nil {
 		return fmt.Errorf("the reference forecast: %w", err)
 	}
-	fmt.Fprintln(progress, "==> starting the server")
-	srv, err := startServer(ctx, cfg, dataDir)
+	if cfg.Baseline != "" {
+		fmt.Fprintln(progress, "==> after: this checkout's server")
+	}
+	side, checks, err := serverSide(ctx, cfg, target{"after", cfg.Server, cfg.Python}, forecast, dataDir, rep, progress)
 	if err != nil {
 		return err
+	}
+	rep.Results = append(rep.Results, side.Results...)
+	rep.Redis, rep.Training, rep.Analyze = side.Redis, side.Training, side.Analyze
+	rep.Checks = append(rep.Checks, checks...)
+	return nil
+}
+
+// serverSide starts t's server and runs the selected server workloads on
+// it: /predict-child cached and uncached (its answers compared with
+// forecast, when given), forecasts during a parent training, analyses, the
+// Redis comparison (with a second server of t on Redis), and, when rep is
+// given, the load phase.
+func serverSide(ctx context.Context, cfg Config, t target, forecast json.RawMessage, dataDir string, rep *Report, progress io.Writer) (ServerSide, []Check, error) {
+	var side ServerSide
+	var checks []Check
+	fmt.Fprintf(progress, "==> starting the server (%s)\n", t.server)
+	srv, err := startServer(ctx, cfg.OutDir, t, dataDir, "")
+	if err != nil {
+		return side, nil, err
 	}
 	defer func() {
 		if err := srv.stop(); err != nil {
@@ -172,18 +226,21 @@ func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDi
 	// cached answer compared, and every cached request after, is a cache hit.
 	for range 20 {
 		if err := checkPost(client, url, predictBody, cached); err != nil {
-			return fmt.Errorf("warming the server up: %w", err)
+			return side, nil, fmt.Errorf("warming the server up: %w", err)
 		}
 	}
 	for _, mode := range []cacheMode{cached, uncached} {
+		if forecast == nil {
+			break
+		}
 		status, body, err := post(client, url, predictBody, mode, true)
 		if err != nil {
-			return fmt.Errorf("the server's %s forecast: %w", mode, err)
+			return side, nil, fmt.Errorf("the server's %s forecast: %w", mode, err)
 		}
 		if status != 200 {
-			return fmt.Errorf("the server's %s forecast: %d %.300s", mode, status, body)
+			return side, nil, fmt.Errorf("the server's %s forecast: %d %.300s", mode, status, body)
 		}
-		rep.Checks = append(rep.Checks, compareHTTP(string(mode), body, forecast))
+		checks = append(checks, compareHTTP(string(mode), body, forecast))
 	}
 
 	if cfg.wants("http") {
@@ -191,22 +248,40 @@ func runServer(ctx context.Context, cfg Config, in *pybridge.Interpreter, dataDi
 		for _, mode := range []cacheMode{cached, uncached} {
 			results, computed := httpRuns(cfg, client, srv, mode, progress)
 			for _, r := range results {
-				rep.Results = append(rep.Results, r)
+				side.Results = append(side.Results, r)
 				c := Check{Workload: r.Workload, Backend: fmt.Sprintf("server c=%d", r.Concurrency), OK: r.Errors == 0}
 				if !c.OK {
 					c.Detail = fmt.Sprintf("%d of %d requests failed", r.Errors, r.Iterations)
 				}
-				rep.Checks = append(rep.Checks, c)
+				checks = append(checks, c)
 			}
-			rep.Checks = append(rep.Checks, computed)
+			checks = append(checks, computed)
 		}
 	}
-	if cfg.wants("load") {
+	if cfg.wants("redis") {
+		fmt.Fprintln(progress, "==> cached /predict-child with the in-process store, then with Redis")
+		if side.Redis, err = redisBeside(ctx, cfg, t, srv, dataDir, progress); err != nil {
+			return side, nil, fmt.Errorf("the redis workload: %w", err)
+		}
+	}
+	if cfg.wants("training") {
+		fmt.Fprintln(progress, "==> uncached /predict-child while a parent training runs, then idle")
+		if side.Training, err = trainingBeside(ctx, client, srv, cfg.ParentEpochs, progress); err != nil {
+			return side, nil, fmt.Errorf("the training workload: %w", err)
+		}
+	}
+	if cfg.wants("analyze") {
+		fmt.Fprintf(progress, "==> %d cache-miss analyses (POST /analyze, each a new thread, streamed)\n", cfg.Analyses)
+		if side.Analyze, err = analyses(ctx, srv, cfg.Analyses, progress); err != nil {
+			return side, nil, fmt.Errorf("the analyze workload: %w", err)
+		}
+	}
+	if cfg.wants("load") && rep != nil {
 		fmt.Fprintf(progress, "==> open-loop load: %s at %.0f requests/s, %.0f%% cached ... ", cfg.LoadDuration, cfg.LoadRate, 100*cfg.LoadCachedShare)
 		if rep.Load, err = openLoop(ctx, client, srv, cfg.LoadRate, cfg.LoadCachedShare, cfg.LoadDuration); err != nil {
-			return fmt.Errorf("the load phase: %w", err)
+			return side, nil, fmt.Errorf("the load phase: %w", err)
 		}
 		fmt.Fprintf(progress, "%d sent, %d errors, %d forecasts computed, p99 %s\n", rep.Load.Sent, rep.Load.Errors, rep.Load.ForecastsComputed, fmtMS(rep.Load.All.P99))
 	}
-	return nil
+	return side, checks, nil
 }

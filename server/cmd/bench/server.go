@@ -31,29 +31,43 @@ type serverProc struct {
 	exited chan error
 }
 
-// startServer starts cfg.Server on the data folder with rate limits off, and
-// returns once /health answers 200.
-func startServer(ctx context.Context, cfg Config, dataDir string) (*serverProc, error) {
+// target is a server binary the server workloads run against, with the
+// python whose package it runs: this checkout's ("after"), or the
+// baseline's ("before").
+type target struct {
+	label, server, python string
+}
+
+// startServer starts t's server on the data folder with rate limits off and
+// no news (analyses read none), plus env, and returns once /health answers
+// 200. Its log goes to outDir/server-LABEL[-name].log.
+func startServer(ctx context.Context, outDir string, t target, dataDir, name string, env ...string) (*serverProc, error) {
 	port, err := servertest.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(cfg.OutDir, "server.log")
+	logName := "server-" + t.label
+	if name != "" {
+		logName += "-" + name
+	}
+	logPath := filepath.Join(outDir, logName+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own descriptor
 
-	cmd := exec.Command(cfg.Server) //nolint:gosec,noctx // the configured server binary (G204), stopped gracefully by signal, not by a context
+	cmd := exec.Command(t.server) //nolint:gosec,noctx // the configured server binary (G204), stopped gracefully by signal, not by a context
 	// The TTL outlasts the run whatever the caller's environment says, so a
 	// cached request is always a cache hit.
 	cmd.Env = append(os.Environ(),
-		"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir, "PYTHON_EXECUTABLE="+cfg.Python,
-		"RATE_LIMITS=off", "LOG_LEVEL=warn", "DATA_SOURCE=bundled", "MLFLOW_DISABLE=1", "PREDICTION_CACHE_TTL=24h")
+		"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir, "PYTHON_EXECUTABLE="+t.python,
+		"RATE_LIMITS=off", "LOG_LEVEL=warn", "DATA_SOURCE=bundled", "MLFLOW_DISABLE=1", "PREDICTION_CACHE_TTL=24h",
+		"NEWS_SOURCE=none")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.Server, err)
+		return nil, fmt.Errorf("start %s: %w", t.server, err)
 	}
 	s := &serverProc{base: fmt.Sprintf("http://127.0.0.1:%d", port), pid: cmd.Process.Pid, cmd: cmd, log: logPath, exited: make(chan error, 1)}
 	go func() { s.exited <- cmd.Wait() }()
