@@ -84,8 +84,9 @@ type Metrics struct {
 
 	// the analyst's LLM (llm.go)
 	llmDuration prometheus.Histogram
-	llmTokens   *prometheus.CounterVec // kind: prompt, completion
-	relayed     *prometheus.CounterVec // outcome: answered, failed
+	llmTokens   *prometheus.CounterVec   // kind: prompt, completion
+	relayed     *prometheus.CounterVec   // outcome: answered, failed
+	streamFirst *prometheus.HistogramVec // kind: event, token, field (stream.go)
 
 	// training, tasks, stores and limits (training.go)
 	trainingStatus   *prometheus.GaugeVec     // kind
@@ -229,6 +230,7 @@ func New(reg *prometheus.Registry) *Metrics {
 	}, []string{"outcome"})
 	m.relayed.WithLabelValues("answered")
 	m.relayed.WithLabelValues("failed")
+	m.streamFirst = newStreamFirst()
 
 	m.driftScore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "stockagent_drift_score",
@@ -252,7 +254,7 @@ func New(reg *prometheus.Registry) *Metrics {
 
 	reg.MustRegister(
 		m.driftScore, m.driftLevel, m.driftModels,
-		m.llmDuration, m.llmTokens, m.relayed,
+		m.llmDuration, m.llmTokens, m.relayed, m.streamFirst,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,
