@@ -106,17 +106,23 @@ func (s *server) streamAnalyze(t *testing.T, ctx context.Context, body string, e
 	return out
 }
 
+// The stages of a streamed analysis that misses the cache, in order; a
+// question skips the cache and ends with the answer.
+var (
+	missStages     = []string{"stage:forecast", "stage:news", "stage:cache", "stage:agent", "stage:performance_analyst", "stage:writer", "stage:critic", "stage:finalize"}
+	questionStages = []string{"stage:forecast", "stage:news", "stage:agent", "stage:performance_analyst", "stage:writer", "stage:critic", "stage:finalize", "stage:answer"}
+)
+
 // checkStreamedMiss checks a streamed analysis that missed the cache: the
 // stages in order, the data field and at least one token before the report,
 // the report last, of the plain answer's schema; it returns the report.
-func checkStreamedMiss(t *testing.T, srv *server, st stream) analysisAnswer {
+func checkStreamedMiss(t *testing.T, st stream, order []string) analysisAnswer {
 	t.Helper()
 	names := st.names()
 	if st.status != 200 || len(st.events) == 0 || names[len(names)-1] != "report" {
 		t.Fatalf("a streamed analysis: %d %.300s, events %v", st.status, st.body, names)
 	}
 	last := len(names) - 1
-	order := []string{"stage:forecast", "stage:news", "stage:cache", "stage:agent", "stage:performance_analyst", "stage:writer", "stage:critic", "stage:finalize"}
 	at := -1
 	for _, name := range order {
 		i := st.index(name)
@@ -179,7 +185,7 @@ func TestAnalyzeStreams(t *testing.T) {
 	srv := startServer(t, withTrainedAAPL(t), tinyEnv(map[string]string{"LLM_BASE_URL": stub.URL, "LLM_MODEL": "stub"}))
 	srv.checkResponses(t)
 
-	first := checkStreamedMiss(t, srv, srv.streamAnalyze(t, context.Background(), `{"ticker":"AAPL"}`, nil))
+	first := checkStreamedMiss(t, srv.streamAnalyze(t, context.Background(), `{"ticker":"AAPL"}`, nil), missStages)
 	if n := srv.metric(t, `stockagent_analysis_stream_first_seconds_count{kind="token"}`); n != 1 {
 		t.Errorf("time to the first token measured %v times, want 1", n)
 	}
@@ -218,4 +224,30 @@ func TestAnalyzeStreams(t *testing.T) {
 	waitFor(t, "the Python side stopped", time.Minute, func() bool {
 		return strings.Contains(srv.logs(), "analyst stopped at a cancel check")
 	})
+}
+
+// The default model (SmolLM2 in process by llama.cpp) streams its text token
+// by token: a first analysis (it loads the model), then a question, a miss
+// on the loaded model. The times from the miss are logged, never asserted.
+func TestAnalyzeStreamsTheDefaultModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real LLM")
+	}
+	srv := startServer(t, withTrainedAAPL(t), tinyEnv(nil))
+	srv.checkResponses(t)
+	first := checkStreamedMiss(t, srv.streamAnalyze(t, context.Background(), `{"ticker":"AAPL"}`, nil), missStages)
+	if first.LLM.Provider != "llama-cpp" {
+		t.Fatalf("the report is by %q, want the in-process llama-cpp", first.LLM.Provider)
+	}
+	st := srv.streamAnalyze(t, context.Background(), `{"ticker":"AAPL","question":"What is the main risk?"}`, nil)
+	checkStreamedMiss(t, st, questionStages)
+	tokens := 0
+	for _, e := range st.events {
+		if e.Name == "token" {
+			tokens++
+		}
+	}
+	if tokens < 3 {
+		t.Fatalf("the model's text came in %d token events, want it streamed", tokens)
+	}
 }

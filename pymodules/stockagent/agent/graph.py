@@ -34,8 +34,9 @@ two analysts still run in parallel. The graph is bounded (at most 8 steps with o
 an answer), so it needs no last-step guard.
 
 Each node starts by checking the call's cancel flag and sending a progress event, checks it again
-before each LLM call (whose text goes out as it is generated, as provisional ``token`` events), fits each prompt into the model's context (budget.py: news and history are
-shortened first), and records its latency and token counts in ``node_metrics``. Nodes reach the
+before each LLM call (whose text goes out as it is generated, as provisional ``token`` events),
+fits each prompt into the model's context (budget.py: news and history are shortened first), and
+records its latency and token counts in ``node_metrics``. Nodes reach the
 host through :class:`Control`, not through ``stockagent.runtime`` directly: LangGraph runs parallel
 nodes on its own threads, where the host call's thread-local cancel flag and progress channel are
 not visible (runner.py bridges them).

@@ -2,13 +2,14 @@
 
 ``ChatModel.invoke(messages, *, max_tokens, temperature) -> (text, usage)`` takes OpenAI-style
 messages (``[{"role": "system"|"user"|"assistant", "content": str}]``) and returns the answer with
-``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Three
+``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}``. Four
 optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it),
 ``cancelled`` is a zero-argument callable checked while the answer is produced, ``on_token``
 receives the answer's text in pieces as it is generated (raw, before ``<think>`` blocks are
-removed: a draft to show, never the answer), and ``schema`` is a JSON schema the answer must follow: llama.cpp turns it into a grammar that constrains every
-sampled token (in process, and in its server's ``response_format``), so a small model can fill
-short fields it could not write as free prose.
+removed: a draft to show, never the answer), and ``schema`` is a JSON schema the answer must
+follow: llama.cpp turns it into a grammar that constrains every sampled token (in process, and in
+its server's ``response_format``), so a small model can fill short fields it could not write as
+free prose.
 ``n_ctx`` is the context window (prompt and answer, in tokens) and ``count_tokens(text)`` counts a
 text's tokens: exactly with the model's own tokenizer in process, and for a server (whose tokenizer
 is out of reach) with the conservative estimate :func:`estimate_tokens`, UTF-8 bytes / 2. The agent
