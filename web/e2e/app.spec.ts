@@ -92,9 +92,9 @@ test(`analyze ${ticker}: the models train with visible progress, then the chart,
   // advances, then the model's draft or the parts that passed their checks.
   const steps = page.getByRole('list', { name: 'Steps of the analysis' })
   await expect(steps.locator('[data-stage="agent"]').or(page.locator('.report')).first()).toBeVisible({ timeout: trainAndReport })
-  if (await page.getByRole('figure', { name: 'Draft' }).or(page.locator('.report-part')).first().isVisible()) {
-    await page.screenshot({ path: join(shots, 'analyze-streaming.png'), fullPage: true })
-  }
+  const part = page.getByRole('figure', { name: 'Draft' }).or(page.locator('.report-part'))
+  await expect(part.or(page.locator('.report')).first()).toBeVisible({ timeout: trainAndReport })
+  if (await part.first().isVisible()) await page.screenshot({ path: join(shots, 'analyze-streaming.png'), fullPage: true })
   if (await page.getByRole('status').filter({ hasText: 'The analyst is writing' }).isVisible()) {
     await page.screenshot({ path: join(shots, 'analyze-writing.png'), fullPage: true })
   }
