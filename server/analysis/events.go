@@ -9,8 +9,8 @@ import (
 // Event is one server-sent event of a streamed analysis: its name and its
 // data, one JSON object (docs/api.md, "The analysis stream").
 type Event struct {
-	Name string          `json:"event"`
-	Data json.RawMessage `json:"data"`
+	Name string
+	Data json.RawMessage
 }
 
 // The events' names.
