@@ -51,7 +51,8 @@ func startLLMStub(t *testing.T) *llmStub {
 
 func (s *llmStub) serve(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		MaxTokens int `json:"max_tokens"`
+		MaxTokens int  `json:"max_tokens"`
+		Stream    bool `json:"stream"`
 		Messages  []struct {
 			Content string `json:"content"`
 		} `json:"messages"`
@@ -80,10 +81,23 @@ func (s *llmStub) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.waiting--
 	s.mu.Unlock()
+	const answer = `{"stance":"NEUTRAL","confidence":"Low","reasons":["The forecast moves little."]}`
+	const usage = `"usage":{"prompt_tokens":10,"completion_tokens":10,"total_tokens":20}`
+	now := time.Now().Unix()
+	if body.Stream { // the analyst streams its text: the answer in two pieces, then the usage
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, piece := range []string{answer[:20], answer[20:]} {
+			content, _ := json.Marshal(piece)
+			fmt.Fprintf(w, `data: {"id":"x","object":"chat.completion.chunk","created":%d,"model":"stub","choices":[{"index":0,"delta":{"role":"assistant","content":%s},"finish_reason":null}]}`+"\n\n", now, content)
+		}
+		fmt.Fprintf(w, `data: {"id":"x","object":"chat.completion.chunk","created":%d,"model":"stub","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n", now)
+		fmt.Fprintf(w, `data: {"id":"x","object":"chat.completion.chunk","created":%d,"model":"stub","choices":[],%s}`+"\n\ndata: [DONE]\n\n", now, usage)
+		return
+	}
+	content, _ := json.Marshal(answer)
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"id":"x","object":"chat.completion","created":%d,"model":"stub","choices":[{"index":0,"finish_reason":"stop",`+
-		`"message":{"role":"assistant","content":"{\"stance\":\"NEUTRAL\",\"confidence\":\"Low\",\"reasons\":[\"The forecast moves little.\"]}"}}],`+
-		`"usage":{"prompt_tokens":10,"completion_tokens":10,"total_tokens":20}}`, time.Now().Unix())
+		`"message":{"role":"assistant","content":%s}}],%s}`, now, content, usage)
 }
 
 // hold makes every later request wait for release or one releaseOne.

@@ -76,6 +76,14 @@ func TestAnalysesRelayedToTrainer(t *testing.T) {
 		}
 	})
 
+	t.Run("a streamed request gets the trainer's events through Redis", func(t *testing.T) {
+		st := apiB.streamAnalyze(t, context.Background(), `{"ticker":"AAPL","question":"Is the forecast steady?"}`, nil)
+		checkStreamedMiss(t, st, questionStages)
+		if n := apiB.metric(t, agentRuns) + apiB.metric(t, promptTokens); n != 0 {
+			t.Fatalf("the api replica called the model (%v)", n)
+		}
+	})
+
 	t.Run("identical requests on two replicas share one run", func(t *testing.T) {
 		before := trainer.metric(t, agentRuns)
 		answers := make([]answer, 2)

@@ -342,11 +342,49 @@ def test_cancellation_and_progress(tmp_path):
     events.clear()
     with runtime.local_call(on_progress=events.append):
         analyze(script(), tmp_path)
-    assert [e["node"] for e in events if e["node"] in ("writer", "critic", "finalize")] == [
-        "writer",
-        "critic",
-        "finalize",
-    ]
+    nodes = [e["node"] for e in events if e.get("stage") == "agent"]
+    assert [n for n in nodes if n in ("writer", "critic", "finalize")] == ["writer", "critic", "finalize"]
+
+
+def test_streamed_events(tmp_path):
+    """The text as generated (coalesced token events), the data field before the performance
+    analyst's LLM call, the reviewed fields after finalize starts, the answer that passed."""
+    events = []
+    chat = script()
+    with runtime.local_call(on_progress=events.append):
+        out = analyze(chat, tmp_path)
+    kinds = [e.get("event", "stage") for e in events]
+    tokens = [e for e in events if e.get("event") == "token"]
+    fields_sent = {e["field"]: e["text"] for e in events if e.get("event") == "field"}
+    data_at = next(i for i, e in enumerate(events) if e.get("field") == "data")
+    perf_token = next(i for i, e in enumerate(events) if e.get("node") == "performance_analyst" and "text" in e)
+    assert data_at < perf_token  # before the LLM call
+    assert fields_sent["data"] == out["final_report"][: len(fields_sent["data"])]  # the report's own data section
+    writer = [e for e in tokens if e["node"] == "writer"]
+    assert "".join(e["text"] for e in writer) == BEARISH_REPORT  # every piece, in order
+    assert 1 <= len(writer) < len(BEARISH_REPORT.split())  # coalesced: pieces sent at once share an event
+    finalize_at = next(i for i, e in enumerate(events) if e.get("node") == "finalize" and e.get("stage"))
+    assert all(i > finalize_at for i, e in enumerate(events) if e.get("field") not in (None, "data"))
+    assert fields_sent["stance"] == out["recommendation"] and fields_sent["confidence"] == out["confidence"]
+    for reason in fields_sent["reasons"].splitlines():
+        assert f"- {reason}" in out["final_report"]
+    assert "answer" not in fields_sent and kinds[-1] == "field"
+
+    events.clear()
+    with runtime.local_call(on_progress=events.append):
+        out = analyze(script(), tmp_path, question="Why?")
+    assert {"event": "field", "field": "answer", "text": out["answer"]} in events
+
+
+def test_left_out_fields_are_not_streamed(tmp_path):
+    events = []
+    reason = "It will fall 77.7% next week, says TEST."
+    bad = json.dumps({"stance": "BEARISH", "confidence": "Low", "reasons": [reason]})
+    with runtime.local_call(on_progress=events.append):
+        out = analyze(script(writer=bad), tmp_path)
+    assert out["left_out"] and all(n.startswith("reason 1") for n in out["left_out"])
+    sent = {e["field"] for e in events if e.get("event") == "field"}
+    assert sent == {"data", "stance", "confidence"}
 
 
 def test_llm_failures_surface_as_unavailable(tmp_path):

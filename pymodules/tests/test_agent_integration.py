@@ -115,8 +115,10 @@ def test_in_process_generation_stops_between_tokens():
             chat.invoke(messages, max_tokens=200, temperature=0.2)
     finally:
         chat.timeout = timeout
-    text, usage = chat.invoke(messages, max_tokens=8, temperature=0.2)
+    pieces: list[str] = []
+    text, usage = chat.invoke(messages, max_tokens=8, temperature=0.2, on_token=pieces.append)
     assert text and usage["completion_tokens"] == 8 and usage["prompt_tokens"] > 5
+    assert len(pieces) > 1 and "".join(pieces).strip() == text  # streamed token by token, nothing lost
 
 
 def test_in_process_model_reads_a_shared_prefix_once():
@@ -194,8 +196,13 @@ def test_openai_compatible_server(tmp_path, llama_server):
     chat = llm.select(settings)
     assert isinstance(chat, llm.OpenAIChat)
     out = run(chat, tmp_path, settings)
-    assert_structure(out, "openai-compatible")
+    assert_structure(out, "openai-compatible")  # streamed (the graph listens for tokens), usage included
     assert out["llm"]["model"] == "smollm2"
+    pieces: list[str] = []
+    text, usage = chat.invoke(
+        [{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0.2, on_token=pieces.append
+    )
+    assert pieces and "".join(pieces).strip() == text and usage["completion_tokens"] > 0
 
 
 def test_a_follow_up_on_another_replica_through_redis(tmp_path, redis_url):

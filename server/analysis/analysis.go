@@ -27,6 +27,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"stockagent/pybridge"
 	"stockagent/server/atomicfile"
 	"stockagent/server/forecast"
 	"stockagent/server/metrics"
@@ -69,6 +70,9 @@ type Observer interface {
 	LLM(d time.Duration, promptTokens, completionTokens int)
 	LLMNode(n metrics.AgentNode) // each node of an analysis, as the analyst measured it
 	Relayed(answered bool)       // an analysis another process ran (Relay)
+	// StreamFirst is the time from the known cache miss to a streamed
+	// request's first event, token or field (kind).
+	StreamFirst(kind string, d time.Duration)
 }
 
 // Service runs /analyze. It is safe for concurrent use.
@@ -112,6 +116,10 @@ type Request struct {
 	// a new thread becomes its own. Empty for the server's own analyses
 	// (monitoring), which start no conversation.
 	Owner string
+	// Events, when set, receives the request's events as they happen (a
+	// streamed /analyze): the stages, the analyst's text and checked fields.
+	// The answer itself is Analyze's to return, not an event.
+	Events Sink `json:"-"`
 }
 
 // Headline is one news item, as the news entry point answers it and the
@@ -131,11 +139,13 @@ type news struct {
 // ANALYZE_TIMEOUT is ErrTimeout. When ctx ends, the call returns at once and
 // the run is cancelled unless another caller still waits for it.
 func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *forecast.Training, error) {
+	st := newStream(req.Events, s.obs)
 	if req.ThreadID != "" {
 		if err := s.claim(ctx, req.ThreadID, req.Owner); err != nil {
 			return nil, nil, err
 		}
 	}
+	st.stage("forecast")
 	raw, tr, err := s.forecast.Predict(ctx, req.Ticker)
 	if err != nil || tr != nil {
 		return nil, tr, err
@@ -151,6 +161,7 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	if err != nil {
 		return nil, nil, err
 	}
+	st.stage("news")
 	nw, err := s.news(ctx, req.Ticker, req.SkipFMI)
 	if err != nil {
 		return nil, nil, err
@@ -160,6 +171,7 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 	// A question is always answered by the agent, and a thread's turn is
 	// written into that thread: neither is answered from the shared cache.
 	if req.Question == "" && req.ThreadID == "" {
+		st.stage("cache")
 		scope := vectorstore.Scope{Ticker: req.Ticker, ModelVersion: pred.ModelVersion, DataAsOf: pred.DataAsOf}
 		vec, err := s.embed(ctx, CacheText(req.Ticker, pred, nw.Headlines))
 		if err != nil {
@@ -174,12 +186,13 @@ func (s *Service) Analyze(ctx context.Context, req Request) (json.RawMessage, *f
 		s.obs.CacheMiss("semantic")
 	}
 
+	st.stage("agent")
 	key := flightKey(req, nw.Source)
 	if s.relay != nil {
-		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw, Drift: drift}, slot)
+		return s.relayed(ctx, key, relayedRequest{Request: req, Prediction: raw, News: nw, Drift: drift}, slot, st.listener())
 	}
-	answer, err := s.runs.do(ctx, key, s.cfg.Timeout, func(ctx context.Context) (json.RawMessage, error) {
-		answer, err := s.run(ctx, req, raw, pred, nw, drift)
+	answer, err := s.runs.do(ctx, key, s.cfg.Timeout, st.listener(), func(ctx context.Context, emit Raw) (json.RawMessage, error) {
+		answer, err := s.run(ctx, req, raw, pred, nw, drift, emit)
 		if err == nil {
 			s.keep(ctx, req, slot, answer)
 		}
@@ -399,9 +412,10 @@ func (s *Service) drift(ctx context.Context, model string) (json.RawMessage, err
 	return raw, err
 }
 
-// run calls the agent on the agent lane and builds the API answer. ctx is
-// the run's own (flights.do): it ends at ANALYZE_TIMEOUT or when nobody waits.
-func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news, drift json.RawMessage) (json.RawMessage, error) {
+// run calls the agent on the agent lane and builds the API answer; the
+// agent's progress events go to emit. ctx is the run's own (flights.do): it
+// ends at ANALYZE_TIMEOUT or when nobody waits.
+func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pred prediction, nw news, drift json.RawMessage, emit Raw) (json.RawMessage, error) {
 	in := pyapi.AnalyzeRequest{Ticker: req.Ticker, Prediction: raw, Headlines: nw.Headlines, NewsSource: nw.Source, Drift: drift}
 	thread := req.ThreadID
 	if thread == "" && req.Owner != "" {
@@ -415,7 +429,7 @@ func (s *Service) run(ctx context.Context, req Request, raw json.RawMessage, pre
 	}
 	in.Question = req.Question
 	start := time.Now()
-	answer, err := s.py.Analyze(ctx, in)
+	answer, err := s.py.Analyze(ctx, in, pybridge.WithEvents(emit))
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: the analysis did not finish within ANALYZE_TIMEOUT (%s)", ErrTimeout, s.cfg.Timeout)

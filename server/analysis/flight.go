@@ -23,12 +23,54 @@ type flight struct {
 	cancel  context.CancelFunc
 	val     json.RawMessage
 	err     error
+
+	evMu      sync.Mutex // guards events and listeners; held while they are called, so each sees every event once, in order
+	events    [][]byte   // the run's progress events so far, for callers that join late
+	listeners map[int]Raw
+	nextID    int
+}
+
+// emit hands a progress event of the run to every caller that listens.
+func (f *flight) emit(data []byte) {
+	b := append([]byte(nil), data...) // the bridge's buffer is not ours to keep
+	f.evMu.Lock()
+	defer f.evMu.Unlock()
+	f.events = append(f.events, b)
+	for _, l := range f.listeners {
+		l(b)
+	}
+}
+
+// listen replays the run's events to l and adds it to the listeners; the
+// returned func removes it.
+func (f *flight) listen(l Raw) func() {
+	if l == nil {
+		return func() {}
+	}
+	f.evMu.Lock()
+	defer f.evMu.Unlock()
+	for _, e := range f.events {
+		l(e)
+	}
+	id := f.nextID
+	f.nextID++
+	if f.listeners == nil {
+		f.listeners = map[int]Raw{}
+	}
+	f.listeners[id] = l
+	return func() {
+		f.evMu.Lock()
+		delete(f.listeners, id)
+		f.evMu.Unlock()
+	}
 }
 
 // do returns fn's answer for key, starting fn unless a run of key is in
 // progress. fn receives a context that ends after timeout or once every
-// caller of do for this run has returned early because its own ctx ended.
-func (g *flights) do(ctx context.Context, key string, timeout time.Duration, fn func(context.Context) (json.RawMessage, error)) (json.RawMessage, error) {
+// caller of do for this run has returned early because its own ctx ended,
+// and the func through which it sends its progress events: listen (nil:
+// none) receives them, the earlier ones first when it joins late.
+func (g *flights) do(ctx context.Context, key string, timeout time.Duration, listen Raw, fn func(context.Context, Raw) (json.RawMessage, error)) (json.RawMessage, error) {
 	g.mu.Lock()
 	if g.m == nil {
 		g.m = map[string]*flight{}
@@ -40,7 +82,7 @@ func (g *flights) do(ctx context.Context, key string, timeout time.Duration, fn 
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		g.m[key] = f
 		go func() {
-			val, err := fn(runCtx)
+			val, err := fn(runCtx, f.emit)
 			cancel()
 			g.mu.Lock()
 			f.val, f.err = val, err
@@ -51,6 +93,7 @@ func (g *flights) do(ctx context.Context, key string, timeout time.Duration, fn 
 	}
 	f.waiters++
 	g.mu.Unlock()
+	defer f.listen(listen)()
 
 	select {
 	case <-f.done:

@@ -16,7 +16,7 @@ func TestFinding09SharedRunCancelledWhenAllLeave(t *testing.T) {
 	var g flights
 	var runs atomic.Int32
 	started := make(chan context.Context, 2)
-	run := func(ctx context.Context) (json.RawMessage, error) {
+	run := func(ctx context.Context, _ Raw) (json.RawMessage, error) {
 		runs.Add(1)
 		started <- ctx
 		<-ctx.Done()
@@ -25,9 +25,9 @@ func TestFinding09SharedRunCancelledWhenAllLeave(t *testing.T) {
 	ctxA, leaveA := context.WithCancel(context.Background())
 	ctxB, leaveB := context.WithCancel(context.Background())
 	errs := make(chan error, 2)
-	go func() { _, err := g.do(ctxA, "k", time.Minute, run); errs <- err }()
+	go func() { _, err := g.do(ctxA, "k", time.Minute, nil, run); errs <- err }()
 	runCtx := <-started
-	go func() { _, err := g.do(ctxB, "k", time.Minute, run); errs <- err }()
+	go func() { _, err := g.do(ctxB, "k", time.Minute, nil, run); errs <- err }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		g.mu.Lock()
 		waiters := g.m["k"].waiters
@@ -57,7 +57,7 @@ func TestFinding09SharedRunCancelledWhenAllLeave(t *testing.T) {
 	}
 	ctxC, leaveC := context.WithCancel(context.Background())
 	defer leaveC()
-	go func() { _, _ = g.do(ctxC, "k", time.Minute, run) }() // ends with the test; its answer is not the point
+	go func() { _, _ = g.do(ctxC, "k", time.Minute, nil, run) }() // ends with the test; its answer is not the point
 	if next := <-started; next == runCtx || runs.Load() != 2 {
 		t.Fatalf("a new caller joined the cancelled run (%d runs)", runs.Load())
 	}
@@ -66,7 +66,7 @@ func TestFinding09SharedRunCancelledWhenAllLeave(t *testing.T) {
 // ANALYZE_TIMEOUT bounds a run whatever its callers do.
 func TestFlightTimeout(t *testing.T) {
 	var g flights
-	_, err := g.do(context.Background(), "k", 50*time.Millisecond, func(ctx context.Context) (json.RawMessage, error) {
+	_, err := g.do(context.Background(), "k", 50*time.Millisecond, nil, func(ctx context.Context, _ Raw) (json.RawMessage, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})

@@ -32,11 +32,12 @@ func (n *newsCalls) Call(_ context.Context, _ pybridge.Lane, fn string, req, res
 
 type quiet struct{}
 
-func (quiet) CacheHit(string)             {}
-func (quiet) CacheMiss(string)            {}
-func (quiet) LLM(time.Duration, int, int) {}
-func (quiet) LLMNode(metrics.AgentNode)   {}
-func (quiet) Relayed(bool)                {}
+func (quiet) CacheHit(string)                   {}
+func (quiet) CacheMiss(string)                  {}
+func (quiet) LLM(time.Duration, int, int)       {}
+func (quiet) LLMNode(metrics.AgentNode)         {}
+func (quiet) Relayed(bool)                      {}
+func (quiet) StreamFirst(string, time.Duration) {}
 
 // With a Finnhub key and NEWS_SOURCE=auto the Python side uses Finnhub unless the request
 // says use_fmi: false; a request that says nothing (the zero Request, as the old service's

@@ -35,8 +35,11 @@ import (
 //   - A runner (Serve) claims runs, at most workers at once, and runs each on
 //     a context that ends at ANALYZE_TIMEOUT or once no live waiter remains
 //     (the rule of flight.go, across processes); it renews the entry while it
-//     runs, writes one reply ({"answer": …} or {"error": kind, "detail": …}),
-//     gives the reply stream a short life and acknowledges the entry.
+//     runs, adds the analyst's progress events ({"progress": …}: stages,
+//     tokens, fields) to the reply stream as they come, writes one reply
+//     ({"answer": …} or {"error": kind, "detail": …}), gives the reply stream
+//     a short life and acknowledges the entry. Waiters that stream pass the
+//     progress events on; a late joiner reads them from the start too.
 //
 // A runner that dies leaves its entry pending: another runner reclaims it
 // after the lease, and the waiters, who still heartbeat, get its reply.
@@ -88,20 +91,21 @@ func (r *Relay) waiters(run string) string  { return r.prefix + "analysis:" + ru
 func (r *Relay) flightOf(run string) string { return r.prefix + "analysis:" + run + ":flight" }
 
 // Do returns the reply of the run for key, submitting body as a new run
-// unless one of key is in progress. When ctx ends it returns ctx's error and
+// unless one of key is in progress; the run's progress events go to listen
+// (nil: none) as they arrive. When ctx ends it returns ctx's error and
 // stops heartbeating; the run is cancelled once no other waiter remains.
 // Without a reply within ANALYZE_TIMEOUT (every runner gone) it is ErrTimeout.
 // fresh says whether this call submitted the run (and so keeps its answer).
-func (r *Relay) Do(ctx context.Context, key string, body json.RawMessage) (answer json.RawMessage, fresh bool, err error) {
+func (r *Relay) Do(ctx context.Context, key string, body json.RawMessage, listen Raw) (answer json.RawMessage, fresh bool, err error) {
 	run, fresh, err := r.join(ctx, key)
 	if err != nil {
 		return nil, false, err
 	}
-	answer, err = r.wait(ctx, run, key, fresh, body)
+	answer, err = r.wait(ctx, run, key, fresh, body, listen)
 	return answer, fresh, err
 }
 
-func (r *Relay) wait(ctx context.Context, run, key string, fresh bool, body json.RawMessage) (json.RawMessage, error) {
+func (r *Relay) wait(ctx context.Context, run, key string, fresh bool, body json.RawMessage, listen Raw) (json.RawMessage, error) {
 	// The waiter counts before the run is enqueued, so no runner sees it without one.
 	waiter := uuid.NewString()
 	if err := r.heartbeat(ctx, run, waiter); err != nil {
@@ -128,7 +132,7 @@ func (r *Relay) wait(ctx context.Context, run, key string, fresh bool, body json
 			}
 			next = time.Now().Add(beat)
 		}
-		streams, err := r.c.XRead(ctx, &redis.XReadArgs{Streams: []string{r.replies(run), last}, Count: 1, Block: beat}).Result()
+		streams, err := r.c.XRead(ctx, &redis.XReadArgs{Streams: []string{r.replies(run), last}, Count: 100, Block: beat}).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
@@ -141,6 +145,9 @@ func (r *Relay) wait(ctx context.Context, run, key string, fresh bool, body json
 		for _, st := range streams {
 			for _, m := range st.Messages {
 				last = m.ID
+				if p, ok := m.Values["progress"].(string); ok && listen != nil {
+					listen([]byte(p))
+				}
 				if out, ok, err := decodeReply(m.Values); ok {
 					return out, err
 				}
@@ -215,12 +222,12 @@ func (s *Service) UseRelay(r *Relay) { s.relay = r }
 // relayed runs in through the relay. The submitting replica keeps the
 // answer (keep): its semantic cache answered the miss, and its data folder
 // holds the reports that its monitoring reads.
-func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, slot *cacheSlot) (json.RawMessage, *forecast.Training, error) {
+func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, slot *cacheSlot, listen Raw) (json.RawMessage, *forecast.Training, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return nil, nil, err
 	}
-	answer, fresh, err := s.relay.Do(ctx, key, body)
+	answer, fresh, err := s.relay.Do(ctx, key, body, listen)
 	s.obs.Relayed(err == nil)
 	if err != nil {
 		return nil, nil, err
@@ -233,7 +240,7 @@ func (s *Service) relayed(ctx context.Context, key string, in relayedRequest, sl
 
 // RunRelayed runs one analysis that a replica submitted (Relay.Serve's
 // RunFunc): the agent on this process's agent lane.
-func (s *Service) RunRelayed(ctx context.Context, body json.RawMessage) (json.RawMessage, error) {
+func (s *Service) RunRelayed(ctx context.Context, body json.RawMessage, emit Raw) (json.RawMessage, error) {
 	var in relayedRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, fmt.Errorf("analysis: relayed request: %w", err)
@@ -242,7 +249,7 @@ func (s *Service) RunRelayed(ctx context.Context, body json.RawMessage) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	return s.run(ctx, in.Request, in.Prediction, pred, in.News, in.Drift)
+	return s.run(ctx, in.Request, in.Prediction, pred, in.News, in.Drift, emit)
 }
 
 // Reply error kinds: the errors the HTTP layer maps to a status travel by name.
@@ -294,9 +301,10 @@ func decodeReply(v map[string]any) (answer json.RawMessage, ok bool, err error) 
 	return nil, true, fmt.Errorf("%w: %s", errRemote, detail)
 }
 
-// RunFunc runs one analysis from the body a submitter gave Do; its context
-// ends at ANALYZE_TIMEOUT or once nobody waits.
-type RunFunc func(ctx context.Context, body json.RawMessage) (json.RawMessage, error)
+// RunFunc runs one analysis from the body a submitter gave Do, sending its
+// progress events to emit; its context ends at ANALYZE_TIMEOUT or once
+// nobody waits.
+type RunFunc func(ctx context.Context, body json.RawMessage, emit Raw) (json.RawMessage, error)
 
 // Serve claims runs and runs them with fn, at most workers at once, until ctx
 // ends; it then waits for the runs in progress. A run that fails after ctx
@@ -346,7 +354,7 @@ func (r *Relay) runOne(serving context.Context, d tasks.Delivery, fn RunFunc) {
 		err = errors.New("analysis: the run's request has expired")
 	}
 	if err == nil {
-		answer, err = fn(watchCtx, body)
+		answer, err = fn(watchCtx, body, r.progress(ctx, run))
 	}
 	if cause := context.Cause(watchCtx); errors.Is(cause, ErrNoWaiter) {
 		r.log.Info("analysis cancelled: no client waits for it", "run", run)
@@ -384,6 +392,30 @@ func (r *Relay) runOne(serving context.Context, d tasks.Delivery, fn RunFunc) {
 	}
 	if err := r.q.Done(ctx, d); err != nil {
 		r.log.Warn("analysis entry not acknowledged", "run", run, "error", err)
+	}
+}
+
+// progressWait bounds the hand-over of one progress event to Redis: the
+// analyst's worker waits for it, and a late event is worth less than the run.
+const progressWait = 2 * time.Second
+
+// progress returns the func that adds a run's progress events to its reply
+// stream, for the waiters that stream them. An event that cannot be added
+// is dropped (and logged once): the reply still comes.
+func (r *Relay) progress(ctx context.Context, run string) Raw {
+	var warned bool
+	return func(data []byte) {
+		ctx, cancel := context.WithTimeout(ctx, progressWait)
+		defer cancel()
+		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: r.replies(run), Values: []any{"progress", string(data)}})
+			p.Expire(ctx, r.replies(run), r.timeout+replyTTL)
+			return nil
+		})
+		if err != nil && !warned {
+			warned = true
+			r.log.Warn("analysis progress not relayed; the reply still is", "run", run, "error", err)
+		}
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,10 +65,10 @@ func until(ctx context.Context, t *testing.T, what string, cond func() bool) {
 func TestRelayAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	api, _ := relayFixture(t, time.Minute, func(_ context.Context, body json.RawMessage) (json.RawMessage, error) {
+	api, _ := relayFixture(t, time.Minute, func(_ context.Context, body json.RawMessage, _ Raw) (json.RawMessage, error) {
 		return json.Marshal(map[string]json.RawMessage{"echo": body})
 	})
-	answer, fresh, err := api.Do(ctx, "k", json.RawMessage(`{"ticker":"AAPL"}`))
+	answer, fresh, err := api.Do(ctx, "k", json.RawMessage(`{"ticker":"AAPL"}`), nil)
 	if err != nil || !fresh {
 		t.Fatalf("Do: %s, fresh %t, %v", answer, fresh, err)
 	}
@@ -74,8 +76,55 @@ func TestRelayAnswers(t *testing.T) {
 		t.Fatalf("answer %s", answer)
 	}
 	// The run is over: the same analysis again is a new run.
-	if _, fresh, err := api.Do(ctx, "k", json.RawMessage(`{}`)); err != nil || !fresh {
+	if _, fresh, err := api.Do(ctx, "k", json.RawMessage(`{}`), nil); err != nil || !fresh {
 		t.Fatalf("a second run after the first ended: fresh %t, %v", fresh, err)
+	}
+}
+
+// A run's progress events reach its waiter through the reply stream, in
+// order and before the answer, and a waiter that joins late reads them from
+// the start.
+func TestRelayForwardsProgress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	release := make(chan struct{})
+	api, _ := relayFixture(t, time.Minute, func(_ context.Context, _ json.RawMessage, emit Raw) (json.RawMessage, error) {
+		for i := range 3 {
+			emit([]byte(fmt.Sprintf(`{"event":"token","node":"writer","text":"%d"}`, i)))
+		}
+		<-release
+		return json.RawMessage(`{"ok":true}`), nil
+	})
+	type got struct {
+		events []string
+		answer string
+	}
+	read := func(out chan<- got) {
+		var g got
+		var mu sync.Mutex
+		answer, _, err := api.Do(ctx, "k", json.RawMessage(`{}`), func(data []byte) {
+			mu.Lock()
+			g.events = append(g.events, string(data))
+			mu.Unlock()
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		g.answer = string(answer)
+		out <- g
+	}
+	first, late := make(chan got, 1), make(chan got, 1)
+	go read(first)
+	time.Sleep(300 * time.Millisecond) // the first waiter's run is under way when the second joins
+	go read(late)
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	want := `{"event":"token","node":"writer","text":"0"} {"event":"token","node":"writer","text":"1"} {"event":"token","node":"writer","text":"2"}`
+	for name, c := range map[string]chan got{"first": first, "late": late} {
+		g := <-c
+		if strings.Join(g.events, " ") != want || g.answer != `{"ok":true}` {
+			t.Errorf("%s waiter: events %q, answer %s", name, g.events, g.answer)
+		}
 	}
 }
 
@@ -88,14 +137,14 @@ func TestRelayErrorsKeepTheirKind(t *testing.T) {
 		"late":   ErrTimeout,
 		"other":  errors.New("boom"),
 	}
-	api, _ := relayFixture(t, time.Minute, func(_ context.Context, body json.RawMessage) (json.RawMessage, error) {
+	api, _ := relayFixture(t, time.Minute, func(_ context.Context, body json.RawMessage, _ Raw) (json.RawMessage, error) {
 		var name string
 		_ = json.Unmarshal(body, &name)
 		return nil, errs[name]
 	})
 	for name, want := range errs {
 		body, _ := json.Marshal(name)
-		_, _, err := api.Do(ctx, name, body)
+		_, _, err := api.Do(ctx, name, body, nil)
 		if name == "other" {
 			want = errRemote
 		}
@@ -113,7 +162,7 @@ func TestRelaySharesARun(t *testing.T) {
 	release := make(chan struct{})
 	var api *Relay
 	var c *redis.Client
-	api, c = relayFixture(t, time.Minute, func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+	api, c = relayFixture(t, time.Minute, func(ctx context.Context, _ json.RawMessage, _ Raw) (json.RawMessage, error) {
 		runs.Add(1)
 		select {
 		case <-release:
@@ -128,7 +177,7 @@ func TestRelaySharesARun(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answer, f, err := api.Do(ctx, "same", json.RawMessage(`{}`))
+			answer, f, err := api.Do(ctx, "same", json.RawMessage(`{}`), nil)
 			if err != nil || string(answer) != `{"ok":true}` {
 				t.Errorf("waiter %d: %s, %v", i, answer, err)
 			}
@@ -154,7 +203,7 @@ func TestRelayCancelsAnAbandonedRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	started, cause := make(chan struct{}), make(chan error, 1)
-	api, _ := relayFixture(t, time.Minute, func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+	api, _ := relayFixture(t, time.Minute, func(ctx context.Context, _ json.RawMessage, _ Raw) (json.RawMessage, error) {
 		close(started)
 		<-ctx.Done() // hang guard: the run's own ANALYZE_TIMEOUT
 		cause <- context.Cause(ctx)
@@ -162,7 +211,7 @@ func TestRelayCancelsAnAbandonedRun(t *testing.T) {
 	})
 	clientCtx, leave := context.WithCancel(ctx)
 	errc := make(chan error, 1)
-	go func() { _, _, err := api.Do(clientCtx, "k", json.RawMessage(`{}`)); errc <- err }()
+	go func() { _, _, err := api.Do(clientCtx, "k", json.RawMessage(`{}`), nil); errc <- err }()
 	select {
 	case <-started:
 	case <-ctx.Done():
@@ -190,7 +239,7 @@ func TestRelayWithoutRunner(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	api, _ := relayFixture(t, time.Second, nil)
-	if _, _, err := api.Do(ctx, "k", json.RawMessage(`{}`)); !errors.Is(err, ErrTimeout) {
+	if _, _, err := api.Do(ctx, "k", json.RawMessage(`{}`), nil); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("got %v, want ErrTimeout", err)
 	}
 }
@@ -216,7 +265,7 @@ func TestRelayReclaimsADeadRunnersRun(t *testing.T) {
 	defer dead.Close()
 	errc := make(chan error, 1)
 	go func() {
-		answer, _, err := api.Do(ctx, "k", json.RawMessage(`{}`))
+		answer, _, err := api.Do(ctx, "k", json.RawMessage(`{}`), nil)
 		if err == nil && string(answer) != `{"ok":true}` {
 			err = errors.New("answer " + string(answer))
 		}
@@ -240,7 +289,7 @@ func TestRelayReclaimsADeadRunnersRun(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runner.Serve(serveCtx, 1, func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		runner.Serve(serveCtx, 1, func(context.Context, json.RawMessage, Raw) (json.RawMessage, error) {
 			return json.RawMessage(`{"ok":true}`), nil
 		})
 	}()

@@ -36,48 +36,59 @@ const DefaultRetryAfter = 10
 // {"detail": …}. Tracebacks and internal messages go to the log only.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
-		if status, detail, ok := analysisError(err); ok {
-			if errors.Is(err, pybridge.ErrLaneFull) {
-				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(LaneFullRetryAfter))
-			}
+		status, detail, own := errorStatus(log, err, c.Path(), requestID(c))
+		if errors.Is(err, pybridge.ErrLaneFull) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(LaneFullRetryAfter))
+		}
+		if own {
 			return c.Status(status).JSON(fiber.Map{"detail": detail})
-		}
-		status, detail := fiber.StatusInternalServerError, "internal error"
-		var fe *fiber.Error
-		var pe *pybridge.PyError
-		switch {
-		case errors.As(err, &fe):
-			status, detail = fe.Code, fe.Message
-		case errors.Is(err, tickers.ErrInvalid):
-			status, detail = fiber.StatusBadRequest, err.Error()
-		case errors.Is(err, tasks.ErrNotFound):
-			status, detail = fiber.StatusNotFound, err.Error()
-		case errors.Is(err, pybridge.ErrPoolClosed):
-			status, detail = fiber.StatusServiceUnavailable, "the server is shutting down"
-		case errors.Is(err, store.ErrUnavailable):
-			status, detail = fiber.StatusServiceUnavailable, "the shared store (Redis) is unavailable; retry shortly"
-			log.Warn("store unavailable", "error", err, "path", c.Path(), "request_id", requestID(c))
-		case errors.As(err, &pe):
-			if kind, ok := pyapi.KindOf(err); ok {
-				status, detail = pyStatus[kind], pe.Message
-			} else {
-				log.Error("python error", "func", pe.Func, "type", pe.Type, "message", pe.Message,
-					"traceback", pe.Traceback, "request_id", requestID(c))
-			}
-		}
-		if status == fiber.StatusInternalServerError && pe == nil {
-			log.Error("request failed", "error", err, "path", c.Path(), "request_id", requestID(c))
-		}
-		if status == fiber.StatusInternalServerError {
-			detail = "internal error (request id " + requestID(c) + "); see the server log"
 		}
 		if status == fiber.StatusServiceUnavailable && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
 			// Every 503 says when to try again (openapi.json); a part that knows better sets its own.
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(DefaultRetryAfter))
 		}
 		secure(c)
-		return c.Status(status).JSON(fiber.Map{"detail": redact.Text(detail)})
+		return c.Status(status).JSON(fiber.Map{"detail": detail})
 	}
+}
+
+// errorStatus is the status and the client's detail of err (also the error
+// event of a streamed analysis), logging what the client is not told. own
+// is true for the analyst's own errors (analysisError).
+func errorStatus(log *slog.Logger, err error, path, reqID string) (status int, detail string, own bool) {
+	if status, detail, ok := analysisError(err); ok {
+		return status, detail, true
+	}
+	status, detail = fiber.StatusInternalServerError, "internal error"
+	var fe *fiber.Error
+	var pe *pybridge.PyError
+	switch {
+	case errors.As(err, &fe):
+		status, detail = fe.Code, fe.Message
+	case errors.Is(err, tickers.ErrInvalid):
+		status, detail = fiber.StatusBadRequest, err.Error()
+	case errors.Is(err, tasks.ErrNotFound):
+		status, detail = fiber.StatusNotFound, err.Error()
+	case errors.Is(err, pybridge.ErrPoolClosed):
+		status, detail = fiber.StatusServiceUnavailable, "the server is shutting down"
+	case errors.Is(err, store.ErrUnavailable):
+		status, detail = fiber.StatusServiceUnavailable, "the shared store (Redis) is unavailable; retry shortly"
+		log.Warn("store unavailable", "error", err, "path", path, "request_id", reqID)
+	case errors.As(err, &pe):
+		if kind, ok := pyapi.KindOf(err); ok {
+			status, detail = pyStatus[kind], pe.Message
+		} else {
+			log.Error("python error", "func", pe.Func, "type", pe.Type, "message", pe.Message,
+				"traceback", pe.Traceback, "request_id", reqID)
+		}
+	}
+	if status == fiber.StatusInternalServerError && pe == nil {
+		log.Error("request failed", "error", err, "path", path, "request_id", reqID)
+	}
+	if status == fiber.StatusInternalServerError {
+		detail = "internal error (request id " + reqID + "); see the server log"
+	}
+	return status, redact.Text(detail), false
 }
 
 // LaneFullRetryAfter is the Retry-After, in seconds, of a 503 for a full

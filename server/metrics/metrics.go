@@ -104,7 +104,8 @@ type Metrics struct {
 	nodeFirstToken     *prometheus.HistogramVec
 	nodePromptRate     *prometheus.HistogramVec
 	nodeGenerationRate *prometheus.HistogramVec
-	relayed            *prometheus.CounterVec // outcome: answered, failed
+	relayed            *prometheus.CounterVec   // outcome: answered, failed
+	streamFirst        *prometheus.HistogramVec // kind: event, token, field (stream.go)
 
 	// training, tasks, stores and limits (training.go)
 	trainingStatus   *prometheus.GaugeVec     // kind
@@ -296,6 +297,7 @@ func New(reg *prometheus.Registry) *Metrics {
 	}, []string{"outcome"})
 	m.relayed.WithLabelValues("answered")
 	m.relayed.WithLabelValues("failed")
+	m.streamFirst = newStreamFirst()
 
 	m.driftScore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "stockagent_drift_score",
@@ -319,7 +321,7 @@ func New(reg *prometheus.Registry) *Metrics {
 
 	reg.MustRegister(
 		m.driftScore, m.driftLevel, m.driftModels,
-		m.llmDuration, m.llmTokens, m.relayed,
+		m.llmDuration, m.llmTokens, m.relayed, m.streamFirst,
 		m.nodeDuration, m.nodeWait, m.nodeFirstToken, m.nodePromptRate, m.nodeGenerationRate,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -88,11 +88,23 @@ test(`analyze ${ticker}: the models train with visible progress, then the chart,
   // The forecast comes in milliseconds, the report after the analyst's run: the chart is drawn
   // while the report's card still says the analyst is writing.
   await expect(chart.locator('canvas').first()).toBeVisible({ timeout: trainAndReport })
+  // The report streams (docs/api.md, "The analysis stream"): the steps show as the run
+  // advances, then the model's draft or the parts that passed their checks.
+  const steps = page.getByRole('list', { name: 'Steps of the analysis' })
+  await expect(steps.locator('[data-stage="agent"]').or(page.locator('.report')).first()).toBeVisible({ timeout: trainAndReport })
+  const part = page.getByRole('figure', { name: 'Draft' }).or(page.locator('.report-part'))
+  await expect(part.or(page.locator('.report')).first()).toBeVisible({ timeout: trainAndReport })
+  if (await part.first().isVisible()) await page.screenshot({ path: join(shots, 'analyze-streaming.png'), fullPage: true })
   if (await page.getByRole('status').filter({ hasText: 'The analyst is writing' }).isVisible()) {
     await page.screenshot({ path: join(shots, 'analyze-writing.png'), fullPage: true })
   }
   await expect(page.locator('.report')).toBeVisible({ timeout: trainAndReport })
   expect(await page.evaluate(() => window.__chartWhileWriting), 'the chart was drawn while the analyst was writing').toBe(true)
+  const stages = await page.evaluate(() => window.__stagesBeforeReport)
+  console.log(`stages streamed before the report: ${stages.join(', ')}`)
+  expect(stages, 'the stages streamed before the report, in order').toEqual(expect.arrayContaining(['forecast', 'news', 'agent', 'performance_analyst', 'writer']))
+  expect(stages.indexOf('agent')).toBeLessThan(stages.indexOf('writer'))
+  await expect(steps).toBeHidden() // the report replaced its making
   const progress = await page.evaluate(() => window.__progress)
   console.log(`progress shown: ${progress.join(' | ')}`)
   expect(progress, 'the market model\'s "Epoch 1 of 2" was shown').toContain('Epoch 1 of 2')

@@ -21,15 +21,20 @@ declare global {
     __progress: string[]
     __violations: string[]
     __chartWhileWriting: boolean
+    __stagesBeforeReport: string[]
     __liveLoss: boolean
     __firstRender: number | undefined
   }
 }
 
 // Runs inside each page before its scripts: every text the training progress showed, whether the
-// chart was drawn while the analyst was still writing, whether a live loss curve was drawn, when
+// chart was drawn while the analyst was still writing, the analysis steps streamed before the
+// report, whether a live loss curve was drawn, when
 // the page's heading first rendered, and any violation of the page's Content-Security-Policy.
 function watchPage() {
+  // A long training polls its status hundreds of times; the default buffer of 250 resource
+  // entries would drop the chunks loaded after it, whose bytes the analysis test measures.
+  performance.setResourceTimingBufferSize(10_000)
   window.__progress = []
   window.__violations = []
   document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`))
@@ -47,6 +52,18 @@ function watchPage() {
       obs.disconnect()
     }
   }).observe(document, { subtree: true, childList: true, characterData: true })
+  // The analysis steps the stream showed before the report was there (data-stage, in order).
+  window.__stagesBeforeReport = []
+  new MutationObserver((_, obs) => {
+    if (document.querySelector('.report')) {
+      obs.disconnect()
+      return
+    }
+    for (const el of document.querySelectorAll<HTMLElement>('[data-stage]')) {
+      const stage = el.dataset.stage ?? ''
+      if (!window.__stagesBeforeReport.includes(stage)) window.__stagesBeforeReport.push(stage)
+    }
+  }).observe(document, { subtree: true, childList: true })
   window.__liveLoss = false
   new MutationObserver((_, obs) => {
     if (document.querySelector('[data-testid="live-loss-chart"] path[data-series]')) {

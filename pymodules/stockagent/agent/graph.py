@@ -20,6 +20,9 @@
 - ``critic`` checks them deterministically (report.check: a missing stance or confidence, a stance
   against a clear forecast direction without a stated rationale), optionally asks the LLM too,
   and sends them back at most ``max_revisions`` times.
+- ``performance_analyst`` sends the data section as a ``field`` event as soon as it has the facts,
+  before its LLM call, and ``finalize`` sends each field that passed review (``answer`` sends the
+  answer that passed): a streamed /analyze shows them before the report is done.
 - ``finalize`` renders the facts in code (report.data_section), keeps each model field that passes
   its checks (fields.review: numbers from the facts only, the asked ticker only, no repeated
   sentence, no leaked marker, bounded length) and notes those left out, labels any fallback,
@@ -35,9 +38,9 @@ two analysts still run in parallel. The graph is bounded (at most 8 steps with o
 an answer), so it needs no last-step guard.
 
 Each node starts by checking the call's cancel flag and sending a progress event, checks it again
-before each LLM call, fits each prompt into the model's context (budget.py: news and history are
-shortened first), and records its latency, token counts and timings in ``node_metrics``
-(``_Step.metrics``). Nodes reach the
+before each LLM call (whose text goes out as it is generated, as provisional ``token`` events),
+fits each prompt into the model's context (budget.py: news and history are shortened first), and
+records its latency, token counts and timings in ``node_metrics`` (``_Step.metrics``). Nodes reach the
 host through :class:`Control`, not through ``stockagent.runtime`` directly: LangGraph runs parallel
 nodes on its own threads, where the host call's thread-local cancel flag and progress channel are
 not visible (runner.py bridges them).
@@ -98,6 +101,30 @@ class Control:
     def progress(self, event: dict[str, Any]) -> None:
         self.events.put(event)
 
+    def field(self, name: str, text: str) -> None:
+        """A report part that passed its checks, sent before the run ends (a streamed answer shows it)."""
+        self.progress({"event": "field", "field": name, "text": text})
+
+
+TOKEN_EVERY_S = 0.05  # the LLM's text goes out at most this often per node: one event per token is too many
+
+
+class _Tokens:
+    """An LLM call's text as it is generated, sent as provisional ``token`` events, coalesced."""
+
+    def __init__(self, node: str, control: Control) -> None:
+        self.node, self.control, self.pending, self.sent = node, control, "", 0.0
+
+    def __call__(self, piece: str) -> None:
+        self.pending += piece
+        if time.monotonic() - self.sent >= TOKEN_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.control.progress({"event": "token", "node": self.node, "text": self.pending})
+            self.pending, self.sent = "", time.monotonic()
+
 
 @dataclasses.dataclass
 class AgentRun:
@@ -136,6 +163,7 @@ class _Step:
         user, max_tokens = budget.fit(chat, system, build, parts or {}, max_tokens)
         self.run.control.check()  # an abandoned run makes no further LLM call
         called = time.perf_counter()
+        tokens = _Tokens(self.name, self.run.control)
         text, usage = chat.invoke(
             [{"role": "system", "content": system}, {"role": "user", "content": user}],
             max_tokens=max_tokens,
@@ -143,7 +171,9 @@ class _Step:
             node=self.name,
             cancelled=self.run.control.cancelled,
             schema=schema,
+            on_token=tokens,
         )
+        tokens.flush()
         self._count(usage, called)
         self.run.control.check()
         return text
@@ -207,6 +237,7 @@ def prepare(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
             "drift": state.drift,
         }
         updates.update(revisions=0, flags=[], left_out=[], draft="", facts=facts)
+        runtime.context.control.field("data", report.data_section(facts, state.headlines, state.news_source))
     return {**updates, "node_metrics": step.metrics()}
 
 
@@ -361,6 +392,16 @@ def finalize(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
         parts.append("\n".join(f"> Flag: {f}" for f in flags))
     parts.append(prompts.REMINDER)
     final = "\n\n".join(parts)
+    checked = {
+        "stance": recommendation,
+        "confidence": confidence,
+        "reasons": "\n".join(reviewed.reasons),
+        "rationale": reviewed.rationale,
+        "narrative": reviewed.narrative,
+    }
+    for name, value in checked.items():
+        if value:
+            runtime.context.control.field(name, value)
     return {
         "final_report": final,
         "recommendation": recommendation,
@@ -410,6 +451,8 @@ def answer(state: State, runtime: Runtime[AgentRun]) -> dict[str, Any]:
     why = fields.answer_problem(text, state.facts, ticker=state.ticker, headlines=state.headlines)
     # A failed answer is neither shown nor kept in the thread, where the next answer would read it.
     kept = f"(an answer was left out: {why})" if why else text
+    if not why:
+        runtime.context.control.field("answer", text)
     return {
         "answer": None if why else text,
         "answer_left_out": f"answer: {why}" if why else None,

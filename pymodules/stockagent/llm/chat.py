@@ -3,12 +3,14 @@
 ``ChatModel.invoke(messages, *, max_tokens, temperature) -> (text, usage)`` takes OpenAI-style
 messages (``[{"role": "system"|"user"|"assistant", "content": str}]``) and returns the answer with
 ``<think>…</think>`` blocks removed and ``usage = {"prompt_tokens", "completion_tokens"}`` (the
-in-process model adds its timings, see :class:`Usage`). Three
+in-process model adds its timings, see :class:`Usage`). Four
 optional keywords: ``node`` names the graph node asking (logs; the scripted model answers by it),
-``cancelled`` is a zero-argument callable checked while the answer is produced, and ``schema`` is
-a JSON schema the answer must follow: llama.cpp turns it into a grammar that constrains every
-sampled token (in process, and in its server's ``response_format``), so a small model can fill
-short fields it could not write as free prose.
+``cancelled`` is a zero-argument callable checked while the answer is produced, ``on_token``
+receives the answer's text in pieces as it is generated (raw, before ``<think>`` blocks are
+removed: a draft to show, never the answer), and ``schema`` is a JSON schema the answer must
+follow: llama.cpp turns it into a grammar that constrains every sampled token (in process, and in
+its server's ``response_format``), so a small model can fill short fields it could not write as
+free prose.
 ``n_ctx`` is the context window (prompt and answer, in tokens) and ``count_tokens(text)`` counts a
 text's tokens: exactly with the model's own tokenizer in process, and for a server (whose tokenizer
 is out of reach) with the conservative estimate :func:`estimate_tokens`, UTF-8 bytes / 2. The agent
@@ -90,6 +92,7 @@ class ChatModel(Protocol):
         node: str | None = None,
         cancelled: Callable[[], bool] | None = None,
         schema: Mapping[str, Any] | None = None,
+        on_token: Callable[[str], None] | None = None,
     ) -> tuple[str, Usage]: ...
 
 
@@ -201,7 +204,7 @@ class LlamaCppChat:
                 llama = self._get()
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None, on_token=None):
         from llama_cpp import LogitsProcessorList, llama_perf_context, llama_perf_context_reset
 
         sampled = 0
@@ -241,7 +244,10 @@ class LlamaCppChat:
             try:
                 for chunk in stream:  # one chunk per token: the checks run between tokens
                     choice = chunk["choices"][0]
-                    parts.append(choice.get("delta", {}).get("content") or "")
+                    piece = choice.get("delta", {}).get("content") or ""
+                    parts.append(piece)
+                    if on_token is not None and piece:
+                        on_token(piece)
                     finish = choice.get("finish_reason") or finish
                     if cancelled is not None and cancelled():
                         stopped = "cancelled"
@@ -288,6 +294,10 @@ def _decoded(perf: Any) -> int:
 class OpenAIChat:
     """Any OpenAI-compatible chat server through ``langchain_openai.ChatOpenAI``.
 
+    With ``on_token`` the answer is streamed. Usage is the server's when it sends it; a server that
+    sends none with a stream has its completion counted in chunks (one per token) and its prompt
+    estimated (:func:`estimate_tokens`).
+
     Cancellation is checked between calls (by the graph); one call is bounded by ``timeout``
     seconds per attempt and ``max_retries`` retries.
     """
@@ -320,7 +330,7 @@ class OpenAIChat:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None, on_token=None):
         import openai
 
         # The limit goes as the classic "max_tokens" field, which every OpenAI-compatible server
@@ -331,7 +341,7 @@ class OpenAIChat:
             # llama.cpp's server and llama-cpp-python's both compile this form into a grammar.
             body["response_format"] = {"type": "json_object", "schema": dict(schema)}
         try:
-            msg = self._client.invoke([dict(m) for m in messages], temperature=temperature, extra_body=body)
+            msg, chunks = self._ask([dict(m) for m in messages], temperature, body, on_token)
         except openai.APITimeoutError:
             raise errors.Unavailable(
                 f"the LLM server at {redact.url(self.base_url)} did not answer within LLM_TIMEOUT={self.timeout:g}s"
@@ -342,13 +352,41 @@ class OpenAIChat:
             raise errors.Unavailable(
                 redact.text(f"the LLM server at {self.base_url} answered HTTP {exc.status_code}: {str(exc)[:300]}")
             ) from None
-        content = msg.content
-        if isinstance(content, list):  # content blocks: keep the text parts
-            content = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
         meta = getattr(msg, "usage_metadata", None) or {}
-        return strip_think(str(content)), Usage(
+        text = strip_think(_text(msg.content))
+        if not meta and chunks:
+            # A stream without usage (llama-cpp-python's server ignores stream_options): the
+            # server sends one chunk per token, and the prompt is counted as count_tokens does.
+            prompt = sum(self.count_tokens(m["content"]) for m in messages)
+            return text, Usage(prompt_tokens=prompt, completion_tokens=chunks)
+        return text, Usage(
             prompt_tokens=int(meta.get("input_tokens", 0)), completion_tokens=int(meta.get("output_tokens", 0))
         )
+
+    def _ask(
+        self, messages: list[dict[str, str]], temperature: float, body: dict[str, Any], on_token: Any
+    ) -> tuple[Any, int]:
+        """The answer message and how many text chunks it came in; streamed when ``on_token``
+        listens (the chunks summed, with the usage when the server sends it: 0 chunks otherwise)."""
+        if on_token is None:
+            return self._client.invoke(messages, temperature=temperature, extra_body=body), 0
+        msg, chunks = None, 0
+        for chunk in self._client.stream(messages, temperature=temperature, extra_body=body, stream_usage=True):
+            piece = _text(chunk.content)
+            if piece:
+                chunks += 1
+                on_token(piece)
+            msg = chunk if msg is None else msg + chunk
+        if msg is None:
+            raise errors.Unavailable(f"the LLM server at {redact.url(self.base_url)} sent an empty stream")
+        return msg, chunks
+
+
+def _text(content: Any) -> str:
+    """A message's content as text: content blocks keep their text parts."""
+    if isinstance(content, list):
+        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+    return str(content)
 
 
 # --- scripted answers for tests ----------------------------------------------------------------
@@ -375,7 +413,8 @@ class ScriptedChat:
 
     An entry is a string (always that answer), a list (one answer per call; the last one repeats)
     or a callable of the messages (it may block, e.g. on a barrier, to test concurrency).
-    A node with no entry gets ``default``, or a KeyError when there is none.
+    A node with no entry gets ``default``, or a KeyError when there is none. ``on_token`` gets the
+    answer word by word (with the spaces), as a model streams it.
     """
 
     provider = "scripted"
@@ -396,7 +435,7 @@ class ScriptedChat:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None):
+    def invoke(self, messages, *, max_tokens, temperature, node=None, cancelled=None, schema=None, on_token=None):
         msgs = [dict(m) for m in messages]
         with self._lock:
             self.calls.append(Call(node, msgs, max_tokens, temperature, None if schema is None else dict(schema)))
@@ -411,6 +450,9 @@ class ScriptedChat:
             text = entry
         else:
             text = entry[min(turn, len(entry) - 1)]
+        if on_token is not None:
+            for piece in re.findall(r"\s*\S+\s*", text):
+                on_token(piece)
         prompt_words = sum(len(m["content"].split()) for m in msgs)
         return strip_think(text), Usage(prompt_tokens=prompt_words, completion_tokens=len(text.split()))
 

@@ -29,6 +29,15 @@ var (
 	ErrUndocumentedStatus = errors.New("status not documented for this operation")
 )
 
+// A stream of server-sent events is checked as the text it is (its schema is a string); reading
+// its events is the test's part.
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(body)
+		return string(b), err
+	})
+}
+
 // bodyExcerpt is how much of a failing response's body an error quotes: enough to recognise it.
 const bodyExcerpt = 300
 

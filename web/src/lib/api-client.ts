@@ -27,6 +27,17 @@ export class ApiError extends Error {
 // fetch, throwing ApiError for everything the callers should not read as data. globalThis.fetch
 // is looked up per call, as tests replace it after this module loads.
 async function send(request: Request): Promise<Response> {
+  const res = await answered(request)
+  // An HTML page (a proxy's, or the app's own for a path the server does not route) is no answer.
+  const type = res.headers.get('Content-Type') ?? ''
+  if (!/^application\/json\b/i.test(type) || res.headers.get('Content-Length') === '0') {
+    throw new ApiError(res.status, `The server answered ${new URL(request.url).pathname} with something other than JSON.`)
+  }
+  return res
+}
+
+// fetch, throwing ApiError when no answer came or the answer is an error.
+async function answered(request: Request): Promise<Response> {
   let res: Response
   try {
     res = await globalThis.fetch(request)
@@ -35,12 +46,17 @@ async function send(request: Request): Promise<Response> {
     throw new ApiError(0, `Cannot reach the server${env.apiBaseUrl ? ` at ${env.apiBaseUrl}` : ''}.`)
   }
   if (!res.ok) throw await errorOf(res)
-  // An HTML page (a proxy's, or the app's own for a path the server does not route) is no answer.
-  const type = res.headers.get('Content-Type') ?? ''
-  if (!/^application\/json\b/i.test(type) || res.headers.get('Content-Length') === '0') {
-    throw new ApiError(res.status, `The server answered ${new URL(request.url).pathname} with something other than JSON.`)
-  }
   return res
+}
+
+// A POST whose answer may come as server-sent events (POST /analyze with Accept:
+// text/event-stream, docs/api.md): the answer as it begins, its body still to read, or an
+// ApiError as for any call. openapi-fetch reads whole bodies, so this one call is made by hand.
+export async function postForEvents(path: '/analyze', body: unknown, signal?: AbortSignal): Promise<Response> {
+  const headers = new Headers({ Accept: 'text/event-stream, application/json', 'Content-Type': 'application/json' })
+  const key = getApiKey()
+  if (key !== '') headers.set('X-API-Key', key)
+  return answered(new Request(baseUrl.replace(/\/$/, '') + path, { method: 'POST', headers, body: JSON.stringify(body), signal }))
 }
 
 async function errorOf(res: Response): Promise<ApiError> {
@@ -66,10 +82,12 @@ const apiKey: Middleware = {
   },
 }
 
+// Spelled out because a Request needs an absolute URL outside a page (tests); '' in env means
+// this page's own origin.
+const baseUrl = env.apiBaseUrl || globalThis.location.origin
+
 export const api = createClient<paths, 'application/json'>({
-  // Spelled out because a Request needs an absolute URL outside a page (tests); '' in env means
-  // this page's own origin.
-  baseUrl: env.apiBaseUrl || globalThis.location.origin,
+  baseUrl,
   headers: { Accept: 'application/json' },
   fetch: send,
 })

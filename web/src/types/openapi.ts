@@ -390,7 +390,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The analyst's report on a ticker's forecast and news (semantic cache first, then the LangGraph agent); starts training when the model is missing */
+        /**
+         * The analyst's report on a ticker's forecast and news (semantic cache first, then the LangGraph agent); starts training when the model is missing
+         * @description With `Accept: text/event-stream` the answer is a stream of server-sent events (`event:` and one line of JSON `data:`), in order: `stage` `{stage, elapsed_ms}` as each step starts (`forecast`, `news`, `cache`, `agent` once the cache missed, then the analyst's nodes `performance_analyst`, `news_analyst`, `writer`, `critic`, `finalize`, `answer`); `token` `{node, text, provisional: true}`, the model's text as it is written (a draft, never the report); `field` `{field, text, provisional: false}`, a report part that passed its checks (`data` as soon as the facts exist, then `stance`, `confidence`, `reasons`, `rationale`, `narrative`, and `answer` for a question); and last one of `report` (exactly the JSON body of the plain call; at once on a semantic-cache hit), `training` (the 202 body) or `error` `{detail, status}`. Lines `: keep-alive` come every 15 s while nothing else is sent. Input errors found before the run starts answer as below, in JSON. A client that disconnects cancels the run unless another client waits for it.
+         */
         post: operations["analyze"];
         delete?: never;
         options?: never;
@@ -2135,13 +2138,27 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the report */
+            /** @description the report, or with Accept: text/event-stream the events of its making (see the description) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AnalyzeAnswer"];
+                    /**
+                     * @example event: stage
+                     *     data: {"elapsed_ms":0,"stage":"forecast"}
+                     *
+                     *     event: stage
+                     *     data: {"elapsed_ms":41,"stage":"agent"}
+                     *
+                     *     event: field
+                     *     data: {"field":"data","provisional":false,"text":"### From the data ..."}
+                     *
+                     *     event: report
+                     *     data: {"ticker":"AAPL", ...}
+                     */
+                    "text/event-stream": string;
                 };
             };
             /** @description the model must be trained first; training started */

@@ -1,6 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query'
-import { api, data } from '../../../lib/api-client'
 import type { Analysis, Prediction, TrainingStarted } from '../../../types/api'
+import { streamAnalysis } from './analysis-stream'
 
 // POST /analyze answers the report, or (202) that the model must train first.
 export type AnalyzeAnswer = Analysis | TrainingStarted
@@ -12,8 +12,9 @@ export function forecastOf(a: Analysis): Prediction {
   return { ...rest, predictions: { next_day, week, month, quarter, full_forecast } }
 }
 
+// Streamed (analysis-stream.ts): the page shows the report's making while it waits.
 export function analyze(ticker: string, signal?: AbortSignal): Promise<AnalyzeAnswer> {
-  return data(api.POST('/analyze', { body: { ticker }, signal }))
+  return streamAnalysis(ticker, signal)
 }
 
 // A read, though a POST: the server caches reports, so the answer is kept for a while too. A

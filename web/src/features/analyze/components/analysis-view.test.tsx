@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react'
+import { screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
@@ -168,6 +168,81 @@ describe('AnalysisView', () => {
     expect(await screen.findByRole('heading', { name: 'From the data' })).toHaveClass('report-source-data')
     expect(screen.getByRole('heading', { name: 'From the language model' })).toHaveClass('report-source-model')
     expect(screen.getByText(/Left out after their checks: reason 2: it repeats a sentence/)).toBeInTheDocument()
+  })
+
+  // The stream of POST /analyze (docs/api.md): events the test sends one by one.
+  function streamAnswer(signals: { aborted?: boolean } = {}) {
+    let send!: (text: string) => void
+    let end!: () => void
+    let open!: () => void
+    const opened = new Promise<void>((done) => { open = done })
+    server.use(http.post('/analyze', ({ request }) => {
+      expect(request.headers.get('Accept')).toMatch(/text\/event-stream/)
+      request.signal.addEventListener('abort', () => { signals.aborted = true })
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          send = (text) => c.enqueue(new TextEncoder().encode(text))
+          end = () => c.close()
+          open()
+        },
+      })
+      return new HttpResponse(body, { headers: { 'Content-Type': 'text/event-stream' } })
+    }))
+    const event = (name: string, data: object) => send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+    return { opened, event, end: () => end() }
+  }
+
+  it('shows the report\'s making as it streams: steps, the greyed draft, each checked part, then the report', async () => {
+    const s = streamAnswer()
+    renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(analysis())} />)
+    await s.opened
+    s.event('stage', { stage: 'forecast', elapsed_ms: 2 })
+    const steps = await screen.findByRole('list', { name: 'Steps of the analysis' })
+    s.event('stage', { stage: 'agent', elapsed_ms: 30 })
+    s.event('field', { field: 'data', text: '### From the data\nMSFT last closed at $416.56.', provisional: false })
+    s.event('stage', { stage: 'writer', elapsed_ms: 900 })
+    s.event('token', { node: 'writer', text: '{"stance": "NEU', provisional: true })
+    expect(await screen.findByRole('figure', { name: 'Draft' })).toHaveTextContent('{"stance": "NEU')
+    expect(within(steps).getAllByRole('listitem').map((li) => li.dataset.stage)).toEqual(['forecast', 'agent', 'writer'])
+    expect(await screen.findByRole('heading', { name: 'From the data' })).toBeInTheDocument()
+    expect(document.querySelector('.report')).toBeNull() // a part, not the report
+    expect(kpi("Analyst's stance")).toHaveTextContent('comes with the report')
+    s.event('field', { field: 'stance', text: 'NEUTRAL', provisional: false })
+    s.event('field', { field: 'reasons', text: 'The forecast moves little.', provisional: false })
+    const checked = await screen.findByRole('list', { name: 'Checked fields' })
+    expect(checked).toHaveTextContent('Stance: NEUTRAL')
+    expect(checked).toHaveTextContent('Reasons: The forecast moves little.')
+    expect(screen.queryByRole('figure', { name: 'Draft' })).toBeNull() // the checked fields replace it
+    s.event('report', analysis())
+    s.end()
+    expect(await screen.findByText(/Market Stance: NEUTRAL/)).toBeInTheDocument()
+    expect(screen.queryByRole('list', { name: 'Steps of the analysis' })).toBeNull()
+  })
+
+  it('cancels: the request is aborted, and the report can be asked for again', async () => {
+    const signals: { aborted?: boolean } = {}
+    streamAnswer(signals)
+    renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(analysis())} />)
+    await userEvent.click(await screen.findByRole('button', { name: 'Cancel' }))
+    expect(await screen.findByText(/Cancelled: the analyst stopped/)).toBeInTheDocument()
+    await waitFor(() => expect(signals.aborted).toBe(true))
+    const again = streamAnswer()
+    await userEvent.click(screen.getByRole('button', { name: 'Write the report' }))
+    expect(await screen.findByText(/The analyst is writing the report/)).toBeInTheDocument()
+    await again.opened
+    again.event('report', analysis())
+    again.end()
+    expect(await screen.findByText(/Market Stance: NEUTRAL/)).toBeInTheDocument()
+  })
+
+  it('shows an error event as the failure it is', async () => {
+    const s = streamAnswer()
+    renderApp(<AnalysisView ticker="MSFT" prediction={forecastOf(analysis())} />)
+    await s.opened
+    s.event('stage', { stage: 'agent', elapsed_ms: 30 })
+    s.event('error', { detail: 'the analysis did not finish within ANALYZE_TIMEOUT (5m0s)', status: 504 })
+    s.end()
+    expect(await screen.findByRole('alert')).toHaveTextContent('ANALYZE_TIMEOUT')
   })
 
   it('carries the not-investment-advice note', () => {

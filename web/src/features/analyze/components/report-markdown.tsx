@@ -15,10 +15,11 @@ const SOURCES: Record<string, string> = {
 }
 
 // The analyst's markdown as plain elements. Raw HTML in it is dropped, never rendered, and
-// react-markdown refuses unsafe link targets (javascript: and the like).
-export default function ReportMarkdown({ text }: { text: string }) {
+// react-markdown refuses unsafe link targets (javascript: and the like). A part shown while the
+// report is written is styled as the report but is not it (class report-part, not report).
+export default function ReportMarkdown({ text, part = false }: { text: string, part?: boolean }) {
   return (
-    <div className="report">
+    <div className={part ? 'report-part' : 'report'}>
       <Markdown
         skipHtml
         components={{
