@@ -39,6 +39,11 @@ type AnalyzeResult struct {
 	// nodes; TokensPerAnalysis their mean.
 	CompletionTokens  []int   `json:"completion_tokens"`
 	TokensPerAnalysis float64 `json:"completion_tokens_per_analysis"`
+	// PromptEvaluatedPerAnalysis is the mean of the prompt tokens the model
+	// computed per analysis (a node's prompt_tokens_evaluated: what it did not
+	// reuse from its context; a server that does not say counts its whole
+	// prompt_tokens).
+	PromptEvaluatedPerAnalysis float64 `json:"prompt_evaluated_per_analysis"`
 }
 
 // sseEvent is one server-sent event: its name ("message" when the stream
@@ -88,9 +93,9 @@ func readSSE(r io.Reader, fn func(sseEvent) bool) error {
 
 // analysisRun is what one analysis measured.
 type analysisRun struct {
-	total, firstToken, firstField time.Duration
-	streamed                      bool
-	completionTokens              int
+	total, firstToken, firstField     time.Duration
+	streamed                          bool
+	completionTokens, promptEvaluated int
 }
 
 // streamTimer follows one analysis' events: when the cache miss became known
@@ -191,7 +196,9 @@ func analyzeOnce(ctx context.Context, c *http.Client, url, threadID string) (ana
 	var report struct {
 		Cached bool `json:"cached"`
 		Nodes  []struct {
-			CompletionTokens int `json:"completion_tokens"`
+			CompletionTokens int  `json:"completion_tokens"`
+			PromptTokens     int  `json:"prompt_tokens"`
+			PromptEvaluated  *int `json:"prompt_tokens_evaluated"`
 		} `json:"nodes"`
 	}
 	if err := json.Unmarshal(s.report, &report); err != nil {
@@ -202,6 +209,7 @@ func analyzeOnce(ctx context.Context, c *http.Client, url, threadID string) (ana
 	}
 	for _, n := range report.Nodes {
 		run.completionTokens += n.CompletionTokens
+		run.promptEvaluated += *cmp.Or(n.PromptEvaluated, &n.PromptTokens)
 	}
 	return run, nil
 }
@@ -225,6 +233,7 @@ func analyses(ctx context.Context, srv *serverProc, n int, progress io.Writer) (
 		total, token, field = append(total, run.total), append(token, run.firstToken), append(field, run.firstField)
 		res.CompletionTokens = append(res.CompletionTokens, run.completionTokens)
 		res.TokensPerAnalysis += float64(run.completionTokens) / float64(n)
+		res.PromptEvaluatedPerAnalysis += float64(run.promptEvaluated) / float64(n)
 	}
 	res.Latency, res.FirstToken, res.FirstField = summarize(total), summarize(token), summarize(field)
 	if !res.Streamed {

@@ -100,6 +100,7 @@ func (s ServerSide) figures() []Figure {
 		l.add("analyze", "cache miss", "first token p50", "ms", a.FirstToken.P50)
 		l.add("analyze", "cache miss", "first checked field p50", "ms", a.FirstField.P50)
 		l.add("analyze", "cache miss", "tokens generated per analysis", "tokens", a.TokensPerAnalysis)
+		l.add("analyze", "cache miss", "prompt tokens computed per analysis", "tokens", a.PromptEvaluatedPerAnalysis)
 	}
 	return l
 }

@@ -63,7 +63,7 @@ func TestFigureTableComparesWithThePreviousRun(t *testing.T) {
 		},
 		Redis:    &RedisResult{Concurrency: 64, InProcess: Result{Throughput: 20000}, Redis: Result{Throughput: 18000}, Ratio: 0.9},
 		Training: &TrainingResult{Epochs: 3, Idle: Latency{P99: 4}, During: Latency{P99: 6}, P99Ratio: 1.5},
-		Analyze:  &AnalyzeResult{Analyses: 3, Latency: Latency{P50: 9000}, FirstToken: Latency{P50: 1200}, TokensPerAnalysis: 420},
+		Analyze:  &AnalyzeResult{Analyses: 3, Latency: Latency{P50: 9000}, FirstToken: Latency{P50: 1200}, TokensPerAnalysis: 420, PromptEvaluatedPerAnalysis: 810},
 		LLM:      &LLMResult{Threads: 1, PromptTokensPerSecond: 150, GenerationTokensPerSec: 75},
 	}
 	now.Figures = now.figures()
@@ -75,16 +75,17 @@ func TestFigureTableComparesWithThePreviousRun(t *testing.T) {
 	}
 	rows := tableCells(t, text)
 	want := map[string][]string{
-		"workload / back-end or mode / metric":                 {"previous", "now", "now÷previous"},
-		"forecast / embedded / p50":                            {"2.00 ms", "1.00 ms", "0.50×"},
-		"forecast / embedded / p99":                            {"4.00 ms", "4.00 ms", "1.00×"},
-		"http / uncached c=1 / throughput":                     {"400", "500", "1.25×"},
-		"http / uncached c=1 / p99":                            {"5.00 ms", "6.00 ms", "1.20×"},
-		"redis / Redis ÷ in-process / throughput ratio":        {"–", "0.90×", "–"},
-		"training / during ÷ idle / p99 ratio":                 {"–", "1.50×", "–"},
-		"analyze / cache miss / first token p50":               {"–", "1.20 s", "–"},
-		"analyze / cache miss / tokens generated per analysis": {"–", "420", "–"},
-		"llm / llama.cpp alone, 1 thread(s) / generation":      {"–", "75.0 tokens/s", "–"},
+		"workload / back-end or mode / metric":                       {"previous", "now", "now÷previous"},
+		"forecast / embedded / p50":                                  {"2.00 ms", "1.00 ms", "0.50×"},
+		"forecast / embedded / p99":                                  {"4.00 ms", "4.00 ms", "1.00×"},
+		"http / uncached c=1 / throughput":                           {"400", "500", "1.25×"},
+		"http / uncached c=1 / p99":                                  {"5.00 ms", "6.00 ms", "1.20×"},
+		"redis / Redis ÷ in-process / throughput ratio":              {"–", "0.90×", "–"},
+		"training / during ÷ idle / p99 ratio":                       {"–", "1.50×", "–"},
+		"analyze / cache miss / first token p50":                     {"–", "1.20 s", "–"},
+		"analyze / cache miss / tokens generated per analysis":       {"–", "420", "–"},
+		"analyze / cache miss / prompt tokens computed per analysis": {"–", "810", "–"},
+		"llm / llama.cpp alone, 1 thread(s) / generation":            {"–", "75.0 tokens/s", "–"},
 	}
 	for k, cells := range want {
 		if got := rows[k]; strings.Join(got, " | ") != strings.Join(cells, " | ") {
