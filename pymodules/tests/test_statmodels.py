@@ -38,3 +38,14 @@ def test_training_scores_them_on_the_test_windows(tmp_path):
         # a random-walk-like index: no statistical model is far from "no change" at one day
         assert mae[alias]["1"] < 1.5 * mae["naive"]["1"], alias
     print(f"training with the statistical baselines took {time.monotonic() - started:.1f} s")
+
+
+def test_the_process_of_their_own_answers_the_same():
+    rng = np.random.default_rng(5)
+    log_close = np.log(100) + np.cumsum(rng.normal(0.0002, 0.01, 400))
+    origins = np.arange(320, 400, 8)
+    here = statmodels.log_returns(log_close, origins, 5)
+    apart = statmodels.log_returns_apart(log_close, origins, 5)
+    assert set(apart) == set(here)
+    for alias in statmodels.ALIASES:
+        np.testing.assert_array_equal(apart[alias], here[alias], err_msg=alias)

@@ -17,13 +17,21 @@ series forwarded ends at the origin.
 
 statsforecast is imported only when :func:`log_returns` runs (2-6 s): never at the server's start-up.
 
+:func:`log_returns_apart` runs the same in a Python process of its own. statsforecast's compiled
+fits hold the GIL while they run, so inside the server a training's baselines stalled every
+forecast waiting for it: the uncached forecast's p99 rose to 3-6x its idle value during a parent
+training (`make bench`, workload `training`), against 1.2x with the baselines off. The process
+costs a start and the imports (numpy, statsforecast) once per training.
+
 References: Hyndman & Athanasopoulos, *Forecasting: Principles and Practice* (3rd ed.), chapters 8
 (ETS) and 9 (ARIMA); Assimakopoulos & Nikolopoulos, "The theta model", IJF 16, 2000.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -71,6 +79,14 @@ def log_returns(
                 pred[k] = forward(model, y, horizon)
         out[alias] = pred
     return out
+
+
+def log_returns_apart(log_close: np.ndarray, origins: np.ndarray, horizon: int) -> dict[str, np.ndarray]:
+    """:func:`log_returns` in a process of its own (see the module doc). The process is started
+    afresh ("spawn": the server's process has threads a fork would copy in mid-step), from the
+    calling thread, so it inherits that thread's scheduling priority (a training's lower one)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(log_returns, np.asarray(log_close), np.asarray(origins), horizon).result()
 
 
 def tail(log_close: np.ndarray, context: int = CONTEXT) -> np.ndarray:

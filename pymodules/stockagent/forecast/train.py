@@ -566,7 +566,7 @@ def _stat_predictions(prices: market_prices.Prices, cfg: TrainConfig, windows: W
     lo, _ = usable_rows(prices, cfg.start_date, cfg.end_date)
     started = time.monotonic()
     log_close = np.log(prices.features[lo:, 3])
-    returns = statmodels.log_returns(log_close, windows.ends - lo, HORIZON)
+    returns = statmodels.log_returns_apart(log_close, windows.ends - lo, HORIZON)
     naive = Naive().predict(windows)
     out = {}
     for alias, r in returns.items():
