@@ -141,7 +141,7 @@ func (s *llmStub) count(marker string) int {
 // Prompt markers: the performance analyst's, the writer's and the answer's prompts (agent/prompts.py).
 const (
 	performancePrompt = "In 2 or 3 sentences"
-	writerPrompt      = "Answer in JSON with:"
+	writerPrompt      = "Answer in JSON only, with:"
 	answerPrompt      = "Question: "
 )
 
